@@ -1,0 +1,426 @@
+//! HTTP for the Messages API: headers, retries, timeouts, and the streaming body.
+//!
+//! Retries follow the official SDKs (PROTOCOL.md §5.4) and happen only before a 200 arrives, so
+//! they can never repeat reply text. Cancelling is dropping: dropping a [`MessageStream`] (or the
+//! task that owns it) drops the response body, which closes the connection at once.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use serde_json::Value;
+
+use super::error::{ApiError, TimeoutPhase, status_error};
+use super::stream::{EventDecoder, StreamEvent};
+use super::types::{Message, MessagesRequest, ModelInfo};
+
+/// The API key. Its `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+/// Everything the client needs to talk to one endpoint.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub base_url: String,
+    pub api_key: ApiKey,
+    pub anthropic_version: String,
+    pub anthropic_beta: Vec<String>,
+    pub connect_timeout: Duration,
+    /// No bytes for this long (while waiting for headers or mid-stream) is a timeout.
+    pub idle_timeout: Duration,
+    pub max_retries: u32,
+}
+
+/// A retry about to happen, for the user to see.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryNotice {
+    /// 1 for the first retry.
+    pub attempt: u32,
+    pub max_retries: u32,
+    pub delay: Duration,
+    pub cause: ApiError,
+}
+
+impl fmt::Display for RetryNotice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}; retrying in {:.1}s (retry {}/{})",
+            self.cause.headline(),
+            self.delay.as_secs_f64(),
+            self.attempt,
+            self.max_retries
+        )
+    }
+}
+
+/// The longest server-requested wait tern honours; longer ones end the retries.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    config: ClientConfig,
+}
+
+type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Result<Client, ApiError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .user_agent(concat!("tern/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ApiError::Protocol(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Client { http, config })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.base_url.trim_end_matches('/'))
+    }
+
+    fn headers(&self) -> Result<HeaderMap, ApiError> {
+        let mut headers = HeaderMap::new();
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", self.config.api_key.expose()))
+            .map_err(|_| {
+                ApiError::Protocol("the API key holds characters not allowed in a header".into())
+            })?;
+        auth.set_sensitive(true);
+        headers.insert(AUTHORIZATION, auth);
+        let version = HeaderValue::from_str(&self.config.anthropic_version)
+            .map_err(|_| ApiError::Protocol("anthropic_version is not a valid header".into()))?;
+        headers.insert("anthropic-version", version);
+        if !self.config.anthropic_beta.is_empty() {
+            let beta = HeaderValue::from_str(&self.config.anthropic_beta.join(","))
+                .map_err(|_| ApiError::Protocol("anthropic_beta is not a valid header".into()))?;
+            headers.insert("anthropic-beta", beta);
+        }
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Ok(headers)
+    }
+
+    fn map_send_error(&self, url: &str, err: reqwest::Error) -> ApiError {
+        if err.is_timeout() {
+            return ApiError::Timeout {
+                phase: if err.is_connect() {
+                    TimeoutPhase::Connect
+                } else {
+                    TimeoutPhase::Response
+                },
+                after: if err.is_connect() {
+                    self.config.connect_timeout
+                } else {
+                    self.config.idle_timeout
+                },
+                request_id: None,
+            };
+        }
+        ApiError::Connect {
+            url: url.to_owned(),
+            detail: root_cause(&err),
+        }
+    }
+
+    /// One attempt: send, wait for headers, turn a non-2xx into an error.
+    async fn attempt(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&[u8]>,
+        retry_count: u32,
+    ) -> Result<reqwest::Response, ApiError> {
+        let url = self.url(path);
+        let mut request = self
+            .http
+            .request(method, &url)
+            .headers(self.headers()?)
+            .header("x-stainless-retry-count", retry_count.to_string());
+        if let Some(body) = body {
+            request = request.body(body.to_vec());
+        }
+        let response = tokio::time::timeout(self.config.idle_timeout, request.send())
+            .await
+            .map_err(|_| ApiError::Timeout {
+                phase: TimeoutPhase::Response,
+                after: self.config.idle_timeout,
+                request_id: None,
+            })?
+            .map_err(|e| self.map_send_error(&url, e))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = tokio::time::timeout(self.config.idle_timeout, response.bytes())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        Err(status_error(status, &headers, &body))
+    }
+
+    /// Send with the SDK retry policy; `on_retry` hears about each wait before it starts.
+    async fn send_with_retries(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&[u8]>,
+        on_retry: &mut (dyn FnMut(&RetryNotice) + Send),
+    ) -> Result<reqwest::Response, ApiError> {
+        let mut retries = 0;
+        loop {
+            match self.attempt(method.clone(), path, body, retries).await {
+                Ok(response) => return Ok(response),
+                Err(err) if err.is_retryable() && retries < self.config.max_retries => {
+                    let delay = match &err {
+                        ApiError::Status(e) => match e.retry_after {
+                            Some(after) if after > MAX_RETRY_AFTER => return Err(err),
+                            Some(after) => after,
+                            None => backoff(retries),
+                        },
+                        _ => backoff(retries),
+                    };
+                    retries += 1;
+                    on_retry(&RetryNotice {
+                        attempt: retries,
+                        max_retries: self.config.max_retries,
+                        delay,
+                        cause: err,
+                    });
+                    tokio::time::sleep(delay).await;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    fn body_of(request: &MessagesRequest, stream: bool) -> Result<Vec<u8>, ApiError> {
+        let mut request = request.clone();
+        request.stream = stream.then_some(true);
+        serde_json::to_vec(&request)
+            .map_err(|e| ApiError::Protocol(format!("cannot encode the request: {e}")))
+    }
+
+    /// Start a streamed reply (`"stream": true`).
+    pub async fn stream(
+        &self,
+        request: &MessagesRequest,
+        on_retry: &mut (dyn FnMut(&RetryNotice) + Send),
+    ) -> Result<MessageStream, ApiError> {
+        let body = Self::body_of(request, true)?;
+        let response = self
+            .send_with_retries(reqwest::Method::POST, "/v1/messages", Some(&body), on_retry)
+            .await?;
+        let request_id = request_id_of(response.headers());
+        Ok(MessageStream {
+            body: Box::pin(response.bytes_stream()),
+            decoder: EventDecoder::new(),
+            pending: VecDeque::new(),
+            idle_timeout: self.config.idle_timeout,
+            request_id,
+            finished: false,
+        })
+    }
+
+    /// A whole reply in one JSON body (no streaming).
+    pub async fn create(
+        &self,
+        request: &MessagesRequest,
+        on_retry: &mut (dyn FnMut(&RetryNotice) + Send),
+    ) -> Result<Message, ApiError> {
+        let body = Self::body_of(request, false)?;
+        let response = self
+            .send_with_retries(reqwest::Method::POST, "/v1/messages", Some(&body), on_retry)
+            .await?;
+        let request_id = request_id_of(response.headers());
+        let bytes = response.bytes().await.map_err(|e| ApiError::Truncated {
+            request_id: request_id.clone(),
+            detail: Some(root_cause(&e)),
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::Protocol(format!("the reply is not a Messages response ({e})"))
+        })
+    }
+
+    /// `GET /v1/models`; `Ok(None)` when the endpoint does not offer it (404/405).
+    pub async fn models(&self) -> Result<Option<Vec<ModelInfo>>, ApiError> {
+        let mut none = |_: &RetryNotice| {};
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let path = match &after {
+                Some(id) => format!("/v1/models?limit=1000&after_id={id}"),
+                None => "/v1/models?limit=1000".to_owned(),
+            };
+            let response = match self
+                .send_with_retries(reqwest::Method::GET, &path, None, &mut none)
+                .await
+            {
+                Ok(r) => r,
+                Err(ApiError::Status(e)) if matches!(e.status, 404 | 405) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let page: Value = response
+                .json()
+                .await
+                .map_err(|e| ApiError::Protocol(format!("the model list is not JSON ({e})")))?;
+            let data = page.get("data").and_then(Value::as_array).ok_or_else(|| {
+                ApiError::Protocol("the model list has no `data` array".into())
+            })?;
+            out.extend(
+                data.iter()
+                    .filter_map(|m| serde_json::from_value::<ModelInfo>(m.clone()).ok()),
+            );
+            let more = page.get("has_more").and_then(Value::as_bool) == Some(true);
+            let last = page.get("last_id").and_then(Value::as_str).map(str::to_owned);
+            match (more, last) {
+                (true, Some(last)) if after.as_deref() != Some(&last) => after = Some(last),
+                _ => return Ok(Some(out)),
+            }
+        }
+    }
+}
+
+/// SDK backoff: `min(0.5 * 2^n, 8)` seconds, scaled down by up to 25 % of jitter.
+pub fn backoff(retries_taken: u32) -> Duration {
+    let nominal = (0.5 * 2f64.powi(retries_taken.min(16) as i32)).min(8.0);
+    let jitter = 1.0 - 0.25 * rand::random::<f64>();
+    Duration::from_secs_f64(nominal * jitter)
+}
+
+fn request_id_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("request-id")
+        .or_else(|| headers.get("x-request-id"))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The innermost error message (reqwest's top level is often just "error sending request").
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut source = err;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    source.to_string()
+}
+
+/// A reply being streamed. Pull events with [`MessageStream::next`].
+pub struct MessageStream {
+    body: ByteStream,
+    decoder: EventDecoder,
+    pending: VecDeque<StreamEvent>,
+    idle_timeout: Duration,
+    request_id: Option<String>,
+    finished: bool,
+}
+
+impl MessageStream {
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// The message accumulated so far (partial until the stream finishes).
+    pub fn snapshot(&self) -> Message {
+        self.decoder.accumulator.snapshot()
+    }
+
+    /// The next event, already applied to the snapshot. `None` after `message_stop`.
+    pub async fn next(&mut self) -> Option<Result<StreamEvent, ApiError>> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(Ok(event));
+            }
+            if self.finished || self.decoder.accumulator.is_complete() {
+                self.finished = true;
+                return None;
+            }
+            let chunk = match tokio::time::timeout(self.idle_timeout, self.body.next()).await {
+                Err(_) => {
+                    return Some(Err(self.fail(ApiError::Timeout {
+                        phase: TimeoutPhase::Idle,
+                        after: self.idle_timeout,
+                        request_id: None,
+                    })));
+                }
+                Ok(None) => {
+                    return Some(Err(self.fail(ApiError::Truncated {
+                        request_id: None,
+                        detail: None,
+                    })));
+                }
+                Ok(Some(Err(e))) => {
+                    let detail = format!("connection lost: {}", root_cause(&e));
+                    return Some(Err(self.fail(ApiError::Truncated {
+                        request_id: None,
+                        detail: Some(detail),
+                    })));
+                }
+                Ok(Some(Ok(chunk))) => chunk,
+            };
+            let pending = &mut self.pending;
+            if let Err(e) = self.decoder.feed(&chunk, &mut |event| pending.push_back(event)) {
+                // Deliver what decoded before the error, then the error.
+                self.pending.clear();
+                return Some(Err(self.fail(e)));
+            }
+        }
+    }
+
+    fn fail(&mut self, err: ApiError) -> ApiError {
+        self.finished = true;
+        err.with_request_id(self.request_id.as_deref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_is_redacted_in_debug() {
+        let key = ApiKey::new("sk-secret");
+        assert!(!format!("{key:?}").contains("secret"));
+        let config = ClientConfig {
+            base_url: "http://x".into(),
+            api_key: key,
+            anthropic_version: "2023-06-01".into(),
+            anthropic_beta: vec![],
+            connect_timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(1),
+            max_retries: 0,
+        };
+        assert!(!format!("{config:?}").contains("secret"));
+    }
+
+    #[test]
+    fn backoff_is_within_sdk_bounds() {
+        for (n, nominal) in [(0, 0.5), (1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (9, 8.0)] {
+            let d = backoff(n).as_secs_f64();
+            assert!(d <= nominal && d >= nominal * 0.75, "{n}: {d}");
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Wire types for `POST /v1/messages`, request and response.
+//!
+//! Optional request fields are `Option`s skipped when `None`, so only what the user set is sent.
+//! Content blocks the client does not understand are kept verbatim (`ContentBlock::Unknown`) so a
+//! conversation can be sent back exactly as it was received. `stop_reason` is an open string.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    User,
+    Assistant,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+}
+
+/// One content block of a message, in a request or a response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ContentBlock {
+    Text {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        citations: Option<Vec<Value>>,
+    },
+    Thinking {
+        thinking: String,
+        #[serde(default)]
+        signature: String,
+    },
+    RedactedThinking {
+        data: String,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        #[serde(default)]
+        input: Value,
+    },
+    /// Any other block (tool results, server tools, future types), kept exactly as received.
+    #[serde(untagged)]
+    Unknown(Value),
+}
+
+impl ContentBlock {
+    pub fn text(text: impl Into<String>) -> Self {
+        ContentBlock::Text {
+            text: text.into(),
+            citations: None,
+        }
+    }
+
+    /// The block's `type` name as it appears on the wire.
+    pub fn kind(&self) -> &str {
+        match self {
+            ContentBlock::Text { .. } => "text",
+            ContentBlock::Thinking { .. } => "thinking",
+            ContentBlock::RedactedThinking { .. } => "redacted_thinking",
+            ContentBlock::ToolUse { .. } => "tool_use",
+            ContentBlock::Unknown(v) => v.get("type").and_then(Value::as_str).unwrap_or("unknown"),
+        }
+    }
+}
+
+/// Concatenated `text` of the text blocks (what a person reads as "the reply").
+pub fn plain_text(blocks: &[ContentBlock]) -> String {
+    let mut out = String::new();
+    for block in blocks {
+        if let ContentBlock::Text { text, .. } = block {
+            out.push_str(text);
+        }
+    }
+    out
+}
+
+/// `content` of a request message: a bare string or a list of blocks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MessageContent {
+    Text(String),
+    Blocks(Vec<ContentBlock>),
+}
+
+/// One turn sent in `messages`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestMessage {
+    pub role: Role,
+    pub content: MessageContent,
+}
+
+impl RequestMessage {
+    pub fn user(text: impl Into<String>) -> Self {
+        RequestMessage {
+            role: Role::User,
+            content: MessageContent::Text(text.into()),
+        }
+    }
+    pub fn assistant_blocks(blocks: Vec<ContentBlock>) -> Self {
+        RequestMessage {
+            role: Role::Assistant,
+            content: MessageContent::Blocks(blocks),
+        }
+    }
+}
+
+/// `system`: a string or an array of text blocks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SystemPrompt {
+    Text(String),
+    Blocks(Vec<Value>),
+}
+
+/// The body of `POST /v1/messages`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct MessagesRequest {
+    pub model: String,
+    pub messages: Vec<RequestMessage>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<SystemPrompt>,
+    pub max_tokens: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<Value>>,
+    /// An object (`{"type":"auto"}`) or, for gateways that accept it, a bare string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+}
+
+/// Token counts. Counters the server omitted stay `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Usage {
+    #[serde(default)]
+    pub input_tokens: u64,
+    #[serde(default)]
+    pub output_tokens: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_creation_input_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read_input_tokens: Option<u64>,
+}
+
+impl Usage {
+    /// All input tokens the request consumed, cached or not.
+    pub fn total_input(&self) -> u64 {
+        self.input_tokens
+            + self.cache_creation_input_tokens.unwrap_or(0)
+            + self.cache_read_input_tokens.unwrap_or(0)
+    }
+}
+
+/// A complete response message (non-stream body, or the accumulated stream).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Message {
+    #[serde(default)]
+    pub id: String,
+    #[serde(rename = "type", default = "message_type")]
+    pub kind: String,
+    #[serde(default = "assistant_role")]
+    pub role: Role,
+    #[serde(default)]
+    pub content: Vec<ContentBlock>,
+    #[serde(default)]
+    pub model: String,
+    #[serde(default)]
+    pub stop_reason: Option<String>,
+    #[serde(default)]
+    pub stop_sequence: Option<String>,
+    #[serde(default)]
+    pub usage: Usage,
+}
+
+fn message_type() -> String {
+    "message".to_owned()
+}
+
+fn assistant_role() -> Role {
+    Role::Assistant
+}
+
+impl Message {
+    pub fn text(&self) -> String {
+        plain_text(&self.content)
+    }
+}
+
+/// One entry of `GET /v1/models` (Anthropic or OpenAI shaped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub max_input_tokens: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn request_omits_unset_fields() {
+        let req = MessagesRequest {
+            model: "m".into(),
+            messages: vec![RequestMessage::user("hi")],
+            max_tokens: 10,
+            ..Default::default()
+        };
+        let v = serde_json::to_value(&req).unwrap();
+        assert_eq!(
+            v,
+            json!({"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":10})
+        );
+    }
+
+    #[test]
+    fn unknown_blocks_round_trip_verbatim() {
+        let raw = json!({"type":"web_search_tool_result","tool_use_id":"x","content":[{"a":1}]});
+        let block: ContentBlock = serde_json::from_value(raw.clone()).unwrap();
+        assert_eq!(block.kind(), "web_search_tool_result");
+        assert_eq!(serde_json::to_value(&block).unwrap(), raw);
+    }
+
+    #[test]
+    fn known_blocks_parse() {
+        let blocks: Vec<ContentBlock> = serde_json::from_value(json!([
+            {"type":"text","text":"a"},
+            {"type":"thinking","thinking":"t","signature":"s"},
+            {"type":"redacted_thinking","data":"d"},
+            {"type":"tool_use","id":"i","name":"n","input":{"x":1}}
+        ]))
+        .unwrap();
+        assert_eq!(blocks[0], ContentBlock::text("a"));
+        assert!(matches!(&blocks[1], ContentBlock::Thinking { signature, .. } if signature == "s"));
+        assert!(matches!(&blocks[2], ContentBlock::RedactedThinking { .. }));
+        assert!(matches!(&blocks[3], ContentBlock::ToolUse { input, .. } if input["x"] == 1));
+    }
+
+    #[test]
+    fn system_and_content_accept_both_shapes() {
+        let s: SystemPrompt = serde_json::from_value(json!([{"type":"text","text":"x"}])).unwrap();
+        assert!(matches!(s, SystemPrompt::Blocks(_)));
+        let m: RequestMessage =
+            serde_json::from_value(json!({"role":"assistant","content":[{"type":"text","text":"y"}]}))
+                .unwrap();
+        assert_eq!(m.role, Role::Assistant);
+    }
+}

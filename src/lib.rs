@@ -1,0 +1,10 @@
+//! tern: a terminal chat client for Anthropic Messages-compatible APIs.
+//!
+//! The binary (`src/main.rs`) is a thin shell over this library so that integration tests,
+//! benches and the fake server reach the same code the user runs.
+
+pub mod api;
+pub mod fake;
+pub mod render;
+pub mod sanitize;
+pub mod store;
