@@ -8,3 +8,6 @@ pub mod fake;
 pub mod render;
 pub mod sanitize;
 pub mod store;
+pub mod cli;
+pub mod config;
+pub mod oneshot;

@@ -1,0 +1,137 @@
+//! The `tern` binary: parse the command line, load the configuration, dispatch.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use tern::api::{Client, Message};
+use tern::cli::{Cli, Command};
+use tern::config::Config;
+use tern::oneshot;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(&cli.overrides()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("tern: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for warning in &config.warnings {
+        eprintln!("tern: warning: {warning}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tern: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(dispatch(cli, config))
+}
+
+async fn dispatch(cli: Cli, config: Config) -> ExitCode {
+    if let Some(words) = cli.prompt() {
+        return print_mode(&cli, &config, &words).await;
+    }
+    match &cli.command {
+        Some(Command::Models { json }) => models(&config, *json).await,
+        Some(_) => {
+            eprintln!("tern: saved conversations are not available in this build yet");
+            ExitCode::FAILURE
+        }
+        None => {
+            eprintln!("tern: the full-screen app is not available in this build yet; use -p");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn client_for(config: &Config) -> Result<Client, tern::api::ApiError> {
+    let key = config.resolve_key().await?;
+    Client::new(config.client_config(key))
+}
+
+fn report(err: &dyn std::fmt::Display, advice: &str) {
+    eprintln!("tern: error: {err}. {advice}.");
+}
+
+async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
+    let prompt = match oneshot::gather_prompt(words) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("tern: error: cannot read stdin: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if prompt.trim().is_empty() {
+        eprintln!("tern: error: nothing to send: give a prompt after -p or pipe text into tern");
+        return ExitCode::from(2);
+    }
+    let client = match client_for(config).await {
+        Ok(c) => c,
+        Err(e) => {
+            report(&e, e.advice());
+            return ExitCode::FAILURE;
+        }
+    };
+    let request = oneshot::build_request(config, &prompt);
+    let outcome = oneshot::run(&client, &request, !cli.no_stream).await;
+    finish_print(&outcome.message, config);
+    match outcome.error {
+        None => ExitCode::SUCCESS,
+        Some(oneshot::OneShotError::Api(e)) => {
+            report(&e, e.advice());
+            ExitCode::FAILURE
+        }
+        Some(e) => {
+            eprintln!("tern: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn finish_print(message: &Message, config: &Config) {
+    if message.stop_reason.as_deref() == Some("max_tokens") {
+        eprintln!(
+            "tern: note: the reply stopped at max_tokens ({}); raise --max-tokens for a longer one",
+            config.max_tokens
+        );
+    }
+}
+
+async fn models(config: &Config, json: bool) -> ExitCode {
+    let mut ids: Vec<String> = Vec::new();
+    let mut source = "built-in list";
+    if config.has_key()
+        && let Ok(client) = client_for(config).await
+    {
+        match client.models().await {
+            Ok(Some(list)) if !list.is_empty() => {
+                ids = list.into_iter().map(|m| m.id).collect();
+                source = "the endpoint";
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("tern: note: could not list models from the endpoint: {e}"),
+        }
+    }
+    for spec in &config.models {
+        if !ids.contains(&spec.id) {
+            ids.push(spec.id.clone());
+        }
+    }
+    if json {
+        println!("{}", serde_json::json!({ "source": source, "models": ids }));
+    } else {
+        for id in &ids {
+            let mark = if *id == config.model { "  (default)" } else { "" };
+            println!("{id}{mark}");
+        }
+    }
+    ExitCode::SUCCESS
+}
