@@ -1,0 +1,122 @@
+//! `tern-fake-server`: the test suite's fake Messages endpoint, run standalone so anyone can try
+//! the TUI (and every failure it must handle) without an API key.
+//!
+//! It prints the environment to point `tern` at it, the scenarios and how to trigger them, then
+//! logs one line per request until Ctrl+C.
+
+use std::time::Duration;
+
+use clap::Parser;
+use tern::fake::{FakeConfig, FakeServer, RecordedRequest, Scenario};
+
+/// Serve a fake Anthropic Messages-compatible API on 127.0.0.1.
+#[derive(Debug, Parser)]
+#[command(version, after_help = scenario_help())]
+struct Args {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Accept only this Bearer key (default: accept any non-empty key).
+    #[arg(long)]
+    key: Option<String>,
+    /// Scenario for prompts that do not name one.
+    #[arg(long, default_value_t = Scenario::Ok)]
+    scenario: Scenario,
+    /// Delay between streamed deltas, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    delay_ms: u64,
+    /// Answer 404 to GET /v1/models, like gateways without it.
+    #[arg(long)]
+    no_models_endpoint: bool,
+    /// An extra model id to accept (repeatable), besides the six defaults.
+    #[arg(long = "model", value_name = "ID")]
+    extra_models: Vec<String>,
+}
+
+fn scenario_help() -> String {
+    let mut help = String::from(
+        "Scenarios (put `scenario:NAME` in a prompt to pick one for that request; \
+         `words:N` sets the reply length):\n",
+    );
+    for scenario in Scenario::ALL {
+        help.push_str(&format!(
+            "  {:<16} {}\n",
+            scenario.name(),
+            scenario.description()
+        ));
+    }
+    help
+}
+
+/// How often the request log checks for new requests.
+const LOG_POLL: Duration = Duration::from_millis(100);
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mut config = FakeConfig {
+        port: args.port,
+        api_key: args.key.clone(),
+        default_scenario: args.scenario,
+        delay: Duration::from_millis(args.delay_ms),
+        models_endpoint: !args.no_models_endpoint,
+        ..FakeConfig::default()
+    };
+    config.models.extend(args.extra_models);
+    let server = FakeServer::start(config).await?;
+
+    println!(
+        "tern fake server listening: export APIFREE_BASE_URL={} APIFREE_API_KEY={}",
+        server.base_url(),
+        args.key.as_deref().unwrap_or("anything")
+    );
+    println!("default scenario: {}", args.scenario);
+    print!("{}", scenario_help());
+    println!("Ctrl+C to stop.");
+
+    let mut logged = 0;
+    let mut poll = tokio::time::interval(LOG_POLL);
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = poll.tick() => {
+                let requests = server.requests();
+                for request in requests.iter().skip(logged) {
+                    println!("{}", log_line(request));
+                }
+                logged = requests.len();
+            }
+        }
+    }
+    server.shutdown();
+    Ok(())
+}
+
+/// `POST /v1/messages model=claude-sonnet-4.5 stream=true "first words of the prompt…"`.
+fn log_line(request: &RecordedRequest) -> String {
+    let mut line = format!("{} {}", request.method, request.path);
+    if let Some(body) = request.json() {
+        if let Some(model) = body.get("model").and_then(|m| m.as_str()) {
+            line.push_str(&format!(" model={model}"));
+        }
+        let stream = body
+            .get("stream")
+            .and_then(|s| s.as_bool())
+            .unwrap_or(false);
+        line.push_str(&format!(" stream={stream}"));
+        let prompt = body
+            .get("messages")
+            .and_then(|m| m.as_array())
+            .and_then(|m| m.last())
+            .and_then(|m| m.get("content"))
+            .map(|content| match content.as_str() {
+                Some(text) => text.to_string(),
+                None => content.to_string(),
+            })
+            .unwrap_or_default();
+        // `{:?}` escapes control characters, so a hostile prompt cannot drive this terminal.
+        let preview: String = prompt.chars().take(60).collect();
+        line.push_str(&format!(" {preview:?}"));
+    }
+    line
+}

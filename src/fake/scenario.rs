@@ -1,0 +1,245 @@
+//! The fake server's scenarios, and the prompt directives that pick one per request.
+//!
+//! A scenario is chosen by name so that a human at the TUI can trigger it by typing
+//! `scenario:NAME` into a prompt, and a test can do the same without reconfiguring the server.
+//! [`Scenario::ALL`] and the one `match` in `Scenario::info` are the only places that list them;
+//! names, parsing and `--help` text all come from there.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// How the fake server answers one `POST /v1/messages`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Scenario {
+    #[default]
+    Ok,
+    Long,
+    Slow,
+    Hang,
+    Cut,
+    MidstreamError,
+    RateLimit,
+    Overloaded,
+    SpendLimit,
+    ServerError,
+    Html502,
+    OpenaiError,
+    TooLarge,
+    Thinking,
+    ToolUse,
+    Escapes,
+    NoEventLines,
+    MaxTokens,
+}
+
+impl Scenario {
+    /// Every scenario, in `--help` order.
+    pub const ALL: [Scenario; 18] = [
+        Scenario::Ok,
+        Scenario::Long,
+        Scenario::Slow,
+        Scenario::Hang,
+        Scenario::Cut,
+        Scenario::MidstreamError,
+        Scenario::RateLimit,
+        Scenario::Overloaded,
+        Scenario::SpendLimit,
+        Scenario::ServerError,
+        Scenario::Html502,
+        Scenario::OpenaiError,
+        Scenario::TooLarge,
+        Scenario::Thinking,
+        Scenario::ToolUse,
+        Scenario::Escapes,
+        Scenario::NoEventLines,
+        Scenario::MaxTokens,
+    ];
+
+    /// `(name, one-line description)`.
+    fn info(self) -> (&'static str, &'static str) {
+        match self {
+            Scenario::Ok => (
+                "ok",
+                "markdown reply echoing the prompt (heading, list, inline code, rust block)",
+            ),
+            Scenario::Long => (
+                "long",
+                "long reply of readable paragraphs, `words:N` words (default 2000), full speed",
+            ),
+            Scenario::Slow => (
+                "slow",
+                "like long (default 200 words) with a delay between deltas (default 50 ms)",
+            ),
+            Scenario::Hang => (
+                "hang",
+                "message_start and a ping, then silence until the client goes away",
+            ),
+            Scenario::Cut => (
+                "cut",
+                "part of the reply, then the connection is closed mid-body",
+            ),
+            Scenario::MidstreamError => (
+                "midstream-error",
+                "some text, then an `error` event (overloaded_error); 529 when not streaming",
+            ),
+            Scenario::RateLimit => (
+                "rate-limit",
+                "429 rate_limit_error with retry-after: 1 once, then success",
+            ),
+            Scenario::Overloaded => ("overloaded", "529 overloaded_error twice, then success"),
+            Scenario::SpendLimit => (
+                "spend-limit",
+                "429 enforced_spend_limit_reached, no retry-after, every time",
+            ),
+            Scenario::ServerError => ("server-error", "500 api_error every time"),
+            Scenario::Html502 => ("html-502", "502 with an nginx HTML page, every time"),
+            Scenario::OpenaiError => ("openai-error", "400 with an OpenAI-shaped error envelope"),
+            Scenario::TooLarge => ("too-large", "413 with a plain-text (non-JSON) body"),
+            Scenario::Thinking => (
+                "thinking",
+                "a thinking block (thinking_delta + signature_delta), then a text block",
+            ),
+            Scenario::ToolUse => (
+                "tool-use",
+                "a text block, then a tool_use block streamed as input_json_delta; stop_reason tool_use",
+            ),
+            Scenario::Escapes => (
+                "escapes",
+                "reply text full of terminal escape sequences (SGR, OSC 52, title, CR, BEL)",
+            ),
+            Scenario::NoEventLines => (
+                "no-event-lines",
+                "normal reply with only `data:` lines, a `: keep-alive` comment and CRLF line ends",
+            ),
+            Scenario::MaxTokens => (
+                "max-tokens",
+                "a reply that stops mid-sentence with stop_reason max_tokens",
+            ),
+        }
+    }
+
+    /// The kebab-case name used in `scenario:NAME` and `--scenario NAME`.
+    pub fn name(self) -> &'static str {
+        self.info().0
+    }
+
+    /// One line for `--help` and the standalone server's banner.
+    pub fn description(self) -> &'static str {
+        self.info().1
+    }
+
+    /// How many requests fail before one succeeds, for the "fail N times, then succeed" scenarios.
+    pub(crate) fn failures_before_success(self) -> u32 {
+        match self {
+            Scenario::RateLimit => 1,
+            Scenario::Overloaded => 2,
+            _ => 0,
+        }
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A scenario name that is not in [`Scenario::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown scenario `{name}`; known: {}", known_names())]
+pub struct ParseScenarioError {
+    pub name: String,
+}
+
+fn known_names() -> String {
+    Scenario::ALL.map(Scenario::name).join(", ")
+}
+
+impl FromStr for Scenario {
+    type Err = ParseScenarioError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scenario::ALL
+            .into_iter()
+            .find(|scenario| scenario.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| ParseScenarioError {
+                name: s.to_string(),
+            })
+    }
+}
+
+/// What a prompt asked of the fake server: `scenario:NAME` and `words:N`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Directives {
+    /// `Some(Ok(_))` for a known name, `Some(Err(_))` for a typo, `None` when absent.
+    pub scenario: Option<Result<Scenario, ParseScenarioError>>,
+    pub words: Option<usize>,
+}
+
+/// Upper bound for `words:N`, so a typo cannot make the server build a gigabyte reply.
+pub(crate) const MAX_WORDS: usize = 2_000_000;
+
+impl Directives {
+    /// Reads the first `scenario:NAME` and `words:N` found in `text`.
+    pub fn parse(text: &str) -> Directives {
+        let scenario = value_after(text, "scenario:", |c| c.is_ascii_alphanumeric() || c == '-')
+            .map(|name| name.parse::<Scenario>());
+        let words = value_after(text, "words:", |c| c.is_ascii_digit())
+            .and_then(|digits| digits.parse::<usize>().ok())
+            .map(|n| n.min(MAX_WORDS));
+        Directives { scenario, words }
+    }
+}
+
+/// The run of `allowed` characters right after the first `key` in `text` that has one.
+fn value_after<'a>(text: &'a str, key: &str, allowed: impl Fn(char) -> bool) -> Option<&'a str> {
+    text.match_indices(key).find_map(|(at, _)| {
+        let rest = &text[at + key.len()..];
+        let end = rest.find(|c: char| !allowed(c)).unwrap_or(rest.len());
+        (end > 0).then(|| &rest[..end])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_each_scenario_once() {
+        let names: std::collections::HashSet<_> = Scenario::ALL.map(Scenario::name).into();
+        assert_eq!(names.len(), Scenario::ALL.len());
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for scenario in Scenario::ALL {
+            assert_eq!(scenario.to_string().parse::<Scenario>(), Ok(scenario));
+            assert!(!scenario.description().is_empty());
+        }
+        assert_eq!(
+            "MIDSTREAM-ERROR".parse::<Scenario>(),
+            Ok(Scenario::MidstreamError)
+        );
+        let err = "nope".parse::<Scenario>().unwrap_err();
+        assert!(err.to_string().contains("html-502"), "{err}");
+    }
+
+    #[test]
+    fn directives_are_found_anywhere_in_the_prompt() {
+        let d = Directives::parse("tell me a story scenario:slow words:12, please");
+        assert_eq!(d.scenario, Some(Ok(Scenario::Slow)));
+        assert_eq!(d.words, Some(12));
+
+        let d = Directives::parse("scenario:bogus");
+        assert!(matches!(d.scenario, Some(Err(_))));
+
+        let d = Directives::parse("no directives: words: 5, scenario: ok");
+        assert_eq!(d, Directives::default());
+
+        assert_eq!(
+            Directives::parse("words:99999999999999999999999").words,
+            None
+        );
+        assert_eq!(Directives::parse("words:9999999999").words, Some(MAX_WORDS));
+    }
+}
