@@ -100,7 +100,10 @@ pub enum ConfigError {
     #[error("invalid config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("invalid setting {field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
 }
 
 /// The resolved configuration.
@@ -327,7 +330,10 @@ pub fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
         let position = e.span().map(|span| {
             let before = &text[..span.start.min(text.len())];
             let line = before.matches('\n').count() + 1;
-            let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+            let column = before
+                .rfind('\n')
+                .map_or(before.len(), |nl| before.len() - nl - 1)
+                + 1;
             format!("line {line}, column {column}: ")
         });
         ConfigError::Parse {
@@ -364,14 +370,20 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn load(file: Option<&str>, env: &[(&str, &str)], overrides: Overrides) -> Result<Config, ConfigError> {
+    fn load(
+        file: Option<&str>,
+        env: &[(&str, &str)],
+        overrides: Overrides,
+    ) -> Result<Config, ConfigError> {
         let dir = tempfile::tempdir().unwrap();
         let mut overrides = overrides;
         let path = dir.path().join("config.toml");
         std::fs::write(&path, file.unwrap_or("")).unwrap();
         overrides.config_file = Some(path);
-        let env: HashMap<String, String> =
-            env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::load_with(&overrides, &|k| env.get(k).cloned())
     }
 
@@ -391,22 +403,58 @@ mod tests {
     fn precedence_flag_env_file_default() {
         let file = "model = \"from-file\"\nbase_url = \"http://file\"\napi_key = \"file-key\"\nmax_tokens = 100\n";
         let c = load(Some(file), &[], Overrides::default()).unwrap();
-        assert_eq!((c.model.as_str(), c.base_url.as_str(), c.max_tokens), ("from-file", "http://file", 100));
-        let c = load(Some(file), &[("TERN_MODEL", "from-env"), ("APIFREE_BASE_URL", "http://env")], Overrides::default()).unwrap();
-        assert_eq!((c.model.as_str(), c.base_url.as_str()), ("from-env", "http://env"));
-        let flags = Overrides { model: Some("from-flag".into()), max_tokens: Some(7), ..Default::default() };
+        assert_eq!(
+            (c.model.as_str(), c.base_url.as_str(), c.max_tokens),
+            ("from-file", "http://file", 100)
+        );
+        let c = load(
+            Some(file),
+            &[
+                ("TERN_MODEL", "from-env"),
+                ("APIFREE_BASE_URL", "http://env"),
+            ],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.model.as_str(), c.base_url.as_str()),
+            ("from-env", "http://env")
+        );
+        let flags = Overrides {
+            model: Some("from-flag".into()),
+            max_tokens: Some(7),
+            ..Default::default()
+        };
         let c = load(Some(file), &[("TERN_MODEL", "from-env")], flags).unwrap();
         assert_eq!((c.model.as_str(), c.max_tokens), ("from-flag", 7));
     }
 
     #[tokio::test]
     async fn key_sources() {
-        let c = load(Some("api_key = \"file\""), &[("APIFREE_API_KEY", "env")], Overrides::default()).unwrap();
+        let c = load(
+            Some("api_key = \"file\""),
+            &[("APIFREE_API_KEY", "env")],
+            Overrides::default(),
+        )
+        .unwrap();
         assert_eq!(c.resolve_key().await.unwrap().expose(), "env");
-        let c = load(Some("api_key_command = \"echo  from-cmd \""), &[], Overrides::default()).unwrap();
+        let c = load(
+            Some("api_key_command = \"echo  from-cmd \""),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap();
         assert_eq!(c.resolve_key().await.unwrap().expose(), "from-cmd");
-        let c = load(Some("api_key_command = \"exit 3\""), &[], Overrides::default()).unwrap();
-        assert!(matches!(c.resolve_key().await, Err(ApiError::KeyCommand(_))));
+        let c = load(
+            Some("api_key_command = \"exit 3\""),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert!(matches!(
+            c.resolve_key().await,
+            Err(ApiError::KeyCommand(_))
+        ));
         let c = load(None, &[], Overrides::default()).unwrap();
         assert!(matches!(c.resolve_key().await, Err(ApiError::MissingKey)));
         assert!(!format!("{c:?}").contains("env"));
@@ -414,7 +462,12 @@ mod tests {
 
     #[test]
     fn invalid_file_names_line_and_field() {
-        let err = load(Some("model = \"x\"\nmax_tokenz = 5\n"), &[], Overrides::default()).unwrap_err();
+        let err = load(
+            Some("model = \"x\"\nmax_tokenz = 5\n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("config.toml"), "{text}");
         assert!(text.contains("line 2"), "{text}");
@@ -428,7 +481,10 @@ mod tests {
         let file = "extra_models = [\"my-model\"]\n[models.\"claude-haiku-4.5\"]\ninput_price = 0.5\n[models.other]\ncontext_window = 1000\n";
         let c = load(Some(file), &[], Overrides::default()).unwrap();
         assert_eq!(c.models.len(), 8);
-        assert_eq!(c.model_spec("claude-haiku-4.5").unwrap().input_price, Some(0.5));
+        assert_eq!(
+            c.model_spec("claude-haiku-4.5").unwrap().input_price,
+            Some(0.5)
+        );
         assert_eq!(c.model_spec("other").unwrap().context_window, 1000);
         assert!(!c.model_spec("my-model").unwrap().builtin);
     }
@@ -441,7 +497,10 @@ mod tests {
         let path = dir.path().join("config.toml");
         std::fs::write(&path, "api_key = \"k\"").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let overrides = Overrides { config_file: Some(path.clone()), ..Default::default() };
+        let overrides = Overrides {
+            config_file: Some(path.clone()),
+            ..Default::default()
+        };
         let c = Config::load_with(&overrides, &|_| None).unwrap();
         assert_eq!(c.warnings.len(), 1);
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();

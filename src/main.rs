@@ -58,7 +58,7 @@ async fn client_for(config: &Config) -> Result<Client, tern::api::ApiError> {
 }
 
 fn report(err: &dyn std::fmt::Display, advice: &str) {
-    eprintln!("tern: error: {err}. {advice}.");
+    eprintln!("tern: error: {err} — {advice}");
 }
 
 async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
@@ -129,7 +129,11 @@ async fn models(config: &Config, json: bool) -> ExitCode {
         println!("{}", serde_json::json!({ "source": source, "models": ids }));
     } else {
         for id in &ids {
-            let mark = if *id == config.model { "  (default)" } else { "" };
+            let mark = if *id == config.model {
+                "  (default)"
+            } else {
+                ""
+            };
             println!("{id}{mark}");
         }
     }

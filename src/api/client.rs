@@ -106,8 +106,8 @@ impl Client {
         let mut headers = HeaderMap::new();
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", self.config.api_key.expose()))
             .map_err(|_| {
-                ApiError::Protocol("the API key holds characters not allowed in a header".into())
-            })?;
+            ApiError::Protocol("the API key holds characters not allowed in a header".into())
+        })?;
         auth.set_sensitive(true);
         headers.insert(AUTHORIZATION, auth);
         let version = HeaderValue::from_str(&self.config.anthropic_version)
@@ -260,9 +260,8 @@ impl Client {
             request_id: request_id.clone(),
             detail: Some(root_cause(&e)),
         })?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::Protocol(format!("the reply is not a Messages response ({e})"))
-        })
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::Protocol(format!("the reply is not a Messages response ({e})")))
     }
 
     /// `GET /v1/models`; `Ok(None)` when the endpoint does not offer it (404/405).
@@ -287,15 +286,19 @@ impl Client {
                 .json()
                 .await
                 .map_err(|e| ApiError::Protocol(format!("the model list is not JSON ({e})")))?;
-            let data = page.get("data").and_then(Value::as_array).ok_or_else(|| {
-                ApiError::Protocol("the model list has no `data` array".into())
-            })?;
+            let data = page
+                .get("data")
+                .and_then(Value::as_array)
+                .ok_or_else(|| ApiError::Protocol("the model list has no `data` array".into()))?;
             out.extend(
                 data.iter()
                     .filter_map(|m| serde_json::from_value::<ModelInfo>(m.clone()).ok()),
             );
             let more = page.get("has_more").and_then(Value::as_bool) == Some(true);
-            let last = page.get("last_id").and_then(Value::as_str).map(str::to_owned);
+            let last = page
+                .get("last_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             match (more, last) {
                 (true, Some(last)) if after.as_deref() != Some(&last) => after = Some(last),
                 _ => return Ok(Some(out)),
@@ -382,7 +385,10 @@ impl MessageStream {
                 Ok(Some(Ok(chunk))) => chunk,
             };
             let pending = &mut self.pending;
-            if let Err(e) = self.decoder.feed(&chunk, &mut |event| pending.push_back(event)) {
+            if let Err(e) = self
+                .decoder
+                .feed(&chunk, &mut |event| pending.push_back(event))
+            {
                 // Deliver what decoded before the error, then the error.
                 self.pending.clear();
                 return Some(Err(self.fail(e)));

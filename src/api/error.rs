@@ -120,7 +120,9 @@ impl ApiError {
                     429 => "rate limited: too many requests".into(),
                     529 => "the API is overloaded".into(),
                     s @ 500..=599 if html_or_plain => {
-                        format!("the gateway returned {s} {}", reason_phrase(s)).trim_end().into()
+                        format!("the gateway returned {s} {}", reason_phrase(s))
+                            .trim_end()
+                            .into()
                     }
                     500 => "the server had an internal error".into(),
                     s => format!("the server answered HTTP {s} {}", reason_phrase(s))
@@ -284,11 +286,7 @@ impl ApiError {
 }
 
 /// Build a [`StatusError`] from a response's status, headers and body.
-pub fn status_error(
-    status: u16,
-    headers: &reqwest::header::HeaderMap,
-    body: &[u8],
-) -> ApiError {
+pub fn status_error(status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> ApiError {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let mut error = StatusError {
         status,
@@ -326,9 +324,7 @@ pub fn status_error(
                     .and_then(Value::as_str)
                     .map(str::to_owned);
             }
-            error.spend_limit = inner
-                .pointer("/details/error_code")
-                .and_then(Value::as_str)
+            error.spend_limit = inner.pointer("/details/error_code").and_then(Value::as_str)
                 == Some("enforced_spend_limit_reached");
         }
         Ok(json) => {
@@ -415,10 +411,14 @@ mod tests {
 
     #[test]
     fn html_502_reads_as_gateway_error() {
-        let body = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1></body></html>";
+        let body =
+            b"<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1></body></html>";
         let err = status_error(502, &HeaderMap::new(), body);
         let line = err.to_string();
-        assert!(line.starts_with("the gateway returned 502 Bad Gateway"), "{line}");
+        assert!(
+            line.starts_with("the gateway returned 502 Bad Gateway"),
+            "{line}"
+        );
         assert!(!line.contains("<html"), "{line}");
         assert!(err.is_retryable());
     }
@@ -458,8 +458,20 @@ mod tests {
 
     #[test]
     fn retry_rules() {
-        for (status, retry) in [(408, true), (409, true), (429, true), (500, true), (529, true), (400, false), (404, false)] {
-            assert_eq!(status_error(status, &HeaderMap::new(), b"").is_retryable(), retry, "{status}");
+        for (status, retry) in [
+            (408, true),
+            (409, true),
+            (429, true),
+            (500, true),
+            (529, true),
+            (400, false),
+            (404, false),
+        ] {
+            assert_eq!(
+                status_error(status, &HeaderMap::new(), b"").is_retryable(),
+                retry,
+                "{status}"
+            );
         }
         let no = status_error(503, &headers(&[("x-should-retry", "false")]), b"");
         assert!(!no.is_retryable());
@@ -469,9 +481,15 @@ mod tests {
 
     #[test]
     fn retry_after_headers() {
-        assert_eq!(retry_after(Some("1500"), Some("9")), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            retry_after(Some("1500"), Some("9")),
+            Some(Duration::from_millis(1500))
+        );
         assert_eq!(retry_after(None, Some("2")), Some(Duration::from_secs(2)));
-        assert_eq!(retry_after(None, Some("Wed, 21 Oct 2015 07:28:00 GMT")), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after(None, Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+            Some(Duration::ZERO)
+        );
         assert_eq!(retry_after(None, Some("soon")), None);
     }
 }

@@ -66,7 +66,9 @@ impl SseDecoder {
     fn line(&mut self, line: &[u8], on_event: &mut dyn FnMut(Option<&str>, &[u8])) {
         if line.is_empty() {
             if self.has_data {
-                let name = std::str::from_utf8(&self.event).ok().filter(|s| !s.is_empty());
+                let name = std::str::from_utf8(&self.event)
+                    .ok()
+                    .filter(|s| !s.is_empty());
                 on_event(name, &self.data);
             }
             self.data.clear();
@@ -140,7 +142,10 @@ mod tests {
 
     #[test]
     fn unterminated_trailing_event_is_not_dispatched() {
-        assert_eq!(decode_chunks(&[b"data: a\n\ndata: b\n"]), vec![ev(None, "a")]);
+        assert_eq!(
+            decode_chunks(&[b"data: a\n\ndata: b\n"]),
+            vec![ev(None, "a")]
+        );
     }
 
     #[test]

@@ -19,9 +19,17 @@ use super::types::{ContentBlock, Message, Usage};
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEvent {
     MessageStart(Box<Message>),
-    BlockStart { index: usize, block: ContentBlock },
-    BlockDelta { index: usize, delta: Delta },
-    BlockStop { index: usize },
+    BlockStart {
+        index: usize,
+        block: ContentBlock,
+    },
+    BlockDelta {
+        index: usize,
+        delta: Delta,
+    },
+    BlockStop {
+        index: usize,
+    },
     MessageDelta {
         stop_reason: Option<String>,
         stop_sequence: Option<String>,
@@ -29,7 +37,10 @@ pub enum StreamEvent {
     },
     MessageStop,
     Ping,
-    Error { error_type: String, message: String },
+    Error {
+        error_type: String,
+        message: String,
+    },
     Unknown(String),
 }
 
@@ -137,7 +148,9 @@ pub fn parse_event(name: Option<&str>, data: &[u8]) -> Result<Option<StreamEvent
         ApiError::Protocol(format!("stream event `{kind}` lacks its `{field}` field"))
     };
     let event = match kind {
-        "message_start" => StreamEvent::MessageStart(raw.message.ok_or_else(|| missing("message"))?),
+        "message_start" => {
+            StreamEvent::MessageStart(raw.message.ok_or_else(|| missing("message"))?)
+        }
         "content_block_start" => StreamEvent::BlockStart {
             index: raw.index.ok_or_else(|| missing("index"))?,
             block: raw.content_block.ok_or_else(|| missing("content_block"))?,
@@ -480,7 +493,7 @@ mod tests {
     #[test]
     fn eof_without_message_stop_is_truncated() {
         let cut = RECORDED.find("event: message_stop").unwrap();
-        let err = decode(&[RECORDED[..cut].as_bytes()]).unwrap_err();
+        let err = decode(&[&RECORDED.as_bytes()[..cut]]).unwrap_err();
         assert!(matches!(err, ApiError::Truncated { .. }), "{err:?}");
     }
 

@@ -259,9 +259,10 @@ mod tests {
     fn system_and_content_accept_both_shapes() {
         let s: SystemPrompt = serde_json::from_value(json!([{"type":"text","text":"x"}])).unwrap();
         assert!(matches!(s, SystemPrompt::Blocks(_)));
-        let m: RequestMessage =
-            serde_json::from_value(json!({"role":"assistant","content":[{"type":"text","text":"y"}]}))
-                .unwrap();
+        let m: RequestMessage = serde_json::from_value(
+            json!({"role":"assistant","content":[{"type":"text","text":"y"}]}),
+        )
+        .unwrap();
         assert_eq!(m.role, Role::Assistant);
     }
 }
