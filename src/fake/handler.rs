@@ -131,8 +131,8 @@ impl Answer {
 
 /// Decides the answer to one recorded request.
 fn respond(state: &ServerState, request: &Request, number: u64) -> Answer {
-    if let Err(answer) = check_auth(state, request) {
-        return answer;
+    if let Some(message) = auth_error(state, request) {
+        return Answer::error(401, "authentication_error", message);
     }
     let models_path = request.path.strip_prefix("/v1/models");
     match (request.method.as_str(), request.path.as_str(), models_path) {
@@ -146,13 +146,10 @@ fn respond(state: &ServerState, request: &Request, number: u64) -> Answer {
     }
 }
 
-fn check_auth(state: &ServerState, request: &Request) -> Result<(), Answer> {
+/// Why the request's credentials are refused, if they are.
+fn auth_error(state: &ServerState, request: &Request) -> Option<&'static str> {
     let Some(authorization) = request.header("authorization") else {
-        return Err(Answer::error(
-            401,
-            "authentication_error",
-            "missing Authorization header; expected `Authorization: Bearer <key>`",
-        ));
+        return Some("missing Authorization header; expected `Authorization: Bearer <key>`");
     };
     let key = authorization
         .strip_prefix("Bearer ")
@@ -160,17 +157,9 @@ fn check_auth(state: &ServerState, request: &Request) -> Result<(), Answer> {
         .map(str::trim)
         .filter(|key| !key.is_empty());
     match (key, &state.config.api_key) {
-        (None, _) => Err(Answer::error(
-            401,
-            "authentication_error",
-            "malformed Authorization header; expected `Bearer <key>`",
-        )),
-        (Some(key), Some(expected)) if key != expected => Err(Answer::error(
-            401,
-            "authentication_error",
-            "invalid API key",
-        )),
-        _ => Ok(()),
+        (None, _) => Some("malformed Authorization header; expected `Bearer <key>`"),
+        (Some(key), Some(expected)) if key != expected => Some("invalid API key"),
+        _ => None,
     }
 }
 
