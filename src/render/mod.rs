@@ -1,0 +1,4 @@
+//! Rendering: model markdown → pre-wrapped, themed ratatui lines.
+pub mod theme;
+
+pub use theme::{Theme, ThemeError};
