@@ -2,3 +2,4 @@
 pub mod theme;
 
 pub use theme::{Theme, ThemeError};
+pub mod wrap;
