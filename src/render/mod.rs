@@ -3,3 +3,4 @@ pub mod theme;
 
 pub use theme::{Theme, ThemeError};
 pub mod wrap;
+pub mod highlight;
