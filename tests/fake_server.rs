@@ -60,6 +60,7 @@ struct SseEvent {
 }
 
 /// A small SSE parser for the tests: blank-line separated events, LF or CRLF, comments skipped.
+/// It also checks that every payload puts `type` first, as the real API does.
 fn parse_sse(text: &str) -> Vec<SseEvent> {
     text.replace("\r\n", "\n")
         .split("\n\n")
@@ -70,6 +71,7 @@ fn parse_sse(text: &str) -> Vec<SseEvent> {
                 if let Some(value) = line.strip_prefix("event: ") {
                     name = Some(value.to_string());
                 } else if let Some(value) = line.strip_prefix("data: ") {
+                    assert!(value.starts_with(r#"{"type":""#), "type first: {value}");
                     data = Some(serde_json::from_str(value).expect("data is JSON"));
                 }
             }
@@ -233,8 +235,12 @@ async fn expect_error(
     assert_eq!(response.status(), status, "{error_type} {mention}");
     assert_eq!(header(&response, "content-type"), Some("application/json"));
     let request_id = header(&response, "request-id").unwrap().to_string();
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["type"], "error");
+    let raw = response.text().await.unwrap();
+    assert!(
+        raw.starts_with(r#"{"type":"error","error":{"type":"#),
+        "{raw}"
+    );
+    let body: Value = serde_json::from_str(&raw).unwrap();
     assert_eq!(body["error"]["type"], error_type);
     let message = body["error"]["message"].as_str().unwrap();
     assert!(

@@ -8,17 +8,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 
-use super::http::{self, Framing, ReadError, Request};
-use super::reply::{self, Block, Event, LONG_GROUPS, Reply, SHORT_GROUPS};
+use super::http::{self, Framing, ReadError};
+use super::reply::{self, Block, LONG_GROUPS, Reply, SHORT_GROUPS};
 use super::scenario::{Directives, Scenario};
+use super::wire::{ApiError, ErrorBody, Event, ModelInfo, ModelPage};
 use super::{RecordedRequest, ServerState};
 
 /// The body of the `html-502` scenario, as nginx sends it.
 const HTML_502: &str = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
+
+/// The body of the `openai-error` scenario, in OpenAI's field order.
+const OPENAI_ERROR: &str = r#"{"error":{"message":"Invalid request: this error uses the OpenAI envelope (tern fake server)","type":"invalid_request_error","param":null,"code":"400"}}"#;
 
 /// Delay between deltas for `slow` when the server has no delay configured.
 const SLOW_DEFAULT_DELAY: Duration = Duration::from_millis(50);
@@ -32,7 +37,7 @@ pub(crate) async fn serve_connection(stream: TcpStream, state: Arc<ServerState>)
     let number = state.next_request_number();
     let answer = match read {
         Ok(request) => {
-            state.record(RecordedRequest::from(request.clone()));
+            state.record(request.clone());
             respond(&state, &request, number)
         }
         Err(ReadError::Closed | ReadError::Io(_)) => return,
@@ -81,7 +86,7 @@ enum Answer {
     /// An Anthropic-shaped error: the writer wraps `error` in the envelope with the request id.
     Error {
         status: u16,
-        error: Value,
+        error: ApiError,
         retry_after: Option<&'static str>,
     },
     /// Any other complete body, sent with a `content-length`.
@@ -108,14 +113,22 @@ enum Answer {
 }
 
 impl Answer {
-    fn json(status: u16, body: &Value) -> Answer {
-        Answer::text(status, "application/json", &body.to_string())
+    fn json(status: u16, body: &impl Serialize) -> Answer {
+        Answer::Full {
+            status,
+            content_type: "application/json",
+            body: to_json(body),
+        }
     }
 
-    fn error(status: u16, error_type: &str, message: impl Into<String>) -> Answer {
+    fn error(status: u16, error_type: &'static str, message: impl Into<String>) -> Answer {
         Answer::Error {
             status,
-            error: json!({"type": error_type, "message": message.into()}),
+            error: ApiError {
+                error_type,
+                message: message.into(),
+                details: None,
+            },
             retry_after: None,
         }
     }
@@ -129,8 +142,13 @@ impl Answer {
     }
 }
 
+/// Serializes the server's own wire types, which cannot fail (no maps with non-string keys).
+fn to_json(value: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
 /// Decides the answer to one recorded request.
-fn respond(state: &ServerState, request: &Request, number: u64) -> Answer {
+fn respond(state: &ServerState, request: &RecordedRequest, number: u64) -> Answer {
     if let Some(message) = auth_error(state, request) {
         return Answer::error(401, "authentication_error", message);
     }
@@ -147,7 +165,7 @@ fn respond(state: &ServerState, request: &Request, number: u64) -> Answer {
 }
 
 /// Why the request's credentials are refused, if they are.
-fn auth_error(state: &ServerState, request: &Request) -> Option<&'static str> {
+fn auth_error(state: &ServerState, request: &RecordedRequest) -> Option<&'static str> {
     let Some(authorization) = request.header("authorization") else {
         return Some("missing Authorization header; expected `Authorization: Bearer <key>`");
     };
@@ -167,16 +185,13 @@ fn auth_error(state: &ServerState, request: &Request) -> Option<&'static str> {
 fn respond_models(state: &ServerState, rest: &str) -> Answer {
     let models = &state.config.models;
     if rest.is_empty() || rest == "/" {
-        let data: Vec<Value> = models.iter().map(|id| model_info(id)).collect();
-        return Answer::json(
-            200,
-            &json!({
-                "data": data,
-                "has_more": false,
-                "first_id": models.first(),
-                "last_id": models.last(),
-            }),
-        );
+        let page = ModelPage {
+            data: models.iter().map(|id| model_info(id)).collect(),
+            first_id: models.first().map(String::as_str),
+            last_id: models.last().map(String::as_str),
+            has_more: false,
+        };
+        return Answer::json(200, &page);
     }
     let id = rest.trim_start_matches('/');
     if models.iter().any(|model| model == id) {
@@ -186,13 +201,13 @@ fn respond_models(state: &ServerState, rest: &str) -> Answer {
     }
 }
 
-fn model_info(id: &str) -> Value {
-    json!({
-        "type": "model",
-        "id": id,
-        "display_name": display_name(id),
-        "created_at": created_at(id),
-    })
+fn model_info(id: &str) -> ModelInfo<'_> {
+    ModelInfo {
+        kind: "model",
+        id,
+        display_name: display_name(id),
+        created_at: created_at(id),
+    }
 }
 
 /// `claude-opus-4.6` → `Claude Opus 4.6`.
@@ -223,7 +238,7 @@ fn created_at(id: &str) -> &'static str {
 }
 
 /// `POST /v1/messages`: validate, pick the scenario, plan the reply.
-fn respond_messages(state: &ServerState, request: &Request, number: u64) -> Answer {
+fn respond_messages(state: &ServerState, request: &RecordedRequest, number: u64) -> Answer {
     let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
         return Answer::error(400, "invalid_request_error", "invalid JSON body");
     };
@@ -269,157 +284,175 @@ fn respond_messages(state: &ServerState, request: &Request, number: u64) -> Answ
         Some(Err(error)) => return Answer::error(400, "invalid_request_error", error.to_string()),
         None => state.config.default_scenario,
     };
-    let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    let input_tokens = input_words(&body).max(1) as u64;
-    let reply = |blocks: Vec<Block>, stop_reason: &'static str| Reply {
-        id: format!("msg_fake_{number}"),
-        model: model.to_string(),
-        input_tokens,
-        blocks,
-        stop_reason,
+    let turn = Turn {
+        number,
+        model,
+        words: directives.words,
+        stream: body.get("stream").and_then(Value::as_bool).unwrap_or(false),
+        input_tokens: input_words(&body).max(1) as u64,
+        delay: state.config.delay,
+        prompt,
     };
-    let ok_reply = || {
-        reply(
-            vec![Block::text(
-                reply::ok_markdown(&prompt, model, directives.words),
-                SHORT_GROUPS,
-            )],
-            "end_turn",
-        )
-    };
-    let prose_reply = |default_words: usize, groups: &[usize]| {
-        let words = directives.words.unwrap_or(default_words);
-        reply(
-            vec![Block::text(reply::prose(words, true), groups)],
-            "end_turn",
-        )
-    };
-    let configured_delay = state.config.delay;
-    let success = |reply: Reply, delay: Duration, ending: Ending, style: SseStyle| {
-        if stream {
-            Answer::Stream {
+    answer_scenario(state, &turn, scenario)
+}
+
+/// A validated `POST /v1/messages`: what the scenarios build their reply from.
+struct Turn<'a> {
+    number: u64,
+    model: &'a str,
+    prompt: String,
+    /// `words:N` from the prompt.
+    words: Option<usize>,
+    stream: bool,
+    input_tokens: u64,
+    /// The server's configured delay between deltas.
+    delay: Duration,
+}
+
+impl Turn<'_> {
+    fn reply(&self, blocks: Vec<Block>, stop_reason: &'static str) -> Reply {
+        Reply {
+            id: format!("msg_fake_{}", self.number),
+            model: self.model.to_string(),
+            input_tokens: self.input_tokens,
+            blocks,
+            stop_reason,
+        }
+    }
+
+    fn ok_reply(&self) -> Reply {
+        let text = reply::ok_markdown(&self.prompt, self.model, self.words);
+        self.reply(vec![Block::text(text, SHORT_GROUPS)], "end_turn")
+    }
+
+    /// Prose of `words:N` words (else `default_words`), split into `groups`-sized deltas.
+    fn prose_reply(&self, default_words: usize, groups: &[usize]) -> Reply {
+        let text = reply::prose(self.words.unwrap_or(default_words), true);
+        self.reply(vec![Block::text(text, groups)], "end_turn")
+    }
+
+    /// A complete reply at the configured pace.
+    fn complete(&self, reply: Reply) -> Answer {
+        self.deliver(reply, self.delay, Ending::Complete, SseStyle::Named)
+    }
+
+    /// Sends `reply` as a stream or, when the request did not ask for one, as the closest
+    /// non-streamed equivalent.
+    fn deliver(&self, reply: Reply, delay: Duration, ending: Ending, style: SseStyle) -> Answer {
+        if self.stream {
+            return Answer::Stream {
                 reply,
                 delay,
                 ending,
                 style,
-            }
-        } else {
-            match ending {
-                Ending::Complete => Answer::Message {
-                    reply,
-                    delay,
-                    cut: false,
-                },
-                Ending::CutAfter(_) => Answer::Message {
-                    reply,
-                    delay,
-                    cut: true,
-                },
-                // A non-streamed request cannot fail mid-body; the real API answers 529.
-                Ending::ErrorAfter(_) => Answer::error(529, "overloaded_error", "Overloaded"),
-                Ending::HangAfterOpening => Answer::Silence,
-            }
+            };
         }
-    };
-    let complete =
-        |reply: Reply| success(reply, configured_delay, Ending::Complete, SseStyle::Named);
+        match ending {
+            Ending::Complete => Answer::Message {
+                reply,
+                delay,
+                cut: false,
+            },
+            Ending::CutAfter(_) => Answer::Message {
+                reply,
+                delay,
+                cut: true,
+            },
+            // A non-streamed request cannot fail mid-body; the real API answers 529.
+            Ending::ErrorAfter(_) => Answer::Error {
+                status: 529,
+                error: reply::overloaded(),
+                retry_after: None,
+            },
+            Ending::HangAfterOpening => Answer::Silence,
+        }
+    }
+}
 
+fn answer_scenario(state: &ServerState, turn: &Turn<'_>, scenario: Scenario) -> Answer {
     match scenario {
-        Scenario::Ok => complete(ok_reply()),
-        Scenario::RateLimit | Scenario::Overloaded if state.should_fail(scenario) => {
-            if scenario == Scenario::RateLimit {
-                Answer::Error {
-                    status: 429,
-                    error: json!({
-                        "type": "rate_limit_error",
-                        "message": "Number of request tokens has exceeded your per-minute rate limit",
-                    }),
-                    retry_after: Some("1"),
-                }
-            } else {
-                Answer::error(529, "overloaded_error", "Overloaded")
-            }
-        }
-        Scenario::RateLimit | Scenario::Overloaded => complete(ok_reply()),
-        Scenario::Long => complete(prose_reply(2000, LONG_GROUPS)),
+        Scenario::Ok => turn.complete(turn.ok_reply()),
+        Scenario::RateLimit if state.should_fail(scenario) => Answer::Error {
+            status: 429,
+            error: ApiError {
+                error_type: "rate_limit_error",
+                message: "Number of request tokens has exceeded your per-minute rate limit"
+                    .to_string(),
+                details: None,
+            },
+            retry_after: Some("1"),
+        },
+        Scenario::Overloaded if state.should_fail(scenario) => Answer::Error {
+            status: 529,
+            error: reply::overloaded(),
+            retry_after: None,
+        },
+        Scenario::RateLimit | Scenario::Overloaded => turn.complete(turn.ok_reply()),
+        Scenario::Long => turn.complete(turn.prose_reply(2000, LONG_GROUPS)),
         Scenario::Slow => {
-            let delay = if configured_delay.is_zero() {
+            let delay = if turn.delay.is_zero() {
                 SLOW_DEFAULT_DELAY
             } else {
-                configured_delay
+                turn.delay
             };
-            success(
-                prose_reply(200, SHORT_GROUPS),
-                delay,
-                Ending::Complete,
-                SseStyle::Named,
-            )
+            let reply = turn.prose_reply(200, SHORT_GROUPS);
+            turn.deliver(reply, delay, Ending::Complete, SseStyle::Named)
         }
-        Scenario::Hang => success(
-            ok_reply(),
-            configured_delay,
+        Scenario::Hang => turn.deliver(
+            turn.ok_reply(),
+            turn.delay,
             Ending::HangAfterOpening,
             SseStyle::Named,
         ),
         Scenario::Cut => {
-            let reply = prose_reply(60, SHORT_GROUPS);
-            let deltas: usize = reply.blocks.iter().map(|b| b.cuts.len()).sum();
-            success(
-                reply,
-                configured_delay,
-                Ending::CutAfter((deltas / 2).max(1)),
-                SseStyle::Named,
-            )
+            let reply = turn.prose_reply(60, SHORT_GROUPS);
+            let half = (reply.delta_count() / 2).max(1);
+            turn.deliver(reply, turn.delay, Ending::CutAfter(half), SseStyle::Named)
         }
-        Scenario::MidstreamError => success(
-            prose_reply(30, SHORT_GROUPS),
-            configured_delay,
+        Scenario::MidstreamError => turn.deliver(
+            turn.prose_reply(30, SHORT_GROUPS),
+            turn.delay,
             Ending::ErrorAfter(3),
             SseStyle::Named,
         ),
         Scenario::SpendLimit => Answer::Error {
             status: 429,
-            error: json!({
-                "type": "rate_limit_error",
-                "message": "You have reached your API usage limits. You will regain access on the 1st of next month at 00:00 UTC.",
-                "details": {"error_code": "enforced_spend_limit_reached"},
-            }),
+            error: ApiError {
+                error_type: "rate_limit_error",
+                message: "You have reached your API usage limits. You will regain access on the 1st of next month at 00:00 UTC.".to_string(),
+                details: Some(json!({"error_code": "enforced_spend_limit_reached"})),
+            },
             retry_after: None,
         },
         Scenario::ServerError => Answer::error(500, "api_error", "Internal server error"),
         Scenario::Html502 => Answer::text(502, "text/html", HTML_502),
-        Scenario::OpenaiError => Answer::json(
-            400,
-            &json!({"error": {
-                "message": "Invalid request: this error uses the OpenAI envelope (tern fake server)",
-                "type": "invalid_request_error",
-                "param": null,
-                "code": "400",
-            }}),
-        ),
+        Scenario::OpenaiError => Answer::text(400, "application/json", OPENAI_ERROR),
         Scenario::TooLarge => Answer::text(
             413,
             "text/plain; charset=utf-8",
             "413 Request Entity Too Large: the request exceeds the maximum allowed number of bytes\n",
         ),
-        Scenario::Thinking => complete(reply(reply::thinking_blocks(&prompt, model), "end_turn")),
-        Scenario::ToolUse => complete(reply(
-            reply::tool_use_blocks(format!("toolu_fake_{number}")),
-            "tool_use",
-        )),
-        Scenario::Escapes => complete(reply(vec![reply::escapes_block(model)], "end_turn")),
-        Scenario::NoEventLines => success(
-            ok_reply(),
-            configured_delay,
+        Scenario::Thinking => {
+            let blocks = reply::thinking_blocks(&turn.prompt, turn.model);
+            turn.complete(turn.reply(blocks, "end_turn"))
+        }
+        Scenario::ToolUse => {
+            let blocks = reply::tool_use_blocks(format!("toolu_fake_{}", turn.number));
+            turn.complete(turn.reply(blocks, "tool_use"))
+        }
+        Scenario::Escapes => {
+            let blocks = vec![reply::escapes_block(turn.model)];
+            turn.complete(turn.reply(blocks, "end_turn"))
+        }
+        Scenario::NoEventLines => turn.deliver(
+            turn.ok_reply(),
+            turn.delay,
             Ending::Complete,
             SseStyle::DataOnlyCrlf,
         ),
         Scenario::MaxTokens => {
-            let words = directives.words.unwrap_or(60);
-            complete(reply(
-                vec![Block::text(reply::prose(words, false), SHORT_GROUPS)],
-                "max_tokens",
-            ))
+            let text = reply::prose(turn.words.unwrap_or(60), false);
+            turn.complete(turn.reply(vec![Block::text(text, SHORT_GROUPS)], "max_tokens"))
         }
     }
 }
@@ -493,42 +526,34 @@ where
             error,
             retry_after,
         } => {
-            let body =
-                json!({"type": "error", "error": error, "request_id": request_id}).to_string();
-            let extra: Vec<(&str, &str)> = retry_after
+            let body = to_json(&ErrorBody {
+                kind: "error",
+                error: &error,
+                request_id,
+            });
+            let extra: Vec<_> = retry_after
                 .map(|s| ("retry-after", s))
                 .into_iter()
                 .collect();
-            let head = http::response_head(
+            write_full(
+                writer,
                 status,
                 "application/json",
                 request_id,
-                Framing::Length(body.len()),
+                &body,
                 &extra,
-            );
-            writer.write_all(head.as_bytes()).await?;
-            writer.write_all(body.as_bytes()).await?;
+            )
+            .await?;
         }
         Answer::Full {
             status,
             content_type,
             body,
-        } => {
-            let head = http::response_head(
-                status,
-                content_type,
-                request_id,
-                Framing::Length(body.len()),
-                &[],
-            );
-            writer.write_all(head.as_bytes()).await?;
-            writer.write_all(&body).await?;
-        }
+        } => write_full(writer, status, content_type, request_id, &body, &[]).await?,
         Answer::Message { reply, delay, cut } => {
-            let deltas: usize = reply.blocks.iter().map(|b| b.cuts.len()).sum();
-            tokio::time::sleep(delay.saturating_mul(u32::try_from(deltas).unwrap_or(u32::MAX)))
-                .await;
-            let body = reply.message_json().to_string().into_bytes();
+            let deltas = u32::try_from(reply.delta_count()).unwrap_or(u32::MAX);
+            tokio::time::sleep(delay.saturating_mul(deltas)).await;
+            let body = to_json(&reply.message());
             let head = http::response_head(
                 200,
                 "application/json",
@@ -576,7 +601,7 @@ where
         &[("cache-control", "no-cache")],
     );
     writer.write_all(head.as_bytes()).await?;
-    let mut frame = String::new();
+    let mut frame = Vec::new();
 
     for event in reply.opening_events() {
         write_event(writer, &event, style, &mut frame).await?;
@@ -592,7 +617,7 @@ where
 
     let mut deltas_sent = 0;
     for event in reply.block_events() {
-        if event.is_delta {
+        if event.is_delta() {
             match ending {
                 Ending::CutAfter(limit) if deltas_sent == limit => {
                     // Leave without the terminating chunk: the client sees a truncated body.
@@ -612,7 +637,10 @@ where
     match ending {
         Ending::CutAfter(_) => return writer.flush().await,
         Ending::ErrorAfter(_) => {
-            write_event(writer, &reply::overloaded_event(), style, &mut frame).await?
+            let error = Event::Error {
+                error: reply::overloaded(),
+            };
+            write_event(writer, &error, style, &mut frame).await?
         }
         Ending::Complete | Ending::HangAfterOpening => {
             for event in reply.closing_events() {
@@ -623,29 +651,46 @@ where
     http::finish_chunks(writer).await
 }
 
+/// Writes a head with `content-length` and the whole body.
+async fn write_full<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    status: u16,
+    content_type: &str,
+    request_id: &str,
+    body: &[u8],
+    extra: &[(&str, &str)],
+) -> std::io::Result<()> {
+    let head = http::response_head(
+        status,
+        content_type,
+        request_id,
+        Framing::Length(body.len()),
+        extra,
+    );
+    writer.write_all(head.as_bytes()).await?;
+    writer.write_all(body).await
+}
+
 /// Writes one SSE event as one HTTP chunk, reusing `frame` as the buffer.
 async fn write_event<W: AsyncWrite + Unpin>(
     writer: &mut W,
-    event: &Event,
+    event: &Event<'_>,
     style: SseStyle,
-    frame: &mut String,
+    frame: &mut Vec<u8>,
 ) -> std::io::Result<()> {
     frame.clear();
-    match style {
-        SseStyle::Named => {
-            frame.push_str("event: ");
-            frame.push_str(event.name);
-            frame.push_str("\ndata: ");
-            frame.push_str(&event.data.to_string());
-            frame.push_str("\n\n");
-        }
-        SseStyle::DataOnlyCrlf => {
-            frame.push_str("data: ");
-            frame.push_str(&event.data.to_string());
-            frame.push_str("\r\n\r\n");
-        }
+    if style == SseStyle::Named {
+        frame.extend_from_slice(b"event: ");
+        frame.extend_from_slice(event.name().as_bytes());
+        frame.push(b'\n');
     }
-    http::write_chunk(writer, frame.as_bytes()).await
+    frame.extend_from_slice(b"data: ");
+    serde_json::to_writer(&mut *frame, event).map_err(std::io::Error::other)?;
+    frame.extend_from_slice(match style {
+        SseStyle::Named => b"\n\n",
+        SseStyle::DataOnlyCrlf => b"\r\n\r\n",
+    });
+    http::write_chunk(writer, frame).await
 }
 
 /// Reads and discards until the client closes its side (or the read fails).

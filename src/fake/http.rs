@@ -9,27 +9,12 @@ use std::fmt::Write as _;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::RecordedRequest;
+
 /// Request heads larger than this are refused.
 const MAX_HEAD_BYTES: u64 = 64 * 1024;
 /// Request bodies larger than this are refused (Anthropic's Messages limit is 32 MB).
-pub(crate) const MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
-
-/// One parsed request, before the server records it.
-#[derive(Debug, Clone)]
-pub(crate) struct Request {
-    pub method: String,
-    pub path: String,
-    pub query: Option<String>,
-    /// Names lowercased, values trimmed, in arrival order.
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Request {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        find_header(&self.headers, name)
-    }
-}
+const MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
 
 /// The first header called `name` (case-insensitive) in `headers`.
 pub(crate) fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -55,7 +40,10 @@ pub(crate) enum ReadError {
 
 /// Reads one request from `reader`. `writer` is needed only to answer `Expect: 100-continue`
 /// (curl sends it for bodies over 1 KiB).
-pub(crate) async fn read_request<R, W>(reader: &mut R, writer: &mut W) -> Result<Request, ReadError>
+pub(crate) async fn read_request<R, W>(
+    reader: &mut R,
+    writer: &mut W,
+) -> Result<RecordedRequest, ReadError>
 where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -133,7 +121,7 @@ where
         }
     };
 
-    Ok(Request {
+    Ok(RecordedRequest {
         method,
         path,
         query,
@@ -263,7 +251,7 @@ pub(crate) async fn finish_chunks<W: AsyncWrite + Unpin>(writer: &mut W) -> std:
 mod tests {
     use super::*;
 
-    async fn parse(raw: &[u8]) -> Result<Request, ReadError> {
+    async fn parse(raw: &[u8]) -> Result<RecordedRequest, ReadError> {
         let mut reader = tokio::io::BufReader::new(raw);
         read_request(&mut reader, &mut tokio::io::sink()).await
     }

@@ -20,6 +20,7 @@ mod handler;
 mod http;
 mod reply;
 mod scenario;
+mod wire;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -95,18 +96,6 @@ impl RecordedRequest {
     /// The body parsed as JSON, when it is JSON.
     pub fn json(&self) -> Option<serde_json::Value> {
         serde_json::from_slice(&self.body).ok()
-    }
-}
-
-impl From<http::Request> for RecordedRequest {
-    fn from(request: http::Request) -> Self {
-        RecordedRequest {
-            method: request.method,
-            path: request.path,
-            query: request.query,
-            headers: request.headers,
-            body: request.body,
-        }
     }
 }
 

@@ -7,7 +7,9 @@
 
 use std::iter::once;
 
-use serde_json::{Value, json};
+use serde_json::value::RawValue;
+
+use super::wire::{self, ApiError, ContentBlock, Delta, Event, StopDelta, Usage};
 
 /// The kind of a planned content block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +36,11 @@ pub(crate) struct Block {
     pub cuts: Vec<usize>,
 }
 
+/// `{}`, the input of a `tool_use` block in its `content_block_start`.
+fn empty_object() -> &'static RawValue {
+    serde_json::from_str("{}").unwrap_or(RawValue::NULL)
+}
+
 impl Block {
     pub fn text(content: String, group_sizes: &[usize]) -> Block {
         let cuts = word_cuts(&content, group_sizes);
@@ -52,37 +59,30 @@ impl Block {
             .map(|(start, end)| self.content.get(start..end).unwrap_or_default())
     }
 
-    fn start_json(&self) -> Value {
+    /// The block with `content` as its text: empty for `content_block_start`, full for a
+    /// finished `Message`.
+    fn wire<'a>(&'a self, content: &'a str) -> ContentBlock<'a> {
         match &self.kind {
-            BlockKind::Text => json!({"type": "text", "text": ""}),
-            BlockKind::Thinking { .. } => {
-                json!({"type": "thinking", "thinking": "", "signature": ""})
-            }
-            BlockKind::ToolUse { id, name } => {
-                json!({"type": "tool_use", "id": id, "name": name, "input": {}})
-            }
+            BlockKind::Text => ContentBlock::Text { text: content },
+            BlockKind::Thinking { signature } => ContentBlock::Thinking {
+                thinking: content,
+                signature: if content.is_empty() { "" } else { signature },
+            },
+            BlockKind::ToolUse { id, name } => ContentBlock::ToolUse {
+                id,
+                name,
+                input: serde_json::from_str(content).unwrap_or_else(|_| empty_object()),
+            },
         }
     }
 
-    fn delta_json(&self, piece: &str) -> Value {
+    fn delta<'a>(&self, piece: &'a str) -> Delta<'a> {
         match &self.kind {
-            BlockKind::Text => json!({"type": "text_delta", "text": piece}),
-            BlockKind::Thinking { .. } => json!({"type": "thinking_delta", "thinking": piece}),
-            BlockKind::ToolUse { .. } => json!({"type": "input_json_delta", "partial_json": piece}),
-        }
-    }
-
-    fn final_json(&self) -> Value {
-        match &self.kind {
-            BlockKind::Text => json!({"type": "text", "text": self.content}),
-            BlockKind::Thinking { signature } => {
-                json!({"type": "thinking", "thinking": self.content, "signature": signature})
-            }
-            BlockKind::ToolUse { id, name } => {
-                let input: Value =
-                    serde_json::from_str(&self.content).unwrap_or_else(|_| json!({}));
-                json!({"type": "tool_use", "id": id, "name": name, "input": input})
-            }
+            BlockKind::Text => Delta::Text { text: piece },
+            BlockKind::Thinking { .. } => Delta::Thinking { thinking: piece },
+            BlockKind::ToolUse { .. } => Delta::InputJson {
+                partial_json: piece,
+            },
         }
     }
 }
@@ -97,25 +97,6 @@ pub(crate) struct Reply {
     pub stop_reason: &'static str,
 }
 
-/// One SSE event: its `event:` name and its JSON data.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Event {
-    pub name: &'static str,
-    pub data: Value,
-    /// True for `content_block_delta`, the events that delays and cut-offs count.
-    pub is_delta: bool,
-}
-
-impl Event {
-    fn new(name: &'static str, data: Value) -> Event {
-        Event {
-            name,
-            data,
-            is_delta: name == "content_block_delta",
-        }
-    }
-}
-
 impl Reply {
     /// Output tokens, counted as whitespace-separated words of every block (at least 1, as the
     /// real API never reports 0 for a finished message).
@@ -128,113 +109,104 @@ impl Reply {
         (words as u64).max(1)
     }
 
-    fn usage(&self, output_tokens: u64) -> Value {
-        json!({
-            "input_tokens": self.input_tokens,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-            "output_tokens": output_tokens,
-        })
+    /// How many `content_block_delta` events the full stream has.
+    pub fn delta_count(&self) -> usize {
+        self.blocks.iter().map(|block| block.cuts.len()).sum()
+    }
+
+    fn usage(&self, output_tokens: u64) -> Usage {
+        Usage {
+            input_tokens: self.input_tokens,
+            cache_creation_input_tokens: 0,
+            cache_read_input_tokens: 0,
+            output_tokens,
+        }
     }
 
     /// The non-streamed form: one `Message` object.
-    pub fn message_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "type": "message",
-            "role": "assistant",
-            "model": self.model,
-            "content": self.blocks.iter().map(Block::final_json).collect::<Vec<_>>(),
-            "stop_reason": self.stop_reason,
-            "stop_sequence": null,
-            "usage": self.usage(self.output_tokens()),
-        })
+    pub fn message(&self) -> wire::Message<'_> {
+        wire::Message {
+            id: &self.id,
+            kind: "message",
+            role: "assistant",
+            content: self
+                .blocks
+                .iter()
+                .map(|block| block.wire(&block.content))
+                .collect(),
+            model: &self.model,
+            stop_reason: Some(self.stop_reason),
+            stop_sequence: None,
+            usage: self.usage(self.output_tokens()),
+        }
     }
 
     /// The `message_start` event followed by a `ping`, as the real API opens a stream.
-    pub fn opening_events(&self) -> impl Iterator<Item = Event> + '_ {
-        let message = json!({
-            "id": self.id,
-            "type": "message",
-            "role": "assistant",
-            "content": [],
-            "model": self.model,
-            "stop_reason": null,
-            "stop_sequence": null,
-            "usage": self.usage(1),
-        });
-        once(Event::new(
-            "message_start",
-            json!({"type": "message_start", "message": message}),
-        ))
-        .chain(once(ping()))
+    pub fn opening_events(&self) -> impl Iterator<Item = Event<'_>> + '_ {
+        let message = wire::Message {
+            id: &self.id,
+            kind: "message",
+            role: "assistant",
+            content: Vec::new(),
+            model: &self.model,
+            stop_reason: None,
+            stop_sequence: None,
+            usage: self.usage(1),
+        };
+        [Event::MessageStart { message }, Event::Ping].into_iter()
     }
 
     /// Every block's `content_block_start`, deltas and `content_block_stop`, lazily.
-    pub fn block_events(&self) -> impl Iterator<Item = Event> + '_ {
+    pub fn block_events(&self) -> impl Iterator<Item = Event<'_>> + '_ {
         self.blocks.iter().enumerate().flat_map(|(index, block)| {
-            let start = Event::new(
-                "content_block_start",
-                json!({"type": "content_block_start", "index": index, "content_block": block.start_json()}),
-            );
-            let deltas = block.deltas().map(move |piece| delta_event(index, block.delta_json(piece)));
+            let start = Event::ContentBlockStart {
+                index,
+                content_block: block.wire(""),
+            };
+            let deltas = block.deltas().map(move |piece| Event::ContentBlockDelta {
+                index,
+                delta: block.delta(piece),
+            });
             let signature = match &block.kind {
-                BlockKind::Thinking { signature } => Some(delta_event(
+                BlockKind::Thinking { signature } => Some(Event::ContentBlockDelta {
                     index,
-                    json!({"type": "signature_delta", "signature": signature}),
-                )),
+                    delta: Delta::Signature { signature },
+                }),
                 _ => None,
             };
-            let stop = Event::new(
-                "content_block_stop",
-                json!({"type": "content_block_stop", "index": index}),
-            );
+            let stop = Event::ContentBlockStop { index };
             once(start).chain(deltas).chain(signature).chain(once(stop))
         })
     }
 
     /// `message_delta` (stop reason, cumulative usage) and `message_stop`.
-    pub fn closing_events(&self) -> impl Iterator<Item = Event> + '_ {
-        let delta = Event::new(
-            "message_delta",
-            json!({
-                "type": "message_delta",
-                "delta": {"stop_reason": self.stop_reason, "stop_sequence": null},
-                "usage": self.usage(self.output_tokens()),
-            }),
-        );
-        once(delta).chain(once(Event::new(
-            "message_stop",
-            json!({"type": "message_stop"}),
-        )))
+    pub fn closing_events(&self) -> impl Iterator<Item = Event<'_>> + '_ {
+        let delta = Event::MessageDelta {
+            delta: StopDelta {
+                stop_reason: self.stop_reason,
+                stop_sequence: None,
+            },
+            usage: self.usage(self.output_tokens()),
+        };
+        [delta, Event::MessageStop].into_iter()
     }
 
     /// The full, well-formed event sequence.
     #[cfg(test)]
-    pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
+    pub fn events(&self) -> impl Iterator<Item = Event<'_>> + '_ {
         self.opening_events()
             .chain(self.block_events())
             .chain(self.closing_events())
     }
 }
 
-fn delta_event(index: usize, delta: Value) -> Event {
-    Event::new(
-        "content_block_delta",
-        json!({"type": "content_block_delta", "index": index, "delta": delta}),
-    )
-}
-
-pub(crate) fn ping() -> Event {
-    Event::new("ping", json!({"type": "ping"}))
-}
-
-/// The mid-stream error event of the `midstream-error` scenario.
-pub(crate) fn overloaded_event() -> Event {
-    Event::new(
-        "error",
-        json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
-    )
+/// The error of the `midstream-error` scenario, as an event or a 529 body.
+pub(crate) fn overloaded() -> ApiError {
+    ApiError {
+        error_type: "overloaded_error",
+        message: "Overloaded".to_string(),
+        details: None,
+    }
 }
 
 /// Delta group sizes, in words, for short replies: a few words per delta.
@@ -441,6 +413,7 @@ pub(crate) fn tool_use_blocks(tool_id: String) -> Vec<Block> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn joined(block: &Block) -> String {
         block.deltas().collect()
@@ -510,17 +483,21 @@ mod tests {
             blocks: thinking_blocks("why?", "m"),
             stop_reason: "end_turn",
         };
-        let names: Vec<_> = reply.events().map(|e| e.name).collect();
+        let names: Vec<_> = reply.events().map(|e| e.name()).collect();
         assert_eq!(names[..3], ["message_start", "ping", "content_block_start"]);
         assert_eq!(names[names.len() - 2..], ["message_delta", "message_stop"]);
-        let all: Vec<_> = reply.events().collect();
+        let all: Vec<Value> = reply
+            .events()
+            .map(|e| serde_json::to_value(e).unwrap())
+            .collect();
         let signature_at = all
             .iter()
-            .position(|e| e.data["delta"]["type"] == "signature_delta")
+            .position(|e| e["delta"]["type"] == "signature_delta")
             .unwrap();
-        assert_eq!(all[signature_at + 1].name, "content_block_stop");
-        assert_eq!(all[signature_at + 1].data["index"], 0);
-        let message = reply.message_json();
+        assert_eq!(all[signature_at + 1]["type"], "content_block_stop");
+        assert_eq!(all[signature_at + 1]["index"], 0);
+        assert_eq!(all[2]["content_block"]["signature"], "");
+        let message = serde_json::to_value(reply.message()).unwrap();
         assert_eq!(message["content"][0]["signature"], SIGNATURE);
         assert_eq!(message["usage"]["output_tokens"], reply.output_tokens());
     }
