@@ -1,0 +1,434 @@
+//! The domain types the store saves and hands back.
+//!
+//! They are plain data (no database handles inside) so the UI, the owner task and the exporters
+//! can move them between threads and compare them in tests. A message is always stored as a full
+//! snapshot: `upsert_message` with the same `id` replaces the earlier version, so a streaming reply
+//! can be written again and again as it grows, and the last write wins.
+//!
+//! These types also derive serde: the JSON export (`tern.conversation.v1`) is made of them, so a
+//! field added here shows up in exports (add it with `#[serde(default)]` so older files still load).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
+
+use crate::api::types::{ContentBlock, Role, Usage};
+
+/// A fresh random id: 16 lowercase hex characters (64 random bits).
+///
+/// Short enough to type a prefix of (`tern --resume 3fa2`), long enough that two ids made on two
+/// machines do not collide in practice.
+pub fn new_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// The current time as unix milliseconds (the unit of every `*_at` field).
+pub fn now_ms() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Sampling parameters saved with a conversation. `None` means "not set, use the default".
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Params {
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    #[serde(default)]
+    pub top_p: Option<f64>,
+}
+
+/// One saved conversation (its header; messages are stored separately).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub id: String,
+    pub title: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds; bumped by every message write.
+    pub updated_at: i64,
+    #[serde(default)]
+    pub system: Option<String>,
+    #[serde(default)]
+    pub params: Params,
+    /// The model of the latest message that named one (what `--continue` picks up again).
+    #[serde(default)]
+    pub last_model: Option<String>,
+}
+
+impl Conversation {
+    /// A new, empty conversation with a fresh id, created now.
+    pub fn new(title: impl Into<String>) -> Self {
+        let now = now_ms();
+        Conversation {
+            id: new_id(),
+            title: title.into(),
+            created_at: now,
+            updated_at: now,
+            system: None,
+            params: Params::default(),
+            last_model: None,
+        }
+    }
+}
+
+/// Where a message is in its life. Stored as the lowercase name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    /// Finished normally (`message_stop` seen, or a user message).
+    #[default]
+    Complete,
+    /// Still arriving; the row is a snapshot that will be replaced.
+    Streaming,
+    /// The user stopped it; the text is what arrived.
+    Stopped,
+    /// The request or the stream failed; `error` says why.
+    Error,
+    /// The process writing it died (crash, `kill -9`, power loss) before it finished.
+    Interrupted,
+}
+
+impl MessageStatus {
+    pub const ALL: [MessageStatus; 5] = [
+        MessageStatus::Complete,
+        MessageStatus::Streaming,
+        MessageStatus::Stopped,
+        MessageStatus::Error,
+        MessageStatus::Interrupted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Complete => "complete",
+            MessageStatus::Streaming => "streaming",
+            MessageStatus::Stopped => "stopped",
+            MessageStatus::Error => "error",
+            MessageStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl fmt::Display for MessageStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The text was not one of the five status names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown message status {0:?}")]
+pub struct UnknownStatus(pub String);
+
+impl FromStr for MessageStatus {
+    type Err = UnknownStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        MessageStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| UnknownStatus(s.to_owned()))
+    }
+}
+
+/// One message as saved: a full snapshot, replaced as a whole by the next upsert with its `id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    pub id: String,
+    pub conversation_id: String,
+    /// Order within the conversation (ascending). Ties are broken by insertion order.
+    pub seq: i64,
+    /// The message this one answers or follows, for branches (edit/regenerate).
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    pub role: Role,
+    pub content: Vec<ContentBlock>,
+    /// The model that wrote it (assistant messages).
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub usage: Option<Usage>,
+    #[serde(default)]
+    pub stop_reason: Option<String>,
+    #[serde(default)]
+    pub status: MessageStatus,
+    /// A human-readable error shown in the UI when `status` is `Error`.
+    #[serde(default)]
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl StoredMessage {
+    /// A complete user message with one text block, written now.
+    pub fn user(conversation_id: impl Into<String>, seq: i64, text: impl Into<String>) -> Self {
+        let now = now_ms();
+        StoredMessage {
+            id: new_id(),
+            conversation_id: conversation_id.into(),
+            seq,
+            parent_id: None,
+            role: Role::User,
+            content: vec![ContentBlock::text(text)],
+            model: None,
+            usage: None,
+            stop_reason: None,
+            status: MessageStatus::Complete,
+            error: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// An empty assistant message that is about to stream, written now.
+    pub fn assistant_streaming(
+        conversation_id: impl Into<String>,
+        seq: i64,
+        model: impl Into<String>,
+    ) -> Self {
+        let now = now_ms();
+        StoredMessage {
+            id: new_id(),
+            conversation_id: conversation_id.into(),
+            seq,
+            parent_id: None,
+            role: Role::Assistant,
+            content: Vec::new(),
+            model: Some(model.into()),
+            usage: None,
+            stop_reason: None,
+            status: MessageStatus::Streaming,
+            error: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// A row of the conversation browser: the header plus aggregates kept up to date on every write,
+/// so a page of the list never reads the messages themselves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationSummary {
+    pub conversation: Conversation,
+    pub message_count: u64,
+    /// Distinct models that wrote messages here, in order of first use.
+    pub models: Vec<String>,
+    /// Input tokens of all turns, cache reads and writes included (`Usage::total_input`).
+    pub total_input_tokens: u64,
+    pub total_output_tokens: u64,
+    /// The start of the latest message that has text, whitespace collapsed (≤ 160 chars).
+    pub preview: String,
+}
+
+/// One message that matched a full-text search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub conversation_id: String,
+    pub title: String,
+    pub message_id: String,
+    pub role: Role,
+    pub model: Option<String>,
+    /// A short excerpt; every matched term is wrapped in [`MATCH_START`] … [`MATCH_END`].
+    pub snippet: String,
+    /// When the message was last written (unix ms).
+    pub updated_at: i64,
+    /// bm25 score: lower is better (FTS5 convention); hits come sorted by it.
+    pub rank: f64,
+}
+
+/// Marks the start of a matched term inside [`SearchHit::snippet`].
+pub const MATCH_START: char = '\u{1}';
+/// Marks the end of a matched term inside [`SearchHit::snippet`].
+pub const MATCH_END: char = '\u{2}';
+
+/// Search hits grouped by conversation, for the browser.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationMatch {
+    pub summary: ConversationSummary,
+    /// Best first; at most a few per conversation.
+    pub hits: Vec<SearchHit>,
+    /// The best (lowest) rank of the hits.
+    pub rank: f64,
+}
+
+/// The title used when a prompt has no visible text.
+pub const UNTITLED: &str = "Untitled";
+
+/// The widest a derived title gets, in terminal columns (the "…" included).
+pub const TITLE_MAX_COLUMNS: usize = 60;
+
+/// A conversation title from its first prompt: the first line with visible text, trimmed, runs of
+/// whitespace collapsed to one space, control characters dropped, cut at a grapheme boundary so it
+/// fits [`TITLE_MAX_COLUMNS`] display columns ("…" marks the cut).
+pub fn title_from_prompt(prompt: &str) -> String {
+    let line = prompt
+        .lines()
+        .map(collapse_whitespace)
+        .find(|line| !line.is_empty())
+        .unwrap_or_default();
+    if line.is_empty() {
+        return UNTITLED.to_owned();
+    }
+    truncate_columns(&line, TITLE_MAX_COLUMNS)
+}
+
+/// Drop control characters and collapse whitespace runs into single spaces, trimmed.
+pub(crate) fn collapse_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+        } else if c.is_control() {
+            continue;
+        } else {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `text` if it fits in `max` columns, else its longest grapheme prefix that fits with "…".
+pub(crate) fn truncate_columns(text: &str, max: usize) -> String {
+    if text.width() <= max {
+        return text.to_owned();
+    }
+    let budget = max.saturating_sub(1);
+    let mut out = String::new();
+    let mut used = 0;
+    for grapheme in text.graphemes(true) {
+        let w = grapheme.width();
+        if used + w > budget {
+            break;
+        }
+        used += w;
+        out.push_str(grapheme);
+    }
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    out.push('…');
+    out
+}
+
+/// The preview kept for the browser: the start of the message's text blocks.
+pub(crate) fn preview_of(content: &[ContentBlock]) -> String {
+    const PREVIEW_CHARS: usize = 160;
+    // Enough raw bytes to fill the preview after whitespace collapses, without copying a whole
+    // 1 MB reply on every streaming snapshot.
+    const RAW_BYTES: usize = PREVIEW_CHARS * 8;
+    let mut raw = String::new();
+    for block in content {
+        if let ContentBlock::Text { text, .. } = block {
+            let room = RAW_BYTES.saturating_sub(raw.len());
+            raw.push_str(&text[..floor_char_boundary(text, room.min(text.len()))]);
+            raw.push(' ');
+            if raw.len() >= RAW_BYTES {
+                break;
+            }
+        }
+    }
+    let collapsed = collapse_whitespace(&raw);
+    match collapsed.char_indices().nth(PREVIEW_CHARS) {
+        Some((cut, _)) => format!("{}…", collapsed[..cut].trim_end()),
+        None => collapsed,
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_16_lowercase_hex_and_differ() {
+        let a = new_id();
+        let b = new_id();
+        assert_eq!(a.len(), 16);
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn status_names_round_trip() {
+        for status in MessageStatus::ALL {
+            assert_eq!(status.as_str().parse::<MessageStatus>(), Ok(status));
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::Value::String(status.as_str().into())
+            );
+        }
+        assert!("partial".parse::<MessageStatus>().is_err());
+    }
+
+    #[test]
+    fn title_takes_first_visible_line_collapsed() {
+        assert_eq!(
+            title_from_prompt("\n   \n  Explain   the\tborrow checker  \nmore"),
+            "Explain the borrow checker"
+        );
+        assert_eq!(title_from_prompt(""), UNTITLED);
+        assert_eq!(title_from_prompt(" \n\t\n"), UNTITLED);
+        assert_eq!(title_from_prompt("a\u{1b}[31mred"), "a[31mred");
+    }
+
+    #[test]
+    fn title_is_cut_by_columns_at_grapheme_boundaries() {
+        let long = "word ".repeat(30);
+        let t = title_from_prompt(&long);
+        assert!(t.ends_with('…'));
+        assert!(t.width() <= TITLE_MAX_COLUMNS, "{t:?}");
+        assert!(t.width() >= TITLE_MAX_COLUMNS - 5, "{t:?}");
+
+        // Wide characters: each CJK character takes two columns.
+        let cjk = "漢".repeat(100);
+        let t = title_from_prompt(&cjk);
+        assert_eq!(t.width(), TITLE_MAX_COLUMNS - 1); // 29 × 2 columns + "…"
+        assert_eq!(t.chars().filter(|&c| c == '漢').count(), 29);
+
+        // A family emoji is one grapheme of several chars: never split.
+        let family = "👨‍👩‍👧".repeat(40);
+        let t = title_from_prompt(&family);
+        assert!(t.width() <= TITLE_MAX_COLUMNS);
+        let kept = t.trim_end_matches('…');
+        assert!(!kept.is_empty());
+        assert!(kept.graphemes(true).all(|g| g == "👨‍👩‍👧"), "{t:?}");
+
+        let exact = "x".repeat(TITLE_MAX_COLUMNS);
+        assert_eq!(title_from_prompt(&exact), exact);
+    }
+
+    #[test]
+    fn preview_is_short_and_collapsed() {
+        let content = vec![
+            ContentBlock::Thinking {
+                thinking: "hidden".into(),
+                signature: String::new(),
+            },
+            ContentBlock::text("First  line\n\nsecond"),
+        ];
+        assert_eq!(preview_of(&content), "First line second");
+        let long = vec![ContentBlock::text("é ".repeat(10_000))];
+        let p = preview_of(&long);
+        assert!(p.chars().count() <= 161, "{}", p.chars().count());
+        assert!(p.ends_with('…'));
+        assert_eq!(preview_of(&[]), "");
+    }
+}

@@ -1,0 +1,206 @@
+//! The database schema and its ordered migrations.
+//!
+//! The schema version lives in `PRAGMA user_version`. `MIGRATIONS[i]` takes a database from
+//! version `i` to `i + 1`; a new database runs all of them from 0, so the upgrade path of old
+//! files is the path every new file takes too, and cannot rot. All pending steps run in one
+//! `BEGIN IMMEDIATE` transaction with foreign keys off (tables are rebuilt); any failure rolls the
+//! file back to exactly what it was.
+//!
+//! Version 1 was the first, minimal schema: plain-text messages, no usage details, no index.
+//! Version 2 (current):
+//!
+//! ```sql
+//! conversations(id TEXT PK, title, created_at, updated_at, system, max_tokens, temperature, top_p,
+//!               last_model,
+//!               -- aggregates kept by the write path, so a list page never reads messages:
+//!               message_count, total_input_tokens, total_output_tokens, models JSON, preview)
+//!   index conversations_by_updated(updated_at DESC, id DESC)         -- list(), most_recent()
+//! messages(pk INTEGER PK,           -- stable rowid for the FTS index (VACUUM keeps it)
+//!          id TEXT UNIQUE, conversation_id → conversations ON DELETE CASCADE, seq, parent_id,
+//!          role, status, model, stop_reason, input_tokens, output_tokens,
+//!          cache_creation_input_tokens, cache_read_input_tokens, created_at, updated_at,
+//!          writer,                  -- lease token of the process streaming it (see lease.rs)
+//!          error,
+//!          content TEXT)            -- JSON array of content blocks, last: small columns are read
+//!                                   -- without touching the overflow pages of a big reply
+//!   index messages_by_conversation(conversation_id, seq)             -- load()
+//!   index messages_streaming(writer) WHERE status = 'streaming'      -- crash recovery on open
+//! message_text(pk, body)            -- view: the text blocks of non-streaming messages
+//! messages_fts(body)                -- FTS5, external content = message_text, kept by triggers
+//! ```
+//!
+//! The full-text index reads its text through a view instead of a copy of the text: the text of
+//! a reply is stored once (inside `content`), the view pulls the `text` blocks out with SQLite's
+//! own JSON functions (no `json_each`: FTS5 reads external content with virtual tables disabled),
+//! and the triggers feed the same expression to FTS5 on insert, update and delete. Messages are
+//! indexed only once they stop streaming, so a streaming snapshot rewrite (once a second, up to
+//! megabytes) costs no tokenizing; a reply becomes searchable when it completes, stops, fails or
+//! is marked interrupted. Everything here is plain SQL that any `sqlite3` shell can run.
+
+use rusqlite::{Connection, Transaction};
+
+/// The schema version this build writes.
+pub const CURRENT_VERSION: i64 = 2;
+
+/// One step: takes the database from version `index` to `index + 1`.
+type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
+
+pub(crate) const MIGRATIONS: [Migration; CURRENT_VERSION as usize] = [to_v1, to_v2];
+
+/// Version 1, the first published schema (kept verbatim: old files were made by it).
+pub const V1_SCHEMA: &str = "\
+CREATE TABLE conversations (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    model TEXT,
+    system TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE messages (
+    id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    text TEXT NOT NULL,
+    model TEXT,
+    status TEXT NOT NULL DEFAULT 'complete',
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX messages_by_conversation ON messages(conversation_id, seq);
+CREATE INDEX conversations_by_updated ON conversations(updated_at);
+";
+
+fn to_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(V1_SCHEMA)
+}
+
+/// The searchable text of a message: its `text` blocks joined by newlines ('' for anything that
+/// is not a JSON array). `x` is the SQL expression holding the content JSON.
+fn message_text_sql(x: &str) -> String {
+    format!(
+        "CASE WHEN json_valid({x}) AND json_type({x}) = 'array' THEN (\
+            WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i \
+                WHERE n + 1 < json_array_length({x})) \
+            SELECT coalesce(group_concat(json_extract({x}, '$[' || n || '].text'), char(10)), '') \
+            FROM i WHERE json_extract({x}, '$[' || n || '].type') = 'text'\
+        ) ELSE '' END"
+    )
+}
+
+fn to_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "
+CREATE TABLE conversations_v2 (
+    id TEXT PRIMARY KEY NOT NULL,
+    title TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    system TEXT,
+    max_tokens INTEGER,
+    temperature REAL,
+    top_p REAL,
+    last_model TEXT,
+    message_count INTEGER NOT NULL DEFAULT 0,
+    total_input_tokens INTEGER NOT NULL DEFAULT 0,
+    total_output_tokens INTEGER NOT NULL DEFAULT 0,
+    models TEXT NOT NULL DEFAULT '[]',
+    preview TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO conversations_v2 (id, title, created_at, updated_at, system, last_model)
+    SELECT id, title, created_at, updated_at, system, model FROM conversations;
+
+CREATE TABLE messages_v2 (
+    pk INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    parent_id TEXT,
+    role TEXT NOT NULL,
+    status TEXT NOT NULL,
+    model TEXT,
+    stop_reason TEXT,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    cache_creation_input_tokens INTEGER,
+    cache_read_input_tokens INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    writer TEXT,
+    error TEXT,
+    content TEXT NOT NULL
+);
+-- v1 kept plain text; v2 keeps content blocks. v1 'partial' meant a reply cut short.
+INSERT INTO messages_v2 (id, conversation_id, seq, role, status, model, input_tokens,
+                         output_tokens, created_at, updated_at, content)
+    SELECT id, conversation_id, seq, role,
+           CASE status WHEN 'complete' THEN 'complete' WHEN 'error' THEN 'error'
+                       ELSE 'stopped' END,
+           model,
+           CASE WHEN input_tokens IS NULL AND output_tokens IS NULL THEN NULL
+                ELSE coalesce(input_tokens, 0) END,
+           CASE WHEN input_tokens IS NULL AND output_tokens IS NULL THEN NULL
+                ELSE coalesce(output_tokens, 0) END,
+           created_at, created_at,
+           json_array(json_object('type', 'text', 'text', text))
+    FROM messages ORDER BY conversation_id, seq;
+
+DROP TABLE messages;
+DROP TABLE conversations;
+ALTER TABLE conversations_v2 RENAME TO conversations;
+ALTER TABLE messages_v2 RENAME TO messages;
+
+CREATE INDEX conversations_by_updated ON conversations(updated_at DESC, id DESC);
+CREATE INDEX messages_by_conversation ON messages(conversation_id, seq);
+CREATE INDEX messages_streaming ON messages(writer) WHERE status = 'streaming';
+",
+    )?;
+    let body = |x: &str| message_text_sql(x);
+    tx.execute_batch(&format!(
+        "
+CREATE VIEW message_text(pk, body) AS
+    SELECT m.pk, {view} FROM messages AS m WHERE m.status <> 'streaming';
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    body, content = 'message_text', content_rowid = 'pk',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+WHEN new.status <> 'streaming' BEGIN
+    INSERT INTO messages_fts(rowid, body) VALUES (new.pk, {new});
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+WHEN old.status <> 'streaming' BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.pk, {old});
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, status ON messages
+WHEN old.content IS NOT new.content
+    OR (old.status = 'streaming') <> (new.status = 'streaming') BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, body)
+        SELECT 'delete', old.pk, {old} WHERE old.status <> 'streaming';
+    INSERT INTO messages_fts(rowid, body)
+        SELECT new.pk, {new} WHERE new.status <> 'streaming';
+END;
+INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+",
+        view = body("m.content"),
+        new = body("new.content"),
+        old = body("old.content"),
+    ))?;
+    super::write::recompute_all_summaries(tx)
+}
+
+/// Read `PRAGMA user_version`.
+pub(crate) fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |row| row.get(0))
+}
+
+/// Names of the user tables in the main schema (to tell an empty file from someone else's db).
+pub(crate) fn table_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )?;
+    let names = stmt.query_map([], |row| row.get(0))?;
+    names.collect()
+}

@@ -1,0 +1,445 @@
+//! The write path: every change is one short `BEGIN IMMEDIATE` transaction.
+//!
+//! `IMMEDIATE` takes the write lock up front, so two processes never both hold a read snapshot
+//! and then race to upgrade it (the case `busy_timeout` cannot resolve). The per-conversation
+//! aggregates the browser lists (message count, token totals, models, preview) are adjusted here,
+//! by the difference between the old and the new snapshot of the message, so a write costs the
+//! same whether the conversation has 2 messages or 2,000. The full-text index is kept by triggers
+//! (see `schema`).
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::model::{Conversation, StoredMessage, preview_of};
+use super::{Store, StoreError};
+use crate::api::types::Usage;
+
+/// One change, as sent to the owner task ([`super::StoreWriter`]) or applied in a batch
+/// ([`Store::apply_batch`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteCommand {
+    CreateConversation(Conversation),
+    UpdateConversation(Conversation),
+    Rename { id: String, title: String },
+    DeleteConversation(String),
+    UpsertMessage(StoredMessage),
+}
+
+impl WriteCommand {
+    /// The conversation the command changes.
+    pub fn conversation_id(&self) -> &str {
+        match self {
+            WriteCommand::CreateConversation(c) | WriteCommand::UpdateConversation(c) => &c.id,
+            WriteCommand::Rename { id, .. } | WriteCommand::DeleteConversation(id) => id,
+            WriteCommand::UpsertMessage(m) => &m.conversation_id,
+        }
+    }
+
+    /// The message the command writes, if it writes one.
+    pub fn message_id(&self) -> Option<&str> {
+        match self {
+            WriteCommand::UpsertMessage(m) => Some(&m.id),
+            _ => None,
+        }
+    }
+
+    /// A short name of the operation, for error reports ("saving message 1a2b…").
+    pub fn describe(&self) -> String {
+        match self {
+            WriteCommand::CreateConversation(c) => format!("creating conversation {}", c.id),
+            WriteCommand::UpdateConversation(c) => format!("updating conversation {}", c.id),
+            WriteCommand::Rename { id, .. } => format!("renaming conversation {id}"),
+            WriteCommand::DeleteConversation(id) => format!("deleting conversation {id}"),
+            WriteCommand::UpsertMessage(m) => {
+                format!(
+                    "saving message {} of conversation {}",
+                    m.id, m.conversation_id
+                )
+            }
+        }
+    }
+}
+
+/// Clamp a token count into SQLite's signed 64-bit integer.
+fn sql_u64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn total_in(usage: Option<&Usage>) -> i64 {
+    usage.map_or(0, |u| sql_u64(u.total_input()))
+}
+
+fn total_out(usage: Option<&Usage>) -> i64 {
+    usage.map_or(0, |u| sql_u64(u.output_tokens))
+}
+
+fn is_foreign_key_error(err: &rusqlite::Error) -> bool {
+    matches!(err, rusqlite::Error::SqliteFailure(e, _)
+        if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+}
+
+fn is_unique_error(err: &rusqlite::Error) -> bool {
+    matches!(err, rusqlite::Error::SqliteFailure(e, _)
+        if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}
+
+impl Store {
+    /// Run `f` in one immediate transaction; errors name the file.
+    pub(crate) fn write_tx<T>(
+        &mut self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::Sqlite(e).at(&path))?;
+        let value = f(&tx).map_err(|e| e.at(&path))?;
+        tx.commit().map_err(|e| StoreError::Sqlite(e).at(&path))?;
+        Ok(value)
+    }
+
+    /// Save a new conversation. [`StoreError::AlreadyExists`] if its id is taken.
+    pub fn create_conversation(&mut self, conversation: &Conversation) -> Result<(), StoreError> {
+        self.write_tx(|conn| create_conversation(conn, conversation))
+    }
+
+    /// Replace a conversation's header (title, times, system prompt, parameters, last model).
+    /// The aggregates are left alone. [`StoreError::NotFound`] if it does not exist.
+    pub fn update_conversation(&mut self, conversation: &Conversation) -> Result<(), StoreError> {
+        self.write_tx(|conn| update_conversation(conn, conversation))
+    }
+
+    /// Change a conversation's title. Does not touch `updated_at`, so the list order stays.
+    pub fn rename(&mut self, id: &str, title: &str) -> Result<(), StoreError> {
+        self.write_tx(|conn| rename(conn, id, title))
+    }
+
+    /// Delete a conversation with all its messages and their search index entries.
+    pub fn delete_conversation(&mut self, id: &str) -> Result<(), StoreError> {
+        self.write_tx(|conn| delete_conversation(conn, id))
+    }
+
+    /// Insert a message, or replace the stored snapshot with the same id. Bumps the
+    /// conversation's `updated_at` (to the message's, if later) and, for its latest message,
+    /// `last_model` and the preview. [`StoreError::NotFound`] if the conversation does not exist.
+    pub fn upsert_message(&mut self, message: &StoredMessage) -> Result<(), StoreError> {
+        let writer = self.writer_for(message);
+        self.write_tx(|conn| upsert_message(conn, message, writer.as_deref()))
+    }
+
+    /// Apply several commands in one transaction (one commit, one fsync at checkpoint), each in
+    /// its own savepoint: a command that fails is rolled back alone and reported with its index;
+    /// the others are kept. `Err` means the transaction itself failed and nothing was written.
+    pub fn apply_batch(
+        &mut self,
+        commands: &[WriteCommand],
+    ) -> Result<Vec<(usize, StoreError)>, StoreError> {
+        let streaming = commands.iter().any(|c| {
+            matches!(c, WriteCommand::UpsertMessage(m) if m.status == super::MessageStatus::Streaming)
+        });
+        let writer = if streaming { self.writer_token() } else { None };
+        let path = self.path.clone();
+        let at = |e: rusqlite::Error| StoreError::Sqlite(e).at(&path);
+        let mut tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(at)?;
+        let mut failures = Vec::new();
+        for (index, command) in commands.iter().enumerate() {
+            let sp = tx.savepoint().map_err(at)?;
+            match apply(&sp, command, writer.as_deref()) {
+                Ok(()) => sp.commit().map_err(at)?,
+                // Dropping the savepoint rolls this command back.
+                Err(err) => failures.push((index, err.at(&path))),
+            }
+        }
+        tx.commit().map_err(at)?;
+        Ok(failures)
+    }
+
+    /// The lease token for a snapshot that is still streaming (others need none).
+    fn writer_for(&mut self, message: &StoredMessage) -> Option<String> {
+        if message.status == super::MessageStatus::Streaming {
+            self.writer_token()
+        } else {
+            None
+        }
+    }
+}
+
+pub(crate) fn apply(
+    conn: &Connection,
+    command: &WriteCommand,
+    writer: Option<&str>,
+) -> Result<(), StoreError> {
+    match command {
+        WriteCommand::CreateConversation(c) => create_conversation(conn, c),
+        WriteCommand::UpdateConversation(c) => update_conversation(conn, c),
+        WriteCommand::Rename { id, title } => rename(conn, id, title),
+        WriteCommand::DeleteConversation(id) => delete_conversation(conn, id),
+        WriteCommand::UpsertMessage(m) => {
+            let writer = writer.filter(|_| m.status == super::MessageStatus::Streaming);
+            upsert_message(conn, m, writer)
+        }
+    }
+}
+
+pub(crate) fn create_conversation(conn: &Connection, c: &Conversation) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO conversations (id, title, created_at, updated_at, system, max_tokens,
+                                    temperature, top_p, last_model)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        c.id,
+        c.title,
+        c.created_at,
+        c.updated_at,
+        c.system,
+        c.params.max_tokens,
+        c.params.temperature,
+        c.params.top_p,
+        c.last_model,
+    ])
+    .map_err(|e| {
+        if is_unique_error(&e) {
+            StoreError::AlreadyExists(c.id.clone())
+        } else {
+            StoreError::Sqlite(e)
+        }
+    })?;
+    Ok(())
+}
+
+fn update_conversation(conn: &Connection, c: &Conversation) -> Result<(), StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE conversations SET title = ?2, created_at = ?3, updated_at = ?4, system = ?5,
+                max_tokens = ?6, temperature = ?7, top_p = ?8, last_model = ?9
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            c.id,
+            c.title,
+            c.created_at,
+            c.updated_at,
+            c.system,
+            c.params.max_tokens,
+            c.params.temperature,
+            c.params.top_p,
+            c.last_model,
+        ])?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(c.id.clone()));
+    }
+    Ok(())
+}
+
+fn rename(conn: &Connection, id: &str, title: &str) -> Result<(), StoreError> {
+    let changed = conn
+        .prepare_cached("UPDATE conversations SET title = ?2 WHERE id = ?1")?
+        .execute(params![id, title])?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(id.to_owned()));
+    }
+    Ok(())
+}
+
+fn delete_conversation(conn: &Connection, id: &str) -> Result<(), StoreError> {
+    // Explicit, rather than relying on ON DELETE CASCADE, so it holds even for a connection with
+    // foreign keys off. The delete trigger takes each message out of the search index.
+    conn.prepare_cached("DELETE FROM messages WHERE conversation_id = ?1")?
+        .execute([id])?;
+    let changed = conn
+        .prepare_cached("DELETE FROM conversations WHERE id = ?1")?
+        .execute([id])?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(id.to_owned()));
+    }
+    Ok(())
+}
+
+pub(crate) fn upsert_message(
+    conn: &Connection,
+    m: &StoredMessage,
+    writer: Option<&str>,
+) -> Result<(), StoreError> {
+    let content = serde_json::to_string(&m.content).map_err(|e| StoreError::Decode {
+        what: "message",
+        id: m.id.clone(),
+        reason: e.to_string(),
+    })?;
+    let old: Option<(String, i64, i64)> = conn
+        .prepare_cached(
+            "SELECT conversation_id,
+                    coalesce(input_tokens, 0) + coalesce(cache_creation_input_tokens, 0)
+                        + coalesce(cache_read_input_tokens, 0),
+                    coalesce(output_tokens, 0)
+             FROM messages WHERE id = ?1",
+        )?
+        .query_row([&m.id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .optional()?;
+    let usage = m.usage.as_ref();
+    conn.prepare_cached(
+        "INSERT INTO messages (id, conversation_id, seq, parent_id, role, status, model,
+            stop_reason, input_tokens, output_tokens, cache_creation_input_tokens,
+            cache_read_input_tokens, created_at, updated_at, writer, error, content)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+         ON CONFLICT (id) DO UPDATE SET
+            conversation_id = excluded.conversation_id, seq = excluded.seq,
+            parent_id = excluded.parent_id, role = excluded.role, status = excluded.status,
+            model = excluded.model, stop_reason = excluded.stop_reason,
+            input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
+            cache_creation_input_tokens = excluded.cache_creation_input_tokens,
+            cache_read_input_tokens = excluded.cache_read_input_tokens,
+            created_at = excluded.created_at, updated_at = excluded.updated_at,
+            writer = excluded.writer, error = excluded.error, content = excluded.content",
+    )?
+    .execute(params![
+        m.id,
+        m.conversation_id,
+        m.seq,
+        m.parent_id,
+        m.role.as_str(),
+        m.status.as_str(),
+        m.model,
+        m.stop_reason,
+        usage.map(|u| sql_u64(u.input_tokens)),
+        usage.map(|u| sql_u64(u.output_tokens)),
+        usage
+            .and_then(|u| u.cache_creation_input_tokens)
+            .map(sql_u64),
+        usage.and_then(|u| u.cache_read_input_tokens).map(sql_u64),
+        m.created_at,
+        m.updated_at,
+        writer,
+        m.error,
+        content,
+    ])
+    .map_err(|e| {
+        if is_foreign_key_error(&e) {
+            StoreError::NotFound(m.conversation_id.clone())
+        } else {
+            StoreError::Sqlite(e)
+        }
+    })?;
+
+    let (added, d_in, d_out) = match &old {
+        None => (1, total_in(usage), total_out(usage)),
+        Some((conv, old_in, old_out)) if *conv == m.conversation_id => {
+            (0, total_in(usage) - old_in, total_out(usage) - old_out)
+        }
+        Some((old_conv, _, _)) => {
+            // The message moved to another conversation: rare, so recount both.
+            recompute_summary(conn, old_conv)?;
+            recompute_summary(conn, &m.conversation_id)?;
+            return bump_conversation(conn, m, 0, 0, 0);
+        }
+    };
+    bump_conversation(conn, m, added, d_in, d_out)
+}
+
+/// Apply a message write to its conversation's aggregates.
+fn bump_conversation(
+    conn: &Connection,
+    m: &StoredMessage,
+    added: i64,
+    d_in: i64,
+    d_out: i64,
+) -> Result<(), StoreError> {
+    let latest: bool = conn
+        .prepare_cached(
+            "SELECT ?2 >= coalesce(max(seq), ?2) FROM messages WHERE conversation_id = ?1",
+        )?
+        .query_row(params![m.conversation_id, m.seq], |row| row.get(0))?;
+    let preview = if latest {
+        preview_of(&m.content)
+    } else {
+        String::new()
+    };
+    let model = m.model.as_deref().filter(|_| latest);
+    let changed = conn
+        .prepare_cached(
+            "UPDATE conversations SET
+                message_count = message_count + ?2,
+                total_input_tokens = total_input_tokens + ?3,
+                total_output_tokens = total_output_tokens + ?4,
+                updated_at = max(updated_at, ?5),
+                last_model = coalesce(?6, last_model),
+                models = CASE
+                    WHEN ?7 IS NULL OR EXISTS (SELECT 1 FROM json_each(models) WHERE value = ?7)
+                    THEN models ELSE json_insert(models, '$[#]', ?7) END,
+                preview = CASE WHEN ?8 <> '' THEN ?8 ELSE preview END
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            m.conversation_id,
+            added,
+            d_in,
+            d_out,
+            m.updated_at,
+            model,
+            m.model,
+            preview,
+        ])?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(m.conversation_id.clone()));
+    }
+    Ok(())
+}
+
+/// Recount one conversation's aggregates from its messages.
+pub(crate) fn recompute_summary(conn: &Connection, id: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(SUMMARY_SQL)?.execute([id])?;
+    let preview = latest_preview(conn, id)?;
+    conn.prepare_cached("UPDATE conversations SET preview = ?2 WHERE id = ?1")?
+        .execute(params![id, preview])?;
+    Ok(())
+}
+
+/// Recount every conversation's aggregates (used by the v2 upgrade).
+pub(crate) fn recompute_all_summaries(conn: &Connection) -> rusqlite::Result<()> {
+    let ids: Vec<String> = {
+        let mut stmt = conn.prepare("SELECT id FROM conversations")?;
+        let rows = stmt.query_map([], |row| row.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for id in ids {
+        recompute_summary(conn, &id)?;
+    }
+    Ok(())
+}
+
+const SUMMARY_SQL: &str = "
+UPDATE conversations SET
+    message_count = (SELECT count(*) FROM messages WHERE conversation_id = ?1),
+    total_input_tokens = (SELECT coalesce(sum(coalesce(input_tokens, 0)
+            + coalesce(cache_creation_input_tokens, 0) + coalesce(cache_read_input_tokens, 0)), 0)
+        FROM messages WHERE conversation_id = ?1),
+    total_output_tokens = (SELECT coalesce(sum(output_tokens), 0)
+        FROM messages WHERE conversation_id = ?1),
+    models = (SELECT json_group_array(model) FROM (
+        SELECT model FROM messages WHERE conversation_id = ?1 AND model IS NOT NULL
+        GROUP BY model ORDER BY min(seq), min(pk)))
+WHERE id = ?1";
+
+/// The preview of the latest message that has text.
+fn latest_preview(conn: &Connection, id: &str) -> rusqlite::Result<String> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT content FROM messages WHERE conversation_id = ?1 ORDER BY seq DESC, pk DESC",
+    )?;
+    let mut rows = stmt.query([id])?;
+    while let Some(row) = rows.next()? {
+        let json: String = row.get(0)?;
+        let Ok(content) = serde_json::from_str::<Vec<crate::api::types::ContentBlock>>(&json)
+        else {
+            continue;
+        };
+        let preview = preview_of(&content);
+        if !preview.is_empty() {
+            return Ok(preview);
+        }
+    }
+    Ok(String::new())
+}
