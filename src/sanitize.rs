@@ -84,7 +84,10 @@ fn is_control(c: char) -> bool {
 
 /// Clean `text` in one go; borrows when there is nothing to remove.
 pub fn sanitize(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| is_control(c) && c != '\n' && c != '\t') {
+    if !text
+        .chars()
+        .any(|c| is_control(c) && c != '\n' && c != '\t')
+    {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
