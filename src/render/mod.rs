@@ -1,6 +1,28 @@
 //! Rendering: model markdown → pre-wrapped, themed ratatui lines.
-pub mod theme;
+//!
+//! The chat pane never lays text out while drawing: each message is rendered once into
+//! `Vec<Line<'static>>` at the pane's width and cached by (message id, version, width,
+//! [`Theme::id`]); a frame only slices the visible rows (DESIGN §5, STYLE-ANCHORS §4 "approach
+//! B"). This module produces those lines:
+//! - [`theme`]: the app palette ([`Theme`]), loaded from TOML (built-in or user files);
+//! - [`wrap`]: word wrapping of styled spans by display width (CJK, emoji, tabs);
+//! - [`highlight`]: syntect highlighting, loaded lazily on the first code block;
+//! - [`markdown`]: [`render_markdown`] and [`code_blocks`] (numbered like the screen shows them);
+//! - [`stream`]: [`MarkdownStream`], which keeps the lines of finished blocks of a streaming
+//!   reply and re-renders only the unfinished tail.
+//!
+//! All model text passes through [`crate::sanitize`] before it becomes a span. Every function
+//! here is total: any input and any width (including 0 and 1) gives lines no wider than the
+//! width, without panicking.
 
-pub use theme::{Theme, ThemeError};
-pub mod wrap;
 pub mod highlight;
+pub mod markdown;
+pub mod stream;
+pub mod theme;
+pub mod wrap;
+
+pub use highlight::{HighlightCache, highlight_code};
+pub use markdown::{CodeBlock, code_blocks, render_markdown};
+pub use stream::MarkdownStream;
+pub use theme::{Theme, ThemeError};
+pub use wrap::{display_width, wrap_spans, wrap_spans_indented};

@@ -144,7 +144,7 @@ impl LineBuf {
 }
 
 /// Clips `prefix` to at most `max` columns.
-fn clip_spans(prefix: &[Span<'static>], max: usize) -> (Vec<Span<'static>>, usize) {
+pub(crate) fn clip_spans(prefix: &[Span<'static>], max: usize) -> (Vec<Span<'static>>, usize) {
     let mut out = Vec::new();
     let mut w = 0;
     for span in prefix {
