@@ -152,7 +152,9 @@ pub struct FakeServer {
 }
 
 impl FakeServer {
-    /// Binds 127.0.0.1 and serves on the current tokio runtime.
+    /// Binds 127.0.0.1 and serves on the current tokio runtime. On a current-thread runtime
+    /// the server only runs while the caller awaits; tests that block (e.g. waiting for a child
+    /// process) should use [`FakeServer::start_background`].
     pub async fn start(config: FakeConfig) -> std::io::Result<FakeServer> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
         let addr = listener.local_addr()?;

@@ -269,13 +269,13 @@ const SENTENCES_PER_PARAGRAPH: usize = 5;
 /// Exactly `words` words of prose in paragraphs. With `finish_sentence`, the last word gets a
 /// full stop if it lacks one; without, the text stops mid-sentence (a `max_tokens` reply).
 pub(crate) fn prose(words: usize, finish_sentence: bool) -> String {
+    if words == 0 {
+        return String::new();
+    }
     let mut text = String::with_capacity(words * 7);
     let mut written = 0;
     let mut sentence_count = 0;
     'outer: for sentence in SENTENCES.iter().cycle() {
-        if words == 0 {
-            break;
-        }
         sentence_count += 1;
         for word in sentence.split(' ') {
             if written > 0 && !text.ends_with('\n') {
@@ -291,7 +291,7 @@ pub(crate) fn prose(words: usize, finish_sentence: bool) -> String {
             text.push_str("\n\n");
         }
     }
-    if finish_sentence && !text.is_empty() && !text.ends_with('.') {
+    if finish_sentence && !text.ends_with('.') {
         text.push('.');
     }
     text
