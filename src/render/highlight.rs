@@ -204,7 +204,8 @@ impl BlockHighlighter {
             push_merged(out, line, self.plain);
             return;
         };
-        for (style, text) in HighlightIterator::new(&mut state.highlight, &ops, &self.buf, highlighter)
+        for (style, text) in
+            HighlightIterator::new(&mut state.highlight, &ops, &self.buf, highlighter)
         {
             let text = text.strip_suffix('\n').unwrap_or(text);
             push_merged(out, text, convert(style, self.bg));
@@ -221,7 +222,9 @@ pub(crate) fn code_lines(code: &str) -> impl Iterator<Item = &str> {
 /// line, every span on the theme's `code_bg`. Unknown languages get the plain code style.
 pub fn highlight_code(code: &str, lang: &str, theme: &Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
-    for_each_line(code, lang, theme, None, |spans| out.push(Line::from(spans.to_vec())));
+    for_each_line(code, lang, theme, None, |spans| {
+        out.push(Line::from(spans.to_vec()))
+    });
     out
 }
 
@@ -302,14 +305,17 @@ impl HighlightCache {
             .entries
             .iter()
             .enumerate()
-            .filter(|(_, e)| e.lang == lang && e.theme_id == theme.id() && code.starts_with(&e.text))
+            .filter(|(_, e)| {
+                e.lang == lang && e.theme_id == theme.id() && code.starts_with(&e.text)
+            })
             .max_by_key(|(_, e)| e.text.len())
             .map(|(i, _)| i);
         let idx = match best {
             Some(i) => i,
             None => {
                 if self.entries.len() >= Self::CAPACITY
-                    && let Some((oldest, _)) = self.entries.iter().enumerate().min_by_key(|(_, e)| e.used)
+                    && let Some((oldest, _)) =
+                        self.entries.iter().enumerate().min_by_key(|(_, e)| e.used)
                 {
                     self.entries.swap_remove(oldest);
                 }
@@ -352,9 +358,15 @@ mod tests {
         let theme = Theme::builtin("dark").unwrap();
         let code = "fn main() {\n    let x = \"hi\"; // note\n}\n";
         let lines = highlight_code(code, "rust", &theme);
-        assert_eq!(text(&lines), ["fn main() {", "    let x = \"hi\"; // note", "}"]);
+        assert_eq!(
+            text(&lines),
+            ["fn main() {", "    let x = \"hi\"; // note", "}"]
+        );
         let fg: Vec<_> = lines[1].spans.iter().map(|s| s.style.fg).collect();
-        assert!(fg.iter().collect::<std::collections::HashSet<_>>().len() >= 3, "{fg:?}");
+        assert!(
+            fg.iter().collect::<std::collections::HashSet<_>>().len() >= 3,
+            "{fg:?}"
+        );
         for l in &lines {
             for s in &l.spans {
                 assert_eq!(s.style.bg, Some(theme.code_bg));
@@ -364,7 +376,9 @@ mod tests {
 
     #[test]
     fn aliases_resolve() {
-        for lang in ["rs", "py", "js", "ts", "sh", "bash", "json", "yaml", "toml", "c", "go", "Rust"] {
+        for lang in [
+            "rs", "py", "js", "ts", "sh", "bash", "json", "yaml", "toml", "c", "go", "Rust",
+        ] {
             assert!(find_syntax(lang).is_some(), "{lang}");
         }
         assert!(find_syntax("no-such-lang").is_none());
@@ -395,7 +409,9 @@ mod tests {
         for end in 0..=full.len() {
             let code = &full[..end];
             let mut got = Vec::new();
-            for_each_line(code, "rs", &theme, Some(&mut cache), |s| got.push(s.to_vec()));
+            for_each_line(code, "rs", &theme, Some(&mut cache), |s| {
+                got.push(s.to_vec())
+            });
             let want: Vec<_> = highlight_code(code, "rs", &theme)
                 .into_iter()
                 .map(|l| l.spans)

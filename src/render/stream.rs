@@ -130,13 +130,25 @@ impl MarkdownStream {
         self.dirty = false;
         let width = usize::from(width);
         let tail_text = &self.text[self.stable_src..];
-        let mut r = render_with(tail_text, width, theme, &self.stable_ctx, Some(&mut self.cache));
+        let mut r = render_with(
+            tail_text,
+            width,
+            theme,
+            &self.stable_ctx,
+            Some(&mut self.cache),
+        );
         if r.has_ref_defs && !self.no_commit {
             self.no_commit = true;
             if self.stable_src > 0 {
                 self.reset_rendering();
                 self.dirty = false;
-                r = render_with(&self.text, width, theme, &Ctx::default(), Some(&mut self.cache));
+                r = render_with(
+                    &self.text,
+                    width,
+                    theme,
+                    &Ctx::default(),
+                    Some(&mut self.cache),
+                );
             }
         }
         let tail_text = &self.text[self.stable_src..];
@@ -222,7 +234,12 @@ mod tests {
     fn reference_definitions_fall_back_to_full_render() {
         let theme = Theme::default();
         let mut s = MarkdownStream::new();
-        for chunk in ["see [the docs][d].\n\n", "para two\n\n", "para three\n\n", "[d]: https://x.y\n"] {
+        for chunk in [
+            "see [the docs][d].\n\n",
+            "para two\n\n",
+            "para three\n\n",
+            "[d]: https://x.y\n",
+        ] {
             s.push(chunk);
             check_equal(&mut s, 40, &theme);
         }

@@ -276,7 +276,11 @@ impl Theme {
 
     /// Parses a theme from TOML text. `label` names the source in errors; `user_dir` is where
     /// `extends` looks for user themes. Without `extends` the base is the built-in `dark`.
-    pub fn from_toml(src: &str, label: &Path, user_dir: Option<&Path>) -> Result<Theme, ThemeError> {
+    pub fn from_toml(
+        src: &str,
+        label: &Path,
+        user_dir: Option<&Path>,
+    ) -> Result<Theme, ThemeError> {
         let stem = label
             .file_stem()
             .and_then(|s| s.to_str())
@@ -332,20 +336,23 @@ fn load_source(
             file: file.to_path_buf(),
             message: e.to_string().trim_end().to_string(),
         })?;
-    let field_err = |key: &str, value: &toml::Spanned<toml::Value>, message: String| {
-        ThemeError::Field {
+    let field_err =
+        |key: &str, value: &toml::Spanned<toml::Value>, message: String| ThemeError::Field {
             file: file.to_path_buf(),
             line: line_of(src, value.span().start),
             field: key.to_string(),
             message,
-        }
-    };
+        };
     let str_field = |key: &str| -> Result<Option<String>, ThemeError> {
         match table.get(key) {
             None => Ok(None),
             Some(v) => match v.get_ref() {
                 toml::Value::String(s) => Ok(Some(s.clone())),
-                other => Err(field_err(key, v, format!("expected a string, found {}", other.type_str()))),
+                other => Err(field_err(
+                    key,
+                    v,
+                    format!("expected a string, found {}", other.type_str()),
+                )),
             },
         }
     };
@@ -377,7 +384,10 @@ fn load_source(
             return Err(field_err(
                 "syntax_theme",
                 v,
-                format!("unknown syntax theme `{st}` (known: {})", SYNTAX_THEMES.join(", ")),
+                format!(
+                    "unknown syntax theme `{st}` (known: {})",
+                    SYNTAX_THEMES.join(", ")
+                ),
             ));
         }
         theme.syntax_theme = st;
@@ -404,7 +414,11 @@ fn load_source(
 
 fn line_of(src: &str, offset: usize) -> usize {
     let end = offset.min(src.len());
-    src.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    src.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 fn parse_color(s: &str) -> Result<Color, String> {
@@ -416,7 +430,10 @@ fn parse_color(s: &str) -> Result<Color, String> {
 fn parse_color_value(v: &toml::Value) -> Result<Color, String> {
     match v {
         toml::Value::String(s) => parse_color(s),
-        other => Err(format!("expected a colour string, found {}", other.type_str())),
+        other => Err(format!(
+            "expected a colour string, found {}",
+            other.type_str()
+        )),
     }
 }
 
@@ -449,7 +466,10 @@ fn parse_style(v: &toml::Value) -> Result<Style, String> {
                             toml::Value::Boolean(true) => style = style.add_modifier(modifier),
                             toml::Value::Boolean(false) => style = style.remove_modifier(modifier),
                             other => {
-                                return Err(format!("{m}: expected true or false, found {}", other.type_str()));
+                                return Err(format!(
+                                    "{m}: expected true or false, found {}",
+                                    other.type_str()
+                                ));
                             }
                         }
                     }
@@ -583,7 +603,11 @@ mod tests {
     #[test]
     fn user_file_may_replace_a_builtin_and_extend_it() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("dark.toml"), "extends = \"dark\"\ndim = \"#000001\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("dark.toml"),
+            "extends = \"dark\"\ndim = \"#000001\"\n",
+        )
+        .unwrap();
         let t = Theme::load("dark", Some(dir.path())).unwrap();
         assert_eq!(t.dim.fg, Some(Color::Rgb(0, 0, 1)));
         assert_eq!(t.text, Theme::builtin("dark").unwrap().text);
@@ -594,26 +618,42 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, "text = \"#112233\"\n\nlink = \"notacolour\"\n").unwrap();
-        let err = Theme::load("bad", Some(dir.path())).unwrap_err().to_string();
+        let err = Theme::load("bad", Some(dir.path()))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bad.toml:3"), "{err}");
         assert!(err.contains("`link`"), "{err}");
         assert!(err.contains("notacolour"), "{err}");
 
         std::fs::write(&path, "text = \"red\"\nbogus = \"red\"\n").unwrap();
-        let err = Theme::load("bad", Some(dir.path())).unwrap_err().to_string();
-        assert!(err.contains("bad.toml:2") && err.contains("`bogus`") && err.contains("unknown"), "{err}");
+        let err = Theme::load("bad", Some(dir.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bad.toml:2") && err.contains("`bogus`") && err.contains("unknown"),
+            "{err}"
+        );
 
         std::fs::write(&path, "text = { fg = \"red\", blink = true }\n").unwrap();
-        let err = Theme::load("bad", Some(dir.path())).unwrap_err().to_string();
+        let err = Theme::load("bad", Some(dir.path()))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bad.toml:1") && err.contains("blink"), "{err}");
 
         std::fs::write(&path, "text = [\n").unwrap();
-        let err = Theme::load("bad", Some(dir.path())).unwrap_err().to_string();
+        let err = Theme::load("bad", Some(dir.path()))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bad.toml") && err.contains("line"), "{err}");
 
         std::fs::write(&path, "syntax_theme = \"nope\"\n").unwrap();
-        let err = Theme::load("bad", Some(dir.path())).unwrap_err().to_string();
-        assert!(err.contains("syntax_theme") && err.contains("nope"), "{err}");
+        let err = Theme::load("bad", Some(dir.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("syntax_theme") && err.contains("nope"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -621,7 +661,10 @@ mod tests {
         let err = Theme::load("nope", None).unwrap_err();
         assert!(matches!(err, ThemeError::NotFound { .. }));
         assert!(err.to_string().contains("dark"));
-        assert!(matches!(Theme::load("../etc/passwd", None), Err(ThemeError::InvalidName(_))));
+        assert!(matches!(
+            Theme::load("../etc/passwd", None),
+            Err(ThemeError::InvalidName(_))
+        ));
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.toml"), "extends = \"b\"\n").unwrap();
         std::fs::write(dir.path().join("b.toml"), "extends = \"a\"\n").unwrap();

@@ -55,7 +55,10 @@ pub fn grapheme_width(g: &str) -> usize {
         return 0;
     }
     // ratatui counts half-width (han)dakuten as one cell each; unicode-width says 0.
-    let marks = g.chars().filter(|c| matches!(c, '\u{ff9e}' | '\u{ff9f}')).count();
+    let marks = g
+        .chars()
+        .filter(|c| matches!(c, '\u{ff9e}' | '\u{ff9f}'))
+        .count();
     g.width() + marks
 }
 
@@ -195,7 +198,13 @@ pub fn wrap_spans_indented(
     subsequent_indent: &[Span<'static>],
 ) -> Vec<Line<'static>> {
     let mut out = Vec::new();
-    wrap_into(&mut out, spans, usize::from(width), first_indent, subsequent_indent);
+    wrap_into(
+        &mut out,
+        spans,
+        usize::from(width),
+        first_indent,
+        subsequent_indent,
+    );
     out
 }
 
@@ -338,7 +347,11 @@ impl Wrapper<'_, '_, '_> {
     fn emit_ws(&mut self) {
         let ws = std::mem::take(&mut self.ws);
         for (style, tab) in ws {
-            let w = if tab { TAB_WIDTH - self.col % TAB_WIDTH } else { 1 };
+            let w = if tab {
+                TAB_WIDTH - self.col % TAB_WIDTH
+            } else {
+                1
+            };
             let w = w.min(self.avail.saturating_sub(self.col));
             if w == 0 {
                 break;
@@ -440,14 +453,15 @@ pub(crate) fn wrap_hard_into(
     let mut avail = width.saturating_sub(first_w).max(1);
     let mut col = 0; // on this row
     let mut src_col = 0; // in the source line, for tab stops
-    let finish_row = |line: &mut LineBuf, col: usize, avail: usize, out: &mut Vec<Line<'static>>| {
-        if let Some(style) = pad
-            && col < avail
-        {
-            line.push_cow(spaces(avail - col), style);
-        }
-        out.push(line.take());
-    };
+    let finish_row =
+        |line: &mut LineBuf, col: usize, avail: usize, out: &mut Vec<Line<'static>>| {
+            if let Some(style) = pad
+                && col < avail
+            {
+                line.push_cow(spaces(avail - col), style);
+            }
+            out.push(line.take());
+        };
     for span in spans {
         let text = crate::sanitize::sanitize(&span.content);
         let style = span.style;
@@ -545,7 +559,11 @@ pub(crate) mod tests {
     #[test]
     fn keeps_styles_across_breaks_and_merges_same_style() {
         let bold = Style::default().add_modifier(Modifier::BOLD);
-        let spans = [Span::raw("aa "), Span::styled("bb cc", bold), Span::raw(" dd")];
+        let spans = [
+            Span::raw("aa "),
+            Span::styled("bb cc", bold),
+            Span::raw(" dd"),
+        ];
         let lines = wrap_spans(&spans, 5);
         assert_eq!(texts(&lines), ["aa bb", "cc dd"]);
         assert_eq!(lines[0].spans[1].content, "bb");
@@ -631,7 +649,10 @@ pub(crate) mod tests {
     fn zero_width_makes_no_lines() {
         assert!(wrap_spans(&[Span::raw("abc")], 0).is_empty());
         let mut out = Vec::new();
-        assert_eq!(wrap_hard_into(&mut out, &[Span::raw("abc")], 0, &[], &[], None), 0);
+        assert_eq!(
+            wrap_hard_into(&mut out, &[Span::raw("abc")], 0, &[], &[], None),
+            0
+        );
     }
 
     #[test]
@@ -645,13 +666,27 @@ pub(crate) mod tests {
         let mut out = Vec::new();
         let cont = [Span::raw("↪")];
         let first = [Span::raw(" ")];
-        wrap_hard_into(&mut out, &[Span::raw("abcdefgh")], 4, &first, &cont, Some(Style::default()));
+        wrap_hard_into(
+            &mut out,
+            &[Span::raw("abcdefgh")],
+            4,
+            &first,
+            &cont,
+            Some(Style::default()),
+        );
         assert_eq!(texts(&out), [" abc", "↪def", "↪gh "]);
         out.clear();
         wrap_hard_into(&mut out, &[Span::raw("\tx")], 8, &[], &[], None);
         assert_eq!(texts(&out), ["    x"]);
         out.clear();
-        wrap_hard_into(&mut out, &[Span::raw("中中中")], 5, &[], &[], Some(Style::default()));
+        wrap_hard_into(
+            &mut out,
+            &[Span::raw("中中中")],
+            5,
+            &[],
+            &[],
+            Some(Style::default()),
+        );
         assert_eq!(texts(&out), ["中中 ", "中   "]);
     }
 
