@@ -4,10 +4,13 @@
 //! benches and the fake server reach the same code the user runs.
 
 pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
 pub mod fake;
+pub mod oneshot;
 pub mod render;
 pub mod sanitize;
 pub mod store;
-pub mod cli;
-pub mod config;
-pub mod oneshot;
+pub mod tui;
+pub mod ui;

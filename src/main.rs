@@ -10,6 +10,8 @@ use tern::config::Config;
 use tern::oneshot;
 
 fn main() -> ExitCode {
+    // Read before any thread starts: the local offset is unavailable to multi-threaded programs.
+    let utc_offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
     let cli = Cli::parse();
     let config = match Config::load(&cli.overrides()) {
         Ok(config) => config,
@@ -32,10 +34,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(dispatch(cli, config))
+    runtime.block_on(dispatch(cli, config, utc_offset))
 }
 
-async fn dispatch(cli: Cli, config: Config) -> ExitCode {
+async fn dispatch(cli: Cli, config: Config, utc_offset: time::UtcOffset) -> ExitCode {
     if let Some(words) = cli.prompt() {
         return print_mode(&cli, &config, &words).await;
     }
@@ -46,8 +48,18 @@ async fn dispatch(cli: Cli, config: Config) -> ExitCode {
             ExitCode::FAILURE
         }
         None => {
-            eprintln!("tern: the full-screen app is not available in this build yet; use -p");
-            ExitCode::FAILURE
+            let start = match (&cli.resume, cli.continue_last) {
+                (Some(id), _) => tern::tui::Start::Resume(id.clone()),
+                (None, true) => tern::tui::Start::Continue,
+                (None, false) => tern::tui::Start::New,
+            };
+            match tern::tui::run(config, start, utc_offset).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("tern: error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
         }
     }
 }

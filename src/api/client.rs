@@ -346,6 +346,11 @@ impl MessageStream {
         self.request_id.as_deref()
     }
 
+    /// Token usage as reported so far (cheap; no copy of the content).
+    pub fn usage(&self) -> crate::api::Usage {
+        self.decoder.accumulator.usage()
+    }
+
     /// The message accumulated so far (partial until the stream finishes).
     pub fn snapshot(&self) -> Message {
         self.decoder.accumulator.snapshot()

@@ -1,0 +1,444 @@
+//! Key bindings: named commands, their default keys, and user overrides from `[keys]`.
+//!
+//! Keys map to [`Command`]s, never straight to behaviour, so the help overlay, the config file and
+//! the reducer all speak the same names. A key with no command goes to the text input.
+
+use std::collections::BTreeMap;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Command {
+    Send,
+    Newline,
+    Stop,
+    Interrupt,
+    Quit,
+    ModelPicker,
+    Browser,
+    NewConversation,
+    CloseConversation,
+    NextTab,
+    PrevTab,
+    PageUp,
+    PageDown,
+    ScrollUp,
+    ScrollDown,
+    Top,
+    Bottom,
+    Editor,
+    CopyReply,
+    CopyCode,
+    Retry,
+    Help,
+}
+
+impl Command {
+    pub const ALL: [Command; 22] = [
+        Command::Send,
+        Command::Newline,
+        Command::Stop,
+        Command::Interrupt,
+        Command::Quit,
+        Command::ModelPicker,
+        Command::Browser,
+        Command::NewConversation,
+        Command::CloseConversation,
+        Command::NextTab,
+        Command::PrevTab,
+        Command::PageUp,
+        Command::PageDown,
+        Command::ScrollUp,
+        Command::ScrollDown,
+        Command::Top,
+        Command::Bottom,
+        Command::Editor,
+        Command::CopyReply,
+        Command::CopyCode,
+        Command::Retry,
+        Command::Help,
+    ];
+
+    /// The name used in `[keys]` of config.toml.
+    pub fn name(self) -> &'static str {
+        match self {
+            Command::Send => "send",
+            Command::Newline => "newline",
+            Command::Stop => "stop",
+            Command::Interrupt => "interrupt",
+            Command::Quit => "quit",
+            Command::ModelPicker => "model_picker",
+            Command::Browser => "browser",
+            Command::NewConversation => "new_conversation",
+            Command::CloseConversation => "close_conversation",
+            Command::NextTab => "next_tab",
+            Command::PrevTab => "prev_tab",
+            Command::PageUp => "page_up",
+            Command::PageDown => "page_down",
+            Command::ScrollUp => "scroll_up",
+            Command::ScrollDown => "scroll_down",
+            Command::Top => "top",
+            Command::Bottom => "bottom",
+            Command::Editor => "editor",
+            Command::CopyReply => "copy_reply",
+            Command::CopyCode => "copy_code",
+            Command::Retry => "retry",
+            Command::Help => "help",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Command::Send => "send the message",
+            Command::Newline => "new line in the message",
+            Command::Stop => "stop the reply / close a popup",
+            Command::Interrupt => "stop the reply, else clear the input, else quit",
+            Command::Quit => "quit",
+            Command::ModelPicker => "choose the model for the next turn",
+            Command::Browser => "saved conversations (search, open, rename, delete)",
+            Command::NewConversation => "new conversation tab",
+            Command::CloseConversation => "close this tab (it stays saved)",
+            Command::NextTab => "next tab",
+            Command::PrevTab => "previous tab",
+            Command::PageUp => "scroll up a page",
+            Command::PageDown => "scroll down a page",
+            Command::ScrollUp => "scroll up a line",
+            Command::ScrollDown => "scroll down a line",
+            Command::Top => "jump to the first message",
+            Command::Bottom => "jump to the end and follow the reply",
+            Command::Editor => "compose the message in $EDITOR",
+            Command::CopyReply => "copy the last reply",
+            Command::CopyCode => "copy a code block (type its number)",
+            Command::Retry => "retry the last turn after an error",
+            Command::Help => "this help",
+        }
+    }
+
+    fn default_keys(self) -> &'static [&'static str] {
+        match self {
+            Command::Send => &["enter"],
+            Command::Newline => &["alt+enter", "ctrl+j", "shift+enter"],
+            Command::Stop => &["esc"],
+            Command::Interrupt => &["ctrl+c"],
+            Command::Quit => &["ctrl+q"],
+            Command::ModelPicker => &["ctrl+p"],
+            Command::Browser => &["ctrl+r"],
+            Command::NewConversation => &["ctrl+n"],
+            Command::CloseConversation => &["ctrl+w"],
+            Command::NextTab => &["alt+right"],
+            Command::PrevTab => &["alt+left"],
+            Command::PageUp => &["pageup"],
+            Command::PageDown => &["pagedown"],
+            Command::ScrollUp => &["alt+up"],
+            Command::ScrollDown => &["alt+down"],
+            Command::Top => &["ctrl+home"],
+            Command::Bottom => &["ctrl+end"],
+            Command::Editor => &["ctrl+e"],
+            Command::CopyReply => &["ctrl+y"],
+            Command::CopyCode => &["ctrl+o"],
+            Command::Retry => &["ctrl+t"],
+            Command::Help => &["f1"],
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Command> {
+        Command::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+/// A key with modifiers, comparable and printable (`ctrl+p`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeySpec {
+    pub code: KeyCodeOrd,
+    pub ctrl: bool,
+    pub alt: bool,
+    pub shift: bool,
+}
+
+/// `KeyCode` reduced to what bindings use, with an order for stable help listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyCodeOrd {
+    Char(char),
+    F(u8),
+    Enter,
+    Esc,
+    Tab,
+    BackTab,
+    Backspace,
+    Delete,
+    Up,
+    Down,
+    Left,
+    Right,
+    Home,
+    End,
+    PageUp,
+    PageDown,
+}
+
+impl KeySpec {
+    pub fn from_event(key: &KeyEvent) -> Option<KeySpec> {
+        let code = match key.code {
+            KeyCode::Char(c) => KeyCodeOrd::Char(c.to_ascii_lowercase()),
+            KeyCode::F(n) => KeyCodeOrd::F(n),
+            KeyCode::Enter => KeyCodeOrd::Enter,
+            KeyCode::Esc => KeyCodeOrd::Esc,
+            KeyCode::Tab => KeyCodeOrd::Tab,
+            KeyCode::BackTab => KeyCodeOrd::BackTab,
+            KeyCode::Backspace => KeyCodeOrd::Backspace,
+            KeyCode::Delete => KeyCodeOrd::Delete,
+            KeyCode::Up => KeyCodeOrd::Up,
+            KeyCode::Down => KeyCodeOrd::Down,
+            KeyCode::Left => KeyCodeOrd::Left,
+            KeyCode::Right => KeyCodeOrd::Right,
+            KeyCode::Home => KeyCodeOrd::Home,
+            KeyCode::End => KeyCodeOrd::End,
+            KeyCode::PageUp => KeyCodeOrd::PageUp,
+            KeyCode::PageDown => KeyCodeOrd::PageDown,
+            _ => return None,
+        };
+        let m = key.modifiers;
+        // Shift on a printable character is already in the character itself.
+        let shift = m.contains(KeyModifiers::SHIFT) && !matches!(code, KeyCodeOrd::Char(_));
+        Some(KeySpec {
+            code,
+            ctrl: m.contains(KeyModifiers::CONTROL),
+            alt: m.contains(KeyModifiers::ALT),
+            shift,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<KeySpec, String> {
+        let text = text.trim().to_ascii_lowercase();
+        let mut spec = KeySpec {
+            code: KeyCodeOrd::Esc,
+            ctrl: false,
+            alt: false,
+            shift: false,
+        };
+        let mut parts: Vec<&str> = text.split('+').collect();
+        // "ctrl++" means ctrl and the plus key.
+        if text.ends_with("++") {
+            parts.truncate(parts.len() - 2);
+            parts.push("+");
+        }
+        let Some((key, modifiers)) = parts.split_last() else {
+            return Err("empty key".into());
+        };
+        for m in modifiers {
+            match *m {
+                "ctrl" | "control" | "c" => spec.ctrl = true,
+                "alt" | "meta" | "option" | "m" => spec.alt = true,
+                "shift" | "s" => spec.shift = true,
+                other => return Err(format!("unknown modifier `{other}`")),
+            }
+        }
+        spec.code = match *key {
+            "enter" | "return" => KeyCodeOrd::Enter,
+            "esc" | "escape" => KeyCodeOrd::Esc,
+            "tab" => KeyCodeOrd::Tab,
+            "backtab" => KeyCodeOrd::BackTab,
+            "backspace" => KeyCodeOrd::Backspace,
+            "delete" | "del" => KeyCodeOrd::Delete,
+            "up" => KeyCodeOrd::Up,
+            "down" => KeyCodeOrd::Down,
+            "left" => KeyCodeOrd::Left,
+            "right" => KeyCodeOrd::Right,
+            "home" => KeyCodeOrd::Home,
+            "end" => KeyCodeOrd::End,
+            "pageup" | "pgup" => KeyCodeOrd::PageUp,
+            "pagedown" | "pgdn" => KeyCodeOrd::PageDown,
+            "space" => KeyCodeOrd::Char(' '),
+            f if f.len() >= 2 && f.starts_with('f') && f[1..].parse::<u8>().is_ok() => {
+                KeyCodeOrd::F(f[1..].parse().unwrap_or(1))
+            }
+            c if c.chars().count() == 1 => KeyCodeOrd::Char(c.chars().next().unwrap_or(' ')),
+            other => return Err(format!("unknown key `{other}`")),
+        };
+        Ok(spec)
+    }
+}
+
+impl std::fmt::Display for KeySpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.ctrl {
+            f.write_str("Ctrl+")?;
+        }
+        if self.alt {
+            f.write_str("Alt+")?;
+        }
+        if self.shift {
+            f.write_str("Shift+")?;
+        }
+        match self.code {
+            KeyCodeOrd::Char(' ') => f.write_str("Space"),
+            KeyCodeOrd::Char(c) => write!(f, "{}", c.to_ascii_uppercase()),
+            KeyCodeOrd::F(n) => write!(f, "F{n}"),
+            KeyCodeOrd::Enter => f.write_str("Enter"),
+            KeyCodeOrd::Esc => f.write_str("Esc"),
+            KeyCodeOrd::Tab => f.write_str("Tab"),
+            KeyCodeOrd::BackTab => f.write_str("Shift+Tab"),
+            KeyCodeOrd::Backspace => f.write_str("Backspace"),
+            KeyCodeOrd::Delete => f.write_str("Delete"),
+            KeyCodeOrd::Up => f.write_str("↑"),
+            KeyCodeOrd::Down => f.write_str("↓"),
+            KeyCodeOrd::Left => f.write_str("←"),
+            KeyCodeOrd::Right => f.write_str("→"),
+            KeyCodeOrd::Home => f.write_str("Home"),
+            KeyCodeOrd::End => f.write_str("End"),
+            KeyCodeOrd::PageUp => f.write_str("PgUp"),
+            KeyCodeOrd::PageDown => f.write_str("PgDn"),
+        }
+    }
+}
+
+/// Keys → commands.
+#[derive(Debug, Clone)]
+pub struct KeyMap {
+    bindings: BTreeMap<KeySpec, Command>,
+}
+
+impl Default for KeyMap {
+    fn default() -> Self {
+        let mut bindings = BTreeMap::new();
+        for command in Command::ALL {
+            for key in command.default_keys() {
+                if let Ok(spec) = KeySpec::parse(key) {
+                    bindings.insert(spec, command);
+                }
+            }
+        }
+        KeyMap { bindings }
+    }
+}
+
+impl KeyMap {
+    /// Defaults with the user's `[keys]` applied: `command = "ctrl+x, f2"` replaces that
+    /// command's keys. Unknown names or keys are errors naming them.
+    pub fn with_overrides(overrides: &BTreeMap<String, String>) -> Result<KeyMap, String> {
+        let mut map = KeyMap::default();
+        for (name, keys) in overrides {
+            let command = Command::from_name(name).ok_or_else(|| {
+                format!(
+                    "[keys] names an unknown command `{name}` (known: {})",
+                    Command::ALL.map(Command::name).join(", ")
+                )
+            })?;
+            map.bindings.retain(|_, c| *c != command);
+            for key in keys.split(',').filter(|k| !k.trim().is_empty()) {
+                let spec = KeySpec::parse(key).map_err(|e| format!("[keys] {name}: {e}"))?;
+                map.bindings.insert(spec, command);
+            }
+        }
+        Ok(map)
+    }
+
+    pub fn command_for(&self, key: &KeyEvent) -> Option<Command> {
+        self.bindings.get(&KeySpec::from_event(key)?).copied()
+    }
+
+    /// The keys bound to `command`, for help and hints.
+    pub fn keys_for(&self, command: Command) -> Vec<KeySpec> {
+        self.bindings
+            .iter()
+            .filter(|(_, c)| **c == command)
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    /// The first key for `command` as text (e.g. "Ctrl+T"), or "unbound".
+    pub fn label(&self, command: Command) -> String {
+        self.keys_for(command)
+            .first()
+            .map_or_else(|| "unbound".to_owned(), ToString::to_string)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode, m: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, m)
+    }
+
+    #[test]
+    fn defaults_match_the_design() {
+        let map = KeyMap::default();
+        assert_eq!(
+            map.command_for(&key(KeyCode::Enter, KeyModifiers::NONE)),
+            Some(Command::Send)
+        );
+        assert_eq!(
+            map.command_for(&key(KeyCode::Enter, KeyModifiers::ALT)),
+            Some(Command::Newline)
+        );
+        assert_eq!(
+            map.command_for(&key(KeyCode::Char('j'), KeyModifiers::CONTROL)),
+            Some(Command::Newline)
+        );
+        assert_eq!(
+            map.command_for(&key(KeyCode::Char('p'), KeyModifiers::CONTROL)),
+            Some(Command::ModelPicker)
+        );
+        assert_eq!(
+            map.command_for(&key(KeyCode::F(1), KeyModifiers::NONE)),
+            Some(Command::Help)
+        );
+        assert_eq!(
+            map.command_for(&key(KeyCode::Char('p'), KeyModifiers::NONE)),
+            None
+        );
+        assert_eq!(
+            map.command_for(&key(KeyCode::Char('P'), KeyModifiers::SHIFT)),
+            None
+        );
+    }
+
+    #[test]
+    fn overrides_replace_a_command_keys() {
+        let overrides = BTreeMap::from([("model_picker".to_owned(), "ctrl+k, f2".to_owned())]);
+        let map = KeyMap::with_overrides(&overrides).unwrap();
+        assert_eq!(
+            map.command_for(&key(KeyCode::Char('p'), KeyModifiers::CONTROL)),
+            None
+        );
+        assert_eq!(
+            map.command_for(&key(KeyCode::Char('k'), KeyModifiers::CONTROL)),
+            Some(Command::ModelPicker)
+        );
+        assert_eq!(
+            map.command_for(&key(KeyCode::F(2), KeyModifiers::NONE)),
+            Some(Command::ModelPicker)
+        );
+        assert_eq!(map.label(Command::ModelPicker), "Ctrl+K");
+    }
+
+    #[test]
+    fn bad_overrides_are_named() {
+        let bad = BTreeMap::from([("teleport".to_owned(), "ctrl+x".to_owned())]);
+        assert!(
+            KeyMap::with_overrides(&bad)
+                .unwrap_err()
+                .contains("teleport")
+        );
+        let bad = BTreeMap::from([("help".to_owned(), "hyper+x".to_owned())]);
+        assert!(KeyMap::with_overrides(&bad).unwrap_err().contains("hyper"));
+    }
+
+    #[test]
+    fn spec_round_trips_through_display() {
+        for text in [
+            "ctrl+p",
+            "alt+enter",
+            "f1",
+            "ctrl+home",
+            "pageup",
+            "ctrl+shift+x",
+        ] {
+            let spec = KeySpec::parse(text).unwrap();
+            let shown = spec.to_string().replace('↑', "up");
+            assert_eq!(KeySpec::parse(&shown).unwrap(), spec, "{text} -> {shown}");
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The application core: state, the actions that change it, and the effects it asks for.
+//!
+//! `App::update(Action) -> Vec<Effect>` is the only place state changes, and it does no I/O:
+//! network, disk, clipboard and the editor are effects the driver (`crate::tui`) carries out,
+//! reporting back as actions over one channel. That keeps every behaviour unit-testable without
+//! a terminal or a network (atuin-ai's FSM is the model).
+
+mod keymap;
+mod state;
+mod update;
+
+pub use keymap::{Command, KeyMap, KeySpec};
+pub use state::*;

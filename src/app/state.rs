@@ -1,0 +1,527 @@
+//! Application state: conversations (tabs), their messages, overlays, and the action/effect types.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::KeyEvent;
+use ratatui_textarea::TextArea;
+
+use crate::api::{ApiError, Message, MessagesRequest, RetryNotice, Role, Usage};
+use crate::config::{Config, ModelSpec};
+use crate::store::{Conversation, MessageStatus, StoredMessage};
+
+use super::keymap::KeyMap;
+
+pub type RequestId = u64;
+
+/// What the app needs from the configuration, fixed for the session.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub default_model: String,
+    pub max_tokens: u32,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub system: Option<String>,
+    pub models: Vec<ModelSpec>,
+    pub keymap: KeyMap,
+    pub has_key: bool,
+    pub base_url: String,
+    pub config_file: Option<String>,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config, keymap: KeyMap) -> Settings {
+        Settings {
+            default_model: config.model.clone(),
+            max_tokens: config.max_tokens,
+            temperature: config.temperature,
+            top_p: config.top_p,
+            system: config.system.clone(),
+            models: config.models.clone(),
+            keymap,
+            has_key: config.has_key(),
+            base_url: config.base_url.clone(),
+            config_file: crate::config::default_config_path().map(|p| p.display().to_string()),
+        }
+    }
+}
+
+/// A failure as shown in an error block; also what is saved in `StoredMessage::error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorInfo {
+    pub headline: String,
+    pub details: Vec<String>,
+    pub advice: String,
+}
+
+impl ErrorInfo {
+    pub fn from_api(err: &ApiError) -> ErrorInfo {
+        ErrorInfo {
+            headline: err.headline(),
+            details: err.details(),
+            advice: err.advice().to_owned(),
+        }
+    }
+
+    /// Saved form: headline, details joined by " · ", advice, one per line.
+    pub fn to_stored(&self) -> String {
+        format!(
+            "{}\n{}\n{}",
+            self.headline,
+            self.details.join(" · "),
+            self.advice
+        )
+    }
+
+    pub fn from_stored(text: &str) -> ErrorInfo {
+        let mut lines = text.lines();
+        ErrorInfo {
+            headline: lines.next().unwrap_or("error").to_owned(),
+            details: lines
+                .next()
+                .map(|l| {
+                    l.split(" · ")
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            advice: lines.next().unwrap_or_default().to_owned(),
+        }
+    }
+}
+
+/// One message in a pane: what is saved, plus what the view needs.
+#[derive(Debug, Clone)]
+pub struct ChatMessage {
+    pub stored: StoredMessage,
+    /// The readable text (text blocks joined). Grows in place while streaming.
+    pub text: String,
+    /// Bumped on every change; the view's line cache keys on it.
+    pub version: u64,
+    pub error: Option<ErrorInfo>,
+}
+
+impl ChatMessage {
+    pub fn new(stored: StoredMessage) -> ChatMessage {
+        let text = crate::api::types::plain_text(&stored.content);
+        let error = stored.error.as_deref().map(ErrorInfo::from_stored);
+        ChatMessage {
+            stored,
+            text,
+            version: 0,
+            error,
+        }
+    }
+
+    pub fn role(&self) -> Role {
+        self.stored.role
+    }
+
+    pub fn status(&self) -> MessageStatus {
+        self.stored.status
+    }
+
+    /// The snapshot to save: while streaming, the text so far becomes the content.
+    pub fn snapshot(&self) -> StoredMessage {
+        let mut stored = self.stored.clone();
+        if stored.status != MessageStatus::Complete || stored.content.is_empty() {
+            let others = stored
+                .content
+                .iter()
+                .filter(|b| !matches!(b, crate::api::ContentBlock::Text { .. }))
+                .cloned();
+            let mut content: Vec<_> = others.collect();
+            if !self.text.is_empty() {
+                content.push(crate::api::ContentBlock::text(self.text.clone()));
+            }
+            stored.content = content;
+        }
+        stored.error = self.error.as_ref().map(ErrorInfo::to_stored);
+        stored.updated_at = crate::store::now_ms();
+        stored
+    }
+}
+
+/// Where a pane's current request is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    Idle,
+    Waiting {
+        since: Instant,
+        retry: Option<RetryNotice>,
+    },
+    Streaming {
+        since: Instant,
+        first_text: Instant,
+        chars: usize,
+    },
+}
+
+/// One open conversation (a tab).
+pub struct Pane {
+    pub conversation: Conversation,
+    /// Whether the conversation row exists in the store yet (it is created on the first send).
+    pub saved: bool,
+    /// The model the next turn goes to.
+    pub model: String,
+    pub messages: Vec<ChatMessage>,
+    pub input: TextArea<'static>,
+    pub phase: Phase,
+    pub request: Option<RequestId>,
+    pub last_flush: Instant,
+    /// New content arrived while another tab was shown.
+    pub unread: bool,
+}
+
+impl Pane {
+    pub fn new(settings: &Settings, now: Instant) -> Pane {
+        let mut conversation = Conversation::new("New conversation");
+        conversation.system = settings.system.clone();
+        conversation.params.max_tokens = Some(settings.max_tokens);
+        conversation.params.temperature = settings.temperature;
+        conversation.params.top_p = settings.top_p;
+        Pane {
+            model: settings.default_model.clone(),
+            conversation,
+            saved: false,
+            messages: Vec::new(),
+            input: new_input(),
+            phase: Phase::Idle,
+            request: None,
+            last_flush: now,
+            unread: false,
+        }
+    }
+
+    /// A pane for a saved conversation.
+    pub fn from_saved(
+        settings: &Settings,
+        conversation: Conversation,
+        messages: Vec<StoredMessage>,
+        now: Instant,
+    ) -> Pane {
+        let model = conversation
+            .last_model
+            .clone()
+            .unwrap_or_else(|| settings.default_model.clone());
+        Pane {
+            model,
+            conversation,
+            saved: true,
+            messages: messages.into_iter().map(ChatMessage::new).collect(),
+            input: new_input(),
+            phase: Phase::Idle,
+            request: None,
+            last_flush: now,
+            unread: false,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.conversation.id
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.request.is_some()
+    }
+
+    pub fn input_text(&self) -> String {
+        self.input.lines().join("\n")
+    }
+
+    /// Token totals over the conversation's replies.
+    pub fn totals(&self) -> Usage {
+        let mut total = Usage::default();
+        for usage in self.messages.iter().filter_map(|m| m.stored.usage.as_ref()) {
+            total.input_tokens += usage.input_tokens;
+            total.output_tokens += usage.output_tokens;
+            if let Some(c) = usage.cache_creation_input_tokens {
+                *total.cache_creation_input_tokens.get_or_insert(0) += c;
+            }
+            if let Some(c) = usage.cache_read_input_tokens {
+                *total.cache_read_input_tokens.get_or_insert(0) += c;
+            }
+        }
+        total
+    }
+
+    /// The last reply that reported usage.
+    pub fn last_usage(&self) -> Option<(&str, Usage)> {
+        self.messages.iter().rev().find_map(|m| {
+            let usage = m.stored.usage?;
+            Some((m.stored.model.as_deref().unwrap_or(""), usage))
+        })
+    }
+
+    pub fn max_tokens(&self, settings: &Settings) -> u32 {
+        self.conversation
+            .params
+            .max_tokens
+            .unwrap_or(settings.max_tokens)
+    }
+
+    /// The request for the next turn: the whole history (replies as text), this pane's settings.
+    pub fn build_request(&self, settings: &Settings) -> MessagesRequest {
+        let mut messages = Vec::new();
+        for message in &self.messages {
+            let keep = match message.role() {
+                Role::User => true,
+                Role::Assistant => {
+                    matches!(
+                        message.status(),
+                        MessageStatus::Complete | MessageStatus::Stopped
+                    ) && !message.text.trim().is_empty()
+                }
+            };
+            if keep {
+                messages.push(crate::api::RequestMessage {
+                    role: message.role(),
+                    content: crate::api::types::MessageContent::Text(message.text.clone()),
+                });
+            }
+        }
+        MessagesRequest {
+            model: self.model.clone(),
+            messages,
+            system: self
+                .conversation
+                .system
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .map(crate::api::types::SystemPrompt::Text),
+            max_tokens: self.max_tokens(settings),
+            temperature: self.conversation.params.temperature,
+            top_p: self.conversation.params.top_p,
+            ..Default::default()
+        }
+    }
+}
+
+pub fn new_input() -> TextArea<'static> {
+    let mut input = TextArea::default();
+    input.set_placeholder_text("Message — Enter to send, Alt+Enter for a new line, F1 for help");
+    input.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
+    input
+}
+
+/// A stream update for one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiEvent {
+    Retrying(RetryNotice),
+    Started {
+        usage: Usage,
+    },
+    Text(String),
+    Usage(Usage),
+    Finished(Box<Message>),
+    Failed {
+        error: ApiError,
+        partial: Option<Box<Message>>,
+    },
+}
+
+/// Everything that can happen to the app.
+#[derive(Debug)]
+pub enum Action {
+    Key(KeyEvent),
+    Paste(String),
+    /// Mouse wheel: lines, negative is up.
+    Wheel(i32),
+    Resize,
+    /// The spinner frame (only scheduled while a reply is pending).
+    Tick,
+    Api {
+        conversation: String,
+        request: RequestId,
+        event: ApiEvent,
+    },
+    ModelsFetched(Vec<String>),
+    EditorClosed(Result<String, String>),
+    /// Something to tell the user in the status line.
+    Notify(Notice),
+    /// Open a saved conversation in a new tab (or focus it if open).
+    OpenSaved {
+        conversation: Conversation,
+        messages: Vec<StoredMessage>,
+    },
+    /// SIGTERM / SIGHUP: save and leave.
+    Terminate,
+}
+
+/// How far to scroll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScrollBy {
+    Lines(i32),
+    Pages(i32),
+    Top,
+    Bottom,
+}
+
+/// A write for the store's owner task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SaveOp {
+    CreateConversation(Conversation),
+    UpdateConversation(Conversation),
+    Message(StoredMessage),
+}
+
+/// What the app asks the driver to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Send {
+        conversation: String,
+        request: RequestId,
+        body: MessagesRequest,
+    },
+    Cancel(RequestId),
+    Save(SaveOp),
+    Copy {
+        text: String,
+        what: String,
+    },
+    Editor(String),
+    Scroll {
+        conversation: String,
+        by: ScrollBy,
+    },
+    OpenBrowser,
+    Quit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    Info,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub kind: NoticeKind,
+}
+
+impl Notice {
+    pub fn info(text: impl Into<String>) -> Notice {
+        Notice {
+            text: text.into(),
+            kind: NoticeKind::Info,
+        }
+    }
+    pub fn error(text: impl Into<String>) -> Notice {
+        Notice {
+            text: text.into(),
+            kind: NoticeKind::Error,
+        }
+    }
+}
+
+/// How long a status-line notice stays.
+pub const NOTICE_TTL: Duration = Duration::from_secs(4);
+
+/// A filterable list popup (the model picker and the code-block chooser share it).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PickerState {
+    pub filter: String,
+    pub selected: usize,
+}
+
+/// A code block offered for copying.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeChoice {
+    pub label: String,
+    pub code: String,
+}
+
+/// The popup on top of the conversation, if any.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Overlay {
+    #[default]
+    None,
+    Help {
+        scroll: u16,
+    },
+    ModelPicker(PickerState),
+    CodePicker {
+        picker: PickerState,
+        blocks: Vec<CodeChoice>,
+    },
+}
+
+/// The whole application state.
+pub struct App {
+    pub settings: Arc<Settings>,
+    pub panes: Vec<Pane>,
+    pub active: usize,
+    pub overlay: Overlay,
+    /// Models offered in the picker: configured ones, then any the endpoint listed.
+    pub models: Vec<String>,
+    pub notice: Option<(Notice, Instant)>,
+    pub next_request: RequestId,
+    /// The driver's clock, set before each update (keeps `update` free of I/O).
+    pub now: Instant,
+    pub spinner: usize,
+    pub should_quit: bool,
+    pub prompt_history: Vec<String>,
+    pub history_cursor: Option<usize>,
+    /// Set when saving is unavailable (the store could not be opened).
+    pub store_problem: Option<String>,
+}
+
+impl App {
+    pub fn new(settings: Settings, now: Instant) -> App {
+        let models = settings.models.iter().map(|m| m.id.clone()).collect();
+        let settings = Arc::new(settings);
+        let pane = Pane::new(&settings, now);
+        App {
+            panes: vec![pane],
+            settings,
+            active: 0,
+            overlay: Overlay::None,
+            models,
+            notice: None,
+            next_request: 1,
+            now,
+            spinner: 0,
+            should_quit: false,
+            prompt_history: Vec::new(),
+            history_cursor: None,
+            store_problem: None,
+        }
+    }
+
+    pub fn pane(&self) -> &Pane {
+        &self.panes[self.active]
+    }
+
+    pub fn pane_mut(&mut self) -> &mut Pane {
+        &mut self.panes[self.active]
+    }
+
+    /// Whether anything is waiting for a reply (the spinner runs only then).
+    pub fn is_waiting(&self) -> bool {
+        self.panes.iter().any(|p| p.request.is_some())
+    }
+
+    pub fn model_spec(&self, id: &str) -> Option<&ModelSpec> {
+        self.settings.models.iter().find(|m| m.id == id)
+    }
+
+    /// Models matching the picker filter (every filter character in order, case-insensitive).
+    pub fn filtered_models(&self, filter: &str) -> Vec<&str> {
+        self.models
+            .iter()
+            .map(String::as_str)
+            .filter(|m| fuzzy_match(m, filter))
+            .collect()
+    }
+}
+
+pub fn fuzzy_match(candidate: &str, filter: &str) -> bool {
+    let mut chars = candidate.chars().flat_map(char::to_lowercase);
+    filter
+        .chars()
+        .flat_map(char::to_lowercase)
+        .filter(|c| !c.is_whitespace())
+        .all(|f| chars.any(|c| c == f))
+}

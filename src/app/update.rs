@@ -1,0 +1,724 @@
+//! `App::update`: every state change, as a pure function of the action (plus `App::now`).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::api::Role;
+use crate::api::types::plain_text;
+use crate::store::{MessageStatus, StoredMessage, title_from_prompt};
+
+use super::keymap::Command;
+use super::state::*;
+
+/// Replies are flushed to the store at least this often while streaming.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl App {
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        match action {
+            Action::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key, &mut effects),
+            Action::Key(_) | Action::Resize => {}
+            Action::Paste(text) => self.on_paste(&text),
+            Action::Wheel(lines) => effects.push(Effect::Scroll {
+                conversation: self.pane().id().to_owned(),
+                by: ScrollBy::Lines(lines),
+            }),
+            Action::Tick => {
+                self.spinner = self.spinner.wrapping_add(1);
+                self.expire_notice();
+            }
+            Action::Api {
+                conversation,
+                request,
+                event,
+            } => self.on_api(&conversation, request, event, &mut effects),
+            Action::ModelsFetched(ids) => {
+                for id in ids {
+                    if !self.models.contains(&id) {
+                        self.models.push(id);
+                    }
+                }
+            }
+            Action::EditorClosed(Ok(text)) => {
+                let pane = self.pane_mut();
+                pane.input = new_input();
+                pane.input.insert_str(text.trim_end_matches('\n'));
+            }
+            Action::EditorClosed(Err(e)) => self.notify(Notice::error(format!("editor: {e}"))),
+            Action::Notify(notice) => self.notify(notice),
+            Action::OpenSaved {
+                conversation,
+                messages,
+            } => {
+                if let Some(i) = self.panes.iter().position(|p| p.id() == conversation.id) {
+                    self.active = i;
+                } else {
+                    let pane = Pane::from_saved(&self.settings, conversation, messages, self.now);
+                    let replace_empty = self.pane().messages.is_empty()
+                        && !self.pane().saved
+                        && self.pane().input.is_empty();
+                    if replace_empty {
+                        self.panes[self.active] = pane;
+                    } else {
+                        self.panes.push(pane);
+                        self.active = self.panes.len() - 1;
+                    }
+                }
+                effects.push(Effect::Scroll {
+                    conversation: self.pane().id().to_owned(),
+                    by: ScrollBy::Bottom,
+                });
+            }
+            Action::Terminate => self.quit(&mut effects),
+        }
+        effects
+    }
+
+    pub fn notify(&mut self, notice: Notice) {
+        self.notice = Some((notice, self.now));
+    }
+
+    fn expire_notice(&mut self) {
+        if let Some((_, at)) = &self.notice
+            && self.now.duration_since(*at) > NOTICE_TTL
+        {
+            self.notice = None;
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
+        self.expire_notice();
+        if self.overlay != Overlay::None {
+            self.on_overlay_key(key, effects);
+            return;
+        }
+        if key.modifiers.contains(KeyModifiers::ALT)
+            && let KeyCode::Char(d @ '1'..='9') = key.code
+        {
+            let index = d as usize - '1' as usize;
+            if index < self.panes.len() {
+                self.switch_to(index);
+            }
+            return;
+        }
+        match self.settings.keymap.command_for(&key) {
+            Some(command) => self.run_command(command, effects),
+            None => self.on_input_key(key, effects),
+        }
+    }
+
+    fn on_input_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
+        let conversation = self.pane().id().to_owned();
+        let empty = self.pane().input.is_empty();
+        match key.code {
+            KeyCode::Up if (empty || self.history_cursor.is_some()) && self.recall(true) => {
+                return;
+            }
+            KeyCode::Down if self.history_cursor.is_some() => {
+                self.recall(false);
+                return;
+            }
+            KeyCode::Home if empty => {
+                effects.push(Effect::Scroll {
+                    conversation,
+                    by: ScrollBy::Top,
+                });
+                return;
+            }
+            KeyCode::End if empty => {
+                effects.push(Effect::Scroll {
+                    conversation,
+                    by: ScrollBy::Bottom,
+                });
+                return;
+            }
+            _ => {}
+        }
+        self.history_cursor = None;
+        self.pane_mut().input.input(key);
+    }
+
+    /// Step through earlier prompts; `false` when there is nothing to recall.
+    fn recall(&mut self, older: bool) -> bool {
+        if self.prompt_history.is_empty() {
+            return false;
+        }
+        let last = self.prompt_history.len() - 1;
+        let next = match (self.history_cursor, older) {
+            (None, true) => Some(last),
+            (None, false) => None,
+            (Some(i), true) => Some(i.saturating_sub(1)),
+            (Some(i), false) if i < last => Some(i + 1),
+            (Some(_), false) => None,
+        };
+        self.history_cursor = next;
+        let text = next
+            .map(|i| self.prompt_history[i].clone())
+            .unwrap_or_default();
+        let pane = self.pane_mut();
+        pane.input = new_input();
+        pane.input.insert_str(&text);
+        true
+    }
+
+    fn on_paste(&mut self, text: &str) {
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        match &mut self.overlay {
+            Overlay::ModelPicker(picker) | Overlay::CodePicker { picker, .. } => {
+                picker.filter.push_str(text.lines().next().unwrap_or(""));
+                picker.selected = 0;
+            }
+            Overlay::Help { .. } => {}
+            Overlay::None => {
+                self.history_cursor = None;
+                self.pane_mut().input.insert_str(&text);
+            }
+        }
+    }
+
+    fn switch_to(&mut self, index: usize) {
+        self.active = index;
+        self.panes[index].unread = false;
+    }
+
+    fn run_command(&mut self, command: Command, effects: &mut Vec<Effect>) {
+        let conversation = self.pane().id().to_owned();
+        let scroll = |by| Effect::Scroll {
+            conversation: conversation.clone(),
+            by,
+        };
+        match command {
+            Command::Send => self.send(effects),
+            Command::Newline => self.pane_mut().input.insert_newline(),
+            Command::Stop => {
+                if self.pane().is_busy() {
+                    self.stop(self.active, effects);
+                }
+            }
+            Command::Interrupt => {
+                if self.pane().is_busy() {
+                    self.stop(self.active, effects);
+                } else if !self.pane().input.is_empty() {
+                    self.pane_mut().input = new_input();
+                } else {
+                    self.quit(effects);
+                }
+            }
+            Command::Quit => self.quit(effects),
+            Command::ModelPicker => {
+                let current = self.pane().model.clone();
+                let selected = self.models.iter().position(|m| *m == current).unwrap_or(0);
+                self.overlay = Overlay::ModelPicker(PickerState {
+                    filter: String::new(),
+                    selected,
+                });
+            }
+            Command::Browser => effects.push(Effect::OpenBrowser),
+            Command::NewConversation => {
+                let mut pane = Pane::new(&self.settings, self.now);
+                pane.model = self.pane().model.clone();
+                self.panes.push(pane);
+                self.switch_to(self.panes.len() - 1);
+            }
+            Command::CloseConversation => self.close(self.active, effects),
+            Command::NextTab => self.switch_to((self.active + 1) % self.panes.len()),
+            Command::PrevTab => {
+                self.switch_to((self.active + self.panes.len() - 1) % self.panes.len())
+            }
+            Command::PageUp => effects.push(scroll(ScrollBy::Pages(-1))),
+            Command::PageDown => effects.push(scroll(ScrollBy::Pages(1))),
+            Command::ScrollUp => effects.push(scroll(ScrollBy::Lines(-1))),
+            Command::ScrollDown => effects.push(scroll(ScrollBy::Lines(1))),
+            Command::Top => effects.push(scroll(ScrollBy::Top)),
+            Command::Bottom => effects.push(scroll(ScrollBy::Bottom)),
+            Command::Editor => effects.push(Effect::Editor(self.pane().input_text())),
+            Command::CopyReply => {
+                let last = self
+                    .pane()
+                    .messages
+                    .iter()
+                    .rev()
+                    .find(|m| m.role() == Role::Assistant && !m.text.is_empty());
+                match last {
+                    Some(message) => effects.push(Effect::Copy {
+                        text: message.text.clone(),
+                        what: "the last reply".into(),
+                    }),
+                    None => self.notify(Notice::info("no reply to copy yet")),
+                }
+            }
+            Command::CopyCode => {
+                let blocks = self.code_choices();
+                if blocks.is_empty() {
+                    self.notify(Notice::info("no code blocks in this conversation"));
+                } else {
+                    self.overlay = Overlay::CodePicker {
+                        picker: PickerState::default(),
+                        blocks,
+                    };
+                }
+            }
+            Command::Retry => self.retry(effects),
+            Command::Help => self.overlay = Overlay::Help { scroll: 0 },
+        }
+    }
+
+    /// Code blocks of the pane's replies, newest reply first.
+    fn code_choices(&self) -> Vec<CodeChoice> {
+        let mut out = Vec::new();
+        let replies = self
+            .pane()
+            .messages
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(_, m)| m.role() == Role::Assistant);
+        for (index, message) in replies {
+            for (n, block) in crate::render::code_blocks(&message.text)
+                .into_iter()
+                .enumerate()
+            {
+                let first = block
+                    .code
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("");
+                let lang = if block.lang.is_empty() {
+                    "text"
+                } else {
+                    &block.lang
+                };
+                out.push(CodeChoice {
+                    label: format!("msg {} · #{} {lang} · {}", index + 1, n + 1, first.trim()),
+                    code: block.code,
+                });
+            }
+        }
+        out
+    }
+
+    fn on_overlay_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
+        let command = self.settings.keymap.command_for(&key);
+        if matches!(command, Some(Command::Quit)) {
+            self.overlay = Overlay::None;
+            self.quit(effects);
+            return;
+        }
+        let close = matches!(command, Some(Command::Stop | Command::Interrupt));
+        match &mut self.overlay {
+            Overlay::None => {}
+            Overlay::Help { scroll } => match key.code {
+                KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
+                KeyCode::Down | KeyCode::Char('j') => *scroll = scroll.saturating_add(1),
+                KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
+                KeyCode::PageDown => *scroll = scroll.saturating_add(10),
+                _ if close
+                    || matches!(
+                        key.code,
+                        KeyCode::F(1) | KeyCode::Char('q') | KeyCode::Enter
+                    ) =>
+                {
+                    self.overlay = Overlay::None
+                }
+                _ => {}
+            },
+            Overlay::ModelPicker(picker) => {
+                let count = self
+                    .models
+                    .iter()
+                    .filter(|m| fuzzy_match(m, &picker.filter))
+                    .count();
+                match picker_key(picker, key, count, close) {
+                    PickerOutcome::Close => self.overlay = Overlay::None,
+                    PickerOutcome::Choose(i) => {
+                        let filter = picker.filter.clone();
+                        let chosen = self.filtered_models(&filter).get(i).map(|s| s.to_string());
+                        self.overlay = Overlay::None;
+                        if let Some(model) = chosen {
+                            self.choose_model(model, effects);
+                        }
+                    }
+                    PickerOutcome::Stay => {}
+                }
+            }
+            Overlay::CodePicker { picker, blocks } => {
+                let matching: Vec<usize> = blocks
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| fuzzy_match(&b.label, &picker.filter))
+                    .map(|(i, _)| i)
+                    .collect();
+                match picker_key(picker, key, matching.len(), close) {
+                    PickerOutcome::Close => self.overlay = Overlay::None,
+                    PickerOutcome::Choose(i) => {
+                        if let Some(block) = matching.get(i).map(|&i| blocks[i].clone()) {
+                            effects.push(Effect::Copy {
+                                text: block.code,
+                                what: "the code block".into(),
+                            });
+                        }
+                        self.overlay = Overlay::None;
+                    }
+                    PickerOutcome::Stay => {}
+                }
+            }
+        }
+    }
+
+    fn choose_model(&mut self, model: String, effects: &mut Vec<Effect>) {
+        let pane = self.pane_mut();
+        pane.model = model.clone();
+        pane.conversation.last_model = Some(model.clone());
+        if pane.saved {
+            effects.push(Effect::Save(SaveOp::UpdateConversation(
+                pane.conversation.clone(),
+            )));
+        }
+        self.notify(Notice::info(format!("next turn goes to {model}")));
+    }
+
+    fn send(&mut self, effects: &mut Vec<Effect>) {
+        let text = self.pane().input_text();
+        if text.trim().is_empty() {
+            return;
+        }
+        if let Some(rest) = text.strip_prefix('/')
+            && self.slash_command(rest, effects)
+        {
+            self.pane_mut().input = new_input();
+            return;
+        }
+        if self.pane().is_busy() {
+            let key = self.settings.keymap.label(Command::Stop);
+            self.notify(Notice::info(format!(
+                "a reply is still arriving; {key} stops it (your message is kept)"
+            )));
+            return;
+        }
+        self.history_cursor = None;
+        if self.prompt_history.last() != Some(&text) {
+            self.prompt_history.push(text.clone());
+        }
+        let pane = self.pane_mut();
+        pane.input = new_input();
+        if !pane.saved {
+            pane.conversation.title = title_from_prompt(&text);
+            pane.conversation.last_model = Some(pane.model.clone());
+            pane.saved = true;
+            effects.push(Effect::Save(SaveOp::CreateConversation(
+                pane.conversation.clone(),
+            )));
+        }
+        let seq = next_seq(pane);
+        let user = StoredMessage::user(pane.conversation.id.clone(), seq, text);
+        effects.push(Effect::Save(SaveOp::Message(user.clone())));
+        pane.messages.push(ChatMessage::new(user));
+        self.start_reply(self.active, effects);
+    }
+
+    /// Append an empty streaming reply and ask the driver to fill it.
+    fn start_reply(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        let request = self.next_request;
+        self.next_request += 1;
+        let settings = self.settings.clone();
+        let now = self.now;
+        let pane = &mut self.panes[index];
+        let body = pane.build_request(&settings);
+        let seq = next_seq(pane);
+        let reply = StoredMessage::assistant_streaming(
+            pane.conversation.id.clone(),
+            seq,
+            pane.model.clone(),
+        );
+        effects.push(Effect::Save(SaveOp::Message(reply.clone())));
+        pane.messages.push(ChatMessage::new(reply));
+        pane.request = Some(request);
+        pane.phase = Phase::Waiting {
+            since: now,
+            retry: None,
+        };
+        pane.last_flush = now;
+        effects.push(Effect::Send {
+            conversation: pane.conversation.id.clone(),
+            request,
+            body,
+        });
+        effects.push(Effect::Scroll {
+            conversation: pane.conversation.id.clone(),
+            by: ScrollBy::Bottom,
+        });
+    }
+
+    /// `/system`, `/temp`, `/max`, `/top_p`, `/model`, `/title`; `false` if `rest` is none of them.
+    fn slash_command(&mut self, rest: &str, effects: &mut Vec<Effect>) -> bool {
+        let (name, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        let arg = arg.trim();
+        let pane = self.pane_mut();
+        let params = &mut pane.conversation.params;
+        let notice = match name {
+            "system" => {
+                pane.conversation.system = (!arg.is_empty()).then(|| arg.to_owned());
+                Ok(if arg.is_empty() {
+                    "system prompt cleared".to_owned()
+                } else {
+                    "system prompt set".to_owned()
+                })
+            }
+            "temp" | "temperature" => parse_opt(arg, 0.0..=2.0).map(|v| {
+                params.temperature = v;
+                format!(
+                    "temperature {}",
+                    v.map_or("default".into(), |v| v.to_string())
+                )
+            }),
+            "top_p" | "topp" => parse_opt(arg, 0.0..=1.0).map(|v| {
+                params.top_p = v;
+                format!("top_p {}", v.map_or("default".into(), |v| v.to_string()))
+            }),
+            "max" | "max_tokens" => match arg.parse::<u32>() {
+                Ok(n) if n > 0 => {
+                    params.max_tokens = Some(n);
+                    Ok(format!("max_tokens {n}"))
+                }
+                _ => Err("usage: /max N (a positive number of tokens)".to_owned()),
+            },
+            "title" | "rename" if !arg.is_empty() => {
+                pane.conversation.title = arg.chars().take(120).collect();
+                Ok("renamed".to_owned())
+            }
+            "model" if !arg.is_empty() => {
+                let model = arg.to_owned();
+                self.choose_model(model, effects);
+                return true;
+            }
+            _ => return false,
+        };
+        match notice {
+            Ok(text) => {
+                let pane = self.pane();
+                if pane.saved {
+                    effects.push(Effect::Save(SaveOp::UpdateConversation(
+                        pane.conversation.clone(),
+                    )));
+                }
+                self.notify(Notice::info(text));
+            }
+            Err(text) => self.notify(Notice::error(text)),
+        }
+        true
+    }
+
+    fn retry(&mut self, effects: &mut Vec<Effect>) {
+        let pane = self.pane();
+        if pane.is_busy() {
+            return;
+        }
+        let failed = pane.messages.last().is_some_and(|m| {
+            m.role() == Role::Assistant
+                && matches!(
+                    m.status(),
+                    MessageStatus::Error | MessageStatus::Interrupted
+                )
+        });
+        if failed {
+            self.start_reply(self.active, effects);
+        } else {
+            self.notify(Notice::info("nothing to retry: the last turn did not fail"));
+        }
+    }
+
+    /// Stop the pane's reply now, keeping what arrived, marked stopped.
+    fn stop(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        let pane = &mut self.panes[index];
+        let Some(request) = pane.request.take() else {
+            return;
+        };
+        effects.push(Effect::Cancel(request));
+        pane.phase = Phase::Idle;
+        if let Some(message) = pane.messages.last_mut()
+            && message.status() == MessageStatus::Streaming
+        {
+            message.stored.status = MessageStatus::Stopped;
+            message.version += 1;
+            effects.push(Effect::Save(SaveOp::Message(message.snapshot())));
+        }
+    }
+
+    fn close(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        self.stop(index, effects);
+        self.panes.remove(index);
+        if self.panes.is_empty() {
+            self.panes.push(Pane::new(&self.settings, self.now));
+        }
+        self.active = index.min(self.panes.len() - 1);
+        self.panes[self.active].unread = false;
+    }
+
+    fn quit(&mut self, effects: &mut Vec<Effect>) {
+        for index in 0..self.panes.len() {
+            self.stop(index, effects);
+        }
+        self.should_quit = true;
+        effects.push(Effect::Quit);
+    }
+
+    fn on_api(
+        &mut self,
+        conversation: &str,
+        request: RequestId,
+        event: ApiEvent,
+        effects: &mut Vec<Effect>,
+    ) {
+        let now = self.now;
+        let active = self.active;
+        let Some(index) = self
+            .panes
+            .iter()
+            .position(|p| p.id() == conversation && p.request == Some(request))
+        else {
+            return; // a request that was stopped or closed
+        };
+        let pane = &mut self.panes[index];
+        let Some(message) = pane.messages.last_mut() else {
+            return;
+        };
+        match event {
+            ApiEvent::Retrying(notice) => {
+                if let Phase::Waiting { retry, .. } = &mut pane.phase {
+                    *retry = Some(notice);
+                }
+            }
+            ApiEvent::Started { usage } => {
+                message.stored.usage = Some(usage);
+                message.version += 1;
+            }
+            ApiEvent::Text(text) => {
+                match &mut pane.phase {
+                    Phase::Streaming { chars, .. } => *chars += text.chars().count(),
+                    phase => {
+                        let since = match phase {
+                            Phase::Waiting { since, .. } => *since,
+                            _ => now,
+                        };
+                        *phase = Phase::Streaming {
+                            since,
+                            first_text: now,
+                            chars: text.chars().count(),
+                        };
+                    }
+                }
+                message.text.push_str(&text);
+                message.version += 1;
+                if index != active {
+                    pane.unread = true;
+                }
+                if now.duration_since(pane.last_flush) >= FLUSH_EVERY {
+                    pane.last_flush = now;
+                    effects.push(Effect::Save(SaveOp::Message(message.snapshot())));
+                }
+            }
+            ApiEvent::Usage(usage) => {
+                message.stored.usage = Some(usage);
+                message.version += 1;
+            }
+            ApiEvent::Finished(reply) => {
+                message.stored.content = reply.content;
+                message.stored.usage = Some(reply.usage);
+                message.stored.stop_reason = reply.stop_reason;
+                message.stored.status = MessageStatus::Complete;
+                message.text = plain_text(&message.stored.content);
+                message.version += 1;
+                effects.push(Effect::Save(SaveOp::Message(message.snapshot())));
+                pane.request = None;
+                pane.phase = Phase::Idle;
+                if index != active {
+                    pane.unread = true;
+                }
+            }
+            ApiEvent::Failed { error, partial } => {
+                if let Some(partial) = partial {
+                    if partial.usage != Default::default() {
+                        message.stored.usage = Some(partial.usage);
+                    }
+                    let others: Vec<_> = partial
+                        .content
+                        .into_iter()
+                        .filter(|b| !matches!(b, crate::api::ContentBlock::Text { .. }))
+                        .collect();
+                    message.stored.content = others;
+                }
+                message.stored.status = MessageStatus::Error;
+                message.error = Some(ErrorInfo::from_api(&error));
+                message.version += 1;
+                effects.push(Effect::Save(SaveOp::Message(message.snapshot())));
+                pane.request = None;
+                pane.phase = Phase::Idle;
+                if index != active {
+                    pane.unread = true;
+                }
+            }
+        }
+    }
+}
+
+fn next_seq(pane: &Pane) -> i64 {
+    pane.messages.last().map_or(0, |m| m.stored.seq + 1)
+}
+
+fn parse_opt(arg: &str, range: std::ops::RangeInclusive<f64>) -> Result<Option<f64>, String> {
+    if arg.is_empty() || arg == "default" || arg == "off" {
+        return Ok(None);
+    }
+    match arg.parse::<f64>() {
+        Ok(v) if range.contains(&v) => Ok(Some(v)),
+        _ => Err(format!(
+            "expected a number from {} to {} (or `default`)",
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
+enum PickerOutcome {
+    Stay,
+    Close,
+    Choose(usize),
+}
+
+/// Shared list-popup keys: type to filter, arrows to move, Enter to choose, Esc to close.
+fn picker_key(picker: &mut PickerState, key: KeyEvent, count: usize, close: bool) -> PickerOutcome {
+    if close {
+        return PickerOutcome::Close;
+    }
+    match key.code {
+        KeyCode::Enter if count > 0 => {
+            return PickerOutcome::Choose(picker.selected.min(count - 1));
+        }
+        KeyCode::Enter => {}
+        KeyCode::Up => {
+            picker.selected = picker
+                .selected
+                .checked_sub(1)
+                .unwrap_or(count.saturating_sub(1))
+        }
+        KeyCode::Down | KeyCode::Tab => {
+            picker.selected = if picker.selected + 1 >= count {
+                0
+            } else {
+                picker.selected + 1
+            }
+        }
+        KeyCode::PageUp | KeyCode::Home => picker.selected = 0,
+        KeyCode::PageDown | KeyCode::End => picker.selected = count.saturating_sub(1),
+        KeyCode::Backspace => {
+            picker.filter.pop();
+            picker.selected = 0;
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            picker.filter.push(c);
+            picker.selected = 0;
+        }
+        _ => {}
+    }
+    PickerOutcome::Stay
+}

@@ -1,0 +1,625 @@
+//! The view: `draw(&App, &mut ViewState, frame)` reads application state and never changes it.
+//!
+//! `ViewState` holds only view concerns (line caches, scroll anchors, theme), so the reducer stays
+//! pure and the frame cost stays bounded by what is on screen.
+
+mod transcript;
+
+use std::time::Instant;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+
+use crate::app::{App, Command, Overlay, Pane, Phase, PickerState, fuzzy_match};
+use crate::render::wrap::display_width;
+use crate::sanitize::sanitize;
+
+pub use transcript::{Anchor, KeyHints, PaneView, RenderCtx, ViewState, plain_lines};
+
+const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
+
+/// `12345` → `12.3k`.
+pub fn format_tokens(n: u64) -> String {
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..1_000_000 => format!("{:.1}k", n as f64 / 1_000.0),
+        _ => format!("{:.2}M", n as f64 / 1_000_000.0),
+    }
+}
+
+/// Draw one frame.
+pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
+    let area = frame.area();
+    let theme = view.theme.clone();
+    frame.buffer_mut().set_style(
+        area,
+        Style::default().bg(theme.background).patch(theme.text),
+    );
+    let pane = app.pane();
+    let input_height = input_height(pane, area);
+    let [tabs, header, body, input, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(input_height),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_tabs(app, &theme, tabs, frame.buffer_mut());
+    draw_pane_header(app, &theme, header, frame.buffer_mut());
+    if pane.messages.is_empty() {
+        draw_welcome(app, &theme, body, frame.buffer_mut());
+    } else {
+        let keys = KeyHints::from(app);
+        let ctx = RenderCtx {
+            theme: &theme,
+            offset: view.utc_offset,
+            keys: &keys,
+        };
+        let area = body.inner(ratatui::layout::Margin::new(1, 0));
+        view.pane(pane.id())
+            .draw(pane, area, frame.buffer_mut(), &ctx);
+    }
+    draw_input(app, &theme, input, frame.buffer_mut());
+    draw_status(app, &theme, status, frame.buffer_mut());
+    match &app.overlay {
+        Overlay::None => {}
+        Overlay::Help { scroll } => draw_help(app, &theme, *scroll, area, frame.buffer_mut()),
+        Overlay::ModelPicker(picker) => {
+            let current = pane.model.as_str();
+            let items: Vec<(String, bool)> = app
+                .filtered_models(&picker.filter)
+                .into_iter()
+                .map(|m| (m.to_owned(), m == current))
+                .collect();
+            draw_picker(
+                "Model for the next turn",
+                picker,
+                &items,
+                &theme,
+                area,
+                frame.buffer_mut(),
+            );
+        }
+        Overlay::CodePicker { picker, blocks } => {
+            let items: Vec<(String, bool)> = blocks
+                .iter()
+                .filter(|b| fuzzy_match(&b.label, &picker.filter))
+                .map(|b| (b.label.clone(), false))
+                .collect();
+            draw_picker(
+                "Copy a code block",
+                picker,
+                &items,
+                &theme,
+                area,
+                frame.buffer_mut(),
+            );
+        }
+    }
+}
+
+fn input_height(pane: &Pane, area: Rect) -> u16 {
+    let width = usize::from(area.width.saturating_sub(2).max(1));
+    let rows: usize = pane
+        .input
+        .lines()
+        .iter()
+        .map(|l| display_width(l).div_ceil(width).max(1))
+        .sum();
+    let max = (area.height / 3).max(2);
+    (rows as u16 + 1).clamp(2, max)
+}
+
+fn draw_tabs(
+    app: &App,
+    theme: &crate::render::Theme,
+    area: Rect,
+    buf: &mut ratatui::buffer::Buffer,
+) {
+    let mut spans = Vec::new();
+    for (i, pane) in app.panes.iter().enumerate() {
+        let mut title: String = sanitize(&pane.conversation.title)
+            .chars()
+            .take(24)
+            .collect();
+        if pane.conversation.title.chars().count() > 24 {
+            title.push('…');
+        }
+        let marker = if pane.is_busy() {
+            format!(" {}", SPINNER[app.spinner % SPINNER.len()])
+        } else if pane.unread {
+            " ●".to_owned()
+        } else {
+            String::new()
+        };
+        let style = if i == app.active {
+            theme.tab_active
+        } else if pane.is_busy() {
+            theme.tab_busy
+        } else {
+            theme.tab_inactive
+        };
+        spans.push(Span::styled(format!(" {}:{title}{marker} ", i + 1), style));
+        spans.push(Span::raw(" "));
+    }
+    Line::from(spans).render(area, buf);
+}
+
+fn draw_pane_header(
+    app: &App,
+    theme: &crate::render::Theme,
+    area: Rect,
+    buf: &mut ratatui::buffer::Buffer,
+) {
+    let pane = app.pane();
+    let c = &pane.conversation;
+    let mut spans = vec![Span::styled(format!(" {}", pane.model), theme.accent)];
+    if let Some(system) = c.system.as_deref().filter(|s| !s.trim().is_empty()) {
+        let one_line: String = sanitize(system)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let short: String = one_line.chars().take(40).collect();
+        let ellipsis = if one_line.chars().count() > 40 {
+            "…"
+        } else {
+            ""
+        };
+        spans.push(Span::styled(
+            format!(" · system: {short}{ellipsis}"),
+            theme.dim,
+        ));
+    }
+    if let Some(t) = c.params.temperature {
+        spans.push(Span::styled(format!(" · temp {t}"), theme.dim));
+    }
+    if let Some(p) = c.params.top_p {
+        spans.push(Span::styled(format!(" · top_p {p}"), theme.dim));
+    }
+    spans.push(Span::styled(
+        format!(" · max {}", pane.max_tokens(&app.settings)),
+        theme.dim,
+    ));
+    Line::from(spans).render(area, buf);
+}
+
+fn draw_welcome(
+    app: &App,
+    theme: &crate::render::Theme,
+    area: Rect,
+    buf: &mut ratatui::buffer::Buffer,
+) {
+    let keys = &app.settings.keymap;
+    let mut lines = vec![
+        Line::from(Span::styled("tern", theme.heading)),
+        Line::from(Span::styled(
+            "Chat with Claude models from your terminal.",
+            theme.text,
+        )),
+        Line::default(),
+        Line::from(vec![
+            Span::styled("Type a message and press ", theme.text),
+            Span::styled(keys.label(Command::Send), theme.accent),
+            Span::styled(" · ", theme.dim),
+            Span::styled(keys.label(Command::Newline), theme.accent),
+            Span::styled(" adds a line · ", theme.text),
+            Span::styled(keys.label(Command::Help), theme.accent),
+            Span::styled(" lists every key", theme.text),
+        ]),
+        Line::from(vec![
+            Span::styled(keys.label(Command::ModelPicker), theme.accent),
+            Span::styled(" changes the model · ", theme.text),
+            Span::styled(keys.label(Command::Browser), theme.accent),
+            Span::styled(" opens saved conversations · ", theme.text),
+            Span::styled(keys.label(Command::Quit), theme.accent),
+            Span::styled(" quits", theme.text),
+        ]),
+        Line::default(),
+        Line::from(Span::styled(
+            format!("Endpoint: {}", app.settings.base_url),
+            theme.dim,
+        )),
+    ];
+    if !app.settings.has_key {
+        let config = app
+            .settings
+            .config_file
+            .clone()
+            .unwrap_or_else(|| "config.toml".into());
+        lines.extend([
+            Line::default(),
+            Line::from(Span::styled("No API key is set yet.", theme.warning)),
+            Line::from(Span::styled(
+                "Quit, then set one and start tern again:",
+                theme.text,
+            )),
+            Line::from(Span::styled(
+                "  export APIFREE_API_KEY=your-key",
+                theme.inline_code,
+            )),
+            Line::from(Span::styled(
+                format!("  or put api_key_command = \"pass show apifree\" in {config}"),
+                theme.text,
+            )),
+            Line::default(),
+            Line::from(Span::styled(
+                "No key? Try tern against its built-in fake server:",
+                theme.text,
+            )),
+            Line::from(Span::styled(
+                "  cargo run --bin tern-fake-server",
+                theme.inline_code,
+            )),
+            Line::from(Span::styled(
+                "  then run the export line it prints, and tern again",
+                theme.text,
+            )),
+            Line::default(),
+            Line::from(Span::styled(
+                "Saved conversations stay readable without a key.",
+                theme.dim,
+            )),
+        ]);
+    }
+    if let Some(problem) = &app.store_problem {
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(
+            format!("⚠ {problem}"),
+            theme.warning,
+        )));
+    }
+    let height = (lines.len() as u16).min(area.height);
+    let top = area.y + area.height.saturating_sub(height) / 3;
+    Paragraph::new(lines).wrap(Wrap { trim: false }).render(
+        Rect::new(area.x + 2, top, area.width.saturating_sub(4), height),
+        buf,
+    );
+}
+
+fn draw_input(
+    app: &App,
+    theme: &crate::render::Theme,
+    area: Rect,
+    buf: &mut ratatui::buffer::Buffer,
+) {
+    let pane = app.pane();
+    let hint = if pane.is_busy() {
+        format!(
+            " {} stops the reply ",
+            app.settings.keymap.label(Command::Stop)
+        )
+    } else {
+        String::new()
+    };
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .border_style(if app.overlay == Overlay::None {
+            theme.border_focused
+        } else {
+            theme.border
+        })
+        .title(Span::styled(hint, theme.dim));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let inner = inner.inner(ratatui::layout::Margin::new(1, 0));
+    pane.input.render(inner, buf);
+}
+
+/// Estimated cost of a conversation in USD, from the configured per-model prices.
+pub fn estimated_cost(app: &App, pane: &Pane) -> Option<f64> {
+    let mut total = 0.0;
+    let mut any = false;
+    for message in &pane.messages {
+        let (Some(usage), Some(model)) = (message.stored.usage, message.stored.model.as_deref())
+        else {
+            continue;
+        };
+        let Some(spec) = app.model_spec(model) else {
+            continue;
+        };
+        let (Some(input), Some(output)) = (spec.input_price, spec.output_price) else {
+            continue;
+        };
+        any = true;
+        total += (usage.input_tokens as f64 * input
+            + usage.cache_creation_input_tokens.unwrap_or(0) as f64 * input * 1.25
+            + usage.cache_read_input_tokens.unwrap_or(0) as f64 * input * 0.1
+            + usage.output_tokens as f64 * output)
+            / 1_000_000.0;
+    }
+    any.then_some(total)
+}
+
+fn phase_text(app: &App, pane: &Pane, now: Instant) -> (String, bool) {
+    let spin = SPINNER[app.spinner % SPINNER.len()];
+    match &pane.phase {
+        Phase::Idle => ("ready".into(), false),
+        Phase::Waiting { retry: Some(r), .. } => (
+            format!(
+                "{spin} retry {}/{} in {:.1}s: {}",
+                r.attempt,
+                r.max_retries,
+                r.delay.as_secs_f64(),
+                r.cause.headline()
+            ),
+            true,
+        ),
+        Phase::Waiting { since, .. } => (
+            format!(
+                "{spin} waiting {:.0}s",
+                now.duration_since(*since).as_secs_f64()
+            ),
+            false,
+        ),
+        Phase::Streaming {
+            first_text, chars, ..
+        } => {
+            let secs = now.duration_since(*first_text).as_secs_f64().max(0.25);
+            // ~4 characters per token while the exact count is not known yet.
+            (
+                format!("{spin} streaming ~{:.0} tok/s", *chars as f64 / 4.0 / secs),
+                false,
+            )
+        }
+    }
+}
+
+fn draw_status(
+    app: &App,
+    theme: &crate::render::Theme,
+    area: Rect,
+    buf: &mut ratatui::buffer::Buffer,
+) {
+    let pane = app.pane();
+    let base = Style::default().bg(theme.status_bg).fg(theme.status_fg);
+    buf.set_style(area, base);
+    let sep = Span::styled(" │ ", base.patch(theme.dim));
+    let (state, warn) = phase_text(app, pane, app.now);
+    let mut spans = vec![
+        Span::styled(format!(" {} ", pane.model), base.patch(theme.accent)),
+        sep.clone(),
+        Span::styled(
+            state,
+            if warn {
+                base.patch(theme.warning)
+            } else {
+                base
+            },
+        ),
+    ];
+    if let Some((model, usage)) = pane.last_usage() {
+        let mut last = format!(
+            "last {} in · {} out",
+            format_tokens(usage.input_tokens),
+            format_tokens(usage.output_tokens)
+        );
+        if let Some(r) = usage.cache_read_input_tokens.filter(|n| *n > 0) {
+            last.push_str(&format!(" · cache r {}", format_tokens(r)));
+        }
+        if let Some(w) = usage.cache_creation_input_tokens.filter(|n| *n > 0) {
+            last.push_str(&format!(" · cache w {}", format_tokens(w)));
+        }
+        spans.push(sep.clone());
+        spans.push(Span::styled(last, base));
+        let totals = pane.totals();
+        spans.push(sep.clone());
+        spans.push(Span::styled(
+            format!(
+                "total {} in · {} out",
+                format_tokens(totals.total_input()),
+                format_tokens(totals.output_tokens)
+            ),
+            base,
+        ));
+        if let Some(spec) = app
+            .model_spec(model)
+            .or_else(|| app.model_spec(&pane.model))
+        {
+            let used = usage.total_input() + usage.output_tokens;
+            let pct = used as f64 * 100.0 / spec.context_window.max(1) as f64;
+            spans.push(sep.clone());
+            spans.push(Span::styled(
+                format!("ctx {pct:.0}% of {}", format_tokens(spec.context_window)),
+                if pct > 80.0 {
+                    base.patch(theme.warning)
+                } else {
+                    base
+                },
+            ));
+        }
+        if let Some(cost) = estimated_cost(app, pane) {
+            spans.push(sep.clone());
+            spans.push(Span::styled(
+                format!("~${cost:.4} est."),
+                base.patch(theme.dim),
+            ));
+        }
+    }
+    Line::from(spans).render(area, buf);
+    let right = match &app.notice {
+        Some((notice, _)) => Span::styled(
+            format!(" {} ", notice.text),
+            match notice.kind {
+                crate::app::NoticeKind::Info => base.patch(theme.success),
+                crate::app::NoticeKind::Error => base.patch(theme.error),
+            },
+        ),
+        None => Span::styled(
+            format!(" {} help ", app.settings.keymap.label(Command::Help)),
+            base.patch(theme.dim),
+        ),
+    };
+    let w = display_width(&right.content) as u16;
+    if area.width > w {
+        let rect = Rect::new(area.x + area.width - w, area.y, w, 1);
+        buf.set_style(rect, base);
+        Line::from(right).render(rect, buf);
+    }
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width.saturating_sub(2)).max(1);
+    let h = height.min(area.height.saturating_sub(2)).max(1);
+    Rect::new(
+        area.x + (area.width.saturating_sub(w)) / 2,
+        area.y + (area.height.saturating_sub(h)) / 2,
+        w,
+        h,
+    )
+}
+
+fn popup_block<'a>(title: &'a str, theme: &crate::render::Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(ratatui::widgets::BorderType::Rounded)
+        .border_style(theme.border_focused)
+        .title(Span::styled(format!(" {title} "), theme.accent))
+        .style(Style::default().bg(theme.background).patch(theme.text))
+}
+
+fn draw_picker(
+    title: &str,
+    picker: &PickerState,
+    items: &[(String, bool)],
+    theme: &crate::render::Theme,
+    area: Rect,
+    buf: &mut ratatui::buffer::Buffer,
+) {
+    let width = items
+        .iter()
+        .map(|(s, _)| display_width(s) as u16 + 6)
+        .max()
+        .unwrap_or(20)
+        .clamp(36, 100);
+    let rect = centered(area, width, items.len() as u16 + 5);
+    Clear.render(rect, buf);
+    let block = popup_block(title, theme).title_bottom(Span::styled(
+        " type to filter · ↑↓ · Enter · Esc ",
+        theme.dim,
+    ));
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    if inner.height == 0 {
+        return;
+    }
+    Line::from(vec![
+        Span::styled("› ", theme.accent),
+        Span::styled(picker.filter.clone(), theme.text),
+        Span::styled("▏", theme.accent),
+    ])
+    .render(Rect::new(inner.x, inner.y, inner.width, 1), buf);
+    let rows = inner.height.saturating_sub(2) as usize;
+    if items.is_empty() {
+        Line::from(Span::styled("  nothing matches", theme.dim))
+            .render(Rect::new(inner.x, inner.y + 2, inner.width, 1), buf);
+        return;
+    }
+    let selected = picker.selected.min(items.len() - 1);
+    let first = selected.saturating_sub(rows.saturating_sub(1));
+    for (row, (i, (label, current))) in items.iter().enumerate().skip(first).take(rows).enumerate()
+    {
+        let y = inner.y + 2 + row as u16;
+        let mark = if *current { "● " } else { "  " };
+        let style = if i == selected {
+            theme.selection.patch(theme.accent)
+        } else {
+            theme.text
+        };
+        let rect = Rect::new(inner.x, y, inner.width, 1);
+        if i == selected {
+            buf.set_style(rect, theme.selection);
+        }
+        let suffix = if *current { "  (current)" } else { "" };
+        Line::from(vec![
+            Span::styled(mark, theme.success),
+            Span::styled(sanitize(label).into_owned(), style),
+            Span::styled(suffix, theme.dim),
+        ])
+        .render(rect, buf);
+    }
+}
+
+/// Every binding, for the help overlay (and its snapshot test).
+pub fn help_lines(app: &App, theme: &crate::render::Theme) -> Vec<Line<'static>> {
+    let keymap = &app.settings.keymap;
+    let mut lines = Vec::new();
+    let row = |keys: String, what: &str| {
+        Line::from(vec![
+            Span::styled(format!("{keys:>24}  "), theme.accent),
+            Span::styled(what.to_owned(), theme.text),
+        ])
+    };
+    for command in Command::ALL {
+        let keys: Vec<String> = keymap
+            .keys_for(command)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        lines.push(row(
+            if keys.is_empty() {
+                "unbound".into()
+            } else {
+                keys.join(" / ")
+            },
+            command.description(),
+        ));
+    }
+    for (keys, what) in [
+        ("Alt+1..9", "go to tab 1..9"),
+        ("↑ / ↓ (empty input)", "recall earlier prompts"),
+        (
+            "Home / End (empty input)",
+            "jump to the top / follow the bottom",
+        ),
+        ("mouse wheel", "scroll (hold Shift to select text)"),
+    ] {
+        lines.push(row(keys.into(), what));
+    }
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(
+        "  Commands typed in the input:",
+        theme.heading,
+    )));
+    for (cmd, what) in [
+        (
+            "/system TEXT",
+            "system prompt for this conversation (empty clears)",
+        ),
+        ("/temp T", "temperature 0–2 (`default` unsets)"),
+        ("/top_p P", "nucleus sampling 0–1 (`default` unsets)"),
+        ("/max N", "max_tokens for replies"),
+        ("/model ID", "model for the next turn"),
+        ("/title TEXT", "rename the conversation"),
+    ] {
+        lines.push(row(cmd.into(), what));
+    }
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(
+        "  Keys are rebindable in config.toml under [keys], e.g. model_picker = \"ctrl+k\"",
+        theme.dim,
+    )));
+    lines
+}
+
+fn draw_help(
+    app: &App,
+    theme: &crate::render::Theme,
+    scroll: u16,
+    area: Rect,
+    buf: &mut ratatui::buffer::Buffer,
+) {
+    let lines = help_lines(app, theme);
+    let rect = centered(area, 90, lines.len() as u16 + 2);
+    Clear.render(rect, buf);
+    let block = popup_block("Keys", theme)
+        .title_bottom(Span::styled(" ↑↓ scroll · Esc closes ", theme.dim));
+    let max_scroll = (lines.len() as u16).saturating_sub(rect.height.saturating_sub(2));
+    Paragraph::new(lines)
+        .block(block)
+        .scroll((scroll.min(max_scroll), 0))
+        .render(rect, buf);
+}

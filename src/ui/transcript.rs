@@ -1,0 +1,482 @@
+//! The conversation pane: messages rendered to lines, cached, and drawn a viewport at a time.
+//!
+//! Each message's lines are cached keyed by (message id, version, width, theme). Scrolling is
+//! anchored on (message, line) rather than a global line number, so nothing needs the height of
+//! messages that are not on screen: a frame renders only what it shows, and its cost does not grow
+//! with the conversation. `None` as the anchor means "follow the bottom"; scrolling back down to
+//! the end returns to following. The streaming reply keeps a [`MarkdownStream`] so a delta
+//! re-renders only the unfinished tail.
+
+use std::collections::HashMap;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use crate::api::Role;
+use crate::app::{App, ChatMessage, Command, Pane, ScrollBy};
+use crate::render::{MarkdownStream, Theme, render_markdown, wrap};
+use crate::sanitize::sanitize;
+use crate::store::MessageStatus;
+
+/// Top line of the viewport: message index and line within it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Anchor {
+    pub message: usize,
+    pub line: usize,
+}
+
+struct Entry {
+    id: String,
+    version: u64,
+    lines: Vec<Line<'static>>,
+}
+
+/// View state of one pane: the line cache and the scroll position.
+#[derive(Default)]
+pub struct PaneView {
+    entries: Vec<Option<Entry>>,
+    width: u16,
+    theme_id: u64,
+    /// `None`: follow the bottom.
+    pub anchor: Option<Anchor>,
+    /// New text arrived below while the reader was scrolled up.
+    pub new_below: bool,
+    seen: (usize, u64),
+    /// The streaming reply's incremental renderer: message id, bytes fed so far, renderer.
+    stream: Option<(String, usize, MarkdownStream)>,
+    pub height: u16,
+}
+
+/// All view state the frame needs that is not application state.
+pub struct ViewState {
+    pub theme: Theme,
+    panes: HashMap<String, PaneView>,
+    pub utc_offset: time::UtcOffset,
+}
+
+impl ViewState {
+    pub fn new(theme: Theme, utc_offset: time::UtcOffset) -> ViewState {
+        ViewState {
+            theme,
+            panes: HashMap::new(),
+            utc_offset,
+        }
+    }
+
+    pub fn pane(&mut self, id: &str) -> &mut PaneView {
+        self.panes.entry(id.to_owned()).or_default()
+    }
+
+    /// Forget views of panes that are closed.
+    pub fn retain(&mut self, app: &App) {
+        self.panes
+            .retain(|id, _| app.panes.iter().any(|p| p.conversation.id == *id));
+    }
+
+    /// Apply a scroll request to a pane's view.
+    pub fn scroll(&mut self, app: &App, conversation: &str, by: ScrollBy) {
+        let Some(pane) = app.panes.iter().find(|p| p.conversation.id == conversation) else {
+            return;
+        };
+        let offset = self.utc_offset;
+        let theme = self.theme.clone();
+        let keys = KeyHints::from(app);
+        let view = self.pane(conversation);
+        let ctx = RenderCtx {
+            theme: &theme,
+            offset,
+            keys: &keys,
+        };
+        view.scroll(pane, by, &ctx);
+    }
+}
+
+/// Key labels shown inside messages (e.g. the retry key in an error block).
+pub struct KeyHints {
+    pub retry: String,
+}
+
+impl From<&App> for KeyHints {
+    fn from(app: &App) -> Self {
+        KeyHints {
+            retry: app.settings.keymap.label(Command::Retry),
+        }
+    }
+}
+
+pub struct RenderCtx<'a> {
+    pub theme: &'a Theme,
+    pub offset: time::UtcOffset,
+    pub keys: &'a KeyHints,
+}
+
+impl PaneView {
+    fn sync(&mut self, pane: &Pane, width: u16, theme: &Theme) {
+        if width != self.width || theme.id() != self.theme_id {
+            self.entries.clear();
+            self.stream = None;
+            self.width = width;
+            self.theme_id = theme.id();
+        }
+        if self.entries.len() > pane.messages.len() {
+            self.entries.truncate(pane.messages.len());
+        }
+        self.entries.resize_with(pane.messages.len(), || None);
+        // New text below the reader?
+        let last_version = pane.messages.last().map_or(0, |m| m.version);
+        let seen = (pane.messages.len(), last_version);
+        if seen != self.seen {
+            if self.anchor.is_some() {
+                self.new_below = true;
+            }
+            self.seen = seen;
+        }
+    }
+
+    /// The cached lines of message `index`, rendering them if stale.
+    fn lines(&mut self, pane: &Pane, index: usize, ctx: &RenderCtx) -> &[Line<'static>] {
+        let message = &pane.messages[index];
+        let fresh = matches!(&self.entries[index], Some(e) if e.version == message.version && e.id == message.stored.id);
+        if !fresh {
+            let lines = self.render_message(message, ctx);
+            self.entries[index] = Some(Entry {
+                id: message.stored.id.clone(),
+                version: message.version,
+                lines,
+            });
+        }
+        self.entries[index]
+            .as_ref()
+            .map_or(&[], |e| e.lines.as_slice())
+    }
+
+    fn height_of(&mut self, pane: &Pane, index: usize, ctx: &RenderCtx) -> usize {
+        self.lines(pane, index, ctx).len()
+    }
+
+    fn render_message(&mut self, message: &ChatMessage, ctx: &RenderCtx) -> Vec<Line<'static>> {
+        let theme = ctx.theme;
+        let width = self.width.max(4);
+        let body_width = width.saturating_sub(2).max(2);
+        let mut lines = vec![header_line(message, ctx)];
+        let body: Vec<Line<'static>> = match message.role() {
+            Role::User => plain_lines(&message.text, body_width, theme.text),
+            Role::Assistant if message.status() == MessageStatus::Streaming => {
+                if !matches!(&self.stream, Some((id, fed, _)) if *id == message.stored.id && *fed <= message.text.len())
+                {
+                    self.stream = Some((message.stored.id.clone(), 0, MarkdownStream::new()));
+                }
+                let Some((_, fed, stream)) = self.stream.as_mut() else {
+                    unreachable!("set above")
+                };
+                if let Some(new) = message.text.get(*fed..) {
+                    stream.push(new);
+                    *fed = message.text.len();
+                }
+                let (stable, tail) = stream.lines(body_width, theme);
+                stable.iter().chain(tail.iter()).cloned().collect()
+            }
+            Role::Assistant => {
+                if matches!(&self.stream, Some((id, _, _)) if *id == message.stored.id) {
+                    self.stream = None;
+                }
+                render_markdown(&message.text, body_width, theme)
+            }
+        };
+        lines.extend(body.into_iter().map(|l| indent(l, 2)));
+        if message.role() == Role::Assistant {
+            if message.status() == MessageStatus::Streaming && message.text.is_empty() {
+                lines.push(Line::from(Span::styled("  …", theme.dim)));
+            }
+            let thinking = message
+                .stored
+                .content
+                .iter()
+                .filter(|b| matches!(b, crate::api::ContentBlock::Thinking { .. }))
+                .count();
+            if thinking > 0 {
+                lines.push(Line::from(Span::styled(
+                    "  (the model thought before answering)",
+                    theme.dim,
+                )));
+            }
+            match message.status() {
+                MessageStatus::Stopped => {
+                    lines.push(Line::from(Span::styled("  ■ stopped", theme.warning)))
+                }
+                MessageStatus::Interrupted => lines.push(Line::from(Span::styled(
+                    format!(
+                        "  ⚠ interrupted: tern closed before this reply finished · {} retries",
+                        ctx.keys.retry
+                    ),
+                    theme.warning,
+                ))),
+                _ => {}
+            }
+            if let Some(error) = &message.error {
+                lines.extend(error_block(error, body_width, ctx));
+            }
+            if message.stored.stop_reason.as_deref() == Some("max_tokens") {
+                lines.push(Line::from(Span::styled(
+                    "  ⚠ the reply hit max_tokens (raise it with /max N)",
+                    theme.warning,
+                )));
+            }
+        }
+        lines.push(Line::default());
+        lines
+    }
+
+    /// The top of the viewport when following the bottom.
+    fn bottom_anchor(&mut self, pane: &Pane, height: usize, ctx: &RenderCtx) -> Anchor {
+        let mut remaining = height;
+        let mut index = pane.messages.len();
+        while index > 0 {
+            index -= 1;
+            let h = self.height_of(pane, index, ctx);
+            if h >= remaining {
+                return Anchor {
+                    message: index,
+                    line: h - remaining,
+                };
+            }
+            remaining -= h;
+        }
+        Anchor {
+            message: 0,
+            line: 0,
+        }
+    }
+
+    /// Whether everything from `anchor` down fits in `height` lines (the reader is at the end).
+    fn fits_from(&mut self, pane: &Pane, anchor: Anchor, height: usize, ctx: &RenderCtx) -> bool {
+        let mut total = 0;
+        for index in anchor.message..pane.messages.len() {
+            let h = self.height_of(pane, index, ctx);
+            total += if index == anchor.message {
+                h.saturating_sub(anchor.line)
+            } else {
+                h
+            };
+            if total > height {
+                return false;
+            }
+        }
+        true
+    }
+
+    pub fn scroll(&mut self, pane: &Pane, by: ScrollBy, ctx: &RenderCtx) {
+        if self.width == 0 || pane.messages.is_empty() {
+            return;
+        }
+        self.sync(pane, self.width, ctx.theme);
+        let height = usize::from(self.height.max(1));
+        let lines = match by {
+            ScrollBy::Top => {
+                self.anchor = Some(Anchor {
+                    message: 0,
+                    line: 0,
+                });
+                return;
+            }
+            ScrollBy::Bottom => {
+                self.anchor = None;
+                self.new_below = false;
+                return;
+            }
+            ScrollBy::Lines(n) => n as isize,
+            ScrollBy::Pages(n) => n as isize * (height.saturating_sub(2).max(1)) as isize,
+        };
+        let mut at = match self.anchor {
+            Some(a) => a,
+            None => self.bottom_anchor(pane, height, ctx),
+        };
+        if lines < 0 {
+            let mut k = lines.unsigned_abs();
+            while k > 0 {
+                if at.line > 0 {
+                    let step = at.line.min(k);
+                    at.line -= step;
+                    k -= step;
+                } else if at.message > 0 {
+                    at.message -= 1;
+                    at.line = self.height_of(pane, at.message, ctx).saturating_sub(1);
+                    k -= 1;
+                } else {
+                    break;
+                }
+            }
+        } else {
+            let mut k = lines as usize;
+            while k > 0 {
+                let h = self.height_of(pane, at.message, ctx);
+                if at.line + 1 < h {
+                    let step = (h - 1 - at.line).min(k);
+                    at.line += step;
+                    k -= step;
+                } else if at.message + 1 < pane.messages.len() {
+                    at.message += 1;
+                    at.line = 0;
+                    k -= 1;
+                } else {
+                    break;
+                }
+            }
+        }
+        if self.fits_from(pane, at, height, ctx) {
+            self.anchor = None;
+            self.new_below = false;
+        } else {
+            self.anchor = Some(at);
+        }
+    }
+
+    /// Draw the visible slice of `pane` into `area`.
+    pub fn draw(&mut self, pane: &Pane, area: Rect, buf: &mut Buffer, ctx: &RenderCtx) {
+        self.height = area.height;
+        self.sync(pane, area.width, ctx.theme);
+        let height = usize::from(area.height);
+        if height == 0 || pane.messages.is_empty() {
+            return;
+        }
+        let mut at = match self.anchor {
+            Some(a) if a.message < pane.messages.len() => {
+                if self.fits_from(pane, a, height, ctx) {
+                    self.anchor = None;
+                    self.new_below = false;
+                    self.bottom_anchor(pane, height, ctx)
+                } else {
+                    a
+                }
+            }
+            _ => {
+                self.anchor = None;
+                self.bottom_anchor(pane, height, ctx)
+            }
+        };
+        let mut y = area.y;
+        let bottom = area.y + area.height;
+        while y < bottom && at.message < pane.messages.len() {
+            let lines = self.lines(pane, at.message, ctx);
+            for line in lines.iter().skip(at.line) {
+                if y >= bottom {
+                    break;
+                }
+                line.render(Rect::new(area.x, y, area.width, 1), buf);
+                y += 1;
+            }
+            at.message += 1;
+            at.line = 0;
+        }
+        if self.new_below && self.anchor.is_some() {
+            let label = " ↓ new text below (End) ";
+            let w = wrap::display_width(label) as u16;
+            if area.width > w {
+                let x = area.x + area.width - w - 1;
+                buf.set_string(
+                    x,
+                    bottom - 1,
+                    label,
+                    ctx.theme.accent.patch(ctx.theme.selection),
+                );
+            }
+        }
+    }
+}
+
+fn indent(line: Line<'static>, by: usize) -> Line<'static> {
+    let mut spans = Vec::with_capacity(line.spans.len() + 1);
+    spans.push(Span::raw(" ".repeat(by)));
+    spans.extend(line.spans);
+    Line::from(spans).style(line.style)
+}
+
+/// Literal text (what the user typed), sanitised and wrapped by display width.
+pub fn plain_lines(text: &str, width: u16, style: Style) -> Vec<Line<'static>> {
+    let clean = sanitize(text);
+    let mut out = Vec::new();
+    for raw in clean.split('\n') {
+        let span = Span::styled(raw.to_owned(), style);
+        let wrapped = wrap::wrap_spans(&[span], width);
+        if wrapped.is_empty() {
+            out.push(Line::default());
+        } else {
+            out.extend(wrapped);
+        }
+    }
+    out
+}
+
+fn header_line(message: &ChatMessage, ctx: &RenderCtx) -> Line<'static> {
+    let theme = ctx.theme;
+    let time = time::OffsetDateTime::from_unix_timestamp_nanos(
+        i128::from(message.stored.created_at) * 1_000_000,
+    )
+    .map(|t| t.to_offset(ctx.offset))
+    .ok()
+    .and_then(|t| {
+        let fmt = time::macros::format_description!("[hour]:[minute]");
+        t.format(&fmt).ok()
+    })
+    .unwrap_or_default();
+    let mut spans = Vec::new();
+    match message.role() {
+        Role::User => spans.push(Span::styled("▌You", theme.user_label)),
+        Role::Assistant => {
+            let model = message
+                .stored
+                .model
+                .clone()
+                .unwrap_or_else(|| "assistant".into());
+            spans.push(Span::styled(
+                format!("▌{}", sanitize(&model)),
+                theme.assistant_label,
+            ));
+        }
+    }
+    spans.push(Span::styled(format!("  {time}"), theme.dim));
+    if let Some(usage) = message.stored.usage
+        && message.status() != MessageStatus::Streaming
+    {
+        spans.push(Span::styled(
+            format!(
+                "  {} in · {} out",
+                crate::ui::format_tokens(usage.total_input()),
+                crate::ui::format_tokens(usage.output_tokens)
+            ),
+            theme.dim,
+        ));
+    }
+    Line::from(spans)
+}
+
+fn error_block(error: &crate::app::ErrorInfo, width: u16, ctx: &RenderCtx) -> Vec<Line<'static>> {
+    let theme = ctx.theme;
+    let mut out = Vec::new();
+    let bar = Span::styled("  ┃ ", theme.error);
+    let mut push = |text: String, style: Style| {
+        for line in wrap::wrap_spans(&[Span::styled(text, style)], width.saturating_sub(2).max(2)) {
+            let mut spans = vec![bar.clone()];
+            spans.extend(line.spans);
+            out.push(Line::from(spans));
+        }
+    };
+    push(format!("✖ {}", sanitize(&error.headline)), theme.error);
+    for detail in &error.details {
+        push(sanitize(detail).into_owned(), theme.text);
+    }
+    if !error.advice.is_empty() {
+        push(format!("→ {}", error.advice), theme.dim);
+    }
+    push(
+        format!(
+            "{} retries this turn · your message is kept",
+            ctx.keys.retry
+        ),
+        theme.accent,
+    );
+    out
+}
