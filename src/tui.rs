@@ -108,66 +108,159 @@ pub struct Driver {
     requests: std::collections::HashMap<RequestId, JoinHandle<()>>,
 }
 
+/// Terminal input as the loop sees it: events, and a way to hand the terminal to `$EDITOR`.
+pub trait Input: futures_util::Stream<Item = std::io::Result<Event>> + Unpin {
+    /// Suspend the app, let the user edit `text`, return the result.
+    fn edit(&mut self, text: &str) -> Result<String, String>;
+}
+
+/// The real terminal's input (crossterm's `EventStream`).
+pub struct TerminalInput {
+    events: EventStream,
+}
+
+impl TerminalInput {
+    pub fn new() -> TerminalInput {
+        TerminalInput {
+            events: EventStream::new(),
+        }
+    }
+}
+
+impl Default for TerminalInput {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl futures_util::Stream for TerminalInput {
+    type Item = std::io::Result<Event>;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.events.poll_next_unpin(cx)
+    }
+}
+
+impl Input for TerminalInput {
+    fn edit(&mut self, text: &str) -> Result<String, String> {
+        // Stop reading the terminal while the editor owns it, and start afresh after.
+        self.events = EventStream::new();
+        let result = run_editor(text);
+        self.events = EventStream::new();
+        result
+    }
+}
+
+/// The app, its view, and the driver, ready to run on any terminal backend.
+pub struct Session {
+    pub app: App,
+    pub view: ViewState,
+    driver: Driver,
+    rx: mpsc::UnboundedReceiver<Action>,
+    /// Each drawn frame is published here when set (for tests and tools).
+    pub frames: Option<tokio::sync::watch::Sender<ratatui::buffer::Buffer>>,
+}
+
+impl Session {
+    /// Build the session; `store_path: None` means "do not save" (with a visible note).
+    pub fn new(
+        config: Config,
+        start: Start,
+        utc_offset: time::UtcOffset,
+        store_path: Option<PathBuf>,
+    ) -> anyhow::Result<Session> {
+        let keymap = crate::app::KeyMap::with_overrides(&config.keys)
+            .map_err(|e| anyhow::anyhow!("config: {e}"))?;
+        let theme_dir =
+            crate::config::default_config_path().and_then(|p| p.parent().map(|d| d.join("themes")));
+        let theme = crate::render::Theme::load(&config.theme, theme_dir.as_deref())?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut app = App::new(Settings::from_config(&config, keymap), Instant::now());
+        let writer = match &store_path {
+            Some(path) => {
+                let errors = tx.clone();
+                match StoreWriter::spawn_with_errors(path, move |failure| {
+                    let _ = errors.send(Action::Notify(Notice::error(format!(
+                        "not saved: {failure}"
+                    ))));
+                }) {
+                    Ok(w) => Some(w),
+                    Err(e) => {
+                        app.store_problem = Some(format!("conversations are not being saved: {e}"));
+                        None
+                    }
+                }
+            }
+            None => {
+                app.store_problem =
+                    Some("conversations are not being saved: no data directory".into());
+                None
+            }
+        };
+        if let Some(action) = open_at_start(&start, store_path.as_deref())? {
+            app.update(action);
+        }
+        let has_key = config.has_key();
+        let driver = Driver {
+            tx,
+            client: Arc::new(ClientCell {
+                config,
+                cell: OnceCell::new(),
+            }),
+            writer,
+            store_path,
+            requests: Default::default(),
+        };
+        if has_key {
+            driver.fetch_models();
+        }
+        Ok(Session {
+            app,
+            view: ViewState::new(theme, utc_offset),
+            driver,
+            rx,
+            frames: None,
+        })
+    }
+
+    /// Run until the user quits.
+    pub async fn run<B: ratatui::backend::Backend, I: Input>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        input: &mut I,
+    ) -> anyhow::Result<()>
+    where
+        B::Error: Send + Sync + 'static,
+    {
+        event_loop(self, terminal, input).await
+    }
+
+    /// Stop streams and wait (bounded) for every save to reach the disk.
+    pub async fn shutdown(mut self) -> Result<(), crate::store::StoreError> {
+        for (_, task) in self.driver.requests.drain() {
+            task.abort();
+        }
+        match &self.driver.writer {
+            Some(writer) => tokio::time::timeout(Duration::from_secs(5), writer.flush())
+                .await
+                .unwrap_or(Ok(())),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Run the full-screen app until the user quits.
 pub async fn run(config: Config, start: Start, utc_offset: time::UtcOffset) -> anyhow::Result<()> {
-    let keymap = crate::app::KeyMap::with_overrides(&config.keys)
-        .map_err(|e| anyhow::anyhow!("config: {e}"))?;
-    let theme_dir =
-        crate::config::default_config_path().and_then(|p| p.parent().map(|d| d.join("themes")));
-    let theme = crate::render::Theme::load(&config.theme, theme_dir.as_deref())?;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let store_path = Store::default_path();
-    let writer = store_path.as_ref().map(|path| {
-        let errors = tx.clone();
-        StoreWriter::spawn_with_errors(path, move |failure| {
-            let _ = errors.send(Action::Notify(Notice::error(format!(
-                "not saved: {failure}"
-            ))));
-        })
-    });
-    let mut app = App::new(Settings::from_config(&config, keymap), Instant::now());
-    let writer = match writer {
-        Some(Ok(w)) => Some(w),
-        Some(Err(e)) => {
-            app.store_problem = Some(format!("conversations are not being saved: {e}"));
-            None
-        }
-        None => {
-            app.store_problem = Some("conversations are not being saved: no data directory".into());
-            None
-        }
-    };
-    if let Some(action) = open_at_start(&start, store_path.as_deref())? {
-        app.update(action);
-    }
-    let has_key = config.has_key();
-    let mut driver = Driver {
-        tx: tx.clone(),
-        client: Arc::new(ClientCell {
-            config,
-            cell: OnceCell::new(),
-        }),
-        writer,
-        store_path,
-        requests: Default::default(),
-    };
-    if has_key {
-        driver.fetch_models();
-    }
-    let mut view = ViewState::new(theme, utc_offset);
-
+    let mut session = Session::new(config, start, utc_offset, Store::default_path())?;
     let guard = TerminalGuard::enter()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     terminal.clear()?;
-    let result = event_loop(&mut app, &mut view, &mut driver, &mut terminal, &mut rx).await;
-    for (_, task) in driver.requests.drain() {
-        task.abort();
-    }
+    let result = session.run(&mut terminal, &mut TerminalInput::new()).await;
     drop(terminal);
     drop(guard);
-    if let Some(writer) = &driver.writer
-        && let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(5), writer.flush()).await
-    {
+    if let Err(e) = session.shutdown().await {
         eprintln!("tern: warning: some writes failed: {e}");
     }
     result
@@ -193,16 +286,14 @@ fn open_at_start(start: &Start, path: Option<&std::path::Path>) -> anyhow::Resul
     }))
 }
 
-type Term = Terminal<CrosstermBackend<std::io::Stdout>>;
-
-async fn event_loop(
-    app: &mut App,
-    view: &mut ViewState,
-    driver: &mut Driver,
-    terminal: &mut Term,
-    rx: &mut mpsc::UnboundedReceiver<Action>,
-) -> anyhow::Result<()> {
-    let mut events = EventStream::new();
+async fn event_loop<B: ratatui::backend::Backend, I: Input>(
+    session: &mut Session,
+    terminal: &mut Terminal<B>,
+    input: &mut I,
+) -> anyhow::Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
     let mut signals = Signals::new()?;
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
@@ -210,18 +301,26 @@ async fn event_loop(
     spinner.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         if dirty && last_draw.elapsed() >= FRAME {
+            let Session {
+                app, view, frames, ..
+            } = &mut *session;
             app.now = Instant::now();
-            terminal.draw(|frame| ui::draw(app, view, frame))?;
+            let frame = terminal.draw(|frame| ui::draw(app, view, frame))?;
+            if let Some(frames) = frames {
+                frames.send_replace(frame.buffer.clone());
+            }
             last_draw = Instant::now();
             dirty = false;
         }
         let next_frame = tokio::time::Instant::from_std(last_draw + FRAME);
-        let notice_expiry = app
+        let notice_expiry = session
+            .app
             .notice
             .as_ref()
             .map(|(_, at)| tokio::time::Instant::from_std(*at + crate::app::NOTICE_TTL));
+        let waiting = session.app.is_waiting();
         let action = tokio::select! {
-            event = events.next() => match event {
+            event = input.next() => match event {
                 Some(Ok(event)) => match to_action(event) {
                     Some(action) => action,
                     None => continue,
@@ -229,20 +328,20 @@ async fn event_loop(
                 Some(Err(e)) => return Err(e.into()),
                 None => Action::Terminate,
             },
-            Some(action) = rx.recv() => action,
+            Some(action) = session.rx.recv() => action,
             _ = signals.recv() => Action::Terminate,
-            _ = spinner.tick(), if app.is_waiting() => Action::Tick,
+            _ = spinner.tick(), if waiting => Action::Tick,
             _ = tokio::time::sleep_until(notice_expiry.unwrap_or(next_frame)), if notice_expiry.is_some() => Action::Tick,
             _ = tokio::time::sleep_until(next_frame), if dirty => continue,
         };
-        let mut quit = apply(app, view, driver, terminal, &mut events, action)?;
+        let mut quit = apply(session, terminal, input, action)?;
         // Drain what else is queued before drawing (coalescing a burst of deltas into one frame).
         for _ in 0..4096 {
             if quit {
                 break;
             }
-            match rx.try_recv() {
-                Ok(action) => quit = apply(app, view, driver, terminal, &mut events, action)?,
+            match session.rx.try_recv() {
+                Ok(action) => quit = apply(session, terminal, input, action)?,
                 Err(_) => break,
             }
         }
@@ -268,14 +367,18 @@ fn to_action(event: Event) -> Option<Action> {
 }
 
 /// Update the app with one action and carry out its effects. `Ok(true)` means quit.
-fn apply(
-    app: &mut App,
-    view: &mut ViewState,
-    driver: &mut Driver,
-    terminal: &mut Term,
-    events: &mut EventStream,
+fn apply<B: ratatui::backend::Backend, I: Input>(
+    session: &mut Session,
+    terminal: &mut Terminal<B>,
+    input: &mut I,
     action: Action,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<bool>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let Session {
+        app, view, driver, ..
+    } = session;
     app.now = Instant::now();
     let effects = app.update(action);
     let mut quit = false;
@@ -283,10 +386,10 @@ fn apply(
         match effect {
             Effect::Quit => quit = true,
             Effect::Editor(text) => {
-                let result = run_editor(terminal, events, &text);
+                let result = input.edit(&text);
+                terminal.clear()?;
                 app.now = Instant::now();
-                let follow_up = app.update(Action::EditorClosed(result));
-                debug_assert!(follow_up.is_empty());
+                app.update(Action::EditorClosed(result));
             }
             Effect::Scroll { conversation, by } => view.scroll(app, &conversation, by),
             other => driver.run(other),
@@ -465,7 +568,7 @@ impl Signals {
 }
 
 /// Suspend the app, edit `text` in `$VISUAL`/`$EDITOR`, come back.
-fn run_editor(terminal: &mut Term, events: &mut EventStream, text: &str) -> Result<String, String> {
+fn run_editor(text: &str) -> Result<String, String> {
     let editor = std::env::var("VISUAL")
         .or_else(|_| std::env::var("EDITOR"))
         .unwrap_or_else(|_| "vi".to_owned());
@@ -475,8 +578,6 @@ fn run_editor(terminal: &mut Term, events: &mut EventStream, text: &str) -> Resu
         .tempfile()
         .map_err(|e| format!("cannot create a temporary file: {e}"))?;
     std::fs::write(file.path(), text).map_err(|e| e.to_string())?;
-    // Stop reading the terminal while the editor owns it.
-    *events = EventStream::new();
     restore_terminal();
     let status = std::process::Command::new("sh")
         .arg("-c")
@@ -493,8 +594,6 @@ fn run_editor(terminal: &mut Term, events: &mut EventStream, text: &str) -> Resu
             crossterm::cursor::Hide
         )
     });
-    *events = EventStream::new();
-    let _ = terminal.clear();
     reenter.map_err(|e| format!("cannot restore the terminal: {e}"))?;
     match status {
         Ok(s) if s.success() => std::fs::read_to_string(file.path()).map_err(|e| e.to_string()),
