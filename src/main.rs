@@ -7,7 +7,7 @@ use clap::Parser;
 use tern::api::{Client, Message};
 use tern::cli::{Cli, Command};
 use tern::config::Config;
-use tern::oneshot;
+use tern::{commands, oneshot};
 
 fn main() -> ExitCode {
     // Read before any thread starts: the local offset is unavailable to multi-threaded programs.
@@ -43,9 +43,27 @@ async fn dispatch(cli: Cli, config: Config, utc_offset: time::UtcOffset) -> Exit
     }
     match &cli.command {
         Some(Command::Models { json }) => models(&config, *json).await,
-        Some(_) => {
-            eprintln!("tern: saved conversations are not available in this build yet");
-            ExitCode::FAILURE
+        Some(command) => {
+            let path = tern::store::Store::default_path();
+            let path = path.as_deref();
+            let result = match command {
+                Command::List { json, limit } => commands::list(path, *limit, *json),
+                Command::Show { id, json } => commands::show(path, id, *json),
+                Command::Search { query, json, limit } => {
+                    commands::search(path, &query.join(" "), *limit, *json)
+                }
+                Command::Export { id, format, output } => {
+                    commands::export(path, id, *format, output.as_deref())
+                }
+                Command::Models { .. } => unreachable!("handled above"),
+            };
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("tern: error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         None => {
             let start = match (&cli.resume, cli.continue_last) {
@@ -93,7 +111,23 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
         }
     };
     let request = oneshot::build_request(config, &prompt);
+    let log = if cli.no_save {
+        None
+    } else {
+        commands::PrintLog::begin(
+            tern::store::Store::default_path().as_deref(),
+            &request,
+            &prompt,
+        )
+    };
     let outcome = oneshot::run(&client, &request, !cli.no_stream).await;
+    if let Some(log) = log {
+        let api_error = match &outcome.error {
+            Some(oneshot::OneShotError::Api(e)) => Some(e),
+            _ => None,
+        };
+        log.finish(&outcome.message, api_error);
+    }
     finish_print(&outcome.message, config);
     match outcome.error {
         None => ExitCode::SUCCESS,

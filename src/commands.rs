@@ -1,0 +1,273 @@
+//! The review commands: `tern list`, `show`, `search`, `export`, and saving `tern -p` exchanges.
+//!
+//! They read the same store the app writes (WAL lets them run beside a live `tern`). Text meant
+//! for people is sanitised when stdout is a terminal; `--json` output is exact.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::api::Message;
+use crate::store::{
+    Conversation, MessageStatus, Store, StoreError, StoredMessage, now_ms, search::snippet_runs,
+    title_from_prompt,
+};
+use crate::ui::format_tokens;
+
+/// `3m ago`, `2h ago`, `yesterday`, `5d ago`, then the date.
+pub fn relative_time(now_ms: i64, then_ms: i64) -> String {
+    let secs = (now_ms - then_ms).max(0) / 1000;
+    match secs {
+        0..60 => "just now".into(),
+        60..3600 => format!("{}m ago", secs / 60),
+        3600..86_400 => format!("{}h ago", secs / 3600),
+        86_400..172_800 => "yesterday".into(),
+        172_800..2_592_000 => format!("{}d ago", secs / 86_400),
+        _ => time::OffsetDateTime::from_unix_timestamp(then_ms / 1000)
+            .ok()
+            .and_then(|t| {
+                t.format(time::macros::format_description!("[year]-[month]-[day]"))
+                    .ok()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+fn open(path: Option<&Path>) -> Result<Store, StoreError> {
+    let path = path.ok_or_else(|| StoreError::Io {
+        path: "<data dir>".into(),
+        source: std::io::Error::other("no data directory could be determined ($HOME unset?)"),
+    })?;
+    Store::open(path)
+}
+
+/// Print `text`, sanitised if stdout is a terminal.
+fn print_text(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if std::io::stdout().is_terminal() {
+        out.write_all(crate::sanitize::sanitize(text).as_bytes())?;
+    } else {
+        out.write_all(text.as_bytes())?;
+    }
+    out.flush()
+}
+
+pub fn list(path: Option<&Path>, limit: usize, as_json: bool) -> anyhow::Result<()> {
+    let store = open(path)?;
+    let rows = store.list(0, limit as u64)?;
+    if as_json {
+        let items: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                let c = &r.conversation;
+                json!({
+                    "id": c.id, "title": c.title,
+                    "created_at": rfc3339(c.created_at), "updated_at": rfc3339(c.updated_at),
+                    "message_count": r.message_count, "models": r.models,
+                    "input_tokens": r.total_input_tokens, "output_tokens": r.total_output_tokens,
+                    "last_model": c.last_model,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&items)?);
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("No saved conversations yet. Start one with `tern` or `tern -p \"...\"`.");
+        return Ok(());
+    }
+    let now = now_ms();
+    let mut text = format!(
+        "{:<8}  {:<10}  {:>5}  {:>13}  {:<24}  {}\n",
+        "ID", "UPDATED", "MSGS", "TOKENS in/out", "MODELS", "TITLE"
+    );
+    for r in &rows {
+        let c = &r.conversation;
+        let tokens = format!(
+            "{}/{}",
+            format_tokens(r.total_input_tokens),
+            format_tokens(r.total_output_tokens)
+        );
+        let mut models = r.models.join(",");
+        if models.chars().count() > 24 {
+            models = models.chars().take(23).collect::<String>() + "…";
+        }
+        text.push_str(&format!(
+            "{:<8}  {:<10}  {:>5}  {:>13}  {:<24}  {}\n",
+            &c.id[..c.id.len().min(8)],
+            relative_time(now, c.updated_at),
+            r.message_count,
+            tokens,
+            models,
+            c.title
+        ));
+    }
+    print_text(&text)?;
+    Ok(())
+}
+
+pub fn show(path: Option<&Path>, prefix: &str, as_json: bool) -> anyhow::Result<()> {
+    let store = open(path)?;
+    let id = store.resolve(prefix)?;
+    if as_json {
+        println!("{}", store.export_json(&id)?);
+    } else {
+        print_text(&store.export_markdown(&id)?)?;
+    }
+    Ok(())
+}
+
+pub fn search(path: Option<&Path>, query: &str, limit: usize, as_json: bool) -> anyhow::Result<()> {
+    let store = open(path)?;
+    let hits = store.search(query, limit)?;
+    if as_json {
+        let items: Vec<_> = hits
+            .iter()
+            .map(|h| {
+                let snippet: String = snippet_runs(&h.snippet)
+                    .into_iter()
+                    .map(|(t, _)| t)
+                    .collect();
+                json!({
+                    "conversation_id": h.conversation_id, "title": h.title,
+                    "message_id": h.message_id, "role": h.role.as_str(), "model": h.model,
+                    "snippet": snippet, "updated_at": rfc3339(h.updated_at), "rank": h.rank,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&items)?);
+        return Ok(());
+    }
+    if hits.is_empty() {
+        println!("No messages match {query:?}.");
+        return Ok(());
+    }
+    let tty = std::io::stdout().is_terminal();
+    let now = now_ms();
+    let mut text = String::new();
+    for h in &hits {
+        let who = match (&h.role, &h.model) {
+            (crate::api::Role::User, _) => "you".to_owned(),
+            (_, Some(model)) => model.clone(),
+            _ => "assistant".to_owned(),
+        };
+        text.push_str(&format!(
+            "{}  {}  ({who}, {})\n    ",
+            &h.conversation_id[..h.conversation_id.len().min(8)],
+            h.title,
+            relative_time(now, h.updated_at)
+        ));
+        for (run, matched) in snippet_runs(&h.snippet) {
+            let run = run.replace('\n', " ");
+            let run = crate::sanitize::sanitize(&run).into_owned();
+            match (matched, tty) {
+                (true, true) => text.push_str(&format!("\x1b[1;33m{run}\x1b[0m")),
+                (true, false) => text.push_str(&format!("[{run}]")),
+                (false, _) => text.push_str(&run),
+            }
+        }
+        text.push('\n');
+    }
+    // Already sanitised piecewise; the highlight escapes are ours.
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(())
+}
+
+pub fn export(
+    path: Option<&Path>,
+    prefix: &str,
+    format: crate::cli::ExportFormat,
+    output: Option<&Path>,
+) -> anyhow::Result<()> {
+    let store = open(path)?;
+    let id = store.resolve(prefix)?;
+    let text = match format {
+        crate::cli::ExportFormat::Md => store.export_markdown(&id)?,
+        crate::cli::ExportFormat::Json => store.export_json(&id)? + "\n",
+    };
+    match output {
+        Some(file) => {
+            std::fs::write(file, &text)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
+            eprintln!("tern: wrote {} ({} bytes)", file.display(), text.len());
+        }
+        None => print_text(&text)?,
+    }
+    Ok(())
+}
+
+/// Saves a `tern -p` exchange: the prompt before the request, the reply after.
+pub struct PrintLog {
+    store: Store,
+    reply: StoredMessage,
+}
+
+impl PrintLog {
+    /// Write the conversation and the user's message; `None` (with a warning) if the store fails.
+    pub fn begin(
+        path: Option<&Path>,
+        request: &crate::api::MessagesRequest,
+        prompt: &str,
+    ) -> Option<PrintLog> {
+        let attempt = || -> Result<PrintLog, StoreError> {
+            let mut store = open(path)?;
+            let mut conversation = Conversation::new(title_from_prompt(prompt));
+            conversation.system = match &request.system {
+                Some(crate::api::types::SystemPrompt::Text(s)) => Some(s.clone()),
+                _ => None,
+            };
+            conversation.params.max_tokens = Some(request.max_tokens);
+            conversation.params.temperature = request.temperature;
+            conversation.params.top_p = request.top_p;
+            conversation.last_model = Some(request.model.clone());
+            store.create_conversation(&conversation)?;
+            let user = StoredMessage::user(conversation.id.clone(), 0, prompt);
+            store.upsert_message(&user)?;
+            let reply = StoredMessage::assistant_streaming(
+                conversation.id.clone(),
+                1,
+                request.model.clone(),
+            );
+            store.upsert_message(&reply)?;
+            Ok(PrintLog { store, reply })
+        };
+        match attempt() {
+            Ok(log) => Some(log),
+            Err(e) => {
+                eprintln!("tern: warning: this exchange is not saved: {e}");
+                None
+            }
+        }
+    }
+
+    /// Record the outcome: the (possibly partial) reply and, on failure, the error.
+    pub fn finish(mut self, message: &Message, error: Option<&crate::api::ApiError>) {
+        let reply = &mut self.reply;
+        reply.content = message.content.clone();
+        if message.usage != Default::default() {
+            reply.usage = Some(message.usage);
+        }
+        reply.stop_reason = message.stop_reason.clone();
+        reply.status = if error.is_some() {
+            MessageStatus::Error
+        } else {
+            MessageStatus::Complete
+        };
+        reply.error = error.map(|e| crate::app::ErrorInfo::from_api(e).to_stored());
+        reply.updated_at = now_ms();
+        if let Err(e) = self.store.upsert_message(reply) {
+            eprintln!("tern: warning: the reply was not saved: {e}");
+        }
+    }
+}
