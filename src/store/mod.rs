@@ -33,6 +33,8 @@ pub mod model;
 mod read;
 pub mod schema;
 pub mod search;
+#[cfg(test)]
+mod tests;
 mod write;
 mod writer;
 
@@ -65,6 +67,8 @@ pub struct Store {
     /// This store's writer lease, taken on the first streaming snapshot it writes.
     lease: LeaseState,
     recovered: usize,
+    /// Opened for writing and fully initialised (only then may drop run `PRAGMA optimize`).
+    ready_to_write: bool,
 }
 
 #[derive(Debug)]
@@ -114,6 +118,7 @@ impl Store {
             path,
             lease: LeaseState::NotTaken,
             recovered: 0,
+            ready_to_write: false,
         };
         store.init(false)?;
         Ok(store)
@@ -141,6 +146,7 @@ impl Store {
             // Never writes, so never leases (and skips the optimize on drop).
             lease: LeaseState::Unavailable,
             recovered: 0,
+            ready_to_write: false,
         };
         store.init(true)?;
         Ok(store)
@@ -159,6 +165,11 @@ impl Store {
     fn init(&mut self, readonly: bool) -> Result<(), StoreError> {
         let path = self.path.clone();
         let at = |e: rusqlite::Error| StoreError::Sqlite(e).at(&path);
+        // SQLite quietly opens a file it may not write read-only; tern needs to write, so say so
+        // now, before anything reads (a WAL file cannot even be read without its `-shm`).
+        if !readonly && self.conn.is_readonly(rusqlite::MAIN_DB).map_err(at)? {
+            return Err(StoreError::ReadOnly { path });
+        }
         self.conn.busy_timeout(BUSY_TIMEOUT).map_err(at)?;
         // Probe: reading the schema is the first access to the file. A damaged file or one that is
         // not a database fails here, before anything could write to it.
@@ -172,14 +183,12 @@ impl Store {
             });
         }
         if version == 0 && !tables.is_empty() {
-            return Err(StoreError::NotTern {
-                path: self.path.clone(),
-            });
+            return Err(StoreError::NotTern { path });
         }
         if readonly {
             if version < schema::CURRENT_VERSION {
                 return Err(StoreError::NeedsUpgrade {
-                    path: self.path.clone(),
+                    path,
                     found: version,
                     current: schema::CURRENT_VERSION,
                 });
@@ -189,28 +198,29 @@ impl Store {
                 .map_err(at)?;
             return Ok(());
         }
-        if self.conn.is_readonly(rusqlite::MAIN_DB).map_err(at)? {
-            return Err(StoreError::ReadOnly {
-                path: self.path.clone(),
-            });
-        }
-        // WAL is a property of the file: set once, it stays. The answer is the mode in force
-        // (some file systems cannot do WAL; SQLite then keeps the rollback journal, which still
-        // works, only with less concurrency).
-        let _mode: String = self
-            .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-            .map_err(at)?;
         self.conn
             .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;")
             .map_err(at)?;
         if version < schema::CURRENT_VERSION {
+            // Before switching to WAL, so a failed upgrade leaves the file exactly as it was.
             self.migrate()?;
         }
+        // WAL is a property of the file: set once, it stays. Where WAL is impossible (some
+        // network file systems) or an old-mode connection is open, SQLite keeps the rollback
+        // journal, which works with less concurrency; that is not worth refusing to start.
+        let _mode: Option<String> = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .or_else(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DatabaseBusy) => Ok(None),
+                _ => Err(e),
+            })
+            .map_err(at)?;
         self.conn
             .pragma_update(None, "foreign_keys", true)
             .map_err(at)?;
-        self.recovered = self.recover_abandoned().map_err(|e| e.at(&self.path))?;
+        self.recovered = self.recover_abandoned().map_err(|e| e.at(&path))?;
+        self.ready_to_write = true;
         Ok(())
     }
 
@@ -346,8 +356,9 @@ impl Store {
 impl Drop for Store {
     fn drop(&mut self) {
         // SQLite's advice for long-lived connections: let it refresh planner statistics on close.
-        // Read-only stores skip it; a failure (another process busy) changes nothing.
-        if !matches!(self.lease, LeaseState::Unavailable) {
+        // Only for a store that opened fine for writing: never on a file we refused to touch.
+        // A failure (another process busy) changes nothing.
+        if self.ready_to_write {
             let _ = self.conn.execute_batch("PRAGMA optimize;");
         }
     }

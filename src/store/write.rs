@@ -270,19 +270,29 @@ pub(crate) fn upsert_message(
         id: m.id.clone(),
         reason: e.to_string(),
     })?;
-    let old: Option<(String, i64, i64)> = conn
+    // The stored snapshot this one replaces, for the aggregate deltas.
+    let old: Option<OldRow> = conn
         .prepare_cached(
-            "SELECT conversation_id,
+            "SELECT conversation_id, seq, model,
                     coalesce(input_tokens, 0) + coalesce(cache_creation_input_tokens, 0)
                         + coalesce(cache_read_input_tokens, 0),
                     coalesce(output_tokens, 0)
              FROM messages WHERE id = ?1",
         )?
-        .query_row([&m.id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .query_row([&m.id], |row| {
+            Ok(OldRow {
+                conversation_id: row.get(0)?,
+                seq: row.get(1)?,
+                model: row.get(2)?,
+                input: row.get(3)?,
+                output: row.get(4)?,
+            })
+        })
         .optional()?;
     let usage = m.usage.as_ref();
-    conn.prepare_cached(
-        "INSERT INTO messages (id, conversation_id, seq, parent_id, role, status, model,
+    let pk: i64 = conn
+        .prepare_cached(
+            "INSERT INTO messages (id, conversation_id, seq, parent_id, role, status, model,
             stop_reason, input_tokens, output_tokens, cache_creation_input_tokens,
             cache_read_input_tokens, created_at, updated_at, writer, error, content)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
@@ -294,69 +304,93 @@ pub(crate) fn upsert_message(
             cache_creation_input_tokens = excluded.cache_creation_input_tokens,
             cache_read_input_tokens = excluded.cache_read_input_tokens,
             created_at = excluded.created_at, updated_at = excluded.updated_at,
-            writer = excluded.writer, error = excluded.error, content = excluded.content",
-    )?
-    .execute(params![
-        m.id,
-        m.conversation_id,
-        m.seq,
-        m.parent_id,
-        m.role.as_str(),
-        m.status.as_str(),
-        m.model,
-        m.stop_reason,
-        usage.map(|u| sql_u64(u.input_tokens)),
-        usage.map(|u| sql_u64(u.output_tokens)),
-        usage
-            .and_then(|u| u.cache_creation_input_tokens)
-            .map(sql_u64),
-        usage.and_then(|u| u.cache_read_input_tokens).map(sql_u64),
-        m.created_at,
-        m.updated_at,
-        writer,
-        m.error,
-        content,
-    ])
-    .map_err(|e| {
-        if is_foreign_key_error(&e) {
-            StoreError::NotFound(m.conversation_id.clone())
-        } else {
-            StoreError::Sqlite(e)
-        }
-    })?;
+            writer = excluded.writer, error = excluded.error, content = excluded.content
+         RETURNING pk",
+        )?
+        .query_row(
+            params![
+                m.id,
+                m.conversation_id,
+                m.seq,
+                m.parent_id,
+                m.role.as_str(),
+                m.status.as_str(),
+                m.model,
+                m.stop_reason,
+                usage.map(|u| sql_u64(u.input_tokens)),
+                usage.map(|u| sql_u64(u.output_tokens)),
+                usage
+                    .and_then(|u| u.cache_creation_input_tokens)
+                    .map(sql_u64),
+                usage.and_then(|u| u.cache_read_input_tokens).map(sql_u64),
+                m.created_at,
+                m.updated_at,
+                writer,
+                m.error,
+                content,
+            ],
+            |row| row.get(0),
+        )
+        .map_err(|e| {
+            if is_foreign_key_error(&e) {
+                StoreError::NotFound(m.conversation_id.clone())
+            } else {
+                StoreError::Sqlite(e)
+            }
+        })?;
 
-    let (added, d_in, d_out) = match &old {
-        None => (1, total_in(usage), total_out(usage)),
-        Some((conv, old_in, old_out)) if *conv == m.conversation_id => {
-            (0, total_in(usage) - old_in, total_out(usage) - old_out)
+    match &old {
+        None => bump_conversation(conn, m, pk, 1, total_in(usage), total_out(usage)),
+        Some(old)
+            if old.conversation_id == m.conversation_id
+                && old.seq == m.seq
+                && (old.model.is_none() || old.model == m.model) =>
+        {
+            let d_in = total_in(usage) - old.input;
+            let d_out = total_out(usage) - old.output;
+            bump_conversation(conn, m, pk, 0, d_in, d_out)
         }
-        Some((old_conv, _, _)) => {
-            // The message moved to another conversation: rare, so recount both.
-            recompute_summary(conn, old_conv)?;
+        Some(old) => {
+            // Moved to another conversation or position, or its model changed: rare, and the
+            // deltas cannot say what the list should show now, so recount.
+            recompute_summary(conn, &old.conversation_id)?;
             recompute_summary(conn, &m.conversation_id)?;
-            return bump_conversation(conn, m, 0, 0, 0);
+            bump_conversation(conn, m, pk, 0, 0, 0)
         }
-    };
-    bump_conversation(conn, m, added, d_in, d_out)
+    }
+}
+
+struct OldRow {
+    conversation_id: String,
+    seq: i64,
+    model: Option<String>,
+    input: i64,
+    output: i64,
 }
 
 /// Apply a message write to its conversation's aggregates.
 fn bump_conversation(
     conn: &Connection,
     m: &StoredMessage,
+    pk: i64,
     added: i64,
     d_in: i64,
     d_out: i64,
 ) -> Result<(), StoreError> {
+    // Last in `load` order (seq, then insertion), so what the preview shows is what ends the
+    // conversation when it is opened.
     let latest: bool = conn
         .prepare_cached(
-            "SELECT ?2 >= coalesce(max(seq), ?2) FROM messages WHERE conversation_id = ?1",
+            "SELECT NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ?1
+                AND (seq > ?2 OR (seq = ?2 AND pk > ?3)))",
         )?
-        .query_row(params![m.conversation_id, m.seq], |row| row.get(0))?;
-    let preview = if latest {
-        preview_of(&m.content)
-    } else {
-        String::new()
+        .query_row(params![m.conversation_id, m.seq, pk], |row| row.get(0))?;
+    // The preview is the start of the latest message that has text. The common case, the
+    // latest message with text, needs no reading; otherwise (a reply that has no text yet, an
+    // older message edited) look back from the end.
+    let preview = match preview_of(&m.content) {
+        preview if latest && !preview.is_empty() => preview,
+        _ => latest_preview(conn, &m.conversation_id)?,
     };
     let model = m.model.as_deref().filter(|_| latest);
     let changed = conn
@@ -370,7 +404,7 @@ fn bump_conversation(
                 models = CASE
                     WHEN ?7 IS NULL OR EXISTS (SELECT 1 FROM json_each(models) WHERE value = ?7)
                     THEN models ELSE json_insert(models, '$[#]', ?7) END,
-                preview = CASE WHEN ?8 <> '' THEN ?8 ELSE preview END
+                preview = ?8
              WHERE id = ?1",
         )?
         .execute(params![

@@ -1,0 +1,365 @@
+//! Unit tests that need the store's insides: the maintained aggregates against a recount, the
+//! search index against its content, the v1 upgrade, and errors that need a private pragma.
+//! Public behaviour (round trips, processes, crashes) is tested in `tests/store.rs`.
+
+use proptest::prelude::*;
+use rusqlite::Connection;
+
+use super::write::recompute_summary;
+use super::*;
+use crate::api::types::{ContentBlock, Usage};
+
+const V1_FIXTURE: &str = include_str!("../../tests/fixtures/store-v1.sql");
+
+fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("tern.db")).unwrap();
+    (dir, store)
+}
+
+fn conversation(id: &str) -> Conversation {
+    Conversation {
+        id: id.into(),
+        title: format!("conversation {id}"),
+        created_at: 1_000,
+        updated_at: 1_000,
+        system: None,
+        params: Params::default(),
+        last_model: None,
+    }
+}
+
+/// The `sql` of every schema object, sorted, for comparing two databases' layouts.
+fn schema_of(conn: &Connection) -> Vec<String> {
+    let mut stmt = conn
+        .prepare("SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master ORDER BY type, name")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Every conversation's aggregates, as (id, count, in, out, models, preview).
+fn aggregates(conn: &Connection) -> Vec<(String, i64, i64, i64, String, String)> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT id, message_count, total_input_tokens, total_output_tokens, models, preview
+             FROM conversations ORDER BY id",
+        )
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+fn assert_consistent(store: &Store) {
+    assert_eq!(store.check_integrity().unwrap(), Vec::<String>::new());
+    let kept = aggregates(&store.conn);
+    let ids: Vec<String> = kept.iter().map(|a| a.0.clone()).collect();
+    for id in &ids {
+        recompute_summary(&store.conn, id).unwrap();
+    }
+    let recounted = aggregates(&store.conn);
+    // Models are kept in order of first write, recounted in seq order; compare as sets.
+    let norm = |rows: Vec<(String, i64, i64, i64, String, String)>| {
+        rows.into_iter()
+            .map(|(id, n, i, o, models, preview)| {
+                let mut m: Vec<String> = serde_json::from_str(&models).unwrap();
+                m.sort();
+                (id, n, i, o, m, preview)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(norm(kept), norm(recounted));
+}
+
+#[test]
+fn fresh_and_upgraded_databases_have_the_same_schema() {
+    let (_dir, store) = temp_store();
+    let v1 = Connection::open_in_memory().unwrap();
+    v1.execute_batch(V1_FIXTURE).unwrap();
+    let fixture_v1_schema = schema_of(&v1);
+    let plain = Connection::open_in_memory().unwrap();
+    plain.execute_batch(schema::V1_SCHEMA).unwrap();
+    assert_eq!(
+        fixture_v1_schema,
+        schema_of(&plain),
+        "fixture is not schema v1"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(V1_FIXTURE)
+        .unwrap();
+    let upgraded = Store::open(&path).unwrap();
+    assert_eq!(schema_of(&upgraded.conn), schema_of(&store.conn));
+    assert_eq!(
+        schema::version(&upgraded.conn).unwrap(),
+        schema::CURRENT_VERSION
+    );
+    assert!(
+        schema_of(&upgraded.conn)
+            .iter()
+            .any(|s| s.starts_with("table messages_fts: CREATE VIRTUAL TABLE"))
+    );
+    assert_consistent(&upgraded);
+}
+
+#[test]
+fn upgrade_keeps_every_row_and_indexes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(V1_FIXTURE)
+        .unwrap();
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.count().unwrap(), 3);
+
+    let (c, messages) = store.load("1a2b3c4d5e6f7081").unwrap();
+    assert_eq!(c.title, "Borrow checker questions");
+    assert_eq!(c.system.as_deref(), Some("Answer briefly."));
+    assert_eq!(c.last_model.as_deref(), Some("claude-sonnet-4.5"));
+    assert_eq!((c.created_at, c.updated_at), (1714560000000, 1714560300000));
+    assert_eq!(messages.len(), 4);
+    assert_eq!(
+        crate::api::types::plain_text(&messages[0].content),
+        "Why does the borrow checker reject this?\n```rust\nlet r = &mut v; v.push(1);\n```"
+    );
+    assert_eq!(
+        messages[1].usage,
+        Some(Usage {
+            input_tokens: 120,
+            output_tokens: 45,
+            cache_creation_input_tokens: None,
+            cache_read_input_tokens: None,
+        })
+    );
+    assert_eq!(messages[0].usage, None);
+    assert_eq!(messages[1].model.as_deref(), Some("claude-sonnet-4.5"));
+    assert_eq!(messages[3].status, MessageStatus::Stopped);
+    assert_eq!(messages[1].updated_at, messages[1].created_at);
+
+    let (_, cafe) = store.load("9f8e7d6c5b4a3921").unwrap();
+    assert_eq!(cafe[1].status, MessageStatus::Error);
+    assert_eq!(cafe[1].content, vec![ContentBlock::text("")]);
+
+    let summary = store.summary("1a2b3c4d5e6f7081").unwrap();
+    assert_eq!(summary.message_count, 4);
+    assert_eq!(summary.total_input_tokens, 420);
+    assert_eq!(summary.total_output_tokens, 57);
+    assert_eq!(summary.models, ["claude-sonnet-4.5", "claude-opus-4.5"]);
+    assert_eq!(
+        summary.preview,
+        "Two-phase borrows allow `v.push(v.len())`, but not"
+    );
+    assert_eq!(store.summary("0000aaaa0000bbbb").unwrap().message_count, 0);
+
+    // The new index covers the old text.
+    let hits = store.search("cafe plait", 10).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].message_id, "m000000000000005");
+    assert_eq!(store.search("two-phase", 10).unwrap().len(), 2);
+    assert_consistent(&store);
+
+    // Opening again does not upgrade again.
+    drop(store);
+    let again = Store::open(&path).unwrap();
+    assert_eq!(again.count().unwrap(), 3);
+}
+
+#[test]
+fn a_failed_upgrade_rolls_back_and_keeps_the_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(V1_FIXTURE).unwrap();
+        // Something the v2 step trips over.
+        conn.execute_batch("CREATE TABLE messages_v2 (x);").unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    match Store::open(&path) {
+        Err(StoreError::Migration { from: 1, to, .. }) => assert_eq!(to, schema::CURRENT_VERSION),
+        other => panic!("expected a migration error, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    let conn = Connection::open(&path).unwrap();
+    assert_eq!(schema::version(&conn).unwrap(), 1);
+}
+
+#[test]
+fn a_full_disk_is_reported_as_such_and_nothing_half_written() {
+    let (_dir, mut store) = temp_store();
+    store.create_conversation(&conversation("c")).unwrap();
+    let pages: i64 = store
+        .conn
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .unwrap();
+    store
+        .conn
+        .execute_batch(&format!("PRAGMA max_page_count = {}", pages + 2))
+        .unwrap();
+    let mut big = StoredMessage::user("c", 0, "x ".repeat(200_000));
+    big.id = "big".into();
+    match store.upsert_message(&big) {
+        Err(StoreError::DiskFull { path }) => assert_eq!(path, store.path()),
+        other => panic!("expected DiskFull, got {other:?}"),
+    }
+    assert!(store.message("big").unwrap().is_none());
+    assert_eq!(store.summary("c").unwrap().message_count, 0);
+    assert_consistent(&store);
+}
+
+#[test]
+fn moving_a_message_between_conversations_recounts_both() {
+    let (_dir, mut store) = temp_store();
+    store.create_conversation(&conversation("a")).unwrap();
+    store.create_conversation(&conversation("b")).unwrap();
+    let mut m = StoredMessage::user("a", 0, "hello");
+    m.usage = Some(Usage {
+        input_tokens: 5,
+        output_tokens: 7,
+        ..Usage::default()
+    });
+    m.model = Some("m1".into());
+    store.upsert_message(&m).unwrap();
+    m.conversation_id = "b".into();
+    store.upsert_message(&m).unwrap();
+    let a = store.summary("a").unwrap();
+    let b = store.summary("b").unwrap();
+    assert_eq!(
+        (a.message_count, a.total_output_tokens, a.preview.as_str()),
+        (0, 0, "")
+    );
+    assert!(a.models.is_empty());
+    assert_eq!((b.message_count, b.total_output_tokens), (1, 7));
+    assert_eq!(b.models, ["m1"]);
+    assert_consistent(&store);
+}
+
+#[test]
+fn streaming_snapshots_are_not_indexed_until_they_end() {
+    let (_dir, mut store) = temp_store();
+    store.create_conversation(&conversation("c")).unwrap();
+    let mut m = StoredMessage::assistant_streaming("c", 1, "m");
+    m.content = vec![ContentBlock::text("quokka")];
+    store.upsert_message(&m).unwrap();
+    assert!(store.search("quokka", 5).unwrap().is_empty());
+    let fts_rows: i64 = store
+        .conn
+        .query_row("SELECT count(*) FROM messages_fts_docsize", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(fts_rows, 0);
+    m.status = MessageStatus::Complete;
+    store.upsert_message(&m).unwrap();
+    assert_eq!(store.search("quokka", 5).unwrap().len(), 1);
+    // Back to streaming (a regenerate reusing the id) takes it out again.
+    m.status = MessageStatus::Streaming;
+    store.upsert_message(&m).unwrap();
+    assert!(store.search("quokka", 5).unwrap().is_empty());
+    assert_consistent(&store);
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Upsert {
+        conv: usize,
+        msg: usize,
+        seq: i64,
+        words: Vec<usize>,
+        status: usize,
+        usage: Option<(u16, u16, Option<u16>)>,
+        model: Option<usize>,
+    },
+    Delete(usize),
+    Recreate(usize),
+}
+
+const WORDS: [&str; 6] = ["alpha", "beta", "gamma", "délta", "東京", "x\"y"];
+const MODELS: [&str; 3] = ["claude-sonnet-4.5", "claude-opus-4.6", "claude-haiku-4.5"];
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        8 => (
+            0..3usize,
+            0..6usize,
+            0..5i64,
+            proptest::collection::vec(0..WORDS.len(), 0..4),
+            0..MessageStatus::ALL.len(),
+            proptest::option::of((any::<u16>(), any::<u16>(), proptest::option::of(any::<u16>()))),
+            proptest::option::of(0..MODELS.len()),
+        )
+            .prop_map(|(conv, msg, seq, words, status, usage, model)| Op::Upsert {
+                conv,
+                msg,
+                seq,
+                words,
+                status,
+                usage,
+                model,
+            }),
+        1 => (0..3usize).prop_map(Op::Delete),
+        1 => (0..3usize).prop_map(Op::Recreate),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Whatever sequence of writes happens, the kept aggregates equal a recount and the search
+    /// index matches the messages exactly (FTS5's own integrity check).
+    #[test]
+    fn aggregates_and_index_survive_any_write_sequence(ops in proptest::collection::vec(op(), 1..40)) {
+        let (_dir, mut store) = temp_store();
+        for c in 0..3 {
+            store.create_conversation(&conversation(&format!("c{c}"))).unwrap();
+        }
+        for (step, op) in ops.into_iter().enumerate() {
+            match op {
+                Op::Upsert { conv, msg, seq, words, status, usage, model } => {
+                    let text: Vec<&str> = words.iter().map(|&w| WORDS[w]).collect();
+                    let mut m = StoredMessage::user(format!("c{conv}"), seq, text.join(" "));
+                    m.id = format!("m{msg}");
+                    m.status = MessageStatus::ALL[status];
+                    m.usage = usage.map(|(i, o, c)| Usage {
+                        input_tokens: u64::from(i),
+                        output_tokens: u64::from(o),
+                        cache_creation_input_tokens: None,
+                        cache_read_input_tokens: c.map(u64::from),
+                    });
+                    m.model = model.map(|i| MODELS[i].to_owned());
+                    m.updated_at = step as i64;
+                    match store.upsert_message(&m) {
+                        Ok(()) | Err(StoreError::NotFound(_)) => {}
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+                Op::Delete(c) => match store.delete_conversation(&format!("c{c}")) {
+                    Ok(()) | Err(StoreError::NotFound(_)) => {}
+                    Err(e) => panic!("{e}"),
+                },
+                Op::Recreate(c) => match store.create_conversation(&conversation(&format!("c{c}"))) {
+                    Ok(()) | Err(StoreError::AlreadyExists(_)) => {}
+                    Err(e) => panic!("{e}"),
+                },
+            }
+        }
+        assert_consistent(&store);
+    }
+}

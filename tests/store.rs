@@ -1,0 +1,1206 @@
+//! The conversation store through its public API: round trips, search, prefixes, errors that
+//! must leave files alone, two writers (threads and processes), crash recovery after SIGKILL,
+//! the owner task, and export/import.
+//!
+//! Tests that need a second process re-run this test binary with `TERN_STORE_CHILD` set; the
+//! `child_process_entry` test is the entry point and does nothing when the variable is unset.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use proptest::prelude::*;
+use serde_json::json;
+use tern::api::types::{ContentBlock, Role, Usage, plain_text};
+use tern::store::{
+    Conversation, EXPORT_FORMAT, MATCH_END, MATCH_START, MessageStatus, Params, Store, StoreError,
+    StoreWriter, StoredMessage, WriteCommand, title_from_prompt,
+};
+
+fn temp_db() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tern.db");
+    (dir, path)
+}
+
+fn conversation(id: &str, title: &str, at: i64) -> Conversation {
+    Conversation {
+        id: id.into(),
+        title: title.into(),
+        created_at: at,
+        updated_at: at,
+        system: None,
+        params: Params::default(),
+        last_model: None,
+    }
+}
+
+fn text_message(conv: &str, id: &str, seq: i64, role: Role, text: &str) -> StoredMessage {
+    StoredMessage {
+        id: id.into(),
+        conversation_id: conv.into(),
+        seq,
+        parent_id: None,
+        role,
+        content: vec![ContentBlock::text(text)],
+        model: None,
+        usage: None,
+        stop_reason: None,
+        status: MessageStatus::Complete,
+        error: None,
+        created_at: 1_000 + seq,
+        updated_at: 1_000 + seq,
+    }
+}
+
+fn assert_healthy(store: &Store) {
+    assert_eq!(store.check_integrity().unwrap(), Vec::<String>::new());
+}
+
+/// A conversation using every field and every kind of content block.
+fn everything(id: &str) -> (Conversation, Vec<StoredMessage>) {
+    let conv = Conversation {
+        id: id.into(),
+        title: "Everything 🦀 «quoted» \"title\"".into(),
+        created_at: 1_714_560_000_123,
+        updated_at: 1_714_560_999_999,
+        system: Some("You are terse.\nTwo lines.".into()),
+        params: Params {
+            max_tokens: Some(4096),
+            temperature: Some(0.7),
+            top_p: Some(0.95),
+        },
+        last_model: Some("claude-opus-4.6".into()),
+    };
+    let user = StoredMessage {
+        id: format!("{id}-u"),
+        conversation_id: id.into(),
+        seq: 0,
+        parent_id: None,
+        role: Role::User,
+        content: vec![
+            ContentBlock::text("Look this up: `rg --json` 日本語\n\n```sh\necho \"hi\"\n```"),
+            ContentBlock::Unknown(
+                json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}),
+            ),
+        ],
+        model: None,
+        usage: None,
+        stop_reason: None,
+        status: MessageStatus::Complete,
+        error: None,
+        created_at: 1_714_560_000_200,
+        updated_at: 1_714_560_000_201,
+    };
+    let reply = StoredMessage {
+        id: format!("{id}-a"),
+        conversation_id: id.into(),
+        seq: 1,
+        parent_id: Some(format!("{id}-u")),
+        role: Role::Assistant,
+        content: vec![
+            ContentBlock::Thinking {
+                thinking: "They want ripgrep output.".into(),
+                signature: "EqQBCkgIARABGAIiQ...".into(),
+            },
+            ContentBlock::RedactedThinking {
+                data: "EmwKAhgBEgy3va3pzix/LafPsn4a".into(),
+            },
+            ContentBlock::ToolUse {
+                id: "toolu_01".into(),
+                name: "web_search".into(),
+                input: json!({"query": "rg --json", "max": 3, "nested": {"a": [1, 2.5, null, true]}}),
+            },
+            ContentBlock::Unknown(
+                json!({"type": "tool_result", "tool_use_id": "toolu_01", "content": [{"type": "text", "text": "result"}], "is_error": false}),
+            ),
+            ContentBlock::Unknown(
+                json!({"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}}),
+            ),
+            ContentBlock::Text {
+                text: "Use `rg --json`.".into(),
+                citations: Some(vec![
+                    json!({"type": "web_search_result_location", "url": "https://example.com", "cited_text": "x"}),
+                ]),
+            },
+            ContentBlock::Unknown(
+                json!({"type": "some_future_block", "payload": {"deep": ["v", 1]}}),
+            ),
+        ],
+        model: Some("claude-opus-4.6".into()),
+        usage: Some(Usage {
+            input_tokens: 1234,
+            output_tokens: 567,
+            cache_creation_input_tokens: Some(89),
+            cache_read_input_tokens: Some(1000),
+        }),
+        stop_reason: Some("end_turn".into()),
+        status: MessageStatus::Complete,
+        error: None,
+        created_at: 1_714_560_000_300,
+        updated_at: 1_714_560_000_900,
+    };
+    let mut messages = vec![user, reply];
+    // One message in every other status, with and without usage and errors.
+    for (i, status) in [
+        MessageStatus::Stopped,
+        MessageStatus::Error,
+        MessageStatus::Interrupted,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let seq = 2 + i as i64;
+        let mut m = text_message(id, &format!("{id}-{seq}"), seq, Role::Assistant, "partial");
+        m.status = status;
+        m.model = Some("claude-sonnet-4.5".into());
+        m.usage = Some(Usage {
+            input_tokens: 10,
+            output_tokens: 0,
+            cache_creation_input_tokens: None,
+            cache_read_input_tokens: Some(3),
+        });
+        if status == MessageStatus::Error {
+            m.error = Some(
+                "HTTP 529 overloaded_error: Overloaded (request req_011). Retry later.".into(),
+            );
+            m.stop_reason = None;
+            m.content.clear();
+        }
+        messages.push(m);
+    }
+    (conv, messages)
+}
+
+fn save(store: &mut Store, conv: &Conversation, messages: &[StoredMessage]) {
+    store.create_conversation(conv).unwrap();
+    for m in messages {
+        store.upsert_message(m).unwrap();
+    }
+    store.update_conversation(conv).unwrap();
+}
+
+#[test]
+fn every_field_and_block_kind_round_trips() {
+    let (_dir, path) = temp_db();
+    let (conv, messages) = everything("c0ffee0000000001");
+    {
+        let mut store = Store::open(&path).unwrap();
+        save(&mut store, &conv, &messages);
+        assert_eq!(
+            store.load(&conv.id).unwrap(),
+            (conv.clone(), messages.clone())
+        );
+        assert_eq!(
+            store.message(&messages[1].id).unwrap().as_ref(),
+            Some(&messages[1])
+        );
+    }
+    // And from a fresh connection, and a read-only one.
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        store.load(&conv.id).unwrap(),
+        (conv.clone(), messages.clone())
+    );
+    let ro = Store::open_readonly(&path).unwrap();
+    assert_eq!(ro.load(&conv.id).unwrap(), (conv.clone(), messages.clone()));
+    assert_healthy(&store);
+
+    let summary = store.summary(&conv.id).unwrap();
+    assert_eq!(summary.conversation, conv);
+    assert_eq!(summary.message_count, 5);
+    assert_eq!(summary.total_input_tokens, 1234 + 89 + 1000 + 3 * 13);
+    assert_eq!(summary.total_output_tokens, 567);
+    assert_eq!(summary.models, ["claude-opus-4.6", "claude-sonnet-4.5"]);
+    assert_eq!(summary.preview, "partial");
+}
+
+#[test]
+fn snapshots_replace_each_other_and_keep_aggregates_exact() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    store
+        .create_conversation(&conversation("c1", "t", 10))
+        .unwrap();
+    store
+        .upsert_message(&text_message(
+            "c1",
+            "u",
+            0,
+            Role::User,
+            "Tell me about terns",
+        ))
+        .unwrap();
+    assert_eq!(store.summary("c1").unwrap().preview, "Tell me about terns");
+
+    let mut reply = StoredMessage::assistant_streaming("c1", 1, "claude-sonnet-4.5");
+    reply.created_at = 2_000;
+    reply.updated_at = 2_000;
+    store.upsert_message(&reply).unwrap();
+    // No text yet: the preview still shows the question.
+    assert_eq!(store.summary("c1").unwrap().preview, "Tell me about terns");
+    let mut text = String::new();
+    for i in 0..20 {
+        text.push_str(&format!("Arctic terns fly far, part {i}. "));
+        reply.content = vec![ContentBlock::text(text.clone())];
+        reply.updated_at = 2_000 + i;
+        reply.usage = Some(Usage {
+            input_tokens: 100,
+            output_tokens: i as u64,
+            ..Usage::default()
+        });
+        store.upsert_message(&reply).unwrap();
+    }
+    reply.status = MessageStatus::Complete;
+    reply.stop_reason = Some("end_turn".into());
+    store.upsert_message(&reply).unwrap();
+
+    let summary = store.summary("c1").unwrap();
+    assert_eq!(summary.message_count, 2);
+    assert_eq!(summary.total_input_tokens, 100);
+    assert_eq!(summary.total_output_tokens, 19);
+    assert_eq!(summary.models, ["claude-sonnet-4.5"]);
+    assert_eq!(
+        summary.conversation.last_model.as_deref(),
+        Some("claude-sonnet-4.5")
+    );
+    assert_eq!(summary.conversation.updated_at, 2_019);
+    assert!(summary.preview.starts_with("Arctic terns fly far, part 0."));
+    assert!(summary.preview.chars().count() <= 161);
+    let (_, messages) = store.load("c1").unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(plain_text(&messages[1].content), text);
+
+    // An older snapshot time never moves updated_at backwards.
+    let mut late = text_message("c1", "u", 0, Role::User, "Tell me about terns!");
+    late.updated_at = 5;
+    store.upsert_message(&late).unwrap();
+    assert_eq!(store.summary("c1").unwrap().conversation.updated_at, 2_019);
+    assert_healthy(&store);
+}
+
+#[test]
+fn writes_to_missing_conversations_are_not_found() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    assert!(matches!(
+        store.upsert_message(&text_message("nope", "m", 0, Role::User, "x")),
+        Err(StoreError::NotFound(id)) if id == "nope"
+    ));
+    assert!(matches!(
+        store.rename("nope", "t"),
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.delete_conversation("nope"),
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.update_conversation(&conversation("nope", "t", 0)),
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(store.load("nope"), Err(StoreError::NotFound(_))));
+    store
+        .create_conversation(&conversation("c", "t", 0))
+        .unwrap();
+    assert!(matches!(
+        store.create_conversation(&conversation("c", "t", 0)),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_healthy(&store);
+}
+
+#[test]
+fn search_follows_edits_renames_and_deletes() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    store
+        .create_conversation(&conversation("c1", "Birds", 1))
+        .unwrap();
+    store
+        .create_conversation(&conversation("c2", "Fish", 2))
+        .unwrap();
+    store
+        .upsert_message(&text_message(
+            "c1",
+            "a",
+            0,
+            Role::User,
+            "The albatross glides",
+        ))
+        .unwrap();
+    store
+        .upsert_message(&text_message(
+            "c2",
+            "b",
+            0,
+            Role::User,
+            "The barracuda hunts",
+        ))
+        .unwrap();
+    assert_eq!(store.search("albatross", 10).unwrap().len(), 1);
+
+    // Edit: old text gone, new text found.
+    store
+        .upsert_message(&text_message(
+            "c1",
+            "a",
+            0,
+            Role::User,
+            "The cormorant dives",
+        ))
+        .unwrap();
+    assert!(store.search("albatross", 10).unwrap().is_empty());
+    let hits = store.search("cormorant", 10).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].title, "Birds");
+
+    store.rename("c1", "Seabirds").unwrap();
+    assert_eq!(store.search("cormorant", 10).unwrap()[0].title, "Seabirds");
+    // Renaming does not reorder the list.
+    assert_eq!(store.most_recent().unwrap().as_deref(), Some("c2"));
+
+    // Delete: its messages leave the index, the others stay.
+    store.delete_conversation("c1").unwrap();
+    assert!(store.search("cormorant", 10).unwrap().is_empty());
+    assert_eq!(store.search("barracuda", 10).unwrap().len(), 1);
+    assert!(store.message("a").unwrap().is_none());
+    assert_eq!(store.count().unwrap(), 1);
+    assert_healthy(&store);
+}
+
+#[test]
+fn search_ranks_prefixes_accents_and_marks_matches() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    store
+        .create_conversation(&conversation("c", "Rust", 1))
+        .unwrap();
+    let texts = [
+        "The borrow checker is about borrowing: borrow, borrow, borrow.",
+        "Lifetimes and the borrow checker.",
+        "Un café au lait à Zürich, s'il vous plaît.",
+        "Nothing relevant here at all.",
+    ];
+    for (i, t) in texts.iter().enumerate() {
+        let mut m = text_message("c", &format!("m{i}"), i as i64, Role::Assistant, t);
+        m.model = Some("claude-haiku-4.5".into());
+        store.upsert_message(&m).unwrap();
+    }
+    let hits = store.search("borrow", 10).unwrap();
+    assert_eq!(hits.len(), 2);
+    assert_eq!(hits[0].message_id, "m0", "more occurrences rank first");
+    assert!(hits[0].rank <= hits[1].rank);
+    assert_eq!(hits[0].role, Role::Assistant);
+    assert_eq!(hits[0].model.as_deref(), Some("claude-haiku-4.5"));
+    assert!(
+        hits[1]
+            .snippet
+            .contains(&format!("{MATCH_START}borrow{MATCH_END}")),
+        "{:?}",
+        hits[1].snippet
+    );
+
+    // Every word must match, each as a prefix; case and accents do not matter.
+    assert_eq!(store.search("BORR check", 10).unwrap().len(), 2);
+    assert_eq!(store.search("borrow lifetimes", 10).unwrap().len(), 1);
+    assert_eq!(store.search("cafe zurich", 10).unwrap()[0].message_id, "m2");
+    assert_eq!(store.search("CAFÉ", 10).unwrap().len(), 1);
+    assert!(store.search("borrow zurich", 10).unwrap().is_empty());
+    assert_eq!(store.search("borrow", 1).unwrap().len(), 1);
+
+    let grouped = store.search_conversations("borrow", 10).unwrap();
+    assert_eq!(grouped.len(), 1);
+    assert_eq!(grouped[0].summary.conversation.id, "c");
+    assert_eq!(grouped[0].hits.len(), 2);
+    assert_eq!(grouped[0].rank, grouped[0].hits[0].rank);
+}
+
+#[test]
+fn hostile_queries_are_plain_text_not_syntax() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    store
+        .create_conversation(&conversation("c", "t", 1))
+        .unwrap();
+    store
+        .upsert_message(&text_message(
+            "c",
+            "m",
+            0,
+            Role::User,
+            "error: can't find \"foo-bar\" in (a AND b) OR NOT c* NEAR x:y 東京タワー",
+        ))
+        .unwrap();
+    for q in [
+        "\"",
+        "\"\"",
+        "foo\"",
+        "*",
+        "foo*",
+        "-",
+        "-foo",
+        "foo-bar",
+        "AND",
+        "OR",
+        "NOT",
+        "a AND",
+        "NEAR(a b)",
+        "(",
+        ")",
+        "(a",
+        "x:y",
+        "body:foo",
+        "^foo",
+        "{a b}",
+        "+",
+        "'",
+        "can't",
+        "\\",
+        "%_",
+        "\0",
+        "東京",
+        "🦀",
+        "é\u{301}",
+        "",
+        "   ",
+    ] {
+        if let Err(e) = store.search(q, 10) {
+            panic!("query {q:?} failed: {e}");
+        }
+    }
+    // And they find what they say.
+    assert_eq!(store.search("\"foo-bar\"", 10).unwrap().len(), 1);
+    assert_eq!(store.search("can't", 10).unwrap().len(), 1);
+    assert_eq!(store.search("(a AND b)", 10).unwrap().len(), 1);
+    assert_eq!(store.search("東京", 10).unwrap().len(), 1);
+    assert!(store.search("*", 10).unwrap().is_empty());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_query_text_searches_without_error(q in "\\PC{0,40}|[\"*()^:+\\-{} a-zA-Z]{0,20}") {
+        let (_dir, path) = temp_db();
+        let store = Store::open(&path).unwrap();
+        prop_assert!(store.search(&q, 5).is_ok());
+        prop_assert!(store.search_conversations(&q, 5).is_ok());
+    }
+}
+
+#[test]
+fn id_prefixes_resolve_uniquely() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    for id in ["abc0000000000001", "abc0000000000002", "abd0000000000000"] {
+        store.create_conversation(&conversation(id, id, 1)).unwrap();
+    }
+    assert_eq!(store.resolve("abd").unwrap(), "abd0000000000000");
+    assert_eq!(store.resolve(" ABD0 ").unwrap(), "abd0000000000000");
+    assert_eq!(
+        store.resolve("abc0000000000002").unwrap(),
+        "abc0000000000002"
+    );
+    match store.resolve("abc") {
+        Err(StoreError::AmbiguousId { prefix, matches }) => {
+            assert_eq!(prefix, "abc");
+            assert_eq!(matches, ["abc0000000000001", "abc0000000000002"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        matches!(store.resolve("ab"), Err(StoreError::AmbiguousId { matches, .. }) if matches.len() == 3)
+    );
+    assert!(matches!(store.resolve("abe"), Err(StoreError::NotFound(_))));
+    assert!(matches!(store.resolve("zzz"), Err(StoreError::NotFound(_))));
+    assert!(matches!(store.resolve(""), Err(StoreError::NotFound(_))));
+    let msg = store.resolve("abc").unwrap_err().to_string();
+    assert!(
+        msg.contains("abc0000000000001") && msg.contains("more of the id"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn list_pages_newest_first() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.most_recent().unwrap(), None);
+    assert!(store.list(0, 10).unwrap().is_empty());
+    for i in 0..25 {
+        store
+            .create_conversation(&conversation(&format!("c{i:02}"), "t", 100 + i))
+            .unwrap();
+    }
+    // A message bumps an old conversation to the top.
+    let mut m = text_message("c03", "m", 0, Role::User, "bump");
+    m.updated_at = 10_000;
+    store.upsert_message(&m).unwrap();
+    assert_eq!(store.count().unwrap(), 25);
+    assert_eq!(store.most_recent().unwrap().as_deref(), Some("c03"));
+    let first = store.list(0, 10).unwrap();
+    let ids: Vec<&str> = first.iter().map(|s| s.conversation.id.as_str()).collect();
+    assert_eq!(ids[..3], ["c03", "c24", "c23"]);
+    assert_eq!(first[0].message_count, 1);
+    let all: Vec<String> = (0..3)
+        .flat_map(|page| store.list(page * 10, 10).unwrap())
+        .map(|s| s.conversation.id)
+        .collect();
+    assert_eq!(all.len(), 25);
+    let mut sorted = all.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 25, "pages overlap");
+    assert!(store.list(100, 10).unwrap().is_empty());
+}
+
+#[test]
+fn export_json_imports_back_exactly() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    let (conv, messages) = everything("0123456789abcdef");
+    save(&mut store, &conv, &messages);
+    let json = store.export_json(&conv.id).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["format"], EXPORT_FORMAT);
+    assert_eq!(value["messages"].as_array().unwrap().len(), messages.len());
+
+    let (_dir2, other_path) = temp_db();
+    let mut other = Store::open(&other_path).unwrap();
+    assert_eq!(other.import_json(&json).unwrap(), conv.id);
+    assert_eq!(
+        other.load(&conv.id).unwrap(),
+        (conv.clone(), messages.clone())
+    );
+    assert_eq!(
+        other.summary(&conv.id).unwrap(),
+        store.summary(&conv.id).unwrap()
+    );
+    assert_eq!(
+        other.search("ripgrep rg", 5).unwrap().len(),
+        store.search("ripgrep rg", 5).unwrap().len()
+    );
+    // Exporting the import gives the same document (bar the export time).
+    let mut again: serde_json::Value =
+        serde_json::from_str(&other.export_json(&conv.id).unwrap()).unwrap();
+    let mut first = value.clone();
+    again["exported_at"] = json!(0);
+    first["exported_at"] = json!(0);
+    assert_eq!(again, first);
+
+    // Importing twice never overwrites.
+    assert!(matches!(
+        other.import_json(&json),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    let mut wrong = value.clone();
+    wrong["format"] = json!("something.else.v9");
+    assert!(matches!(
+        other.import_json(&wrong.to_string()),
+        Err(StoreError::Import(_))
+    ));
+    assert!(matches!(
+        other.import_json("{not json"),
+        Err(StoreError::Import(_))
+    ));
+    // A message claiming another conversation is refused, and nothing is half-imported.
+    let mut mixed = value.clone();
+    mixed["conversation"]["id"] = json!("feedfacefeedface");
+    assert!(matches!(
+        other.import_json(&mixed.to_string()),
+        Err(StoreError::Import(_))
+    ));
+    assert!(matches!(
+        other.load("feedfacefeedface"),
+        Err(StoreError::NotFound(_))
+    ));
+    assert_healthy(&other);
+}
+
+#[test]
+fn markdown_export_is_readable() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    let (conv, messages) = everything("0123456789abcdef");
+    save(&mut store, &conv, &messages);
+    let md = store.export_markdown(&conv.id).unwrap();
+    assert!(
+        md.starts_with("# Everything 🦀 «quoted» \"title\"\n"),
+        "{md}"
+    );
+    for needle in [
+        "- Models: claude-opus-4.6, claude-sonnet-4.5",
+        "- Parameters: max_tokens 4096, temperature 0.7, top_p 0.95",
+        "```text\nYou are terse.\nTwo lines.\n```",
+        "## User · 2024-05-01 10:40 UTC",
+        "```sh\necho \"hi\"\n```",
+        "## Assistant · claude-opus-4.6 · 2024-05-01 10:40 UTC",
+        "<summary>Thinking</summary>",
+        "**Tool call:** `web_search`",
+        "Use `rg --json`.",
+        "> **Error:** HTTP 529 overloaded_error",
+        "*(interrupted: tern exited while this reply was arriving)*",
+        "2323 input tokens · 567 output tokens · stop: end_turn",
+    ] {
+        assert!(md.contains(needle), "missing {needle:?} in\n{md}");
+    }
+}
+
+#[test]
+fn batches_apply_each_command_or_report_it() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    let failures = store
+        .apply_batch(&[
+            WriteCommand::CreateConversation(conversation("c", "t", 1)),
+            WriteCommand::UpsertMessage(text_message("c", "m1", 0, Role::User, "one")),
+            WriteCommand::UpsertMessage(text_message("missing", "m2", 0, Role::User, "two")),
+            WriteCommand::Rename {
+                id: "c".into(),
+                title: "renamed".into(),
+            },
+        ])
+        .unwrap();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].0, 2);
+    assert!(matches!(failures[0].1, StoreError::NotFound(_)));
+    let (c, messages) = store.load("c").unwrap();
+    assert_eq!(c.title, "renamed");
+    assert_eq!(messages.len(), 1);
+    assert!(store.message("m2").unwrap().is_none());
+    assert_healthy(&store);
+}
+
+#[test]
+fn titles_come_from_the_first_line() {
+    assert_eq!(
+        title_from_prompt("\n  How do I   parse JSON in Rust?\nDetails…"),
+        "How do I parse JSON in Rust?"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files that must not be touched.
+
+#[test]
+fn a_corrupt_file_is_reported_and_left_alone() {
+    let (_dir, path) = temp_db();
+    let garbage: Vec<u8> = (0..16_384u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&path, &garbage).unwrap();
+    match Store::open(&path) {
+        Err(StoreError::Corrupt { path: p }) => assert_eq!(p, path),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), garbage);
+    let msg = Store::open(&path).unwrap_err().to_string();
+    assert!(
+        msg.contains(&path.display().to_string()) && msg.contains("untouched"),
+        "{msg}"
+    );
+    assert!(matches!(
+        Store::open_readonly(&path),
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert_eq!(std::fs::read(&path).unwrap(), garbage);
+}
+
+#[test]
+fn a_damaged_database_is_reported_and_left_alone() {
+    let (_dir, path) = temp_db();
+    {
+        let mut store = Store::open(&path).unwrap();
+        store
+            .create_conversation(&conversation("c", "t", 1))
+            .unwrap();
+        for i in 0..200 {
+            store
+                .upsert_message(&text_message(
+                    "c",
+                    &format!("m{i}"),
+                    i,
+                    Role::User,
+                    &"words ".repeat(200),
+                ))
+                .unwrap();
+        }
+    }
+    // Scribble over everything after the first page (the header stays valid).
+    let mut bytes = std::fs::read(&path).unwrap();
+    for (i, b) in bytes.iter_mut().enumerate().skip(4096) {
+        *b = (i % 256) as u8;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let outcome = Store::open(&path).and_then(|s| s.load("c").map(|_| s));
+    assert!(
+        matches!(outcome, Err(StoreError::Corrupt { .. })),
+        "expected Corrupt, got {outcome:?}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+}
+
+#[test]
+fn someone_elses_database_is_not_adopted() {
+    let (_dir, path) = temp_db();
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine');")
+            .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    assert!(matches!(
+        Store::open(&path),
+        Err(StoreError::NotTern { .. })
+    ));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_newer_schema_is_refused_untouched() {
+    let (_dir, path) = temp_db();
+    drop(Store::open(&path).unwrap());
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    match Store::open(&path) {
+        Err(StoreError::TooNew {
+            found: 99,
+            supported,
+            ..
+        }) => assert_eq!(supported, tern::store::schema::CURRENT_VERSION),
+        other => panic!("expected TooNew, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_directory_in_the_way_is_an_open_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+    // Missing parent directories are created.
+    let nested = dir.path().join("a/b/c/tern.db");
+    Store::open(&nested).unwrap();
+    assert!(nested.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_file_is_reported_and_left_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = dir.path().join("tern.db");
+    {
+        let mut store = Store::open(&path).unwrap();
+        store
+            .create_conversation(&conversation("c", "t", 1))
+            .unwrap();
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    // Root ignores file permissions, so check as an unprivileged user in a child process.
+    let outcome = if is_root() {
+        let out = child_command("open", &path)
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+            .lines()
+            .find_map(|l| l.split_once("OPEN ").map(|(_, rest)| rest.to_owned()))
+            .unwrap_or_else(|| panic!("no result from child: {stdout}"))
+    } else {
+        describe_open(&path)
+    };
+    assert!(outcome.starts_with("ReadOnly:"), "{outcome}");
+    assert!(
+        outcome.contains("read-only") && outcome.contains("tern.db"),
+        "{outcome}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[cfg(unix)]
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[cfg(unix)]
+use std::os::unix::process::CommandExt as _;
+
+fn describe_open(path: &Path) -> String {
+    match Store::open(path) {
+        Ok(_) => "Ok".into(),
+        Err(e) => {
+            let kind = format!("{e:?}");
+            let kind = kind.split([' ', '(', '{']).next().unwrap_or("").to_owned();
+            format!("{kind}: {e}")
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two writers.
+
+#[test]
+fn two_connections_in_two_threads_interleave_writes() {
+    let (_dir, path) = temp_db();
+    {
+        let mut store = Store::open(&path).unwrap();
+        store
+            .create_conversation(&conversation("shared", "t", 1))
+            .unwrap();
+    }
+    let handles: Vec<_> = (0..2)
+        .map(|t| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut store = Store::open(&path).unwrap();
+                let own = format!("own{t}");
+                store
+                    .create_conversation(&conversation(&own, "t", 1))
+                    .unwrap();
+                for i in 0..150i64 {
+                    let mut m = text_message(
+                        "shared",
+                        &format!("s{t}-{i}"),
+                        i * 2 + t,
+                        Role::User,
+                        &format!("shared word{t} {i}"),
+                    );
+                    m.usage = Some(Usage {
+                        input_tokens: 1,
+                        output_tokens: 2,
+                        ..Usage::default()
+                    });
+                    store.upsert_message(&m).unwrap();
+                    store
+                        .upsert_message(&text_message(
+                            &own,
+                            &format!("o{t}-{i}"),
+                            i,
+                            Role::User,
+                            "own",
+                        ))
+                        .unwrap();
+                    // A reader in the same thread sees its own writes.
+                    if i % 50 == 0 {
+                        assert!(store.message(&format!("s{t}-{i}")).unwrap().is_some());
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let shared = store.summary("shared").unwrap();
+    assert_eq!(shared.message_count, 300);
+    assert_eq!(
+        (shared.total_input_tokens, shared.total_output_tokens),
+        (300, 600)
+    );
+    let (_, messages) = store.load("shared").unwrap();
+    let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (0..300).collect::<Vec<_>>());
+    assert_eq!(store.summary("own0").unwrap().message_count, 150);
+    assert_eq!(store.summary("own1").unwrap().message_count, 150);
+    assert_eq!(store.search("word1", 500).unwrap().len(), 150);
+    assert_healthy(&store);
+}
+
+#[test]
+fn two_processes_write_side_by_side() {
+    let (_dir, path) = temp_db();
+    drop(Store::open(&path).unwrap());
+    let mut child = child_command("write", &path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut store = Store::open(&path).unwrap();
+        store
+            .create_conversation(&conversation("parent", "t", 1))
+            .unwrap();
+        for i in 0..CHILD_WRITES {
+            store
+                .upsert_message(&text_message(
+                    "parent",
+                    &format!("p{i}"),
+                    i,
+                    Role::User,
+                    "from the parent",
+                ))
+                .unwrap();
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "child failed: {status}");
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        store.summary("parent").unwrap().message_count,
+        CHILD_WRITES as u64
+    );
+    assert_eq!(
+        store.summary("child").unwrap().message_count,
+        CHILD_WRITES as u64
+    );
+    assert_eq!(
+        store.search("from the child", 1000).unwrap().len(),
+        CHILD_WRITES as usize
+    );
+    assert_healthy(&store);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crash recovery.
+
+#[test]
+fn a_reply_streaming_in_a_killed_process_becomes_interrupted() {
+    let (_dir, path) = temp_db();
+    drop(Store::open(&path).unwrap());
+    let mut child = spawn_streaming_child(&path);
+
+    // While the child lives, its stream is live: another open must not touch it.
+    {
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.recovered_on_open(), 0);
+        let m = store.message("reply").unwrap().unwrap();
+        assert_eq!(m.status, MessageStatus::Streaming);
+    }
+
+    child.kill().unwrap(); // SIGKILL: no destructors, no clean-up.
+    child.wait().unwrap();
+
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.recovered_on_open(), 1);
+    let (_, messages) = store.load("crash").unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0].status, MessageStatus::Complete);
+    assert_eq!(messages[1].status, MessageStatus::Interrupted);
+    assert_eq!(
+        plain_text(&messages[1].content),
+        "A partial reply that was cut"
+    );
+    // Interrupted replies are searchable.
+    assert_eq!(
+        store.search("partial cut", 5).unwrap()[0].message_id,
+        "reply"
+    );
+    assert_healthy(&store);
+    drop(store);
+    // And it is done once.
+    assert_eq!(Store::open(&path).unwrap().recovered_on_open(), 0);
+}
+
+#[test]
+fn a_live_stream_of_another_store_in_this_process_is_left_alone() {
+    let (_dir, path) = temp_db();
+    let mut writer = Store::open(&path).unwrap();
+    writer
+        .create_conversation(&conversation("c", "t", 1))
+        .unwrap();
+    let mut reply = StoredMessage::assistant_streaming("c", 0, "m");
+    reply.updated_at = 0; // ancient: age alone would call it dead
+    writer.upsert_message(&reply).unwrap();
+    let reader = Store::open(&path).unwrap();
+    assert_eq!(reader.recovered_on_open(), 0);
+    assert_eq!(
+        reader.message(&reply.id).unwrap().unwrap().status,
+        MessageStatus::Streaming
+    );
+    drop(reader);
+    // The writer goes away without finishing (its lease goes with it).
+    drop(writer);
+    let after = Store::open(&path).unwrap();
+    assert_eq!(after.recovered_on_open(), 1);
+    assert_eq!(
+        after.message(&reply.id).unwrap().unwrap().status,
+        MessageStatus::Interrupted
+    );
+}
+
+const CHILD_WRITES: i64 = 200;
+
+fn child_command(mode: &str, path: &Path) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--exact",
+        "child_process_entry",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("TERN_STORE_CHILD", mode)
+    .env("TERN_STORE_DB", path);
+    cmd
+}
+
+fn spawn_streaming_child(path: &Path) -> Child {
+    let mut child = child_command("stream", path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        match lines.next() {
+            // libtest's "test child_process_entry ... " may precede it on the line.
+            Some(Ok(line)) if line.ends_with("READY") => break,
+            Some(Ok(_)) => continue,
+            other => panic!("child ended before it was ready: {other:?}"),
+        }
+    }
+    child
+}
+
+/// Entry point of the child processes (does nothing in a normal test run).
+#[test]
+fn child_process_entry() {
+    let Ok(mode) = std::env::var("TERN_STORE_CHILD") else {
+        return;
+    };
+    let path = PathBuf::from(std::env::var("TERN_STORE_DB").unwrap());
+    match mode.as_str() {
+        "open" => println!("OPEN {}", describe_open(&path)),
+        "write" => {
+            let mut store = Store::open(&path).unwrap();
+            store
+                .create_conversation(&conversation("child", "t", 1))
+                .unwrap();
+            for i in 0..CHILD_WRITES {
+                store
+                    .upsert_message(&text_message(
+                        "child",
+                        &format!("c{i}"),
+                        i,
+                        Role::User,
+                        "from the child",
+                    ))
+                    .unwrap();
+            }
+        }
+        "stream" => {
+            let mut store = Store::open(&path).unwrap();
+            store
+                .create_conversation(&conversation("crash", "t", 1))
+                .unwrap();
+            store
+                .upsert_message(&text_message("crash", "question", 0, Role::User, "Go on"))
+                .unwrap();
+            let mut reply = StoredMessage::assistant_streaming("crash", 1, "claude-sonnet-4.5");
+            reply.id = "reply".into();
+            reply.content = vec![ContentBlock::text("A partial reply that was cut")];
+            store.upsert_message(&reply).unwrap();
+            println!("READY");
+            // Wait to be killed (bounded, in case the parent died first).
+            std::thread::sleep(std::time::Duration::from_secs(120));
+        }
+        other => panic!("unknown child mode {other}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The owner task.
+
+#[tokio::test]
+async fn the_writer_task_applies_in_order_and_reports_failures() {
+    let (_dir, path) = temp_db();
+    let (err_tx, mut err_rx) = tokio::sync::mpsc::unbounded_channel();
+    let writer = StoreWriter::spawn_with_errors(&path, move |f| {
+        let _ = err_tx.send((f.what.clone(), f.message_id.clone(), f.error.to_string()));
+    })
+    .unwrap();
+    writer
+        .create_conversation(conversation("c", "t", 1))
+        .unwrap();
+    writer
+        .upsert_message(text_message("c", "q", 0, Role::User, "question"))
+        .unwrap();
+    let mut reply = StoredMessage::assistant_streaming("c", 1, "claude-sonnet-4.5");
+    let mut text = String::new();
+    for i in 0..300 {
+        text.push_str(&format!("chunk {i} "));
+        reply.content = vec![ContentBlock::text(text.clone())];
+        writer.upsert_message(reply.clone()).unwrap();
+    }
+    reply.status = MessageStatus::Complete;
+    writer.upsert_message(reply.clone()).unwrap();
+    let clone = writer.clone();
+    clone.rename("c", "renamed").unwrap();
+    writer.flush().await.unwrap();
+
+    // Read through a separate connection, as the UI does.
+    let store = Store::open(&path).unwrap();
+    let (c, messages) = store.load("c").unwrap();
+    assert_eq!(c.title, "renamed");
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[1], reply);
+    assert_eq!(store.search("chunk 299", 5).unwrap().len(), 1);
+
+    // A failing write is reported at once and by the next flush, and does not stop the task.
+    writer
+        .upsert_message(text_message("missing", "lost", 0, Role::User, "x"))
+        .unwrap();
+    writer
+        .upsert_message(text_message(
+            "c",
+            "after",
+            2,
+            Role::User,
+            "after the failure",
+        ))
+        .unwrap();
+    match writer.flush().await {
+        Err(StoreError::WritesFailed { failed: 1, first }) => {
+            assert!(matches!(*first, StoreError::NotFound(_)));
+        }
+        other => panic!("expected WritesFailed, got {other:?}"),
+    }
+    let (what, message_id, error) = err_rx.recv().await.unwrap();
+    assert!(what.contains("saving message lost"), "{what}");
+    assert_eq!(message_id.as_deref(), Some("lost"));
+    assert!(error.contains("missing"), "{error}");
+    writer.flush().await.unwrap();
+    assert!(store.message("after").unwrap().is_some());
+
+    writer.delete("c").unwrap();
+    writer.flush().await.unwrap();
+    assert_eq!(store.count().unwrap(), 0);
+    assert_healthy(&store);
+}
+
+#[test]
+fn the_writer_reports_an_unopenable_database_at_spawn() {
+    let (_dir, path) = temp_db();
+    std::fs::write(&path, b"this is not sqlite at all, not even close........").unwrap();
+    assert!(matches!(
+        StoreWriter::spawn(&path),
+        Err(StoreError::Corrupt { .. })
+    ));
+}
+
+#[test]
+fn the_default_path_is_in_the_data_dir() {
+    if let Some(path) = Store::default_path() {
+        assert!(
+            path.ends_with("tern/tern.db") || path.ends_with("tern.db"),
+            "{path:?}"
+        );
+        if let Ok(xdg) = std::env::var("XDG_DATA_HOME")
+            && cfg!(target_os = "linux")
+        {
+            assert_eq!(path, Path::new(&xdg).join("tern/tern.db"));
+        }
+    }
+}
