@@ -20,8 +20,10 @@
 //!   grammar that does exist (TOML → Java Properties, TS/TSX/JSX → JavaScript), which colours
 //!   comments, strings and keys correctly for the common cases.
 
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -222,14 +224,31 @@ pub(crate) fn code_lines(code: &str) -> impl Iterator<Item = &str> {
 /// line, every span on the theme's `code_bg`. Unknown languages get the plain code style.
 pub fn highlight_code(code: &str, lang: &str, theme: &Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
+    // The code is complete: its last line is highlighted even without a final newline.
+    let owned;
+    let code = if code.is_empty() || code.ends_with('\n') {
+        code
+    } else {
+        owned = format!("{code}\n");
+        &owned
+    };
     for_each_line(code, lang, theme, None, |spans| {
         out.push(Line::from(spans.to_vec()))
     });
     out
 }
 
-/// Calls `f` with the highlighted spans of each line of `code`. With a cache, highlighting
-/// resumes after the longest cached run of complete lines that `code` starts with.
+/// Calls `f` with the highlighted spans of each line of `code`.
+///
+/// A last line without its `\n` (only an unfinished block at the very end of the text has
+/// one) is shown in the plain code style: while a reply streams that line changes on every
+/// delta, and highlighting it each time would cost a syntect line parse per frame. It gets its
+/// colours when its newline arrives.
+///
+/// Without a `cache`, whole blocks are looked up in (and added to) a process-wide cache keyed
+/// by content, language and theme, so re-rendering at another width does not run syntect
+/// again. With a `cache` (streaming), highlighting resumes after the longest run of complete
+/// lines already seen for this block.
 pub(crate) fn for_each_line(
     code: &str,
     lang: &str,
@@ -238,35 +257,135 @@ pub(crate) fn for_each_line(
     mut f: impl FnMut(&[Span<'static>]),
 ) {
     let code = crate::sanitize::sanitize(code);
-    let mut spans = Vec::new();
-    let Some(cache) = cache else {
-        let mut hl = BlockHighlighter::new(lang, theme);
-        for line in code_lines(&code) {
-            hl.line(line, &mut spans);
-            f(&spans);
+    let complete_end = code.rfind('\n').map_or(0, |i| i + 1);
+    let (complete, partial) = code.split_at(complete_end);
+    match cache {
+        None => {
+            let lines = block_lines(complete, lang, theme);
+            for line in lines.iter() {
+                f(line);
+            }
         }
-        return;
+        Some(cache) => {
+            let entry = cache.entry(complete, lang, theme);
+            for line in &entry.lines {
+                f(line);
+            }
+            let mut spans = Vec::new();
+            for line in code_lines(&complete[entry.text.len()..]) {
+                entry.hl.line(line, &mut spans);
+                f(&spans);
+                entry.lines.push(spans.clone());
+            }
+            entry.text.clear();
+            entry.text.push_str(complete);
+        }
+    }
+    if !partial.is_empty() {
+        let mut spans = Vec::new();
+        push_merged(&mut spans, partial, plain_style(theme));
+        f(&spans);
+    }
+}
+
+type BlockLines = Arc<Vec<Vec<Span<'static>>>>;
+
+/// Highlighted lines of a block of complete lines, from the process-wide cache if possible.
+fn block_lines(complete: &str, lang: &str, theme: &Theme) -> BlockLines {
+    if complete.is_empty() {
+        return Arc::default();
+    }
+    let key = {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (complete, lang, theme.id()).hash(&mut h);
+        h.finish()
     };
-    let entry = cache.entry(&code, lang, theme);
-    for line in &entry.lines {
-        f(line);
+    if let Some(lines) = BLOCKS
+        .lock()
+        .ok()
+        .and_then(|mut c| c.get(key, complete, lang, theme.id()))
+    {
+        return lines;
     }
-    let rest = &code[entry.text.len()..];
-    // Complete lines extend the cache entry; a final partial line is highlighted from a copy
-    // of the state and forgotten.
-    let complete_end = rest.rfind('\n').map_or(0, |i| i + 1);
-    for line in code_lines(&rest[..complete_end]) {
-        entry.hl.line(line, &mut spans);
-        f(&spans);
-        entry.lines.push(spans.clone());
+    let mut hl = BlockHighlighter::new(lang, theme);
+    let mut spans = Vec::new();
+    let mut lines = Vec::new();
+    for line in code_lines(complete) {
+        hl.line(line, &mut spans);
+        lines.push(spans.clone());
     }
-    entry.text.push_str(&rest[..complete_end]);
-    let tail = &rest[complete_end..];
-    if !tail.is_empty() {
-        let saved = (entry.hl.state.clone(), entry.hl.seen);
-        entry.hl.line(tail, &mut spans);
-        f(&spans);
-        (entry.hl.state, entry.hl.seen) = saved;
+    let lines = Arc::new(lines);
+    if let Ok(mut c) = BLOCKS.lock() {
+        c.insert(key, complete, lang, theme.id(), lines.clone());
+    }
+    lines
+}
+
+/// Lines kept by the process-wide block cache before the least recently used blocks go.
+const BLOCK_CACHE_LINES: usize = 50_000;
+
+static BLOCKS: LazyLock<Mutex<BlockCache>> = LazyLock::new(Mutex::default);
+
+#[derive(Default)]
+struct BlockCache {
+    map: HashMap<u64, BlockEntry>,
+    lines: usize,
+    clock: u64,
+}
+
+struct BlockEntry {
+    code: String,
+    lang: String,
+    theme_id: u64,
+    lines: BlockLines,
+    used: u64,
+}
+
+impl BlockCache {
+    fn get(&mut self, key: u64, code: &str, lang: &str, theme_id: u64) -> Option<BlockLines> {
+        self.clock += 1;
+        let e = self.map.get_mut(&key)?;
+        if e.code != code || e.lang != lang || e.theme_id != theme_id {
+            return None;
+        }
+        e.used = self.clock;
+        Some(e.lines.clone())
+    }
+
+    fn insert(&mut self, key: u64, code: &str, lang: &str, theme_id: u64, lines: BlockLines) {
+        if lines.len() > BLOCK_CACHE_LINES {
+            return;
+        }
+        self.clock += 1;
+        self.lines += lines.len();
+        if let Some(old) = self.map.insert(
+            key,
+            BlockEntry {
+                code: code.to_string(),
+                lang: lang.to_string(),
+                theme_id,
+                lines,
+                used: self.clock,
+            },
+        ) {
+            self.lines -= old.lines.len();
+        }
+        while self.lines > BLOCK_CACHE_LINES {
+            let Some((&oldest, _)) = self.map.iter().min_by_key(|(_, e)| e.used) else {
+                break;
+            };
+            if let Some(e) = self.map.remove(&oldest) {
+                self.lines -= e.lines.len();
+            }
+        }
+    }
+}
+
+/// Empties the process-wide cache of highlighted blocks (benchmarks use it to measure cold
+/// rendering).
+pub fn clear_block_cache() {
+    if let Ok(mut c) = BLOCKS.lock() {
+        *c = BlockCache::default();
     }
 }
 
@@ -412,13 +531,40 @@ mod tests {
             for_each_line(code, "rs", &theme, Some(&mut cache), |s| {
                 got.push(s.to_vec())
             });
-            let want: Vec<_> = highlight_code(code, "rs", &theme)
-                .into_iter()
-                .map(|l| l.spans)
-                .collect();
+            let mut want = Vec::new();
+            for_each_line(code, "rs", &theme, None, |s| want.push(s.to_vec()));
             assert_eq!(got, want, "prefix {end}");
         }
         assert!(cache.entries.len() <= HighlightCache::CAPACITY);
+    }
+
+    #[test]
+    fn unfinished_last_line_is_plain_until_its_newline() {
+        let theme = Theme::default();
+        let mut got = Vec::new();
+        for_each_line("let a = 1;\nlet b", "rs", &theme, None, |s| {
+            got.push(s.to_vec())
+        });
+        assert!(got[0].len() > 1);
+        assert_eq!(got[1], vec![Span::styled("let b", plain_style(&theme))]);
+        // the public function treats its input as complete
+        let lines = highlight_code("let b = 2;", "rs", &theme);
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].spans.len() > 1);
+    }
+
+    #[test]
+    fn block_cache_returns_the_same_lines() {
+        let theme = Theme::default();
+        let code = "fn cached() -> u32 { 42 }\n";
+        let a = highlight_code(code, "rs", &theme);
+        let b = highlight_code(code, "rs", &theme);
+        clear_block_cache();
+        let c = highlight_code(code, "rs", &theme);
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        let light = Theme::builtin("light").unwrap();
+        assert_ne!(highlight_code(code, "rs", &light), a);
     }
 
     #[test]
