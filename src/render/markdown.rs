@@ -111,6 +111,9 @@ pub(crate) struct Ctx {
     pub has_prev: bool,
     /// This text starts with more items of a top-level list that began before it.
     pub list_cont: Option<ListCont>,
+    /// This text starts with a top-level fenced code block whose header and first `n` lines
+    /// are already rendered (a code block that is still streaming).
+    pub code_skip: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +140,19 @@ pub(crate) struct Rendered {
     pub units: Vec<Unit>,
     /// The text defines link references (they act on the whole document).
     pub has_ref_defs: bool,
+    /// The last top-level unit is a fenced code block: how far its rows are final.
+    pub code_progress: Option<CodeProgress>,
+}
+
+/// Rendering progress of a top-level fenced code block.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CodeProgress {
+    /// Index of its unit in [`Rendered::units`].
+    pub unit: usize,
+    /// Output line index just after the rows of its last complete source line.
+    pub rows_end: usize,
+    /// Source lines of the block that are complete (end with a newline).
+    pub lines_complete: usize,
 }
 
 /// Renders `text` (already sanitized) starting from `ctx`.
@@ -152,6 +168,7 @@ pub(crate) fn render_with(
             lines: Vec::new(),
             units: Vec::new(),
             has_ref_defs: false,
+            code_progress: None,
         };
     }
     let mut r = Renderer::new(text, width, theme, ctx, cache);
@@ -161,10 +178,12 @@ pub(crate) fn render_with(
     }
     r.flush_inline();
     let has_ref_defs = iter.reference_definitions().iter().next().is_some();
+    let code_progress = r.code_progress.filter(|p| p.unit + 1 == r.units.len());
     Rendered {
         lines: r.out,
         units: r.units,
         has_ref_defs,
+        code_progress,
     }
 }
 
@@ -233,12 +252,24 @@ struct Renderer<'a, 'c> {
     /// (url, link type, index in `inline` where the link text starts)
     links: Vec<(String, LinkType, usize)>,
     task: Option<bool>,
-    code: Option<(String, String)>,
+    code: Option<CodeState>,
     table: Option<TableState>,
     in_cell: bool,
     code_blocks: usize,
     /// The continuation list of `ctx_in` may still be the first block.
     cont_pending: bool,
+    /// `ctx_in.code_skip`, until the first top-level block starts.
+    skip_pending: Option<usize>,
+    code_progress: Option<CodeProgress>,
+}
+
+struct CodeState {
+    lang: String,
+    text: String,
+    /// Lines already rendered before this text (header included).
+    skip: Option<usize>,
+    /// A top-level fenced block: report its progress.
+    track: bool,
 }
 
 impl<'a, 'c> Renderer<'a, 'c> {
@@ -275,6 +306,8 @@ impl<'a, 'c> Renderer<'a, 'c> {
             in_cell: false,
             code_blocks: ctx.code_blocks,
             cont_pending: ctx.list_cont.is_some(),
+            skip_pending: ctx.code_skip,
+            code_progress: None,
         }
     }
 
@@ -316,6 +349,7 @@ impl<'a, 'c> Renderer<'a, 'c> {
             code_blocks: self.code_blocks,
             has_prev: self.levels[0].blocks > 0,
             list_cont: None,
+            code_skip: None,
         }
     }
 
@@ -377,6 +411,7 @@ impl<'a, 'c> Renderer<'a, 'c> {
     /// Starts a top-level unit here if we are at the root.
     fn unit_here(&mut self, offset: usize) {
         if self.at_root() {
+            self.skip_pending = None;
             let ctx = self.ctx_here();
             self.units.push(Unit {
                 src: self.line_start(offset),
@@ -434,10 +469,10 @@ impl<'a, 'c> Renderer<'a, 'c> {
     // ----- events ------------------------------------------------------------------------
 
     fn event(&mut self, event: Event<'_>, offset: usize) {
-        if let Some((_, code)) = self.code.as_mut() {
+        if let Some(code) = self.code.as_mut() {
             match event {
                 Event::Text(t) => {
-                    code.push_str(&t);
+                    code.text.push_str(&t);
                     return;
                 }
                 Event::End(TagEnd::CodeBlock) => {}
@@ -563,10 +598,29 @@ impl<'a, 'c> Renderer<'a, 'c> {
                 });
             }
             Tag::CodeBlock(kind) => {
+                let fenced = matches!(kind, CodeBlockKind::Fenced(_));
+                let track = fenced && self.at_root();
+                let skip = if track && self.units.is_empty() {
+                    self.skip_pending
+                } else {
+                    None
+                };
                 self.unit_here(offset);
                 self.flush_inline();
-                self.begin_block(false);
-                self.code = Some((fence_lang(&kind), String::new()));
+                if skip.is_some() {
+                    // Header and separator are already on screen.
+                    let root = &mut self.levels[0];
+                    root.blocks += 1;
+                    root.non_list += 1;
+                } else {
+                    self.begin_block(false);
+                }
+                self.code = Some(CodeState {
+                    lang: fence_lang(&kind),
+                    text: String::new(),
+                    skip,
+                    track,
+                });
             }
             Tag::HtmlBlock => {
                 self.unit_here(offset);
@@ -642,6 +696,7 @@ impl<'a, 'c> Renderer<'a, 'c> {
                                     next_number: list.next,
                                     prev_rich,
                                 }),
+                                code_skip: None,
                             },
                         },
                     };
@@ -772,8 +827,8 @@ impl<'a, 'c> Renderer<'a, 'c> {
                 }
             }
             TagEnd::CodeBlock => {
-                if let Some((lang, code)) = self.code.take() {
-                    self.code_block(&lang, &code);
+                if let Some(code) = self.code.take() {
+                    self.code_block(&code);
                 }
             }
             TagEnd::List(_) => {
@@ -861,15 +916,52 @@ impl<'a, 'c> Renderer<'a, 'c> {
 
     // ----- code blocks -------------------------------------------------------------------
 
-    fn code_block(&mut self, lang: &str, code: &str) {
+    fn code_block(&mut self, code: &CodeState) {
         self.code_blocks += 1;
         let number = self.code_blocks;
         let theme = self.theme;
+        let lang = code.lang.as_str();
         let first = self.first_prefix();
         let rest = self.rest_prefix();
+        if code.skip.is_none() {
+            self.code_header(lang, number, &first);
+        }
+        let plain = highlight::plain_style(theme);
+        let mut gutter = rest.clone();
+        gutter.push(Span::styled(" ", plain));
+        let mut cont = rest;
+        cont.push(Span::styled("↪", theme.dim.bg(theme.code_bg)));
+        let width = self.width;
+        let skip = code.skip.unwrap_or(0);
+        let complete = code.text.matches('\n').count();
+        let mut rows_end = self.out.len();
+        let mut i = 0;
+        let out = &mut self.out;
+        let cache = self.cache.as_deref_mut();
+        highlight::for_each_line(&code.text, lang, theme, cache, |spans| {
+            if i >= skip {
+                wrap::wrap_hard_into(out, spans, width, &gutter, &cont, Some(plain));
+            }
+            i += 1;
+            if i <= complete {
+                rows_end = out.len();
+            }
+        });
+        self.code_progress = match (code.track, self.units.len().checked_sub(1)) {
+            (true, Some(unit)) => Some(CodeProgress {
+                unit,
+                rows_end,
+                lines_complete: complete,
+            }),
+            _ => None,
+        };
+    }
 
-        // Header: " rust  #1 " on the header colour, across the block.
-        let (first_fit, fw) = wrap::fit_indent(&first, self.width);
+    /// The header line: " rust  #1 " on the header colour, across the block.
+    fn code_header(&mut self, lang: &str, number: usize, first: &[Span<'static>]) {
+        let theme = self.theme;
+
+        let (first_fit, fw) = wrap::fit_indent(first, self.width);
         let avail = self.width.saturating_sub(fw).max(1);
         let label = if lang.is_empty() { "code" } else { lang };
         let header = [
@@ -886,18 +978,6 @@ impl<'a, 'c> Renderer<'a, 'c> {
         line.push_cow(spaces(avail - hw), theme.code_header);
         self.out.push(line.take());
         self.consume_markers();
-
-        let plain = highlight::plain_style(theme);
-        let mut gutter = rest.clone();
-        gutter.push(Span::styled(" ", plain));
-        let mut cont = rest;
-        cont.push(Span::styled("↪", theme.dim.bg(theme.code_bg)));
-        let width = self.width;
-        let out = &mut self.out;
-        let cache = self.cache.as_deref_mut();
-        highlight::for_each_line(code, lang, theme, cache, |spans| {
-            wrap::wrap_hard_into(out, spans, width, &gutter, &cont, Some(plain));
-        });
     }
 
     // ----- tables ------------------------------------------------------------------------

@@ -152,22 +152,30 @@ impl MarkdownStream {
             }
         }
         let tail_text = &self.text[self.stable_src..];
-        // Commit every unit before the last one whose first line is complete.
-        let commit = match (self.no_commit, tail_text.rfind('\n')) {
-            (false, Some(last_nl)) => r
-                .units
-                .iter()
-                .rposition(|u| u.src <= last_nl)
-                .filter(|&j| j >= 1)
-                .map(|j| r.units.swap_remove(j)),
-            _ => None,
-        };
+        // Commit every unit before the last one whose first line is complete; if that last
+        // one is a fenced code block, also its header and complete lines.
         let mut lines = r.lines;
-        if let Some(unit) = commit {
-            let line = unit.line.min(lines.len());
-            self.stable.extend(lines.drain(..line));
-            self.stable_src += unit.src;
-            self.stable_ctx = unit.ctx;
+        if let (false, Some(last_nl)) = (self.no_commit, tail_text.rfind('\n'))
+            && let Some(j) = r.units.iter().rposition(|u| u.src <= last_nl)
+        {
+            let code = r.code_progress.filter(|p| p.unit == j);
+            let unit = r.units.swap_remove(j);
+            let (end, ctx) = match code {
+                Some(p) => (
+                    p.rows_end,
+                    Ctx {
+                        code_skip: Some(p.lines_complete),
+                        ..unit.ctx
+                    },
+                ),
+                None => (unit.line, unit.ctx),
+            };
+            if code.is_some() || j >= 1 {
+                let end = end.min(lines.len());
+                self.stable.extend(lines.drain(..end));
+                self.stable_src += unit.src;
+                self.stable_ctx = ctx;
+            }
         }
         self.tail = lines;
     }
@@ -216,6 +224,28 @@ mod tests {
             last_stable = stable.len();
             assert!(tail.len() <= 3, "tail {}", tail.len());
         }
+    }
+
+    #[test]
+    fn streaming_code_block_commits_complete_lines() {
+        let theme = Theme::default();
+        let mut s = MarkdownStream::new();
+        s.push("Intro.\n\n```rust\n");
+        for i in 0..100 {
+            s.push(&format!("let x{i} = "));
+            check_equal(&mut s, 50, &theme);
+            s.push(&format!("{i};\n"));
+            let (_, tail) = s.lines(50, &theme);
+            assert!(tail.is_empty(), "line {i}: tail {}", tail.len());
+        }
+        s.push("```\n\nAfter the code.\n\n- a\n");
+        check_equal(&mut s, 50, &theme);
+        // the block keeps its number when the tail restarts inside it
+        s.push("\n```sh\nls\n");
+        check_equal(&mut s, 50, &theme);
+        s.push("```\n");
+        check_equal(&mut s, 50, &theme);
+        assert!(s.text().ends_with("```\n"));
     }
 
     #[test]
