@@ -51,7 +51,7 @@ fn rust_block(lines: usize) -> String {
 /// quotes, tables, and fenced code in a few languages.
 fn reply(target: usize) -> String {
     let mut s = String::new();
-    let mut i = 0;
+    let mut i = 0usize;
     while s.len() < target {
         i += 1;
         s.push_str(&format!("## Section {i}: what happens here\n\n"));
@@ -66,7 +66,7 @@ fn reply(target: usize) -> String {
              width.\n   - nested lists keep a hanging indent\n   - so do quotes\n3. **Cache** the \
              result by width and theme.\n\n",
         );
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             // Vary each block so the process-wide highlight cache cannot share them.
             s.push_str(&format!("```rust\n// section {i}\n"));
             s.push_str(&rust_block(24));
@@ -79,7 +79,7 @@ fn reply(target: usize) -> String {
             ));
         }
         s.push_str("> A quote that explains something important about the section above.\n\n");
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             s.push_str(
                 "| Option | Default | Meaning |\n|---|:-:|---|\n| width | 100 | columns to wrap at |\n\
                  | theme | dark | palette and code colours |\n| 中文 | 😀 | wide characters line up |\n\n",
@@ -131,7 +131,7 @@ fn bench_stream(c: &mut Criterion) {
     c.bench_function("stream one delta, 50KB reply, paragraph tail", |b| {
         b.iter(|| {
             n += 1;
-            if n % 60 == 0 {
+            if n.is_multiple_of(60) {
                 stream.push(" end.\n\nNext paragraph");
             } else {
                 stream.push(" word");
