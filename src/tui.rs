@@ -24,7 +24,7 @@ use tokio::sync::{OnceCell, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::api::{ApiError, Client, Delta, RetryNotice, StreamEvent};
-use crate::app::{Action, ApiEvent, App, Effect, Notice, RequestId, SaveOp, Settings};
+use crate::app::{Action, ApiEvent, App, BrowserRow, Effect, Notice, RequestId, SaveOp, Settings};
 use crate::config::Config;
 use crate::store::{Store, StoreWriter};
 use crate::ui::{self, ViewState};
@@ -105,8 +105,15 @@ pub struct Driver {
     client: Arc<ClientCell>,
     writer: Option<StoreWriter>,
     store_path: Option<PathBuf>,
+    /// Read connection for the browser, opened on first use.
+    reader: Option<Arc<std::sync::Mutex<Store>>>,
     requests: std::collections::HashMap<RequestId, JoinHandle<()>>,
 }
+
+/// Conversations listed (or search results shown) in the browser.
+const BROWSER_ROWS: u64 = 200;
+/// Messages loaded for the browser's preview (the latest ones).
+const PREVIEW_MESSAGES: usize = 40;
 
 /// Terminal input as the loop sees it: events, and a way to hand the terminal to `$EDITOR`.
 pub trait Input: futures_util::Stream<Item = std::io::Result<Event>> + Unpin {
@@ -211,6 +218,7 @@ impl Session {
             }),
             writer,
             store_path,
+            reader: None,
             requests: Default::default(),
         };
         if has_key {
@@ -305,6 +313,7 @@ where
                 app, view, frames, ..
             } = &mut *session;
             app.now = Instant::now();
+            app.now_ms = crate::store::now_ms();
             let frame = terminal.draw(|frame| ui::draw(app, view, frame))?;
             if let Some(frames) = frames {
                 frames.send_replace(frame.buffer.clone());
@@ -380,6 +389,7 @@ where
         app, view, driver, ..
     } = session;
     app.now = Instant::now();
+    app.now_ms = crate::store::now_ms();
     let effects = app.update(action);
     let mut quit = false;
     for effect in effects {
@@ -389,6 +399,7 @@ where
                 let result = input.edit(&text);
                 terminal.clear()?;
                 app.now = Instant::now();
+                app.now_ms = crate::store::now_ms();
                 app.update(Action::EditorClosed(result));
             }
             Effect::Scroll { conversation, by } => view.scroll(app, &conversation, by),
@@ -433,12 +444,62 @@ impl Driver {
                 };
                 let _ = self.tx.send(Action::Notify(notice));
             }
-            Effect::OpenBrowser => {
-                let _ = self.tx.send(Action::Notify(Notice::info(
-                    "the conversation browser is coming; use `tern list` / `tern --resume ID`",
-                )));
-                let _ = &self.store_path;
+            Effect::BrowserQuery { generation, query } => {
+                self.read(move |store| {
+                    let rows = if query.trim().is_empty() {
+                        store.list(0, BROWSER_ROWS).map(|rows| {
+                            rows.into_iter()
+                                .map(|summary| BrowserRow {
+                                    summary,
+                                    snippet: None,
+                                })
+                                .collect()
+                        })
+                    } else {
+                        store
+                            .search_conversations(&query, BROWSER_ROWS as usize)
+                            .map(|matches| {
+                                matches
+                                    .into_iter()
+                                    .map(|m| BrowserRow {
+                                        snippet: m.hits.first().map(|h| h.snippet.clone()),
+                                        summary: m.summary,
+                                    })
+                                    .collect()
+                            })
+                    };
+                    Some(Action::BrowserRows {
+                        generation,
+                        rows: rows.map_err(|e| e.to_string()),
+                    })
+                });
             }
+            Effect::BrowserPreview(id) => self.read(move |store| {
+                let (_, mut messages) = store.load(&id).ok()?;
+                let keep = messages.len().saturating_sub(PREVIEW_MESSAGES);
+                messages.drain(..keep);
+                Some(Action::BrowserPreview { id, messages })
+            }),
+            Effect::OpenConversation(id) => self.read(move |store| {
+                Some(match store.load(&id) {
+                    Ok((conversation, messages)) => Action::OpenSaved {
+                        conversation,
+                        messages,
+                    },
+                    Err(e) => Action::Notify(Notice::error(format!("cannot open: {e}"))),
+                })
+            }),
+            Effect::Export(id) => self.read(move |store| {
+                let file = std::path::PathBuf::from(format!("tern-{}.md", &id[..id.len().min(8)]));
+                let result = store
+                    .export_markdown(&id)
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| std::fs::write(&file, text).map_err(|e| e.to_string()));
+                Some(Action::Notify(match result {
+                    Ok(()) => Notice::info(format!("exported to {}", file.display())),
+                    Err(e) => Notice::error(format!("export failed: {e}")),
+                }))
+            }),
             Effect::Quit | Effect::Editor(_) | Effect::Scroll { .. } => {}
         }
     }
@@ -449,12 +510,48 @@ impl Driver {
             SaveOp::CreateConversation(c) => writer.create_conversation(c),
             SaveOp::UpdateConversation(c) => writer.update_conversation(c),
             SaveOp::Message(m) => writer.upsert_message(m),
+            SaveOp::Rename { id, title } => writer.rename(id, title),
+            SaveOp::Delete(id) => writer.delete(id),
         };
         if let Err(e) = result {
             let _ = self
                 .tx
                 .send(Action::Notify(Notice::error(format!("not saved: {e}"))));
         }
+    }
+
+    /// Run a read on the shared read connection, off the async workers; send its answer.
+    fn read(&mut self, query: impl FnOnce(&Store) -> Option<Action> + Send + 'static) {
+        if self.reader.is_none() {
+            let Some(path) = &self.store_path else {
+                let _ = self.tx.send(Action::Notify(Notice::error(
+                    "no saved conversations: no data directory",
+                )));
+                return;
+            };
+            match Store::open(path) {
+                Ok(store) => self.reader = Some(Arc::new(std::sync::Mutex::new(store))),
+                Err(e) => {
+                    let _ = self.tx.send(Action::Notify(Notice::error(e.to_string())));
+                    return;
+                }
+            }
+        }
+        let Some(reader) = self.reader.clone() else {
+            return;
+        };
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let answer = match reader.lock() {
+                Ok(store) => query(&store),
+                Err(_) => Some(Action::Notify(Notice::error(
+                    "the store reader failed earlier",
+                ))),
+            };
+            if let Some(action) = answer {
+                let _ = tx.send(action);
+            }
+        });
     }
 
     fn fetch_models(&self) {

@@ -8,7 +8,7 @@ use ratatui_textarea::TextArea;
 
 use crate::api::{ApiError, Message, MessagesRequest, RetryNotice, Role, Usage};
 use crate::config::{Config, ModelSpec};
-use crate::store::{Conversation, MessageStatus, StoredMessage};
+use crate::store::{Conversation, ConversationSummary, MessageStatus, StoredMessage};
 
 use super::keymap::KeyMap;
 
@@ -347,6 +347,16 @@ pub enum Action {
     },
     /// SIGTERM / SIGHUP: save and leave.
     Terminate,
+    /// Rows for the browser's query number `generation` (older answers are dropped).
+    BrowserRows {
+        generation: u64,
+        rows: Result<Vec<BrowserRow>, String>,
+    },
+    /// The messages of a conversation previewed in the browser.
+    BrowserPreview {
+        id: String,
+        messages: Vec<StoredMessage>,
+    },
 }
 
 /// How far to scroll.
@@ -364,6 +374,8 @@ pub enum SaveOp {
     CreateConversation(Conversation),
     UpdateConversation(Conversation),
     Message(StoredMessage),
+    Rename { id: String, title: String },
+    Delete(String),
 }
 
 /// What the app asks the driver to do.
@@ -385,7 +397,17 @@ pub enum Effect {
         conversation: String,
         by: ScrollBy,
     },
-    OpenBrowser,
+    /// List (empty query) or search saved conversations; answer with `Action::BrowserRows`.
+    BrowserQuery {
+        generation: u64,
+        query: String,
+    },
+    /// Load a conversation for the browser's preview; answer with `Action::BrowserPreview`.
+    BrowserPreview(String),
+    /// Load a saved conversation and open it; answer with `Action::OpenSaved`.
+    OpenConversation(String),
+    /// Write a conversation as Markdown to a file in the current directory.
+    Export(String),
     Quit,
 }
 
@@ -446,6 +468,43 @@ pub enum Overlay {
         picker: PickerState,
         blocks: Vec<CodeChoice>,
     },
+    Browser(Box<BrowserState>),
+}
+
+/// One conversation in the browser: its list row, and the best matching snippet when searching.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrowserRow {
+    pub summary: ConversationSummary,
+    /// With `store::MATCH_START` / `MATCH_END` around matched terms.
+    pub snippet: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum BrowserMode {
+    #[default]
+    List,
+    Rename(String),
+    ConfirmDelete,
+}
+
+/// The saved-conversation browser (Ctrl+R).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BrowserState {
+    pub query: String,
+    /// Bumped on every query change; results carry it back.
+    pub generation: u64,
+    pub rows: Vec<BrowserRow>,
+    pub selected: usize,
+    pub loading: bool,
+    pub error: Option<String>,
+    pub mode: BrowserMode,
+    pub preview: Option<(String, Vec<StoredMessage>)>,
+}
+
+impl BrowserState {
+    pub fn selected_row(&self) -> Option<&BrowserRow> {
+        self.rows.get(self.selected)
+    }
 }
 
 /// The whole application state.
@@ -460,6 +519,8 @@ pub struct App {
     pub next_request: RequestId,
     /// The driver's clock, set before each update (keeps `update` free of I/O).
     pub now: Instant,
+    /// Wall-clock time in unix ms, set with `now` (for "3m ago").
+    pub now_ms: i64,
     pub spinner: usize,
     pub should_quit: bool,
     pub prompt_history: Vec<String>,
@@ -482,6 +543,7 @@ impl App {
             notice: None,
             next_request: 1,
             now,
+            now_ms: crate::store::now_ms(),
             spinner: 0,
             should_quit: false,
             prompt_history: Vec::new(),

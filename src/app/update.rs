@@ -18,7 +18,7 @@ impl App {
         match action {
             Action::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key, &mut effects),
             Action::Key(_) | Action::Resize => {}
-            Action::Paste(text) => self.on_paste(&text),
+            Action::Paste(text) => self.on_paste(&text, &mut effects),
             Action::Wheel(lines) => effects.push(Effect::Scroll {
                 conversation: self.pane().id().to_owned(),
                 by: ScrollBy::Lines(lines),
@@ -70,6 +70,31 @@ impl App {
                 });
             }
             Action::Terminate => self.quit(&mut effects),
+            Action::BrowserRows { generation, rows } => {
+                if let Overlay::Browser(browser) = &mut self.overlay
+                    && browser.generation == generation
+                {
+                    browser.loading = false;
+                    match rows {
+                        Ok(rows) => {
+                            browser.rows = rows;
+                            browser.error = None;
+                        }
+                        Err(e) => browser.error = Some(e),
+                    }
+                    browser.selected = browser.selected.min(browser.rows.len().saturating_sub(1));
+                    request_preview(browser, &mut effects);
+                }
+            }
+            Action::BrowserPreview { id, messages } => {
+                if let Overlay::Browser(browser) = &mut self.overlay
+                    && browser
+                        .selected_row()
+                        .is_some_and(|r| r.summary.conversation.id == id)
+                {
+                    browser.preview = Some((id, messages));
+                }
+            }
         }
         effects
     }
@@ -161,12 +186,24 @@ impl App {
         true
     }
 
-    fn on_paste(&mut self, text: &str) {
+    fn on_paste(&mut self, text: &str, effects: &mut Vec<Effect>) {
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
         match &mut self.overlay {
             Overlay::ModelPicker(picker) | Overlay::CodePicker { picker, .. } => {
                 picker.filter.push_str(text.lines().next().unwrap_or(""));
                 picker.selected = 0;
+            }
+            Overlay::Browser(browser) => {
+                if browser.mode == BrowserMode::List {
+                    browser.query.push_str(text.lines().next().unwrap_or(""));
+                    browser.generation += 1;
+                    browser.loading = true;
+                    browser.selected = 0;
+                    effects.push(Effect::BrowserQuery {
+                        generation: browser.generation,
+                        query: browser.query.clone(),
+                    });
+                }
             }
             Overlay::Help { .. } => {}
             Overlay::None => {
@@ -213,7 +250,18 @@ impl App {
                     selected,
                 });
             }
-            Command::Browser => effects.push(Effect::OpenBrowser),
+            Command::Browser => {
+                let browser = BrowserState {
+                    generation: 1,
+                    loading: true,
+                    ..Default::default()
+                };
+                self.overlay = Overlay::Browser(Box::new(browser));
+                effects.push(Effect::BrowserQuery {
+                    generation: 1,
+                    query: String::new(),
+                });
+            }
             Command::NewConversation => {
                 let mut pane = Pane::new(&self.settings, self.now);
                 pane.model = self.pane().model.clone();
@@ -341,6 +389,7 @@ impl App {
                     PickerOutcome::Stay => {}
                 }
             }
+            Overlay::Browser(_) => self.on_browser_key(key, close, effects),
             Overlay::CodePicker { picker, blocks } => {
                 let matching: Vec<usize> = blocks
                     .iter()
@@ -362,6 +411,117 @@ impl App {
                     PickerOutcome::Stay => {}
                 }
             }
+        }
+    }
+
+    fn on_browser_key(&mut self, key: KeyEvent, close: bool, effects: &mut Vec<Effect>) {
+        let Overlay::Browser(browser) = &mut self.overlay else {
+            return;
+        };
+        match &mut browser.mode {
+            BrowserMode::Rename(title) => {
+                match key.code {
+                    KeyCode::Enter => {
+                        let title = title.trim().to_owned();
+                        browser.mode = BrowserMode::List;
+                        if let Some(row) = browser.rows.get_mut(browser.selected)
+                            && !title.is_empty()
+                        {
+                            row.summary.conversation.title = title.clone();
+                            let id = row.summary.conversation.id.clone();
+                            for pane in self.panes.iter_mut().filter(|p| p.id() == id) {
+                                pane.conversation.title = title.clone();
+                            }
+                            effects.push(Effect::Save(SaveOp::Rename { id, title }));
+                            self.notice = Some((Notice::info("renamed"), self.now));
+                        }
+                    }
+                    KeyCode::Esc => browser.mode = BrowserMode::List,
+                    KeyCode::Backspace => {
+                        title.pop();
+                    }
+                    KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                        title.push(c)
+                    }
+                    _ => {}
+                }
+                return;
+            }
+            BrowserMode::ConfirmDelete => {
+                browser.mode = BrowserMode::List;
+                if matches!(key.code, KeyCode::Char('y' | 'Y'))
+                    && browser.selected < browser.rows.len()
+                {
+                    let row = browser.rows.remove(browser.selected);
+                    browser.selected = browser.selected.min(browser.rows.len().saturating_sub(1));
+                    browser.preview = None;
+                    let id = row.summary.conversation.id;
+                    effects.push(Effect::Save(SaveOp::Delete(id.clone())));
+                    request_preview(browser, effects);
+                    if let Some(index) = self.panes.iter().position(|p| p.id() == id) {
+                        self.close(index, effects);
+                    }
+                    self.notify(Notice::info("conversation deleted"));
+                }
+                return;
+            }
+            BrowserMode::List => {}
+        }
+        if close {
+            self.overlay = Overlay::None;
+            return;
+        }
+        let count = browser.rows.len();
+        let before = browser.selected;
+        let mut query_changed = false;
+        match key.code {
+            KeyCode::Enter => {
+                if let Some(row) = browser.selected_row() {
+                    effects.push(Effect::OpenConversation(
+                        row.summary.conversation.id.clone(),
+                    ));
+                    self.overlay = Overlay::None;
+                }
+                return;
+            }
+            KeyCode::Up => browser.selected = browser.selected.saturating_sub(1),
+            KeyCode::Down => browser.selected = (browser.selected + 1).min(count.saturating_sub(1)),
+            KeyCode::PageUp => browser.selected = browser.selected.saturating_sub(10),
+            KeyCode::PageDown => {
+                browser.selected = (browser.selected + 10).min(count.saturating_sub(1))
+            }
+            KeyCode::F(2) => {
+                if let Some(row) = browser.selected_row() {
+                    browser.mode = BrowserMode::Rename(row.summary.conversation.title.clone());
+                }
+            }
+            KeyCode::Delete => {
+                if browser.selected_row().is_some() {
+                    browser.mode = BrowserMode::ConfirmDelete;
+                }
+            }
+            KeyCode::Char('s') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                if let Some(row) = browser.selected_row() {
+                    effects.push(Effect::Export(row.summary.conversation.id.clone()));
+                }
+            }
+            KeyCode::Backspace => query_changed = browser.query.pop().is_some(),
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                browser.query.push(c);
+                query_changed = true;
+            }
+            _ => {}
+        }
+        if query_changed {
+            browser.generation += 1;
+            browser.loading = true;
+            browser.selected = 0;
+            effects.push(Effect::BrowserQuery {
+                generation: browser.generation,
+                query: browser.query.clone(),
+            });
+        } else if browser.selected != before {
+            request_preview(browser, effects);
         }
     }
 
@@ -658,6 +818,24 @@ impl App {
                 }
             }
         }
+    }
+}
+
+/// Ask for the selected row's preview unless it is already shown.
+fn request_preview(browser: &mut BrowserState, effects: &mut Vec<Effect>) {
+    let Some(id) = browser
+        .selected_row()
+        .map(|r| r.summary.conversation.id.clone())
+    else {
+        browser.preview = None;
+        return;
+    };
+    if browser
+        .preview
+        .as_ref()
+        .is_none_or(|(shown, _)| *shown != id)
+    {
+        effects.push(Effect::BrowserPreview(id));
     }
 }
 

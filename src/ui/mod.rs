@@ -3,6 +3,7 @@
 //! `ViewState` holds only view concerns (line caches, scroll anchors, theme), so the reducer stays
 //! pure and the frame cost stays bounded by what is on screen.
 
+mod browser;
 mod transcript;
 
 use std::time::Instant;
@@ -83,6 +84,9 @@ pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
                 area,
                 frame.buffer_mut(),
             );
+        }
+        Overlay::Browser(browser) => {
+            browser::draw_browser(app, browser, &theme, area, frame.buffer_mut())
         }
         Overlay::CodePicker { picker, blocks } => {
             let items: Vec<(String, bool)> = blocks

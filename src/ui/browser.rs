@@ -1,0 +1,240 @@
+//! The saved-conversation browser popup: search box, result list, preview of the selection.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+
+use crate::api::Role;
+use crate::app::{App, BrowserMode, BrowserState};
+use crate::commands::relative_time;
+use crate::render::{Theme, wrap::display_width};
+use crate::sanitize::sanitize;
+use crate::store::search::snippet_runs;
+
+use super::{format_tokens, popup_block};
+
+/// Cut `text` to `width` display columns, with an ellipsis when cut.
+fn fit(text: &str, width: usize) -> String {
+    if display_width(text) <= width {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+fn one_line(text: &str) -> String {
+    sanitize(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn draw_browser(
+    app: &App,
+    browser: &BrowserState,
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let rect = Rect::new(
+        area.x + area.width / 20,
+        area.y + area.height / 12,
+        area.width - area.width / 10,
+        area.height - area.height / 6,
+    );
+    Clear.render(rect, buf);
+    let footer = match &browser.mode {
+        BrowserMode::List => {
+            " type to search · ↑↓ · Enter open · F2 rename · Del delete · Ctrl+S export · Esc "
+        }
+        BrowserMode::Rename(_) => " new title, Enter to save · Esc cancels ",
+        BrowserMode::ConfirmDelete => {
+            " delete this conversation? y to delete, any other key keeps it "
+        }
+    };
+    let block =
+        popup_block("Saved conversations", theme).title_bottom(Span::styled(footer, theme.dim));
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    if inner.height < 3 || inner.width < 10 {
+        return;
+    }
+    // Search box.
+    let status = if browser.loading {
+        "searching…".to_owned()
+    } else if browser.query.is_empty() {
+        format!("{} recent", browser.rows.len())
+    } else {
+        format!("{} matching", browser.rows.len())
+    };
+    let search = match &browser.mode {
+        BrowserMode::Rename(title) => Line::from(vec![
+            Span::styled("rename › ", theme.warning),
+            Span::styled(title.clone(), theme.text),
+            Span::styled("▏", theme.accent),
+        ]),
+        _ => Line::from(vec![
+            Span::styled("› ", theme.accent),
+            Span::styled(browser.query.clone(), theme.text),
+            Span::styled("▏", theme.accent),
+            Span::styled(format!("   {status}"), theme.dim),
+        ]),
+    };
+    search.render(Rect::new(inner.x, inner.y, inner.width, 1), buf);
+    let body = Rect::new(inner.x, inner.y + 2, inner.width, inner.height - 2);
+    let (list_area, preview_area) = if body.width >= 90 {
+        let [l, p] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+            .areas(body);
+        (l, Some(p))
+    } else {
+        (body, None)
+    };
+    if let Some(error) = &browser.error {
+        Paragraph::new(Span::styled(error.clone(), theme.error))
+            .wrap(Wrap { trim: false })
+            .render(list_area, buf);
+    } else if browser.rows.is_empty() && !browser.loading {
+        let text = if browser.query.is_empty() {
+            "No saved conversations yet."
+        } else {
+            "Nothing matches."
+        };
+        Line::from(Span::styled(text, theme.dim)).render(list_area, buf);
+    }
+    draw_rows(app, browser, theme, list_area, buf);
+    if let Some(area) = preview_area {
+        draw_preview(browser, theme, area, buf);
+    }
+}
+
+fn draw_rows(app: &App, browser: &BrowserState, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let per_page = usize::from(area.height / 2).max(1);
+    let first = browser.selected.saturating_sub(per_page - 1);
+    let width = usize::from(area.width.saturating_sub(1));
+    for (slot, (index, row)) in browser
+        .rows
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(per_page)
+        .enumerate()
+    {
+        let y = area.y + (slot as u16) * 2;
+        let selected = index == browser.selected;
+        let rect = Rect::new(area.x, y, area.width.saturating_sub(1), 2);
+        if selected {
+            buf.set_style(rect, theme.selection);
+        }
+        let summary = &row.summary;
+        let c = &summary.conversation;
+        let when = relative_time(app.now_ms, c.updated_at);
+        let title_width = width.saturating_sub(display_width(&when) + 3);
+        let title = fit(&one_line(&c.title), title_width);
+        let pad = width.saturating_sub(display_width(&title) + display_width(&when) + 2);
+        let title_style = if selected {
+            theme.accent
+        } else {
+            theme.text.add_modifier(ratatui::style::Modifier::BOLD)
+        };
+        Line::from(vec![
+            Span::styled(format!(" {title}"), title_style),
+            Span::raw(" ".repeat(pad)),
+            Span::styled(when, theme.dim),
+        ])
+        .render(Rect::new(rect.x, y, rect.width, 1), buf);
+        let second = match &row.snippet {
+            Some(snippet) => {
+                let mut spans = vec![Span::raw("   ")];
+                let mut used = 3;
+                for (run, matched) in snippet_runs(snippet) {
+                    let run: String = sanitize(run)
+                        .chars()
+                        .map(|c| if c.is_whitespace() { ' ' } else { c })
+                        .collect();
+                    let text = fit(&run, width.saturating_sub(used));
+                    used += display_width(&text);
+                    spans.push(Span::styled(
+                        text,
+                        if matched {
+                            theme.search_match
+                        } else {
+                            theme.dim
+                        },
+                    ));
+                    if used >= width {
+                        break;
+                    }
+                }
+                Line::from(spans)
+            }
+            None => {
+                let facts = format!(
+                    "   {} · {} msgs · {} tokens",
+                    summary.models.join(", "),
+                    summary.message_count,
+                    format_tokens(summary.total_input_tokens + summary.total_output_tokens)
+                );
+                Line::from(Span::styled(fit(&facts, width), theme.dim))
+            }
+        };
+        if y + 1 < area.y + area.height {
+            second.render(Rect::new(rect.x, y + 1, rect.width, 1), buf);
+        }
+    }
+}
+
+fn draw_preview(browser: &BrowserState, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let block = Block::default()
+        .borders(Borders::LEFT)
+        .border_style(theme.border);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let Some((_, messages)) = &browser.preview else {
+        return;
+    };
+    let width = inner.width.saturating_sub(1).max(1);
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    for message in messages {
+        let (label, style) = match message.role {
+            Role::User => ("You".to_owned(), theme.user_label),
+            Role::Assistant => (
+                message.model.clone().unwrap_or_else(|| "assistant".into()),
+                theme.assistant_label,
+            ),
+        };
+        lines.push(Line::from(Span::styled(
+            format!(" {}", sanitize(&label)),
+            style,
+        )));
+        let text = crate::api::types::plain_text(&message.content);
+        let text: String = text.chars().take(600).collect();
+        for line in super::plain_lines(
+            &text,
+            width.saturating_sub(1),
+            Style::default().patch(theme.text),
+        )
+        .into_iter()
+        .take(8)
+        {
+            let mut spans = vec![Span::raw(" ")];
+            spans.extend(line.spans);
+            lines.push(Line::from(spans));
+        }
+        lines.push(Line::default());
+    }
+    // Show the end of the conversation.
+    let skip = lines.len().saturating_sub(usize::from(inner.height));
+    Paragraph::new(lines.split_off(skip)).render(inner, buf);
+}
