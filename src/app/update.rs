@@ -495,10 +495,8 @@ impl App {
                     browser.mode = BrowserMode::Rename(row.summary.conversation.title.clone());
                 }
             }
-            KeyCode::Delete => {
-                if browser.selected_row().is_some() {
-                    browser.mode = BrowserMode::ConfirmDelete;
-                }
+            KeyCode::Delete if browser.selected_row().is_some() => {
+                browser.mode = BrowserMode::ConfirmDelete;
             }
             KeyCode::Char('s') if key.modifiers.contains(KeyModifiers::CONTROL) => {
                 if let Some(row) = browser.selected_row() {
