@@ -13,17 +13,23 @@
 //! top-level unit start on a line that is itself complete. Block structure in CommonMark is
 //! decided line by line, so once that line is complete no later text can pull it back into the
 //! previous unit (setext underlines and table delimiter rows only change the unit they belong
-//! to). The tail is parsed on its own, starting from a [`Ctx`] recorded at the boundary (code
+//! to). The tail is parsed on its own, starting from a context recorded at the boundary (code
 //! block numbering, whether a block precedes it, and how to continue a top-level list), and the
 //! renderer's separation rules depend only on what came before (see `markdown`), so
 //! `stable ++ tail` always equals `render_markdown(text)`; a property test checks this at every
 //! step with random split points.
 //!
-//! Two more details: link reference definitions (`[x]: url`) act on the whole document, so
-//! once one appears the stream stops committing and renders everything as tail (correct, just
-//! slower, and rare in model output); and an unfinished code block in the tail is highlighted
-//! incrementally through a [`HighlightCache`], so a 500-line block that is still streaming does
-//! not re-run syntect over all of it on each delta.
+//! Three more details:
+//! - a top-level fenced code block that is still arriving commits its header and every
+//!   complete line (a code line's rows never change once its newline is there); the tail is then
+//!   re-parsed from the fence with a context that skips the lines already shown, so only the unfinished line is laid out
+//!   again, and the syntect state for the block is kept in a [`HighlightCache`], so each code
+//!   line is highlighted once, when it completes;
+//! - link reference definitions (`[x]: url`) act on the whole document, so once one appears the
+//!   stream stops committing and renders everything as tail (correct, just slower, and rare in
+//!   model output);
+//! - text is sanitized as it is pushed, with a streaming [`Sanitizer`], so an escape sequence
+//!   split across two deltas is still removed whole.
 
 use ratatui::text::Line;
 
