@@ -1,0 +1,546 @@
+//! Whole-screen snapshots: the app driven by actions (as the loop would), drawn with
+//! `ui::draw` into a `TestBackend`, compared with insta (ratatui's snapshot recipe; gitui's
+//! app-level snapshots). Review changes with `cargo insta review`.
+//!
+//! Everything on screen is made stable: message times are pinned (`FIXED_MS`), the clock only
+//! moves when a test moves `app.now`, and the settings are fixed by hand.
+
+mod common;
+
+use std::time::Duration;
+
+use crossterm::event::KeyCode;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use tern::app::{Action, ApiEvent, App, Effect, RequestId};
+use tern::render::Theme;
+use tern::ui::ViewState;
+
+use common::*;
+
+/// 2025-01-01 09:30:00 UTC: every message claims this time.
+const FIXED_MS: i64 = 1_735_723_800_000;
+
+/// The app, its view and a test terminal, driven like the real loop drives them.
+struct Screen {
+    app: App,
+    view: ViewState,
+    terminal: Terminal<TestBackend>,
+}
+
+impl Screen {
+    fn new(width: u16, height: u16) -> Screen {
+        Screen::with_settings(width, height, settings(true))
+    }
+
+    fn with_settings(width: u16, height: u16, settings: tern::app::Settings) -> Screen {
+        let theme = Theme::builtin("dark").expect("the dark theme is built in");
+        Screen {
+            app: App::new(settings, std::time::Instant::now()),
+            view: ViewState::new(theme, time::UtcOffset::UTC),
+            terminal: Terminal::new(TestBackend::new(width, height)).unwrap(),
+        }
+    }
+
+    /// Apply an action; scroll effects go to the view, as in the driver.
+    fn act(&mut self, action: Action) -> Vec<Effect> {
+        let effects = self.app.update(action);
+        for effect in &effects {
+            if let Effect::Scroll { conversation, by } = effect {
+                self.view.scroll(&self.app, conversation, *by);
+            }
+        }
+        self.view.retain(&self.app);
+        effects
+    }
+
+    fn type_str(&mut self, text: &str) {
+        for c in text.chars() {
+            self.act(key(KeyCode::Char(c)));
+        }
+    }
+
+    /// Type `prompt`, press Enter; the request id of the reply.
+    fn send(&mut self, prompt: &str) -> RequestId {
+        self.type_str(prompt);
+        let effects = self.act(key(KeyCode::Enter));
+        the_send(&effects).1
+    }
+
+    fn event(&mut self, request: RequestId, event: ApiEvent) {
+        let conversation = self
+            .app
+            .panes
+            .iter()
+            .find(|p| p.request == Some(request))
+            .expect("a pane owns the request")
+            .conversation
+            .id
+            .clone();
+        self.act(Action::Api {
+            conversation,
+            request,
+            event,
+        });
+    }
+
+    /// Stream `chunks`, then finish with their concatenation.
+    fn stream_reply(&mut self, request: RequestId, chunks: &[&str], u: tern::api::Usage) {
+        self.event(
+            request,
+            ApiEvent::Started {
+                usage: usage(u.input_tokens, 1),
+            },
+        );
+        for chunk in chunks {
+            self.event(request, ApiEvent::Text((*chunk).to_owned()));
+        }
+        self.event(request, ApiEvent::Usage(u));
+        let model = self.app.pane().model.clone();
+        self.event(request, finished(&model, &chunks.concat(), u));
+    }
+
+    fn draw(&mut self) -> &TestBackend {
+        for pane in &mut self.app.panes {
+            for message in &mut pane.messages {
+                message.stored.created_at = FIXED_MS;
+            }
+        }
+        let Screen {
+            app,
+            view,
+            terminal,
+        } = self;
+        terminal
+            .draw(|frame| tern::ui::draw(app, view, frame))
+            .unwrap();
+        terminal.backend()
+    }
+
+    fn text(&mut self) -> String {
+        buffer_text(self.draw().buffer())
+    }
+}
+
+fn buffer_text(buffer: &Buffer) -> String {
+    let width = usize::from(buffer.area.width);
+    buffer
+        .content()
+        .chunks(width)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+const REPLY: [&str; 6] = [
+    "# Hello, world in Rust\n\nHere is the **classic** program",
+    ", in full:\n\n```rust\nfn main() {\n",
+    "    println!(\"Hello, world!\");\n}\n```\n\n",
+    "- Save it as `main.rs`\n- Run `rustc main.rs && ./main`\n",
+    "- It prints one line and exits; nothing else is needed for a first program, ",
+    "and the compiler's messages are friendly when something is off.\n\nHave fun!",
+];
+
+/// A finished turn with a markdown reply holding a code block.
+fn markdown_conversation(width: u16, height: u16) -> Screen {
+    let mut screen = Screen::new(width, height);
+    let request = screen.send("Show me hello world in Rust, please");
+    screen.stream_reply(request, &REPLY, usage(1234, 96));
+    screen
+}
+
+#[test]
+fn empty_start_with_a_key() {
+    for (w, h) in [(120, 40), (80, 24)] {
+        let mut screen = Screen::new(w, h);
+        insta::assert_snapshot!(format!("empty_start_{w}x{h}"), screen.draw());
+    }
+}
+
+#[test]
+fn empty_start_without_a_key_explains_how_to_get_going() {
+    for (w, h) in [(120, 40), (80, 24)] {
+        let mut screen = Screen::with_settings(w, h, settings(false));
+        let text = screen.text();
+        assert!(text.contains("No API key is set yet."), "{text}");
+        assert!(text.contains("export APIFREE_API_KEY"), "{text}");
+        insta::assert_snapshot!(format!("empty_start_no_key_{w}x{h}"), screen.draw());
+    }
+}
+
+#[test]
+fn a_streamed_markdown_reply_with_a_code_block() {
+    for (w, h) in [(120, 40), (80, 24)] {
+        let mut screen = markdown_conversation(w, h);
+        let text = screen.text();
+        assert!(text.contains("fn main() {"), "{text}");
+        assert!(!text.contains("```"), "fences are not shown raw:\n{text}");
+        assert!(
+            !text.contains("**"),
+            "emphasis markers are not shown raw:\n{text}"
+        );
+        insta::assert_snapshot!(format!("markdown_reply_{w}x{h}"), screen.draw());
+    }
+}
+
+#[test]
+fn a_reply_while_it_streams() {
+    let mut screen = Screen::new(80, 24);
+    let t0 = screen.app.now;
+    let request = screen.send("Show me hello world in Rust, please");
+    screen.event(
+        request,
+        ApiEvent::Started {
+            usage: usage(1234, 1),
+        },
+    );
+    screen.app.now = t0 + Duration::from_millis(500);
+    screen.event(request, ApiEvent::Text(REPLY[0].into()));
+    screen.event(request, ApiEvent::Text(REPLY[1].into()));
+    screen.app.now = t0 + Duration::from_secs(2);
+    let text = screen.text();
+    assert!(text.contains("streaming ~"), "{text}");
+    assert!(text.contains("Esc stops the reply"), "{text}");
+    insta::assert_snapshot!("streaming_80x24", screen.draw());
+}
+
+#[test]
+fn waiting_and_retrying_show_in_the_status_bar() {
+    let mut screen = Screen::new(80, 24);
+    let t0 = screen.app.now;
+    let request = screen.send("hello");
+    screen.app.now = t0 + Duration::from_secs(3);
+    assert!(screen.text().contains("waiting 3s"));
+    screen.event(
+        request,
+        ApiEvent::Retrying(tern::api::RetryNotice {
+            attempt: 1,
+            max_retries: 2,
+            delay: Duration::from_millis(1500),
+            cause: tern::api::ApiError::Status(Box::new(tern::api::StatusError {
+                status: 529,
+                error_type: Some("overloaded_error".into()),
+                message: Some("Overloaded".into()),
+                request_id: None,
+                retry_after: None,
+                should_retry: None,
+                spend_limit: false,
+            })),
+        }),
+    );
+    insta::assert_snapshot!("retrying_80x24", screen.draw());
+}
+
+#[test]
+fn the_model_picker_with_a_filter() {
+    for (w, h) in [(120, 40), (80, 24)] {
+        let mut screen = markdown_conversation(w, h);
+        screen.act(ctrl('p'));
+        screen.type_str("son");
+        screen.act(key(KeyCode::Down));
+        let text = screen.text();
+        assert!(text.contains("claude-sonnet-4.6  (current)"), "{text}");
+        assert!(!text.contains("claude-haiku-4.5"), "{text}");
+        insta::assert_snapshot!(format!("model_picker_{w}x{h}"), screen.draw());
+    }
+}
+
+#[test]
+fn an_error_block_for_a_401() {
+    for (w, h) in [(120, 40), (80, 24)] {
+        let mut screen = Screen::new(w, h);
+        let request = screen.send("hello?");
+        screen.event(
+            request,
+            ApiEvent::Failed {
+                error: unauthorized(),
+                partial: None,
+            },
+        );
+        let text = screen.text();
+        assert!(text.contains("authentication failed"), "{text}");
+        assert!(text.contains("HTTP 401 authentication_error"), "{text}");
+        assert!(text.contains("Ctrl+T retries this turn"), "{text}");
+        insta::assert_snapshot!(format!("error_401_{w}x{h}"), screen.draw());
+    }
+}
+
+#[test]
+fn an_error_mid_reply_keeps_the_partial_text() {
+    let mut screen = Screen::new(80, 24);
+    let request = screen.send("tell me about terns");
+    screen.event(
+        request,
+        ApiEvent::Text("Terns are seabirds of the family Laridae. They".into()),
+    );
+    screen.event(
+        request,
+        ApiEvent::Failed {
+            error: overloaded_midstream(),
+            partial: None,
+        },
+    );
+    insta::assert_snapshot!("error_midstream_80x24", screen.draw());
+}
+
+#[test]
+fn the_help_overlay() {
+    for (w, h) in [(120, 40), (80, 24)] {
+        let mut screen = Screen::new(w, h);
+        screen.act(key(KeyCode::F(1)));
+        let text = screen.text();
+        assert!(text.contains("send the message"), "{text}");
+        insta::assert_snapshot!(format!("help_{w}x{h}"), screen.draw());
+    }
+}
+
+#[test]
+fn the_help_overlay_scrolled_to_the_end() {
+    let mut screen = Screen::new(80, 24);
+    screen.act(key(KeyCode::F(1)));
+    for _ in 0..5 {
+        screen.act(key(KeyCode::PageDown));
+    }
+    let text = screen.text();
+    assert!(text.contains("/title TEXT"), "{text}");
+    insta::assert_snapshot!("help_end_80x24", screen.draw());
+}
+
+#[test]
+fn a_narrow_terminal() {
+    let mut screen = markdown_conversation(60, 24);
+    let text = screen.text();
+    assert!(text.contains("fn main() {"), "{text}");
+    insta::assert_snapshot!("markdown_reply_60x24", screen.draw());
+
+    screen.act(ctrl('p'));
+    insta::assert_snapshot!("model_picker_60x24", screen.draw());
+}
+
+#[test]
+fn a_narrow_terminal_error_block() {
+    let mut screen = Screen::new(60, 24);
+    let request = screen.send("hello?");
+    screen.event(
+        request,
+        ApiEvent::Failed {
+            error: unauthorized(),
+            partial: None,
+        },
+    );
+    insta::assert_snapshot!("error_401_60x24", screen.draw());
+}
+
+#[test]
+fn a_stopped_reply() {
+    let mut screen = Screen::new(80, 24);
+    let request = screen.send("tell me a story");
+    screen.event(
+        request,
+        ApiEvent::Text("Once upon a time, in a terminal far away, there lived".into()),
+    );
+    screen.act(key(KeyCode::Esc));
+    let text = screen.text();
+    assert!(text.contains("■ stopped"), "{text}");
+    assert!(text.contains("there lived"), "{text}");
+    insta::assert_snapshot!("stopped_80x24", screen.draw());
+}
+
+#[test]
+fn scrolled_up_while_text_arrives_shows_the_new_text_marker() {
+    let mut screen = markdown_conversation(80, 24);
+    let request = screen.send("And in C?");
+    screen.event(request, ApiEvent::Text("In C it is:\n\n".into()));
+    screen.draw();
+    screen.act(key(KeyCode::PageUp));
+    let before = screen.text();
+    assert!(
+        !before.contains("new text below"),
+        "nothing new yet:\n{before}"
+    );
+    screen.event(
+        request,
+        ApiEvent::Text("```c\n#include <stdio.h>\nint main(void) {\n".into()),
+    );
+    let text = screen.text();
+    assert!(text.contains("↓ new text below (End)"), "{text}");
+    assert!(!text.contains("#include"), "the view stays put:\n{text}");
+    insta::assert_snapshot!("scrolled_up_new_text_80x24", screen.draw());
+
+    // End follows the bottom again and the marker goes.
+    screen.act(key(KeyCode::End));
+    let text = screen.text();
+    assert!(text.contains("#include <stdio.h>"), "{text}");
+    assert!(!text.contains("new text below"), "{text}");
+}
+
+#[test]
+fn tabs_show_busy_and_unread_markers() {
+    let mut screen = markdown_conversation(80, 24);
+    let request = screen.send("a slow question for tab one");
+    screen.act(ctrl('n'));
+    let second = screen.send("second tab");
+    screen.act(ctrl('n'));
+    screen.event(second, ApiEvent::Text("background text".into()));
+    let text = screen.text();
+    let tabs = text.lines().next().unwrap().to_owned();
+    assert!(
+        tabs.contains("2:second tab ●") || tabs.contains("2:second tab ⠋"),
+        "{tabs}"
+    );
+    screen.event(
+        request,
+        finished(tern::config::DEFAULT_MODEL, "done", usage(1, 1)),
+    );
+    screen.event(
+        second,
+        finished(tern::config::DEFAULT_MODEL, "done", usage(1, 1)),
+    );
+    let text = screen.text();
+    let tabs = text.lines().next().unwrap();
+    assert!(tabs.contains("1:Show me hello world in R… ●"), "{tabs}");
+    assert!(tabs.contains("2:second tab ●"), "{tabs}");
+    insta::assert_snapshot!("tabs_unread_80x24", screen.draw());
+}
+
+#[test]
+fn the_code_block_chooser() {
+    let mut screen = markdown_conversation(80, 24);
+    screen.act(ctrl('o'));
+    let text = screen.text();
+    assert!(text.contains("msg 2 · #1 rust · fn main() {"), "{text}");
+    insta::assert_snapshot!("code_picker_80x24", screen.draw());
+}
+
+fn with_sampling_settings(width: u16, height: u16) -> Screen {
+    let mut screen = Screen::new(width, height);
+    for command in [
+        "/system You are a terse assistant who answers in one sentence and never more than that",
+        "/temp 0.3",
+        "/top_p 0.9",
+        "/max 512",
+    ] {
+        screen.type_str(command);
+        screen.act(key(KeyCode::Enter));
+    }
+    screen
+}
+
+#[test]
+fn slash_settings_show_in_the_pane_header() {
+    let mut screen = with_sampling_settings(120, 40);
+    let text = screen.text();
+    let header = text.lines().nth(1).unwrap();
+    assert!(
+        header.contains("system: You are a terse assistant who answers in…"),
+        "{header}"
+    );
+    assert!(
+        header.contains("temp 0.3 · top_p 0.9 · max 512"),
+        "{header}"
+    );
+    insta::assert_snapshot!("header_settings_120x40", screen.draw());
+}
+
+#[test]
+#[ignore = "bug: at 80 columns a system prompt pushes temp/top_p/max off the pane header"]
+fn slash_settings_stay_visible_in_an_80_column_header() {
+    let mut screen = with_sampling_settings(80, 24);
+    let text = screen.text();
+    let header = text.lines().nth(1).unwrap();
+    for part in ["temp 0.3", "top_p 0.9", "max 512"] {
+        assert!(header.contains(part), "{part} missing from {header:?}");
+    }
+}
+
+/// The `│`-separated segments of a status line, trimmed, the right-hand hint removed.
+fn status_segments(status: &str) -> Vec<String> {
+    let status = status.trim_end();
+    let status = status.strip_suffix("F1 help").unwrap_or(status);
+    status
+        .split('│')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[test]
+#[ignore = "bug: at 80 columns the status bar's ' F1 help ' hint overwrites the middle of a segment, e.g. '96 out' shows as '9'"]
+fn the_status_bar_never_shows_a_cut_number() {
+    let mut wide = markdown_conversation(200, 24);
+    let full = status_segments(wide.text().lines().last().unwrap());
+    assert!(
+        full.iter().any(|s| s == "total 1.2k in · 96 out"),
+        "{full:?}"
+    );
+    for width in [60, 80, 100] {
+        let mut screen = markdown_conversation(width, 24);
+        let text = screen.text();
+        let status = text.lines().last().unwrap();
+        for segment in status_segments(status) {
+            assert!(
+                full.contains(&segment) || segment.ends_with('…'),
+                "{width} columns: segment {segment:?} is cut without a mark in {status:?}"
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore = "bug: the newline row of the help ('Ctrl+J / Shift+Enter / Alt+Enter') overflows the 24-column key column, so its description is misaligned"]
+fn help_descriptions_line_up() {
+    let app = App::new(settings(true), std::time::Instant::now());
+    let theme = Theme::builtin("dark").unwrap();
+    let columns: Vec<(String, usize)> = tern::ui::help_lines(&app, &theme)
+        .iter()
+        .filter(|line| line.spans.len() == 2)
+        .map(|line| {
+            let keys = line.spans[0].content.to_string();
+            let width = tern::render::display_width(&keys);
+            (keys, width)
+        })
+        .collect();
+    assert!(columns.len() > 20);
+    for (keys, width) in &columns {
+        assert_eq!(
+            *width, 26,
+            "the description after {keys:?} starts elsewhere"
+        );
+    }
+}
+
+/// No cell of any of these screens holds a control character (model text is data).
+#[test]
+fn hostile_model_text_never_reaches_the_screen() {
+    let mut screen = Screen::new(80, 24);
+    let request = screen.send("show me escapes");
+    let chunks = [
+        "Red: \u{1b}[31mred\u{1b}[0m, clipboard: \u{1b}]52;c;",
+        "cm0gLXJmIH4=\u{7} title: \u{1b}]0;pwned\u{7} CR:\rX C1:\u{9b}31m!\n",
+        "```\u{1b}[2J\ncode \u{1b}[1mbold\u{1b}[0m\n```\n",
+    ];
+    for chunk in chunks {
+        screen.event(request, ApiEvent::Text(chunk.into()));
+        assert_no_controls(screen.draw().buffer());
+    }
+    screen.event(
+        request,
+        finished(tern::config::DEFAULT_MODEL, &chunks.concat(), usage(1, 1)),
+    );
+    assert_no_controls(screen.draw().buffer());
+    let text = screen.text();
+    assert!(!text.contains("pwned"), "{text}");
+    assert!(!text.contains("cm0gLXJmIH4"), "{text}");
+}
+
+#[track_caller]
+fn assert_no_controls(buffer: &Buffer) {
+    for (i, cell) in buffer.content().iter().enumerate() {
+        assert!(
+            !cell.symbol().chars().any(char::is_control),
+            "control character in cell {i}: {:?}",
+            cell.symbol()
+        );
+    }
+}
