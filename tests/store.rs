@@ -490,6 +490,46 @@ proptest! {
 }
 
 #[test]
+fn broad_queries_rank_only_the_newest_matches() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    let window = tern::store::search::RANK_WINDOW;
+    let mut batch = vec![WriteCommand::CreateConversation(conversation("c", "t", 1))];
+    // The oldest message is the best bm25 match of all, but falls outside the window.
+    batch.push(WriteCommand::UpsertMessage(text_message(
+        "c",
+        "oldest",
+        0,
+        Role::User,
+        "common common common common rarity",
+    )));
+    for i in 1..=window as i64 + 50 {
+        batch.push(WriteCommand::UpsertMessage(text_message(
+            "c",
+            &format!("m{i}"),
+            i,
+            Role::User,
+            "common words in a longer message that mentions the word only once",
+        )));
+    }
+    assert!(store.apply_batch(&batch).unwrap().is_empty());
+
+    let hits = store.search("common", 20).unwrap();
+    assert_eq!(hits.len(), 20);
+    assert!(hits.iter().all(|h| h.message_id != "oldest"));
+    let newest_window: Vec<String> = (51..=window as i64 + 50).map(|i| format!("m{i}")).collect();
+    assert!(hits.iter().all(|h| newest_window.contains(&h.message_id)));
+    // Asking for more than the window ranks everything; a narrower query finds the old one.
+    let all = store.search("common", usize::MAX).unwrap();
+    assert_eq!(all.len(), window + 51);
+    assert_eq!(all[0].message_id, "oldest");
+    assert_eq!(
+        store.search("common rarity", 5).unwrap()[0].message_id,
+        "oldest"
+    );
+}
+
+#[test]
 fn id_prefixes_resolve_uniquely() {
     let (_dir, path) = temp_db();
     let mut store = Store::open(&path).unwrap();

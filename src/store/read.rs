@@ -292,16 +292,37 @@ impl Store {
 
     /// Full-text search over the text of saved messages, best match first (bm25).
     ///
-    /// Each word of `query` matches words starting with it (`borrow` finds "borrowing"); all
-    /// words must occur in the message. Case and accents are ignored. Any text is accepted:
-    /// quotes, `*`, `-`, `AND`, brackets are searched for as plain words, never parsed as query
-    /// syntax, and a query with no words returns no hits. Messages still streaming are not
-    /// indexed yet. Snippets mark matches with [`super::MATCH_START`] / [`super::MATCH_END`].
+    /// Each word of `query` matches words starting with it (`borrow` finds "borrowing"; one-
+    /// and two-letter words match whole words); all words must occur in the message. Case and
+    /// accents are ignored. Any text is accepted: quotes, `*`, `-`, `AND`, brackets are searched
+    /// for as plain words, never parsed as query syntax, and a query with no words returns no
+    /// hits. When more than [`search::RANK_WINDOW`] messages match, only the most recent that
+    /// many are ranked. Messages still streaming are not indexed yet. Snippets mark matches with
+    /// [`super::MATCH_START`] / [`super::MATCH_END`].
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, StoreError> {
         let Some(fts) = search::fts_query(query) else {
             return Ok(Vec::new());
         };
         let at = self.at();
+        let window = search::RANK_WINDOW.max(limit);
+        // The oldest message inside the ranking window: skipping `window - 1` matches newest
+        // first costs no ranking. With fewer matches than that, all are ranked.
+        let floor: i64 = match i64::try_from(window - 1) {
+            Ok(skip) => self
+                .conn
+                .prepare_cached(
+                    "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1
+                     ORDER BY rowid DESC LIMIT 1 OFFSET ?2",
+                )
+                .map_err(&at)?
+                .query_row(params![fts, skip], |row| row.get(0))
+                .optional()
+                .map_err(&at)?
+                .unwrap_or(0),
+            Err(_) => 0,
+        };
+        // FTS5 sorts by rank itself and stops at the limit, so snippets are built only for the
+        // rows returned.
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -310,7 +331,7 @@ impl Store {
                  FROM messages_fts AS f
                  JOIN messages AS m ON m.pk = f.rowid
                  JOIN conversations AS c ON c.id = m.conversation_id
-                 WHERE messages_fts MATCH ?1
+                 WHERE messages_fts MATCH ?1 AND f.rowid >= ?4
                  ORDER BY f.rank
                  LIMIT ?2",
             )
@@ -320,7 +341,8 @@ impl Store {
                 params![
                     fts,
                     i64::try_from(limit).unwrap_or(i64::MAX),
-                    search::SNIPPET_TOKENS
+                    search::SNIPPET_TOKENS,
+                    floor
                 ],
                 |row| {
                     let role: String = row.get(3)?;

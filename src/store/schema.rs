@@ -164,7 +164,7 @@ CREATE VIEW message_text(pk, body) AS
     SELECT m.pk, {view} FROM messages AS m WHERE m.status <> 'streaming';
 CREATE VIRTUAL TABLE messages_fts USING fts5(
     body, content = 'message_text', content_rowid = 'pk',
-    tokenize = 'unicode61 remove_diacritics 2'
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '3'
 );
 CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
 WHEN new.status <> 'streaming' BEGIN
