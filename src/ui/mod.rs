@@ -65,7 +65,8 @@ pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
             .draw(pane, area, frame.buffer_mut(), &ctx);
     }
     draw_input(app, &theme, input, frame.buffer_mut());
-    draw_status(app, &theme, status, frame.buffer_mut());
+    let stats = view.pane(pane.id()).stats(app, pane);
+    draw_status(app, &theme, stats, status, frame.buffer_mut());
     match &app.overlay {
         Overlay::None => {}
         Overlay::Help { scroll } => draw_help(app, &theme, *scroll, area, frame.buffer_mut()),
@@ -375,6 +376,7 @@ fn phase_text(app: &App, pane: &Pane, now: Instant) -> (String, bool) {
 fn draw_status(
     app: &App,
     theme: &crate::render::Theme,
+    (totals, cost): (crate::api::Usage, Option<f64>),
     area: Rect,
     buf: &mut ratatui::buffer::Buffer,
 ) {
@@ -409,7 +411,6 @@ fn draw_status(
         }
         spans.push(sep.clone());
         spans.push(Span::styled(last, base));
-        let totals = pane.totals();
         spans.push(sep.clone());
         spans.push(Span::styled(
             format!(
@@ -435,7 +436,7 @@ fn draw_status(
                 },
             ));
         }
-        if let Some(cost) = estimated_cost(app, pane) {
+        if let Some(cost) = cost {
             spans.push(sep.clone());
             spans.push(Span::styled(
                 format!("~${cost:.4} est."),

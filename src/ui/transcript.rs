@@ -15,7 +15,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use crate::api::Role;
+use crate::api::{Role, Usage};
 use crate::app::{App, ChatMessage, Command, Pane, ScrollBy};
 use crate::render::{MarkdownStream, Theme, render_markdown, wrap};
 use crate::sanitize::sanitize;
@@ -28,10 +28,28 @@ pub struct Anchor {
     pub line: usize,
 }
 
+/// A message's rendered lines: `head` never changes once written (for a streaming reply it
+/// grows as markdown blocks complete), `tail` is rebuilt on each change (the unfinished block,
+/// status and error lines). The frame draws `head` then `tail`.
 struct Entry {
     id: String,
     version: u64,
-    lines: Vec<Line<'static>>,
+    head: Vec<Line<'static>>,
+    tail: Vec<Line<'static>>,
+    /// Lines of the stream's stable part already copied into `head`.
+    stable_used: usize,
+}
+
+impl Entry {
+    fn len(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
+
+    fn line(&self, i: usize) -> Option<&Line<'static>> {
+        self.head
+            .get(i)
+            .or_else(|| self.tail.get(i - self.head.len()))
+    }
 }
 
 /// View state of one pane: the line cache and the scroll position.
@@ -48,6 +66,8 @@ pub struct PaneView {
     /// The streaming reply's incremental renderer: message id, bytes fed so far, renderer.
     stream: Option<(String, usize, MarkdownStream)>,
     pub height: u16,
+    /// Conversation totals and estimated cost, keyed by (message count, last version).
+    stats: Option<((usize, u64), Usage, Option<f64>)>,
 }
 
 /// All view state the frame needs that is not application state.
@@ -114,6 +134,23 @@ pub struct RenderCtx<'a> {
 }
 
 impl PaneView {
+    /// Token totals and estimated cost of the pane, recomputed only when its messages change.
+    pub fn stats(&mut self, app: &App, pane: &Pane) -> (Usage, Option<f64>) {
+        let key = (
+            pane.messages.len(),
+            pane.messages.last().map_or(0, |m| m.version),
+        );
+        match &self.stats {
+            Some((k, usage, cost)) if *k == key => (*usage, *cost),
+            _ => {
+                let usage = pane.totals();
+                let cost = crate::ui::estimated_cost(app, pane);
+                self.stats = Some((key, usage, cost));
+                (usage, cost)
+            }
+        }
+    }
+
     fn sync(&mut self, pane: &Pane, width: u16, theme: &Theme) {
         if width != self.width || theme.id() != self.theme_id {
             self.entries.clear();
@@ -136,38 +173,56 @@ impl PaneView {
         }
     }
 
-    /// The cached lines of message `index`, rendering them if stale.
-    fn lines(&mut self, pane: &Pane, index: usize, ctx: &RenderCtx) -> &[Line<'static>] {
+    /// The cached entry of message `index`, brought up to date.
+    fn entry(&mut self, pane: &Pane, index: usize, ctx: &RenderCtx) -> &Entry {
         let message = &pane.messages[index];
         let fresh = matches!(&self.entries[index], Some(e) if e.version == message.version && e.id == message.stored.id);
         if !fresh {
-            let lines = self.render_message(message, ctx);
-            self.entries[index] = Some(Entry {
-                id: message.stored.id.clone(),
-                version: message.version,
-                lines,
-            });
+            let mut entry = match self.entries[index].take() {
+                // A streaming reply keeps its committed head and only extends it.
+                Some(e)
+                    if e.id == message.stored.id
+                        && message.status() == MessageStatus::Streaming
+                        && message.role() == Role::Assistant =>
+                {
+                    e
+                }
+                _ => Entry {
+                    id: message.stored.id.clone(),
+                    version: message.version,
+                    head: vec![header_line(message, ctx)],
+                    tail: Vec::new(),
+                    stable_used: 0,
+                },
+            };
+            entry.version = message.version;
+            self.render_into(&mut entry, message, ctx);
+            self.entries[index] = Some(entry);
         }
-        self.entries[index]
-            .as_ref()
-            .map_or(&[], |e| e.lines.as_slice())
+        self.entries[index].as_ref().expect("entry filled above")
     }
 
     fn height_of(&mut self, pane: &Pane, index: usize, ctx: &RenderCtx) -> usize {
-        self.lines(pane, index, ctx).len()
+        self.entry(pane, index, ctx).len()
     }
 
-    fn render_message(&mut self, message: &ChatMessage, ctx: &RenderCtx) -> Vec<Line<'static>> {
+    fn render_into(&mut self, entry: &mut Entry, message: &ChatMessage, ctx: &RenderCtx) {
         let theme = ctx.theme;
         let width = self.width.max(4);
         let body_width = width.saturating_sub(2).max(2);
-        let mut lines = vec![header_line(message, ctx)];
-        let body: Vec<Line<'static>> = match message.role() {
-            Role::User => plain_lines(&message.text, body_width, theme.text),
+        entry.tail.clear();
+        match message.role() {
+            Role::User => entry.head.extend(
+                plain_lines(&message.text, body_width, theme.text)
+                    .into_iter()
+                    .map(|l| indent(l, 2)),
+            ),
             Role::Assistant if message.status() == MessageStatus::Streaming => {
                 if !matches!(&self.stream, Some((id, fed, _)) if *id == message.stored.id && *fed <= message.text.len())
                 {
                     self.stream = Some((message.stored.id.clone(), 0, MarkdownStream::new()));
+                    entry.head.truncate(1);
+                    entry.stable_used = 0;
                 }
                 let Some((_, fed, stream)) = self.stream.as_mut() else {
                     unreachable!("set above")
@@ -177,16 +232,35 @@ impl PaneView {
                     *fed = message.text.len();
                 }
                 let (stable, tail) = stream.lines(body_width, theme);
-                stable.iter().chain(tail.iter()).cloned().collect()
+                if stable.len() < entry.stable_used {
+                    // The renderer started over (cannot happen at a fixed width; be safe).
+                    entry.head.truncate(1);
+                    entry.stable_used = 0;
+                }
+                entry.head.extend(
+                    stable[entry.stable_used..]
+                        .iter()
+                        .cloned()
+                        .map(|l| indent(l, 2)),
+                );
+                entry.stable_used = stable.len();
+                entry
+                    .tail
+                    .extend(tail.iter().cloned().map(|l| indent(l, 2)));
             }
             Role::Assistant => {
                 if matches!(&self.stream, Some((id, _, _)) if *id == message.stored.id) {
                     self.stream = None;
                 }
-                render_markdown(&message.text, body_width, theme)
+                entry.head.truncate(1);
+                entry.head.extend(
+                    render_markdown(&message.text, body_width, theme)
+                        .into_iter()
+                        .map(|l| indent(l, 2)),
+                );
             }
-        };
-        lines.extend(body.into_iter().map(|l| indent(l, 2)));
+        }
+        let lines = &mut entry.tail;
         if message.role() == Role::Assistant {
             if message.status() == MessageStatus::Streaming && message.text.is_empty() {
                 lines.push(Line::from(Span::styled("  …", theme.dim)));
@@ -195,9 +269,8 @@ impl PaneView {
                 .stored
                 .content
                 .iter()
-                .filter(|b| matches!(b, crate::api::ContentBlock::Thinking { .. }))
-                .count();
-            if thinking > 0 {
+                .any(|b| matches!(b, crate::api::ContentBlock::Thinking { .. }));
+            if thinking {
                 lines.push(Line::from(Span::styled(
                     "  (the model thought before answering)",
                     theme.dim,
@@ -227,7 +300,10 @@ impl PaneView {
             }
         }
         lines.push(Line::default());
-        lines
+        if message.status() != MessageStatus::Streaming {
+            // Finished: the header may now show usage.
+            entry.head[0] = header_line(message, ctx);
+        }
     }
 
     /// The top of the viewport when following the bottom.
@@ -360,13 +436,14 @@ impl PaneView {
         let mut y = area.y;
         let bottom = area.y + area.height;
         while y < bottom && at.message < pane.messages.len() {
-            let lines = self.lines(pane, at.message, ctx);
-            for line in lines.iter().skip(at.line) {
-                if y >= bottom {
-                    break;
-                }
-                line.render(Rect::new(area.x, y, area.width, 1), buf);
+            let entry = self.entry(pane, at.message, ctx);
+            let mut i = at.line;
+            while y < bottom
+                && let Some(line) = entry.line(i)
+            {
+                render_line(line, Rect::new(area.x, y, area.width, 1), buf);
                 y += 1;
+                i += 1;
             }
             at.message += 1;
             at.line = 0;
@@ -383,6 +460,37 @@ impl PaneView {
                     ctx.theme.accent.patch(ctx.theme.selection),
                 );
             }
+        }
+    }
+}
+
+/// Draw one line. ASCII spans (most of a transcript) are written cell by cell, skipping the
+/// grapheme segmentation and width lookups `Span::render` does for every character; other spans
+/// go through ratatui. This halves the cost of a dense frame (see `benches/ui.rs`).
+fn render_line(line: &Line<'_>, area: Rect, buf: &mut Buffer) {
+    if line.style != Style::default() {
+        buf.set_style(area, line.style);
+    }
+    let right = area.x + area.width;
+    let mut x = area.x;
+    for span in &line.spans {
+        if x >= right {
+            break;
+        }
+        if span.content.is_ascii() {
+            for byte in span.content.bytes() {
+                if x >= right {
+                    break;
+                }
+                if let Some(cell) = buf.cell_mut((x, area.y)) {
+                    cell.set_char(byte as char).set_style(span.style);
+                }
+                x += 1;
+            }
+        } else {
+            let rect = Rect::new(x, area.y, right - x, 1);
+            span.render(rect, buf);
+            x = x.saturating_add(span.width() as u16).min(right);
         }
     }
 }

@@ -1,0 +1,169 @@
+//! Frame cost: drawing a huge conversation, and one streamed delta plus a redraw.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tern::api::{ContentBlock, Role, Usage};
+use tern::app::{Action, ApiEvent, App, Effect, KeyMap, Settings};
+use tern::config::{Config, Overrides};
+use tern::store::{Conversation, MessageStatus, StoredMessage};
+use tern::ui::{ViewState, draw};
+
+fn settings() -> Settings {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, "").unwrap();
+    let overrides = Overrides {
+        config_file: Some(file),
+        ..Default::default()
+    };
+    let config = Config::load_with(&overrides, &|_| None).unwrap();
+    Settings::from_config(&config, KeyMap::default())
+}
+
+/// About 1 KB of markdown, with a code block every fourth reply.
+fn body(i: usize) -> String {
+    let mut text = format!(
+        "## Reply {i}\n\nThe Arctic tern flies from pole to pole, **every** year; a `tern` weighs about 100 g. "
+    );
+    text.push_str(
+        &"Terns hunt by hovering over the water and plunging after small fish. ".repeat(8),
+    );
+    if i.is_multiple_of(4) {
+        text.push_str("\n\n```rust\nfn main() {\n    println!(\"tern {i}\");\n}\n```\n");
+    }
+    text.push_str("\n\n- one\n- two\n");
+    text
+}
+
+fn conversation(messages: usize) -> App {
+    let mut app = App::new(settings(), Instant::now());
+    let conversation = Conversation::new("bench");
+    let stored = (0..messages)
+        .map(|i| {
+            let role = if i % 2 == 0 {
+                Role::User
+            } else {
+                Role::Assistant
+            };
+            StoredMessage {
+                id: format!("m{i}"),
+                conversation_id: conversation.id.clone(),
+                seq: i as i64,
+                parent_id: None,
+                role,
+                content: vec![ContentBlock::text(body(i))],
+                model: (role == Role::Assistant).then(|| "claude-sonnet-4.6".to_owned()),
+                usage: Some(Usage {
+                    input_tokens: 100,
+                    output_tokens: 200,
+                    ..Default::default()
+                }),
+                stop_reason: None,
+                status: MessageStatus::Complete,
+                error: None,
+                created_at: 1_700_000_000_000,
+                updated_at: 1_700_000_000_000,
+            }
+        })
+        .collect();
+    app.update(Action::OpenSaved {
+        conversation,
+        messages: stored,
+    });
+    app
+}
+
+fn frame(c: &mut Criterion) {
+    let mut group = c.benchmark_group("frame_200x50");
+    for messages in [10usize, 10_000] {
+        let app = conversation(messages);
+        let mut view = ViewState::new(tern::render::Theme::default(), time::UtcOffset::UTC);
+        let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
+        terminal.draw(|f| draw(&app, &mut view, f)).unwrap();
+        group.bench_function(format!("{messages}_messages"), |b| {
+            b.iter(|| {
+                terminal
+                    .draw(|f| draw(black_box(&app), &mut view, f))
+                    .unwrap();
+            })
+        });
+    }
+    group.finish();
+}
+
+fn streaming_delta(c: &mut Criterion) {
+    for (w, h) in [(200, 50), (120, 40)] {
+        streaming_delta_at(c, w, h);
+    }
+}
+
+fn streaming_delta_at(c: &mut Criterion, width: u16, height: u16) {
+    let mut app = conversation(10);
+    let mut view = ViewState::new(tern::render::Theme::default(), time::UtcOffset::UTC);
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    for ch in "go".chars() {
+        app.update(Action::Key(KeyEvent::new(
+            KeyCode::Char(ch),
+            KeyModifiers::NONE,
+        )));
+    }
+    let effects = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    let (conversation, request) = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Send {
+                conversation,
+                request,
+                ..
+            } => Some((conversation.clone(), *request)),
+            _ => None,
+        })
+        .expect("a request");
+    let send = |app: &mut App, text: &str| {
+        app.update(Action::Api {
+            conversation: conversation.clone(),
+            request,
+            event: ApiEvent::Text(text.to_owned()),
+        })
+    };
+    // 50 KB in progress, in paragraph-sized deltas.
+    let mut fed = 0;
+    let mut i = 0;
+    while fed < 50_000 {
+        let chunk = body(i);
+        fed += chunk.len();
+        send(&mut app, &chunk);
+        i += 1;
+    }
+    send(&mut app, "\n\nA paragraph in progress:");
+    terminal.draw(|f| draw(&app, &mut view, f)).unwrap();
+    // Paragraphs of ~40 deltas (~600 bytes), as replies have, so the unfinished tail stays
+    // realistic however many iterations criterion runs.
+    let mut n = 0u64;
+    c.bench_function(
+        &format!("delta_and_redraw_50KB_reply_{width}x{height}"),
+        |b| {
+            b.iter(|| {
+                n += 1;
+                let delta = if n.is_multiple_of(40) {
+                    " end.\n\nNext "
+                } else {
+                    " the tern dives"
+                };
+                send(&mut app, black_box(delta));
+                terminal.draw(|f| draw(&app, &mut view, f)).unwrap();
+            })
+        },
+    );
+}
+
+criterion_group!(benches, frame, streaming_delta);
+criterion_main!(benches);
