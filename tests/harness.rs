@@ -1,0 +1,693 @@
+//! Headless end to end: the real loop (`Session::run`) on a `TestBackend`, keys fed through a
+//! channel, replies from the fake server on 127.0.0.1, saves into a temporary store.
+//!
+//! Each test scripts a user (television `tests/app.rs`, atuin-ai's harness): press keys, wait
+//! for what should appear in the drawn frames (`Session::frames`), and finally check what the
+//! server received and what the store holds. Waiting has a generous timeout; nothing asserts on
+//! durations.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use tern::api::Role;
+use tern::config::{Config, Overrides};
+use tern::fake::{FakeConfig, FakeServer, RecordedRequest};
+use tern::store::{MessageStatus, Store};
+use tern::tui::{Input, Session, Start};
+use tokio::sync::{mpsc, watch};
+
+const WAIT: Duration = Duration::from_secs(10);
+const WIDTH: u16 = 150;
+const HEIGHT: u16 = 40;
+
+/// Terminal input from a channel; `$EDITOR` is a closure.
+struct ChannelInput {
+    events: mpsc::UnboundedReceiver<io::Result<Event>>,
+}
+
+impl futures_util::Stream for ChannelInput {
+    type Item = io::Result<Event>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.events.poll_recv(cx)
+    }
+}
+
+impl Input for ChannelInput {
+    fn edit(&mut self, text: &str) -> Result<String, String> {
+        Ok(format!("{text} (edited)\n"))
+    }
+}
+
+/// The user's side of a running session: keys in, frames out.
+struct User {
+    keys: mpsc::UnboundedSender<io::Result<Event>>,
+    frames: watch::Receiver<Buffer>,
+    /// Every frame the user looked at, for checks over all of them.
+    seen: Vec<String>,
+}
+
+impl User {
+    fn press(&self, code: KeyCode, modifiers: KeyModifiers) {
+        self.keys
+            .send(Ok(Event::Key(KeyEvent::new(code, modifiers))))
+            .expect("the session is running");
+    }
+
+    fn key(&self, code: KeyCode) {
+        self.press(code, KeyModifiers::NONE);
+    }
+
+    fn ctrl(&self, c: char) {
+        self.press(KeyCode::Char(c), KeyModifiers::CONTROL);
+    }
+
+    fn type_str(&self, text: &str) {
+        for c in text.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+
+    fn send(&self, prompt: &str) {
+        self.type_str(prompt);
+        self.key(KeyCode::Enter);
+    }
+
+    /// Wait until a drawn frame satisfies `done`; its text. Panics with the last frame after
+    /// `WAIT`.
+    async fn wait_for(&mut self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let text = screen_text(&self.frames.borrow_and_update());
+            let ok = done(&text);
+            self.seen.push(text.clone());
+            if ok {
+                return text;
+            }
+            match tokio::time::timeout_at(deadline, self.frames.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => panic!("the session ended while waiting for {what}:\n{text}"),
+                Err(_) => panic!("timed out waiting for {what}; last frame:\n{text}"),
+            }
+        }
+    }
+
+    async fn wait_text(&mut self, needle: &str) -> String {
+        self.wait_for(needle, |t| t.contains(needle)).await
+    }
+
+    /// Wait until the reply is done (the status bar says `ready`) and `needle` shows.
+    async fn wait_ready_with(&mut self, needle: &str) -> String {
+        self.wait_for(&format!("ready with {needle:?}"), |t| {
+            status_line(t).contains("│ ready") && t.contains(needle)
+        })
+        .await
+    }
+}
+
+fn screen_text(buffer: &Buffer) -> String {
+    let width = usize::from(buffer.area.width.max(1));
+    buffer
+        .content()
+        .chunks(width)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn status_line(text: &str) -> &str {
+    text.lines().last().unwrap_or("")
+}
+
+/// A config pointing at `server`, with no user config file involved.
+fn config(server: &FakeServer, dir: &Path) -> Config {
+    let file = dir.join("config.toml");
+    std::fs::write(&file, "").unwrap();
+    let url = server.base_url();
+    Config::load_with(
+        &Overrides {
+            config_file: Some(file),
+            ..Overrides::default()
+        },
+        &|name| match name {
+            "APIFREE_BASE_URL" => Some(url.clone()),
+            "APIFREE_API_KEY" => Some("test-key".to_owned()),
+            _ => None,
+        },
+    )
+    .expect("the config loads")
+}
+
+/// A fake server, a temporary store, and a way to run a scripted user against the real loop.
+struct Rig {
+    server: FakeServer,
+    dir: tempfile::TempDir,
+}
+
+impl Rig {
+    async fn new() -> Rig {
+        Rig {
+            server: FakeServer::start(FakeConfig::default())
+                .await
+                .expect("the fake server starts"),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn store_path(&self) -> PathBuf {
+        self.dir.path().join("tern.db")
+    }
+
+    /// Run the session while `script` plays the user; the script must end it (Ctrl+Q).
+    /// Returns every frame the script looked at. The store is flushed before this returns.
+    async fn run<F, Fut>(&self, script: F) -> Vec<String>
+    where
+        F: FnOnce(User) -> Fut,
+        Fut: std::future::Future<Output = User>,
+    {
+        let mut session = Session::new(
+            config(&self.server, self.dir.path()),
+            Start::New,
+            time::UtcOffset::UTC,
+            Some(self.store_path()),
+        )
+        .expect("the session starts");
+        let (frames_tx, frames) = watch::channel(Buffer::empty(Rect::new(0, 0, 0, 0)));
+        session.frames = Some(frames_tx);
+        let (keys, events) = mpsc::unbounded_channel();
+        let mut input = ChannelInput { events };
+        let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap();
+        let user = User {
+            keys,
+            frames,
+            seen: Vec::new(),
+        };
+        let (result, user) = tokio::join!(session.run(&mut terminal, &mut input), script(user));
+        result.expect("the loop ends cleanly");
+        session
+            .shutdown()
+            .await
+            .expect("every save reached the disk");
+        user.seen
+    }
+
+    /// The `POST /v1/messages` bodies the server received, in order.
+    fn message_requests(&self) -> Vec<serde_json::Value> {
+        self.server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path == "/v1/messages")
+            .map(|r: &RecordedRequest| r.json().expect("a JSON body"))
+            .collect()
+    }
+
+    fn store(&self) -> Store {
+        Store::open(self.store_path()).expect("the store opens")
+    }
+}
+
+/// (role, text) of each message of a request body.
+fn request_history(body: &serde_json::Value) -> Vec<(String, String)> {
+    body["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| {
+            let text = match &m["content"] {
+                serde_json::Value::String(s) => s.clone(),
+                blocks => blocks
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|b| b["text"].as_str())
+                    .collect(),
+            };
+            (m["role"].as_str().unwrap_or("").to_owned(), text)
+        })
+        .collect()
+}
+
+fn words(text: &str) -> u64 {
+    text.split_whitespace().count() as u64
+}
+
+/// Input words of a request as the fake server counts them (its reported `input_tokens`).
+fn input_words(body: &serde_json::Value) -> u64 {
+    let system = body["system"].as_str().map_or(0, words);
+    system
+        + request_history(body)
+            .iter()
+            .map(|(_, t)| words(t))
+            .sum::<u64>()
+}
+
+/// `(in, out)` from "last 12 in · 34 out" in the status line.
+fn last_usage_shown(text: &str) -> Option<(u64, u64)> {
+    usage_after(status_line(text), "last ")
+}
+
+/// `(in, out)` from "total 12 in · 34 out" in the status line.
+fn total_usage_shown(text: &str) -> Option<(u64, u64)> {
+    usage_after(status_line(text), "total ")
+}
+
+fn usage_after(status: &str, label: &str) -> Option<(u64, u64)> {
+    let rest = &status[status.find(label)? + label.len()..];
+    let (input, rest) = rest.split_once(" in · ")?;
+    let output = rest.split_once(" out")?.0;
+    Some((input.parse().ok()?, output.parse().ok()?))
+}
+
+/// No C0/C1 control character other than the row separators of `screen_text`.
+fn control_free(text: &str) -> bool {
+    !text.chars().any(|c| c != '\n' && c.is_control())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prompt_streams_a_reply_with_model_and_token_counts() {
+    let rig = Rig::new().await;
+    let mut shown = None;
+    let shown_out = &mut shown;
+    rig.run(|mut user| async move {
+        user.wait_text("Type a message and press Enter").await;
+        user.send("hello tern, how are you?");
+        let text = user.wait_ready_with("That is all, from").await;
+        assert!(text.contains("Echo from claude-sonnet-4.6"), "{text}");
+        assert!(text.contains("hello tern, how are you?"), "{text}");
+        assert!(text.contains("fn main() {"), "{text}");
+        let status = status_line(&text);
+        assert!(status.starts_with(" claude-sonnet-4.6 "), "{status}");
+        let (input, output) = last_usage_shown(&text).expect("token counts in the status bar");
+        *shown_out = Some((input, output));
+        assert!(
+            status.contains(&format!("total {input} in · {output} out")),
+            "{status}"
+        );
+        // The reply's header shows the same counts.
+        assert!(
+            text.contains(&format!("{input} in · {output} out")),
+            "{text}"
+        );
+        user.ctrl('q');
+        user
+    })
+    .await;
+
+    let requests = rig.message_requests();
+    assert_eq!(requests.len(), 1);
+    let body = &requests[0];
+    assert_eq!(body["model"], "claude-sonnet-4.6");
+    assert_eq!(body["stream"], true);
+    assert_eq!(
+        request_history(body),
+        [("user".to_owned(), "hello tern, how are you?".to_owned())]
+    );
+
+    // The counts shown are the server's: input words of the request, output words of the reply.
+    let store = rig.store();
+    let id = store.most_recent().unwrap().expect("a saved conversation");
+    let (_, messages) = store.load(&id).unwrap();
+    let reply = &messages[1];
+    let usage = reply.usage.expect("usage saved");
+    assert_eq!(shown, Some((usage.input_tokens, usage.output_tokens)));
+    assert_eq!(usage.input_tokens, input_words(body));
+    assert_eq!(
+        usage.output_tokens,
+        words(&tern::api::types::plain_text(&reply.content))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_model_picker_switches_the_next_request_with_the_full_history() {
+    let rig = Rig::new().await;
+    rig.run(|mut user| async move {
+        user.send("first question");
+        user.wait_ready_with("Echo from claude-sonnet-4.6").await;
+        user.ctrl('p');
+        user.wait_text("Model for the next turn").await;
+        user.type_str("haiku");
+        user.wait_for("the filtered list", |t| {
+            t.contains("› haiku") && !t.contains("claude-opus-4.6")
+        })
+        .await;
+        user.key(KeyCode::Enter);
+        let text = user
+            .wait_for("the new model in the status bar", |t| {
+                status_line(t).starts_with(" claude-haiku-4.5 ")
+            })
+            .await;
+        assert!(
+            !text.contains("Model for the next turn"),
+            "picker closed:\n{text}"
+        );
+        user.send("second question");
+        user.wait_ready_with("Echo from claude-haiku-4.5").await;
+        user.ctrl('q');
+        user
+    })
+    .await;
+
+    let requests = rig.message_requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0]["model"], "claude-sonnet-4.6");
+    assert_eq!(requests[1]["model"], "claude-haiku-4.5");
+    let history = request_history(&requests[1]);
+    let roles: Vec<&str> = history.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(roles, ["user", "assistant", "user"]);
+    assert_eq!(history[0].1, "first question");
+    assert!(
+        history[1].1.starts_with("# Echo from claude-sonnet-4.6"),
+        "{history:?}"
+    );
+    assert_eq!(history[2].1, "second question");
+
+    // The store has both turns with the models that wrote them.
+    let store = rig.store();
+    let id = store.most_recent().unwrap().unwrap();
+    let (conversation, messages) = store.load(&id).unwrap();
+    assert_eq!(conversation.title, "first question");
+    assert_eq!(conversation.last_model.as_deref(), Some("claude-haiku-4.5"));
+    let shape: Vec<(Role, MessageStatus, Option<&str>)> = messages
+        .iter()
+        .map(|m| (m.role, m.status, m.model.as_deref()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (Role::User, MessageStatus::Complete, None),
+            (
+                Role::Assistant,
+                MessageStatus::Complete,
+                Some("claude-sonnet-4.6")
+            ),
+            (Role::User, MessageStatus::Complete, None),
+            (
+                Role::Assistant,
+                MessageStatus::Complete,
+                Some("claude-haiku-4.5")
+            ),
+        ]
+    );
+    let summary = store.summary(&id).unwrap();
+    assert_eq!(summary.models, ["claude-sonnet-4.6", "claude-haiku-4.5"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esc_stops_a_slow_reply_and_keeps_its_text() {
+    let rig = Rig::new().await;
+    let mut partial = String::new();
+    let partial_out = &mut partial;
+    rig.run(|mut user| async move {
+        user.send("tell me a long story scenario:slow");
+        user.wait_for("some streamed text", |t| {
+            status_line(t).contains("streaming") && t.contains("Esc stops the reply")
+        })
+        .await;
+        user.key(KeyCode::Esc);
+        let text = user.wait_text("■ stopped").await;
+        assert!(status_line(&text).contains("ready"), "{text}");
+        assert!(!text.contains("Esc stops the reply"), "{text}");
+        // The text that arrived stays on screen after the stop.
+        let story: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.contains("▌claude-sonnet-4.6"))
+            .skip(1)
+            .take_while(|l| !l.contains("■ stopped"))
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert!(!story.is_empty(), "no partial text:\n{text}");
+        *partial_out = story.join(" ");
+
+        // The app keeps working.
+        user.send("and now a short one");
+        user.wait_ready_with("Echo from claude-sonnet-4.6").await;
+        user.ctrl('q');
+        user
+    })
+    .await;
+
+    let store = rig.store();
+    let id = store.most_recent().unwrap().unwrap();
+    let (_, messages) = store.load(&id).unwrap();
+    assert_eq!(messages.len(), 4);
+    let stopped = &messages[1];
+    assert_eq!(stopped.status, MessageStatus::Stopped);
+    let text = tern::api::types::plain_text(&stopped.content);
+    assert!(
+        words(&text) < 200,
+        "the whole story arrived; nothing was stopped"
+    );
+    let first_words: Vec<&str> = partial.split_whitespace().take(3).collect();
+    assert!(
+        text.starts_with(&first_words.join(" ")),
+        "saved {text:?}, shown {partial:?}"
+    );
+    // The stopped text is part of the next turn's history.
+    let requests = rig.message_requests();
+    let history = request_history(&requests[1]);
+    assert_eq!(history.len(), 3, "{history:?}");
+    assert_eq!(history[1].1, text);
+    assert_eq!(messages[3].status, MessageStatus::Complete);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_midstream_error_shows_an_error_block_and_the_app_keeps_working() {
+    let rig = Rig::new().await;
+    rig.run(|mut user| async move {
+        user.send("please fail scenario:midstream-error");
+        let text = user
+            .wait_text("✖ the API became overloaded mid-reply")
+            .await;
+        assert!(text.contains("overloaded_error"), "{text}");
+        assert!(text.contains("Ctrl+T retries this turn"), "{text}");
+        assert!(status_line(&text).contains("ready"), "{text}");
+        user.send("now answer");
+        let text = user.wait_ready_with("Echo from claude-sonnet-4.6").await;
+        assert!(text.contains("now answer"), "{text}");
+        user.ctrl('q');
+        user
+    })
+    .await;
+
+    let store = rig.store();
+    let id = store.most_recent().unwrap().unwrap();
+    let (_, messages) = store.load(&id).unwrap();
+    let failed = &messages[1];
+    assert_eq!(failed.status, MessageStatus::Error);
+    assert!(
+        !tern::api::types::plain_text(&failed.content).is_empty(),
+        "the text before the error is kept"
+    );
+    assert!(failed.error.as_deref().unwrap_or("").contains("overloaded"));
+    assert_eq!(messages[3].status, MessageStatus::Complete);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_connection_shows_an_error_block_and_retry_works() {
+    let rig = Rig::new().await;
+    rig.run(|mut user| async move {
+        user.send("cut me off scenario:cut");
+        let text = user.wait_text("✖ the reply was cut off").await;
+        assert!(text.contains("retry; the partial reply was kept"), "{text}");
+        user.send("after the cut");
+        user.wait_ready_with("Echo from claude-sonnet-4.6").await;
+        user.ctrl('q');
+        user
+    })
+    .await;
+
+    let requests = rig.message_requests();
+    assert_eq!(requests.len(), 2, "a cut after text is not retried");
+    // The failed reply is not sent back as history.
+    let history = request_history(&requests[1]);
+    let roles: Vec<&str> = history.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(roles, ["user", "user"], "{history:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_t_retries_a_failed_turn() {
+    let rig = Rig::new().await;
+    rig.run(|mut user| async move {
+        user.send("unlucky scenario:midstream-error");
+        user.wait_text("✖ the API became overloaded mid-reply")
+            .await;
+        user.ctrl('t');
+        // The retry sends the same prompt, so the same scenario fails again: a second block.
+        user.wait_for("a second error block", |t| {
+            t.matches("✖ the API became overloaded").count() >= 2
+                && status_line(t).contains("ready")
+        })
+        .await;
+        user.ctrl('q');
+        user
+    })
+    .await;
+    let requests = rig.message_requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(request_history(&requests[0]), request_history(&requests[1]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_sequences_from_the_model_never_reach_the_screen() {
+    let rig = Rig::new().await;
+    let seen = rig
+        .run(|mut user| async move {
+            user.send("be hostile scenario:escapes");
+            let text = user.wait_ready_with("The end, from").await;
+            assert!(text.contains("red text"), "{text}");
+            assert!(
+                !text.contains("pwned"),
+                "the title sequence leaked:\n{text}"
+            );
+            assert!(
+                !text.contains("cm0gLXJmIH4="),
+                "the OSC 52 payload leaked:\n{text}"
+            );
+            assert!(text.contains("overwrittenVISIBLE"), "{text}");
+            user.ctrl('q');
+            user
+        })
+        .await;
+    assert!(seen.len() > 1);
+    for frame in &seen {
+        assert!(
+            control_free(frame),
+            "a control character reached a cell:\n{frame:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_q_ends_the_loop_and_the_store_holds_the_conversation() {
+    let rig = Rig::new().await;
+    rig.run(|mut user| async move {
+        user.send("remember me");
+        let before = user.wait_ready_with("Echo from").await;
+        // Compose the second prompt in the "editor".
+        user.type_str("draft");
+        user.ctrl('e');
+        user.wait_text("draft (edited)").await;
+        user.key(KeyCode::Enter);
+        let (first_total, _) = total_usage_shown(&before).expect("totals after the first reply");
+        user.wait_for("the second reply", |t| {
+            status_line(t).contains("│ ready")
+                && total_usage_shown(t).is_some_and(|(input, _)| input > first_total)
+        })
+        .await;
+        user.ctrl('q');
+        user
+    })
+    .await;
+
+    let store = rig.store();
+    let id = store.most_recent().unwrap().expect("saved");
+    let (conversation, messages) = store.load(&id).unwrap();
+    assert_eq!(conversation.title, "remember me");
+    assert_eq!(
+        conversation.last_model.as_deref(),
+        Some("claude-sonnet-4.6")
+    );
+    let texts: Vec<String> = messages
+        .iter()
+        .map(|m| tern::api::types::plain_text(&m.content))
+        .collect();
+    assert_eq!(texts[0], "remember me");
+    assert!(texts[1].contains("Echo from claude-sonnet-4.6"));
+    assert_eq!(texts[2], "draft (edited)");
+    assert!(texts[3].contains("> draft (edited)"));
+    for m in &messages {
+        assert_eq!(m.status, MessageStatus::Complete, "{m:?}");
+        if m.role == Role::Assistant {
+            assert_eq!(m.model.as_deref(), Some("claude-sonnet-4.6"));
+            assert!(m.usage.is_some());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_streams_into_a_background_tab() {
+    let rig = Rig::new().await;
+    rig.run(|mut user| async move {
+        user.send("background story scenario:slow words:80");
+        user.wait_for("the stream to start", |t| {
+            status_line(t).contains("streaming")
+        })
+        .await;
+        user.ctrl('n');
+        let text = user.wait_text("2:New conversation").await;
+        assert!(
+            status_line(&text).contains("│ ready"),
+            "tab 2 is idle:\n{text}"
+        );
+        // Tab 1 finishes while tab 2 is shown: it is marked unread.
+        user.wait_text("1:background story scenari… ●").await;
+        user.press(KeyCode::Char('1'), KeyModifiers::ALT);
+        let text = user
+            .wait_for("tab 1 shown", |t| t.contains("▌claude-sonnet-4.6"))
+            .await;
+        assert!(!text.contains('●'), "shown tabs are not unread:\n{text}");
+        user.ctrl('q');
+        user
+    })
+    .await;
+    let store = rig.store();
+    let id = store.most_recent().unwrap().unwrap();
+    let (_, messages) = store.load(&id).unwrap();
+    assert_eq!(messages[1].status, MessageStatus::Complete);
+    assert_eq!(
+        words(&tern::api::types::plain_text(&messages[1].content)),
+        80
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrolling_up_during_a_reply_holds_the_view_until_end() {
+    let rig = Rig::new().await;
+    rig.run(|mut user| async move {
+        user.send("a long one scenario:long words:600");
+        user.wait_for("the long reply", |t| {
+            status_line(t).contains("│ ready") && last_usage_shown(t).is_some()
+        })
+        .await;
+        user.send("and a slow one scenario:slow words:300");
+        user.wait_for("the stream to start", |t| {
+            status_line(t).contains("streaming")
+        })
+        .await;
+        for _ in 0..4 {
+            user.keys
+                .send(Ok(Event::Mouse(crossterm::event::MouseEvent {
+                    kind: crossterm::event::MouseEventKind::ScrollUp,
+                    column: 10,
+                    row: 10,
+                    modifiers: KeyModifiers::NONE,
+                })))
+                .unwrap();
+        }
+        let held = user.wait_text("↓ new text below (End)").await;
+        assert!(
+            status_line(&held).contains("streaming"),
+            "the marker shows while text arrives:\n{held}"
+        );
+        user.key(KeyCode::End);
+        let text = user
+            .wait_for("the bottom followed again", |t| {
+                !t.contains("new text below") && t.contains("and a slow one")
+            })
+            .await;
+        assert!(text.contains("▌claude-sonnet-4.6"), "{text}");
+        user.key(KeyCode::Esc);
+        user.wait_text("■ stopped").await;
+        user.ctrl('q');
+        user
+    })
+    .await;
+}
