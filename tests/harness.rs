@@ -691,3 +691,30 @@ async fn scrolling_up_during_a_reply_holds_the_view_until_end() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_mid_reply_saves_the_partial_text_as_stopped() {
+    let rig = Rig::new().await;
+    let mut shown = String::new();
+    let shown_out = &mut shown;
+    rig.run(|mut user| async move {
+        user.send("interrupt me scenario:slow words:400");
+        *shown_out = user
+            .wait_for("a few words", |t| {
+                status_line(t).contains("streaming") && t.contains("▌claude-sonnet-4.6")
+            })
+            .await;
+        user.ctrl('q');
+        user
+    })
+    .await;
+    let store = rig.store();
+    let id = store.most_recent().unwrap().unwrap();
+    let (_, messages) = store.load(&id).unwrap();
+    assert_eq!(messages.len(), 2);
+    let reply = &messages[1];
+    assert_eq!(reply.status, MessageStatus::Stopped, "{reply:?}");
+    let text = tern::api::types::plain_text(&reply.content);
+    assert!(!text.is_empty(), "the partial text was not saved");
+    assert!(words(&text) < 400);
+}
