@@ -117,7 +117,7 @@ fn screen_text(buffer: &Buffer) -> String {
     buffer
         .content()
         .chunks(width)
-        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
+        .map(row_text)
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -263,6 +263,21 @@ fn usage_after(status: &str, label: &str) -> Option<(u64, u64)> {
     let (input, rest) = rest.split_once(" in · ")?;
     let output = rest.split_once(" out")?.0;
     Some((input.parse().ok()?, output.parse().ok()?))
+}
+
+/// One buffer row as text; the cells a wide character covers are skipped.
+fn row_text(row: &[ratatui::buffer::Cell]) -> String {
+    let mut out = String::new();
+    let mut skip = 0;
+    for cell in row {
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
+        out.push_str(cell.symbol());
+        skip = tern::render::display_width(cell.symbol()).saturating_sub(1);
+    }
+    out
 }
 
 /// No C0/C1 control character other than the row separators of `screen_text`.

@@ -128,9 +128,24 @@ fn buffer_text(buffer: &Buffer) -> String {
     buffer
         .content()
         .chunks(width)
-        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
+        .map(row_text)
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// One buffer row as text; the cells a wide character covers are skipped.
+fn row_text(row: &[ratatui::buffer::Cell]) -> String {
+    let mut out = String::new();
+    let mut skip = 0;
+    for cell in row {
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
+        out.push_str(cell.symbol());
+        skip = tern::render::display_width(cell.symbol()).saturating_sub(1);
+    }
+    out
 }
 
 const REPLY: [&str; 6] = [
@@ -543,4 +558,28 @@ fn assert_no_controls(buffer: &Buffer) {
             cell.symbol()
         );
     }
+}
+
+#[test]
+fn wide_characters_and_tabs_line_up() {
+    let mut screen = Screen::new(60, 24);
+    let request = screen.send("日本語のテキストを折り返してください 🦀🦀 and\ttabs\there");
+    screen.stream_reply(
+        request,
+        &[
+            "はい。これは長い日本語の文章で、表示幅で正しく折り返されるべきです。",
+            "絵文字も 🦀🐦 同じです。\n\n| 列 | 幅 |\n|---|---|\n| 漢字 | 2 |\n| a | 1 |\n\n",
+            "```\nlet s = \"漢字\";\tcol\n```\n",
+        ],
+        usage(20, 30),
+    );
+    let text = screen.text();
+    for line in text.lines() {
+        assert_eq!(
+            tern::render::display_width(line),
+            60,
+            "a row is not 60 columns wide: {line:?}"
+        );
+    }
+    insta::assert_snapshot!("wide_chars_60x24", screen.draw());
 }
