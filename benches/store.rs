@@ -181,7 +181,7 @@ fn text(rng: &mut SmallRng, bytes: usize) -> String {
 }
 
 fn message(rng: &mut SmallRng, conv: &str, seq: usize, at: i64, model: &str) -> StoredMessage {
-    let role = if seq % 2 == 0 {
+    let role = if seq.is_multiple_of(2) {
         Role::User
     } else {
         Role::Assistant

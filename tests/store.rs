@@ -816,6 +816,27 @@ fn a_newer_schema_is_refused_untouched() {
 }
 
 #[test]
+fn a_lock_held_past_the_busy_timeout_is_reported_as_locked() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    store
+        .create_conversation(&conversation("c", "t", 1))
+        .unwrap();
+    // Another program holds the write lock (waits the 5 s busy timeout, then gives up).
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    match store.rename("c", "renamed") {
+        Err(StoreError::Locked { path: p }) => assert_eq!(p, path),
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    // Readers are not blocked by a writer (WAL).
+    assert_eq!(store.load("c").unwrap().0.title, "t");
+    other.execute_batch("ROLLBACK").unwrap();
+    store.rename("c", "renamed").unwrap();
+    assert_eq!(store.load("c").unwrap().0.title, "renamed");
+}
+
+#[test]
 fn a_directory_in_the_way_is_an_open_error() {
     let dir = tempfile::tempdir().unwrap();
     let err = Store::open(dir.path()).unwrap_err();
