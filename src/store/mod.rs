@@ -49,6 +49,7 @@ pub use model::{
     Conversation, ConversationMatch, ConversationSummary, MATCH_END, MATCH_START, MessageStatus,
     Params, SearchHit, StoredMessage, UnknownStatus, new_id, now_ms, title_from_prompt,
 };
+pub use read::HITS_PER_CONVERSATION;
 pub use write::WriteCommand;
 pub use writer::{StoreWriter, WriteFailure};
 
