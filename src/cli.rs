@@ -113,6 +113,11 @@ pub enum Command {
         #[arg(short = 'o', long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Import a conversation written by `tern export --format json`
+    Import {
+        /// The JSON file (`-` for stdin)
+        file: PathBuf,
+    },
     /// List available models (GET /v1/models when the endpoint has it)
     Models {
         #[arg(long)]

@@ -207,6 +207,19 @@ pub fn export(
     Ok(())
 }
 
+pub fn import(path: Option<&Path>, file: &Path) -> anyhow::Result<()> {
+    let json = if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
+    };
+    let mut store = open(path)?;
+    let id = store.import_json(&json)?;
+    println!("{id}");
+    Ok(())
+}
+
 /// Saves a `tern -p` exchange: the prompt before the request, the reply after.
 pub struct PrintLog {
     store: Store,

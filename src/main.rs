@@ -23,8 +23,10 @@ fn main() -> ExitCode {
     for warning in &config.warnings {
         eprintln!("tern: warning: {warning}");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread runs the UI and the streams: deltas reach the loop without cross-thread
+    // wakeups (measured: a quarter less CPU for a paced reply). Disk writes have their own
+    // thread; store reads run on the blocking pool.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
@@ -55,6 +57,7 @@ async fn dispatch(cli: Cli, config: Config, utc_offset: time::UtcOffset) -> Exit
                 Command::Export { id, format, output } => {
                     commands::export(path, id, *format, output.as_deref())
                 }
+                Command::Import { file } => commands::import(path, file),
                 Command::Models { .. } => unreachable!("handled above"),
             };
             match result {

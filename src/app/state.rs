@@ -560,9 +560,12 @@ impl App {
         &mut self.panes[self.active]
     }
 
-    /// Whether anything is waiting for a reply (the spinner runs only then).
+    /// Whether a request is waiting for its first text (the spinner and the "waiting Ns"
+    /// counter tick only then; a streaming reply redraws on its own deltas).
     pub fn is_waiting(&self) -> bool {
-        self.panes.iter().any(|p| p.request.is_some())
+        self.panes
+            .iter()
+            .any(|p| matches!(p.phase, Phase::Waiting { .. }))
     }
 
     pub fn model_spec(&self, id: &str) -> Option<&ModelSpec> {
