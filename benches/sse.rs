@@ -10,7 +10,18 @@ fn recorded_stream(target_bytes: usize) -> Vec<u8> {
     let mut out = String::new();
     out.push_str("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude-sonnet-4.6\",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":25,\"output_tokens\":1}}}\n\n");
     out.push_str("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n");
-    let words = ["the ", "Arctic ", "tern ", "migrates ", "\\\"far\\\" ", "每年 ", "north, ", "and\\n", "`code` ", "south. "];
+    let words = [
+        "the ",
+        "Arctic ",
+        "tern ",
+        "migrates ",
+        "\\\"far\\\" ",
+        "每年 ",
+        "north, ",
+        "and\\n",
+        "`code` ",
+        "south. ",
+    ];
     let mut i = 0;
     while out.len() < target_bytes {
         let text: String = (0..3).map(|k| words[(i + k) % words.len()]).collect();
@@ -22,7 +33,9 @@ fn recorded_stream(target_bytes: usize) -> Vec<u8> {
         }
         i += 1;
     }
-    out.push_str("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n");
+    out.push_str(
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+    );
     out.push_str("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":15}}\n\n");
     out.push_str("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
     out.into_bytes()
