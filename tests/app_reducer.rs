@@ -1062,6 +1062,12 @@ fn slash_commands_with_bad_values_explain_and_change_nothing() {
         assert!(effects.is_empty(), "{command}: {effects:#?}");
         assert_notice(&app, NoticeKind::Error, expected);
         assert!(app.pane().messages.is_empty(), "{command} was sent");
+        assert_eq!(
+            app.pane().input_text(),
+            command,
+            "the typo stays to be fixed"
+        );
+        app.update(ctrl('c'));
     }
     let params = app.pane().conversation.params;
     assert_eq!(params.temperature, Some(0.5));
@@ -1094,7 +1100,6 @@ fn slash_title_renames_the_conversation() {
 }
 
 #[test]
-#[ignore = "bug: /title before the first message is overwritten by the title derived from the first prompt"]
 fn slash_title_before_the_first_message_survives_it() {
     let mut app = new_app();
     submit(&mut app, "/title My own title");
@@ -1108,7 +1113,6 @@ fn slash_title_before_the_first_message_survives_it() {
 }
 
 #[test]
-#[ignore = "bug: a slash command with a bad value clears the input, so the typo cannot be fixed in place"]
 fn a_slash_command_with_a_bad_value_keeps_the_input() {
     let mut app = new_app();
     submit(&mut app, "/temp 3");

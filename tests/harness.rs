@@ -643,7 +643,7 @@ async fn a_reply_streams_into_a_background_tab() {
             "tab 2 is idle:\n{text}"
         );
         // Tab 1 finishes while tab 2 is shown: it is marked unread.
-        user.wait_text("1:background story scenari… ●").await;
+        user.wait_text("1:background story scenar… ●").await;
         user.press(KeyCode::Char('1'), KeyModifiers::ALT);
         let text = user
             .wait_for("tab 1 shown", |t| t.contains("▌claude-sonnet-4.6"))

@@ -296,19 +296,24 @@ impl std::fmt::Display for KeySpec {
 #[derive(Debug, Clone)]
 pub struct KeyMap {
     bindings: BTreeMap<KeySpec, Command>,
+    /// The key named first for each command (shown in hints).
+    primary: BTreeMap<Command, KeySpec>,
 }
 
 impl Default for KeyMap {
     fn default() -> Self {
-        let mut bindings = BTreeMap::new();
+        let mut map = KeyMap {
+            bindings: BTreeMap::new(),
+            primary: BTreeMap::new(),
+        };
         for command in Command::ALL {
             for key in command.default_keys() {
                 if let Ok(spec) = KeySpec::parse(key) {
-                    bindings.insert(spec, command);
+                    map.bind(spec, command);
                 }
             }
         }
-        KeyMap { bindings }
+        map
     }
 }
 
@@ -325,28 +330,46 @@ impl KeyMap {
                 )
             })?;
             map.bindings.retain(|_, c| *c != command);
+            map.primary.remove(&command);
             for key in keys.split(',').filter(|k| !k.trim().is_empty()) {
                 let spec = KeySpec::parse(key).map_err(|e| format!("[keys] {name}: {e}"))?;
-                map.bindings.insert(spec, command);
+                map.bind(spec, command);
             }
         }
         Ok(map)
+    }
+
+    fn bind(&mut self, spec: KeySpec, command: Command) {
+        if let Some(previous) = self.bindings.insert(spec, command)
+            && self.primary.get(&previous) == Some(&spec)
+        {
+            // The key moved to another command: its old owner shows its next key.
+            self.primary.remove(&previous);
+            if let Some(next) = self.keys_for(previous).first().copied() {
+                self.primary.insert(previous, next);
+            }
+        }
+        self.primary.entry(command).or_insert(spec);
     }
 
     pub fn command_for(&self, key: &KeyEvent) -> Option<Command> {
         self.bindings.get(&KeySpec::from_event(key)?).copied()
     }
 
-    /// The keys bound to `command`, for help and hints.
+    /// The keys bound to `command`, the primary one first, for help and hints.
     pub fn keys_for(&self, command: Command) -> Vec<KeySpec> {
-        self.bindings
-            .iter()
-            .filter(|(_, c)| **c == command)
-            .map(|(k, _)| *k)
-            .collect()
+        let primary = self.primary.get(&command).copied();
+        let mut keys: Vec<KeySpec> = primary.into_iter().collect();
+        keys.extend(
+            self.bindings
+                .iter()
+                .filter(|(k, c)| **c == command && Some(**k) != primary)
+                .map(|(k, _)| *k),
+        );
+        keys
     }
 
-    /// The first key for `command` as text (e.g. "Ctrl+T"), or "unbound".
+    /// The primary key for `command` as text (e.g. "Ctrl+T"), or "unbound".
     pub fn label(&self, command: Command) -> String {
         self.keys_for(command)
             .first()

@@ -172,6 +172,8 @@ pub struct Pane {
     pub last_flush: Instant,
     /// New content arrived while another tab was shown.
     pub unread: bool,
+    /// The user named the conversation (`/title`), so the first prompt must not rename it.
+    pub title_from_user: bool,
 }
 
 impl Pane {
@@ -191,6 +193,7 @@ impl Pane {
             request: None,
             last_flush: now,
             unread: false,
+            title_from_user: false,
         }
     }
 
@@ -215,6 +218,7 @@ impl Pane {
             request: None,
             last_flush: now,
             unread: false,
+            title_from_user: false,
         }
     }
 
@@ -300,7 +304,6 @@ impl Pane {
 
 pub fn new_input() -> TextArea<'static> {
     let mut input = TextArea::default();
-    input.set_placeholder_text("Message — Enter to send, Alt+Enter for a new line, F1 for help");
     input.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
     input
 }

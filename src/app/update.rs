@@ -540,11 +540,16 @@ impl App {
         if text.trim().is_empty() {
             return;
         }
-        if let Some(rest) = text.strip_prefix('/')
-            && self.slash_command(rest, effects)
-        {
-            self.pane_mut().input = new_input();
-            return;
+        if let Some(rest) = text.strip_prefix('/') {
+            match self.slash_command(rest, effects) {
+                Slash::NotACommand => {}
+                Slash::Done => {
+                    self.pane_mut().input = new_input();
+                    return;
+                }
+                // Keep the text so the typo can be fixed in place.
+                Slash::Invalid => return,
+            }
         }
         if self.pane().is_busy() {
             let key = self.settings.keymap.label(Command::Stop);
@@ -560,7 +565,9 @@ impl App {
         let pane = self.pane_mut();
         pane.input = new_input();
         if !pane.saved {
-            pane.conversation.title = title_from_prompt(&text);
+            if !pane.title_from_user {
+                pane.conversation.title = title_from_prompt(&text);
+            }
             pane.conversation.last_model = Some(pane.model.clone());
             pane.saved = true;
             effects.push(Effect::Save(SaveOp::CreateConversation(
@@ -607,8 +614,8 @@ impl App {
         });
     }
 
-    /// `/system`, `/temp`, `/max`, `/top_p`, `/model`, `/title`; `false` if `rest` is none of them.
-    fn slash_command(&mut self, rest: &str, effects: &mut Vec<Effect>) -> bool {
+    /// `/system`, `/temp`, `/max`, `/top_p`, `/model`, `/title`.
+    fn slash_command(&mut self, rest: &str, effects: &mut Vec<Effect>) -> Slash {
         let (name, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
         let arg = arg.trim();
         let pane = self.pane_mut();
@@ -642,14 +649,17 @@ impl App {
             },
             "title" | "rename" if !arg.is_empty() => {
                 pane.conversation.title = arg.chars().take(120).collect();
+                pane.title_from_user = true;
                 Ok("renamed".to_owned())
             }
+            "title" | "rename" => Err("usage: /title TEXT".to_owned()),
             "model" if !arg.is_empty() => {
                 let model = arg.to_owned();
                 self.choose_model(model, effects);
-                return true;
+                return Slash::Done;
             }
-            _ => return false,
+            "model" => Err("usage: /model ID (or Ctrl+P to pick one)".to_owned()),
+            _ => return Slash::NotACommand,
         };
         match notice {
             Ok(text) => {
@@ -660,10 +670,13 @@ impl App {
                     )));
                 }
                 self.notify(Notice::info(text));
+                Slash::Done
             }
-            Err(text) => self.notify(Notice::error(text)),
+            Err(text) => {
+                self.notify(Notice::error(text));
+                Slash::Invalid
+            }
         }
-        true
     }
 
     fn retry(&mut self, effects: &mut Vec<Effect>) {
@@ -853,6 +866,13 @@ fn parse_opt(arg: &str, range: std::ops::RangeInclusive<f64>) -> Result<Option<f
             range.end()
         )),
     }
+}
+
+/// What a `/command` line turned out to be.
+enum Slash {
+    NotACommand,
+    Done,
+    Invalid,
 }
 
 enum PickerOutcome {

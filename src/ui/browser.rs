@@ -13,26 +13,7 @@ use crate::render::{Theme, wrap::display_width};
 use crate::sanitize::sanitize;
 use crate::store::search::snippet_runs;
 
-use super::{format_tokens, popup_block};
-
-/// Cut `text` to `width` display columns, with an ellipsis when cut.
-fn fit(text: &str, width: usize) -> String {
-    if display_width(text) <= width {
-        return text.to_owned();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if used + w + 1 > width {
-            break;
-        }
-        out.push(c);
-        used += w;
-    }
-    out.push('…');
-    out
-}
+use super::{fit, format_tokens, popup_block};
 
 fn one_line(text: &str) -> String {
     sanitize(text)

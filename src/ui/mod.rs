@@ -127,13 +127,7 @@ fn draw_tabs(
 ) {
     let mut spans = Vec::new();
     for (i, pane) in app.panes.iter().enumerate() {
-        let mut title: String = sanitize(&pane.conversation.title)
-            .chars()
-            .take(24)
-            .collect();
-        if pane.conversation.title.chars().count() > 24 {
-            title.push('…');
-        }
+        let title = fit(&sanitize(&pane.conversation.title), 24);
         let marker = if pane.is_busy() {
             format!(" {}", SPINNER[app.spinner % SPINNER.len()])
         } else if pane.unread {
@@ -163,22 +157,6 @@ fn draw_pane_header(
     let pane = app.pane();
     let c = &pane.conversation;
     let mut spans = vec![Span::styled(format!(" {}", pane.model), theme.accent)];
-    if let Some(system) = c.system.as_deref().filter(|s| !s.trim().is_empty()) {
-        let one_line: String = sanitize(system)
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        let short: String = one_line.chars().take(40).collect();
-        let ellipsis = if one_line.chars().count() > 40 {
-            "…"
-        } else {
-            ""
-        };
-        spans.push(Span::styled(
-            format!(" · system: {short}{ellipsis}"),
-            theme.dim,
-        ));
-    }
     if let Some(t) = c.params.temperature {
         spans.push(Span::styled(format!(" · temp {t}"), theme.dim));
     }
@@ -189,7 +167,41 @@ fn draw_pane_header(
         format!(" · max {}", pane.max_tokens(&app.settings)),
         theme.dim,
     ));
+    // The system prompt takes what room is left.
+    if let Some(system) = c.system.as_deref().filter(|s| !s.trim().is_empty()) {
+        let used: usize = spans.iter().map(|s| display_width(&s.content)).sum();
+        let room = usize::from(area.width).saturating_sub(used + " · system: ".len());
+        if room >= 8 {
+            let one_line = sanitize(system)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            spans.push(Span::styled(
+                format!(" · system: {}", fit(&one_line, room)),
+                theme.dim,
+            ));
+        }
+    }
     Line::from(spans).render(area, buf);
+}
+
+/// Cut `text` to `width` display columns, with an ellipsis when cut.
+pub fn fit(text: &str, width: usize) -> String {
+    if display_width(text) <= width {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
 }
 
 fn draw_welcome(
@@ -277,7 +289,8 @@ fn draw_welcome(
             theme.warning,
         )));
     }
-    let height = (lines.len() as u16).min(area.height);
+    let width = area.width.saturating_sub(4);
+    let height = wrapped_rows(&lines, width).min(area.height);
     let top = area.y + area.height.saturating_sub(height) / 3;
     Paragraph::new(lines).wrap(Wrap { trim: false }).render(
         Rect::new(area.x + 2, top, area.width.saturating_sub(4), height),
@@ -312,6 +325,18 @@ fn draw_input(
     block.render(area, buf);
     let inner = inner.inner(ratatui::layout::Margin::new(1, 0));
     pane.input.render(inner, buf);
+    if pane.input.is_empty() && inner.width > 2 {
+        let keys = &app.settings.keymap;
+        let hint = format!(
+            "Message — {} sends, {} adds a line, {} help",
+            keys.label(Command::Send),
+            keys.label(Command::Newline),
+            keys.label(Command::Help)
+        );
+        let width = usize::from(inner.width - 1);
+        Line::from(Span::styled(fit(&hint, width), theme.dim))
+            .render(Rect::new(inner.x + 1, inner.y, inner.width - 1, 1), buf);
+    }
 }
 
 /// Estimated cost of a conversation in USD, from the configured per-model prices.
@@ -385,19 +410,18 @@ fn draw_status(
     buf.set_style(area, base);
     let sep = Span::styled(" │ ", base.patch(theme.dim));
     let (state, warn) = phase_text(app, pane, app.now);
-    let mut spans = vec![
-        Span::styled(format!(" {} ", pane.model), base.patch(theme.accent)),
-        sep.clone(),
-        Span::styled(
-            state,
-            if warn {
-                base.patch(theme.warning)
-            } else {
-                base
-            },
-        ),
-    ];
-    if let Some((model, usage)) = pane.last_usage() {
+    let model = Span::styled(format!(" {} ", pane.model), base.patch(theme.accent));
+    let state = Span::styled(
+        state,
+        if warn {
+            base.patch(theme.warning)
+        } else {
+            base
+        },
+    );
+    // Optional segments, most useful first; those that do not fit are left out whole.
+    let mut optional = Vec::new();
+    if let Some((model_id, usage)) = pane.last_usage() {
         let mut last = format!(
             "last {} in · {} out",
             format_tokens(usage.input_tokens),
@@ -409,10 +433,8 @@ fn draw_status(
         if let Some(w) = usage.cache_creation_input_tokens.filter(|n| *n > 0) {
             last.push_str(&format!(" · cache w {}", format_tokens(w)));
         }
-        spans.push(sep.clone());
-        spans.push(Span::styled(last, base));
-        spans.push(sep.clone());
-        spans.push(Span::styled(
+        optional.push(Span::styled(last, base));
+        optional.push(Span::styled(
             format!(
                 "total {} in · {} out",
                 format_tokens(totals.total_input()),
@@ -421,13 +443,12 @@ fn draw_status(
             base,
         ));
         if let Some(spec) = app
-            .model_spec(model)
+            .model_spec(model_id)
             .or_else(|| app.model_spec(&pane.model))
         {
             let used = usage.total_input() + usage.output_tokens;
             let pct = used as f64 * 100.0 / spec.context_window.max(1) as f64;
-            spans.push(sep.clone());
-            spans.push(Span::styled(
+            optional.push(Span::styled(
                 format!("ctx {pct:.0}% of {}", format_tokens(spec.context_window)),
                 if pct > 80.0 {
                     base.patch(theme.warning)
@@ -437,17 +458,20 @@ fn draw_status(
             ));
         }
         if let Some(cost) = cost {
-            spans.push(sep.clone());
-            spans.push(Span::styled(
+            optional.push(Span::styled(
                 format!("~${cost:.4} est."),
                 base.patch(theme.dim),
             ));
         }
     }
-    Line::from(spans).render(area, buf);
+    let width = usize::from(area.width);
+    let essential = display_width(&model.content) + 3 + display_width(&state.content);
     let right = match &app.notice {
         Some((notice, _)) => Span::styled(
-            format!(" {} ", notice.text),
+            format!(
+                " {} ",
+                fit(&notice.text, width.saturating_sub(essential + 3).max(8))
+            ),
             match notice.kind {
                 crate::app::NoticeKind::Info => base.patch(theme.success),
                 crate::app::NoticeKind::Error => base.patch(theme.error),
@@ -458,12 +482,34 @@ fn draw_status(
             base.patch(theme.dim),
         ),
     };
-    let w = display_width(&right.content) as u16;
-    if area.width > w {
+    let right_width = display_width(&right.content);
+    let mut used = essential + right_width;
+    let mut spans = vec![model, sep.clone(), state];
+    for segment in optional {
+        let w = 3 + display_width(&segment.content);
+        if used + w <= width {
+            used += w;
+            spans.push(sep.clone());
+            spans.push(segment);
+        }
+    }
+    Line::from(spans).render(area, buf);
+    if width > right_width {
+        let w = right_width as u16;
         let rect = Rect::new(area.x + area.width - w, area.y, w, 1);
         buf.set_style(rect, base);
         Line::from(right).render(rect, buf);
     }
+}
+
+/// Rows `lines` take when wrapped at `width` (an estimate by display width).
+fn wrapped_rows(lines: &[Line], width: u16) -> u16 {
+    let width = usize::from(width.max(1));
+    lines
+        .iter()
+        .map(|l| l.width().div_ceil(width).max(1))
+        .sum::<usize>()
+        .min(usize::from(u16::MAX)) as u16
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -499,7 +545,7 @@ fn draw_picker(
         .map(|(s, _)| display_width(s) as u16 + 6)
         .max()
         .unwrap_or(20)
-        .clamp(36, 100);
+        .clamp(46, 100);
     let rect = centered(area, width, items.len() as u16 + 5);
     Clear.render(rect, buf);
     let block = popup_block(title, theme).title_bottom(Span::styled(
@@ -549,14 +595,39 @@ fn draw_picker(
 }
 
 /// Every binding, for the help overlay (and its snapshot test).
-pub fn help_lines(app: &App, theme: &crate::render::Theme) -> Vec<Line<'static>> {
+/// Rows are `keys  description`, the key column as wide as the widest key list (capped), and
+/// descriptions wrapped at `width` under their own column.
+pub fn help_lines(app: &App, theme: &crate::render::Theme, width: u16) -> Vec<Line<'static>> {
     let keymap = &app.settings.keymap;
-    let mut lines = Vec::new();
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let key_column = Command::ALL
+        .iter()
+        .map(|c| {
+            let keys: Vec<String> = keymap
+                .keys_for(*c)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            display_width(&keys.join(" / "))
+        })
+        .chain([24])
+        .max()
+        .unwrap_or(24)
+        .min(usize::from(width / 2).max(12));
     let row = |keys: String, what: &str| {
-        Line::from(vec![
-            Span::styled(format!("{keys:>24}  "), theme.accent),
-            Span::styled(what.to_owned(), theme.text),
-        ])
+        let keys = fit(&keys, key_column);
+        let pad = key_column - display_width(&keys);
+        let first = [Span::styled(
+            format!("{}{keys}  ", " ".repeat(pad)),
+            theme.accent,
+        )];
+        let rest = [Span::raw(" ".repeat(key_column + 2))];
+        crate::render::wrap_spans_indented(
+            &[Span::styled(what.to_owned(), theme.text)],
+            width,
+            &first,
+            &rest,
+        )
     };
     for command in Command::ALL {
         let keys: Vec<String> = keymap
@@ -564,7 +635,7 @@ pub fn help_lines(app: &App, theme: &crate::render::Theme) -> Vec<Line<'static>>
             .iter()
             .map(ToString::to_string)
             .collect();
-        lines.push(row(
+        lines.extend(row(
             if keys.is_empty() {
                 "unbound".into()
             } else {
@@ -582,11 +653,11 @@ pub fn help_lines(app: &App, theme: &crate::render::Theme) -> Vec<Line<'static>>
         ),
         ("mouse wheel", "scroll (hold Shift to select text)"),
     ] {
-        lines.push(row(keys.into(), what));
+        lines.extend(row(keys.into(), what));
     }
     lines.push(Line::default());
     lines.push(Line::from(Span::styled(
-        "  Commands typed in the input:",
+        "Commands typed in the input:",
         theme.heading,
     )));
     for (cmd, what) in [
@@ -600,13 +671,16 @@ pub fn help_lines(app: &App, theme: &crate::render::Theme) -> Vec<Line<'static>>
         ("/model ID", "model for the next turn"),
         ("/title TEXT", "rename the conversation"),
     ] {
-        lines.push(row(cmd.into(), what));
+        lines.extend(row(cmd.into(), what));
     }
     lines.push(Line::default());
-    lines.push(Line::from(Span::styled(
-        "  Keys are rebindable in config.toml under [keys], e.g. model_picker = \"ctrl+k\"",
-        theme.dim,
-    )));
+    lines.extend(crate::render::wrap_spans(
+        &[Span::styled(
+            "Keys are rebindable in config.toml under [keys], e.g. model_picker = \"ctrl+k\"",
+            theme.dim,
+        )],
+        width,
+    ));
     lines
 }
 
@@ -617,14 +691,17 @@ fn draw_help(
     area: Rect,
     buf: &mut ratatui::buffer::Buffer,
 ) {
-    let lines = help_lines(app, theme);
-    let rect = centered(area, 90, lines.len() as u16 + 2);
+    let width = area.width.saturating_sub(4).min(96);
+    let lines = help_lines(app, theme, width.saturating_sub(4).max(1));
+    let rows = lines.len().min(usize::from(u16::MAX)) as u16;
+    let rect = centered(area, width, rows + 2);
     Clear.render(rect, buf);
     let block = popup_block("Keys", theme)
         .title_bottom(Span::styled(" ↑↓ scroll · Esc closes ", theme.dim));
-    let max_scroll = (lines.len() as u16).saturating_sub(rect.height.saturating_sub(2));
+    let max_scroll = rows.saturating_sub(rect.height.saturating_sub(2));
+    let inner = block.inner(rect).inner(ratatui::layout::Margin::new(1, 0));
+    block.render(rect, buf);
     Paragraph::new(lines)
-        .block(block)
         .scroll((scroll.min(max_scroll), 0))
-        .render(rect, buf);
+        .render(inner, buf);
 }
