@@ -45,6 +45,80 @@ pub enum Start {
     Resume(String),
 }
 
+/// The crossterm backend with its size remembered rather than asked of the tty on every frame
+/// (an open of /dev/tty plus an ioctl per draw); resize events update it.
+pub struct SizedBackend<W: Write> {
+    inner: CrosstermBackend<W>,
+    size: ratatui::layout::Size,
+}
+
+impl<W: Write> SizedBackend<W> {
+    pub fn new(writer: W) -> std::io::Result<Self> {
+        let (width, height) = crossterm::terminal::size()?;
+        Ok(SizedBackend {
+            inner: CrosstermBackend::new(writer),
+            size: ratatui::layout::Size::new(width, height),
+        })
+    }
+}
+
+/// Lets the event loop tell a backend about a resize (only [`SizedBackend`] needs it).
+pub trait Resizable {
+    fn resized(&mut self, _width: u16, _height: u16) {}
+}
+
+impl<W: Write> Resizable for SizedBackend<W> {
+    fn resized(&mut self, width: u16, height: u16) {
+        self.size = ratatui::layout::Size::new(width, height);
+    }
+}
+
+impl Resizable for ratatui::backend::TestBackend {}
+
+impl<W: Write> ratatui::backend::Backend for SizedBackend<W> {
+    type Error = std::io::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> std::io::Result<()>
+    where
+        I: Iterator<Item = (u16, u16, &'a ratatui::buffer::Cell)>,
+    {
+        self.inner.draw(content)
+    }
+    fn append_lines(&mut self, n: u16) -> std::io::Result<()> {
+        self.inner.append_lines(n)
+    }
+    fn hide_cursor(&mut self) -> std::io::Result<()> {
+        self.inner.hide_cursor()
+    }
+    fn show_cursor(&mut self) -> std::io::Result<()> {
+        self.inner.show_cursor()
+    }
+    fn get_cursor_position(&mut self) -> std::io::Result<ratatui::layout::Position> {
+        self.inner.get_cursor_position()
+    }
+    fn set_cursor_position<P: Into<ratatui::layout::Position>>(
+        &mut self,
+        position: P,
+    ) -> std::io::Result<()> {
+        self.inner.set_cursor_position(position)
+    }
+    fn clear(&mut self) -> std::io::Result<()> {
+        self.inner.clear()
+    }
+    fn clear_region(&mut self, clear_type: ratatui::backend::ClearType) -> std::io::Result<()> {
+        self.inner.clear_region(clear_type)
+    }
+    fn size(&self) -> std::io::Result<ratatui::layout::Size> {
+        Ok(self.size)
+    }
+    fn window_size(&mut self) -> std::io::Result<ratatui::backend::WindowSize> {
+        self.inner.window_size()
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        ratatui::backend::Backend::flush(&mut self.inner)
+    }
+}
+
 /// Puts the terminal in app mode and restores it on drop (also on panic, via the hook).
 pub struct TerminalGuard;
 
@@ -276,7 +350,7 @@ impl Session {
     }
 
     /// Run until the user quits.
-    pub async fn run<B: ratatui::backend::Backend, I: Input>(
+    pub async fn run<B: ratatui::backend::Backend + Resizable, I: Input>(
         &mut self,
         terminal: &mut Terminal<B>,
         input: &mut I,
@@ -305,16 +379,8 @@ impl Session {
 pub async fn run(config: Config, start: Start, utc_offset: time::UtcOffset) -> anyhow::Result<()> {
     let mut session = Session::new(config, start, utc_offset, Store::default_path())?;
     let guard = TerminalGuard::enter()?;
-    // A fixed viewport, resized on resize events: a fullscreen one asks the tty for its size on
-    // every frame (an open + ioctl per draw).
-    let (width, height) = crossterm::terminal::size()?;
-    let mut terminal = Terminal::with_options(
-        CrosstermBackend::new(std::io::stdout()),
-        ratatui::TerminalOptions {
-            viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, width, height)),
-        },
-    )?;
-    terminal.clear()?;
+    // The alternate screen starts blank, so no clear (which would query the cursor position).
+    let mut terminal = Terminal::new(SizedBackend::new(std::io::stdout())?)?;
     let result = session.run(&mut terminal, &mut TerminalInput::new()).await;
     drop(terminal);
     drop(guard);
@@ -344,7 +410,7 @@ fn open_at_start(start: &Start, path: Option<&std::path::Path>) -> anyhow::Resul
     }))
 }
 
-async fn event_loop<B: ratatui::backend::Backend, I: Input>(
+async fn event_loop<B: ratatui::backend::Backend + Resizable, I: Input>(
     session: &mut Session,
     terminal: &mut Terminal<B>,
     input: &mut I,
@@ -386,7 +452,7 @@ where
             event = input.next() => match event {
                 Some(Ok(event)) => {
                     if let Event::Resize(width, height) = event {
-                        terminal.resize(ratatui::layout::Rect::new(0, 0, width, height))?;
+                        terminal.backend_mut().resized(width, height);
                     }
                     match to_action(event) {
                         Some(action) => {
@@ -438,7 +504,7 @@ fn to_action(event: Event) -> Option<Action> {
 }
 
 /// Update the app with one action and carry out its effects. `Ok(true)` means quit.
-fn apply<B: ratatui::backend::Backend, I: Input>(
+fn apply<B: ratatui::backend::Backend + Resizable, I: Input>(
     session: &mut Session,
     terminal: &mut Terminal<B>,
     input: &mut I,
