@@ -266,17 +266,32 @@ impl PrintLog {
 
     /// Record the outcome: the (possibly partial) reply and, on failure, the error.
     pub fn finish(mut self, message: &Message, error: Option<&crate::api::ApiError>) {
+        let status = if error.is_some() {
+            MessageStatus::Error
+        } else {
+            MessageStatus::Complete
+        };
+        self.record(message, status, error);
+    }
+
+    /// Save the reply so far (still streaming), so a crash loses at most the last second.
+    pub fn progress(&mut self, partial: &Message) {
+        self.record(partial, MessageStatus::Streaming, None);
+    }
+
+    fn record(
+        &mut self,
+        message: &Message,
+        status: MessageStatus,
+        error: Option<&crate::api::ApiError>,
+    ) {
         let reply = &mut self.reply;
         reply.content = message.content.clone();
         if message.usage != Default::default() {
             reply.usage = Some(message.usage);
         }
         reply.stop_reason = message.stop_reason.clone();
-        reply.status = if error.is_some() {
-            MessageStatus::Error
-        } else {
-            MessageStatus::Complete
-        };
+        reply.status = status;
         reply.error = error.map(|e| crate::app::ErrorInfo::from_api(e).to_stored());
         reply.updated_at = now_ms();
         if let Err(e) = self.store.upsert_message(reply) {

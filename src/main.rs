@@ -114,7 +114,7 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
         }
     };
     let request = oneshot::build_request(config, &prompt);
-    let log = if cli.no_save {
+    let mut log = if cli.no_save {
         None
     } else {
         commands::PrintLog::begin(
@@ -123,7 +123,12 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
             &prompt,
         )
     };
-    let outcome = oneshot::run(&client, &request, !cli.no_stream).await;
+    let mut save_progress = |partial: &tern::api::Message| {
+        if let Some(log) = &mut log {
+            log.progress(partial);
+        }
+    };
+    let outcome = oneshot::run(&client, &request, !cli.no_stream, &mut save_progress).await;
     if let Some(log) = log {
         let api_error = match &outcome.error {
             Some(oneshot::OneShotError::Api(e)) => Some(e),

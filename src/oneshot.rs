@@ -112,8 +112,17 @@ fn report_retry(notice: &RetryNotice) {
     eprintln!("tern: {notice}");
 }
 
-/// Send the request and print the reply as it arrives.
-pub async fn run(client: &Client, request: &MessagesRequest, stream: bool) -> Outcome {
+/// How often a streaming reply is handed to `on_progress` (to be saved).
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Send the request and print the reply as it arrives; `on_progress` receives the partial reply
+/// at most once a second while it streams (the caller saves it).
+pub async fn run(
+    client: &Client,
+    request: &MessagesRequest,
+    stream: bool,
+    on_progress: &mut dyn FnMut(&Message),
+) -> Outcome {
     let mut output = Output::new();
     let mut on_retry = report_retry;
     if !stream {
@@ -142,7 +151,12 @@ pub async fn run(client: &Client, request: &MessagesRequest, stream: bool) -> Ou
     };
     let mut error = None;
     let mut text_blocks_seen = 0usize;
+    let mut last_progress = std::time::Instant::now();
     while let Some(event) = reply.next().await {
+        if last_progress.elapsed() >= PROGRESS_EVERY {
+            last_progress = std::time::Instant::now();
+            on_progress(&reply.snapshot());
+        }
         let written = match event {
             Ok(StreamEvent::BlockStart {
                 block: ContentBlock::Text { .. },
