@@ -525,7 +525,10 @@ where
             Effect::Quit => quit = true,
             Effect::Editor(text) => {
                 let result = input.edit(&text);
-                terminal.clear()?;
+                // Repaint everything (resize clears without querying the cursor position, which
+                // `Terminal::clear` does and which can time out right after the editor).
+                let size = terminal.size()?;
+                terminal.resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))?;
                 app.now = Instant::now();
                 app.now_ms = crate::store::now_ms();
                 app.update(Action::EditorClosed(result));
