@@ -1004,7 +1004,7 @@ fn importing_twice_is_refused_and_changes_nothing() {
         assert!(line.contains("already exists"), "{line}");
         assert!(line.contains("not overwritten"), "{line}");
     }
-    assert_eq!(listed_ids(&target), [id.clone()]);
+    assert_eq!(listed_ids(&target), [id.as_str()]);
     let after = target.run(&["show", &id, "--json"]).success().json();
     assert_eq!(without_stamp(after), without_stamp(before));
 }
