@@ -129,14 +129,7 @@ impl TerminalGuard {
             restore_terminal();
             hook(info);
         }));
-        enable_raw_mode()?;
-        crossterm::execute!(
-            std::io::stdout(),
-            EnterAlternateScreen,
-            EnableBracketedPaste,
-            EnableMouseCapture,
-            crossterm::cursor::Hide
-        )?;
+        enter_app_mode()?;
         Ok(TerminalGuard)
     }
 }
@@ -145,6 +138,18 @@ impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore_terminal();
     }
+}
+
+/// Raw mode, the alternate screen, bracketed paste, mouse wheel, hidden cursor.
+fn enter_app_mode() -> std::io::Result<()> {
+    enable_raw_mode()?;
+    crossterm::execute!(
+        std::io::stdout(),
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        EnableMouseCapture,
+        crossterm::cursor::Hide
+    )
 }
 
 pub fn restore_terminal() {
@@ -813,16 +818,7 @@ fn run_editor(text: &str) -> Result<String, String> {
         .arg("sh")
         .arg(file.path())
         .status();
-    let reenter = enable_raw_mode().and_then(|_| {
-        crossterm::execute!(
-            std::io::stdout(),
-            EnterAlternateScreen,
-            EnableBracketedPaste,
-            EnableMouseCapture,
-            crossterm::cursor::Hide
-        )
-    });
-    reenter.map_err(|e| format!("cannot restore the terminal: {e}"))?;
+    enter_app_mode().map_err(|e| format!("cannot restore the terminal: {e}"))?;
     match status {
         Ok(s) if s.success() => std::fs::read_to_string(file.path()).map_err(|e| e.to_string()),
         Ok(s) => Err(format!("{editor} exited with {s}; the input is unchanged")),

@@ -183,18 +183,13 @@ impl Pane {
         conversation.params.max_tokens = Some(settings.max_tokens);
         conversation.params.temperature = settings.temperature;
         conversation.params.top_p = settings.top_p;
-        Pane {
-            model: settings.default_model.clone(),
+        Pane::with(
             conversation,
-            saved: false,
-            messages: Vec::new(),
-            input: new_input(),
-            phase: Phase::Idle,
-            request: None,
-            last_flush: now,
-            unread: false,
-            title_from_user: false,
-        }
+            settings.default_model.clone(),
+            false,
+            Vec::new(),
+            now,
+        )
     }
 
     /// A pane for a saved conversation.
@@ -208,11 +203,22 @@ impl Pane {
             .last_model
             .clone()
             .unwrap_or_else(|| settings.default_model.clone());
+        let messages = messages.into_iter().map(ChatMessage::new).collect();
+        Pane::with(conversation, model, true, messages, now)
+    }
+
+    fn with(
+        conversation: Conversation,
+        model: String,
+        saved: bool,
+        messages: Vec<ChatMessage>,
+        now: Instant,
+    ) -> Pane {
         Pane {
             model,
             conversation,
-            saved: true,
-            messages: messages.into_iter().map(ChatMessage::new).collect(),
+            saved,
+            messages,
             input: new_input(),
             phase: Phase::Idle,
             request: None,
@@ -505,6 +511,17 @@ pub struct BrowserState {
 }
 
 impl BrowserState {
+    /// The query changed: ask again, tagging the answer with a new generation.
+    pub fn requery(&mut self) -> Effect {
+        self.generation += 1;
+        self.loading = true;
+        self.selected = 0;
+        Effect::BrowserQuery {
+            generation: self.generation,
+            query: self.query.clone(),
+        }
+    }
+
     pub fn selected_row(&self) -> Option<&BrowserRow> {
         self.rows.get(self.selected)
     }

@@ -196,13 +196,7 @@ impl App {
             Overlay::Browser(browser) => {
                 if browser.mode == BrowserMode::List {
                     browser.query.push_str(text.lines().next().unwrap_or(""));
-                    browser.generation += 1;
-                    browser.loading = true;
-                    browser.selected = 0;
-                    effects.push(Effect::BrowserQuery {
-                        generation: browser.generation,
-                        query: browser.query.clone(),
-                    });
+                    effects.push(browser.requery());
                 }
             }
             Overlay::Help { .. } => {}
@@ -511,13 +505,7 @@ impl App {
             _ => {}
         }
         if query_changed {
-            browser.generation += 1;
-            browser.loading = true;
-            browser.selected = 0;
-            effects.push(Effect::BrowserQuery {
-                generation: browser.generation,
-                query: browser.query.clone(),
-            });
+            effects.push(browser.requery());
         } else if browser.selected != before {
             request_preview(browser, effects);
         }
