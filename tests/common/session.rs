@@ -1,0 +1,268 @@
+//! A headless `tern` for end-to-end tests: the real loop (`Session::run`) on a `TestBackend`,
+//! keys fed through a channel, replies from the fake server on 127.0.0.1, saves into a temporary
+//! store. (The approach of `tests/harness.rs`, shared so other test files can script users.)
+//!
+//! Include it with `#[path = "common/session.rs"] mod session;` and run tests on a
+//! multi-threaded runtime: `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]`.
+#![allow(dead_code)]
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use tern::config::{Config, Overrides};
+use tern::fake::{FakeConfig, FakeServer, RecordedRequest};
+use tern::store::Store;
+use tern::tui::{Input, Session, Start};
+use tokio::sync::{mpsc, watch};
+
+/// How long a script waits for a screen before giving up (generous: nothing asserts on time).
+pub const WAIT: Duration = Duration::from_secs(10);
+pub const WIDTH: u16 = 150;
+pub const HEIGHT: u16 = 40;
+
+/// Terminal input from a channel; `$EDITOR` appends " (edited)".
+pub struct ChannelInput {
+    events: mpsc::UnboundedReceiver<io::Result<Event>>,
+}
+
+impl futures_util::Stream for ChannelInput {
+    type Item = io::Result<Event>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.events.poll_recv(cx)
+    }
+}
+
+impl Input for ChannelInput {
+    fn edit(&mut self, text: &str) -> Result<String, String> {
+        Ok(format!("{text} (edited)\n"))
+    }
+}
+
+/// The user's side of a running session: keys in, frames out.
+pub struct User {
+    keys: mpsc::UnboundedSender<io::Result<Event>>,
+    frames: watch::Receiver<Buffer>,
+}
+
+impl User {
+    pub fn press(&self, code: KeyCode, modifiers: KeyModifiers) {
+        self.keys
+            .send(Ok(Event::Key(KeyEvent::new(code, modifiers))))
+            .expect("the session is running");
+    }
+
+    pub fn key(&self, code: KeyCode) {
+        self.press(code, KeyModifiers::NONE);
+    }
+
+    pub fn ctrl(&self, c: char) {
+        self.press(KeyCode::Char(c), KeyModifiers::CONTROL);
+    }
+
+    pub fn alt(&self, code: KeyCode) {
+        self.press(code, KeyModifiers::ALT);
+    }
+
+    pub fn paste(&self, text: &str) {
+        self.keys
+            .send(Ok(Event::Paste(text.to_owned())))
+            .expect("the session is running");
+    }
+
+    pub fn type_str(&self, text: &str) {
+        for c in text.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+
+    pub fn send(&self, prompt: &str) {
+        self.type_str(prompt);
+        self.key(KeyCode::Enter);
+    }
+
+    /// Wait until a drawn frame satisfies `done`; that frame. Panics with the last frame after
+    /// [`WAIT`].
+    pub async fn wait_for_frame(&mut self, what: &str, done: impl Fn(&str) -> bool) -> Buffer {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let buffer = self.frames.borrow_and_update().clone();
+            let text = screen_text(&buffer);
+            if done(&text) {
+                return buffer;
+            }
+            match tokio::time::timeout_at(deadline, self.frames.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => panic!("the session ended while waiting for {what}:\n{text}"),
+                Err(_) => panic!("timed out waiting for {what}; last frame:\n{text}"),
+            }
+        }
+    }
+
+    /// Wait until a drawn frame satisfies `done`; its text.
+    pub async fn wait_for(&mut self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        screen_text(&self.wait_for_frame(what, done).await)
+    }
+
+    pub async fn wait_text(&mut self, needle: &str) -> String {
+        self.wait_for(needle, |t| t.contains(needle)).await
+    }
+
+    /// Wait until the reply is done (the status bar says `ready`) and `needle` shows.
+    pub async fn wait_ready_with(&mut self, needle: &str) -> String {
+        self.wait_for(&format!("ready with {needle:?}"), |t| {
+            status_line(t).contains("│ ready") && t.contains(needle)
+        })
+        .await
+    }
+}
+
+/// The screen as text, one line per row; the cells a wide character covers are skipped.
+pub fn screen_text(buffer: &Buffer) -> String {
+    let width = usize::from(buffer.area.width.max(1));
+    buffer
+        .content()
+        .chunks(width)
+        .map(row_text)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn row_text(row: &[ratatui::buffer::Cell]) -> String {
+    let mut out = String::new();
+    let mut skip = 0;
+    for cell in row {
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
+        out.push_str(cell.symbol());
+        skip = tern::render::display_width(cell.symbol()).saturating_sub(1);
+    }
+    out
+}
+
+/// The bottom row: the status bar.
+pub fn status_line(text: &str) -> &str {
+    text.lines().last().unwrap_or("")
+}
+
+/// A config pointing at `server`, with no user config file involved.
+pub fn config(server: &FakeServer, dir: &Path) -> Config {
+    let file = dir.join("config.toml");
+    std::fs::write(&file, "").unwrap();
+    let url = server.base_url();
+    Config::load_with(
+        &Overrides {
+            config_file: Some(file),
+            ..Overrides::default()
+        },
+        &|name| match name {
+            "APIFREE_BASE_URL" => Some(url.clone()),
+            "APIFREE_API_KEY" => Some("test-key".to_owned()),
+            _ => None,
+        },
+    )
+    .expect("the config loads")
+}
+
+/// A fake server and a temporary store that several sessions can share in turn.
+pub struct Rig {
+    pub server: FakeServer,
+    dir: tempfile::TempDir,
+}
+
+impl Rig {
+    pub async fn new() -> Rig {
+        Rig {
+            server: FakeServer::start(FakeConfig::default())
+                .await
+                .expect("the fake server starts"),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.dir.path().join("tern.db")
+    }
+
+    /// A session on this rig's store, started as `start` asks.
+    pub fn session(&self, start: Start) -> anyhow::Result<Session> {
+        Session::new(
+            config(&self.server, self.dir.path()),
+            start,
+            time::UtcOffset::UTC,
+            Some(self.store_path()),
+        )
+    }
+
+    /// Run a session started as `start` while `script` plays the user; the script must end it
+    /// (Ctrl+Q). The store is flushed before this returns.
+    pub async fn run<F, Fut>(&self, start: Start, script: F)
+    where
+        F: FnOnce(User) -> Fut,
+        Fut: std::future::Future<Output = User>,
+    {
+        let mut session = self.session(start).expect("the session starts");
+        let (frames_tx, frames) = watch::channel(Buffer::empty(Rect::new(0, 0, 0, 0)));
+        session.frames = Some(frames_tx);
+        let (keys, events) = mpsc::unbounded_channel();
+        let mut input = ChannelInput { events };
+        let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap();
+        let user = User { keys, frames };
+        let (result, _user) = tokio::join!(session.run(&mut terminal, &mut input), script(user));
+        result.expect("the loop ends cleanly");
+        session
+            .shutdown()
+            .await
+            .expect("every save reached the disk");
+    }
+
+    /// The `POST /v1/messages` bodies the server received, in order.
+    pub fn message_requests(&self) -> Vec<serde_json::Value> {
+        self.server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path == "/v1/messages")
+            .map(|r: &RecordedRequest| r.json().expect("a JSON body"))
+            .collect()
+    }
+
+    pub fn store(&self) -> Store {
+        Store::open(self.store_path()).expect("the store opens")
+    }
+}
+
+/// (role, text) of each message of a request body.
+pub fn request_history(body: &serde_json::Value) -> Vec<(String, String)> {
+    body["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| {
+            let text = match &m["content"] {
+                serde_json::Value::String(s) => s.clone(),
+                blocks => blocks
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|b| b["text"].as_str())
+                    .collect(),
+            };
+            (m["role"].as_str().unwrap_or("").to_owned(), text)
+        })
+        .collect()
+}
+
+/// Quit with Ctrl+Q and hand the user back (the last step of most scripts).
+pub fn quit(user: User) -> User {
+    user.ctrl('q');
+    user
+}
