@@ -414,7 +414,7 @@ fn tabs_show_busy_and_unread_markers() {
     );
     let text = screen.text();
     let tabs = text.lines().next().unwrap();
-    assert!(tabs.contains("1:Show me hello world in R… ●"), "{tabs}");
+    assert!(tabs.contains("1:Show me hello world in … ●"), "{tabs}");
     assert!(tabs.contains("2:second tab ●"), "{tabs}");
     insta::assert_snapshot!("tabs_unread_80x24", screen.draw());
 }
@@ -448,7 +448,7 @@ fn slash_settings_show_in_the_pane_header() {
     let text = screen.text();
     let header = text.lines().nth(1).unwrap();
     assert!(
-        header.contains("system: You are a terse assistant who answers in…"),
+        header.contains("system: You are a terse assistant who answers in one sentence an…"),
         "{header}"
     );
     assert!(
