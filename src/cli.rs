@@ -85,7 +85,7 @@ pub enum Command {
     List {
         #[arg(long)]
         json: bool,
-        /// How many to show
+        /// How many to show (0: all)
         #[arg(short = 'n', long, default_value_t = 50)]
         limit: usize,
     },

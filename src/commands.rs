@@ -65,7 +65,8 @@ fn print_text(text: &str) -> std::io::Result<()> {
 
 pub fn list(path: Option<&Path>, limit: usize, as_json: bool) -> anyhow::Result<()> {
     let store = open(path)?;
-    let rows = store.list(0, limit as u64)?;
+    let limit = if limit == 0 { u64::MAX } else { limit as u64 };
+    let rows = store.list(0, limit)?;
     if as_json {
         let items: Vec<_> = rows
             .iter()
@@ -162,10 +163,17 @@ pub fn search(path: Option<&Path>, query: &str, limit: usize, as_json: bool) -> 
             (_, Some(model)) => model.clone(),
             _ => "assistant".to_owned(),
         };
+        let (title, who) = if tty {
+            (
+                crate::sanitize::sanitize(&h.title).into_owned(),
+                crate::sanitize::sanitize(&who).into_owned(),
+            )
+        } else {
+            (h.title.clone(), who)
+        };
         text.push_str(&format!(
-            "{}  {}  ({who}, {})\n    ",
+            "{}  {title}  ({who}, {})\n    ",
             &h.conversation_id[..h.conversation_id.len().min(8)],
-            h.title,
             relative_time(now, h.updated_at)
         ));
         for (run, matched) in snippet_runs(&h.snippet) {

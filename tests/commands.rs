@@ -1143,7 +1143,6 @@ fn list_and_show_on_a_terminal_strip_escapes_from_titles_and_models() {
 }
 
 #[test]
-#[ignore = "bug: `tern search` on a terminal prints conversation titles and models unsanitised"]
 fn search_on_a_terminal_strips_escapes_from_titles_and_models() {
     let home = offline_home();
     home.run_with_stdin(&["import", "-"], &hostile_export())

@@ -450,11 +450,13 @@ impl App {
                     browser.selected = browser.selected.min(browser.rows.len().saturating_sub(1));
                     browser.preview = None;
                     let id = row.summary.conversation.id;
-                    effects.push(Effect::Save(SaveOp::Delete(id.clone())));
                     request_preview(browser, effects);
+                    // Close (and stop) an open tab of it first, so its last save precedes
+                    // the delete instead of failing after it.
                     if let Some(index) = self.panes.iter().position(|p| p.id() == id) {
                         self.close(index, effects);
                     }
+                    effects.push(Effect::Save(SaveOp::Delete(id)));
                     self.notify(Notice::info("conversation deleted"));
                 }
                 return;
@@ -515,12 +517,20 @@ impl App {
         let pane = self.pane_mut();
         pane.model = model.clone();
         pane.conversation.last_model = Some(model.clone());
+        self.conversation_changed(effects);
+        self.notify(Notice::info(format!("next turn goes to {model}")));
+    }
+
+    /// The active conversation's settings changed: stamp it and save its header.
+    fn conversation_changed(&mut self, effects: &mut Vec<Effect>) {
+        let now_ms = self.now_ms;
+        let pane = self.pane_mut();
+        pane.conversation.updated_at = now_ms;
         if pane.saved {
             effects.push(Effect::Save(SaveOp::UpdateConversation(
                 pane.conversation.clone(),
             )));
         }
-        self.notify(Notice::info(format!("next turn goes to {model}")));
     }
 
     fn send(&mut self, effects: &mut Vec<Effect>) {
@@ -550,8 +560,10 @@ impl App {
         if self.prompt_history.last() != Some(&text) {
             self.prompt_history.push(text.clone());
         }
+        let now_ms = self.now_ms;
         let pane = self.pane_mut();
         pane.input = new_input();
+        pane.conversation.updated_at = now_ms;
         if !pane.saved {
             if !pane.title_from_user {
                 pane.conversation.title = title_from_prompt(&text);
@@ -651,12 +663,7 @@ impl App {
         };
         match notice {
             Ok(text) => {
-                let pane = self.pane();
-                if pane.saved {
-                    effects.push(Effect::Save(SaveOp::UpdateConversation(
-                        pane.conversation.clone(),
-                    )));
-                }
+                self.conversation_changed(effects);
                 self.notify(Notice::info(text));
                 Slash::Done
             }
