@@ -468,6 +468,10 @@ impl PaneView {
 /// grapheme segmentation and width lookups `Span::render` does for every character; other spans
 /// go through ratatui. This halves the cost of a dense frame (see `benches/ui.rs`).
 fn render_line(line: &Line<'_>, area: Rect, buf: &mut Buffer) {
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
     if line.style != Style::default() {
         buf.set_style(area, line.style);
     }
@@ -478,15 +482,16 @@ fn render_line(line: &Line<'_>, area: Rect, buf: &mut Buffer) {
             break;
         }
         if span.content.is_ascii() {
-            for byte in span.content.bytes() {
-                if x >= right {
-                    break;
-                }
-                if let Some(cell) = buf.cell_mut((x, area.y)) {
-                    cell.set_char(byte as char).set_style(span.style);
-                }
-                x += 1;
+            let start = buf.index_of(x, area.y);
+            let room = usize::from(right - x);
+            let bytes = &span.content.as_bytes()[..span.content.len().min(room)];
+            for (cell, byte) in buf.content[start..start + bytes.len()]
+                .iter_mut()
+                .zip(bytes)
+            {
+                cell.set_char(char::from(*byte)).set_style(span.style);
             }
+            x += bytes.len() as u16;
         } else {
             let rect = Rect::new(x, area.y, right - x, 1);
             span.render(rect, buf);
