@@ -656,7 +656,8 @@ impl Driver {
         }
     }
 
-    /// Run a read on the shared read connection, off the async workers; send its answer.
+    /// Run a read on the shared read connection, off the async workers, after this session's
+    /// queued writes; send its answer.
     fn read(&mut self, query: impl FnOnce(&Store) -> Option<Action> + Send + 'static) {
         if self.reader.is_none() {
             let Some(path) = &self.store_path else {
@@ -677,13 +678,21 @@ impl Driver {
             return;
         };
         let tx = self.tx.clone();
-        tokio::task::spawn_blocking(move || {
-            let answer = match reader.lock() {
+        let writer = self.writer.clone();
+        tokio::spawn(async move {
+            // Read our own writes: what this session queued is committed before the query.
+            if let Some(writer) = writer {
+                let _ = writer.flush().await;
+            }
+            let answer = tokio::task::spawn_blocking(move || match reader.lock() {
                 Ok(store) => query(&store),
                 Err(_) => Some(Action::Notify(Notice::error(
                     "the store reader failed earlier",
                 ))),
-            };
+            })
+            .await
+            .ok()
+            .flatten();
             if let Some(action) = answer {
                 let _ = tx.send(action);
             }

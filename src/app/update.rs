@@ -841,6 +841,8 @@ fn request_preview(browser: &mut BrowserState, effects: &mut Vec<Effect>) {
         .as_ref()
         .is_none_or(|(shown, _)| *shown != id)
     {
+        // Never show another conversation's preview while this one loads.
+        browser.preview = None;
         effects.push(Effect::BrowserPreview(id));
     }
 }
