@@ -6,233 +6,16 @@
 //! server received and what the store holds. Waiting has a generous timeout; nothing asserts on
 //! durations.
 
-use std::io;
-use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::Duration;
+mod common;
+#[path = "common/session.rs"]
+mod session;
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
+use crossterm::event::{KeyCode, KeyModifiers};
 use tern::api::Role;
-use tern::config::{Config, Overrides};
-use tern::fake::{FakeConfig, FakeServer, RecordedRequest};
-use tern::store::{MessageStatus, Store};
-use tern::tui::{Input, Session, Start};
-use tokio::sync::{mpsc, watch};
+use tern::store::MessageStatus;
+use tern::tui::Start;
 
-const WAIT: Duration = Duration::from_secs(10);
-const WIDTH: u16 = 150;
-const HEIGHT: u16 = 40;
-
-/// Terminal input from a channel; `$EDITOR` is a closure.
-struct ChannelInput {
-    events: mpsc::UnboundedReceiver<io::Result<Event>>,
-}
-
-impl futures_util::Stream for ChannelInput {
-    type Item = io::Result<Event>;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.events.poll_recv(cx)
-    }
-}
-
-impl Input for ChannelInput {
-    fn edit(&mut self, text: &str) -> Result<String, String> {
-        Ok(format!("{text} (edited)\n"))
-    }
-}
-
-/// The user's side of a running session: keys in, frames out.
-struct User {
-    keys: mpsc::UnboundedSender<io::Result<Event>>,
-    frames: watch::Receiver<Buffer>,
-    /// Every frame the user looked at, for checks over all of them.
-    seen: Vec<String>,
-}
-
-impl User {
-    fn press(&self, code: KeyCode, modifiers: KeyModifiers) {
-        self.keys
-            .send(Ok(Event::Key(KeyEvent::new(code, modifiers))))
-            .expect("the session is running");
-    }
-
-    fn key(&self, code: KeyCode) {
-        self.press(code, KeyModifiers::NONE);
-    }
-
-    fn ctrl(&self, c: char) {
-        self.press(KeyCode::Char(c), KeyModifiers::CONTROL);
-    }
-
-    fn type_str(&self, text: &str) {
-        for c in text.chars() {
-            self.key(KeyCode::Char(c));
-        }
-    }
-
-    fn send(&self, prompt: &str) {
-        self.type_str(prompt);
-        self.key(KeyCode::Enter);
-    }
-
-    /// Wait until a drawn frame satisfies `done`; its text. Panics with the last frame after
-    /// `WAIT`.
-    async fn wait_for(&mut self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let text = screen_text(&self.frames.borrow_and_update());
-            let ok = done(&text);
-            self.seen.push(text.clone());
-            if ok {
-                return text;
-            }
-            match tokio::time::timeout_at(deadline, self.frames.changed()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => panic!("the session ended while waiting for {what}:\n{text}"),
-                Err(_) => panic!("timed out waiting for {what}; last frame:\n{text}"),
-            }
-        }
-    }
-
-    async fn wait_text(&mut self, needle: &str) -> String {
-        self.wait_for(needle, |t| t.contains(needle)).await
-    }
-
-    /// Wait until the reply is done (the status bar says `ready`) and `needle` shows.
-    async fn wait_ready_with(&mut self, needle: &str) -> String {
-        self.wait_for(&format!("ready with {needle:?}"), |t| {
-            status_line(t).contains("│ ready") && t.contains(needle)
-        })
-        .await
-    }
-}
-
-fn screen_text(buffer: &Buffer) -> String {
-    let width = usize::from(buffer.area.width.max(1));
-    buffer
-        .content()
-        .chunks(width)
-        .map(row_text)
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn status_line(text: &str) -> &str {
-    text.lines().last().unwrap_or("")
-}
-
-/// A config pointing at `server`, with no user config file involved.
-fn config(server: &FakeServer, dir: &Path) -> Config {
-    let file = dir.join("config.toml");
-    std::fs::write(&file, "").unwrap();
-    let url = server.base_url();
-    Config::load_with(
-        &Overrides {
-            config_file: Some(file),
-            ..Overrides::default()
-        },
-        &|name| match name {
-            "APIFREE_BASE_URL" => Some(url.clone()),
-            "APIFREE_API_KEY" => Some("test-key".to_owned()),
-            _ => None,
-        },
-    )
-    .expect("the config loads")
-}
-
-/// A fake server, a temporary store, and a way to run a scripted user against the real loop.
-struct Rig {
-    server: FakeServer,
-    dir: tempfile::TempDir,
-}
-
-impl Rig {
-    async fn new() -> Rig {
-        Rig {
-            server: FakeServer::start(FakeConfig::default())
-                .await
-                .expect("the fake server starts"),
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn store_path(&self) -> PathBuf {
-        self.dir.path().join("tern.db")
-    }
-
-    /// Run the session while `script` plays the user; the script must end it (Ctrl+Q).
-    /// Returns every frame the script looked at. The store is flushed before this returns.
-    async fn run<F, Fut>(&self, script: F) -> Vec<String>
-    where
-        F: FnOnce(User) -> Fut,
-        Fut: std::future::Future<Output = User>,
-    {
-        let mut session = Session::new(
-            config(&self.server, self.dir.path()),
-            Start::New,
-            time::UtcOffset::UTC,
-            Some(self.store_path()),
-        )
-        .expect("the session starts");
-        let (frames_tx, frames) = watch::channel(Buffer::empty(Rect::new(0, 0, 0, 0)));
-        session.frames = Some(frames_tx);
-        let (keys, events) = mpsc::unbounded_channel();
-        let mut input = ChannelInput { events };
-        let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap();
-        let user = User {
-            keys,
-            frames,
-            seen: Vec::new(),
-        };
-        let (result, user) = tokio::join!(session.run(&mut terminal, &mut input), script(user));
-        result.expect("the loop ends cleanly");
-        session
-            .shutdown()
-            .await
-            .expect("every save reached the disk");
-        user.seen
-    }
-
-    /// The `POST /v1/messages` bodies the server received, in order.
-    fn message_requests(&self) -> Vec<serde_json::Value> {
-        self.server
-            .requests()
-            .iter()
-            .filter(|r| r.method == "POST" && r.path == "/v1/messages")
-            .map(|r: &RecordedRequest| r.json().expect("a JSON body"))
-            .collect()
-    }
-
-    fn store(&self) -> Store {
-        Store::open(self.store_path()).expect("the store opens")
-    }
-}
-
-/// (role, text) of each message of a request body.
-fn request_history(body: &serde_json::Value) -> Vec<(String, String)> {
-    body["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| {
-            let text = match &m["content"] {
-                serde_json::Value::String(s) => s.clone(),
-                blocks => blocks
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|b| b["text"].as_str())
-                    .collect(),
-            };
-            (m["role"].as_str().unwrap_or("").to_owned(), text)
-        })
-        .collect()
-}
+use session::{Rig, request_history, status_line};
 
 fn words(text: &str) -> u64 {
     text.split_whitespace().count() as u64
@@ -265,21 +48,6 @@ fn usage_after(status: &str, label: &str) -> Option<(u64, u64)> {
     Some((input.parse().ok()?, output.parse().ok()?))
 }
 
-/// One buffer row as text; the cells a wide character covers are skipped.
-fn row_text(row: &[ratatui::buffer::Cell]) -> String {
-    let mut out = String::new();
-    let mut skip = 0;
-    for cell in row {
-        if skip > 0 {
-            skip -= 1;
-            continue;
-        }
-        out.push_str(cell.symbol());
-        skip = tern::render::display_width(cell.symbol()).saturating_sub(1);
-    }
-    out
-}
-
 /// No C0/C1 control character other than the row separators of `screen_text`.
 fn control_free(text: &str) -> bool {
     !text.chars().any(|c| c != '\n' && c.is_control())
@@ -290,7 +58,7 @@ async fn a_prompt_streams_a_reply_with_model_and_token_counts() {
     let rig = Rig::new().await;
     let mut shown = None;
     let shown_out = &mut shown;
-    rig.run(|mut user| async move {
+    rig.run(Start::New, |mut user| async move {
         user.wait_text("Type a message and press Enter").await;
         user.send("hello tern, how are you?");
         let text = user.wait_ready_with("That is all, from").await;
@@ -342,7 +110,7 @@ async fn a_prompt_streams_a_reply_with_model_and_token_counts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_model_picker_switches_the_next_request_with_the_full_history() {
     let rig = Rig::new().await;
-    rig.run(|mut user| async move {
+    rig.run(Start::New, |mut user| async move {
         user.send("first question");
         user.wait_ready_with("Echo from claude-sonnet-4.6").await;
         user.ctrl('p');
@@ -419,7 +187,7 @@ async fn esc_stops_a_slow_reply_and_keeps_its_text() {
     let rig = Rig::new().await;
     let mut partial = String::new();
     let partial_out = &mut partial;
-    rig.run(|mut user| async move {
+    rig.run(Start::New, |mut user| async move {
         user.send("tell me a long story scenario:slow");
         user.wait_for("some streamed text", |t| {
             status_line(t).contains("streaming") && t.contains("Esc stops the reply")
@@ -476,7 +244,7 @@ async fn esc_stops_a_slow_reply_and_keeps_its_text() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_midstream_error_shows_an_error_block_and_the_app_keeps_working() {
     let rig = Rig::new().await;
-    rig.run(|mut user| async move {
+    rig.run(Start::New, |mut user| async move {
         user.send("please fail scenario:midstream-error");
         let text = user
             .wait_text("✖ the API became overloaded mid-reply")
@@ -508,7 +276,7 @@ async fn a_midstream_error_shows_an_error_block_and_the_app_keeps_working() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_connection_shows_an_error_block_and_retry_works() {
     let rig = Rig::new().await;
-    rig.run(|mut user| async move {
+    rig.run(Start::New, |mut user| async move {
         user.send("cut me off scenario:cut");
         let text = user.wait_text("✖ the reply was cut off").await;
         assert!(text.contains("retry; the partial reply was kept"), "{text}");
@@ -530,7 +298,7 @@ async fn a_cut_connection_shows_an_error_block_and_retry_works() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_t_retries_a_failed_turn() {
     let rig = Rig::new().await;
-    rig.run(|mut user| async move {
+    rig.run(Start::New, |mut user| async move {
         user.send("unlucky scenario:midstream-error");
         user.wait_text("✖ the API became overloaded mid-reply")
             .await;
@@ -554,7 +322,7 @@ async fn ctrl_t_retries_a_failed_turn() {
 async fn escape_sequences_from_the_model_never_reach_the_screen() {
     let rig = Rig::new().await;
     let seen = rig
-        .run(|mut user| async move {
+        .run(Start::New, |mut user| async move {
             user.send("be hostile scenario:escapes");
             let text = user.wait_ready_with("The end, from").await;
             assert!(text.contains("red text"), "{text}");
@@ -583,7 +351,7 @@ async fn escape_sequences_from_the_model_never_reach_the_screen() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_q_ends_the_loop_and_the_store_holds_the_conversation() {
     let rig = Rig::new().await;
-    rig.run(|mut user| async move {
+    rig.run(Start::New, |mut user| async move {
         user.send("remember me");
         let before = user.wait_ready_with("Echo from").await;
         // Compose the second prompt in the "editor".
@@ -630,7 +398,7 @@ async fn ctrl_q_ends_the_loop_and_the_store_holds_the_conversation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_streams_into_a_background_tab() {
     let rig = Rig::new().await;
-    rig.run(|mut user| async move {
+    rig.run(Start::New, |mut user| async move {
         user.send("background story scenario:slow words:80");
         user.wait_for("the stream to start", |t| {
             status_line(t).contains("streaming")
@@ -666,7 +434,7 @@ async fn a_reply_streams_into_a_background_tab() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scrolling_up_during_a_reply_holds_the_view_until_end() {
     let rig = Rig::new().await;
-    rig.run(|mut user| async move {
+    rig.run(Start::New, |mut user| async move {
         user.send("a long one scenario:long words:600");
         user.wait_for("the long reply", |t| {
             status_line(t).contains("│ ready") && last_usage_shown(t).is_some()
@@ -678,14 +446,7 @@ async fn scrolling_up_during_a_reply_holds_the_view_until_end() {
         })
         .await;
         for _ in 0..4 {
-            user.keys
-                .send(Ok(Event::Mouse(crossterm::event::MouseEvent {
-                    kind: crossterm::event::MouseEventKind::ScrollUp,
-                    column: 10,
-                    row: 10,
-                    modifiers: KeyModifiers::NONE,
-                })))
-                .unwrap();
+            user.wheel(true);
         }
         let held = user.wait_text("↓ new text below (End)").await;
         assert!(
@@ -712,7 +473,7 @@ async fn quitting_mid_reply_saves_the_partial_text_as_stopped() {
     let rig = Rig::new().await;
     let mut shown = String::new();
     let shown_out = &mut shown;
-    rig.run(|mut user| async move {
+    rig.run(Start::New, |mut user| async move {
         user.send("interrupt me scenario:slow words:400");
         *shown_out = user
             .wait_for("a few words", |t| {

@@ -1,6 +1,6 @@
 //! A headless `tern` for end-to-end tests: the real loop (`Session::run`) on a `TestBackend`,
 //! keys fed through a channel, replies from the fake server on 127.0.0.1, saves into a temporary
-//! store. (The approach of `tests/harness.rs`, shared so other test files can script users.)
+//! store. Shared by `tests/harness.rs` and `tests/browser.rs`.
 //!
 //! Include it with `#[path = "common/session.rs"] mod session;` and run tests on a
 //! multi-threaded runtime: `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]`.
@@ -50,12 +50,31 @@ impl Input for ChannelInput {
 pub struct User {
     keys: mpsc::UnboundedSender<io::Result<Event>>,
     frames: watch::Receiver<Buffer>,
+    /// Every frame text the script looked at, in order.
+    seen: Vec<String>,
 }
 
 impl User {
     pub fn press(&self, code: KeyCode, modifiers: KeyModifiers) {
         self.keys
             .send(Ok(Event::Key(KeyEvent::new(code, modifiers))))
+            .expect("the session is running");
+    }
+
+    /// The mouse wheel, one notch (`up` or down).
+    pub fn wheel(&self, up: bool) {
+        let kind = if up {
+            crossterm::event::MouseEventKind::ScrollUp
+        } else {
+            crossterm::event::MouseEventKind::ScrollDown
+        };
+        self.keys
+            .send(Ok(Event::Mouse(crossterm::event::MouseEvent {
+                kind,
+                column: 10,
+                row: 10,
+                modifiers: KeyModifiers::NONE,
+            })))
             .expect("the session is running");
     }
 
@@ -95,6 +114,7 @@ impl User {
         loop {
             let buffer = self.frames.borrow_and_update().clone();
             let text = screen_text(&buffer);
+            self.seen.push(text.clone());
             if done(&text) {
                 return buffer;
             }
@@ -204,8 +224,9 @@ impl Rig {
     }
 
     /// Run a session started as `start` while `script` plays the user; the script must end it
-    /// (Ctrl+Q). The store is flushed before this returns.
-    pub async fn run<F, Fut>(&self, start: Start, script: F)
+    /// (Ctrl+Q). The store is flushed before this returns. Returns every frame the script
+    /// looked at.
+    pub async fn run<F, Fut>(&self, start: Start, script: F) -> Vec<String>
     where
         F: FnOnce(User) -> Fut,
         Fut: std::future::Future<Output = User>,
@@ -216,13 +237,18 @@ impl Rig {
         let (keys, events) = mpsc::unbounded_channel();
         let mut input = ChannelInput { events };
         let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap();
-        let user = User { keys, frames };
-        let (result, _user) = tokio::join!(session.run(&mut terminal, &mut input), script(user));
+        let user = User {
+            keys,
+            frames,
+            seen: Vec::new(),
+        };
+        let (result, user) = tokio::join!(session.run(&mut terminal, &mut input), script(user));
         result.expect("the loop ends cleanly");
         session
             .shutdown()
             .await
             .expect("every save reached the disk");
+        user.seen
     }
 
     /// The `POST /v1/messages` bodies the server received, in order.
