@@ -108,7 +108,7 @@ impl Command {
             Command::Bottom => "jump to the end and follow the reply",
             Command::Editor => "compose the message in $EDITOR",
             Command::CopyReply => "copy the last reply",
-            Command::CopyCode => "copy a code block (type its number)",
+            Command::CopyCode => "choose a code block and copy it",
             Command::Retry => "retry the last turn after an error",
             Command::Help => "this help",
         }
