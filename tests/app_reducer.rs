@@ -1309,14 +1309,15 @@ fn ctrl_r_opens_the_conversation_browser_and_asks_for_its_rows() {
 // ─── Notices and ticks ───────────────────────────────────────────────────────────────────
 
 #[test]
-fn tick_turns_the_spinner_and_expires_notices() {
+fn the_spinner_follows_the_clock_and_ticks_expire_notices() {
     let mut app = new_app();
     let t0 = app.now;
     app.update(Action::Notify(Notice::info("hello")));
     assert_notice(&app, NoticeKind::Info, "hello");
-    let spinner = app.spinner;
+    let frame = app.spinner_frame();
     assert!(app.update(Action::Tick).is_empty());
-    assert_eq!(app.spinner, spinner + 1);
+    app.now = t0 + Duration::from_millis(100);
+    assert_eq!(app.spinner_frame(), frame + 1);
     app.now = t0 + tern::app::NOTICE_TTL;
     app.update(Action::Tick);
     assert!(app.notice.is_some(), "kept for the whole TTL");

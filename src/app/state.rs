@@ -541,7 +541,9 @@ pub struct App {
     pub now: Instant,
     /// Wall-clock time in unix ms, set with `now` (for "3m ago").
     pub now_ms: i64,
-    pub spinner: usize,
+    /// When the app started: the spinner's frame is derived from `now - started`, so any
+    /// redraw (a tick while waiting, a delta while streaming) animates it.
+    pub started: Instant,
     pub should_quit: bool,
     pub prompt_history: Vec<String>,
     pub history_cursor: Option<usize>,
@@ -564,7 +566,7 @@ impl App {
             next_request: 1,
             now,
             now_ms: crate::store::now_ms(),
-            spinner: 0,
+            started: now,
             should_quit: false,
             prompt_history: Vec::new(),
             history_cursor: None,
@@ -578,6 +580,11 @@ impl App {
 
     pub fn pane_mut(&mut self) -> &mut Pane {
         &mut self.panes[self.active]
+    }
+
+    /// The spinner frame to show now (one step per 100 ms).
+    pub fn spinner_frame(&self) -> usize {
+        (self.now.saturating_duration_since(self.started).as_millis() / 100) as usize
     }
 
     /// Whether a request is waiting for its first text (the spinner and the "waiting Ns"

@@ -24,7 +24,6 @@ impl App {
                 by: ScrollBy::Lines(lines),
             }),
             Action::Tick => {
-                self.spinner = self.spinner.wrapping_add(1);
                 self.expire_notice();
             }
             Action::Api {

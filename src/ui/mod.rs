@@ -129,7 +129,7 @@ fn draw_tabs(
     for (i, pane) in app.panes.iter().enumerate() {
         let title = fit(&sanitize(&pane.conversation.title), 24);
         let marker = if pane.is_busy() {
-            format!(" {}", SPINNER[app.spinner % SPINNER.len()])
+            format!(" {}", SPINNER[app.spinner_frame() % SPINNER.len()])
         } else if pane.unread {
             " ●".to_owned()
         } else {
@@ -365,7 +365,7 @@ pub fn estimated_cost(app: &App, pane: &Pane) -> Option<f64> {
 }
 
 fn phase_text(app: &App, pane: &Pane, now: Instant) -> (String, bool) {
-    let spin = SPINNER[app.spinner % SPINNER.len()];
+    let spin = SPINNER[app.spinner_frame() % SPINNER.len()];
     match &pane.phase {
         Phase::Idle => ("ready".into(), false),
         Phase::Waiting { retry: Some(r), .. } => (
