@@ -79,6 +79,19 @@ enum LeaseState {
     Unavailable,
 }
 
+/// Open a connection; a failure to open is `Open` unless it says more (corrupt, read-only…).
+fn connect(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
+    Connection::open_with_flags(path, flags).map_err(|source| {
+        match StoreError::Sqlite(source).at(path) {
+            StoreError::Sqlite(source) => StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            },
+            other => other,
+        }
+    })
+}
+
 impl Store {
     /// Where the database lives by default: the platform data directory
     /// (`$XDG_DATA_HOME/tern/tern.db` on Linux). `None` if no home directory is known.
@@ -104,16 +117,7 @@ impl Store {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn =
-            Connection::open_with_flags(&path, flags).map_err(
-                |source| match StoreError::Sqlite(source).at(&path) {
-                    StoreError::Sqlite(source) => StoreError::Open {
-                        path: path.clone(),
-                        source,
-                    },
-                    other => other,
-                },
-            )?;
+        let conn = connect(&path, flags)?;
         let mut store = Store {
             conn,
             path,
@@ -131,16 +135,7 @@ impl Store {
     pub fn open_readonly(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let path = path.as_ref().to_path_buf();
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn =
-            Connection::open_with_flags(&path, flags).map_err(
-                |source| match StoreError::Sqlite(source).at(&path) {
-                    StoreError::Sqlite(source) => StoreError::Open {
-                        path: path.clone(),
-                        source,
-                    },
-                    other => other,
-                },
-            )?;
+        let conn = connect(&path, flags)?;
         let mut store = Store {
             conn,
             path,
