@@ -18,6 +18,7 @@ use crate::app::{App, Command, Overlay, Pane, Phase, PickerState, fuzzy_match};
 use crate::render::wrap::display_width;
 use crate::sanitize::sanitize;
 
+use transcript::render_line;
 pub use transcript::{Anchor, KeyHints, PaneView, RenderCtx, ViewState, plain_lines};
 
 const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
@@ -145,7 +146,7 @@ fn draw_tabs(
         spans.push(Span::styled(format!(" {}:{title}{marker} ", i + 1), style));
         spans.push(Span::raw(" "));
     }
-    Line::from(spans).render(area, buf);
+    render_line(&Line::from(spans), area, buf);
 }
 
 fn draw_pane_header(
@@ -182,7 +183,7 @@ fn draw_pane_header(
             ));
         }
     }
-    Line::from(spans).render(area, buf);
+    render_line(&Line::from(spans), area, buf);
 }
 
 /// Cut `text` to `width` display columns, with an ellipsis when cut.
@@ -493,12 +494,12 @@ fn draw_status(
             spans.push(segment);
         }
     }
-    Line::from(spans).render(area, buf);
+    render_line(&Line::from(spans), area, buf);
     if width > right_width {
         let w = right_width as u16;
         let rect = Rect::new(area.x + area.width - w, area.y, w, 1);
         buf.set_style(rect, base);
-        Line::from(right).render(rect, buf);
+        render_line(&Line::from(right), rect, buf);
     }
 }
 

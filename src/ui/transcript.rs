@@ -467,7 +467,7 @@ impl PaneView {
 /// Draw one line. ASCII spans (most of a transcript) are written cell by cell, skipping the
 /// grapheme segmentation and width lookups `Span::render` does for every character; other spans
 /// go through ratatui. This halves the cost of a dense frame (see `benches/ui.rs`).
-fn render_line(line: &Line<'_>, area: Rect, buf: &mut Buffer) {
+pub(crate) fn render_line(line: &Line<'_>, area: Rect, buf: &mut Buffer) {
     let area = area.intersection(buf.area);
     if area.is_empty() {
         return;
@@ -489,7 +489,11 @@ fn render_line(line: &Line<'_>, area: Rect, buf: &mut Buffer) {
                 .iter_mut()
                 .zip(bytes)
             {
-                cell.set_char(char::from(*byte)).set_style(span.style);
+                // A space on a blank cell only needs its style (frames start blank).
+                if *byte != b' ' || cell.symbol() != " " {
+                    cell.set_char(char::from(*byte));
+                }
+                cell.set_style(span.style);
             }
             x += bytes.len() as u16;
         } else {
