@@ -35,12 +35,12 @@ pub fn format_tokens(n: u64) -> String {
 /// Draw one frame.
 pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
     let area = frame.area();
-    let theme = view.theme.clone();
+    let pane = app.pane();
+    let (theme, utc_offset, pane_view) = view.split(pane.id());
     frame.buffer_mut().set_style(
         area,
         Style::default().bg(theme.background).patch(theme.text),
     );
-    let pane = app.pane();
     let input_height = input_height(pane, area);
     let [tabs, header, body, input, status] = Layout::vertical([
         Constraint::Length(1),
@@ -50,27 +50,26 @@ pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
         Constraint::Length(1),
     ])
     .areas(area);
-    draw_tabs(app, &theme, tabs, frame.buffer_mut());
-    draw_pane_header(app, &theme, header, frame.buffer_mut());
+    draw_tabs(app, theme, tabs, frame.buffer_mut());
+    draw_pane_header(app, theme, header, frame.buffer_mut());
     if pane.messages.is_empty() {
-        draw_welcome(app, &theme, body, frame.buffer_mut());
+        draw_welcome(app, theme, body, frame.buffer_mut());
     } else {
         let keys = KeyHints::from(app);
         let ctx = RenderCtx {
-            theme: &theme,
-            offset: view.utc_offset,
+            theme,
+            offset: utc_offset,
             keys: &keys,
         };
         let area = body.inner(ratatui::layout::Margin::new(1, 0));
-        view.pane(pane.id())
-            .draw(pane, area, frame.buffer_mut(), &ctx);
+        pane_view.draw(pane, area, frame.buffer_mut(), &ctx);
     }
-    draw_input(app, &theme, input, frame.buffer_mut());
-    let stats = view.pane(pane.id()).stats(app, pane);
-    draw_status(app, &theme, stats, status, frame.buffer_mut());
+    draw_input(app, theme, input, frame.buffer_mut());
+    let stats = pane_view.stats(app, pane);
+    draw_status(app, theme, stats, status, frame.buffer_mut());
     match &app.overlay {
         Overlay::None => {}
-        Overlay::Help { scroll } => draw_help(app, &theme, *scroll, area, frame.buffer_mut()),
+        Overlay::Help { scroll } => draw_help(app, theme, *scroll, area, frame.buffer_mut()),
         Overlay::ModelPicker(picker) => {
             let current = pane.model.as_str();
             let items: Vec<(String, bool)> = app
@@ -82,13 +81,13 @@ pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
                 "Model for the next turn",
                 picker,
                 &items,
-                &theme,
+                theme,
                 area,
                 frame.buffer_mut(),
             );
         }
         Overlay::Browser(browser) => {
-            browser::draw_browser(app, browser, &theme, area, frame.buffer_mut())
+            browser::draw_browser(app, browser, theme, area, frame.buffer_mut())
         }
         Overlay::CodePicker { picker, blocks } => {
             let items: Vec<(String, bool)> = blocks
@@ -100,7 +99,7 @@ pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
                 "Copy a code block",
                 picker,
                 &items,
-                &theme,
+                theme,
                 area,
                 frame.buffer_mut(),
             );

@@ -90,6 +90,12 @@ impl ViewState {
         self.panes.entry(id.to_owned()).or_default()
     }
 
+    /// The theme, the clock offset and one pane's view, borrowed together for a frame.
+    pub fn split(&mut self, id: &str) -> (&Theme, time::UtcOffset, &mut PaneView) {
+        let view = self.panes.entry(id.to_owned()).or_default();
+        (&self.theme, self.utc_offset, view)
+    }
+
     /// Forget views of panes that are closed.
     pub fn retain(&mut self, app: &App) {
         self.panes
