@@ -119,33 +119,8 @@ impl Screen {
     }
 
     fn text(&mut self) -> String {
-        buffer_text(self.draw().buffer())
+        screen_text(self.draw().buffer())
     }
-}
-
-fn buffer_text(buffer: &Buffer) -> String {
-    let width = usize::from(buffer.area.width);
-    buffer
-        .content()
-        .chunks(width)
-        .map(row_text)
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// One buffer row as text; the cells a wide character covers are skipped.
-fn row_text(row: &[ratatui::buffer::Cell]) -> String {
-    let mut out = String::new();
-    let mut skip = 0;
-    for cell in row {
-        if skip > 0 {
-            skip -= 1;
-            continue;
-        }
-        out.push_str(cell.symbol());
-        skip = tern::render::display_width(cell.symbol()).saturating_sub(1);
-    }
-    out
 }
 
 const REPLY: [&str; 6] = [

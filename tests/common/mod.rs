@@ -175,3 +175,29 @@ pub fn overloaded_midstream() -> ApiError {
         request_id: Some("req_fake_7".into()),
     }
 }
+
+/// The screen as text, one line per row; the cells a wide character covers are skipped.
+pub fn screen_text(buffer: &ratatui::buffer::Buffer) -> String {
+    let width = usize::from(buffer.area.width.max(1));
+    buffer
+        .content()
+        .chunks(width)
+        .map(row_text)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One buffer row as text; the cells a wide character covers are skipped.
+fn row_text(row: &[ratatui::buffer::Cell]) -> String {
+    let mut out = String::new();
+    let mut skip = 0;
+    for cell in row {
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
+        out.push_str(cell.symbol());
+        skip = tern::render::display_width(cell.symbol()).saturating_sub(1);
+    }
+    out
+}

@@ -23,6 +23,8 @@ use tern::store::Store;
 use tern::tui::{Input, Session, Start};
 use tokio::sync::{mpsc, watch};
 
+pub use crate::common::screen_text;
+
 /// How long a script waits for a screen before giving up (generous: nothing asserts on time).
 pub const WAIT: Duration = Duration::from_secs(10);
 pub const WIDTH: u16 = 150;
@@ -142,31 +144,6 @@ impl User {
         })
         .await
     }
-}
-
-/// The screen as text, one line per row; the cells a wide character covers are skipped.
-pub fn screen_text(buffer: &Buffer) -> String {
-    let width = usize::from(buffer.area.width.max(1));
-    buffer
-        .content()
-        .chunks(width)
-        .map(row_text)
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn row_text(row: &[ratatui::buffer::Cell]) -> String {
-    let mut out = String::new();
-    let mut skip = 0;
-    for cell in row {
-        if skip > 0 {
-            skip -= 1;
-            continue;
-        }
-        out.push_str(cell.symbol());
-        skip = tern::render::display_width(cell.symbol()).saturating_sub(1);
-    }
-    out
 }
 
 /// The bottom row: the status bar.
