@@ -155,6 +155,9 @@ fn empty_start_without_a_key_explains_how_to_get_going() {
         let text = screen.text();
         assert!(text.contains("No API key is set yet."), "{text}");
         assert!(text.contains("export APIFREE_API_KEY"), "{text}");
+        // An installed tern has its fake server next to it; cargo is not assumed.
+        assert!(text.contains("tern-fake-server"), "{text}");
+        assert!(!text.contains("cargo"), "{text}");
         insta::assert_snapshot!(format!("empty_start_no_key_{w}x{h}"), screen.draw());
     }
 }
@@ -561,4 +564,323 @@ fn wide_characters_and_tabs_line_up() {
         );
     }
     insta::assert_snapshot!("wide_chars_60x24", screen.draw());
+}
+
+// ─── Tabs that do not fit ────────────────────────────────────────────────────────────────
+
+/// `n` tabs, each named with `/title`, the last one active.
+fn many_tabs(width: u16, n: usize) -> Screen {
+    let mut screen = Screen::new(width, 24);
+    for i in 1..=n {
+        if i > 1 {
+            screen.act(ctrl('n'));
+        }
+        screen.type_str(&format!("/title Topic number {i}"));
+        screen.act(key(KeyCode::Enter));
+    }
+    screen
+}
+
+fn tab_row(screen: &mut Screen) -> String {
+    screen.text().lines().next().unwrap().to_owned()
+}
+
+#[test]
+fn overflowing_tabs_keep_the_active_one_visible_with_markers() {
+    let mut screen = many_tabs(80, 7);
+    let row = tab_row(&mut screen);
+    assert!(
+        row.contains("7:Topic number 7"),
+        "the active tab is shown: {row:?}"
+    );
+    assert!(
+        row.trim_start().starts_with('‹'),
+        "tabs are hidden on the left: {row:?}"
+    );
+    assert!(
+        !row.contains('›'),
+        "nothing is hidden on the right: {row:?}"
+    );
+    insta::assert_snapshot!("tabs_overflow_last_80x24", screen.draw());
+
+    screen.act(alt(KeyCode::Char('1')));
+    let row = tab_row(&mut screen);
+    assert!(row.contains("1:Topic number 1"), "{row:?}");
+    assert!(!row.contains('‹'), "{row:?}");
+    assert!(
+        row.trim_end().ends_with('›'),
+        "tabs are hidden on the right: {row:?}"
+    );
+
+    screen.act(alt(KeyCode::Char('4')));
+    let row = tab_row(&mut screen);
+    assert!(row.contains("4:Topic number 4"), "{row:?}");
+    assert!(
+        row.trim_start().starts_with('‹') && row.trim_end().ends_with('›'),
+        "{row:?}"
+    );
+    insta::assert_snapshot!("tabs_overflow_middle_80x24", screen.draw());
+
+    // Alt+9 is the last tab, however many there are.
+    screen.act(alt(KeyCode::Char('9')));
+    assert_eq!(screen.app.active, 6);
+    assert!(tab_row(&mut screen).contains("7:Topic number 7"));
+}
+
+#[test]
+fn tabs_that_fit_show_no_markers() {
+    let mut screen = many_tabs(120, 3);
+    let row = tab_row(&mut screen);
+    for i in 1..=3 {
+        assert!(row.contains(&format!("{i}:Topic number {i}")), "{row:?}");
+    }
+    assert!(!row.contains('‹') && !row.contains('›'), "{row:?}");
+}
+
+// ─── Popups over wide characters ─────────────────────────────────────────────────────────
+
+/// The character drawn starting at display column `col` of a `screen_text` row, if one starts
+/// there (`None` when `col` is the second half of a wide character).
+fn char_at(row: &str, col: usize) -> Option<char> {
+    let mut at = 0;
+    for c in row.chars() {
+        if at == col {
+            return Some(c);
+        }
+        at += tern::render::display_width(c.encode_utf8(&mut [0; 4]));
+        if at > col {
+            return None;
+        }
+    }
+    None
+}
+
+/// Rows and columns of the popup's corners on a screen: (top, bottom, left, right).
+fn popup_frame(text: &str) -> (usize, usize, usize, usize) {
+    let rows: Vec<&str> = text.lines().collect();
+    let top = rows.iter().position(|r| r.contains('╭')).expect("a popup");
+    let bottom = rows.iter().position(|r| r.contains('╰')).expect("a popup");
+    let column = |row: &str, corner: char| {
+        (0..200)
+            .find(|&c| char_at(row, c) == Some(corner))
+            .expect("the corner")
+    };
+    (top, bottom, column(rows[top], '╭'), column(rows[top], '╮'))
+}
+
+/// The popup at `frame` has every corner and side cell.
+#[track_caller]
+fn assert_popup_borders(text: &str, frame: (usize, usize, usize, usize), what: &str) {
+    let (top, bottom, left, right) = frame;
+    let rows: Vec<&str> = text.lines().collect();
+    for (y, row) in rows.iter().enumerate().take(bottom + 1).skip(top) {
+        let (l, r) = match y {
+            _ if y == top => ('╭', '╮'),
+            _ if y == bottom => ('╰', '╯'),
+            _ => ('│', '│'),
+        };
+        assert_eq!(
+            char_at(row, left),
+            Some(l),
+            "{what}: row {y} lost its left border:\n{text}"
+        );
+        assert_eq!(
+            char_at(row, right),
+            Some(r),
+            "{what}: row {y} lost its right border:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn popups_over_wide_characters_keep_every_border_cell() {
+    let mut plain = Screen::new(80, 24);
+    let mut screen = Screen::new(80, 24);
+    let request = screen.send("日本語で書いてください");
+    // Paragraphs of wide characters at both parities of the column, so one of them straddles
+    // each popup edge.
+    let line = "漢字仮名交じり文は表示幅が二列の文字でできている。".repeat(3);
+    let reply = format!("{line}\n\na{line}\n\n{line}\n\nb{line}\n\n{line}\n\nc{line}");
+    screen.stream_reply(request, &[&reply], usage(10, 500));
+    for (open, what) in [
+        (ctrl('p'), "model picker"),
+        (key(KeyCode::F(1)), "help"),
+        (ctrl('r'), "browser"),
+    ] {
+        // The same popup over a screen without wide characters gives its place.
+        plain.act(clone_key(&open));
+        let frame = popup_frame(&plain.text());
+        plain.act(key(KeyCode::Esc));
+        screen.act(open);
+        assert_popup_borders(&screen.text(), frame, what);
+        screen.act(key(KeyCode::Esc));
+    }
+}
+
+fn clone_key(action: &Action) -> Action {
+    match action {
+        Action::Key(k) => Action::Key(*k),
+        _ => unreachable!("only keys here"),
+    }
+}
+
+// ─── Tool calls ──────────────────────────────────────────────────────────────────────────
+
+fn tool_reply(name: &str, input: serde_json::Value) -> ApiEvent {
+    ApiEvent::Finished(Box::new(tern::api::Message {
+        id: "msg_tool".into(),
+        kind: "message".into(),
+        role: tern::api::Role::Assistant,
+        content: vec![
+            tern::api::ContentBlock::text("Let me check the weather for you."),
+            tern::api::ContentBlock::ToolUse {
+                id: "toolu_1".into(),
+                name: name.into(),
+                input,
+            },
+        ],
+        model: tern::config::DEFAULT_MODEL.into(),
+        stop_reason: Some("tool_use".into()),
+        usage: usage(20, 30),
+        ..Default::default()
+    }))
+}
+
+#[test]
+fn a_tool_call_shows_its_name_and_input() {
+    let mut screen = Screen::new(80, 24);
+    let request = screen.send("what is the weather in SF?");
+    screen.event(
+        request,
+        ApiEvent::Text("Let me check the weather for you.".into()),
+    );
+    screen.event(
+        request,
+        tool_reply(
+            "get_weather",
+            serde_json::json!({"location": "San Francisco, CA", "unit": "celsius"}),
+        ),
+    );
+    let text = screen.text();
+    assert!(text.contains("tool call: get_weather"), "{text}");
+    assert!(
+        text.contains(r#""location": "San Francisco, CA","#),
+        "{text}"
+    );
+    assert!(text.contains(r#""unit": "celsius""#), "{text}");
+    insta::assert_snapshot!("tool_call_80x24", screen.draw());
+}
+
+#[test]
+fn a_hostile_tool_call_never_reaches_the_terminal() {
+    let mut screen = Screen::new(80, 24);
+    let request = screen.send("go");
+    screen.event(
+        request,
+        tool_reply(
+            "evil\u{1b}]0;pwned\u{7}",
+            serde_json::json!({"cmd": "\u{1b}[2J\u{1b}]52;c;ZXZpbA==\u{7}", "k\u{9b}": 1}),
+        ),
+    );
+    assert_no_controls(screen.draw().buffer());
+    let text = screen.text();
+    assert!(text.contains("tool call: evil"), "{text}");
+    assert!(!text.contains("pwned"), "{text}");
+}
+
+// ─── The browser preview ─────────────────────────────────────────────────────────────────
+
+#[test]
+fn the_browser_preview_renders_markdown_and_fills_the_pane() {
+    let mut screen = Screen::new(120, 40);
+    screen.app.now_ms = FIXED_MS + 60_000;
+    screen.act(ctrl('r'));
+    let mut conversation = tern::store::Conversation::new("Hello world in Rust");
+    conversation.id = "c0de00000001".into();
+    conversation.updated_at = FIXED_MS;
+    let row = tern::app::BrowserRow {
+        summary: tern::store::ConversationSummary {
+            conversation: conversation.clone(),
+            message_count: 2,
+            models: vec![tern::config::DEFAULT_MODEL.into()],
+            total_input_tokens: 1234,
+            total_output_tokens: 96,
+            preview: "Hello".into(),
+        },
+        snippet: None,
+    };
+    screen.act(Action::BrowserRows {
+        generation: 1,
+        rows: Ok(vec![row]),
+    });
+    let user = tern::store::StoredMessage::user(&conversation.id, 0, "Show me hello world in Rust");
+    let mut answer = tern::store::StoredMessage::assistant_streaming(
+        &conversation.id,
+        1,
+        tern::config::DEFAULT_MODEL,
+    );
+    answer.status = tern::store::MessageStatus::Complete;
+    let long = format!(
+        "{}\n\nLast line of the reply.",
+        (1..=12)
+            .map(|i| format!("{i}. step number {i}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    answer.content = vec![tern::api::ContentBlock::text(format!(
+        "{}{long}",
+        REPLY.concat()
+    ))];
+    for m in [&mut answer] {
+        m.created_at = FIXED_MS;
+    }
+    let mut user = user;
+    user.created_at = FIXED_MS;
+    screen.act(Action::BrowserPreview {
+        id: conversation.id.clone(),
+        messages: vec![user, answer],
+    });
+    let text = screen.text();
+    assert!(text.contains("fn main() {"), "{text}");
+    assert!(
+        !text.contains("```"),
+        "fences are rendered, not shown raw:\n{text}"
+    );
+    assert!(!text.contains("**"), "emphasis is rendered:\n{text}");
+    assert!(!text.contains("# Hello"), "headings are rendered:\n{text}");
+    assert!(text.contains("Last line of the reply."), "{text}");
+    // The reply is not cut to a few lines: all twelve steps show.
+    for i in 1..=12 {
+        assert!(
+            text.contains(&format!("step number {i}")),
+            "step {i}:\n{text}"
+        );
+    }
+    insta::assert_snapshot!("browser_preview_120x40", screen.draw());
+}
+
+// ─── The status bar ──────────────────────────────────────────────────────────────────────
+
+#[test]
+fn the_cost_survives_a_120_column_status_bar() {
+    for (w, cache) in [(120, false), (120, true), (100, true)] {
+        let mut screen = Screen::new(w, 40);
+        let request = screen.send("hello");
+        let mut u = usage(123_456, 7_890);
+        if cache {
+            u.cache_read_input_tokens = Some(45_678);
+            u.cache_creation_input_tokens = Some(12_345);
+        }
+        screen.stream_reply(request, &["hi there"], u);
+        let text = screen.text();
+        let status = text.lines().last().unwrap();
+        assert!(
+            status.contains("~$"),
+            "{w} columns, cache {cache}: {status:?}"
+        );
+        assert!(
+            status.contains("ctx "),
+            "{w} columns, cache {cache}: {status:?}"
+        );
+    }
 }

@@ -4,7 +4,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
 use crate::api::Role;
 use crate::app::{App, BrowserMode, BrowserState};
@@ -35,7 +35,7 @@ pub fn draw_browser(
         area.width - area.width / 10,
         area.height - area.height / 6,
     );
-    Clear.render(rect, buf);
+    super::clear_popup(rect, buf);
     let footer = match &browser.mode {
         BrowserMode::List => {
             " type to search · ↑↓ · Enter open · F2 rename · Del delete · Ctrl+S export · Esc "

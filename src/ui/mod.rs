@@ -523,6 +523,24 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     )
 }
 
+/// Blank `rect` for a popup. A wide character drawn before the popup's left edge would
+/// cover the popup's first column (the terminal draws both halves, and the cell after a wide
+/// character is never sent), so such a character is blanked too. One whose first half is inside
+/// is cleared with the rest, and its second half outside is already a blank cell.
+fn clear_popup(rect: Rect, buf: &mut ratatui::buffer::Buffer) {
+    Clear.render(rect, buf);
+    let rect = rect.intersection(buf.area);
+    if rect.is_empty() || rect.x == buf.area.x {
+        return;
+    }
+    for y in rect.top()..rect.bottom() {
+        let cell = &mut buf[(rect.x - 1, y)];
+        if display_width(cell.symbol()) > 1 {
+            cell.set_symbol(" ");
+        }
+    }
+}
+
 fn popup_block<'a>(title: &'a str, theme: &crate::render::Theme) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
@@ -547,7 +565,7 @@ fn draw_picker(
         .unwrap_or(20)
         .clamp(46, 100);
     let rect = centered(area, width, items.len() as u16 + 5);
-    Clear.render(rect, buf);
+    clear_popup(rect, buf);
     let block = popup_block(title, theme).title_bottom(Span::styled(
         " type to filter · ↑↓ · Enter · Esc ",
         theme.dim,
@@ -695,7 +713,7 @@ fn draw_help(
     let lines = help_lines(app, theme, width.saturating_sub(4).max(1));
     let rows = lines.len().min(usize::from(u16::MAX)) as u16;
     let rect = centered(area, width, rows + 2);
-    Clear.render(rect, buf);
+    clear_popup(rect, buf);
     let block = popup_block("Keys", theme)
         .title_bottom(Span::styled(" ↑↓ scroll · Esc closes ", theme.dim));
     let max_scroll = rows.saturating_sub(rect.height.saturating_sub(2));
