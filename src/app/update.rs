@@ -119,7 +119,11 @@ impl App {
         if key.modifiers.contains(KeyModifiers::ALT)
             && let KeyCode::Char(d @ '1'..='9') = key.code
         {
-            let index = d as usize - '1' as usize;
+            // Alt+9 is the last tab, as in browsers.
+            let index = match d {
+                '9' => self.panes.len() - 1,
+                _ => d as usize - '1' as usize,
+            };
             if index < self.panes.len() {
                 self.switch_to(index);
             }

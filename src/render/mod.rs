@@ -9,7 +9,8 @@
 //! - [`highlight`]: syntect highlighting, loaded lazily on the first code block;
 //! - [`markdown`]: [`render_markdown`] and [`code_blocks`] (numbered like the screen shows them);
 //! - [`stream`]: [`MarkdownStream`], which keeps the lines of finished blocks of a streaming
-//!   reply and re-renders only the unfinished tail.
+//!   reply and re-renders only the unfinished tail;
+//! - [`tool`]: [`tool_use_lines`], a tool call's name and input as a block.
 //!
 //! All model text passes through [`crate::sanitize`] before it becomes a span. Every function
 //! here is total: any input and any width (including 0 and 1) gives lines no wider than the
@@ -19,10 +20,12 @@ pub mod highlight;
 pub mod markdown;
 pub mod stream;
 pub mod theme;
+pub mod tool;
 pub mod wrap;
 
 pub use highlight::{HighlightCache, highlight_code};
 pub use markdown::{CodeBlock, code_blocks, render_markdown};
 pub use stream::MarkdownStream;
 pub use theme::{Theme, ThemeError};
+pub use tool::tool_use_lines;
 pub use wrap::{display_width, wrap_spans, wrap_spans_indented};

@@ -1,19 +1,18 @@
 //! The saved-conversation browser popup: search box, result list, preview of the selection.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
+use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
-use crate::api::Role;
 use crate::app::{App, BrowserMode, BrowserState};
 use crate::commands::relative_time;
 use crate::render::{Theme, wrap::display_width};
 use crate::sanitize::sanitize;
 use crate::store::search::snippet_runs;
 
-use super::{fit, format_tokens, popup_block};
+use super::transcript::render_line;
+use super::{PreviewCache, RenderCtx, fit, format_tokens, popup_block};
 
 fn one_line(text: &str) -> String {
     sanitize(text)
@@ -25,10 +24,12 @@ fn one_line(text: &str) -> String {
 pub fn draw_browser(
     app: &App,
     browser: &BrowserState,
-    theme: &Theme,
+    ctx: &RenderCtx,
+    preview: &mut PreviewCache,
     area: Rect,
     buf: &mut Buffer,
 ) {
+    let theme = ctx.theme;
     let rect = Rect::new(
         area.x + area.width / 20,
         area.y + area.height / 12,
@@ -96,7 +97,7 @@ pub fn draw_browser(
     }
     draw_rows(app, browser, theme, list_area, buf);
     if let Some(area) = preview_area {
-        draw_preview(browser, theme, area, buf);
+        draw_preview(browser, ctx, preview, area, buf);
     }
 }
 
@@ -176,46 +177,25 @@ fn draw_rows(app: &App, browser: &BrowserState, theme: &Theme, area: Rect, buf: 
     }
 }
 
-fn draw_preview(browser: &BrowserState, theme: &Theme, area: Rect, buf: &mut Buffer) {
+/// The selected conversation's end, drawn as the transcript draws it, filling the pane.
+fn draw_preview(
+    browser: &BrowserState,
+    ctx: &RenderCtx,
+    cache: &mut PreviewCache,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let block = Block::default()
         .borders(Borders::LEFT)
-        .border_style(theme.border);
+        .border_style(ctx.theme.border);
     let inner = block.inner(area);
     block.render(area, buf);
-    let Some((_, messages)) = &browser.preview else {
+    let Some((id, messages)) = &browser.preview else {
         return;
     };
-    let width = inner.width.saturating_sub(1).max(1);
-    let mut lines: Vec<Line<'static>> = Vec::new();
-    for message in messages {
-        let (label, style) = match message.role {
-            Role::User => ("You".to_owned(), theme.user_label),
-            Role::Assistant => (
-                message.model.clone().unwrap_or_else(|| "assistant".into()),
-                theme.assistant_label,
-            ),
-        };
-        lines.push(Line::from(Span::styled(
-            format!(" {}", sanitize(&label)),
-            style,
-        )));
-        let text = crate::api::types::plain_text(&message.content);
-        let text: String = text.chars().take(600).collect();
-        for line in super::plain_lines(
-            &text,
-            width.saturating_sub(1),
-            Style::default().patch(theme.text),
-        )
-        .into_iter()
-        .take(8)
-        {
-            let mut spans = vec![Span::raw(" ")];
-            spans.extend(line.spans);
-            lines.push(Line::from(spans));
-        }
-        lines.push(Line::default());
+    let inner = inner.inner(Margin::new(1, 0));
+    let lines = cache.lines(id, messages, inner.width, usize::from(inner.height), ctx);
+    for (y, line) in (inner.y..).zip(lines) {
+        render_line(line, Rect::new(inner.x, y, inner.width, 1), buf);
     }
-    // Show the end of the conversation.
-    let skip = lines.len().saturating_sub(usize::from(inner.height));
-    Paragraph::new(lines.split_off(skip)).render(inner, buf);
 }

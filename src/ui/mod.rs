@@ -19,7 +19,9 @@ use crate::render::wrap::display_width;
 use crate::sanitize::sanitize;
 
 use transcript::render_line;
-pub use transcript::{Anchor, KeyHints, PaneView, RenderCtx, ViewState, plain_lines};
+pub use transcript::{
+    Anchor, KeyHints, PaneView, PreviewCache, RenderCtx, ViewState, message_lines, plain_lines,
+};
 
 const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
 
@@ -36,7 +38,13 @@ pub fn format_tokens(n: u64) -> String {
 pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
     let area = frame.area();
     let pane = app.pane();
-    let (theme, utc_offset, pane_view) = view.split(pane.id());
+    let (theme, utc_offset, pane_view, preview) = view.split(pane.id());
+    let keys = KeyHints::from(app);
+    let ctx = RenderCtx {
+        theme,
+        offset: utc_offset,
+        keys: &keys,
+    };
     frame.buffer_mut().set_style(
         area,
         Style::default().bg(theme.background).patch(theme.text),
@@ -55,12 +63,6 @@ pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
     if pane.messages.is_empty() {
         draw_welcome(app, theme, body, frame.buffer_mut());
     } else {
-        let keys = KeyHints::from(app);
-        let ctx = RenderCtx {
-            theme,
-            offset: utc_offset,
-            keys: &keys,
-        };
         let area = body.inner(ratatui::layout::Margin::new(1, 0));
         pane_view.draw(pane, area, frame.buffer_mut(), &ctx);
     }
@@ -87,7 +89,7 @@ pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
             );
         }
         Overlay::Browser(browser) => {
-            browser::draw_browser(app, browser, theme, area, frame.buffer_mut())
+            browser::draw_browser(app, browser, &ctx, preview, area, frame.buffer_mut())
         }
         Overlay::CodePicker { picker, blocks } => {
             let items: Vec<(String, bool)> = blocks
@@ -119,33 +121,83 @@ fn input_height(pane: &Pane, area: Rect) -> u16 {
     (rows as u16 + 1).clamp(2, max)
 }
 
+/// The tab row. When the tabs do not fit, a window of whole tabs around the active one is
+/// shown (widened one tab to each side in turn), with `‹` / `›` where tabs are hidden.
 fn draw_tabs(
     app: &App,
     theme: &crate::render::Theme,
     area: Rect,
     buf: &mut ratatui::buffer::Buffer,
 ) {
+    let tabs: Vec<Span> = app
+        .panes
+        .iter()
+        .enumerate()
+        .map(|(i, pane)| {
+            let title = fit(&sanitize(&pane.conversation.title), 24);
+            let marker = if pane.is_busy() {
+                format!(" {}", SPINNER[app.spinner_frame() % SPINNER.len()])
+            } else if pane.unread {
+                " ●".to_owned()
+            } else {
+                String::new()
+            };
+            let style = if i == app.active {
+                theme.tab_active
+            } else if pane.is_busy() {
+                theme.tab_busy
+            } else {
+                theme.tab_inactive
+            };
+            Span::styled(format!(" {}:{title}{marker} ", i + 1), style)
+        })
+        .collect();
+    // Each tab is followed by a one-column gap; a marker takes one column.
+    let widths: Vec<usize> = tabs.iter().map(|t| display_width(&t.content) + 1).collect();
+    let (first, last) = tab_window(&widths, app.active, usize::from(area.width));
     let mut spans = Vec::new();
-    for (i, pane) in app.panes.iter().enumerate() {
-        let title = fit(&sanitize(&pane.conversation.title), 24);
-        let marker = if pane.is_busy() {
-            format!(" {}", SPINNER[app.spinner_frame() % SPINNER.len()])
-        } else if pane.unread {
-            " ●".to_owned()
-        } else {
-            String::new()
-        };
-        let style = if i == app.active {
-            theme.tab_active
-        } else if pane.is_busy() {
-            theme.tab_busy
-        } else {
-            theme.tab_inactive
-        };
-        spans.push(Span::styled(format!(" {}:{title}{marker} ", i + 1), style));
+    if first > 0 {
+        spans.push(Span::styled("‹", theme.accent));
+    }
+    for tab in &tabs[first..=last] {
+        spans.push(tab.clone());
         spans.push(Span::raw(" "));
     }
     render_line(&Line::from(spans), area, buf);
+    if last + 1 < tabs.len() && area.width >= 1 {
+        let x = area.x + area.width - 1;
+        render_line(
+            &Line::from(Span::styled("›", theme.accent)),
+            Rect::new(x, area.y, 1, 1),
+            buf,
+        );
+    }
+}
+
+/// The first and last tab to show so that `active` is among them: as many whole tabs as fit in
+/// `width` with the markers of hidden tabs (one column per side that has any).
+fn tab_window(widths: &[usize], active: usize, width: usize) -> (usize, usize) {
+    let n = widths.len();
+    let active = active.min(n.saturating_sub(1));
+    let cost = |first: usize, last: usize| {
+        widths[first..=last].iter().sum::<usize>()
+            + usize::from(first > 0)
+            + usize::from(last + 1 < n)
+    };
+    let (mut first, mut last) = (active, active);
+    loop {
+        let right = last + 1 < n && cost(first, last + 1) <= width;
+        if right {
+            last += 1;
+        }
+        let left = first > 0 && cost(first - 1, last) <= width;
+        if left {
+            first -= 1;
+        }
+        if !right && !left {
+            return (first, last);
+        }
+    }
 }
 
 fn draw_pane_header(
@@ -267,10 +319,10 @@ fn draw_welcome(
                 "No key? Try tern against its built-in fake server:",
                 theme.text,
             )),
-            Line::from(Span::styled(
-                "  cargo run --bin tern-fake-server",
-                theme.inline_code,
-            )),
+            Line::from(vec![
+                Span::styled("  tern-fake-server", theme.inline_code),
+                Span::styled("  (installed next to tern)", theme.dim),
+            ]),
             Line::from(Span::styled(
                 "  then run the export line it prints, and tern again",
                 theme.text,
@@ -419,28 +471,47 @@ fn draw_status(
             base
         },
     );
-    // Optional segments, most useful first; those that do not fit are left out whole.
-    let mut optional = Vec::new();
+    // Optional segments in the order they are shown, each with its rank: when the bar is too
+    // narrow, segments are dropped whole, the highest rank first. Kept longest are the context
+    // fill (it warns before a turn cannot fit) and the cost; then the last turn's tokens; then
+    // the conversation's token totals (the cost already sums them up); the cache counts of the
+    // last turn go first.
+    let mut optional: Vec<(u8, Span)> = Vec::new();
     if let Some((model_id, usage)) = pane.last_usage() {
-        let mut last = format!(
-            "last {} in · {} out",
-            format_tokens(usage.input_tokens),
-            format_tokens(usage.output_tokens)
-        );
-        if let Some(r) = usage.cache_read_input_tokens.filter(|n| *n > 0) {
-            last.push_str(&format!(" · cache r {}", format_tokens(r)));
-        }
-        if let Some(w) = usage.cache_creation_input_tokens.filter(|n| *n > 0) {
-            last.push_str(&format!(" · cache w {}", format_tokens(w)));
-        }
-        optional.push(Span::styled(last, base));
-        optional.push(Span::styled(
-            format!(
-                "total {} in · {} out",
-                format_tokens(totals.total_input()),
-                format_tokens(totals.output_tokens)
+        optional.push((
+            2,
+            Span::styled(
+                format!(
+                    "last {} in · {} out",
+                    format_tokens(usage.input_tokens),
+                    format_tokens(usage.output_tokens)
+                ),
+                base,
             ),
-            base,
+        ));
+        let cache: Vec<String> = [
+            ("r", usage.cache_read_input_tokens),
+            ("w", usage.cache_creation_input_tokens),
+        ]
+        .into_iter()
+        .filter_map(|(what, n)| Some(format!("{what} {}", format_tokens(n.filter(|n| *n > 0)?))))
+        .collect();
+        if !cache.is_empty() {
+            optional.push((
+                4,
+                Span::styled(format!("cache {}", cache.join(" · ")), base),
+            ));
+        }
+        optional.push((
+            3,
+            Span::styled(
+                format!(
+                    "total {} in · {} out",
+                    format_tokens(totals.total_input()),
+                    format_tokens(totals.output_tokens)
+                ),
+                base,
+            ),
         ));
         if let Some(spec) = app
             .model_spec(model_id)
@@ -448,19 +519,22 @@ fn draw_status(
         {
             let used = usage.total_input() + usage.output_tokens;
             let pct = used as f64 * 100.0 / spec.context_window.max(1) as f64;
-            optional.push(Span::styled(
-                format!("ctx {pct:.0}% of {}", format_tokens(spec.context_window)),
-                if pct > 80.0 {
-                    base.patch(theme.warning)
-                } else {
-                    base
-                },
+            optional.push((
+                0,
+                Span::styled(
+                    format!("ctx {pct:.0}% of {}", format_tokens(spec.context_window)),
+                    if pct > 80.0 {
+                        base.patch(theme.warning)
+                    } else {
+                        base
+                    },
+                ),
             ));
         }
         if let Some(cost) = cost {
-            optional.push(Span::styled(
-                format!("~${cost:.4} est."),
-                base.patch(theme.dim),
+            optional.push((
+                1,
+                Span::styled(format!("~${cost:.4} est."), base.patch(theme.dim)),
             ));
         }
     }
@@ -484,11 +558,19 @@ fn draw_status(
     };
     let right_width = display_width(&right.content);
     let mut used = essential + right_width;
-    let mut spans = vec![model, sep.clone(), state];
-    for segment in optional {
-        let w = 3 + display_width(&segment.content);
+    let mut by_rank: Vec<usize> = (0..optional.len()).collect();
+    by_rank.sort_by_key(|&i| optional[i].0);
+    let mut shown = vec![false; optional.len()];
+    for i in by_rank {
+        let w = 3 + display_width(&optional[i].1.content);
         if used + w <= width {
             used += w;
+            shown[i] = true;
+        }
+    }
+    let mut spans = vec![model, sep.clone(), state];
+    for ((_, segment), shown) in optional.into_iter().zip(shown) {
+        if shown {
             spans.push(sep.clone());
             spans.push(segment);
         }
@@ -663,7 +745,7 @@ pub fn help_lines(app: &App, theme: &crate::render::Theme, width: u16) -> Vec<Li
         ));
     }
     for (keys, what) in [
-        ("Alt+1..9", "go to tab 1..9"),
+        ("Alt+1..9", "go to tab 1..8; Alt+9 the last tab"),
         ("↑ / ↓ (empty input)", "recall earlier prompts"),
         (
             "Home / End (empty input)",

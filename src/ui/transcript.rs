@@ -75,6 +75,54 @@ pub struct ViewState {
     pub theme: Theme,
     panes: HashMap<String, PaneView>,
     pub utc_offset: time::UtcOffset,
+    preview: PreviewCache,
+}
+
+/// The browser preview's lines, kept while the previewed messages, width and theme stay the
+/// same (the browser redraws on every key typed in its search box).
+#[derive(Default)]
+pub struct PreviewCache {
+    /// (conversation id, message count, last change, width, height, theme id).
+    key: Option<(String, usize, i64, u16, usize, u64)>,
+    lines: Vec<Line<'static>>,
+}
+
+impl PreviewCache {
+    /// The last `height` lines of `messages` drawn as the transcript draws them: only the
+    /// messages needed to fill `height` are rendered.
+    pub fn lines(
+        &mut self,
+        id: &str,
+        messages: &[crate::store::StoredMessage],
+        width: u16,
+        height: usize,
+        ctx: &RenderCtx,
+    ) -> &[Line<'static>] {
+        let key = (
+            id.to_owned(),
+            messages.len(),
+            messages.iter().map(|m| m.updated_at).max().unwrap_or(0),
+            width,
+            height,
+            ctx.theme.id(),
+        );
+        if self.key.as_ref() != Some(&key) {
+            let mut chunks = Vec::new();
+            let mut rows = 0;
+            for stored in messages.iter().rev() {
+                let lines = message_lines(&ChatMessage::new(stored.clone()), width, ctx);
+                rows += lines.len();
+                chunks.push(lines);
+                if rows >= height {
+                    break;
+                }
+            }
+            self.lines = chunks.into_iter().rev().flatten().collect();
+            self.key = Some(key);
+        }
+        let skip = self.lines.len().saturating_sub(height);
+        &self.lines[skip..]
+    }
 }
 
 impl ViewState {
@@ -83,6 +131,7 @@ impl ViewState {
             theme,
             panes: HashMap::new(),
             utc_offset,
+            preview: PreviewCache::default(),
         }
     }
 
@@ -90,10 +139,14 @@ impl ViewState {
         self.panes.entry(id.to_owned()).or_default()
     }
 
-    /// The theme, the clock offset and one pane's view, borrowed together for a frame.
-    pub fn split(&mut self, id: &str) -> (&Theme, time::UtcOffset, &mut PaneView) {
+    /// The theme, the clock offset, one pane's view and the browser preview's cache, borrowed
+    /// together for a frame.
+    pub fn split(
+        &mut self,
+        id: &str,
+    ) -> (&Theme, time::UtcOffset, &mut PaneView, &mut PreviewCache) {
         let view = self.panes.entry(id.to_owned()).or_default();
-        (&self.theme, self.utc_offset, view)
+        (&self.theme, self.utc_offset, view, &mut self.preview)
     }
 
     /// Forget views of panes that are closed.
@@ -260,52 +313,13 @@ impl PaneView {
                 }
                 entry.head.truncate(1);
                 entry.head.extend(
-                    render_markdown(&message.text, body_width, theme)
+                    reply_body(message, body_width, theme)
                         .into_iter()
                         .map(|l| indent(l, 2)),
                 );
             }
         }
-        let lines = &mut entry.tail;
-        if message.role() == Role::Assistant {
-            if message.status() == MessageStatus::Streaming && message.text.is_empty() {
-                lines.push(Line::from(Span::styled("  …", theme.dim)));
-            }
-            let thinking = message
-                .stored
-                .content
-                .iter()
-                .any(|b| matches!(b, crate::api::ContentBlock::Thinking { .. }));
-            if thinking {
-                lines.push(Line::from(Span::styled(
-                    "  (the model thought before answering)",
-                    theme.dim,
-                )));
-            }
-            match message.status() {
-                MessageStatus::Stopped => {
-                    lines.push(Line::from(Span::styled("  ■ stopped", theme.warning)))
-                }
-                MessageStatus::Interrupted => lines.push(Line::from(Span::styled(
-                    format!(
-                        "  ⚠ interrupted: tern closed before this reply finished · {} retries",
-                        ctx.keys.retry
-                    ),
-                    theme.warning,
-                ))),
-                _ => {}
-            }
-            if let Some(error) = &message.error {
-                lines.extend(error_block(error, body_width, ctx));
-            }
-            if message.stored.stop_reason.as_deref() == Some("max_tokens") {
-                lines.push(Line::from(Span::styled(
-                    "  ⚠ the reply hit max_tokens (raise it with /max N)",
-                    theme.warning,
-                )));
-            }
-        }
-        lines.push(Line::default());
+        entry.tail.extend(status_lines(message, body_width, ctx));
         if message.status() != MessageStatus::Streaming {
             // Finished: the header may now show usage.
             entry.head[0] = header_line(message, ctx);
@@ -531,6 +545,82 @@ pub fn plain_lines(text: &str, width: u16, style: Style) -> Vec<Line<'static>> {
         }
     }
     out
+}
+
+/// A message drawn whole, as the transcript draws it once it is finished (header, body, status
+/// lines, a blank line), for views that show messages without the pane's cache (the browser's
+/// preview). The lines are at most `width` columns wide.
+pub fn message_lines(message: &ChatMessage, width: u16, ctx: &RenderCtx) -> Vec<Line<'static>> {
+    let body_width = width.max(4).saturating_sub(2).max(2);
+    let body = match message.role() {
+        Role::User => plain_lines(&message.text, body_width, ctx.theme.text),
+        Role::Assistant => reply_body(message, body_width, ctx.theme),
+    };
+    let mut lines = vec![header_line(message, ctx)];
+    lines.extend(body.into_iter().map(|l| indent(l, 2)));
+    lines.extend(status_lines(message, body_width, ctx));
+    lines
+}
+
+/// A finished reply's text as markdown, then its tool calls.
+fn reply_body(message: &ChatMessage, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = render_markdown(&message.text, width, theme);
+    for block in &message.stored.content {
+        if let crate::api::ContentBlock::ToolUse { name, input, .. } = block {
+            if !lines.is_empty() {
+                lines.push(Line::default());
+            }
+            lines.extend(crate::render::tool_use_lines(name, input, width, theme));
+        }
+    }
+    lines
+}
+
+/// What follows a message's body: placeholder, thinking note, stop/interrupt/error and
+/// max_tokens notes, then a blank line.
+fn status_lines(message: &ChatMessage, body_width: u16, ctx: &RenderCtx) -> Vec<Line<'static>> {
+    let theme = ctx.theme;
+    let mut lines = Vec::new();
+    if message.role() == Role::Assistant {
+        if message.status() == MessageStatus::Streaming && message.text.is_empty() {
+            lines.push(Line::from(Span::styled("  …", theme.dim)));
+        }
+        let thinking = message
+            .stored
+            .content
+            .iter()
+            .any(|b| matches!(b, crate::api::ContentBlock::Thinking { .. }));
+        if thinking {
+            lines.push(Line::from(Span::styled(
+                "  (the model thought before answering)",
+                theme.dim,
+            )));
+        }
+        match message.status() {
+            MessageStatus::Stopped => {
+                lines.push(Line::from(Span::styled("  ■ stopped", theme.warning)))
+            }
+            MessageStatus::Interrupted => lines.push(Line::from(Span::styled(
+                format!(
+                    "  ⚠ interrupted: tern closed before this reply finished · {} retries",
+                    ctx.keys.retry
+                ),
+                theme.warning,
+            ))),
+            _ => {}
+        }
+        if let Some(error) = &message.error {
+            lines.extend(error_block(error, body_width, ctx));
+        }
+        if message.stored.stop_reason.as_deref() == Some("max_tokens") {
+            lines.push(Line::from(Span::styled(
+                "  ⚠ the reply hit max_tokens (raise it with /max N)",
+                theme.warning,
+            )));
+        }
+    }
+    lines.push(Line::default());
+    lines
 }
 
 fn header_line(message: &ChatMessage, ctx: &RenderCtx) -> Line<'static> {
