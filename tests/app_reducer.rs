@@ -811,7 +811,12 @@ fn ctrl_n_opens_a_tab_with_the_current_model_and_alt_digits_switch() {
     assert_eq!(app.active, 0);
     app.update(alt(KeyCode::Char('3')));
     assert_eq!(app.active, 2);
-    // No tab 9: nothing happens, and the digit does not reach the input.
+    // No tab 8: nothing happens, and the digit does not reach the input.
+    app.update(alt(KeyCode::Char('1')));
+    assert!(app.update(alt(KeyCode::Char('8'))).is_empty());
+    assert_eq!(app.active, 0);
+    assert!(app.pane().input.is_empty());
+    // Alt+9 is the last tab, however many there are (as in browsers).
     assert!(app.update(alt(KeyCode::Char('9'))).is_empty());
     assert_eq!(app.active, 2);
     assert!(app.pane().input.is_empty());
@@ -1436,4 +1441,63 @@ fn a_saved_error_reply_keeps_its_error_and_can_be_retried() {
     assert_eq!(app.pane().messages[1].error.as_ref(), Some(&info));
     let (_, _, body) = the_send(&app.update(ctrl('t')));
     assert_eq!(history(&body), [(Role::User, "earlier question".into())]);
+}
+
+/// An app whose default model has a context window of 1000 tokens and replies of 100.
+fn small_window_app() -> App {
+    let mut settings = settings(true);
+    settings.max_tokens = 100;
+    for model in &mut settings.models {
+        if model.id == DEFAULT_MODEL {
+            model.context_window = 1000;
+        }
+    }
+    App::new(settings, Instant::now())
+}
+
+#[test]
+fn a_request_too_big_for_the_context_window_asks_before_it_is_sent() {
+    let mut app = small_window_app();
+    turn(&mut app, "hi", "hello");
+
+    // ~5000 characters (well over 1000 tokens): not sent, the input is kept, the user is told.
+    let long = "lorem ipsum dolor sit amet ".repeat(190);
+    let effects = submit(&mut app, &long);
+    assert!(sends(&effects).is_empty(), "{effects:?}");
+    assert!(saved_messages(&effects).is_empty(), "{effects:?}");
+    assert_eq!(app.pane().input_text(), long);
+    assert_notice(&app, NoticeKind::Error, "context window");
+    assert_notice(&app, NoticeKind::Error, "Enter sends anyway");
+    assert_eq!(app.pane().messages.len(), 2);
+    let oversize = app
+        .pane()
+        .confirmed_oversize
+        .clone()
+        .expect("the figures are kept");
+    assert_eq!((oversize.max_tokens, oversize.window), (100, 1000));
+    assert!(oversize.input > 1000, "{oversize:?}");
+
+    // A second Enter sends it anyway.
+    let (_, request, body) = the_send(&app.update(key(KeyCode::Enter)));
+    assert_eq!(history(&body).last().unwrap().1, long);
+    reply(&mut app, request, "ok", usage(1400, 20));
+
+    // The server's count says the history alone is over the window: the next short prompt is
+    // held too; changing it asks again, and Enter on the same text sends.
+    let effects = submit(&mut app, "and now?");
+    assert!(sends(&effects).is_empty(), "{effects:?}");
+    assert_notice(&app, NoticeKind::Error, "context window");
+    type_str(&mut app, "!");
+    assert!(sends(&app.update(key(KeyCode::Enter))).is_empty());
+    the_send(&app.update(key(KeyCode::Enter)));
+    assert_eq!(app.pane().confirmed_oversize, None);
+}
+
+#[test]
+fn a_request_that_fits_is_sent_at_once() {
+    let mut app = small_window_app();
+    // ~2000 characters: about 500 tokens plus 100 for the reply fit in 1000.
+    let text = "lorem ipsum dolor sit amet ".repeat(70);
+    the_send(&submit(&mut app, &text));
+    assert_eq!(notice(&app), None);
 }

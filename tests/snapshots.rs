@@ -883,3 +883,26 @@ fn the_cost_survives_a_120_column_status_bar() {
         );
     }
 }
+
+#[test]
+fn a_prompt_over_the_context_window_is_held_with_the_figures_shown() {
+    let mut settings = settings(true);
+    settings.max_tokens = 100;
+    for model in &mut settings.models {
+        model.context_window = 110;
+    }
+    let mut screen = Screen::with_settings(80, 24, settings);
+    screen.type_str("a prompt that is a little too long for this window");
+    let effects = screen.act(key(KeyCode::Enter));
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Send { .. })));
+    let text = screen.text();
+    assert!(
+        text.contains("⚠ Enter sends anyway · ~13 tokens + 100 for the reply exceed the 110"),
+        "{text}"
+    );
+    assert!(text.contains("over the context window · Enter sends anyway"), "{text}");
+    insta::assert_snapshot!("context_window_warning_80x24", screen.draw());
+    // Editing the prompt takes the warning away; a second Enter on the same text sends.
+    screen.type_str("!");
+    assert!(!screen.text().contains("⚠ Enter"));
+}

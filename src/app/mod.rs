@@ -5,9 +5,11 @@
 //! reporting back as actions over one channel. That keeps every behaviour unit-testable without
 //! a terminal or a network (atuin-ai's FSM is the model).
 
+mod context;
 mod keymap;
 mod state;
 mod update;
 
+pub use context::{Oversize, estimate_tokens, request_estimate};
 pub use keymap::{Command, KeyMap, KeySpec};
 pub use state::*;

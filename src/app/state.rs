@@ -174,6 +174,8 @@ pub struct Pane {
     pub unread: bool,
     /// The user named the conversation (`/title`), so the first prompt must not rename it.
     pub title_from_user: bool,
+    /// A prompt the user was told does not fit the context window: Enter on it sends anyway.
+    pub confirmed_oversize: Option<super::context::Oversize>,
 }
 
 impl Pane {
@@ -225,6 +227,7 @@ impl Pane {
             last_flush: now,
             unread: false,
             title_from_user: false,
+            confirmed_oversize: None,
         }
     }
 

@@ -559,6 +559,16 @@ impl App {
             )));
             return;
         }
+        // Too big for the context window: say so once; Enter on the same text sends.
+        if let Some(oversize) = super::context::oversize(self, &text) {
+            self.pane_mut().confirmed_oversize = Some(oversize);
+            let key = self.settings.keymap.label(Command::Send);
+            self.notify(Notice::error(format!(
+                "over the context window · {key} sends anyway"
+            )));
+            return;
+        }
+        self.pane_mut().confirmed_oversize = None;
         self.history_cursor = None;
         if self.prompt_history.last() != Some(&text) {
             self.prompt_history.push(text.clone());

@@ -357,13 +357,24 @@ fn draw_input(
     buf: &mut ratatui::buffer::Buffer,
 ) {
     let pane = app.pane();
+    let oversize = pane
+        .confirmed_oversize
+        .as_ref()
+        .filter(|o| o.prompt == pane.input_text());
     let hint = if pane.is_busy() {
-        format!(
-            " {} stops the reply ",
-            app.settings.keymap.label(Command::Stop)
+        Span::styled(
+            format!(
+                " {} stops the reply ",
+                app.settings.keymap.label(Command::Stop)
+            ),
+            theme.dim,
         )
+    } else if let Some(oversize) = oversize {
+        let text = oversize.describe(&app.settings.keymap.label(Command::Send));
+        let room = usize::from(area.width).saturating_sub(4);
+        Span::styled(format!(" ⚠ {} ", fit(&text, room)), theme.warning)
     } else {
-        String::new()
+        Span::raw("")
     };
     let block = Block::default()
         .borders(Borders::TOP)
@@ -372,7 +383,7 @@ fn draw_input(
         } else {
             theme.border
         })
-        .title(Span::styled(hint, theme.dim));
+        .title(hint);
     let inner = block.inner(area);
     block.render(area, buf);
     let inner = inner.inner(ratatui::layout::Margin::new(1, 0));
