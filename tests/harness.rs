@@ -494,3 +494,30 @@ async fn quitting_mid_reply_saves_the_partial_text_as_stopped() {
     assert!(!text.is_empty(), "the partial text was not saved");
     assert!(words(&text) < 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_use_reply_shows_the_tool_call_and_is_saved_with_it() {
+    let rig = Rig::new().await;
+    rig.run(Start::New, |mut user| async move {
+        user.send("what is the weather? scenario:tool-use");
+        let text = user.wait_ready_with("tool call: get_weather").await;
+        assert!(text.contains("Let me check the weather for you."), "{text}");
+        assert!(
+            text.contains(r#""location": "San Francisco, CA","#),
+            "{text}"
+        );
+        user.ctrl('q');
+        user
+    })
+    .await;
+    let store = rig.store();
+    let id = store.most_recent().unwrap().expect("a saved conversation");
+    let (_, messages) = store.load(&id).unwrap();
+    assert!(
+        messages[1].content.iter().any(
+            |b| matches!(b, tern::api::ContentBlock::ToolUse { name, .. } if name == "get_weather")
+        ),
+        "{:?}",
+        messages[1].content
+    );
+}

@@ -831,9 +831,7 @@ fn the_browser_preview_renders_markdown_and_fills_the_pane() {
         "{}\n\n{long}",
         REPLY.concat()
     ))];
-    for m in [&mut answer] {
-        m.created_at = FIXED_MS;
-    }
+    answer.created_at = FIXED_MS;
     let mut user = user;
     user.created_at = FIXED_MS;
     screen.act(Action::BrowserPreview {
@@ -900,7 +898,10 @@ fn a_prompt_over_the_context_window_is_held_with_the_figures_shown() {
         text.contains("⚠ Enter sends anyway · ~13 tokens + 100 for the reply exceed the 110"),
         "{text}"
     );
-    assert!(text.contains("over the context window · Enter sends anyway"), "{text}");
+    assert!(
+        text.contains("over the context window · Enter sends anyway"),
+        "{text}"
+    );
     insta::assert_snapshot!("context_window_warning_80x24", screen.draw());
     // Editing the prompt takes the warning away; a second Enter on the same text sends.
     screen.type_str("!");
