@@ -5,7 +5,8 @@
 //! messages that are not on screen: a frame renders only what it shows, and its cost does not grow
 //! with the conversation. `None` as the anchor means "follow the bottom"; scrolling back down to
 //! the end returns to following. The streaming reply keeps a [`MarkdownStream`] so a delta
-//! re-renders only the unfinished tail.
+//! re-renders only the unfinished tail. [`message_lines`] draws one message the same way without
+//! the cache, so the browser's preview reads like the transcript.
 
 use std::collections::HashMap;
 
