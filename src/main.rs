@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use tern::api::{Client, Message};
 use tern::cli::{Cli, Command};
 use tern::config::Config;
@@ -12,7 +10,7 @@ use tern::{commands, oneshot};
 fn main() -> ExitCode {
     // Read before any thread starts: the local offset is unavailable to multi-threaded programs.
     let utc_offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
-    let cli = Cli::parse();
+    let cli = Cli::from_env();
     let config = match Config::load(&cli.overrides()) {
         Ok(config) => config,
         Err(e) => {
