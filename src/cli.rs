@@ -176,6 +176,14 @@ impl Cli {
     }
 }
 
+/// The subcommands' names, for messages that list them.
+pub fn command_names() -> Vec<String> {
+    Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect()
+}
+
 /// Whether `-p`/`--print` appears among the flags (before any `--`), alone or in a cluster
 /// such as `-cp`.
 fn asks_for_print(args: &[OsString]) -> bool {
