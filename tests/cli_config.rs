@@ -115,3 +115,38 @@ fn words_without_p_are_not_dropped_silently() {
     assert!(line.contains("list"), "names the commands: {line}");
     assert!(server.requests().is_empty());
 }
+
+/// A plain-HTTP server on 127.0.0.1 that answers every connection with a 400, as an HTTP server
+/// does to a TLS handshake; its address.
+fn plain_http_listener() -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 1024];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(
+                b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+        }
+    });
+    addr
+}
+
+#[test]
+fn https_to_a_plain_http_server_says_it_does_not_speak_tls() {
+    let addr = plain_http_listener();
+    let home = Home::new(&format!("https://{addr}"));
+    let run = home.run(&["-p", "hi", "--no-save"]);
+    let stderr = run.stderr();
+    assert!(!run.ok());
+    assert!(stderr.contains("does not speak TLS"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("http://{addr}")),
+        "suggests http: {stderr}"
+    );
+    assert!(!stderr.contains("InvalidContentType"), "{stderr}");
+    assert!(!stderr.contains("retrying"), "not retried: {stderr}");
+}

@@ -138,6 +138,11 @@ impl Client {
                 request_id: None,
             };
         }
+        if answered_tls_in_plain_text(&err) {
+            return ApiError::NotTls {
+                url: url.to_owned(),
+            };
+        }
         ApiError::Connect {
             url: url.to_owned(),
             detail: root_cause(&err),
@@ -320,6 +325,36 @@ fn request_id_of(headers: &HeaderMap) -> Option<String> {
         .or_else(|| headers.get("x-request-id"))
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
+}
+
+/// Whether the TLS handshake failed because the server's first bytes were not a TLS record (a
+/// plain-HTTP server answers the handshake with `HTTP/1.1 400 ...`). rustls reports that as an
+/// invalid content type, wrapped in an `io::Error` somewhere down reqwest's source chain.
+fn answered_tls_in_plain_text(err: &(dyn std::error::Error + 'static)) -> bool {
+    use rustls::{Error as TlsError, InvalidMessage};
+    let is_plain = |e: &(dyn std::error::Error + 'static)| {
+        matches!(
+            e.downcast_ref::<TlsError>(),
+            Some(TlsError::InvalidMessage(InvalidMessage::InvalidContentType))
+        )
+    };
+    let mut next = Some(err);
+    while let Some(e) = next {
+        // `io::Error::source` skips the error it wraps (often another `io::Error`), so unwrap
+        // those explicitly.
+        let mut inner = Some(e);
+        while let Some(layer) = inner {
+            if is_plain(layer) {
+                return true;
+            }
+            inner = layer
+                .downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+                .map(|wrapped| wrapped as &(dyn std::error::Error + 'static));
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// The innermost error message (reqwest's top level is often just "error sending request").

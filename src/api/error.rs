@@ -51,6 +51,9 @@ pub enum ApiError {
     },
     #[error("{}", one_line(self))]
     Connect { url: String, detail: String },
+    /// An `https://` URL whose server answered the TLS handshake in plain text.
+    #[error("{}", one_line(self))]
+    NotTls { url: String },
     #[error("{}", one_line(self))]
     Timeout {
         phase: TimeoutPhase,
@@ -138,6 +141,14 @@ impl ApiError {
                 "the reply was cut off: the connection closed before the server finished".into()
             }
             ApiError::Connect { url, .. } => format!("could not connect to {url}"),
+            ApiError::NotTls { url } => {
+                let origin = origin(url);
+                format!(
+                    "the server at {origin} does not speak TLS: it answered in plain HTTP \
+                     (for a plain-HTTP server use http://{})",
+                    origin.trim_start_matches("https://")
+                )
+            }
             ApiError::Timeout { phase, after, .. } => match phase {
                 TimeoutPhase::Connect => format!("connecting timed out after {}s", after.as_secs()),
                 TimeoutPhase::Response => {
@@ -192,6 +203,7 @@ impl ApiError {
                 request = request_id.as_deref();
             }
             ApiError::Connect { detail, .. } => out.push(detail.clone()),
+            ApiError::NotTls { .. } => {}
             ApiError::Timeout { request_id, .. } => request = request_id.as_deref(),
             ApiError::Protocol(detail) | ApiError::KeyCommand(detail) => out.push(detail.clone()),
             ApiError::MissingKey => {}
@@ -218,6 +230,9 @@ impl ApiError {
                 "retry; the partial reply was kept"
             }
             ApiError::Connect { .. } => "check APIFREE_BASE_URL and the network, then retry",
+            ApiError::NotTls { .. } => {
+                "fix the scheme in APIFREE_BASE_URL (or base_url in config.toml)"
+            }
             ApiError::Protocol(_) => "check that APIFREE_BASE_URL points at a Messages API",
             ApiError::MissingKey => {
                 "set APIFREE_API_KEY, or api_key / api_key_command in config.toml"
@@ -282,6 +297,15 @@ impl ApiError {
             ApiError::Timeout { phase, .. } => *phase != TimeoutPhase::Idle,
             _ => false,
         }
+    }
+}
+
+/// `scheme://host:port` of a URL (the part a TLS problem is about).
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(slash) => &url[..after_scheme + slash],
+        None => url,
     }
 }
 
