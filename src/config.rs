@@ -180,9 +180,12 @@ impl Config {
         }
 
         let config = Config {
-            base_url: env("APIFREE_BASE_URL")
-                .or(file.base_url)
-                .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+            base_url: crate::api::client::normalize_base_url(
+                &env("APIFREE_BASE_URL")
+                    .or(file.base_url)
+                    .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+            )
+            .to_owned(),
             api_key: env("APIFREE_API_KEY").or(file.api_key),
             api_key_command: file.api_key_command,
             model: overrides

@@ -150,3 +150,45 @@ fn https_to_a_plain_http_server_says_it_does_not_speak_tls() {
     assert!(!stderr.contains("InvalidContentType"), "{stderr}");
     assert!(!stderr.contains("retrying"), "not retried: {stderr}");
 }
+
+#[test]
+fn a_base_url_ending_in_v1_is_accepted() {
+    let server = server();
+    for base in [
+        format!("{}/v1", server.base_url()),
+        format!("{}/v1/", server.base_url()),
+    ] {
+        let home = Home::new(&base);
+        home.run(&["-p", "hi", "--no-save"]).success();
+        assert_eq!(server.requests().last().unwrap().path, "/v1/messages");
+        home.run(&["models"]).success();
+        assert_eq!(server.requests().last().unwrap().path, "/v1/models");
+    }
+}
+
+#[test]
+fn a_404_for_a_wrong_path_blames_the_url_not_the_model() {
+    let server = server();
+    let home = Home::new(&format!("{}/api", server.base_url()));
+    let line = home.run(&["-p", "hi", "--no-save"]).one_error_line();
+    assert_eq!(server.requests().last().unwrap().path, "/api/v1/messages");
+    assert!(line.contains("base URL"), "{line}");
+    assert!(line.contains("APIFREE_BASE_URL"), "{line}");
+    assert!(
+        !line.to_lowercase().contains("pick another model"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_404_for_an_unknown_model_blames_the_model() {
+    let server = server();
+    let home = Home::new(&server.base_url());
+    let line = home
+        .run(&["-p", "hi", "-m", "claude-nope", "--no-save"])
+        .one_error_line();
+    assert!(line.contains("model not found"), "{line}");
+    assert!(line.contains("claude-nope"), "{line}");
+    assert!(line.contains("pick another model"), "{line}");
+    assert!(!line.contains("APIFREE_BASE_URL"), "{line}");
+}

@@ -99,7 +99,7 @@ impl Client {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.config.base_url.trim_end_matches('/'))
+        format!("{}{path}", normalize_base_url(&self.config.base_url))
     }
 
     fn headers(&self) -> Result<HeaderMap, ApiError> {
@@ -312,6 +312,13 @@ impl Client {
     }
 }
 
+/// The base URL without trailing slashes or a trailing `/v1`: tern adds `/v1/messages` itself,
+/// and `https://host/v1` is how many gateways write their base URL.
+pub fn normalize_base_url(url: &str) -> &str {
+    let url = url.trim().trim_end_matches('/');
+    url.strip_suffix("/v1").unwrap_or(url).trim_end_matches('/')
+}
+
 /// SDK backoff: `min(0.5 * 2^n, 8)` seconds, scaled down by up to 25 % of jitter.
 pub fn backoff(retries_taken: u32) -> Duration {
     let nominal = (0.5 * 2f64.powi(retries_taken.min(16) as i32)).min(8.0);
@@ -460,6 +467,20 @@ mod tests {
             max_retries: 0,
         };
         assert!(!format!("{config:?}").contains("secret"));
+    }
+
+    #[test]
+    fn base_url_forms() {
+        for (given, used) in [
+            ("https://api.apifree.ai", "https://api.apifree.ai"),
+            ("https://api.apifree.ai/", "https://api.apifree.ai"),
+            ("https://api.apifree.ai/v1", "https://api.apifree.ai"),
+            ("https://api.apifree.ai/v1/", "https://api.apifree.ai"),
+            ("http://gw/anthropic/v1", "http://gw/anthropic"),
+            ("http://gw/v10", "http://gw/v10"),
+        ] {
+            assert_eq!(normalize_base_url(given), used, "{given}");
+        }
     }
 
     #[test]

@@ -24,6 +24,20 @@ pub struct StatusError {
     pub spend_limit: bool,
 }
 
+impl StatusError {
+    /// Whether this is the API's answer to an unknown model (a 404 whose message names the
+    /// model, as `model: ID` does) rather than to a wrong URL (a 404 about the path, or a bare
+    /// page from whatever answers there).
+    pub fn names_model(&self) -> bool {
+        self.status == 404
+            && self.error_type.is_some()
+            && self
+                .message
+                .as_deref()
+                .is_some_and(|m| m.to_ascii_lowercase().contains("model"))
+    }
+}
+
 /// Which wait ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeoutPhase {
@@ -110,12 +124,10 @@ impl ApiError {
                     401 => "authentication failed: the API key was not accepted".into(),
                     402 => "billing problem: the account cannot be charged".into(),
                     403 => "permission denied: this key may not use that resource".into(),
-                    404 if e.error_type.as_deref() == Some("not_found_error")
-                        && e.message.as_deref().is_some_and(|m| m.contains("model")) =>
-                    {
-                        "model not found".into()
+                    404 if e.names_model() => "model not found".into(),
+                    404 => {
+                        "not found: the server has no such endpoint (is the base URL right?)".into()
                     }
-                    404 => "not found: the server does not know the model or endpoint".into(),
                     408 => "the server timed out waiting for the request".into(),
                     409 => "conflict at the server".into(),
                     413 => "the request is too large for the server".into(),
@@ -220,7 +232,13 @@ impl ApiError {
             ApiError::Status(e) => match e.status {
                 401 => "check APIFREE_API_KEY (or api_key / api_key_command in config.toml)",
                 402 | 403 => "check the account and key permissions with the provider",
-                404 => "pick another model (Ctrl+P in the app, `tern models` in the shell)",
+                404 if e.names_model() => {
+                    "pick another model (Ctrl+P in the app, `tern models` in the shell)"
+                }
+                404 => {
+                    "check APIFREE_BASE_URL (or base_url in config.toml): tern adds /v1/messages \
+                     to it, so give the part before /v1"
+                }
                 400 | 413 => "check the model, parameters and message size, then retry",
                 429 if e.spend_limit => "retrying will not help until the limit resets",
                 429 | 529 | 408 | 409 => "wait a moment, then retry",
@@ -467,6 +485,35 @@ mod tests {
             br#"{"type":"error","error":{"type":"not_found_error","message":"model: nope"}}"#,
         );
         assert!(err.to_string().starts_with("model not found"));
+    }
+
+    #[test]
+    fn a_404_names_the_model_or_the_url() {
+        let model = status_error(
+            404,
+            &HeaderMap::new(),
+            br#"{"type":"error","error":{"type":"not_found_error","message":"model: nope"}}"#,
+        );
+        assert!(model.advice().contains("model"), "{}", model.advice());
+        let openai = status_error(
+            404,
+            &HeaderMap::new(),
+            br#"{"error":{"message":"The model `x` does not exist","type":"invalid_request_error","code":"model_not_found"}}"#,
+        );
+        assert!(openai.to_string().starts_with("model not found"));
+        for body in [
+            &br#"{"type":"error","error":{"type":"not_found_error","message":"Not Found"}}"#[..],
+            b"<html><head><title>404 Not Found</title></head></html>",
+            b"",
+        ] {
+            let path = status_error(404, &HeaderMap::new(), body);
+            assert!(path.to_string().contains("base URL"), "{path}");
+            assert!(
+                path.advice().contains("APIFREE_BASE_URL"),
+                "{}",
+                path.advice()
+            );
+        }
     }
 
     #[test]
