@@ -75,10 +75,10 @@ pub struct RequestArgs {
     #[arg(long, value_name = "N")]
     pub max_tokens: Option<u32>,
     /// Sampling temperature, 0–1 (omitted unless set)
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", value_parser = sampling_value, allow_negative_numbers = true)]
     pub temperature: Option<f64>,
     /// Nucleus sampling, 0–1 (omitted unless set)
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = sampling_value, allow_negative_numbers = true)]
     pub top_p: Option<f64>,
 }
 
@@ -173,6 +173,19 @@ impl Cli {
         let first = self.print.as_ref()?.clone();
         let words: Vec<String> = first.into_iter().chain(self.rest.iter().cloned()).collect();
         Some(words.join(" "))
+    }
+}
+
+/// `--temperature` and `--top-p`: a number in the API's range.
+fn sampling_value(text: &str) -> Result<f64, String> {
+    let range = crate::config::SAMPLING_RANGE;
+    match text.trim().parse::<f64>() {
+        Ok(v) if range.contains(&v) => Ok(v),
+        _ => Err(format!(
+            "expected a number from {} to {}",
+            range.start(),
+            range.end()
+        )),
     }
 }
 
@@ -273,6 +286,22 @@ mod tests {
         let cli = Cli::try_parse_args(["tern", "-sp", "list"]).unwrap();
         assert_eq!(cli.request.system.as_deref(), Some("p"));
         assert!(matches!(cli.command, Some(Command::List { .. })));
+    }
+
+    #[test]
+    fn sampling_flags_take_zero_to_one() {
+        for flag in ["--temperature", "--top-p"] {
+            for bad in ["1.5", "-0.1", "warm", "NaN"] {
+                let err = Cli::try_parse_args(["tern", flag, bad, "-p", "x"]).unwrap_err();
+                assert!(
+                    err.to_string().contains("from 0 to 1"),
+                    "{flag} {bad}: {err}"
+                );
+            }
+            for good in ["0", "0.7", "1"] {
+                assert!(Cli::try_parse_args(["tern", flag, good, "-p", "x"]).is_ok());
+            }
+        }
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub const DEFAULT_BASE_URL: &str = "https://api.apifree.ai";
 pub const DEFAULT_MODEL: &str = "claude-sonnet-4.6";
 pub const DEFAULT_MAX_TOKENS: u32 = 4096;
 pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
+/// The API's range for `temperature` and `top_p`, wherever they are set (flag, file, `/temp`).
+pub const SAMPLING_RANGE: std::ops::RangeInclusive<f64> = 0.0..=1.0;
 
 /// A model tern knows about: its context window and (estimated) prices in USD per million tokens.
 #[derive(Debug, Clone, PartialEq)]
@@ -234,12 +236,12 @@ impl Config {
             return invalid("max_tokens", "must be at least 1");
         }
         if let Some(t) = self.temperature
-            && !(0.0..=2.0).contains(&t)
+            && !SAMPLING_RANGE.contains(&t)
         {
-            return invalid("temperature", "must be between 0 and 2");
+            return invalid("temperature", "must be between 0 and 1");
         }
         if let Some(p) = self.top_p
-            && !(0.0..=1.0).contains(&p)
+            && !SAMPLING_RANGE.contains(&p)
         {
             return invalid("top_p", "must be between 0 and 1");
         }
@@ -514,6 +516,27 @@ mod tests {
     #[test]
     fn out_of_range_values_are_errors() {
         assert!(load(Some("temperature = 3.0"), &[], Overrides::default()).is_err());
+        for (text, field) in [
+            ("temperature = 1.5", "temperature"),
+            ("top_p = 1.01", "top_p"),
+        ] {
+            let err = load(Some(text), &[], Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains(field), "{err}");
+            assert!(err.to_string().contains("between 0 and 1"), "{err}");
+        }
+        let flag = Overrides {
+            temperature: Some(1.2),
+            ..Default::default()
+        };
+        assert!(load(None, &[], flag).is_err());
+        assert!(
+            load(
+                Some("temperature = 1.0\ntop_p = 0"),
+                &[],
+                Overrides::default()
+            )
+            .is_ok()
+        );
         assert!(load(Some("base_url = \"ftp://x\""), &[], Overrides::default()).is_err());
     }
 }

@@ -192,3 +192,16 @@ fn a_404_for_an_unknown_model_blames_the_model() {
     assert!(line.contains("pick another model"), "{line}");
     assert!(!line.contains("APIFREE_BASE_URL"), "{line}");
 }
+
+#[test]
+fn sampling_flags_outside_zero_to_one_are_refused() {
+    let server = server();
+    let home = Home::new(&server.base_url());
+    let run = home.run(&["-p", "hi", "--temperature", "1.5"]);
+    assert_eq!(run.status.code(), Some(2), "{}", run.stderr());
+    assert!(run.stderr().contains("from 0 to 1"), "{}", run.stderr());
+    assert!(server.requests().is_empty());
+    home.run(&["-p", "hi", "--temperature", "1", "--top-p", "0.9"])
+        .success();
+    assert_eq!(last_body(&server)["temperature"], 1.0);
+}
