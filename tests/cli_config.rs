@@ -205,3 +205,69 @@ fn sampling_flags_outside_zero_to_one_are_refused() {
         .success();
     assert_eq!(last_body(&server)["temperature"], 1.0);
 }
+
+/// Run `tern ARGS` in `home` with `config` as its config file and no key in the environment.
+fn run_with_config(home: &Home, config: &str, args: &[&str]) -> cli::Run {
+    let path = home.path().join("test-config.toml");
+    std::fs::write(&path, config).expect("config written");
+    let path = path.to_string_lossy().into_owned();
+    let mut all = vec!["--config", path.as_str()];
+    all.extend_from_slice(args);
+    let out = home
+        .command(&all)
+        .env_remove("APIFREE_API_KEY")
+        .output()
+        .expect("tern runs");
+    cli::Run {
+        status: out.status,
+        stdout: out.stdout,
+        stderr: out.stderr,
+    }
+}
+
+#[test]
+fn api_key_command_uses_the_first_line() {
+    let server = FakeServer::start_background(FakeConfig {
+        api_key: Some("sk-first".into()),
+        ..FakeConfig::default()
+    })
+    .expect("fake server starts");
+    let home = Home::new(&server.base_url());
+    // `pass show` prints the secret, then metadata lines.
+    let config = "api_key_command = \"printf 'sk-first\\\\nlogin: me\\\\nurl: x\\\\n'\"\n";
+    run_with_config(&home, config, &["-p", "hi", "--no-save"]).success();
+    let request = server.requests().pop().expect("a request");
+    assert_eq!(request.header("authorization"), Some("Bearer sk-first"));
+}
+
+#[test]
+fn a_failing_api_key_command_is_reported_as_its_own_failure() {
+    let server = server();
+    let home = Home::new(&server.base_url());
+    let config = "api_key_command = \"echo 'gpg: decryption failed: No secret key' >&2; exit 3\"\n";
+    let line = run_with_config(&home, config, &["-p", "hi", "--no-save"]).one_error_line();
+    assert!(line.contains("api_key_command"), "{line}");
+    assert!(line.contains("exited with status 3"), "{line}");
+    assert!(
+        line.contains("gpg: decryption failed: No secret key"),
+        "{line}"
+    );
+    assert!(
+        !line.contains("server"),
+        "does not blame the server: {line}"
+    );
+
+    let line =
+        run_with_config(&home, "api_key_command = \"exit 3\"\n", &["-p", "hi"]).one_error_line();
+    assert!(line.contains("exited with status 3"), "{line}");
+    assert!(
+        !line.contains(": )") && !line.contains(":)"),
+        "no dangling colon: {line}"
+    );
+    assert!(!line.contains("status: "), "{line}");
+
+    let line =
+        run_with_config(&home, "api_key_command = \"true\"\n", &["-p", "hi"]).one_error_line();
+    assert!(line.contains("printed nothing"), "{line}");
+    assert!(server.requests().is_empty());
+}

@@ -105,9 +105,7 @@ impl Client {
     fn headers(&self) -> Result<HeaderMap, ApiError> {
         let mut headers = HeaderMap::new();
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", self.config.api_key.expose()))
-            .map_err(|_| {
-            ApiError::Protocol("the API key holds characters not allowed in a header".into())
-        })?;
+            .map_err(|_| ApiError::InvalidKey)?;
         auth.set_sensitive(true);
         headers.insert(AUTHORIZATION, auth);
         let version = HeaderValue::from_str(&self.config.anthropic_version)

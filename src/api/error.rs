@@ -80,6 +80,9 @@ pub enum ApiError {
     MissingKey,
     #[error("{}", one_line(self))]
     KeyCommand(String),
+    /// The key holds bytes that cannot go into the `Authorization` header.
+    #[error("{}", one_line(self))]
+    InvalidKey,
 }
 
 fn one_line(err: &ApiError) -> String {
@@ -174,6 +177,10 @@ impl ApiError {
             ApiError::Protocol(_) => "the server sent a response tern cannot read".into(),
             ApiError::MissingKey => "no API key is set".into(),
             ApiError::KeyCommand(_) => "the api_key_command failed".into(),
+            ApiError::InvalidKey => {
+                "the API key cannot be sent: it holds characters not allowed in an HTTP header"
+                    .into()
+            }
         }
     }
 
@@ -218,7 +225,7 @@ impl ApiError {
             ApiError::NotTls { .. } => {}
             ApiError::Timeout { request_id, .. } => request = request_id.as_deref(),
             ApiError::Protocol(detail) | ApiError::KeyCommand(detail) => out.push(detail.clone()),
-            ApiError::MissingKey => {}
+            ApiError::MissingKey | ApiError::InvalidKey => {}
         }
         if let Some(id) = request {
             out.push(format!("request-id {id}"));
@@ -255,7 +262,14 @@ impl ApiError {
             ApiError::MissingKey => {
                 "set APIFREE_API_KEY, or api_key / api_key_command in config.toml"
             }
-            ApiError::KeyCommand(_) => "fix api_key_command in config.toml",
+            ApiError::KeyCommand(_) => {
+                "run the api_key_command from config.toml in a shell to see why (tern uses \
+                 the first line it prints)"
+            }
+            ApiError::InvalidKey => {
+                "check APIFREE_API_KEY, api_key or what api_key_command prints: one line, no \
+                 control characters"
+            }
         }
     }
 
