@@ -145,6 +145,34 @@ impl Config {
         Self::load_with(overrides, &env)
     }
 
+    /// Like [`Config::load`], for commands that only read saved conversations or list models: a
+    /// config file that cannot be read or is invalid becomes a warning, and the built-in
+    /// defaults (with the environment and flags) stand in for it.
+    pub fn load_lenient(overrides: &Overrides) -> Result<Config, ConfigError> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self::load_lenient_with(overrides, &env)
+    }
+
+    /// [`Config::load_lenient`] with an explicit environment lookup (for tests).
+    pub fn load_lenient_with(
+        overrides: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let error = match Self::load_with(overrides, env) {
+            Ok(config) => return Ok(config),
+            Err(error) => error,
+        };
+        // Without the file; if that fails too, the problem is in the environment or flags.
+        let Ok(mut config) = Self::resolve(FileConfig::default(), None, overrides, env) else {
+            return Err(error);
+        };
+        config.warnings.push(format!(
+            "{error}; using the built-in defaults for this command (commands that send refuse \
+             the file until it is fixed)"
+        ));
+        Ok(config)
+    }
+
     /// Resolve with an explicit environment lookup (for tests).
     pub fn load_with(
         overrides: &Overrides,
@@ -157,6 +185,16 @@ impl Config {
                 _ => (FileConfig::default(), None),
             },
         };
+        Self::resolve(file, path, overrides, env)
+    }
+
+    /// Merge the file (read from `path`, if any) with the environment and the flags.
+    fn resolve(
+        file: FileConfig,
+        path: Option<PathBuf>,
+        overrides: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let mut warnings = Vec::new();
         if let (Some(path), Some(_)) = (&path, &file.api_key)
             && let Some(warning) = readable_by_others(path)
@@ -528,6 +566,31 @@ mod tests {
         assert!(text.contains("max_tokenz"), "{text}");
         let err = load(Some("max_tokens = \"lots\"\n"), &[], Overrides::default()).unwrap_err();
         assert!(err.to_string().contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn lenient_load_warns_and_uses_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "model = \"x\"\nmax_tokenz = 5\n").unwrap();
+        let overrides = Overrides {
+            config_file: Some(path),
+            ..Default::default()
+        };
+        let env = |k: &str| (k == "APIFREE_BASE_URL").then(|| "http://127.0.0.1:1".to_owned());
+        assert!(Config::load_with(&overrides, &env).is_err());
+        let c = Config::load_lenient_with(&overrides, &env).unwrap();
+        assert_eq!(c.model, DEFAULT_MODEL, "nothing from the broken file");
+        assert_eq!(
+            c.base_url, "http://127.0.0.1:1",
+            "the environment still applies"
+        );
+        assert_eq!(c.file, None);
+        assert_eq!(c.warnings.len(), 1);
+        assert!(c.warnings[0].contains("max_tokenz"), "{:?}", c.warnings);
+        // A broken environment is still an error.
+        let bad_env = |k: &str| (k == "APIFREE_BASE_URL").then(|| "ftp://x".to_owned());
+        assert!(Config::load_lenient_with(&overrides, &bad_env).is_err());
     }
 
     #[test]

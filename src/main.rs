@@ -11,10 +11,28 @@ fn main() -> ExitCode {
     // Read before any thread starts: the local offset is unavailable to multi-threaded programs.
     let utc_offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
     let cli = Cli::from_env();
-    let config = match Config::load(&cli.overrides()) {
+    // Commands that only read saved conversations or list models work with a broken config
+    // file (built-in defaults and a warning); the app and `-p` refuse it.
+    let reads_only = cli.prompt().is_none()
+        && matches!(
+            cli.command,
+            Some(
+                Command::List { .. }
+                    | Command::Show { .. }
+                    | Command::Search { .. }
+                    | Command::Export { .. }
+                    | Command::Models { .. }
+            )
+        );
+    let loaded = if reads_only {
+        Config::load_lenient(&cli.overrides())
+    } else {
+        Config::load(&cli.overrides())
+    };
+    let config = match loaded {
         Ok(config) => config,
         Err(e) => {
-            eprintln!("tern: {e}");
+            eprintln!("tern: error: {e}");
             return ExitCode::from(2);
         }
     };

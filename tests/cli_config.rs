@@ -271,3 +271,36 @@ fn a_failing_api_key_command_is_reported_as_its_own_failure() {
     assert!(line.contains("printed nothing"), "{line}");
     assert!(server.requests().is_empty());
 }
+
+#[test]
+fn a_broken_config_does_not_block_read_only_commands() {
+    let server = server();
+    let home = Home::new(&server.base_url());
+    home.run(&["-p", "remember the pelican"]).success();
+    let broken = "model = \"x\"\nmax_tokenz = 1\n";
+    for args in [
+        &["list"][..],
+        &["search", "pelican"],
+        &["models"],
+        &["list", "--json"],
+    ] {
+        let run = run_with_config(&home, broken, args);
+        run.success();
+        let stderr = run.stderr();
+        assert!(stderr.contains("tern: warning:"), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("line 2") && stderr.contains("max_tokenz"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("built-in defaults"), "{stderr}");
+    }
+    let listed = run_with_config(&home, broken, &["list", "--json"]).json();
+    let id = listed[0]["id"].as_str().expect("an id").to_owned();
+    run_with_config(&home, broken, &["show", &id]).success();
+    run_with_config(&home, broken, &["export", &id]).success();
+
+    // Commands that send still refuse the broken file.
+    let run = run_with_config(&home, broken, &["-p", "hi"]);
+    assert_eq!(run.status.code(), Some(2), "{}", run.stderr());
+    assert!(run.stderr().contains("max_tokenz"), "{}", run.stderr());
+}
