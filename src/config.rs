@@ -16,6 +16,11 @@ pub const DEFAULT_BASE_URL: &str = "https://api.apifree.ai";
 pub const DEFAULT_MODEL: &str = "claude-sonnet-4.6";
 pub const DEFAULT_MAX_TOKENS: u32 = 4096;
 pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
+/// A streamed reply's headers come as soon as the server takes the request (the text follows
+/// under the idle timeout), so a server silent this long is not going to answer.
+pub const DEFAULT_FIRST_BYTE_TIMEOUT_SECS: u64 = 30;
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 90;
 /// The API's range for `temperature` and `top_p`, wherever they are set (flag, file, `/temp`).
 pub const SAMPLING_RANGE: std::ops::RangeInclusive<f64> = 0.0..=1.0;
 
@@ -65,6 +70,7 @@ pub struct FileConfig {
     pub anthropic_version: Option<String>,
     pub anthropic_beta: Option<Vec<String>>,
     pub connect_timeout_secs: Option<u64>,
+    pub first_byte_timeout_secs: Option<u64>,
     pub idle_timeout_secs: Option<u64>,
     pub max_retries: Option<u32>,
     pub extra_models: Option<Vec<String>>,
@@ -122,6 +128,7 @@ pub struct Config {
     pub anthropic_version: String,
     pub anthropic_beta: Vec<String>,
     pub connect_timeout: Duration,
+    pub first_byte_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_retries: u32,
     pub models: Vec<ModelSpec>,
@@ -245,8 +252,17 @@ impl Config {
                 .anthropic_version
                 .unwrap_or_else(|| DEFAULT_ANTHROPIC_VERSION.to_owned()),
             anthropic_beta: file.anthropic_beta.unwrap_or_default(),
-            connect_timeout: Duration::from_secs(file.connect_timeout_secs.unwrap_or(10)),
-            idle_timeout: Duration::from_secs(file.idle_timeout_secs.unwrap_or(90)),
+            connect_timeout: Duration::from_secs(
+                file.connect_timeout_secs
+                    .unwrap_or(DEFAULT_CONNECT_TIMEOUT_SECS),
+            ),
+            first_byte_timeout: Duration::from_secs(
+                file.first_byte_timeout_secs
+                    .unwrap_or(DEFAULT_FIRST_BYTE_TIMEOUT_SECS),
+            ),
+            idle_timeout: Duration::from_secs(
+                file.idle_timeout_secs.unwrap_or(DEFAULT_IDLE_TIMEOUT_SECS),
+            ),
             max_retries: file.max_retries.unwrap_or(2),
             models,
             theme: env("TERN_THEME")
@@ -269,6 +285,15 @@ impl Config {
         };
         if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
             return invalid("base_url", "must start with http:// or https://");
+        }
+        for (field, timeout) in [
+            ("connect_timeout_secs", self.connect_timeout),
+            ("first_byte_timeout_secs", self.first_byte_timeout),
+            ("idle_timeout_secs", self.idle_timeout),
+        ] {
+            if timeout.is_zero() {
+                return invalid(field, "must be at least 1");
+            }
         }
         if self.max_tokens == 0 {
             return invalid("max_tokens", "must be at least 1");
@@ -320,6 +345,7 @@ impl Config {
             anthropic_version: self.anthropic_version.clone(),
             anthropic_beta: self.anthropic_beta.clone(),
             connect_timeout: self.connect_timeout,
+            first_byte_timeout: self.first_byte_timeout,
             idle_timeout: self.idle_timeout,
             max_retries: self.max_retries,
         }
@@ -487,6 +513,8 @@ mod tests {
         assert_eq!(c.max_tokens, 4096);
         assert_eq!(c.max_retries, 2);
         assert_eq!(c.connect_timeout, Duration::from_secs(10));
+        assert_eq!(c.first_byte_timeout, Duration::from_secs(30));
+        assert_eq!(c.idle_timeout, Duration::from_secs(90));
         assert_eq!(c.models.len(), 6);
         assert!(!c.has_key());
     }

@@ -3,6 +3,9 @@
 
 #[path = "common/cli.rs"]
 mod cli;
+mod common;
+#[path = "common/session.rs"]
+mod session;
 
 use tern::fake::{FakeConfig, FakeServer};
 
@@ -210,6 +213,9 @@ fn sampling_flags_outside_zero_to_one_are_refused() {
 fn run_with_config(home: &Home, config: &str, args: &[&str]) -> cli::Run {
     let path = home.path().join("test-config.toml");
     std::fs::write(&path, config).expect("config written");
+    // Private, as a file holding a key should be (else tern warns).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let path = path.to_string_lossy().into_owned();
     let mut all = vec!["--config", path.as_str()];
     all.extend_from_slice(args);
@@ -303,4 +309,104 @@ fn a_broken_config_does_not_block_read_only_commands() {
     let run = run_with_config(&home, broken, &["-p", "hi"]);
     assert_eq!(run.status.code(), Some(2), "{}", run.stderr());
     assert!(run.stderr().contains("max_tokenz"), "{}", run.stderr());
+}
+
+/// A server on 127.0.0.1 that accepts connections, reads the request and never answers; its
+/// address and a count of the connections it accepted.
+fn silent_listener() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            count.fetch_add(1, Ordering::SeqCst);
+            // Hold the connection open, reading whatever comes, until the client hangs up.
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+#[test]
+fn a_server_that_never_answers_hits_the_first_byte_timeout_and_each_retry_shows() {
+    let (addr, accepted) = silent_listener();
+    let home = Home::new(&format!("http://{addr}"));
+    let config = "api_key = \"k\"\nfirst_byte_timeout_secs = 1\nmax_retries = 2\n";
+    let run = run_with_config(&home, config, &["-p", "hi", "--no-save"]);
+    assert!(!run.ok());
+    let stderr = run.stderr();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        3,
+        "two retry notices, then the error: {stderr}"
+    );
+    for (line, retry) in lines[..2].iter().zip(["retry 1/2", "retry 2/2"]) {
+        assert!(
+            line.starts_with("tern: no response from the server within 1s"),
+            "{line}"
+        );
+        assert!(line.contains(retry), "{line}");
+    }
+    assert!(
+        lines[2].starts_with("tern: error: no response from the server within 1s"),
+        "{stderr}"
+    );
+    assert!(
+        lines[2].contains("first_byte_timeout_secs"),
+        "says what to raise: {stderr}"
+    );
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_shows_each_retry_of_a_first_byte_timeout() {
+    use tern::config::{Config, Overrides};
+    let (addr, _) = silent_listener();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, "first_byte_timeout_secs = 1\nmax_retries = 1\n").unwrap();
+    let url = format!("http://{addr}");
+    let config = Config::load_with(
+        &Overrides {
+            config_file: Some(file),
+            ..Overrides::default()
+        },
+        &|name| match name {
+            "APIFREE_BASE_URL" => Some(url.clone()),
+            "APIFREE_API_KEY" => Some("k".to_owned()),
+            _ => None,
+        },
+    )
+    .expect("the config loads");
+    let app = tern::tui::Session::new(
+        config,
+        tern::tui::Start::New,
+        time::UtcOffset::UTC,
+        Some(dir.path().join("tern.db")),
+    )
+    .expect("the session starts");
+    session::drive(app, |mut user| async move {
+        user.send("hello");
+        let text = user.wait_text("retry 1/1 in").await;
+        let status = session::status_line(&text);
+        assert!(
+            status.contains("no response from the server within 1s"),
+            "{status}"
+        );
+        user.wait_text("first_byte_timeout_secs").await;
+        user.ctrl('q');
+        user
+    })
+    .await;
 }

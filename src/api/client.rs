@@ -45,7 +45,10 @@ pub struct ClientConfig {
     pub anthropic_version: String,
     pub anthropic_beta: Vec<String>,
     pub connect_timeout: Duration,
-    /// No bytes for this long (while waiting for headers or mid-stream) is a timeout.
+    /// How long a streamed request (or the model list) may wait for the response headers.
+    pub first_byte_timeout: Duration,
+    /// No bytes for this long mid-stream is a timeout; also the wait for a whole non-streamed
+    /// reply, whose headers come only when it is complete.
     pub idle_timeout: Duration,
     pub max_retries: u32,
 }
@@ -120,7 +123,7 @@ impl Client {
         Ok(headers)
     }
 
-    fn map_send_error(&self, url: &str, err: reqwest::Error) -> ApiError {
+    fn map_send_error(&self, url: &str, err: reqwest::Error, first_byte: Duration) -> ApiError {
         if err.is_timeout() {
             return ApiError::Timeout {
                 phase: if err.is_connect() {
@@ -131,7 +134,7 @@ impl Client {
                 after: if err.is_connect() {
                     self.config.connect_timeout
                 } else {
-                    self.config.idle_timeout
+                    first_byte
                 },
                 request_id: None,
             };
@@ -147,12 +150,13 @@ impl Client {
         }
     }
 
-    /// One attempt: send, wait for headers, turn a non-2xx into an error.
+    /// One attempt: send, wait up to `first_byte` for headers, turn a non-2xx into an error.
     async fn attempt(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&[u8]>,
+        first_byte: Duration,
         retry_count: u32,
     ) -> Result<reqwest::Response, ApiError> {
         let url = self.url(path);
@@ -164,14 +168,14 @@ impl Client {
         if let Some(body) = body {
             request = request.body(body.to_vec());
         }
-        let response = tokio::time::timeout(self.config.idle_timeout, request.send())
+        let response = tokio::time::timeout(first_byte, request.send())
             .await
             .map_err(|_| ApiError::Timeout {
                 phase: TimeoutPhase::Response,
-                after: self.config.idle_timeout,
+                after: first_byte,
                 request_id: None,
             })?
-            .map_err(|e| self.map_send_error(&url, e))?;
+            .map_err(|e| self.map_send_error(&url, e, first_byte))?;
         if response.status().is_success() {
             return Ok(response);
         }
@@ -191,11 +195,15 @@ impl Client {
         method: reqwest::Method,
         path: &str,
         body: Option<&[u8]>,
+        first_byte: Duration,
         on_retry: &mut (dyn FnMut(&RetryNotice) + Send),
     ) -> Result<reqwest::Response, ApiError> {
         let mut retries = 0;
         loop {
-            match self.attempt(method.clone(), path, body, retries).await {
+            match self
+                .attempt(method.clone(), path, body, first_byte, retries)
+                .await
+            {
                 Ok(response) => return Ok(response),
                 Err(err) if err.is_retryable() && retries < self.config.max_retries => {
                     let delay = match &err {
@@ -235,7 +243,13 @@ impl Client {
     ) -> Result<MessageStream, ApiError> {
         let body = Self::body_of(request, true)?;
         let response = self
-            .send_with_retries(reqwest::Method::POST, "/v1/messages", Some(&body), on_retry)
+            .send_with_retries(
+                reqwest::Method::POST,
+                "/v1/messages",
+                Some(&body),
+                self.config.first_byte_timeout,
+                on_retry,
+            )
             .await?;
         let request_id = request_id_of(response.headers());
         Ok(MessageStream {
@@ -255,8 +269,15 @@ impl Client {
         on_retry: &mut (dyn FnMut(&RetryNotice) + Send),
     ) -> Result<Message, ApiError> {
         let body = Self::body_of(request, false)?;
+        // The headers of a non-streamed reply come only once it is complete.
         let response = self
-            .send_with_retries(reqwest::Method::POST, "/v1/messages", Some(&body), on_retry)
+            .send_with_retries(
+                reqwest::Method::POST,
+                "/v1/messages",
+                Some(&body),
+                self.config.idle_timeout,
+                on_retry,
+            )
             .await?;
         let request_id = request_id_of(response.headers());
         let bytes = response.bytes().await.map_err(|e| ApiError::Truncated {
@@ -278,7 +299,13 @@ impl Client {
                 None => "/v1/models?limit=1000".to_owned(),
             };
             let response = match self
-                .send_with_retries(reqwest::Method::GET, &path, None, &mut none)
+                .send_with_retries(
+                    reqwest::Method::GET,
+                    &path,
+                    None,
+                    self.config.first_byte_timeout,
+                    &mut none,
+                )
                 .await
             {
                 Ok(r) => r,
@@ -461,6 +488,7 @@ mod tests {
             anthropic_version: "2023-06-01".into(),
             anthropic_beta: vec![],
             connect_timeout: Duration::from_secs(1),
+            first_byte_timeout: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(1),
             max_retries: 0,
         };

@@ -251,6 +251,13 @@ impl ApiError {
                 429 | 529 | 408 | 409 => "wait a moment, then retry",
                 _ => "retry in a moment; if it persists, check the service status",
             },
+            ApiError::Timeout {
+                phase: TimeoutPhase::Response,
+                ..
+            } => {
+                "retry; if the server needs longer to start its reply, raise \
+                 first_byte_timeout_secs (idle_timeout_secs with --no-stream) in config.toml"
+            }
             ApiError::Stream { .. } | ApiError::Truncated { .. } | ApiError::Timeout { .. } => {
                 "retry; the partial reply was kept"
             }
