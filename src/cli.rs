@@ -1,4 +1,8 @@
-//! The command line (DESIGN.md §3), parsed with clap.
+//! The command line, parsed with clap.
+//!
+//! Flags parse anywhere, also after the prompt words of `-p`, and `--` ends them; so the prompt
+//! is `-p`'s optional value plus the loose positional words. When `-p` is given, subcommands are
+//! switched off for that parse, so a prompt word such as `list` stays a word.
 
 use std::path::PathBuf;
 
@@ -19,10 +23,12 @@ Config file: $XDG_CONFIG_HOME/tern/config.toml (see README). Saved conversations
 $XDG_DATA_HOME/tern/. Precedence: flag > environment > config file > default.
 
 Examples:
-  tern                                   chat in the full-screen app
-  tern -p \"explain SSE in one line\"       one reply to stdout
-  git diff | tern -p \"review this\"        piped text is sent along with the prompt
-  tern -m claude-opus-4.6 -p hi           pick the model for this call";
+  tern                                      chat in the full-screen app
+  tern -p \"explain SSE in one line\"          one reply to stdout
+  git diff | tern -p \"review this\"           piped text is sent along with the prompt
+  tern -m claude-opus-4.6 -p hi              pick the model for this call
+  tern -p explain this -m claude-haiku-4.5   flags may follow the prompt words
+  tern -p -- -v means what?                  `--` ends the flags";
 
 #[derive(Debug, Parser)]
 #[command(name = "tern", version, about = "A fast terminal chat client for Anthropic Messages-compatible APIs", after_help = AFTER_HELP)]
