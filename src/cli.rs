@@ -1,8 +1,14 @@
-//! The command line (DESIGN.md §3), parsed with clap.
+//! The command line, parsed with clap.
+//!
+//! Flags parse anywhere, also after the prompt words of `-p`, and `--` ends them; so the prompt
+//! is `-p`'s optional value plus the loose positional words. When `-p` is given, subcommands are
+//! switched off for that parse, so a prompt word such as `list` stays a word.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::config::Overrides;
 
@@ -17,10 +23,12 @@ Config file: $XDG_CONFIG_HOME/tern/config.toml (see README). Saved conversations
 $XDG_DATA_HOME/tern/. Precedence: flag > environment > config file > default.
 
 Examples:
-  tern                                   chat in the full-screen app
-  tern -p \"explain SSE in one line\"       one reply to stdout
-  git diff | tern -p \"review this\"        piped text is sent along with the prompt
-  tern -m claude-opus-4.6 -p hi           pick the model for this call";
+  tern                                      chat in the full-screen app
+  tern -p \"explain SSE in one line\"          one reply to stdout
+  git diff | tern -p \"review this\"           piped text is sent along with the prompt
+  tern -m claude-opus-4.6 -p hi              pick the model for this call
+  tern -p explain this -m claude-haiku-4.5   flags may follow the prompt words
+  tern -p -- -v means what?                  `--` ends the flags";
 
 #[derive(Debug, Parser)]
 #[command(name = "tern", version, about = "A fast terminal chat client for Anthropic Messages-compatible APIs", after_help = AFTER_HELP)]
@@ -52,8 +60,9 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
 
-    /// More words of the prompt (with -p)
-    #[arg(value_name = "PROMPT", trailing_var_arg = true)]
+    /// More words of the prompt (with -p); flags may come before, between or after them, and
+    /// `--` ends the flags (`tern -p -- -literal words`)
+    #[arg(value_name = "PROMPT")]
     pub rest: Vec<String>,
 
     #[command(subcommand)]
@@ -72,10 +81,10 @@ pub struct RequestArgs {
     #[arg(long, value_name = "N")]
     pub max_tokens: Option<u32>,
     /// Sampling temperature, 0–1 (omitted unless set)
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", value_parser = sampling_value, allow_negative_numbers = true)]
     pub temperature: Option<f64>,
     /// Nucleus sampling, 0–1 (omitted unless set)
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = sampling_value, allow_negative_numbers = true)]
     pub top_p: Option<f64>,
 }
 
@@ -132,6 +141,28 @@ pub enum ExportFormat {
 }
 
 impl Cli {
+    /// Parse the process's arguments, exiting with clap's message on an error.
+    pub fn from_env() -> Cli {
+        Cli::try_parse_args(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Parse `args` (the first is the program name). With `-p` every word is part of the
+    /// prompt, so `tern -p explain list files` cannot turn `list` into the subcommand; without
+    /// it, the first word may name a subcommand as usual.
+    pub fn try_parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let mut command = Cli::command();
+        if asks_for_print(&args) {
+            command = command.args_conflicts_with_subcommands(true);
+        }
+        let mut matches = command.try_get_matches_from(args)?;
+        Cli::from_arg_matches_mut(&mut matches)
+    }
+
     pub fn overrides(&self) -> Overrides {
         Overrides {
             config_file: self.config.clone(),
@@ -151,6 +182,52 @@ impl Cli {
     }
 }
 
+/// `--temperature` and `--top-p`: a number in the API's range.
+fn sampling_value(text: &str) -> Result<f64, String> {
+    let range = crate::config::SAMPLING_RANGE;
+    match text.trim().parse::<f64>() {
+        Ok(v) if range.contains(&v) => Ok(v),
+        _ => Err(format!(
+            "expected a number from {} to {}",
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
+/// The subcommands' names, for messages that list them.
+pub fn command_names() -> Vec<String> {
+    Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect()
+}
+
+/// Whether `-p`/`--print` appears among the flags (before any `--`), alone or in a cluster
+/// such as `-cp`.
+fn asks_for_print(args: &[OsString]) -> bool {
+    for arg in args.iter().skip(1) {
+        let Some(arg) = arg.to_str() else { continue };
+        if arg == "--" {
+            return false;
+        }
+        if arg == "--print" || arg.starts_with("--print=") {
+            return true;
+        }
+        if let Some(shorts) = arg.strip_prefix('-').filter(|s| !s.starts_with('-')) {
+            for c in shorts.chars() {
+                match c {
+                    'p' => return true,
+                    // Short options that take a value: the rest of the cluster is that value.
+                    'm' | 's' | 'n' | 'o' => break,
+                    _ => {}
+                }
+            }
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,14 +240,91 @@ mod tests {
 
     #[test]
     fn print_forms() {
-        let cli = Cli::parse_from(["tern", "-p", "hello", "-m", "x"]);
+        let cli = Cli::try_parse_args(["tern", "-p", "hello", "-m", "x"]).unwrap();
         assert_eq!(cli.prompt().as_deref(), Some("hello"));
         assert_eq!(cli.request.model.as_deref(), Some("x"));
-        let cli = Cli::parse_from(["tern", "-m", "x", "-p"]);
+        let cli = Cli::try_parse_args(["tern", "-m", "x", "-p"]).unwrap();
         assert_eq!(cli.prompt().as_deref(), Some(""));
-        let cli = Cli::parse_from(["tern", "-p", "two", "words"]);
+        let cli = Cli::try_parse_args(["tern", "-p", "two", "words"]).unwrap();
         assert_eq!(cli.prompt().as_deref(), Some("two words"));
-        let cli = Cli::parse_from(["tern"]);
+        let cli = Cli::try_parse_args(["tern"]).unwrap();
         assert_eq!(cli.prompt(), None);
+        let cli = Cli::try_parse_args(["tern", "-p", "-m", "x", "quoted prompt"]).unwrap();
+        assert_eq!(cli.prompt().as_deref(), Some("quoted prompt"));
+    }
+
+    #[test]
+    fn flags_parse_after_prompt_words() {
+        let cli = Cli::try_parse_args(["tern", "-p", "explain", "this", "-m", "claude-haiku-4.5"])
+            .unwrap();
+        assert_eq!(cli.prompt().as_deref(), Some("explain this"));
+        assert_eq!(cli.request.model.as_deref(), Some("claude-haiku-4.5"));
+        let cli = Cli::try_parse_args(["tern", "-p", "a", "b", "c", "--no-save"]).unwrap();
+        assert_eq!(cli.prompt().as_deref(), Some("a b c"));
+        assert!(cli.no_save);
+        let cli = Cli::try_parse_args(["tern", "-p", "a", "--temperature", "0.5", "b"]).unwrap();
+        assert_eq!(cli.prompt().as_deref(), Some("a b"));
+        assert_eq!(cli.request.temperature, Some(0.5));
+    }
+
+    #[test]
+    fn double_dash_ends_flags() {
+        let cli =
+            Cli::try_parse_args(["tern", "-p", "--", "-literal", "words", "-m", "x"]).unwrap();
+        assert_eq!(cli.prompt().as_deref(), Some("-literal words -m x"));
+        assert_eq!(cli.request.model, None);
+        let cli = Cli::try_parse_args(["tern", "-p", "say", "--", "--no-save"]).unwrap();
+        assert_eq!(cli.prompt().as_deref(), Some("say --no-save"));
+        assert!(!cli.no_save);
+    }
+
+    #[test]
+    fn command_names_are_prompt_words_after_p() {
+        let cli = Cli::try_parse_args(["tern", "-p", "explain", "list", "files"]).unwrap();
+        assert_eq!(cli.prompt().as_deref(), Some("explain list files"));
+        assert!(cli.command.is_none());
+        let cli = Cli::try_parse_args(["tern", "-m", "x", "--print", "show", "me"]).unwrap();
+        assert_eq!(cli.prompt().as_deref(), Some("show me"));
+        let cli = Cli::try_parse_args(["tern", "-cp", "search", "for", "it"]).unwrap();
+        assert_eq!(cli.prompt().as_deref(), Some("search for it"));
+        assert!(cli.continue_last);
+        // `-sp` is `-s` with the value "p", not a print flag.
+        let cli = Cli::try_parse_args(["tern", "-sp", "list"]).unwrap();
+        assert_eq!(cli.request.system.as_deref(), Some("p"));
+        assert!(matches!(cli.command, Some(Command::List { .. })));
+    }
+
+    #[test]
+    fn sampling_flags_take_zero_to_one() {
+        for flag in ["--temperature", "--top-p"] {
+            for bad in ["1.5", "-0.1", "warm", "NaN"] {
+                let err = Cli::try_parse_args(["tern", flag, bad, "-p", "x"]).unwrap_err();
+                assert!(
+                    err.to_string().contains("from 0 to 1"),
+                    "{flag} {bad}: {err}"
+                );
+            }
+            for good in ["0", "0.7", "1"] {
+                assert!(Cli::try_parse_args(["tern", flag, good, "-p", "x"]).is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn subcommands_still_parse() {
+        let cli = Cli::try_parse_args(["tern", "list", "--json"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::List { json: true, .. })
+        ));
+        let cli = Cli::try_parse_args(["tern", "search", "two", "words", "-n", "3"]).unwrap();
+        match cli.command {
+            Some(Command::Search { query, limit, .. }) => {
+                assert_eq!((query.join(" "), limit), ("two words".to_owned(), 3));
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli = Cli::try_parse_args(["tern", "--config", "c.toml", "models"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Models { .. })));
     }
 }

@@ -16,6 +16,13 @@ pub const DEFAULT_BASE_URL: &str = "https://api.apifree.ai";
 pub const DEFAULT_MODEL: &str = "claude-sonnet-4.6";
 pub const DEFAULT_MAX_TOKENS: u32 = 4096;
 pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
+/// A streamed reply's headers come as soon as the server takes the request (the text follows
+/// under the idle timeout), so a server silent this long is not going to answer.
+pub const DEFAULT_FIRST_BYTE_TIMEOUT_SECS: u64 = 30;
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 90;
+/// The API's range for `temperature` and `top_p`, wherever they are set (flag, file, `/temp`).
+pub const SAMPLING_RANGE: std::ops::RangeInclusive<f64> = 0.0..=1.0;
 
 /// A model tern knows about: its context window and (estimated) prices in USD per million tokens.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +70,7 @@ pub struct FileConfig {
     pub anthropic_version: Option<String>,
     pub anthropic_beta: Option<Vec<String>>,
     pub connect_timeout_secs: Option<u64>,
+    pub first_byte_timeout_secs: Option<u64>,
     pub idle_timeout_secs: Option<u64>,
     pub max_retries: Option<u32>,
     pub extra_models: Option<Vec<String>>,
@@ -120,6 +128,7 @@ pub struct Config {
     pub anthropic_version: String,
     pub anthropic_beta: Vec<String>,
     pub connect_timeout: Duration,
+    pub first_byte_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_retries: u32,
     pub models: Vec<ModelSpec>,
@@ -143,6 +152,34 @@ impl Config {
         Self::load_with(overrides, &env)
     }
 
+    /// Like [`Config::load`], for commands that only read saved conversations or list models: a
+    /// config file that cannot be read or is invalid becomes a warning, and the built-in
+    /// defaults (with the environment and flags) stand in for it.
+    pub fn load_lenient(overrides: &Overrides) -> Result<Config, ConfigError> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self::load_lenient_with(overrides, &env)
+    }
+
+    /// [`Config::load_lenient`] with an explicit environment lookup (for tests).
+    pub fn load_lenient_with(
+        overrides: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let error = match Self::load_with(overrides, env) {
+            Ok(config) => return Ok(config),
+            Err(error) => error,
+        };
+        // Without the file; if that fails too, the problem is in the environment or flags.
+        let Ok(mut config) = Self::resolve(FileConfig::default(), None, overrides, env) else {
+            return Err(error);
+        };
+        config.warnings.push(format!(
+            "{error}; using the built-in defaults for this command (commands that send refuse \
+             the file until it is fixed)"
+        ));
+        Ok(config)
+    }
+
     /// Resolve with an explicit environment lookup (for tests).
     pub fn load_with(
         overrides: &Overrides,
@@ -155,6 +192,16 @@ impl Config {
                 _ => (FileConfig::default(), None),
             },
         };
+        Self::resolve(file, path, overrides, env)
+    }
+
+    /// Merge the file (read from `path`, if any) with the environment and the flags.
+    fn resolve(
+        file: FileConfig,
+        path: Option<PathBuf>,
+        overrides: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let mut warnings = Vec::new();
         if let (Some(path), Some(_)) = (&path, &file.api_key)
             && let Some(warning) = readable_by_others(path)
@@ -180,9 +227,12 @@ impl Config {
         }
 
         let config = Config {
-            base_url: env("APIFREE_BASE_URL")
-                .or(file.base_url)
-                .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+            base_url: crate::api::client::normalize_base_url(
+                &env("APIFREE_BASE_URL")
+                    .or(file.base_url)
+                    .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+            )
+            .to_owned(),
             api_key: env("APIFREE_API_KEY").or(file.api_key),
             api_key_command: file.api_key_command,
             model: overrides
@@ -202,8 +252,17 @@ impl Config {
                 .anthropic_version
                 .unwrap_or_else(|| DEFAULT_ANTHROPIC_VERSION.to_owned()),
             anthropic_beta: file.anthropic_beta.unwrap_or_default(),
-            connect_timeout: Duration::from_secs(file.connect_timeout_secs.unwrap_or(10)),
-            idle_timeout: Duration::from_secs(file.idle_timeout_secs.unwrap_or(90)),
+            connect_timeout: Duration::from_secs(
+                file.connect_timeout_secs
+                    .unwrap_or(DEFAULT_CONNECT_TIMEOUT_SECS),
+            ),
+            first_byte_timeout: Duration::from_secs(
+                file.first_byte_timeout_secs
+                    .unwrap_or(DEFAULT_FIRST_BYTE_TIMEOUT_SECS),
+            ),
+            idle_timeout: Duration::from_secs(
+                file.idle_timeout_secs.unwrap_or(DEFAULT_IDLE_TIMEOUT_SECS),
+            ),
             max_retries: file.max_retries.unwrap_or(2),
             models,
             theme: env("TERN_THEME")
@@ -227,16 +286,25 @@ impl Config {
         if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
             return invalid("base_url", "must start with http:// or https://");
         }
+        for (field, timeout) in [
+            ("connect_timeout_secs", self.connect_timeout),
+            ("first_byte_timeout_secs", self.first_byte_timeout),
+            ("idle_timeout_secs", self.idle_timeout),
+        ] {
+            if timeout.is_zero() {
+                return invalid(field, "must be at least 1");
+            }
+        }
         if self.max_tokens == 0 {
             return invalid("max_tokens", "must be at least 1");
         }
         if let Some(t) = self.temperature
-            && !(0.0..=2.0).contains(&t)
+            && !SAMPLING_RANGE.contains(&t)
         {
-            return invalid("temperature", "must be between 0 and 2");
+            return invalid("temperature", "must be between 0 and 1");
         }
         if let Some(p) = self.top_p
-            && !(0.0..=1.0).contains(&p)
+            && !SAMPLING_RANGE.contains(&p)
         {
             return invalid("top_p", "must be between 0 and 1");
         }
@@ -266,20 +334,8 @@ impl Config {
             .stderr(std::process::Stdio::piped())
             .output()
             .await
-            .map_err(|e| ApiError::KeyCommand(format!("cannot run it: {e}")))?;
-        if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            return Err(ApiError::KeyCommand(format!(
-                "it exited with {}: {}",
-                output.status,
-                stderr.trim()
-            )));
-        }
-        let key = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-        if key.is_empty() {
-            return Err(ApiError::KeyCommand("it printed nothing".into()));
-        }
-        Ok(ApiKey::new(key))
+            .map_err(|e| ApiError::KeyCommand(format!("it could not be started: {e}")))?;
+        key_from_command_output(&output)
     }
 
     pub fn client_config(&self, api_key: ApiKey) -> ClientConfig {
@@ -289,6 +345,7 @@ impl Config {
             anthropic_version: self.anthropic_version.clone(),
             anthropic_beta: self.anthropic_beta.clone(),
             connect_timeout: self.connect_timeout,
+            first_byte_timeout: self.first_byte_timeout,
             idle_timeout: self.idle_timeout,
             max_retries: self.max_retries,
         }
@@ -297,6 +354,67 @@ impl Config {
     pub fn model_spec(&self, id: &str) -> Option<&ModelSpec> {
         self.models.iter().find(|m| m.id == id)
     }
+}
+
+/// The key is the first line of the command's stdout (`pass show` prints the secret first,
+/// then metadata lines); a failure says how the command ended and what it said on stderr.
+fn key_from_command_output(output: &std::process::Output) -> Result<ApiKey, ApiError> {
+    if !output.status.success() {
+        let how = match output.status.code() {
+            Some(code) => format!("it exited with status {code}"),
+            None => exit_signal(&output.status).map_or_else(
+                || "it failed".to_owned(),
+                |s| format!("it was killed by signal {s}"),
+            ),
+        };
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(ApiError::KeyCommand(match stderr_tail(&stderr) {
+            Some(tail) => format!("{how}: {tail}"),
+            None => format!("{how}, printing nothing on stderr"),
+        }));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let key = stdout.lines().next().unwrap_or_default().trim();
+    if key.is_empty() {
+        return Err(ApiError::KeyCommand(
+            "it printed nothing on the first line of stdout".into(),
+        ));
+    }
+    Ok(ApiKey::new(key))
+}
+
+/// The last few non-empty lines a command wrote on stderr, on one line, cleaned for the
+/// terminal and kept short.
+fn stderr_tail(stderr: &str) -> Option<String> {
+    const LINES: usize = 3;
+    const CHARS: usize = 300;
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.is_empty() {
+        return None;
+    }
+    let joined = lines[lines.len().saturating_sub(LINES)..].join(" / ");
+    let clean = crate::sanitize::sanitize(&joined);
+    let count = clean.chars().count();
+    Some(if count > CHARS {
+        let tail: String = clean.chars().skip(count - CHARS).collect();
+        format!("…{tail}")
+    } else {
+        clean.into_owned()
+    })
+}
+
+#[cfg(unix)]
+fn exit_signal(status: &std::process::ExitStatus) -> Option<i32> {
+    std::os::unix::process::ExitStatusExt::signal(status)
+}
+
+#[cfg(not(unix))]
+fn exit_signal(_: &std::process::ExitStatus) -> Option<i32> {
+    None
 }
 
 fn add_model<'a>(models: &'a mut Vec<ModelSpec>, id: &str) -> &'a mut ModelSpec {
@@ -395,6 +513,8 @@ mod tests {
         assert_eq!(c.max_tokens, 4096);
         assert_eq!(c.max_retries, 2);
         assert_eq!(c.connect_timeout, Duration::from_secs(10));
+        assert_eq!(c.first_byte_timeout, Duration::from_secs(30));
+        assert_eq!(c.idle_timeout, Duration::from_secs(90));
         assert_eq!(c.models.len(), 6);
         assert!(!c.has_key());
     }
@@ -477,6 +597,31 @@ mod tests {
     }
 
     #[test]
+    fn lenient_load_warns_and_uses_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "model = \"x\"\nmax_tokenz = 5\n").unwrap();
+        let overrides = Overrides {
+            config_file: Some(path),
+            ..Default::default()
+        };
+        let env = |k: &str| (k == "APIFREE_BASE_URL").then(|| "http://127.0.0.1:1".to_owned());
+        assert!(Config::load_with(&overrides, &env).is_err());
+        let c = Config::load_lenient_with(&overrides, &env).unwrap();
+        assert_eq!(c.model, DEFAULT_MODEL, "nothing from the broken file");
+        assert_eq!(
+            c.base_url, "http://127.0.0.1:1",
+            "the environment still applies"
+        );
+        assert_eq!(c.file, None);
+        assert_eq!(c.warnings.len(), 1);
+        assert!(c.warnings[0].contains("max_tokenz"), "{:?}", c.warnings);
+        // A broken environment is still an error.
+        let bad_env = |k: &str| (k == "APIFREE_BASE_URL").then(|| "ftp://x".to_owned());
+        assert!(Config::load_lenient_with(&overrides, &bad_env).is_err());
+    }
+
+    #[test]
     fn extra_models_and_prices() {
         let file = "extra_models = [\"my-model\"]\n[models.\"claude-haiku-4.5\"]\ninput_price = 0.5\n[models.other]\ncontext_window = 1000\n";
         let c = load(Some(file), &[], Overrides::default()).unwrap();
@@ -511,6 +656,27 @@ mod tests {
     #[test]
     fn out_of_range_values_are_errors() {
         assert!(load(Some("temperature = 3.0"), &[], Overrides::default()).is_err());
+        for (text, field) in [
+            ("temperature = 1.5", "temperature"),
+            ("top_p = 1.01", "top_p"),
+        ] {
+            let err = load(Some(text), &[], Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains(field), "{err}");
+            assert!(err.to_string().contains("between 0 and 1"), "{err}");
+        }
+        let flag = Overrides {
+            temperature: Some(1.2),
+            ..Default::default()
+        };
+        assert!(load(None, &[], flag).is_err());
+        assert!(
+            load(
+                Some("temperature = 1.0\ntop_p = 0"),
+                &[],
+                Overrides::default()
+            )
+            .is_ok()
+        );
         assert!(load(Some("base_url = \"ftp://x\""), &[], Overrides::default()).is_err());
     }
 }

@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use tern::api::{Client, Message};
 use tern::cli::{Cli, Command};
 use tern::config::Config;
@@ -12,11 +10,29 @@ use tern::{commands, oneshot};
 fn main() -> ExitCode {
     // Read before any thread starts: the local offset is unavailable to multi-threaded programs.
     let utc_offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
-    let cli = Cli::parse();
-    let config = match Config::load(&cli.overrides()) {
+    let cli = Cli::from_env();
+    // Commands that only read saved conversations or list models work with a broken config
+    // file (built-in defaults and a warning); the app and `-p` refuse it.
+    let reads_only = cli.prompt().is_none()
+        && matches!(
+            cli.command,
+            Some(
+                Command::List { .. }
+                    | Command::Show { .. }
+                    | Command::Search { .. }
+                    | Command::Export { .. }
+                    | Command::Models { .. }
+            )
+        );
+    let loaded = if reads_only {
+        Config::load_lenient(&cli.overrides())
+    } else {
+        Config::load(&cli.overrides())
+    };
+    let config = match loaded {
         Ok(config) => config,
         Err(e) => {
-            eprintln!("tern: {e}");
+            eprintln!("tern: error: {e}");
             return ExitCode::from(2);
         }
     };
@@ -69,6 +85,10 @@ async fn dispatch(cli: Cli, config: Config, utc_offset: time::UtcOffset) -> Exit
             }
         }
         None => {
+            if let Some(problem) = tui_cannot_start(&cli) {
+                eprintln!("tern: error: {problem}");
+                return ExitCode::from(2);
+            }
             let start = match (&cli.resume, cli.continue_last) {
                 (Some(id), _) => tern::tui::Start::Resume(id.clone()),
                 (None, true) => tern::tui::Start::Continue,
@@ -83,6 +103,36 @@ async fn dispatch(cli: Cli, config: Config, utc_offset: time::UtcOffset) -> Exit
             }
         }
     }
+}
+
+/// Why the full-screen app should not start for this command line, in words that say what to
+/// type instead: stray words (a prompt without `-p`, or a mistyped command), or no terminal.
+fn tui_cannot_start(cli: &Cli) -> Option<String> {
+    use std::io::IsTerminal;
+    if !cli.rest.is_empty() {
+        let words = cli.rest.join(" ");
+        let words = tern::sanitize::sanitize(&words);
+        return Some(format!(
+            "`{words}` is not a command (commands: {}); to send it as a prompt, use -p: \
+             tern -p \"{words}\"",
+            tern::cli::command_names().join(", ")
+        ));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Some(
+            "stdin is not a terminal, and the full-screen app needs one; \
+             to send piped text as a prompt, use -p: echo hi | tern -p"
+                .to_owned(),
+        );
+    }
+    if !std::io::stdout().is_terminal() {
+        return Some(
+            "stdout is not a terminal, and the full-screen app needs one; \
+             for one reply on stdout, use -p: tern -p \"PROMPT\" > reply.txt"
+                .to_owned(),
+        );
+    }
+    None
 }
 
 async fn client_for(config: &Config) -> Result<Client, tern::api::ApiError> {

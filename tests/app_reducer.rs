@@ -1056,8 +1056,9 @@ fn slash_commands_with_bad_values_explain_and_change_nothing() {
     let mut app = new_app();
     submit(&mut app, "/temp 0.5");
     for (command, expected) in [
-        ("/temp 2.5", "from 0 to 2"),
-        ("/temp warm", "from 0 to 2"),
+        ("/temp 2.5", "from 0 to 1"),
+        ("/temp 1.5", "from 0 to 1"),
+        ("/temp warm", "from 0 to 1"),
         ("/top_p 1.5", "from 0 to 1"),
         ("/max 0", "usage: /max N"),
         ("/max lots", "usage: /max N"),
@@ -1121,7 +1122,7 @@ fn slash_title_before_the_first_message_survives_it() {
 fn a_slash_command_with_a_bad_value_keeps_the_input() {
     let mut app = new_app();
     submit(&mut app, "/temp 3");
-    assert_notice(&app, NoticeKind::Error, "from 0 to 2");
+    assert_notice(&app, NoticeKind::Error, "from 0 to 1");
     assert_eq!(app.pane().input_text(), "/temp 3");
 }
 

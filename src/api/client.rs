@@ -45,7 +45,10 @@ pub struct ClientConfig {
     pub anthropic_version: String,
     pub anthropic_beta: Vec<String>,
     pub connect_timeout: Duration,
-    /// No bytes for this long (while waiting for headers or mid-stream) is a timeout.
+    /// How long a streamed request (or the model list) may wait for the response headers.
+    pub first_byte_timeout: Duration,
+    /// No bytes for this long mid-stream is a timeout; also the wait for a whole non-streamed
+    /// reply, whose headers come only when it is complete.
     pub idle_timeout: Duration,
     pub max_retries: u32,
 }
@@ -99,15 +102,13 @@ impl Client {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.config.base_url.trim_end_matches('/'))
+        format!("{}{path}", normalize_base_url(&self.config.base_url))
     }
 
     fn headers(&self) -> Result<HeaderMap, ApiError> {
         let mut headers = HeaderMap::new();
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", self.config.api_key.expose()))
-            .map_err(|_| {
-            ApiError::Protocol("the API key holds characters not allowed in a header".into())
-        })?;
+            .map_err(|_| ApiError::InvalidKey)?;
         auth.set_sensitive(true);
         headers.insert(AUTHORIZATION, auth);
         let version = HeaderValue::from_str(&self.config.anthropic_version)
@@ -122,7 +123,7 @@ impl Client {
         Ok(headers)
     }
 
-    fn map_send_error(&self, url: &str, err: reqwest::Error) -> ApiError {
+    fn map_send_error(&self, url: &str, err: reqwest::Error, first_byte: Duration) -> ApiError {
         if err.is_timeout() {
             return ApiError::Timeout {
                 phase: if err.is_connect() {
@@ -133,9 +134,14 @@ impl Client {
                 after: if err.is_connect() {
                     self.config.connect_timeout
                 } else {
-                    self.config.idle_timeout
+                    first_byte
                 },
                 request_id: None,
+            };
+        }
+        if answered_tls_in_plain_text(&err) {
+            return ApiError::NotTls {
+                url: url.to_owned(),
             };
         }
         ApiError::Connect {
@@ -144,12 +150,13 @@ impl Client {
         }
     }
 
-    /// One attempt: send, wait for headers, turn a non-2xx into an error.
+    /// One attempt: send, wait up to `first_byte` for headers, turn a non-2xx into an error.
     async fn attempt(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&[u8]>,
+        first_byte: Duration,
         retry_count: u32,
     ) -> Result<reqwest::Response, ApiError> {
         let url = self.url(path);
@@ -161,14 +168,14 @@ impl Client {
         if let Some(body) = body {
             request = request.body(body.to_vec());
         }
-        let response = tokio::time::timeout(self.config.idle_timeout, request.send())
+        let response = tokio::time::timeout(first_byte, request.send())
             .await
             .map_err(|_| ApiError::Timeout {
                 phase: TimeoutPhase::Response,
-                after: self.config.idle_timeout,
+                after: first_byte,
                 request_id: None,
             })?
-            .map_err(|e| self.map_send_error(&url, e))?;
+            .map_err(|e| self.map_send_error(&url, e, first_byte))?;
         if response.status().is_success() {
             return Ok(response);
         }
@@ -188,11 +195,15 @@ impl Client {
         method: reqwest::Method,
         path: &str,
         body: Option<&[u8]>,
+        first_byte: Duration,
         on_retry: &mut (dyn FnMut(&RetryNotice) + Send),
     ) -> Result<reqwest::Response, ApiError> {
         let mut retries = 0;
         loop {
-            match self.attempt(method.clone(), path, body, retries).await {
+            match self
+                .attempt(method.clone(), path, body, first_byte, retries)
+                .await
+            {
                 Ok(response) => return Ok(response),
                 Err(err) if err.is_retryable() && retries < self.config.max_retries => {
                     let delay = match &err {
@@ -232,7 +243,13 @@ impl Client {
     ) -> Result<MessageStream, ApiError> {
         let body = Self::body_of(request, true)?;
         let response = self
-            .send_with_retries(reqwest::Method::POST, "/v1/messages", Some(&body), on_retry)
+            .send_with_retries(
+                reqwest::Method::POST,
+                "/v1/messages",
+                Some(&body),
+                self.config.first_byte_timeout,
+                on_retry,
+            )
             .await?;
         let request_id = request_id_of(response.headers());
         Ok(MessageStream {
@@ -252,8 +269,15 @@ impl Client {
         on_retry: &mut (dyn FnMut(&RetryNotice) + Send),
     ) -> Result<Message, ApiError> {
         let body = Self::body_of(request, false)?;
+        // The headers of a non-streamed reply come only once it is complete.
         let response = self
-            .send_with_retries(reqwest::Method::POST, "/v1/messages", Some(&body), on_retry)
+            .send_with_retries(
+                reqwest::Method::POST,
+                "/v1/messages",
+                Some(&body),
+                self.config.idle_timeout,
+                on_retry,
+            )
             .await?;
         let request_id = request_id_of(response.headers());
         let bytes = response.bytes().await.map_err(|e| ApiError::Truncated {
@@ -275,7 +299,13 @@ impl Client {
                 None => "/v1/models?limit=1000".to_owned(),
             };
             let response = match self
-                .send_with_retries(reqwest::Method::GET, &path, None, &mut none)
+                .send_with_retries(
+                    reqwest::Method::GET,
+                    &path,
+                    None,
+                    self.config.first_byte_timeout,
+                    &mut none,
+                )
                 .await
             {
                 Ok(r) => r,
@@ -307,6 +337,13 @@ impl Client {
     }
 }
 
+/// The base URL without trailing slashes or a trailing `/v1`: tern adds `/v1/messages` itself,
+/// and `https://host/v1` is how many gateways write their base URL.
+pub fn normalize_base_url(url: &str) -> &str {
+    let url = url.trim().trim_end_matches('/');
+    url.strip_suffix("/v1").unwrap_or(url).trim_end_matches('/')
+}
+
 /// SDK backoff: `min(0.5 * 2^n, 8)` seconds, scaled down by up to 25 % of jitter.
 pub fn backoff(retries_taken: u32) -> Duration {
     let nominal = (0.5 * 2f64.powi(retries_taken.min(16) as i32)).min(8.0);
@@ -320,6 +357,36 @@ fn request_id_of(headers: &HeaderMap) -> Option<String> {
         .or_else(|| headers.get("x-request-id"))
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
+}
+
+/// Whether the TLS handshake failed because the server's first bytes were not a TLS record (a
+/// plain-HTTP server answers the handshake with `HTTP/1.1 400 ...`). rustls reports that as an
+/// invalid content type, wrapped in an `io::Error` somewhere down reqwest's source chain.
+fn answered_tls_in_plain_text(err: &(dyn std::error::Error + 'static)) -> bool {
+    use rustls::{Error as TlsError, InvalidMessage};
+    let is_plain = |e: &(dyn std::error::Error + 'static)| {
+        matches!(
+            e.downcast_ref::<TlsError>(),
+            Some(TlsError::InvalidMessage(InvalidMessage::InvalidContentType))
+        )
+    };
+    let mut next = Some(err);
+    while let Some(e) = next {
+        // `io::Error::source` skips the error it wraps (often another `io::Error`), so unwrap
+        // those explicitly.
+        let mut inner = Some(e);
+        while let Some(layer) = inner {
+            if is_plain(layer) {
+                return true;
+            }
+            inner = layer
+                .downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+                .map(|wrapped| wrapped as &(dyn std::error::Error + 'static));
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// The innermost error message (reqwest's top level is often just "error sending request").
@@ -421,10 +488,25 @@ mod tests {
             anthropic_version: "2023-06-01".into(),
             anthropic_beta: vec![],
             connect_timeout: Duration::from_secs(1),
+            first_byte_timeout: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(1),
             max_retries: 0,
         };
         assert!(!format!("{config:?}").contains("secret"));
+    }
+
+    #[test]
+    fn base_url_forms() {
+        for (given, used) in [
+            ("https://api.apifree.ai", "https://api.apifree.ai"),
+            ("https://api.apifree.ai/", "https://api.apifree.ai"),
+            ("https://api.apifree.ai/v1", "https://api.apifree.ai"),
+            ("https://api.apifree.ai/v1/", "https://api.apifree.ai"),
+            ("http://gw/anthropic/v1", "http://gw/anthropic"),
+            ("http://gw/v10", "http://gw/v10"),
+        ] {
+            assert_eq!(normalize_base_url(given), used, "{given}");
+        }
     }
 
     #[test]

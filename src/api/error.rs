@@ -24,6 +24,20 @@ pub struct StatusError {
     pub spend_limit: bool,
 }
 
+impl StatusError {
+    /// Whether this is the API's answer to an unknown model (a 404 whose message names the
+    /// model, as `model: ID` does) rather than to a wrong URL (a 404 about the path, or a bare
+    /// page from whatever answers there).
+    pub fn names_model(&self) -> bool {
+        self.status == 404
+            && self.error_type.is_some()
+            && self
+                .message
+                .as_deref()
+                .is_some_and(|m| m.to_ascii_lowercase().contains("model"))
+    }
+}
+
 /// Which wait ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeoutPhase {
@@ -51,6 +65,9 @@ pub enum ApiError {
     },
     #[error("{}", one_line(self))]
     Connect { url: String, detail: String },
+    /// An `https://` URL whose server answered the TLS handshake in plain text.
+    #[error("{}", one_line(self))]
+    NotTls { url: String },
     #[error("{}", one_line(self))]
     Timeout {
         phase: TimeoutPhase,
@@ -63,6 +80,9 @@ pub enum ApiError {
     MissingKey,
     #[error("{}", one_line(self))]
     KeyCommand(String),
+    /// The key holds bytes that cannot go into the `Authorization` header.
+    #[error("{}", one_line(self))]
+    InvalidKey,
 }
 
 fn one_line(err: &ApiError) -> String {
@@ -107,12 +127,10 @@ impl ApiError {
                     401 => "authentication failed: the API key was not accepted".into(),
                     402 => "billing problem: the account cannot be charged".into(),
                     403 => "permission denied: this key may not use that resource".into(),
-                    404 if e.error_type.as_deref() == Some("not_found_error")
-                        && e.message.as_deref().is_some_and(|m| m.contains("model")) =>
-                    {
-                        "model not found".into()
+                    404 if e.names_model() => "model not found".into(),
+                    404 => {
+                        "not found: the server has no such endpoint (is the base URL right?)".into()
                     }
-                    404 => "not found: the server does not know the model or endpoint".into(),
                     408 => "the server timed out waiting for the request".into(),
                     409 => "conflict at the server".into(),
                     413 => "the request is too large for the server".into(),
@@ -138,6 +156,14 @@ impl ApiError {
                 "the reply was cut off: the connection closed before the server finished".into()
             }
             ApiError::Connect { url, .. } => format!("could not connect to {url}"),
+            ApiError::NotTls { url } => {
+                let origin = origin(url);
+                format!(
+                    "the server at {origin} does not speak TLS: it answered in plain HTTP \
+                     (for a plain-HTTP server use http://{})",
+                    origin.trim_start_matches("https://")
+                )
+            }
             ApiError::Timeout { phase, after, .. } => match phase {
                 TimeoutPhase::Connect => format!("connecting timed out after {}s", after.as_secs()),
                 TimeoutPhase::Response => {
@@ -151,6 +177,10 @@ impl ApiError {
             ApiError::Protocol(_) => "the server sent a response tern cannot read".into(),
             ApiError::MissingKey => "no API key is set".into(),
             ApiError::KeyCommand(_) => "the api_key_command failed".into(),
+            ApiError::InvalidKey => {
+                "the API key cannot be sent: it holds characters not allowed in an HTTP header"
+                    .into()
+            }
         }
     }
 
@@ -192,9 +222,10 @@ impl ApiError {
                 request = request_id.as_deref();
             }
             ApiError::Connect { detail, .. } => out.push(detail.clone()),
+            ApiError::NotTls { .. } => {}
             ApiError::Timeout { request_id, .. } => request = request_id.as_deref(),
             ApiError::Protocol(detail) | ApiError::KeyCommand(detail) => out.push(detail.clone()),
-            ApiError::MissingKey => {}
+            ApiError::MissingKey | ApiError::InvalidKey => {}
         }
         if let Some(id) = request {
             out.push(format!("request-id {id}"));
@@ -208,21 +239,44 @@ impl ApiError {
             ApiError::Status(e) => match e.status {
                 401 => "check APIFREE_API_KEY (or api_key / api_key_command in config.toml)",
                 402 | 403 => "check the account and key permissions with the provider",
-                404 => "pick another model (Ctrl+P in the app, `tern models` in the shell)",
+                404 if e.names_model() => {
+                    "pick another model (Ctrl+P in the app, `tern models` in the shell)"
+                }
+                404 => {
+                    "check APIFREE_BASE_URL (or base_url in config.toml): tern adds /v1/messages \
+                     to it, so give the part before /v1"
+                }
                 400 | 413 => "check the model, parameters and message size, then retry",
                 429 if e.spend_limit => "retrying will not help until the limit resets",
                 429 | 529 | 408 | 409 => "wait a moment, then retry",
                 _ => "retry in a moment; if it persists, check the service status",
             },
+            ApiError::Timeout {
+                phase: TimeoutPhase::Response,
+                ..
+            } => {
+                "retry; if the server needs longer to start its reply, raise \
+                 first_byte_timeout_secs (idle_timeout_secs with --no-stream) in config.toml"
+            }
             ApiError::Stream { .. } | ApiError::Truncated { .. } | ApiError::Timeout { .. } => {
                 "retry; the partial reply was kept"
             }
             ApiError::Connect { .. } => "check APIFREE_BASE_URL and the network, then retry",
+            ApiError::NotTls { .. } => {
+                "fix the scheme in APIFREE_BASE_URL (or base_url in config.toml)"
+            }
             ApiError::Protocol(_) => "check that APIFREE_BASE_URL points at a Messages API",
             ApiError::MissingKey => {
                 "set APIFREE_API_KEY, or api_key / api_key_command in config.toml"
             }
-            ApiError::KeyCommand(_) => "fix api_key_command in config.toml",
+            ApiError::KeyCommand(_) => {
+                "run the api_key_command from config.toml in a shell to see why (tern uses \
+                 the first line it prints)"
+            }
+            ApiError::InvalidKey => {
+                "check APIFREE_API_KEY, api_key or what api_key_command prints: one line, no \
+                 control characters"
+            }
         }
     }
 
@@ -282,6 +336,15 @@ impl ApiError {
             ApiError::Timeout { phase, .. } => *phase != TimeoutPhase::Idle,
             _ => false,
         }
+    }
+}
+
+/// `scheme://host:port` of a URL (the part a TLS problem is about).
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(slash) => &url[..after_scheme + slash],
+        None => url,
     }
 }
 
@@ -443,6 +506,35 @@ mod tests {
             br#"{"type":"error","error":{"type":"not_found_error","message":"model: nope"}}"#,
         );
         assert!(err.to_string().starts_with("model not found"));
+    }
+
+    #[test]
+    fn a_404_names_the_model_or_the_url() {
+        let model = status_error(
+            404,
+            &HeaderMap::new(),
+            br#"{"type":"error","error":{"type":"not_found_error","message":"model: nope"}}"#,
+        );
+        assert!(model.advice().contains("model"), "{}", model.advice());
+        let openai = status_error(
+            404,
+            &HeaderMap::new(),
+            br#"{"error":{"message":"The model `x` does not exist","type":"invalid_request_error","code":"model_not_found"}}"#,
+        );
+        assert!(openai.to_string().starts_with("model not found"));
+        for body in [
+            &br#"{"type":"error","error":{"type":"not_found_error","message":"Not Found"}}"#[..],
+            b"<html><head><title>404 Not Found</title></head></html>",
+            b"",
+        ] {
+            let path = status_error(404, &HeaderMap::new(), body);
+            assert!(path.to_string().contains("base URL"), "{path}");
+            assert!(
+                path.advice().contains("APIFREE_BASE_URL"),
+                "{}",
+                path.advice()
+            );
+        }
     }
 
     #[test]

@@ -642,14 +642,14 @@ impl App {
                     "system prompt set".to_owned()
                 })
             }
-            "temp" | "temperature" => parse_opt(arg, 0.0..=2.0).map(|v| {
+            "temp" | "temperature" => parse_opt(arg, crate::config::SAMPLING_RANGE).map(|v| {
                 params.temperature = v;
                 format!(
                     "temperature {}",
                     v.map_or("default".into(), |v| v.to_string())
                 )
             }),
-            "top_p" | "topp" => parse_opt(arg, 0.0..=1.0).map(|v| {
+            "top_p" | "topp" => parse_opt(arg, crate::config::SAMPLING_RANGE).map(|v| {
                 params.top_p = v;
                 format!("top_p {}", v.map_or("default".into(), |v| v.to_string()))
             }),

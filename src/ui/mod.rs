@@ -776,7 +776,7 @@ pub fn help_lines(app: &App, theme: &crate::render::Theme, width: u16) -> Vec<Li
             "/system TEXT",
             "system prompt for this conversation (empty clears)",
         ),
-        ("/temp T", "temperature 0–2 (`default` unsets)"),
+        ("/temp T", "temperature 0–1 (`default` unsets)"),
         ("/top_p P", "nucleus sampling 0–1 (`default` unsets)"),
         ("/max N", "max_tokens for replies"),
         ("/model ID", "model for the next turn"),

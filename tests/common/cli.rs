@@ -191,7 +191,7 @@ impl Home {
 }
 
 /// A new pseudo-terminal: (master, slave), both as files.
-fn open_pty() -> (std::fs::File, std::fs::File) {
+pub fn open_pty() -> (std::fs::File, std::fs::File) {
     use std::os::fd::FromRawFd;
     // SAFETY: plain libc calls on descriptors this function owns; each result is checked, and
     // every descriptor ends up owned by exactly one `File`.

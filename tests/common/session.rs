@@ -243,6 +243,33 @@ impl Rig {
     }
 }
 
+/// Run `session` (built by the test, e.g. with its own config) while `script` plays the user;
+/// the script must end it (Ctrl+Q). The store is flushed before this returns. Returns every
+/// frame the script looked at.
+pub async fn drive<F, Fut>(mut session: Session, script: F) -> Vec<String>
+where
+    F: FnOnce(User) -> Fut,
+    Fut: std::future::Future<Output = User>,
+{
+    let (frames_tx, frames) = watch::channel(Buffer::empty(Rect::new(0, 0, 0, 0)));
+    session.frames = Some(frames_tx);
+    let (keys, events) = mpsc::unbounded_channel();
+    let mut input = ChannelInput { events };
+    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap();
+    let user = User {
+        keys,
+        frames,
+        seen: Vec::new(),
+    };
+    let (result, user) = tokio::join!(session.run(&mut terminal, &mut input), script(user));
+    result.expect("the loop ends cleanly");
+    session
+        .shutdown()
+        .await
+        .expect("every save reached the disk");
+    user.seen
+}
+
 /// (role, text) of each message of a request body.
 pub fn request_history(body: &serde_json::Value) -> Vec<(String, String)> {
     body["messages"]
