@@ -18,8 +18,11 @@
 //!   are kept in the `conversations` row by the write path, and an index on `updated_at` serves
 //!   the newest-first pages.
 //! - **Full-text search** with FTS5 over the text blocks, fed by triggers from a view over the
-//!   stored JSON, so text is stored once; see [`schema`] for the layout and [`search`] for how
-//!   user text becomes a query that cannot be a syntax error.
+//!   stored JSON, so text is stored once, and over titles; see [`schema`] for the layout and
+//!   [`search`] for how user text becomes a query that cannot be a syntax error.
+//! - **Appends are checked** ([`StoreError::Conflict`]): a message is only added after the
+//!   message its writer last saw, so two tern processes on one conversation never interleave
+//!   their turns (see `write`).
 //! - **Crash recovery** on open: replies left `streaming` by a process that died become
 //!   `interrupted`; a live stream of another process is recognised by its lease ([`lease`]).
 //! - **A file that is not ours, damaged or newer is never modified**: opening probes it read-only
@@ -47,7 +50,7 @@ pub use error::StoreError;
 pub use export::EXPORT_FORMAT;
 pub use model::{
     Conversation, ConversationMatch, ConversationSummary, MATCH_END, MATCH_START, MessageStatus,
-    Params, SearchHit, StoredMessage, UnknownStatus, new_id, now_ms, title_from_prompt,
+    Params, SearchHit, StoredMessage, TitleHit, UnknownStatus, new_id, now_ms, title_from_prompt,
 };
 pub use read::HITS_PER_CONVERSATION;
 pub use write::WriteCommand;
@@ -336,13 +339,15 @@ impl Store {
         if fk > 0 {
             problems.push(format!("{fk} rows break foreign keys"));
         }
-        if let Err(err) = self.conn.execute(
-            "INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)",
-            [],
-        ) {
-            match err.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::ReadOnly) => {}
-                _ => problems.push(format!("full-text index: {err}")),
+        for table in ["messages_fts", "titles_fts"] {
+            if let Err(err) = self.conn.execute(
+                &format!("INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)"),
+                [],
+            ) {
+                match err.sqlite_error_code() {
+                    Some(rusqlite::ErrorCode::ReadOnly) => {}
+                    _ => problems.push(format!("full-text index {table}: {err}")),
+                }
             }
         }
         Ok(problems)

@@ -173,6 +173,11 @@ fn upgrade_keeps_every_row_and_indexes_it() {
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].message_id, "m000000000000005");
     assert_eq!(store.search("two-phase", 10).unwrap().len(), 2);
+    // Titles of old conversations are searchable too, and drafts start empty.
+    let titles = store.search_titles("borrow", 10).unwrap();
+    assert_eq!(titles.len(), 1);
+    assert_eq!(titles[0].conversation_id, "1a2b3c4d5e6f7081");
+    assert_eq!(store.draft("1a2b3c4d5e6f7081").unwrap(), "");
     assert_consistent(&store);
 
     // Opening again does not upgrade again.
