@@ -131,32 +131,58 @@ pub fn show(path: Option<&Path>, prefix: &str, as_json: bool) -> anyhow::Result<
 
 pub fn search(path: Option<&Path>, query: &str, limit: usize, as_json: bool) -> anyhow::Result<()> {
     let store = open(path)?;
-    let hits = store.search(query, limit)?;
+    // Title matches first, then message matches; `limit` caps both together.
+    let titles = store.search_titles(query, limit)?;
+    let hits = store.search(query, limit.saturating_sub(titles.len()))?;
     if as_json {
-        let items: Vec<_> = hits
-            .iter()
-            .map(|h| {
+        let title_items = titles.iter().map(|t| {
+            json!({
+                "match": "title", "conversation_id": t.conversation_id, "title": t.title,
+                "message_id": null, "role": null, "model": null, "snippet": t.title,
+                "updated_at": rfc3339(t.updated_at), "rank": t.rank,
+            })
+        });
+        let items: Vec<_> = title_items
+            .chain(hits.iter().map(|h| {
                 let snippet: String = snippet_runs(&h.snippet)
                     .into_iter()
                     .map(|(t, _)| t)
                     .collect();
                 json!({
-                    "conversation_id": h.conversation_id, "title": h.title,
+                    "match": "message", "conversation_id": h.conversation_id, "title": h.title,
                     "message_id": h.message_id, "role": h.role.as_str(), "model": h.model,
                     "snippet": snippet, "updated_at": rfc3339(h.updated_at), "rank": h.rank,
                 })
-            })
+            }))
             .collect();
         println!("{}", serde_json::to_string_pretty(&items)?);
         return Ok(());
     }
-    if hits.is_empty() {
-        println!("No messages match {query:?}.");
+    if hits.is_empty() && titles.is_empty() {
+        println!("No titles or messages match {query:?}.");
         return Ok(());
     }
     let tty = std::io::stdout().is_terminal();
     let now = now_ms();
     let mut text = String::new();
+    for t in &titles {
+        text.push_str(&format!(
+            "{}  ",
+            &t.conversation_id[..t.conversation_id.len().min(8)]
+        ));
+        for (run, matched) in snippet_runs(&t.highlighted) {
+            let run = crate::sanitize::sanitize(run).into_owned();
+            match (matched, tty) {
+                (true, true) => text.push_str(&format!("\x1b[1;33m{run}\x1b[0m")),
+                (true, false) => text.push_str(&format!("[{run}]")),
+                (false, _) => text.push_str(&run),
+            }
+        }
+        text.push_str(&format!(
+            "  (title, {})\n",
+            relative_time(now, t.updated_at)
+        ));
+    }
     for h in &hits {
         let who = match (&h.role, &h.model) {
             (crate::api::Role::User, _) => "you".to_owned(),

@@ -712,10 +712,11 @@ fn search_finds_words_of_replies_and_prompts_by_prefix() {
     );
     assert!(text.contains("how do otters [sleep]"), "{text}");
 
-    // Prefixes match; case does not matter; every word must occur.
+    // Prefixes match; case does not matter; every word must occur. Titles count too
+    // ("Pelican facts").
     for (query, hits) in [
-        ("peli", 2),
-        ("PELICAN", 2),
+        ("peli", 3),
+        ("PELICAN", 3),
         ("thro", 1),
         ("pelicans pouch", 1),
         ("pelicans otters", 0),
@@ -754,6 +755,7 @@ fn search_json_has_every_field_and_clean_snippets() {
             keys,
             [
                 "conversation_id",
+                "match",
                 "message_id",
                 "model",
                 "rank",
@@ -764,6 +766,7 @@ fn search_json_has_every_field_and_clean_snippets() {
             ]
         );
         assert_eq!(hit["conversation_id"], OTTERS);
+        assert_eq!(hit["match"], "message");
         assert_eq!(hit["title"], "Otter habits");
         assert!(hit["rank"].is_number());
         let snippet = hit["snippet"].as_str().unwrap();
@@ -800,7 +803,7 @@ fn search_without_hits_says_so() {
     let home = offline_home();
     seed_three(&home);
     let text = home.run(&["search", "zeppelin"]).success().stdout();
-    assert_eq!(text, "No messages match \"zeppelin\".\n");
+    assert_eq!(text, "No titles or messages match \"zeppelin\".\n");
     assert_eq!(
         home.run(&["search", "--json", "zeppelin"]).success().json(),
         json!([])
@@ -808,7 +811,38 @@ fn search_without_hits_says_so() {
     // On an empty store too.
     let empty = offline_home();
     let text = empty.run(&["search", "anything"]).success().stdout();
-    assert!(text.starts_with("No messages match"), "{text}");
+    assert!(text.starts_with("No titles or messages match"), "{text}");
+}
+
+#[test]
+fn search_finds_titles_also_after_a_rename() {
+    let home = offline_home();
+    seed_three(&home);
+    // "habits" is only in a title.
+    let text = home.run(&["search", "habits"]).success().stdout();
+    assert_eq!(text, "aaaa2222  Otter [habits]  (title, 2023-11-14)\n");
+    let found = home.run(&["search", "--json", "habit"]).success().json();
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found:#}");
+    assert_eq!(found[0]["match"], "title");
+    assert_eq!(found[0]["conversation_id"], OTTERS);
+    assert_eq!(found[0]["snippet"], "Otter habits");
+    assert!(found[0]["message_id"].is_null());
+
+    home.store().rename(OTTERS, "Sea mammal naps").unwrap();
+    let found = home.run(&["search", "--json", "habits"]).success().json();
+    assert_eq!(found, json!([]));
+    let found = home.run(&["search", "--json", "mammal"]).success().json();
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found:#}");
+    assert_eq!(found[0]["title"], "Sea mammal naps");
+    // A title match comes before message matches.
+    let found = home.run(&["search", "--json", "pelican"]).success().json();
+    let kinds: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["match"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["title", "message", "message"], "{found:#}");
 }
 
 #[test]

@@ -423,8 +423,12 @@ fn drafts_are_kept_per_conversation_and_survive_reopening() {
     let (_dir, path) = temp_db();
     {
         let mut store = Store::open(&path).unwrap();
-        store.create_conversation(&conversation("a", "A", 1)).unwrap();
-        store.create_conversation(&conversation("b", "B", 2)).unwrap();
+        store
+            .create_conversation(&conversation("a", "A", 1))
+            .unwrap();
+        store
+            .create_conversation(&conversation("b", "B", 2))
+            .unwrap();
         assert_eq!(store.draft("a").unwrap(), "");
         store.set_draft("a", "half a thought\nsecond line").unwrap();
         assert!(matches!(
@@ -1080,7 +1084,9 @@ fn after(mut m: StoredMessage, parent: &str) -> StoredMessage {
 fn an_append_after_a_stale_parent_is_refused_as_a_conflict() {
     let (_dir, path) = temp_db();
     let mut first = Store::open(&path).unwrap();
-    first.create_conversation(&conversation("c", "t", 1)).unwrap();
+    first
+        .create_conversation(&conversation("c", "t", 1))
+        .unwrap();
     first
         .upsert_message(&text_message("c", "u0", 0, Role::User, "hello"))
         .unwrap();
@@ -1155,7 +1161,9 @@ fn an_append_after_a_stale_parent_is_refused_as_a_conflict() {
 fn appending_in_the_loading_transaction_sees_the_latest_history() {
     let (_dir, path) = temp_db();
     let mut store = Store::open(&path).unwrap();
-    store.create_conversation(&conversation("c", "t", 1)).unwrap();
+    store
+        .create_conversation(&conversation("c", "t", 1))
+        .unwrap();
     store
         .upsert_message(&text_message("c", "u0", 0, Role::User, "hello"))
         .unwrap();
@@ -1177,7 +1185,10 @@ fn appending_in_the_loading_transaction_sees_the_latest_history() {
         let bad = after(text_message(&conv.id, "u3", 3, Role::User, "y"), "u1");
         (vec![ok, bad], ())
     });
-    assert!(matches!(result, Err(StoreError::Conflict { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(StoreError::Conflict { .. })),
+        "{result:?}"
+    );
     assert_eq!(store.load("c").unwrap().1.len(), 2);
     assert!(matches!(
         store.append_after_load("missing", |_, _| (Vec::new(), ())),

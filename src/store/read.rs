@@ -435,7 +435,10 @@ impl Store {
             .map(|t| (t.conversation_id, Some(t.highlighted), Vec::new()))
             .collect();
         for hit in hits {
-            match groups.iter().position(|(id, _, _)| *id == hit.conversation_id) {
+            match groups
+                .iter()
+                .position(|(id, _, _)| *id == hit.conversation_id)
+            {
                 Some(i) if groups[i].2.len() < HITS_PER_CONVERSATION => groups[i].2.push(hit),
                 Some(_) => {}
                 None if groups.len() < limit => {

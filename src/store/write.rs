@@ -30,11 +30,17 @@ use crate::api::types::Usage;
 pub enum WriteCommand {
     CreateConversation(Conversation),
     UpdateConversation(Conversation),
-    Rename { id: String, title: String },
+    Rename {
+        id: String,
+        title: String,
+    },
     DeleteConversation(String),
     UpsertMessage(StoredMessage),
     /// Keep (or clear, with `""`) the unsent input of a conversation.
-    SetDraft { id: String, draft: String },
+    SetDraft {
+        id: String,
+        draft: String,
+    },
 }
 
 impl WriteCommand {
@@ -169,8 +175,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(at)?;
-        let (conversation, messages) =
-            super::read::load(&tx, id).map_err(|e| e.at(&self.path))?;
+        let (conversation, messages) = super::read::load(&tx, id).map_err(|e| e.at(&self.path))?;
         let (new, value) = append(&conversation, &messages);
         for m in &new {
             let writer = writer
