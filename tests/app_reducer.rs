@@ -517,6 +517,72 @@ fn a_midstream_failure_keeps_the_partial_text_and_usage() {
 }
 
 #[test]
+fn a_reply_with_text_is_sent_back_however_it_ended_and_one_without_is_left_out() {
+    let mut app = new_app();
+    // Failed mid-stream after some text: sent back as what was said, and the words say so.
+    let (_, request, _) = the_send(&submit(&mut app, "first"));
+    api(&mut app, request, ApiEvent::Text("Half a rep".into()));
+    api(
+        &mut app,
+        request,
+        ApiEvent::Failed {
+            error: overloaded_midstream(),
+            partial: None,
+        },
+    );
+    let advice = last(&app).error.clone().unwrap().advice;
+    assert!(
+        advice.contains("the partial reply is kept and sent as context"),
+        "{advice}"
+    );
+    let (_, request, body) = the_send(&submit(&mut app, "second"));
+    assert_eq!(
+        history(&body),
+        [
+            (Role::User, "first".into()),
+            (Role::Assistant, "Half a rep".into()),
+            (Role::User, "second".into()),
+        ]
+    );
+    // Failed before any text: nothing is said to be kept, the reply is left out, and its
+    // prompt joins the next one so two user turns never follow each other.
+    api(
+        &mut app,
+        request,
+        ApiEvent::Failed {
+            error: overloaded_midstream(),
+            partial: None,
+        },
+    );
+    let advice = last(&app).error.clone().unwrap().advice;
+    assert!(!advice.contains("partial"), "{advice}");
+    let (_, request, body) = the_send(&submit(&mut app, "third"));
+    assert_eq!(
+        history(&body),
+        [
+            (Role::User, "first".into()),
+            (Role::Assistant, "Half a rep".into()),
+            (Role::User, "second\n\nthird".into()),
+        ]
+    );
+    // Stopped with Esc after some text: sent back the same way.
+    api(&mut app, request, ApiEvent::Text("Stopped he".into()));
+    app.update(key(KeyCode::Esc));
+    let (_, _, body) = the_send(&submit(&mut app, "fourth"));
+    let texts: Vec<String> = history(&body).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(
+        texts,
+        [
+            "first",
+            "Half a rep",
+            "second\n\nthird",
+            "Stopped he",
+            "fourth"
+        ]
+    );
+}
+
+#[test]
 fn ctrl_t_retries_a_failed_turn_without_the_failed_reply() {
     let mut app = new_app();
     turn(&mut app, "first", "answer one");

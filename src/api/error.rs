@@ -215,7 +215,7 @@ impl ApiError {
                 _ => "retry in a moment; if it persists, check the service status",
             },
             ApiError::Stream { .. } | ApiError::Truncated { .. } | ApiError::Timeout { .. } => {
-                "retry; the partial reply was kept"
+                "retry"
             }
             ApiError::Connect { .. } => "check APIFREE_BASE_URL and the network, then retry",
             ApiError::Protocol(_) => "check that APIFREE_BASE_URL points at a Messages API",

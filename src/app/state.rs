@@ -271,26 +271,12 @@ impl Pane {
             .unwrap_or(settings.max_tokens)
     }
 
-    /// The request for the next turn: the whole history (replies as text), this pane's settings.
+    /// The request for the next turn: the whole history (replies as text, by the rule in
+    /// [`super::history`]), this pane's settings.
     pub fn build_request(&self, settings: &Settings) -> MessagesRequest {
-        let mut messages = Vec::new();
-        for message in &self.messages {
-            let keep = match message.role() {
-                Role::User => true,
-                Role::Assistant => {
-                    matches!(
-                        message.status(),
-                        MessageStatus::Complete | MessageStatus::Stopped
-                    ) && !message.text.trim().is_empty()
-                }
-            };
-            if keep {
-                messages.push(crate::api::RequestMessage {
-                    role: message.role(),
-                    content: crate::api::types::MessageContent::Text(message.text.clone()),
-                });
-            }
-        }
+        let messages = super::history::request_messages(
+            self.messages.iter().map(|m| (m.role(), m.text.as_str())),
+        );
         MessagesRequest {
             model: self.model.clone(),
             messages,

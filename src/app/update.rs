@@ -813,7 +813,11 @@ impl App {
                     message.stored.content = others;
                 }
                 message.stored.status = MessageStatus::Error;
-                message.error = Some(ErrorInfo::from_api(&error));
+                let mut info = ErrorInfo::from_api(&error);
+                if !message.text.trim().is_empty() {
+                    info.advice = super::history::partial_reply_advice();
+                }
+                message.error = Some(info);
                 message.version += 1;
                 effects.push(Effect::Save(SaveOp::Message(message.snapshot())));
                 pane.request = None;
