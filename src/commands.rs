@@ -44,12 +44,21 @@ fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn open(path: Option<&Path>) -> Result<Store, StoreError> {
-    let path = path.ok_or_else(|| StoreError::Io {
+fn data_path(path: Option<&Path>) -> Result<&Path, StoreError> {
+    path.ok_or_else(|| StoreError::Io {
         path: "<data dir>".into(),
         source: std::io::Error::other("no data directory could be determined ($HOME unset?)"),
-    })?;
-    Store::open(path)
+    })
+}
+
+/// Open for writing (import, saving `-p` exchanges).
+fn open(path: Option<&Path>) -> Result<Store, StoreError> {
+    Store::open(data_path(path)?)
+}
+
+/// Open for the read-only commands: a database that cannot be written is still read.
+fn open_for_reading(path: Option<&Path>) -> Result<Store, StoreError> {
+    Store::open_for_reading(data_path(path)?)
 }
 
 /// Print `text`, sanitised if stdout is a terminal.
@@ -64,7 +73,7 @@ fn print_text(text: &str) -> std::io::Result<()> {
 }
 
 pub fn list(path: Option<&Path>, limit: usize, as_json: bool) -> anyhow::Result<()> {
-    let store = open(path)?;
+    let store = open_for_reading(path)?;
     let limit = if limit == 0 { u64::MAX } else { limit as u64 };
     let rows = store.list(0, limit)?;
     if as_json {
@@ -119,7 +128,7 @@ pub fn list(path: Option<&Path>, limit: usize, as_json: bool) -> anyhow::Result<
 }
 
 pub fn show(path: Option<&Path>, prefix: &str, as_json: bool) -> anyhow::Result<()> {
-    let store = open(path)?;
+    let store = open_for_reading(path)?;
     let id = store.resolve(prefix)?;
     if as_json {
         println!("{}", store.export_json(&id)?);
@@ -130,7 +139,7 @@ pub fn show(path: Option<&Path>, prefix: &str, as_json: bool) -> anyhow::Result<
 }
 
 pub fn search(path: Option<&Path>, query: &str, limit: usize, as_json: bool) -> anyhow::Result<()> {
-    let store = open(path)?;
+    let store = open_for_reading(path)?;
     // Title matches first, then message matches; `limit` caps both together.
     let titles = store.search_titles(query, limit)?;
     let hits = store.search(query, limit.saturating_sub(titles.len()))?;
@@ -224,7 +233,7 @@ pub fn export(
     format: crate::cli::ExportFormat,
     output: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let store = open(path)?;
+    let store = open_for_reading(path)?;
     let id = store.resolve(prefix)?;
     let text = match format {
         crate::cli::ExportFormat::Md => store.export_markdown(&id)?,
@@ -254,6 +263,26 @@ pub fn import(path: Option<&Path>, file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Which saved conversation `tern -c -p` / `tern --resume ID -p` continues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Continue<'a> {
+    /// The most recently updated one (`-c`).
+    Latest,
+    /// The one whose id starts with this (`--resume ID`).
+    Id(&'a str),
+}
+
+fn resolve_target(store: &Store, target: Continue<'_>) -> anyhow::Result<String> {
+    match target {
+        Continue::Id(prefix) => Ok(store.resolve(prefix)?),
+        Continue::Latest => store.most_recent()?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "there is no saved conversation to continue; start one with `tern -p \"...\"`"
+            )
+        }),
+    }
+}
+
 /// Saves a `tern -p` exchange: the prompt before the request, the reply after.
 pub struct PrintLog {
     store: Store,
@@ -281,11 +310,12 @@ impl PrintLog {
             store.create_conversation(&conversation)?;
             let user = StoredMessage::user(conversation.id.clone(), 0, prompt);
             store.upsert_message(&user)?;
-            let reply = StoredMessage::assistant_streaming(
+            let mut reply = StoredMessage::assistant_streaming(
                 conversation.id.clone(),
                 1,
                 request.model.clone(),
             );
+            reply.parent_id = Some(user.id.clone());
             store.upsert_message(&reply)?;
             Ok(PrintLog { store, reply })
         };
@@ -298,13 +328,63 @@ impl PrintLog {
         }
     }
 
-    /// Record the outcome: the (possibly partial) reply and, on failure, the error.
-    pub fn finish(mut self, message: &Message, error: Option<&crate::api::ApiError>) {
-        let status = if error.is_some() {
-            MessageStatus::Error
-        } else {
-            MessageStatus::Complete
-        };
+    /// Continue a saved conversation: `build` makes the request from it and its history, and
+    /// (unless `no_save`) the prompt and a placeholder reply are appended in the same
+    /// transaction that read the history, so another tern writing the same conversation can
+    /// never slip a turn in between. Returns the request and the log that saves the reply
+    /// (`None` when not saving, or, with a warning, when the store is read-only).
+    pub fn resume(
+        path: Option<&Path>,
+        target: Continue<'_>,
+        prompt: &str,
+        no_save: bool,
+        build: impl FnOnce(&Conversation, &[StoredMessage]) -> crate::api::MessagesRequest,
+    ) -> anyhow::Result<(crate::api::MessagesRequest, Option<PrintLog>)> {
+        if !no_save {
+            match open(path) {
+                Ok(mut store) => {
+                    let id = resolve_target(&store, target)?;
+                    let (_, _, (request, reply)) =
+                        store.append_after_load(&id, |conversation, history| {
+                            let request = build(conversation, history);
+                            let seq = history.last().map_or(0, |m| m.seq + 1);
+                            let mut user =
+                                StoredMessage::user(conversation.id.clone(), seq, prompt);
+                            user.parent_id = history.last().map(|m| m.id.clone());
+                            let mut reply = StoredMessage::assistant_streaming(
+                                conversation.id.clone(),
+                                seq + 1,
+                                request.model.clone(),
+                            );
+                            reply.parent_id = Some(user.id.clone());
+                            (vec![user, reply.clone()], (request, reply))
+                        })?;
+                    return Ok((request, Some(PrintLog { store, reply })));
+                }
+                Err(e @ StoreError::ReadOnly { .. }) => {
+                    eprintln!("tern: warning: this exchange is not saved: {e}");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let store = open_for_reading(path)?;
+        let id = resolve_target(&store, target)?;
+        let (conversation, history) = store.load(&id)?;
+        Ok((build(&conversation, &history), None))
+    }
+
+    /// The conversation the exchange is saved in.
+    pub fn conversation_id(&self) -> &str {
+        &self.reply.conversation_id
+    }
+
+    /// Record the outcome: the (possibly partial) reply, how it ended and, on failure, the error.
+    pub fn finish(
+        mut self,
+        message: &Message,
+        status: MessageStatus,
+        error: Option<&crate::api::ApiError>,
+    ) {
         self.record(message, status, error);
     }
 

@@ -310,9 +310,18 @@ impl Session {
             Some(path) => {
                 let errors = tx.clone();
                 match StoreWriter::spawn_with_errors(path, move |failure| {
-                    let _ = errors.send(Action::Notify(Notice::error(format!(
-                        "not saved: {failure}"
-                    ))));
+                    let action = match &failure.error {
+                        crate::store::StoreError::Conflict {
+                            conversation_id,
+                            message_id,
+                            ..
+                        } => Action::SaveConflict {
+                            conversation: conversation_id.clone(),
+                            message: message_id.clone(),
+                        },
+                        _ => Action::Notify(Notice::error(format!("not saved: {failure}"))),
+                    };
+                    let _ = errors.send(action);
                 }) {
                     Ok(w) => Some(w),
                     Err(e) => {
@@ -615,6 +624,15 @@ impl Driver {
                 let keep = messages.len().saturating_sub(PREVIEW_MESSAGES);
                 messages.drain(..keep);
                 Some(Action::BrowserPreview { id, messages })
+            }),
+            Effect::Reload(id) => self.read(move |store| {
+                Some(match store.load(&id) {
+                    Ok((conversation, messages)) => Action::Reloaded {
+                        conversation,
+                        messages,
+                    },
+                    Err(e) => Action::Notify(Notice::error(format!("cannot reload: {e}"))),
+                })
             }),
             Effect::OpenConversation(id) => self.read(move |store| {
                 Some(match store.load(&id) {

@@ -181,7 +181,8 @@ fn seed_rich(home: &Home) -> String {
         },
         T0 + 1_000,
     );
-    thought.parent_id = Some("some-parent".into());
+    let first = user(&c, 0, "what is a lifetime?", T0);
+    thought.parent_id = Some(first.id.clone());
     let mut tool = answer(
         &c,
         3,
@@ -214,7 +215,7 @@ fn seed_rich(home: &Home) -> String {
         "the API became overloaded mid-reply\noverloaded_error · request-id req_1\nretry".into(),
     );
     let messages = [
-        user(&c, 0, "what is a lifetime?", T0),
+        first,
         thought,
         user(&c, 2, "and the weather?", T0 + 2_000),
         tool,

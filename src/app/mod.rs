@@ -5,6 +5,7 @@
 //! reporting back as actions over one channel. That keeps every behaviour unit-testable without
 //! a terminal or a network (atuin-ai's FSM is the model).
 
+mod conflict;
 pub mod history;
 mod keymap;
 mod state;

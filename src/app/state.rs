@@ -342,6 +342,16 @@ pub enum Action {
     },
     /// SIGTERM / SIGHUP: save and leave.
     Terminate,
+    /// The store refused a message of this conversation: another tern appended to it first.
+    SaveConflict {
+        conversation: String,
+        message: String,
+    },
+    /// A conversation as stored, reloaded after a conflict (answers `Effect::Reload`).
+    Reloaded {
+        conversation: Conversation,
+        messages: Vec<StoredMessage>,
+    },
     /// Rows for the browser's query number `generation` (older answers are dropped).
     BrowserRows {
         generation: u64,
@@ -399,6 +409,8 @@ pub enum Effect {
     },
     /// Load a conversation for the browser's preview; answer with `Action::BrowserPreview`.
     BrowserPreview(String),
+    /// Load an open conversation again as stored; answer with `Action::Reloaded`.
+    Reload(String),
     /// Load a saved conversation and open it; answer with `Action::OpenSaved`.
     OpenConversation(String),
     /// Write a conversation as Markdown to a file in the current directory.

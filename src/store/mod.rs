@@ -132,9 +132,26 @@ impl Store {
         Ok(store)
     }
 
+    /// Open the database to read it, also where it cannot be written: like [`Store::open`]
+    /// (which upgrades and recovers), but a file, directory or file system that is read-only is
+    /// opened read-only instead of refused. [`Store::is_read_only`] tells which it was.
+    pub fn open_for_reading(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let path = path.as_ref();
+        match Store::open(path) {
+            Err(StoreError::ReadOnly { .. }) => Store::open_readonly(path),
+            other => other,
+        }
+    }
+
+    /// Whether this store was opened read-only (it refuses writes).
+    pub fn is_read_only(&self) -> bool {
+        !self.ready_to_write
+    }
+
     /// Open an existing database for reading only (no upgrade, no recovery, no writes).
     ///
-    /// Useful for tools that must not change the file; the app's browser uses [`Store::open`].
+    /// Useful for tools that must not change the file, and for reading where writing is
+    /// impossible ([`Store::open_for_reading`]).
     pub fn open_readonly(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let path = path.as_ref().to_path_buf();
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
