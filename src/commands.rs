@@ -227,27 +227,85 @@ pub fn search(path: Option<&Path>, query: &str, limit: usize, as_json: bool) -> 
     Ok(())
 }
 
+/// `tern export`: to stdout, or to a file that is never overwritten without `force`. The format
+/// comes from `format`, else from the file's extension (`.json`), else markdown.
 pub fn export(
     path: Option<&Path>,
     prefix: &str,
-    format: crate::cli::ExportFormat,
+    format: Option<crate::cli::ExportFormat>,
     output: Option<&Path>,
+    force: bool,
 ) -> anyhow::Result<()> {
+    use crate::cli::ExportFormat;
     let store = open_for_reading(path)?;
     let id = store.resolve(prefix)?;
+    let format = format.unwrap_or(match output.and_then(|f| f.extension()) {
+        Some(ext) if ext.eq_ignore_ascii_case("json") => ExportFormat::Json,
+        _ => ExportFormat::Md,
+    });
     let text = match format {
-        crate::cli::ExportFormat::Md => store.export_markdown(&id)?,
-        crate::cli::ExportFormat::Json => store.export_json(&id)? + "\n",
+        ExportFormat::Md => store.export_markdown(&id)?,
+        ExportFormat::Json => store.export_json(&id)? + "\n",
     };
     match output {
         Some(file) => {
-            std::fs::write(file, &text)
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
-            eprintln!("tern: wrote {} ({} bytes)", file.display(), text.len());
+            let shown = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true);
+            if force {
+                options.create(true).truncate(true);
+            } else {
+                options.create_new(true);
+            }
+            let written = options
+                .open(file)
+                .and_then(|mut f| f.write_all(text.as_bytes()));
+            match written {
+                Ok(()) => eprintln!("tern: wrote {} ({} bytes)", shown.display(), text.len()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => anyhow::bail!(
+                    "{} already exists; it was not overwritten (pass --force to replace it)",
+                    shown.display()
+                ),
+                Err(e) => anyhow::bail!("cannot write {}: {e}", shown.display()),
+            }
         }
         None => print_text(&text)?,
     }
     Ok(())
+}
+
+/// Write `contents` to a new file `stem.ext` in `dir`, or `stem-2.ext`, `stem-3.ext`… when that
+/// name is taken: an existing file is never overwritten. Returns the full path written.
+pub fn write_new_file(
+    dir: &Path,
+    stem: &str,
+    ext: &str,
+    contents: &str,
+) -> std::io::Result<std::path::PathBuf> {
+    let dir = std::path::absolute(dir)?;
+    for n in 1..=1000 {
+        let name = match n {
+            1 => format!("{stem}.{ext}"),
+            n => format!("{stem}-{n}.{ext}"),
+        };
+        let path = dir.join(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut file) => {
+                file.write_all(contents.as_bytes())?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        format!("{stem}.{ext} and 999 numbered names are taken"),
+    ))
 }
 
 pub fn import(path: Option<&Path>, file: &Path) -> anyhow::Result<()> {

@@ -54,9 +54,12 @@ async fn dispatch(cli: Cli, config: Config, utc_offset: time::UtcOffset) -> Exit
                 Command::Search { query, json, limit } => {
                     commands::search(path, &query.join(" "), *limit, *json)
                 }
-                Command::Export { id, format, output } => {
-                    commands::export(path, id, *format, output.as_deref())
-                }
+                Command::Export {
+                    id,
+                    format,
+                    output,
+                    force,
+                } => commands::export(path, id, *format, output.as_deref(), *force),
                 Command::Import { file } => commands::import(path, file),
                 Command::Models { .. } => unreachable!("handled above"),
             };

@@ -1560,7 +1560,7 @@ fn a_refused_turn_is_dropped_reloaded_and_its_prompt_given_back() {
     assert_eq!(app.pane().phase, Phase::Idle);
     assert_eq!(app.pane().messages.len(), 2, "the refused turn is gone");
     assert_eq!(app.pane().input_text(), "my question\n\nhalf typed");
-    assert_notice(&app, NoticeKind::Error, "changed by another tern");
+    assert_notice(&app, NoticeKind::Error, "changed in another tern");
     assert_notice(&app, NoticeKind::Error, "back in the input");
     // The reply's refusal, arriving next, was handled with it.
     let again = app.update(Action::SaveConflict {

@@ -954,6 +954,83 @@ fn export_markdown_has_the_title_and_every_turn_with_its_model() {
 }
 
 #[test]
+fn export_to_a_file_never_overwrites_and_takes_the_format_from_the_extension() {
+    let home = offline_home();
+    seed_three(&home);
+    let dir = home.path().to_path_buf();
+    let run = |args: &[&str]| {
+        let out = home.command(args).current_dir(&dir).output().unwrap();
+        cli::Run {
+            status: out.status,
+            stdout: out.stdout,
+            stderr: out.stderr,
+        }
+    };
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+
+    // `.json` without --format is JSON; the full path written is named.
+    let wrote = run(&["export", PELICANS, "-o", "p.json"]);
+    wrote.success();
+    let full = dir.join("p.json");
+    assert!(
+        wrote
+            .stderr()
+            .contains(&format!("wrote {}", full.display())),
+        "{}",
+        wrote.stderr()
+    );
+    let json: Value = serde_json::from_str(&read("p.json")).unwrap();
+    assert_eq!(json["format"], "tern.conversation.v1");
+
+    // An existing file is refused, and left as it was.
+    std::fs::write(&full, "precious").unwrap();
+    let line = run(&["export", PELICANS, "-o", "p.json"]).one_error_line();
+    assert!(
+        line.contains("already exists") && line.contains("--force"),
+        "{line}"
+    );
+    assert!(line.contains(&full.display().to_string()), "{line}");
+    assert_eq!(read("p.json"), "precious");
+    // --force replaces it.
+    run(&["export", PELICANS, "-o", "p.json", "--force"]).success();
+    assert!(read("p.json").starts_with('{'));
+
+    // Other extensions are markdown; --format wins over the extension.
+    run(&["export", PELICANS, "-o", "p.md"]).success();
+    assert!(
+        read("p.md").starts_with("# Pelican facts"),
+        "{}",
+        read("p.md")
+    );
+    run(&["export", PELICANS, "-o", "p.txt"]).success();
+    assert!(read("p.txt").starts_with("# Pelican facts"));
+    run(&["export", PELICANS, "--format", "json", "-o", "q.md"]).success();
+    assert!(read("q.md").starts_with('{'));
+    // --force needs a file.
+    assert!(!run(&["export", PELICANS, "--force"]).ok());
+}
+
+#[test]
+fn the_browser_export_picks_a_free_name_and_says_the_full_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = tern::commands::write_new_file(dir.path(), "tern-abc", "md", "one").unwrap();
+    assert_eq!(first, dir.path().join("tern-abc.md"));
+    let second = tern::commands::write_new_file(dir.path(), "tern-abc", "md", "two").unwrap();
+    assert_eq!(second, dir.path().join("tern-abc-2.md"));
+    std::fs::write(dir.path().join("tern-abc-3.md"), "someone else's").unwrap();
+    let fourth = tern::commands::write_new_file(dir.path(), "tern-abc", "md", "four").unwrap();
+    assert_eq!(fourth, dir.path().join("tern-abc-4.md"));
+    assert_eq!(std::fs::read_to_string(&first).unwrap(), "one");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("tern-abc-3.md")).unwrap(),
+        "someone else's"
+    );
+    // A relative directory comes back as a full path.
+    let here = tern::commands::write_new_file(&dir.path().join("."), "x", "md", "").unwrap();
+    assert!(here.is_absolute());
+}
+
+#[test]
 fn export_json_to_a_file_imports_into_a_fresh_home_losslessly() {
     let server = server();
     let first = home(&server);

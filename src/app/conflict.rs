@@ -51,14 +51,11 @@ impl App {
             pane.input.insert_str(&text);
         }
         effects.push(Effect::Reload(conversation.to_owned()));
-        let what = if prompts.is_empty() {
-            "reloaded it"
+        self.notify(Notice::error(if prompts.is_empty() {
+            "changed in another tern: reloaded it"
         } else {
-            "reloaded it, and your message is back in the input to send again"
-        };
-        self.notify(Notice::error(format!(
-            "this conversation was changed by another tern, so the last turn was not saved: {what}"
-        )));
+            "changed in another tern: reloaded; your message is back in the input"
+        }));
     }
 
     /// The stored conversation, after a conflict: show it as stored.

@@ -95,6 +95,26 @@ fn connect(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
     })
 }
 
+/// `path` for an SQLite `file:` URI: every byte but unreserved ones and `/` percent-encoded.
+fn uri_path(path: &Path) -> String {
+    #[cfg(unix)]
+    let bytes = {
+        use std::os::unix::ffi::OsStrExt as _;
+        path.as_os_str().as_bytes().to_vec()
+    };
+    #[cfg(not(unix))]
+    let bytes = path.to_string_lossy().replace('\\', "/").into_bytes();
+    let mut out = String::new();
+    for b in bytes {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 impl Store {
     /// Where the database lives by default: the platform data directory
     /// (`$XDG_DATA_HOME/tern/tern.db` on Linux). `None` if no home directory is known.
@@ -138,9 +158,44 @@ impl Store {
     pub fn open_for_reading(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let path = path.as_ref();
         match Store::open(path) {
-            Err(StoreError::ReadOnly { .. }) => Store::open_readonly(path),
+            Err(StoreError::ReadOnly { .. }) => match Store::open_readonly(path) {
+                // In a directory nobody may write, a WAL database cannot even be read (its
+                // `-shm` index cannot be made); nothing can change it there either, so read it
+                // as an immutable file.
+                Err(StoreError::ReadOnly { .. }) => Store::open_immutable(path),
+                other => other,
+            },
             other => other,
         }
+    }
+
+    /// Open a file that nothing can be writing, read-only, without locks or the WAL index.
+    fn open_immutable(path: &Path) -> Result<Store, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let uri = format!("file:{}?immutable=1", uri_path(path));
+        let conn =
+            Connection::open_with_flags(&uri, flags).map_err(|source| match StoreError::Sqlite(
+                source,
+            )
+            .at(path)
+            {
+                StoreError::Sqlite(source) => StoreError::Open {
+                    path: path.to_path_buf(),
+                    source,
+                },
+                other => other,
+            })?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+            lease: LeaseState::Unavailable,
+            recovered: 0,
+            ready_to_write: false,
+        };
+        store.init(true)?;
+        Ok(store)
     }
 
     /// Whether this store was opened read-only (it refuses writes).

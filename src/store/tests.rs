@@ -368,3 +368,21 @@ proptest! {
         assert_consistent(&store);
     }
 }
+
+#[test]
+fn an_immutable_open_reads_a_file_at_any_path() {
+    assert_eq!(
+        uri_path(std::path::Path::new("/tmp/a b?c#d%é")),
+        "/tmp/a%20b%3Fc%23d%25%C3%A9"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("odd ?#% name").join("tern.db");
+    {
+        let mut store = Store::open(&path).unwrap();
+        store.create_conversation(&conversation("c")).unwrap();
+    }
+    let store = Store::open_immutable(&path).unwrap();
+    assert!(store.is_read_only());
+    assert_eq!(store.count().unwrap(), 1);
+    assert_eq!(store.search_titles("conversation", 5).unwrap().len(), 1);
+}
