@@ -510,3 +510,32 @@ async fn child_entry() {
         app_on_a_read_only_store().await;
     }
 }
+
+// ─── What -p says was kept ───────────────────────────────────────────────────────────────
+
+#[test]
+fn p_says_a_partial_reply_was_saved_only_when_one_arrived_and_was_saved() {
+    let server = server();
+    let home = Home::new(&server.base_url());
+    let cut = home.run(&["-p", "scenario:midstream-error"]);
+    let line = cut.one_error_line();
+    assert!(
+        line.contains("the partial reply was saved in conversation"),
+        "{line}"
+    );
+    let id = only_conversation(&home);
+    let (_, messages) = home.store().load(&id).unwrap();
+    assert_eq!(messages[1].status, MessageStatus::Error);
+    assert!(!plain_text(&messages[1].content).is_empty());
+
+    for args in [
+        &["--no-save", "-p", "scenario:midstream-error"][..],
+        &["-p", "scenario:openai-error"][..],
+    ] {
+        let line = home.run(args).one_error_line();
+        assert!(
+            !line.contains("partial") && !line.contains("kept") && !line.contains("saved"),
+            "{args:?}: {line}"
+        );
+    }
+}
