@@ -174,14 +174,7 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
     .await;
     let saved_in = log.as_ref().map(|l| l.conversation_id().to_owned());
     if let Some(log) = log {
-        use tern::store::MessageStatus;
-        let (status, api_error) = match (&outcome.interrupted, &outcome.error) {
-            (Some(_), _) => (MessageStatus::Stopped, None),
-            (None, Some(oneshot::OneShotError::Api(e))) => (MessageStatus::Error, Some(e)),
-            // stdout went away (`| head`): the reply stopped being read.
-            (None, Some(oneshot::OneShotError::Io(_))) => (MessageStatus::Stopped, None),
-            (None, None) => (MessageStatus::Complete, None),
-        };
+        let (status, api_error) = outcome.status();
         log.finish(&outcome.message, status, api_error);
     }
     let arrived = !outcome.message.text().trim().is_empty();

@@ -225,6 +225,19 @@ pub struct Outcome {
     pub interrupted: Option<Interrupt>,
 }
 
+impl Outcome {
+    /// How the reply ended, as it is saved: stopped by a signal or by stdout going away
+    /// (`| head`), failed with the API error, or complete.
+    pub fn status(&self) -> (crate::store::MessageStatus, Option<&ApiError>) {
+        use crate::store::MessageStatus;
+        match (&self.interrupted, &self.error) {
+            (Some(_), _) | (None, Some(OneShotError::Io(_))) => (MessageStatus::Stopped, None),
+            (None, Some(OneShotError::Api(e))) => (MessageStatus::Error, Some(e)),
+            (None, None) => (MessageStatus::Complete, None),
+        }
+    }
+}
+
 fn report_retry(notice: &RetryNotice) {
     eprintln!("tern: {notice}");
 }
