@@ -116,11 +116,15 @@ pub enum Command {
     /// Export a conversation as markdown or JSON
     Export {
         id: String,
-        #[arg(long, value_enum, default_value_t = ExportFormat::Md)]
-        format: ExportFormat,
-        /// Write to FILE instead of stdout
+        /// The format (default: from the extension of FILE, `.json` or else markdown)
+        #[arg(long, value_enum)]
+        format: Option<ExportFormat>,
+        /// Write to FILE instead of stdout (an existing FILE is kept unless --force)
         #[arg(short = 'o', long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Overwrite FILE if it exists
+        #[arg(long, requires = "output")]
+        force: bool,
     },
     /// Import a conversation written by `tern export --format json`
     Import {

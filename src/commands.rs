@@ -44,12 +44,21 @@ fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn open(path: Option<&Path>) -> Result<Store, StoreError> {
-    let path = path.ok_or_else(|| StoreError::Io {
+fn data_path(path: Option<&Path>) -> Result<&Path, StoreError> {
+    path.ok_or_else(|| StoreError::Io {
         path: "<data dir>".into(),
         source: std::io::Error::other("no data directory could be determined ($HOME unset?)"),
-    })?;
-    Store::open(path)
+    })
+}
+
+/// Open for writing (import, saving `-p` exchanges).
+fn open(path: Option<&Path>) -> Result<Store, StoreError> {
+    Store::open(data_path(path)?)
+}
+
+/// Open for the read-only commands: a database that cannot be written is still read.
+fn open_for_reading(path: Option<&Path>) -> Result<Store, StoreError> {
+    Store::open_for_reading(data_path(path)?)
 }
 
 /// Print `text`, sanitised if stdout is a terminal.
@@ -64,7 +73,7 @@ fn print_text(text: &str) -> std::io::Result<()> {
 }
 
 pub fn list(path: Option<&Path>, limit: usize, as_json: bool) -> anyhow::Result<()> {
-    let store = open(path)?;
+    let store = open_for_reading(path)?;
     let limit = if limit == 0 { u64::MAX } else { limit as u64 };
     let rows = store.list(0, limit)?;
     if as_json {
@@ -119,7 +128,7 @@ pub fn list(path: Option<&Path>, limit: usize, as_json: bool) -> anyhow::Result<
 }
 
 pub fn show(path: Option<&Path>, prefix: &str, as_json: bool) -> anyhow::Result<()> {
-    let store = open(path)?;
+    let store = open_for_reading(path)?;
     let id = store.resolve(prefix)?;
     if as_json {
         println!("{}", store.export_json(&id)?);
@@ -130,33 +139,59 @@ pub fn show(path: Option<&Path>, prefix: &str, as_json: bool) -> anyhow::Result<
 }
 
 pub fn search(path: Option<&Path>, query: &str, limit: usize, as_json: bool) -> anyhow::Result<()> {
-    let store = open(path)?;
-    let hits = store.search(query, limit)?;
+    let store = open_for_reading(path)?;
+    // Title matches first, then message matches; `limit` caps both together.
+    let titles = store.search_titles(query, limit)?;
+    let hits = store.search(query, limit.saturating_sub(titles.len()))?;
     if as_json {
-        let items: Vec<_> = hits
-            .iter()
-            .map(|h| {
+        let title_items = titles.iter().map(|t| {
+            json!({
+                "match": "title", "conversation_id": t.conversation_id, "title": t.title,
+                "message_id": null, "role": null, "model": null, "snippet": t.title,
+                "updated_at": rfc3339(t.updated_at), "rank": t.rank,
+            })
+        });
+        let items: Vec<_> = title_items
+            .chain(hits.iter().map(|h| {
                 let snippet: String = snippet_runs(&h.snippet)
                     .into_iter()
                     .map(|(t, _)| t)
                     .collect();
                 json!({
-                    "conversation_id": h.conversation_id, "title": h.title,
+                    "match": "message", "conversation_id": h.conversation_id, "title": h.title,
                     "message_id": h.message_id, "role": h.role.as_str(), "model": h.model,
                     "snippet": snippet, "updated_at": rfc3339(h.updated_at), "rank": h.rank,
                 })
-            })
+            }))
             .collect();
         println!("{}", serde_json::to_string_pretty(&items)?);
         return Ok(());
     }
-    if hits.is_empty() {
-        println!("No messages match {query:?}.");
+    if hits.is_empty() && titles.is_empty() {
+        println!("No titles or messages match {query:?}.");
         return Ok(());
     }
     let tty = std::io::stdout().is_terminal();
     let now = now_ms();
     let mut text = String::new();
+    for t in &titles {
+        text.push_str(&format!(
+            "{}  ",
+            &t.conversation_id[..t.conversation_id.len().min(8)]
+        ));
+        for (run, matched) in snippet_runs(&t.highlighted) {
+            let run = crate::sanitize::sanitize(run).into_owned();
+            match (matched, tty) {
+                (true, true) => text.push_str(&format!("\x1b[1;33m{run}\x1b[0m")),
+                (true, false) => text.push_str(&format!("[{run}]")),
+                (false, _) => text.push_str(&run),
+            }
+        }
+        text.push_str(&format!(
+            "  (title, {})\n",
+            relative_time(now, t.updated_at)
+        ));
+    }
     for h in &hits {
         let who = match (&h.role, &h.model) {
             (crate::api::Role::User, _) => "you".to_owned(),
@@ -192,27 +227,85 @@ pub fn search(path: Option<&Path>, query: &str, limit: usize, as_json: bool) -> 
     Ok(())
 }
 
+/// `tern export`: to stdout, or to a file that is never overwritten without `force`. The format
+/// comes from `format`, else from the file's extension (`.json`), else markdown.
 pub fn export(
     path: Option<&Path>,
     prefix: &str,
-    format: crate::cli::ExportFormat,
+    format: Option<crate::cli::ExportFormat>,
     output: Option<&Path>,
+    force: bool,
 ) -> anyhow::Result<()> {
-    let store = open(path)?;
+    use crate::cli::ExportFormat;
+    let store = open_for_reading(path)?;
     let id = store.resolve(prefix)?;
+    let format = format.unwrap_or(match output.and_then(|f| f.extension()) {
+        Some(ext) if ext.eq_ignore_ascii_case("json") => ExportFormat::Json,
+        _ => ExportFormat::Md,
+    });
     let text = match format {
-        crate::cli::ExportFormat::Md => store.export_markdown(&id)?,
-        crate::cli::ExportFormat::Json => store.export_json(&id)? + "\n",
+        ExportFormat::Md => store.export_markdown(&id)?,
+        ExportFormat::Json => store.export_json(&id)? + "\n",
     };
     match output {
         Some(file) => {
-            std::fs::write(file, &text)
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
-            eprintln!("tern: wrote {} ({} bytes)", file.display(), text.len());
+            let shown = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true);
+            if force {
+                options.create(true).truncate(true);
+            } else {
+                options.create_new(true);
+            }
+            let written = options
+                .open(file)
+                .and_then(|mut f| f.write_all(text.as_bytes()));
+            match written {
+                Ok(()) => eprintln!("tern: wrote {} ({} bytes)", shown.display(), text.len()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => anyhow::bail!(
+                    "{} already exists; it was not overwritten (pass --force to replace it)",
+                    shown.display()
+                ),
+                Err(e) => anyhow::bail!("cannot write {}: {e}", shown.display()),
+            }
         }
         None => print_text(&text)?,
     }
     Ok(())
+}
+
+/// Write `contents` to a new file `stem.ext` in `dir`, or `stem-2.ext`, `stem-3.ext`… when that
+/// name is taken: an existing file is never overwritten. Returns the full path written.
+pub fn write_new_file(
+    dir: &Path,
+    stem: &str,
+    ext: &str,
+    contents: &str,
+) -> std::io::Result<std::path::PathBuf> {
+    let dir = std::path::absolute(dir)?;
+    for n in 1..=1000 {
+        let name = match n {
+            1 => format!("{stem}.{ext}"),
+            n => format!("{stem}-{n}.{ext}"),
+        };
+        let path = dir.join(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut file) => {
+                file.write_all(contents.as_bytes())?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        format!("{stem}.{ext} and 999 numbered names are taken"),
+    ))
 }
 
 pub fn import(path: Option<&Path>, file: &Path) -> anyhow::Result<()> {
@@ -226,6 +319,26 @@ pub fn import(path: Option<&Path>, file: &Path) -> anyhow::Result<()> {
     let id = store.import_json(&json)?;
     println!("{id}");
     Ok(())
+}
+
+/// Which saved conversation `tern -c -p` / `tern --resume ID -p` continues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Continue<'a> {
+    /// The most recently updated one (`-c`).
+    Latest,
+    /// The one whose id starts with this (`--resume ID`).
+    Id(&'a str),
+}
+
+fn resolve_target(store: &Store, target: Continue<'_>) -> anyhow::Result<String> {
+    match target {
+        Continue::Id(prefix) => Ok(store.resolve(prefix)?),
+        Continue::Latest => store.most_recent()?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "there is no saved conversation to continue; start one with `tern -p \"...\"`"
+            )
+        }),
+    }
 }
 
 /// Saves a `tern -p` exchange: the prompt before the request, the reply after.
@@ -255,11 +368,12 @@ impl PrintLog {
             store.create_conversation(&conversation)?;
             let user = StoredMessage::user(conversation.id.clone(), 0, prompt);
             store.upsert_message(&user)?;
-            let reply = StoredMessage::assistant_streaming(
+            let mut reply = StoredMessage::assistant_streaming(
                 conversation.id.clone(),
                 1,
                 request.model.clone(),
             );
+            reply.parent_id = Some(user.id.clone());
             store.upsert_message(&reply)?;
             Ok(PrintLog { store, reply })
         };
@@ -272,13 +386,63 @@ impl PrintLog {
         }
     }
 
-    /// Record the outcome: the (possibly partial) reply and, on failure, the error.
-    pub fn finish(mut self, message: &Message, error: Option<&crate::api::ApiError>) {
-        let status = if error.is_some() {
-            MessageStatus::Error
-        } else {
-            MessageStatus::Complete
-        };
+    /// Continue a saved conversation: `build` makes the request from it and its history, and
+    /// (unless `no_save`) the prompt and a placeholder reply are appended in the same
+    /// transaction that read the history, so another tern writing the same conversation can
+    /// never slip a turn in between. Returns the request and the log that saves the reply
+    /// (`None` when not saving, or, with a warning, when the store is read-only).
+    pub fn resume(
+        path: Option<&Path>,
+        target: Continue<'_>,
+        prompt: &str,
+        no_save: bool,
+        build: impl FnOnce(&Conversation, &[StoredMessage]) -> crate::api::MessagesRequest,
+    ) -> anyhow::Result<(crate::api::MessagesRequest, Option<PrintLog>)> {
+        if !no_save {
+            match open(path) {
+                Ok(mut store) => {
+                    let id = resolve_target(&store, target)?;
+                    let (_, _, (request, reply)) =
+                        store.append_after_load(&id, |conversation, history| {
+                            let request = build(conversation, history);
+                            let seq = history.last().map_or(0, |m| m.seq + 1);
+                            let mut user =
+                                StoredMessage::user(conversation.id.clone(), seq, prompt);
+                            user.parent_id = history.last().map(|m| m.id.clone());
+                            let mut reply = StoredMessage::assistant_streaming(
+                                conversation.id.clone(),
+                                seq + 1,
+                                request.model.clone(),
+                            );
+                            reply.parent_id = Some(user.id.clone());
+                            (vec![user, reply.clone()], (request, reply))
+                        })?;
+                    return Ok((request, Some(PrintLog { store, reply })));
+                }
+                Err(e @ StoreError::ReadOnly { .. }) => {
+                    eprintln!("tern: warning: this exchange is not saved: {e}");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let store = open_for_reading(path)?;
+        let id = resolve_target(&store, target)?;
+        let (conversation, history) = store.load(&id)?;
+        Ok((build(&conversation, &history), None))
+    }
+
+    /// The conversation the exchange is saved in.
+    pub fn conversation_id(&self) -> &str {
+        &self.reply.conversation_id
+    }
+
+    /// Record the outcome: the (possibly partial) reply, how it ended and, on failure, the error.
+    pub fn finish(
+        mut self,
+        message: &Message,
+        status: MessageStatus,
+        error: Option<&crate::api::ApiError>,
+    ) {
         self.record(message, status, error);
     }
 

@@ -70,9 +70,12 @@ async fn dispatch(cli: Cli, config: Config, utc_offset: time::UtcOffset) -> Exit
                 Command::Search { query, json, limit } => {
                     commands::search(path, &query.join(" "), *limit, *json)
                 }
-                Command::Export { id, format, output } => {
-                    commands::export(path, id, *format, output.as_deref())
-                }
+                Command::Export {
+                    id,
+                    format,
+                    output,
+                    force,
+                } => commands::export(path, id, *format, output.as_deref(), *force),
                 Command::Import { file } => commands::import(path, file),
                 Command::Models { .. } => unreachable!("handled above"),
             };
@@ -163,34 +166,93 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let request = oneshot::build_request(config, &prompt);
-    let mut log = if cli.no_save {
-        None
-    } else {
-        commands::PrintLog::begin(
-            tern::store::Store::default_path().as_deref(),
-            &request,
-            &prompt,
-        )
+    // Caught from here on: a signal after the prompt is saved still saves the reply as stopped.
+    let mut interrupts = match oneshot::Interrupts::new() {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("tern: error: cannot watch for Ctrl+C: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let store_path = tern::store::Store::default_path();
+    let target = match (&cli.resume, cli.continue_last) {
+        (Some(id), _) => Some(commands::Continue::Id(id)),
+        (None, true) => Some(commands::Continue::Latest),
+        (None, false) => None,
+    };
+    let (request, mut log) = match target {
+        None => {
+            let request = oneshot::build_request(config, &prompt);
+            let log = if cli.no_save {
+                None
+            } else {
+                commands::PrintLog::begin(store_path.as_deref(), &request, &prompt)
+            };
+            (request, log)
+        }
+        Some(target) => {
+            let resumed = commands::PrintLog::resume(
+                store_path.as_deref(),
+                target,
+                &prompt,
+                cli.no_save,
+                |conversation, history| {
+                    oneshot::continue_request(config, &cli.request, conversation, history, &prompt)
+                },
+            );
+            match resumed {
+                Ok(resumed) => resumed,
+                Err(e) => {
+                    eprintln!("tern: error: {e:#}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
     };
     let mut save_progress = |partial: &tern::api::Message| {
         if let Some(log) = &mut log {
             log.progress(partial);
         }
     };
-    let outcome = oneshot::run(&client, &request, !cli.no_stream, &mut save_progress).await;
+    let outcome = oneshot::run(
+        &client,
+        &request,
+        !cli.no_stream,
+        &mut save_progress,
+        &mut interrupts,
+    )
+    .await;
+    let saved_in = log.as_ref().map(|l| l.conversation_id().to_owned());
     if let Some(log) = log {
-        let api_error = match &outcome.error {
-            Some(oneshot::OneShotError::Api(e)) => Some(e),
-            _ => None,
+        let (status, api_error) = outcome.status();
+        log.finish(&outcome.message, status, api_error);
+    }
+    let arrived = !outcome.message.text().trim().is_empty();
+    let kept = match (&saved_in, arrived) {
+        (Some(id), true) => format!(
+            "the partial reply was saved in conversation {}",
+            &id[..id.len().min(8)]
+        ),
+        _ => String::new(),
+    };
+    if let Some(signal) = outcome.interrupted {
+        let kept = if kept.is_empty() {
+            String::new()
+        } else {
+            format!("; {kept}")
         };
-        log.finish(&outcome.message, api_error);
+        eprintln!("tern: stopped by {}{kept}", signal.name());
+        return ExitCode::from(signal.exit_code());
     }
     finish_print(&outcome.message, config);
     match outcome.error {
         None => ExitCode::SUCCESS,
-        Some(oneshot::OneShotError::Api(e)) => {
+        Some(oneshot::OneShotError::Api(e)) if kept.is_empty() => {
             report(&e, e.advice());
+            ExitCode::FAILURE
+        }
+        Some(oneshot::OneShotError::Api(e)) => {
+            report(&e, &format!("{}; {kept}", e.advice()));
             ExitCode::FAILURE
         }
         Some(e) => {

@@ -3,6 +3,12 @@
 //! The reply is written and flushed per delta. When stdout is a terminal, model text goes through
 //! the [`Sanitizer`] so escape sequences in a reply cannot drive the user's terminal; when it is a
 //! pipe, bytes pass unchanged (the reader asked for the model's exact output).
+//!
+//! SIGINT and SIGTERM are caught ([`Interrupts`]) rather than left to kill the process: the run
+//! stops reading, prints what had already arrived (so what is saved is exactly what was printed),
+//! and returns, so the caller saves the reply as stopped and exits 130 or 143 as a killed
+//! process would. `-c` / `--resume` send the saved history by the same rule as the app
+//! ([`crate::app::history`]).
 
 use std::io::{IsTerminal, Read, Write};
 
@@ -10,8 +16,10 @@ use crate::api::{
     ApiError, Client, ContentBlock, Delta, Message, MessagesRequest, RequestMessage, RetryNotice,
     StreamEvent,
 };
+use crate::cli::RequestArgs;
 use crate::config::Config;
 use crate::sanitize::Sanitizer;
+use crate::store::{Conversation, StoredMessage};
 
 /// Join the `-p` words with piped stdin (stdin first, then the instruction).
 pub fn gather_prompt(words: &str) -> std::io::Result<String> {
@@ -40,6 +48,113 @@ pub fn build_request(config: &Config, prompt: &str) -> MessagesRequest {
         temperature: config.temperature,
         top_p: config.top_p,
         ..Default::default()
+    }
+}
+
+/// The request that continues a saved conversation: its whole history (by the rule in
+/// [`crate::app::history`]) and then `prompt`. Model, system prompt and parameters come from the
+/// flags, else from the conversation, else (max tokens) from the configuration.
+pub fn continue_request(
+    config: &Config,
+    flags: &RequestArgs,
+    conversation: &Conversation,
+    history: &[StoredMessage],
+    prompt: &str,
+) -> MessagesRequest {
+    let texts: Vec<(crate::api::Role, String)> = history
+        .iter()
+        .map(|m| (m.role, crate::api::types::plain_text(&m.content)))
+        .collect();
+    let turns = texts
+        .iter()
+        .map(|(role, text)| (*role, text.as_str()))
+        .chain([(crate::api::Role::User, prompt)]);
+    let params = &conversation.params;
+    MessagesRequest {
+        model: flags
+            .model
+            .clone()
+            .or_else(|| conversation.last_model.clone())
+            .unwrap_or_else(|| config.model.clone()),
+        messages: crate::app::history::request_messages(turns),
+        system: flags
+            .system
+            .clone()
+            .or_else(|| conversation.system.clone())
+            .filter(|s| !s.trim().is_empty())
+            .map(crate::api::types::SystemPrompt::Text),
+        max_tokens: flags
+            .max_tokens
+            .or(params.max_tokens)
+            .unwrap_or(config.max_tokens),
+        temperature: flags.temperature.or(params.temperature),
+        top_p: flags.top_p.or(params.top_p),
+        ..Default::default()
+    }
+}
+
+/// The signal that stopped a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    /// SIGINT (Ctrl+C).
+    Int,
+    /// SIGTERM.
+    Term,
+}
+
+impl Interrupt {
+    /// The exit code of a process the signal killed (128 + its number), as shells expect.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Interrupt::Int => 130,
+            Interrupt::Term => 143,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Interrupt::Int => "SIGINT",
+            Interrupt::Term => "SIGTERM",
+        }
+    }
+}
+
+/// SIGINT and SIGTERM, caught from creation on (create it before anything is saved).
+pub struct Interrupts {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    pub fn new() -> std::io::Result<Interrupts> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Interrupts {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Interrupts {})
+    }
+
+    /// The next signal.
+    pub async fn recv(&mut self) -> Interrupt {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.int.recv() => Interrupt::Int,
+                _ = self.term.recv() => Interrupt::Term,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            Interrupt::Int
+        }
     }
 }
 
@@ -102,10 +217,25 @@ pub enum OneShotError {
     Io(#[from] std::io::Error),
 }
 
-/// The outcome: the message (complete, or partial on error) and the error if any.
+/// The outcome: the message (complete, or partial on error or signal) and the error if any.
 pub struct Outcome {
     pub message: Message,
     pub error: Option<OneShotError>,
+    /// The signal that stopped the run; `message` is then what was printed.
+    pub interrupted: Option<Interrupt>,
+}
+
+impl Outcome {
+    /// How the reply ended, as it is saved: stopped by a signal or by stdout going away
+    /// (`| head`), failed with the API error, or complete.
+    pub fn status(&self) -> (crate::store::MessageStatus, Option<&ApiError>) {
+        use crate::store::MessageStatus;
+        match (&self.interrupted, &self.error) {
+            (Some(_), _) | (None, Some(OneShotError::Io(_))) => (MessageStatus::Stopped, None),
+            (None, Some(OneShotError::Api(e))) => (MessageStatus::Error, Some(e)),
+            (None, None) => (MessageStatus::Complete, None),
+        }
+    }
 }
 
 fn report_retry(notice: &RetryNotice) {
@@ -116,55 +246,121 @@ fn report_retry(notice: &RetryNotice) {
 const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Send the request and print the reply as it arrives; `on_progress` receives the partial reply
-/// at most once a second while it streams (the caller saves it).
+/// at most once a second while it streams (the caller saves it). A signal from `interrupts`
+/// ends the run early with [`Outcome::interrupted`] set.
 pub async fn run(
     client: &Client,
     request: &MessagesRequest,
     stream: bool,
     on_progress: &mut dyn FnMut(&Message),
+    interrupts: &mut Interrupts,
 ) -> Outcome {
     let mut output = Output::new();
     let mut on_retry = report_retry;
+    let stopped = |signal| Outcome {
+        message: Message::default(),
+        error: None,
+        interrupted: Some(signal),
+    };
     if !stream {
-        return match client.create(request, &mut on_retry).await {
+        let created = tokio::select! {
+            signal = interrupts.recv() => return stopped(signal),
+            created = client.create(request, &mut on_retry) => created,
+        };
+        return match created {
             Ok(message) => {
                 let printed = output.write(&message.text()).and_then(|_| output.finish());
                 Outcome {
                     error: printed.err().map(OneShotError::from),
                     message,
+                    interrupted: None,
                 }
             }
             Err(e) => Outcome {
                 message: Message::default(),
                 error: Some(e.into()),
+                interrupted: None,
             },
         };
     }
-    let mut reply = match client.stream(request, &mut on_retry).await {
+    let started = tokio::select! {
+        signal = interrupts.recv() => return stopped(signal),
+        started = client.stream(request, &mut on_retry) => started,
+    };
+    let mut reply = match started {
         Ok(reply) => reply,
         Err(e) => {
             return Outcome {
                 message: Message::default(),
                 error: Some(e.into()),
+                interrupted: None,
             };
         }
     };
     let mut error = None;
-    let mut text_blocks_seen = 0usize;
+    let mut interrupted = None;
+    let mut printer = Printer::default();
     let mut last_progress = std::time::Instant::now();
-    while let Some(event) = reply.next().await {
+    loop {
+        let event = tokio::select! {
+            biased;
+            signal = interrupts.recv() => {
+                interrupted = Some(signal);
+                break;
+            }
+            event = reply.next() => event,
+        };
+        let Some(event) = event else { break };
         if last_progress.elapsed() >= PROGRESS_EVERY {
             last_progress = std::time::Instant::now();
             on_progress(&reply.snapshot());
         }
+        if let Err(e) = printer.print(event, &mut output) {
+            error = Some(e);
+            break;
+        }
+    }
+    if interrupted.is_some() {
+        // Events already decoded are in the snapshot: print them too, without waiting for more,
+        // so the saved reply is exactly what was printed. (`next` is cancel-safe: an event is
+        // either returned or still queued.)
+        use futures_util::FutureExt as _;
+        while let Some(Some(event)) = reply.next().now_or_never() {
+            if printer.print(event, &mut output).is_err() {
+                break;
+            }
+        }
+    }
+    if let Err(e) = output.finish() {
+        error.get_or_insert(e.into());
+    }
+    Outcome {
+        message: reply.snapshot(),
+        error,
+        interrupted,
+    }
+}
+
+/// Prints the text of stream events.
+#[derive(Default)]
+struct Printer {
+    text_blocks_seen: usize,
+}
+
+impl Printer {
+    fn print(
+        &mut self,
+        event: Result<StreamEvent, ApiError>,
+        output: &mut Output,
+    ) -> Result<(), OneShotError> {
         let written = match event {
             Ok(StreamEvent::BlockStart {
                 block: ContentBlock::Text { .. },
                 ..
             }) => {
-                text_blocks_seen += 1;
+                self.text_blocks_seen += 1;
                 // Separate consecutive text blocks (e.g. around a tool call) by a blank line.
-                if text_blocks_seen > 1 && output.wrote {
+                if self.text_blocks_seen > 1 && output.wrote {
                     output.write("\n\n")
                 } else {
                     Ok(())
@@ -175,21 +371,8 @@ pub async fn run(
                 ..
             }) => output.write(&text),
             Ok(_) => Ok(()),
-            Err(e) => {
-                error = Some(e.into());
-                break;
-            }
+            Err(e) => return Err(e.into()),
         };
-        if let Err(e) = written {
-            error = Some(e.into());
-            break;
-        }
-    }
-    if let Err(e) = output.finish() {
-        error.get_or_insert(e.into());
-    }
-    Outcome {
-        message: reply.snapshot(),
-        error,
+        written.map_err(OneShotError::from)
     }
 }

@@ -310,11 +310,30 @@ impl Session {
             Some(path) => {
                 let errors = tx.clone();
                 match StoreWriter::spawn_with_errors(path, move |failure| {
-                    let _ = errors.send(Action::Notify(Notice::error(format!(
-                        "not saved: {failure}"
-                    ))));
+                    let action = match &failure.error {
+                        crate::store::StoreError::Conflict {
+                            conversation_id,
+                            message_id,
+                            ..
+                        } => Action::SaveConflict {
+                            conversation: conversation_id.clone(),
+                            message: message_id.clone(),
+                        },
+                        _ => Action::Notify(Notice::error(format!("not saved: {failure}"))),
+                    };
+                    let _ = errors.send(action);
                 }) {
                     Ok(w) => Some(w),
+                    Err(crate::store::StoreError::ReadOnly { path }) => {
+                        // Said once, here and on the welcome screen; reading still works.
+                        let problem = format!(
+                            "saving is off: {} is read-only; saved conversations can still be read",
+                            path.display()
+                        );
+                        app.notify(Notice::error(problem.clone()));
+                        app.store_problem = Some(problem);
+                        None
+                    }
                     Err(e) => {
                         app.store_problem = Some(format!("conversations are not being saved: {e}"));
                         None
@@ -400,7 +419,7 @@ fn open_at_start(start: &Start, path: Option<&std::path::Path>) -> anyhow::Resul
         return Ok(None);
     };
     let path = path.ok_or_else(|| anyhow::anyhow!("no data directory for saved conversations"))?;
-    let store = Store::open(path)?;
+    let store = Store::open_for_reading(path)?;
     let id = match start {
         Start::Resume(prefix) => store.resolve(prefix)?,
         _ => match store.most_recent()? {
@@ -581,6 +600,14 @@ impl Driver {
                 let _ = self.tx.send(Action::Notify(notice));
             }
             Effect::BrowserQuery { generation, query } => {
+                if let Err(e) = self.reader() {
+                    // Answer the query, so the browser says why instead of searching forever.
+                    let _ = self.tx.send(Action::BrowserRows {
+                        generation,
+                        rows: Err(e),
+                    });
+                    return;
+                }
                 self.read(move |store| {
                     let rows = if query.trim().is_empty() {
                         store.list(0, BROWSER_ROWS).map(|rows| {
@@ -616,6 +643,15 @@ impl Driver {
                 messages.drain(..keep);
                 Some(Action::BrowserPreview { id, messages })
             }),
+            Effect::Reload(id) => self.read(move |store| {
+                Some(match store.load(&id) {
+                    Ok((conversation, messages)) => Action::Reloaded {
+                        conversation,
+                        messages,
+                    },
+                    Err(e) => Action::Notify(Notice::error(format!("cannot reload: {e}"))),
+                })
+            }),
             Effect::OpenConversation(id) => self.read(move |store| {
                 Some(match store.load(&id) {
                     Ok((conversation, messages)) => Action::OpenSaved {
@@ -626,13 +662,22 @@ impl Driver {
                 })
             }),
             Effect::Export(id) => self.read(move |store| {
-                let file = std::path::PathBuf::from(format!("tern-{}.md", &id[..id.len().min(8)]));
+                // Into the current directory, under a name no file has yet.
+                let stem = format!("tern-{}", &id[..id.len().min(8)]);
                 let result = store
                     .export_markdown(&id)
                     .map_err(|e| e.to_string())
-                    .and_then(|text| std::fs::write(&file, text).map_err(|e| e.to_string()));
+                    .and_then(|text| {
+                        crate::commands::write_new_file(
+                            std::path::Path::new("."),
+                            &stem,
+                            "md",
+                            &text,
+                        )
+                        .map_err(|e| e.to_string())
+                    });
                 Some(Action::Notify(match result {
-                    Ok(()) => Notice::info(format!("exported to {}", file.display())),
+                    Ok(file) => Notice::info(format!("exported to {}", file.display())),
                     Err(e) => Notice::error(format!("export failed: {e}")),
                 }))
             }),
@@ -659,23 +704,12 @@ impl Driver {
     /// Run a read on the shared read connection, off the async workers, after this session's
     /// queued writes; send its answer.
     fn read(&mut self, query: impl FnOnce(&Store) -> Option<Action> + Send + 'static) {
-        if self.reader.is_none() {
-            let Some(path) = &self.store_path else {
-                let _ = self.tx.send(Action::Notify(Notice::error(
-                    "no saved conversations: no data directory",
-                )));
+        let reader = match self.reader() {
+            Ok(reader) => reader,
+            Err(e) => {
+                let _ = self.tx.send(Action::Notify(Notice::error(e)));
                 return;
-            };
-            match Store::open(path) {
-                Ok(store) => self.reader = Some(Arc::new(std::sync::Mutex::new(store))),
-                Err(e) => {
-                    let _ = self.tx.send(Action::Notify(Notice::error(e.to_string())));
-                    return;
-                }
             }
-        }
-        let Some(reader) = self.reader.clone() else {
-            return;
         };
         let tx = self.tx.clone();
         let writer = self.writer.clone();
@@ -697,6 +731,21 @@ impl Driver {
                 let _ = tx.send(action);
             }
         });
+    }
+
+    /// The read connection, opened on first use (read-only where the store cannot be written).
+    fn reader(&mut self) -> Result<Arc<std::sync::Mutex<Store>>, String> {
+        if let Some(reader) = &self.reader {
+            return Ok(reader.clone());
+        }
+        let path = self
+            .store_path
+            .as_ref()
+            .ok_or("no saved conversations: no data directory")?;
+        let store = Store::open_for_reading(path).map_err(|e| e.to_string())?;
+        let reader = Arc::new(std::sync::Mutex::new(store));
+        self.reader = Some(reader.clone());
+        Ok(reader)
     }
 
     fn fetch_models(&self) {

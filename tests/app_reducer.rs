@@ -517,6 +517,72 @@ fn a_midstream_failure_keeps_the_partial_text_and_usage() {
 }
 
 #[test]
+fn a_reply_with_text_is_sent_back_however_it_ended_and_one_without_is_left_out() {
+    let mut app = new_app();
+    // Failed mid-stream after some text: sent back as what was said, and the words say so.
+    let (_, request, _) = the_send(&submit(&mut app, "first"));
+    api(&mut app, request, ApiEvent::Text("Half a rep".into()));
+    api(
+        &mut app,
+        request,
+        ApiEvent::Failed {
+            error: overloaded_midstream(),
+            partial: None,
+        },
+    );
+    let advice = last(&app).error.clone().unwrap().advice;
+    assert!(
+        advice.contains("the partial reply is kept and sent as context"),
+        "{advice}"
+    );
+    let (_, request, body) = the_send(&submit(&mut app, "second"));
+    assert_eq!(
+        history(&body),
+        [
+            (Role::User, "first".into()),
+            (Role::Assistant, "Half a rep".into()),
+            (Role::User, "second".into()),
+        ]
+    );
+    // Failed before any text: nothing is said to be kept, the reply is left out, and its
+    // prompt joins the next one so two user turns never follow each other.
+    api(
+        &mut app,
+        request,
+        ApiEvent::Failed {
+            error: overloaded_midstream(),
+            partial: None,
+        },
+    );
+    let advice = last(&app).error.clone().unwrap().advice;
+    assert!(!advice.contains("partial"), "{advice}");
+    let (_, request, body) = the_send(&submit(&mut app, "third"));
+    assert_eq!(
+        history(&body),
+        [
+            (Role::User, "first".into()),
+            (Role::Assistant, "Half a rep".into()),
+            (Role::User, "second\n\nthird".into()),
+        ]
+    );
+    // Stopped with Esc after some text: sent back the same way.
+    api(&mut app, request, ApiEvent::Text("Stopped he".into()));
+    app.update(key(KeyCode::Esc));
+    let (_, _, body) = the_send(&submit(&mut app, "fourth"));
+    let texts: Vec<String> = history(&body).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(
+        texts,
+        [
+            "first",
+            "Half a rep",
+            "second\n\nthird",
+            "Stopped he",
+            "fourth"
+        ]
+    );
+}
+
+#[test]
 fn ctrl_t_retries_a_failed_turn_without_the_failed_reply() {
     let mut app = new_app();
     turn(&mut app, "first", "answer one");
@@ -1501,4 +1567,134 @@ fn a_request_that_fits_is_sent_at_once() {
     let text = "lorem ipsum dolor sit amet ".repeat(70);
     the_send(&submit(&mut app, &text));
     assert_eq!(notice(&app), None);
+}
+
+// ─── Another tern on the same conversation ────────────────────────────────────────────────
+
+#[test]
+fn each_new_message_names_the_one_it_follows() {
+    let mut app = new_app();
+    let effects = submit(&mut app, "first");
+    let saved = saved_messages(&effects);
+    assert_eq!(saved.len(), 2, "the prompt and the placeholder reply");
+    assert_eq!(
+        saved[0].parent_id, None,
+        "the first message follows nothing"
+    );
+    assert_eq!(saved[1].parent_id.as_deref(), Some(saved[0].id.as_str()));
+    let (_, request, _) = the_send(&effects);
+    reply(&mut app, request, "answer", usage(1, 1));
+    let saved = saved_messages(&submit(&mut app, "second"));
+    assert_eq!(
+        saved[0].parent_id.as_deref(),
+        Some(app.pane().messages[1].stored.id.as_str())
+    );
+}
+
+#[test]
+fn a_refused_turn_is_dropped_reloaded_and_its_prompt_given_back() {
+    let mut app = new_app();
+    let (conversation, messages) = saved_conversation("c0ffee0000000001", DEFAULT_MODEL);
+    app.update(Action::OpenSaved {
+        conversation: conversation.clone(),
+        messages: messages.clone(),
+    });
+    let effects = submit(&mut app, "my question");
+    let (_, request, _) = the_send(&effects);
+    let refused = saved_messages(&effects);
+    api(
+        &mut app,
+        request,
+        ApiEvent::Text("an answer to a stale hist".into()),
+    );
+    type_str(&mut app, "half typed");
+
+    // The store refused the prompt: another tern appended first.
+    let effects = app.update(Action::SaveConflict {
+        conversation: conversation.id.clone(),
+        message: refused[0].id.clone(),
+    });
+    assert_eq!(
+        effects,
+        [
+            Effect::Cancel(request),
+            Effect::Reload(conversation.id.clone())
+        ]
+    );
+    assert!(!app.pane().is_busy());
+    assert_eq!(app.pane().phase, Phase::Idle);
+    assert_eq!(app.pane().messages.len(), 2, "the refused turn is gone");
+    assert_eq!(app.pane().input_text(), "my question\n\nhalf typed");
+    assert_notice(&app, NoticeKind::Error, "changed in another tern");
+    assert_notice(&app, NoticeKind::Error, "back in the input");
+    // The reply's refusal, arriving next, was handled with it.
+    let again = app.update(Action::SaveConflict {
+        conversation: conversation.id.clone(),
+        message: refused[1].id.clone(),
+    });
+    assert!(again.is_empty(), "{again:?}");
+
+    // The conversation as stored now: the other tern's turn.
+    let mut stored = messages;
+    let mut theirs = StoredMessage::user(&conversation.id, 2, "their question");
+    theirs.parent_id = Some(stored[1].id.clone());
+    let mut answer = StoredMessage::assistant_streaming(&conversation.id, 3, DEFAULT_MODEL);
+    answer.status = MessageStatus::Complete;
+    answer.content = vec![ContentBlock::text("their answer")];
+    answer.parent_id = Some(theirs.id.clone());
+    stored.extend([theirs, answer.clone()]);
+    let effects = app.update(Action::Reloaded {
+        conversation: conversation.clone(),
+        messages: stored,
+    });
+    assert!(
+        matches!(effects.as_slice(), [Effect::Scroll { .. }]),
+        "{effects:?}"
+    );
+    assert_eq!(app.pane().messages.len(), 4);
+
+    // Sending again follows what the other tern wrote.
+    app.pane_mut().input = tern::app::new_input();
+    let effects = submit(&mut app, "my question");
+    let saved = saved_messages(&effects);
+    assert_eq!(saved[0].seq, 4);
+    assert_eq!(saved[0].parent_id.as_deref(), Some(answer.id.as_str()));
+    let (_, _, body) = the_send(&effects);
+    let texts: Vec<String> = history(&body).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(
+        texts,
+        [
+            "earlier question",
+            "earlier answer",
+            "their question",
+            "their answer",
+            "my question"
+        ]
+    );
+}
+
+#[test]
+fn conflicts_and_reloads_for_unknown_or_busy_conversations_change_nothing() {
+    let mut app = new_app();
+    assert!(
+        app.update(Action::SaveConflict {
+            conversation: "nope".into(),
+            message: "m".into(),
+        })
+        .is_empty()
+    );
+    let effects = submit(&mut app, "q");
+    let id = app.pane().id().to_owned();
+    let (conversation, messages) = saved_conversation(&id, DEFAULT_MODEL);
+    // Busy again (a new send): a late reload does not replace the live turn.
+    assert!(app.pane().is_busy());
+    assert!(
+        app.update(Action::Reloaded {
+            conversation,
+            messages,
+        })
+        .is_empty()
+    );
+    assert_eq!(app.pane().messages.len(), 2);
+    assert_eq!(saved_messages(&effects).len(), 2);
 }

@@ -772,6 +772,17 @@ async fn rename_and_delete_from_the_browser_reach_the_store() {
             t.contains("› ▏") && t.contains("Kept, renamed")
         })
         .await;
+        // The new title is searchable: "renamed" is in no message.
+        user.type_str("renamed");
+        user.wait_for("the title match", |t| {
+            t.contains("1 matching") && t.contains("Kept, renamed")
+        })
+        .await;
+        for _ in 0.."renamed".len() {
+            user.key(KeyCode::Backspace);
+        }
+        user.wait_for("the list again", |t| t.contains("2 recent"))
+            .await;
 
         user.key(KeyCode::Up);
         user.key(KeyCode::Delete);

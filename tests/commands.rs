@@ -181,7 +181,8 @@ fn seed_rich(home: &Home) -> String {
         },
         T0 + 1_000,
     );
-    thought.parent_id = Some("some-parent".into());
+    let first = user(&c, 0, "what is a lifetime?", T0);
+    thought.parent_id = Some(first.id.clone());
     let mut tool = answer(
         &c,
         3,
@@ -214,7 +215,7 @@ fn seed_rich(home: &Home) -> String {
         "the API became overloaded mid-reply\noverloaded_error · request-id req_1\nretry".into(),
     );
     let messages = [
-        user(&c, 0, "what is a lifetime?", T0),
+        first,
         thought,
         user(&c, 2, "and the weather?", T0 + 2_000),
         tool,
@@ -712,10 +713,11 @@ fn search_finds_words_of_replies_and_prompts_by_prefix() {
     );
     assert!(text.contains("how do otters [sleep]"), "{text}");
 
-    // Prefixes match; case does not matter; every word must occur.
+    // Prefixes match; case does not matter; every word must occur. Titles count too
+    // ("Pelican facts").
     for (query, hits) in [
-        ("peli", 2),
-        ("PELICAN", 2),
+        ("peli", 3),
+        ("PELICAN", 3),
         ("thro", 1),
         ("pelicans pouch", 1),
         ("pelicans otters", 0),
@@ -754,6 +756,7 @@ fn search_json_has_every_field_and_clean_snippets() {
             keys,
             [
                 "conversation_id",
+                "match",
                 "message_id",
                 "model",
                 "rank",
@@ -764,6 +767,7 @@ fn search_json_has_every_field_and_clean_snippets() {
             ]
         );
         assert_eq!(hit["conversation_id"], OTTERS);
+        assert_eq!(hit["match"], "message");
         assert_eq!(hit["title"], "Otter habits");
         assert!(hit["rank"].is_number());
         let snippet = hit["snippet"].as_str().unwrap();
@@ -800,7 +804,7 @@ fn search_without_hits_says_so() {
     let home = offline_home();
     seed_three(&home);
     let text = home.run(&["search", "zeppelin"]).success().stdout();
-    assert_eq!(text, "No messages match \"zeppelin\".\n");
+    assert_eq!(text, "No titles or messages match \"zeppelin\".\n");
     assert_eq!(
         home.run(&["search", "--json", "zeppelin"]).success().json(),
         json!([])
@@ -808,7 +812,38 @@ fn search_without_hits_says_so() {
     // On an empty store too.
     let empty = offline_home();
     let text = empty.run(&["search", "anything"]).success().stdout();
-    assert!(text.starts_with("No messages match"), "{text}");
+    assert!(text.starts_with("No titles or messages match"), "{text}");
+}
+
+#[test]
+fn search_finds_titles_also_after_a_rename() {
+    let home = offline_home();
+    seed_three(&home);
+    // "habits" is only in a title.
+    let text = home.run(&["search", "habits"]).success().stdout();
+    assert_eq!(text, "aaaa2222  Otter [habits]  (title, 2023-11-14)\n");
+    let found = home.run(&["search", "--json", "habit"]).success().json();
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found:#}");
+    assert_eq!(found[0]["match"], "title");
+    assert_eq!(found[0]["conversation_id"], OTTERS);
+    assert_eq!(found[0]["snippet"], "Otter habits");
+    assert!(found[0]["message_id"].is_null());
+
+    home.store().rename(OTTERS, "Sea mammal naps").unwrap();
+    let found = home.run(&["search", "--json", "habits"]).success().json();
+    assert_eq!(found, json!([]));
+    let found = home.run(&["search", "--json", "mammal"]).success().json();
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found:#}");
+    assert_eq!(found[0]["title"], "Sea mammal naps");
+    // A title match comes before message matches.
+    let found = home.run(&["search", "--json", "pelican"]).success().json();
+    let kinds: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["match"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["title", "message", "message"], "{found:#}");
 }
 
 #[test]
@@ -916,6 +951,83 @@ fn export_markdown_has_the_title_and_every_turn_with_its_model() {
     }
     assert_eq!(md.matches("## Assistant · ").count(), 3, "{md}");
     assert_eq!(md.matches("## User · ").count(), 3, "{md}");
+}
+
+#[test]
+fn export_to_a_file_never_overwrites_and_takes_the_format_from_the_extension() {
+    let home = offline_home();
+    seed_three(&home);
+    let dir = home.path().to_path_buf();
+    let run = |args: &[&str]| {
+        let out = home.command(args).current_dir(&dir).output().unwrap();
+        cli::Run {
+            status: out.status,
+            stdout: out.stdout,
+            stderr: out.stderr,
+        }
+    };
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+
+    // `.json` without --format is JSON; the full path written is named.
+    let wrote = run(&["export", PELICANS, "-o", "p.json"]);
+    wrote.success();
+    let full = dir.join("p.json");
+    assert!(
+        wrote
+            .stderr()
+            .contains(&format!("wrote {}", full.display())),
+        "{}",
+        wrote.stderr()
+    );
+    let json: Value = serde_json::from_str(&read("p.json")).unwrap();
+    assert_eq!(json["format"], "tern.conversation.v1");
+
+    // An existing file is refused, and left as it was.
+    std::fs::write(&full, "precious").unwrap();
+    let line = run(&["export", PELICANS, "-o", "p.json"]).one_error_line();
+    assert!(
+        line.contains("already exists") && line.contains("--force"),
+        "{line}"
+    );
+    assert!(line.contains(&full.display().to_string()), "{line}");
+    assert_eq!(read("p.json"), "precious");
+    // --force replaces it.
+    run(&["export", PELICANS, "-o", "p.json", "--force"]).success();
+    assert!(read("p.json").starts_with('{'));
+
+    // Other extensions are markdown; --format wins over the extension.
+    run(&["export", PELICANS, "-o", "p.md"]).success();
+    assert!(
+        read("p.md").starts_with("# Pelican facts"),
+        "{}",
+        read("p.md")
+    );
+    run(&["export", PELICANS, "-o", "p.txt"]).success();
+    assert!(read("p.txt").starts_with("# Pelican facts"));
+    run(&["export", PELICANS, "--format", "json", "-o", "q.md"]).success();
+    assert!(read("q.md").starts_with('{'));
+    // --force needs a file.
+    assert!(!run(&["export", PELICANS, "--force"]).ok());
+}
+
+#[test]
+fn the_browser_export_picks_a_free_name_and_says_the_full_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = tern::commands::write_new_file(dir.path(), "tern-abc", "md", "one").unwrap();
+    assert_eq!(first, dir.path().join("tern-abc.md"));
+    let second = tern::commands::write_new_file(dir.path(), "tern-abc", "md", "two").unwrap();
+    assert_eq!(second, dir.path().join("tern-abc-2.md"));
+    std::fs::write(dir.path().join("tern-abc-3.md"), "someone else's").unwrap();
+    let fourth = tern::commands::write_new_file(dir.path(), "tern-abc", "md", "four").unwrap();
+    assert_eq!(fourth, dir.path().join("tern-abc-4.md"));
+    assert_eq!(std::fs::read_to_string(&first).unwrap(), "one");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("tern-abc-3.md")).unwrap(),
+        "someone else's"
+    );
+    // A relative directory comes back as a full path.
+    let here = tern::commands::write_new_file(&dir.path().join("."), "x", "md", "").unwrap();
+    assert!(here.is_absolute());
 }
 
 #[test]

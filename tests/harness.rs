@@ -279,7 +279,10 @@ async fn a_cut_connection_shows_an_error_block_and_retry_works() {
     rig.run(Start::New, |mut user| async move {
         user.send("cut me off scenario:cut");
         let text = user.wait_text("✖ the reply was cut off").await;
-        assert!(text.contains("retry; the partial reply was kept"), "{text}");
+        assert!(
+            text.contains("→ the partial reply is kept and sent as context"),
+            "{text}"
+        );
         user.send("after the cut");
         user.wait_ready_with("Echo from claude-sonnet-4.6").await;
         user.ctrl('q');
@@ -289,10 +292,11 @@ async fn a_cut_connection_shows_an_error_block_and_retry_works() {
 
     let requests = rig.message_requests();
     assert_eq!(requests.len(), 2, "a cut after text is not retried");
-    // The failed reply is not sent back as history.
+    // The text that arrived before the cut is sent back as what was said.
     let history = request_history(&requests[1]);
     let roles: Vec<&str> = history.iter().map(|(r, _)| r.as_str()).collect();
-    assert_eq!(roles, ["user", "user"], "{history:?}");
+    assert_eq!(roles, ["user", "assistant", "user"], "{history:?}");
+    assert!(!history[1].1.is_empty(), "{history:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -370,6 +370,99 @@ fn search_follows_edits_renames_and_deletes() {
 }
 
 #[test]
+fn titles_are_searchable_also_after_a_rename() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    store
+        .create_conversation(&conversation("c1", "Pelican migration", 1))
+        .unwrap();
+    store
+        .create_conversation(&conversation("c2", "Untitled", 2))
+        .unwrap();
+    store
+        .upsert_message(&text_message("c2", "m", 0, Role::User, "about the pelican"))
+        .unwrap();
+
+    let titles = store.search_titles("pelic", 10).unwrap();
+    assert_eq!(titles.len(), 1, "{titles:?}");
+    assert_eq!(titles[0].conversation_id, "c1");
+    assert_eq!(
+        titles[0].highlighted,
+        format!("{MATCH_START}Pelican{MATCH_END} migration")
+    );
+    // The browser lists the title match first, then the message match.
+    let found = store.search_conversations("pelican", 10).unwrap();
+    let ids: Vec<&str> = found
+        .iter()
+        .map(|m| m.summary.conversation.id.as_str())
+        .collect();
+    assert_eq!(ids, ["c1", "c2"]);
+    assert!(found[0].title_match.is_some() && found[0].hits.is_empty());
+    assert!(found[1].title_match.is_none() && found[1].hits.len() == 1);
+
+    store.rename("c1", "Heron nesting").unwrap();
+    assert!(store.search_titles("pelican", 10).unwrap().is_empty());
+    assert_eq!(store.search_titles("heron", 10).unwrap().len(), 1);
+    // A header update that keeps the title changes nothing; one that changes it reindexes.
+    let mut c2 = store.load("c2").unwrap().0;
+    store.update_conversation(&c2).unwrap();
+    assert!(store.search_titles("untitled", 10).unwrap().len() == 1);
+    c2.title = "Gulls".into();
+    store.update_conversation(&c2).unwrap();
+    assert!(store.search_titles("untitled", 10).unwrap().is_empty());
+    assert_eq!(store.search_titles("gulls", 10).unwrap().len(), 1);
+
+    store.delete_conversation("c1").unwrap();
+    assert!(store.search_titles("heron", 10).unwrap().is_empty());
+    assert!(store.search_titles("\"(", 10).unwrap().is_empty());
+    assert_healthy(&store);
+}
+
+#[test]
+fn drafts_are_kept_per_conversation_and_survive_reopening() {
+    let (_dir, path) = temp_db();
+    {
+        let mut store = Store::open(&path).unwrap();
+        store
+            .create_conversation(&conversation("a", "A", 1))
+            .unwrap();
+        store
+            .create_conversation(&conversation("b", "B", 2))
+            .unwrap();
+        assert_eq!(store.draft("a").unwrap(), "");
+        store.set_draft("a", "half a thought\nsecond line").unwrap();
+        assert!(matches!(
+            store.set_draft("nope", "x"),
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(store.draft("nope"), Err(StoreError::NotFound(_))));
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.draft("a").unwrap(), "half a thought\nsecond line");
+    assert_eq!(store.draft("b").unwrap(), "");
+    // A draft does not reorder the list, and is not a message.
+    assert_eq!(store.most_recent().unwrap().as_deref(), Some("b"));
+    assert_eq!(store.summary("a").unwrap().message_count, 0);
+    store.set_draft("a", "").unwrap();
+    assert_eq!(store.draft("a").unwrap(), "");
+}
+
+#[tokio::test]
+async fn the_writer_keeps_the_last_draft() {
+    let (_dir, path) = temp_db();
+    Store::open(&path)
+        .unwrap()
+        .create_conversation(&conversation("a", "A", 1))
+        .unwrap();
+    let writer = StoreWriter::spawn(&path).unwrap();
+    for text in ["h", "he", "hel", "hello"] {
+        writer.set_draft("a", text).unwrap();
+    }
+    writer.flush().await.unwrap();
+    assert_eq!(Store::open(&path).unwrap().draft("a").unwrap(), "hello");
+}
+
+#[test]
 fn search_ranks_prefixes_accents_and_marks_matches() {
     let (_dir, path) = temp_db();
     let mut store = Store::open(&path).unwrap();
@@ -979,6 +1072,128 @@ fn two_connections_in_two_threads_interleave_writes() {
     assert_eq!(store.summary("own1").unwrap().message_count, 150);
     assert_eq!(store.search("word1", 500).unwrap().len(), 150);
     assert_healthy(&store);
+}
+
+/// `m` as the message that follows `parent`.
+fn after(mut m: StoredMessage, parent: &str) -> StoredMessage {
+    m.parent_id = Some(parent.into());
+    m
+}
+
+#[test]
+fn an_append_after_a_stale_parent_is_refused_as_a_conflict() {
+    let (_dir, path) = temp_db();
+    let mut first = Store::open(&path).unwrap();
+    first
+        .create_conversation(&conversation("c", "t", 1))
+        .unwrap();
+    first
+        .upsert_message(&text_message("c", "u0", 0, Role::User, "hello"))
+        .unwrap();
+    first
+        .upsert_message(&after(
+            text_message("c", "a1", 1, Role::Assistant, "hi"),
+            "u0",
+        ))
+        .unwrap();
+    // Two writers both loaded u0, a1. The first appends its turn.
+    let mut second = Store::open(&path).unwrap();
+    first
+        .upsert_message(&after(
+            text_message("c", "first-u2", 2, Role::User, "from the first"),
+            "a1",
+        ))
+        .unwrap();
+    // The second's turn follows a1 too, which is no longer the last message.
+    let stale = after(
+        text_message("c", "second-u2", 2, Role::User, "from the second"),
+        "a1",
+    );
+    match second.upsert_message(&stale) {
+        Err(StoreError::Conflict {
+            conversation_id,
+            message_id,
+            expected,
+            found,
+        }) => {
+            assert_eq!(
+                (conversation_id.as_str(), message_id.as_str()),
+                ("c", "second-u2")
+            );
+            assert_eq!(expected, "a1");
+            assert_eq!(found.as_deref(), Some("first-u2"));
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    // Its reply follows its own refused message: refused as well, even at a free seq.
+    let reply = after(
+        text_message("c", "second-a3", 3, Role::Assistant, "answer"),
+        "second-u2",
+    );
+    assert!(matches!(
+        second.upsert_message(&reply),
+        Err(StoreError::Conflict { .. })
+    ));
+    // A parent that is the last message but a seq that does not come after it.
+    let behind = after(text_message("c", "x", 2, Role::Assistant, "x"), "first-u2");
+    assert!(matches!(
+        second.upsert_message(&behind),
+        Err(StoreError::Conflict { .. })
+    ));
+    // The first writer's reply and later snapshots of stored messages go through.
+    let mut a3 = after(
+        text_message("c", "first-a3", 3, Role::Assistant, "par"),
+        "first-u2",
+    );
+    first.upsert_message(&a3).unwrap();
+    a3.content = vec![ContentBlock::text("partial, then whole")];
+    second.upsert_message(&a3).unwrap();
+
+    let (_, messages) = first.load("c").unwrap();
+    let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["u0", "a1", "first-u2", "first-a3"]);
+    assert_eq!(plain_text(&messages[3].content), "partial, then whole");
+    assert_eq!(first.summary("c").unwrap().message_count, 4);
+    assert_healthy(&first);
+}
+
+#[test]
+fn appending_in_the_loading_transaction_sees_the_latest_history() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    store
+        .create_conversation(&conversation("c", "t", 1))
+        .unwrap();
+    store
+        .upsert_message(&text_message("c", "u0", 0, Role::User, "hello"))
+        .unwrap();
+    let (conv, before, seen) = store
+        .append_after_load("c", |conv, messages| {
+            let last = messages.last().unwrap();
+            let user = after(
+                text_message(&conv.id, "u1", last.seq + 1, Role::User, "again"),
+                &last.id,
+            );
+            (vec![user], messages.len())
+        })
+        .unwrap();
+    assert_eq!((conv.id.as_str(), before.len(), seen), ("c", 1, 1));
+    assert_eq!(store.load("c").unwrap().1.len(), 2);
+    // A refused append rolls the whole transaction back.
+    let result = store.append_after_load("c", |conv, _| {
+        let ok = after(text_message(&conv.id, "u2", 2, Role::User, "x"), "u1");
+        let bad = after(text_message(&conv.id, "u3", 3, Role::User, "y"), "u1");
+        (vec![ok, bad], ())
+    });
+    assert!(
+        matches!(result, Err(StoreError::Conflict { .. })),
+        "{result:?}"
+    );
+    assert_eq!(store.load("c").unwrap().1.len(), 2);
+    assert!(matches!(
+        store.append_after_load("missing", |_, _| (Vec::new(), ())),
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 #[test]

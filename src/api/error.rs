@@ -259,7 +259,7 @@ impl ApiError {
                  first_byte_timeout_secs (idle_timeout_secs with --no-stream) in config.toml"
             }
             ApiError::Stream { .. } | ApiError::Truncated { .. } | ApiError::Timeout { .. } => {
-                "retry; the partial reply was kept"
+                "retry"
             }
             ApiError::Connect { .. } => "check APIFREE_BASE_URL and the network, then retry",
             ApiError::NotTls { .. } => {

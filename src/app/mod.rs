@@ -6,6 +6,8 @@
 //! a terminal or a network (atuin-ai's FSM is the model).
 
 mod context;
+mod conflict;
+pub mod history;
 mod keymap;
 mod state;
 mod update;

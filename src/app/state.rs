@@ -274,26 +274,12 @@ impl Pane {
             .unwrap_or(settings.max_tokens)
     }
 
-    /// The request for the next turn: the whole history (replies as text), this pane's settings.
+    /// The request for the next turn: the whole history (replies as text, by the rule in
+    /// [`super::history`]), this pane's settings.
     pub fn build_request(&self, settings: &Settings) -> MessagesRequest {
-        let mut messages = Vec::new();
-        for message in &self.messages {
-            let keep = match message.role() {
-                Role::User => true,
-                Role::Assistant => {
-                    matches!(
-                        message.status(),
-                        MessageStatus::Complete | MessageStatus::Stopped
-                    ) && !message.text.trim().is_empty()
-                }
-            };
-            if keep {
-                messages.push(crate::api::RequestMessage {
-                    role: message.role(),
-                    content: crate::api::types::MessageContent::Text(message.text.clone()),
-                });
-            }
-        }
+        let messages = super::history::request_messages(
+            self.messages.iter().map(|m| (m.role(), m.text.as_str())),
+        );
         MessagesRequest {
             model: self.model.clone(),
             messages,
@@ -359,6 +345,16 @@ pub enum Action {
     },
     /// SIGTERM / SIGHUP: save and leave.
     Terminate,
+    /// The store refused a message of this conversation: another tern appended to it first.
+    SaveConflict {
+        conversation: String,
+        message: String,
+    },
+    /// A conversation as stored, reloaded after a conflict (answers `Effect::Reload`).
+    Reloaded {
+        conversation: Conversation,
+        messages: Vec<StoredMessage>,
+    },
     /// Rows for the browser's query number `generation` (older answers are dropped).
     BrowserRows {
         generation: u64,
@@ -416,6 +412,8 @@ pub enum Effect {
     },
     /// Load a conversation for the browser's preview; answer with `Action::BrowserPreview`.
     BrowserPreview(String),
+    /// Load an open conversation again as stored; answer with `Action::Reloaded`.
+    Reload(String),
     /// Load a saved conversation and open it; answer with `Action::OpenSaved`.
     OpenConversation(String),
     /// Write a conversation as Markdown to a file in the current directory.

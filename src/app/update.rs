@@ -69,6 +69,14 @@ impl App {
                 });
             }
             Action::Terminate => self.quit(&mut effects),
+            Action::SaveConflict {
+                conversation,
+                message,
+            } => self.on_save_conflict(&conversation, &message, &mut effects),
+            Action::Reloaded {
+                conversation,
+                messages,
+            } => self.on_reloaded(conversation, messages, &mut effects),
             Action::BrowserRows { generation, rows } => {
                 if let Overlay::Browser(browser) = &mut self.overlay
                     && browser.generation == generation
@@ -588,7 +596,10 @@ impl App {
             )));
         }
         let seq = next_seq(pane);
-        let user = StoredMessage::user(pane.conversation.id.clone(), seq, text);
+        let user = follows(
+            pane,
+            StoredMessage::user(pane.conversation.id.clone(), seq, text),
+        );
         effects.push(Effect::Save(SaveOp::Message(user.clone())));
         pane.messages.push(ChatMessage::new(user));
         self.start_reply(self.active, effects);
@@ -603,10 +614,13 @@ impl App {
         let pane = &mut self.panes[index];
         let body = pane.build_request(&settings);
         let seq = next_seq(pane);
-        let reply = StoredMessage::assistant_streaming(
-            pane.conversation.id.clone(),
-            seq,
-            pane.model.clone(),
+        let reply = follows(
+            pane,
+            StoredMessage::assistant_streaming(
+                pane.conversation.id.clone(),
+                seq,
+                pane.model.clone(),
+            ),
         );
         effects.push(Effect::Save(SaveOp::Message(reply.clone())));
         pane.messages.push(ChatMessage::new(reply));
@@ -827,7 +841,11 @@ impl App {
                     message.stored.content = others;
                 }
                 message.stored.status = MessageStatus::Error;
-                message.error = Some(ErrorInfo::from_api(&error));
+                let mut info = ErrorInfo::from_api(&error);
+                if !message.text.trim().is_empty() {
+                    info.advice = super::history::partial_reply_advice();
+                }
+                message.error = Some(info);
                 message.version += 1;
                 effects.push(Effect::Save(SaveOp::Message(message.snapshot())));
                 pane.request = None;
@@ -862,6 +880,13 @@ fn request_preview(browser: &mut BrowserState, effects: &mut Vec<Effect>) {
 
 fn next_seq(pane: &Pane) -> i64 {
     pane.messages.last().map_or(0, |m| m.stored.seq + 1)
+}
+
+/// `message` as the one after the pane's last: the store appends it only if that is still the
+/// conversation's last message (another tern may have written since).
+fn follows(pane: &Pane, mut message: StoredMessage) -> StoredMessage {
+    message.parent_id = pane.messages.last().map(|m| m.stored.id.clone());
+    message
 }
 
 fn parse_opt(arg: &str, range: std::ops::RangeInclusive<f64>) -> Result<Option<f64>, String> {

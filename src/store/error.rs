@@ -115,6 +115,20 @@ pub enum StoreError {
         matches: Vec<String>,
     },
 
+    /// A new message was refused because another writer appended to the conversation first.
+    #[error(
+        "conversation {conversation_id} was changed by another tern: message {message_id} follows {expected}, but the conversation now ends with {}; it was not saved",
+        found.as_deref().unwrap_or("nothing")
+    )]
+    Conflict {
+        conversation_id: String,
+        message_id: String,
+        /// The parent the message was written after.
+        expected: String,
+        /// The conversation's last message when the write was refused.
+        found: Option<String>,
+    },
+
     /// An import would overwrite an existing conversation or message.
     #[error("a conversation or message with id {0:?} already exists; it was not overwritten")]
     AlreadyExists(String),

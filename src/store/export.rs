@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::model::{Conversation, MessageStatus, StoredMessage, now_ms};
-use super::write::{create_conversation, upsert_message};
+use super::write::{Check, create_conversation, upsert_message};
 use super::{Store, StoreError};
 use crate::api::types::{ContentBlock, Role};
 
@@ -97,7 +97,7 @@ impl Store {
             }
             create_conversation(conn, &conversation)?;
             for m in &messages {
-                upsert_message(conn, m, None)?;
+                upsert_message(conn, m, None, Check::None)?;
             }
             // Message writes bump the header; put back exactly what was exported.
             conn.prepare_cached(

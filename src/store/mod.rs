@@ -18,8 +18,11 @@
 //!   are kept in the `conversations` row by the write path, and an index on `updated_at` serves
 //!   the newest-first pages.
 //! - **Full-text search** with FTS5 over the text blocks, fed by triggers from a view over the
-//!   stored JSON, so text is stored once; see [`schema`] for the layout and [`search`] for how
-//!   user text becomes a query that cannot be a syntax error.
+//!   stored JSON, so text is stored once, and over titles; see [`schema`] for the layout and
+//!   [`search`] for how user text becomes a query that cannot be a syntax error.
+//! - **Appends are checked** ([`StoreError::Conflict`]): a message is only added after the
+//!   message its writer last saw, so two tern processes on one conversation never interleave
+//!   their turns (see `write`).
 //! - **Crash recovery** on open: replies left `streaming` by a process that died become
 //!   `interrupted`; a live stream of another process is recognised by its lease ([`lease`]).
 //! - **A file that is not ours, damaged or newer is never modified**: opening probes it read-only
@@ -47,7 +50,7 @@ pub use error::StoreError;
 pub use export::EXPORT_FORMAT;
 pub use model::{
     Conversation, ConversationMatch, ConversationSummary, MATCH_END, MATCH_START, MessageStatus,
-    Params, SearchHit, StoredMessage, UnknownStatus, new_id, now_ms, title_from_prompt,
+    Params, SearchHit, StoredMessage, TitleHit, UnknownStatus, new_id, now_ms, title_from_prompt,
 };
 pub use read::HITS_PER_CONVERSATION;
 pub use write::WriteCommand;
@@ -92,6 +95,26 @@ fn connect(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
     })
 }
 
+/// `path` for an SQLite `file:` URI: every byte but unreserved ones and `/` percent-encoded.
+fn uri_path(path: &Path) -> String {
+    #[cfg(unix)]
+    let bytes = {
+        use std::os::unix::ffi::OsStrExt as _;
+        path.as_os_str().as_bytes().to_vec()
+    };
+    #[cfg(not(unix))]
+    let bytes = path.to_string_lossy().replace('\\', "/").into_bytes();
+    let mut out = String::new();
+    for b in bytes {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 impl Store {
     /// Where the database lives by default: the platform data directory
     /// (`$XDG_DATA_HOME/tern/tern.db` on Linux). `None` if no home directory is known.
@@ -129,9 +152,61 @@ impl Store {
         Ok(store)
     }
 
+    /// Open the database to read it, also where it cannot be written: like [`Store::open`]
+    /// (which upgrades and recovers), but a file, directory or file system that is read-only is
+    /// opened read-only instead of refused. [`Store::is_read_only`] tells which it was.
+    pub fn open_for_reading(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let path = path.as_ref();
+        match Store::open(path) {
+            Err(StoreError::ReadOnly { .. }) => match Store::open_readonly(path) {
+                // In a directory nobody may write, a WAL database cannot even be read (its
+                // `-shm` index cannot be made); nothing can change it there either, so read it
+                // as an immutable file.
+                Err(StoreError::ReadOnly { .. }) => Store::open_immutable(path),
+                other => other,
+            },
+            other => other,
+        }
+    }
+
+    /// Open a file that nothing can be writing, read-only, without locks or the WAL index.
+    fn open_immutable(path: &Path) -> Result<Store, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let uri = format!("file:{}?immutable=1", uri_path(path));
+        let conn =
+            Connection::open_with_flags(&uri, flags).map_err(|source| match StoreError::Sqlite(
+                source,
+            )
+            .at(path)
+            {
+                StoreError::Sqlite(source) => StoreError::Open {
+                    path: path.to_path_buf(),
+                    source,
+                },
+                other => other,
+            })?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+            lease: LeaseState::Unavailable,
+            recovered: 0,
+            ready_to_write: false,
+        };
+        store.init(true)?;
+        Ok(store)
+    }
+
+    /// Whether this store was opened read-only (it refuses writes).
+    pub fn is_read_only(&self) -> bool {
+        !self.ready_to_write
+    }
+
     /// Open an existing database for reading only (no upgrade, no recovery, no writes).
     ///
-    /// Useful for tools that must not change the file; the app's browser uses [`Store::open`].
+    /// Useful for tools that must not change the file, and for reading where writing is
+    /// impossible ([`Store::open_for_reading`]).
     pub fn open_readonly(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let path = path.as_ref().to_path_buf();
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -336,13 +411,15 @@ impl Store {
         if fk > 0 {
             problems.push(format!("{fk} rows break foreign keys"));
         }
-        if let Err(err) = self.conn.execute(
-            "INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)",
-            [],
-        ) {
-            match err.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::ReadOnly) => {}
-                _ => problems.push(format!("full-text index: {err}")),
+        for table in ["messages_fts", "titles_fts"] {
+            if let Err(err) = self.conn.execute(
+                &format!("INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)"),
+                [],
+            ) {
+                match err.sqlite_error_code() {
+                    Some(rusqlite::ErrorCode::ReadOnly) => {}
+                    _ => problems.push(format!("full-text index {table}: {err}")),
+                }
             }
         }
         Ok(problems)

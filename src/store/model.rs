@@ -246,13 +246,29 @@ pub const MATCH_START: char = '\u{1}';
 /// Marks the end of a matched term inside [`SearchHit::snippet`].
 pub const MATCH_END: char = '\u{2}';
 
+/// A conversation whose title matched a full-text search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TitleHit {
+    pub conversation_id: String,
+    /// The title as stored.
+    pub title: String,
+    /// The title with every matched term wrapped in [`MATCH_START`] … [`MATCH_END`].
+    pub highlighted: String,
+    /// When the conversation was last updated (unix ms).
+    pub updated_at: i64,
+    /// bm25 score of the title: lower is better.
+    pub rank: f64,
+}
+
 /// Search hits grouped by conversation, for the browser.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConversationMatch {
     pub summary: ConversationSummary,
-    /// Best first; at most a few per conversation.
+    /// The highlighted title (see [`TitleHit::highlighted`]) when the title matched.
+    pub title_match: Option<String>,
+    /// Best first; at most a few per conversation (none when only the title matched).
     pub hits: Vec<SearchHit>,
-    /// The best (lowest) rank of the hits.
+    /// The best (lowest) rank of the message hits (0 when only the title matched).
     pub rank: f64,
 }
 

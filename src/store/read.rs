@@ -10,7 +10,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::model::{
     Conversation, ConversationMatch, ConversationSummary, MessageStatus, Params, SearchHit,
-    StoredMessage,
+    StoredMessage, TitleHit,
 };
 use super::{Store, StoreError, search};
 use crate::api::types::{ContentBlock, Role, Usage};
@@ -152,6 +152,29 @@ impl RawMessage {
     }
 }
 
+/// A conversation and its messages in `seq` order, on any connection (a transaction too).
+pub(crate) fn load(
+    conn: &rusqlite::Connection,
+    id: &str,
+) -> Result<(Conversation, Vec<StoredMessage>), StoreError> {
+    let conversation = conn
+        .prepare_cached(&format!(
+            "SELECT {SUMMARY_COLUMNS} FROM conversations WHERE id = ?1"
+        ))?
+        .query_row([id], conversation_from_row)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 ORDER BY seq, pk"
+    ))?;
+    let rows = stmt.query_map([id], raw_message)?;
+    let mut messages = Vec::new();
+    for raw in rows {
+        messages.push(raw?.decode()?);
+    }
+    Ok((conversation, messages))
+}
+
 impl Store {
     fn at(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         move |e| StoreError::Sqlite(e).at(&self.path)
@@ -205,21 +228,19 @@ impl Store {
 
     /// A conversation and its messages in `seq` order. [`StoreError::NotFound`] if there is none.
     pub fn load(&self, id: &str) -> Result<(Conversation, Vec<StoredMessage>), StoreError> {
-        let conversation = self.summary(id)?.conversation;
-        let at = self.at();
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1
-                 ORDER BY seq, pk"
-            ))
-            .map_err(&at)?;
-        let rows = stmt.query_map([id], raw_message).map_err(&at)?;
-        let mut messages = Vec::new();
-        for raw in rows {
-            messages.push(raw.map_err(&at)?.decode()?);
-        }
-        Ok((conversation, messages))
+        load(&self.conn, id).map_err(|e| e.at(&self.path))
+    }
+
+    /// The unsent input kept for a conversation (`""` when none). [`StoreError::NotFound`] if
+    /// there is no such conversation.
+    pub fn draft(&self, id: &str) -> Result<String, StoreError> {
+        self.conn
+            .prepare_cached("SELECT draft FROM conversations WHERE id = ?1")
+            .map_err(self.at())?
+            .query_row([id], |row| row.get(0))
+            .optional()
+            .map_err(self.at())?
+            .ok_or_else(|| StoreError::NotFound(id.to_owned()))
     }
 
     /// One message by id, if it exists.
@@ -362,8 +383,43 @@ impl Store {
         rows.map(|r| r.map_err(&at)).collect()
     }
 
-    /// Search, grouped by conversation for the browser: up to `limit` conversations ordered by
-    /// their best hit, each with its list row and up to [`HITS_PER_CONVERSATION`] hits.
+    /// Conversations whose title matches `query` (same rules as [`Store::search`]), best first.
+    pub fn search_titles(&self, query: &str, limit: usize) -> Result<Vec<TitleHit>, StoreError> {
+        let Some(fts) = search::fts_query(query) else {
+            return Ok(Vec::new());
+        };
+        let at = self.at();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT c.id, c.title, highlight(titles_fts, 0, char(1), char(2)), c.updated_at,
+                        f.rank
+                 FROM titles_fts AS f JOIN conversations AS c ON c.pk = f.rowid
+                 WHERE titles_fts MATCH ?1
+                 ORDER BY f.rank, c.updated_at DESC
+                 LIMIT ?2",
+            )
+            .map_err(&at)?;
+        let rows = stmt
+            .query_map(
+                params![fts, i64::try_from(limit).unwrap_or(i64::MAX)],
+                |row| {
+                    Ok(TitleHit {
+                        conversation_id: row.get(0)?,
+                        title: row.get(1)?,
+                        highlighted: row.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                        updated_at: row.get(3)?,
+                        rank: row.get(4)?,
+                    })
+                },
+            )
+            .map_err(&at)?;
+        rows.map(|r| r.map_err(&at)).collect()
+    }
+
+    /// Search, grouped by conversation for the browser: up to `limit` conversations, those whose
+    /// title matches first (best title first), then the others ordered by their best message
+    /// hit; each with its list row and up to [`HITS_PER_CONVERSATION`] message hits.
     ///
     /// Works from the best `limit × 10` message hits (at least 200), so a conversation whose
     /// only hits rank below that many others is not listed.
@@ -372,20 +428,27 @@ impl Store {
         query: &str,
         limit: usize,
     ) -> Result<Vec<ConversationMatch>, StoreError> {
+        let titles = self.search_titles(query, limit)?;
         let hits = self.search(query, limit.saturating_mul(10).max(200))?;
-        let mut groups: Vec<(String, Vec<SearchHit>)> = Vec::new();
+        let mut groups: Vec<(String, Option<String>, Vec<SearchHit>)> = titles
+            .into_iter()
+            .map(|t| (t.conversation_id, Some(t.highlighted), Vec::new()))
+            .collect();
         for hit in hits {
-            match groups.iter().position(|(id, _)| *id == hit.conversation_id) {
-                Some(i) if groups[i].1.len() < HITS_PER_CONVERSATION => groups[i].1.push(hit),
+            match groups
+                .iter()
+                .position(|(id, _, _)| *id == hit.conversation_id)
+            {
+                Some(i) if groups[i].2.len() < HITS_PER_CONVERSATION => groups[i].2.push(hit),
                 Some(_) => {}
                 None if groups.len() < limit => {
-                    groups.push((hit.conversation_id.clone(), vec![hit]));
+                    groups.push((hit.conversation_id.clone(), None, vec![hit]));
                 }
                 None => {}
             }
         }
         let mut out = Vec::with_capacity(groups.len());
-        for (id, hits) in groups {
+        for (id, title_match, hits) in groups {
             let summary = match self.summary(&id) {
                 Ok(summary) => summary,
                 // Deleted by another process between the two reads.
@@ -395,6 +458,7 @@ impl Store {
             let rank = hits.first().map_or(0.0, |h| h.rank);
             out.push(ConversationMatch {
                 summary,
+                title_match,
                 hits,
                 rank,
             });

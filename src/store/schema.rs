@@ -7,14 +7,19 @@
 //! file back to exactly what it was.
 //!
 //! Version 1 was the first, minimal schema: plain-text messages, no usage details, no index.
-//! Version 2 (current):
+//! Version 2 added content blocks, usage, the aggregates and the message index. Version 3
+//! (current) gives conversations a stable integer key so their titles can be indexed too, and a
+//! draft column:
 //!
 //! ```sql
-//! conversations(id TEXT PK, title, created_at, updated_at, system, max_tokens, temperature, top_p,
-//!               last_model,
+//! conversations(pk INTEGER PK,      -- stable rowid for the title index (VACUUM keeps it)
+//!               id TEXT UNIQUE, title, created_at, updated_at, system, max_tokens, temperature,
+//!               top_p, last_model,
 //!               -- aggregates kept by the write path, so a list page never reads messages:
-//!               message_count, total_input_tokens, total_output_tokens, models JSON, preview)
+//!               message_count, total_input_tokens, total_output_tokens, models JSON, preview,
+//!               draft)              -- unsent input, kept across restarts ('' when none)
 //!   index conversations_by_updated(updated_at DESC, id DESC)         -- list(), most_recent()
+//! titles_fts(title)                 -- FTS5, external content = conversations, kept by triggers
 //! messages(pk INTEGER PK,           -- stable rowid for the FTS index (VACUUM keeps it)
 //!          id TEXT UNIQUE, conversation_id → conversations ON DELETE CASCADE, seq, parent_id,
 //!          role, status, model, stop_reason, input_tokens, output_tokens,
@@ -35,17 +40,19 @@
 //! and the triggers feed the same expression to FTS5 on insert, update and delete. Messages are
 //! indexed only once they stop streaming, so a streaming snapshot rewrite (once a second, up to
 //! megabytes) costs no tokenizing; a reply becomes searchable when it completes, stops, fails or
-//! is marked interrupted. Everything here is plain SQL that any `sqlite3` shell can run.
+//! is marked interrupted. Titles have their own small index (`titles_fts`, same tokenizer), so
+//! a conversation is found by its title, also after a rename. Everything here is plain SQL that
+//! any `sqlite3` shell can run.
 
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 2;
+pub const CURRENT_VERSION: i64 = 3;
 
 /// One step: takes the database from version `index` to `index + 1`.
 type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
-pub(crate) const MIGRATIONS: [Migration; CURRENT_VERSION as usize] = [to_v1, to_v2];
+pub(crate) const MIGRATIONS: [Migration; CURRENT_VERSION as usize] = [to_v1, to_v2, to_v3];
 
 /// Version 1, the first published schema (kept verbatim: old files were made by it).
 pub const V1_SCHEMA: &str = "\
@@ -189,6 +196,59 @@ INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
         old = body("old.content"),
     ))?;
     super::write::recompute_all_summaries(tx)
+}
+
+/// The tokenizer options shared by both full-text indexes.
+const TOKENIZE: &str = "tokenize = 'unicode61 remove_diacritics 2', prefix = '3'";
+
+fn to_v3(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(&format!(
+        "
+CREATE TABLE conversations_v3 (
+    pk INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    system TEXT,
+    max_tokens INTEGER,
+    temperature REAL,
+    top_p REAL,
+    last_model TEXT,
+    message_count INTEGER NOT NULL DEFAULT 0,
+    total_input_tokens INTEGER NOT NULL DEFAULT 0,
+    total_output_tokens INTEGER NOT NULL DEFAULT 0,
+    models TEXT NOT NULL DEFAULT '[]',
+    preview TEXT NOT NULL DEFAULT '',
+    draft TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO conversations_v3 (id, title, created_at, updated_at, system, max_tokens, temperature,
+                              top_p, last_model, message_count, total_input_tokens,
+                              total_output_tokens, models, preview)
+    SELECT id, title, created_at, updated_at, system, max_tokens, temperature, top_p, last_model,
+           message_count, total_input_tokens, total_output_tokens, models, preview
+    FROM conversations ORDER BY created_at, id;
+DROP TABLE conversations;
+ALTER TABLE conversations_v3 RENAME TO conversations;
+CREATE INDEX conversations_by_updated ON conversations(updated_at DESC, id DESC);
+
+CREATE VIRTUAL TABLE titles_fts USING fts5(
+    title, content = 'conversations', content_rowid = 'pk', {TOKENIZE}
+);
+CREATE TRIGGER titles_fts_insert AFTER INSERT ON conversations BEGIN
+    INSERT INTO titles_fts(rowid, title) VALUES (new.pk, new.title);
+END;
+CREATE TRIGGER titles_fts_delete AFTER DELETE ON conversations BEGIN
+    INSERT INTO titles_fts(titles_fts, rowid, title) VALUES ('delete', old.pk, old.title);
+END;
+CREATE TRIGGER titles_fts_update AFTER UPDATE OF title ON conversations
+WHEN old.title IS NOT new.title BEGIN
+    INSERT INTO titles_fts(titles_fts, rowid, title) VALUES ('delete', old.pk, old.title);
+    INSERT INTO titles_fts(rowid, title) VALUES (new.pk, new.title);
+END;
+INSERT INTO titles_fts(titles_fts) VALUES ('rebuild');
+"
+    ))
 }
 
 /// Read `PRAGMA user_version`.

@@ -173,6 +173,11 @@ fn upgrade_keeps_every_row_and_indexes_it() {
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].message_id, "m000000000000005");
     assert_eq!(store.search("two-phase", 10).unwrap().len(), 2);
+    // Titles of old conversations are searchable too, and drafts start empty.
+    let titles = store.search_titles("borrow", 10).unwrap();
+    assert_eq!(titles.len(), 1);
+    assert_eq!(titles[0].conversation_id, "1a2b3c4d5e6f7081");
+    assert_eq!(store.draft("1a2b3c4d5e6f7081").unwrap(), "");
     assert_consistent(&store);
 
     // Opening again does not upgrade again.
@@ -362,4 +367,22 @@ proptest! {
         }
         assert_consistent(&store);
     }
+}
+
+#[test]
+fn an_immutable_open_reads_a_file_at_any_path() {
+    assert_eq!(
+        uri_path(std::path::Path::new("/tmp/a b?c#d%é")),
+        "/tmp/a%20b%3Fc%23d%25%C3%A9"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("odd ?#% name").join("tern.db");
+    {
+        let mut store = Store::open(&path).unwrap();
+        store.create_conversation(&conversation("c")).unwrap();
+    }
+    let store = Store::open_immutable(&path).unwrap();
+    assert!(store.is_read_only());
+    assert_eq!(store.count().unwrap(), 1);
+    assert_eq!(store.search_titles("conversation", 5).unwrap().len(), 1);
 }

@@ -6,6 +6,17 @@
 //! by the difference between the old and the new snapshot of the message, so a write costs the
 //! same whether the conversation has 2 messages or 2,000. The full-text index is kept by triggers
 //! (see `schema`).
+//!
+//! **Appends are checked, so two processes cannot interleave a conversation.** A new message
+//! that names its `parent_id` is only inserted if that parent is still the conversation's last
+//! message and the new `seq` comes after every stored one; otherwise another writer (a second
+//! tern on the same conversation) appended first, and the insert is refused with
+//! [`StoreError::Conflict`] without touching anything. The check and the insert run in the same
+//! `IMMEDIATE` transaction, so no other writer can slip in between. Writers that lost learn it
+//! from the error and reload (the app) or never meet it (`tern -p` appends in the transaction
+//! that read the history). Rewrites of a message already stored (streaming snapshots) are not
+//! appends and are not checked; neither are messages without a parent (the first one) or
+//! imports, which write a new conversation in one transaction.
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -19,9 +30,17 @@ use crate::api::types::Usage;
 pub enum WriteCommand {
     CreateConversation(Conversation),
     UpdateConversation(Conversation),
-    Rename { id: String, title: String },
+    Rename {
+        id: String,
+        title: String,
+    },
     DeleteConversation(String),
     UpsertMessage(StoredMessage),
+    /// Keep (or clear, with `""`) the unsent input of a conversation.
+    SetDraft {
+        id: String,
+        draft: String,
+    },
 }
 
 impl WriteCommand {
@@ -29,7 +48,9 @@ impl WriteCommand {
     pub fn conversation_id(&self) -> &str {
         match self {
             WriteCommand::CreateConversation(c) | WriteCommand::UpdateConversation(c) => &c.id,
-            WriteCommand::Rename { id, .. } | WriteCommand::DeleteConversation(id) => id,
+            WriteCommand::Rename { id, .. }
+            | WriteCommand::DeleteConversation(id)
+            | WriteCommand::SetDraft { id, .. } => id,
             WriteCommand::UpsertMessage(m) => &m.conversation_id,
         }
     }
@@ -49,6 +70,7 @@ impl WriteCommand {
             WriteCommand::UpdateConversation(c) => format!("updating conversation {}", c.id),
             WriteCommand::Rename { id, .. } => format!("renaming conversation {id}"),
             WriteCommand::DeleteConversation(id) => format!("deleting conversation {id}"),
+            WriteCommand::SetDraft { id, .. } => format!("saving the draft of conversation {id}"),
             WriteCommand::UpsertMessage(m) => {
                 format!(
                     "saving message {} of conversation {}",
@@ -122,10 +144,47 @@ impl Store {
 
     /// Insert a message, or replace the stored snapshot with the same id. Bumps the
     /// conversation's `updated_at` (to the message's, if later) and, for its latest message,
-    /// `last_model` and the preview. [`StoreError::NotFound`] if the conversation does not exist.
+    /// `last_model` and the preview. [`StoreError::NotFound`] if the conversation does not exist;
+    /// [`StoreError::Conflict`] if the message is new, names a parent, and that parent is no
+    /// longer the conversation's last message (see the module notes).
     pub fn upsert_message(&mut self, message: &StoredMessage) -> Result<(), StoreError> {
         let writer = self.writer_for(message);
-        self.write_tx(|conn| upsert_message(conn, message, writer.as_deref()))
+        self.write_tx(|conn| upsert_message(conn, message, writer.as_deref(), Check::Append))
+    }
+
+    /// Keep the unsent input of a conversation (`""` clears it). Does not touch `updated_at`.
+    /// [`StoreError::NotFound`] if the conversation does not exist (a new conversation has no
+    /// row until its first message is sent: create it first to keep its draft).
+    pub fn set_draft(&mut self, id: &str, draft: &str) -> Result<(), StoreError> {
+        self.write_tx(|conn| set_draft(conn, id, draft))
+    }
+
+    /// Load a conversation and append messages after it, in one transaction: `append` sees the
+    /// conversation as stored and returns the messages to add (each is checked as an append).
+    /// Nothing can be written in between, so the history read is the one the new messages
+    /// follow. Returns the conversation, the messages it had, and what `append` returned.
+    pub fn append_after_load<T>(
+        &mut self,
+        id: &str,
+        append: impl FnOnce(&Conversation, &[StoredMessage]) -> (Vec<StoredMessage>, T),
+    ) -> Result<(Conversation, Vec<StoredMessage>, T), StoreError> {
+        let writer = self.writer_token();
+        let path = self.path.clone();
+        let at = |e: rusqlite::Error| StoreError::Sqlite(e).at(&path);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(at)?;
+        let (conversation, messages) = super::read::load(&tx, id).map_err(|e| e.at(&self.path))?;
+        let (new, value) = append(&conversation, &messages);
+        for m in &new {
+            let writer = writer
+                .as_deref()
+                .filter(|_| m.status == super::MessageStatus::Streaming);
+            upsert_message(&tx, m, writer, Check::Append).map_err(|e| e.at(&self.path))?;
+        }
+        tx.commit().map_err(at)?;
+        Ok((conversation, messages, value))
     }
 
     /// Apply several commands in one transaction (one commit, one fsync at checkpoint), each in
@@ -180,8 +239,50 @@ pub(crate) fn apply(
         WriteCommand::DeleteConversation(id) => delete_conversation(conn, id),
         WriteCommand::UpsertMessage(m) => {
             let writer = writer.filter(|_| m.status == super::MessageStatus::Streaming);
-            upsert_message(conn, m, writer)
+            upsert_message(conn, m, writer, Check::Append)
         }
+        WriteCommand::SetDraft { id, draft } => set_draft(conn, id, draft),
+    }
+}
+
+fn set_draft(conn: &Connection, id: &str, draft: &str) -> Result<(), StoreError> {
+    let changed = conn
+        .prepare_cached("UPDATE conversations SET draft = ?2 WHERE id = ?1")?
+        .execute(params![id, draft])?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(id.to_owned()));
+    }
+    Ok(())
+}
+
+/// Whether an insert must prove it appends after its parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Check {
+    Append,
+    /// Imports: a whole new conversation written in one transaction.
+    None,
+}
+
+/// Refuse a new message whose parent is no longer the conversation's last message.
+fn check_append(conn: &Connection, m: &StoredMessage) -> Result<(), StoreError> {
+    let Some(parent) = &m.parent_id else {
+        return Ok(());
+    };
+    let last: Option<(String, i64)> = conn
+        .prepare_cached(
+            "SELECT id, seq FROM messages WHERE conversation_id = ?1
+             ORDER BY seq DESC, pk DESC LIMIT 1",
+        )?
+        .query_row([&m.conversation_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    match last {
+        Some((id, seq)) if id == *parent && m.seq > seq => Ok(()),
+        last => Err(StoreError::Conflict {
+            conversation_id: m.conversation_id.clone(),
+            message_id: m.id.clone(),
+            expected: parent.clone(),
+            found: last.map(|(id, _)| id),
+        }),
     }
 }
 
@@ -264,6 +365,7 @@ pub(crate) fn upsert_message(
     conn: &Connection,
     m: &StoredMessage,
     writer: Option<&str>,
+    check: Check,
 ) -> Result<(), StoreError> {
     let content = serde_json::to_string(&m.content).map_err(|e| StoreError::Decode {
         what: "message",
@@ -289,6 +391,9 @@ pub(crate) fn upsert_message(
             })
         })
         .optional()?;
+    if old.is_none() && check == Check::Append {
+        check_append(conn, m)?;
+    }
     let usage = m.usage.as_ref();
     let pk: i64 = conn
         .prepare_cached(

@@ -132,6 +132,18 @@ impl StoreWriter {
         })
     }
 
+    /// Queue a draft (the unsent input) of a conversation; `""` clears it.
+    pub fn set_draft(
+        &self,
+        id: impl Into<String>,
+        draft: impl Into<String>,
+    ) -> Result<(), StoreError> {
+        self.send(WriteCommand::SetDraft {
+            id: id.into(),
+            draft: draft.into(),
+        })
+    }
+
     /// Queue the deletion of a conversation and its messages.
     pub fn delete(&self, id: impl Into<String>) -> Result<(), StoreError> {
         self.send(WriteCommand::DeleteConversation(id.into()))
@@ -203,13 +215,19 @@ fn run(
     }
 }
 
-/// Drop upserts that a later upsert of the same message replaces; keep the order of the rest.
+/// Drop upserts (and drafts) that a later one of the same message (conversation) replaces;
+/// keep the order of the rest.
 pub(crate) fn coalesce(commands: &mut Vec<WriteCommand>) {
     let mut seen = std::collections::HashSet::new();
     let mut keep = vec![true; commands.len()];
     for (i, command) in commands.iter().enumerate().rev() {
-        if let Some(id) = command.message_id()
-            && !seen.insert(id.to_owned())
+        let key = match command {
+            WriteCommand::UpsertMessage(m) => Some((false, m.id.as_str())),
+            WriteCommand::SetDraft { id, .. } => Some((true, id.as_str())),
+            _ => None,
+        };
+        if let Some(key) = key
+            && !seen.insert(key)
         {
             keep[i] = false;
         }
@@ -257,6 +275,7 @@ fn write_pending(
                     WriteCommand::Rename { id, title } => store.rename(id, title),
                     WriteCommand::DeleteConversation(id) => store.delete_conversation(id),
                     WriteCommand::UpsertMessage(m) => store.upsert_message(m),
+                    WriteCommand::SetDraft { id, draft } => store.set_draft(id, draft),
                 };
                 if let Err(error) = result {
                     report(command, error);

@@ -174,6 +174,8 @@ pub fn config(server: &FakeServer, dir: &Path) -> Config {
 pub struct Rig {
     pub server: FakeServer,
     dir: tempfile::TempDir,
+    /// Where the store lives, when not in `dir` (see [`Rig::with_store_at`]).
+    store: Option<PathBuf>,
 }
 
 impl Rig {
@@ -183,11 +185,20 @@ impl Rig {
                 .await
                 .expect("the fake server starts"),
             dir: tempfile::tempdir().unwrap(),
+            store: None,
         }
     }
 
+    /// Sessions of this rig save into `path` (e.g. the store of a `tern` binary's home).
+    pub fn with_store_at(mut self, path: PathBuf) -> Rig {
+        self.store = Some(path);
+        self
+    }
+
     pub fn store_path(&self) -> PathBuf {
-        self.dir.path().join("tern.db")
+        self.store
+            .clone()
+            .unwrap_or_else(|| self.dir.path().join("tern.db"))
     }
 
     /// A session on this rig's store, started as `start` asks.
