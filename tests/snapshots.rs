@@ -192,6 +192,8 @@ fn a_reply_while_it_streams() {
     let text = screen.text();
     assert!(text.contains("streaming ~"), "{text}");
     assert!(text.contains("Esc stops the reply"), "{text}");
+    // The output so far is estimated from the text, not message_start's placeholder 1.
+    assert!(text.contains("last 1.2k in · ~22 out"), "{text}");
     insta::assert_snapshot!("streaming_80x24", screen.draw());
 }
 
@@ -234,6 +236,18 @@ fn the_model_picker_with_a_filter() {
         assert!(!text.contains("claude-haiku-4.5"), "{text}");
         insta::assert_snapshot!(format!("model_picker_{w}x{h}"), screen.draw());
     }
+}
+
+#[test]
+fn the_model_picker_offers_an_unlisted_id_as_typed() {
+    let mut screen = Screen::new(80, 24);
+    screen.act(ctrl('p'));
+    screen.type_str("gpt-oss-120b");
+    let text = screen.text();
+    assert!(
+        text.contains("not in the list · Enter uses “gpt-oss-120b” as typed"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -334,6 +348,8 @@ fn a_stopped_reply() {
     let text = screen.text();
     assert!(text.contains("■ stopped"), "{text}");
     assert!(text.contains("there lived"), "{text}");
+    assert!(text.contains("09:30  ~14 out"), "{text}");
+    assert!(text.contains("last ~14 out"), "{text}");
     insta::assert_snapshot!("stopped_80x24", screen.draw());
 }
 
