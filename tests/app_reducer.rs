@@ -1064,6 +1064,7 @@ fn closing_a_tab_with_a_draft_asks_first() {
     );
     app.update(ctrl('x'));
     assert_eq!(app.panes.len(), 1);
+    assert_eq!(notice(&app), None, "the answered question goes away");
 }
 
 #[test]

@@ -299,6 +299,7 @@ impl App {
             && asked.conversation == conversation
             && self.now.saturating_duration_since(asked.at) <= CONFIRM_WITHIN
         {
+            self.notice = None; // the question is answered
             return true;
         }
         self.confirm = Some(Confirm {
@@ -712,7 +713,7 @@ impl App {
                     let known: Vec<String> =
                         SLASH_COMMANDS.iter().map(|c| format!("/{c}")).collect();
                     self.notify(Notice::error(format!(
-                        "unknown command /{name} — known: {} (//{name} sends it as text)",
+                        "unknown command /{name} — known: {}",
                         known.join(" ")
                     )));
                     return;
