@@ -693,6 +693,9 @@ impl Driver {
             SaveOp::Message(m) => writer.upsert_message(m),
             SaveOp::Rename { id, title } => writer.rename(id, title),
             SaveOp::Delete(id) => writer.delete(id),
+            // Drafts stay in memory until the store can keep them (wire the draft store here,
+            // and answer conversation loads with `Action::RestoreDraft`).
+            SaveOp::Draft { .. } => Ok(()),
         };
         if let Err(e) = result {
             let _ = self

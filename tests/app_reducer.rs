@@ -273,15 +273,97 @@ fn esc_when_idle_does_nothing() {
 }
 
 #[test]
-fn ctrl_c_clears_a_non_empty_input_then_quits_on_an_empty_one() {
+fn ctrl_c_clears_a_draft_and_up_brings_it_back() {
     let mut app = new_app();
-    type_str(&mut app, "never mind");
+    type_str(&mut app, "a long\ncareful draft");
     assert!(app.update(ctrl('c')).is_empty());
     assert!(app.pane().input.is_empty());
     assert!(!app.should_quit);
+    assert_notice(&app, NoticeKind::Info, "draft cleared — ↑ brings it back");
 
+    assert!(app.update(key(KeyCode::Up)).is_empty());
+    assert_eq!(app.pane().input_text(), "a long\ncareful draft");
+}
+
+#[test]
+fn ctrl_c_on_an_empty_input_quits_only_when_pressed_again_within_a_second() {
+    let mut app = new_app();
+    assert!(app.update(ctrl('c')).is_empty());
+    assert!(!app.should_quit);
+    assert_notice(&app, NoticeKind::Info, "press Ctrl+C again to quit");
+
+    // Too late: it asks again.
+    app.now += Duration::from_millis(1500);
+    assert!(app.update(ctrl('c')).is_empty());
+    assert!(!app.should_quit);
+
+    app.now += Duration::from_millis(900);
     assert_eq!(app.update(ctrl('c')), [Effect::Quit]);
     assert!(app.should_quit);
+}
+
+#[test]
+fn ctrl_c_twice_during_a_reply_stops_it_and_does_not_quit() {
+    let mut app = new_app();
+    let (_, request, _) = the_send(&submit(&mut app, "hello"));
+    api(&mut app, request, ApiEvent::Text("Hel".into()));
+    let first = app.update(ctrl('c'));
+    assert_eq!(first[0], Effect::Cancel(request));
+    let second = app.update(ctrl('c'));
+    assert!(second.is_empty(), "{second:?}");
+    assert!(!app.should_quit);
+    assert_eq!(last(&app).status(), MessageStatus::Stopped);
+    assert_notice(&app, NoticeKind::Info, "press Ctrl+C again to quit");
+    // Only a third press, right after, quits.
+    assert_eq!(app.update(ctrl('c')), [Effect::Quit]);
+}
+
+#[test]
+fn ctrl_q_with_nothing_at_risk_quits_at_once() {
+    let mut app = new_app();
+    turn(&mut app, "one", "answer");
+    assert_eq!(app.update(ctrl('q')), [Effect::Quit]);
+    assert!(app.should_quit);
+}
+
+#[test]
+fn ctrl_q_with_a_streaming_reply_asks_once() {
+    let mut app = new_app();
+    let (_, request, _) = the_send(&submit(&mut app, "hello"));
+    assert!(app.update(ctrl('q')).is_empty());
+    assert!(!app.should_quit);
+    assert!(app.pane().is_busy(), "the reply goes on");
+    assert_notice(
+        &app,
+        NoticeKind::Info,
+        "press Ctrl+Q again to quit: a reply is streaming",
+    );
+
+    // Any other key in between cancels the question.
+    app.update(alt(KeyCode::Up));
+    assert!(app.update(ctrl('q')).is_empty());
+    assert!(!app.should_quit);
+
+    app.now += Duration::from_millis(600);
+    let effects = app.update(ctrl('q'));
+    assert_eq!(effects[0], Effect::Cancel(request));
+    assert_eq!(effects.last(), Some(&Effect::Quit));
+    assert!(app.should_quit);
+}
+
+#[test]
+fn ctrl_q_with_a_draft_in_any_tab_asks_once() {
+    let mut app = new_app();
+    type_str(&mut app, "half a thought");
+    app.update(ctrl('n'));
+    assert!(app.update(ctrl('q')).is_empty());
+    assert!(!app.should_quit);
+    assert_notice(
+        &app,
+        NoticeKind::Info,
+        "press Ctrl+Q again to quit: tab 1 has an unsent draft",
+    );
+    assert_eq!(app.update(ctrl('q')), [Effect::Quit]);
 }
 
 #[test]
@@ -291,6 +373,7 @@ fn ctrl_q_quits_and_stops_every_stream_even_from_a_popup() {
     app.update(ctrl('n'));
     let (_, second, _) = the_send(&submit(&mut app, "two"));
     app.update(key(KeyCode::F(1)));
+    assert!(app.update(ctrl('q')).is_empty(), "asks first");
     let effects = app.update(ctrl('q'));
     assert!(effects.contains(&Effect::Cancel(first)));
     assert!(effects.contains(&Effect::Cancel(second)));
@@ -402,14 +485,89 @@ fn stream_events_fill_the_reply_status_and_usage() {
     assert_eq!(app.pane().phase, Phase::Idle);
     assert_eq!(app.pane().request, None);
     assert!(!app.is_waiting());
-    assert_eq!(app.pane().last_usage(), Some((DEFAULT_MODEL, usage(12, 8))));
+    let (model, tokens) = app.pane().last_usage().unwrap();
+    assert_eq!(
+        (model, tokens.usage, tokens.estimated),
+        (DEFAULT_MODEL, usage(12, 8), false)
+    );
 
     turn(&mut app, "again", "more");
     let totals = app.pane().totals();
     assert_eq!(
-        (totals.input_tokens, totals.output_tokens),
+        (totals.usage.input_tokens, totals.usage.output_tokens),
         (12 + 10, 8 + 20)
     );
+    assert!(!totals.estimated);
+}
+
+#[test]
+fn output_tokens_are_estimated_from_the_text_until_the_server_counts_them() {
+    let mut app = new_app();
+    let (_, request, _) = the_send(&submit(&mut app, "hi"));
+    api(
+        &mut app,
+        request,
+        ApiEvent::Started {
+            usage: usage(12, 1),
+        },
+    );
+    api(&mut app, request, ApiEvent::Text("x".repeat(40)));
+    let tokens = last(&app).tokens().unwrap();
+    assert_eq!(
+        (tokens.usage.input_tokens, tokens.usage.output_tokens),
+        (12, 10)
+    );
+    assert!(tokens.estimated);
+    let (_, shown) = app.pane().last_usage().unwrap();
+    assert_eq!((shown.usage.output_tokens, shown.estimated), (10, true));
+    assert!(app.pane().totals().estimated);
+
+    // The server's count replaces the estimate, even when smaller.
+    api(&mut app, request, ApiEvent::Usage(usage(12, 7)));
+    let tokens = last(&app).tokens().unwrap();
+    assert_eq!((tokens.usage.output_tokens, tokens.estimated), (7, false));
+    api(
+        &mut app,
+        request,
+        finished(DEFAULT_MODEL, &"x".repeat(40), usage(12, 7)),
+    );
+    assert!(!app.pane().totals().estimated);
+}
+
+#[test]
+fn a_stopped_reply_keeps_an_estimate_also_when_reopened() {
+    let mut app = new_app();
+    let (_, request, _) = the_send(&submit(&mut app, "hi"));
+    api(
+        &mut app,
+        request,
+        ApiEvent::Started {
+            usage: usage(12, 1),
+        },
+    );
+    api(&mut app, request, ApiEvent::Text("y".repeat(41)));
+    let effects = app.update(key(KeyCode::Esc));
+    let tokens = last(&app).tokens().unwrap();
+    assert_eq!((tokens.usage.output_tokens, tokens.estimated), (11, true));
+
+    // Reopened from the store (which keeps the server's 1), still estimated.
+    let stopped = saved_messages(&effects).remove(0);
+    let user = app.pane().messages[0].stored.clone();
+    let conversation = app.pane().conversation.clone();
+    let mut other = new_app();
+    other.update(Action::OpenSaved {
+        conversation,
+        messages: vec![user, stopped],
+    });
+    let tokens = other.pane().messages[1].tokens().unwrap();
+    assert_eq!((tokens.usage.output_tokens, tokens.estimated), (11, true));
+
+    // A reply with no text and no usage has no figures at all.
+    let (_, request, _) = the_send(&submit(&mut app, "again"));
+    assert_eq!(last(&app).tokens(), None);
+    app.update(key(KeyCode::Esc));
+    assert_eq!(last(&app).tokens(), None);
+    let _ = request;
 }
 
 #[test]
@@ -793,12 +951,11 @@ fn picker_arrows_move_and_wrap_within_the_filtered_list() {
 }
 
 #[test]
-fn picker_esc_cancels_and_a_filter_matching_nothing_keeps_it_open() {
+fn picker_esc_cancels_also_with_a_filter_matching_nothing() {
     let mut app = new_app();
     app.update(ctrl('p'));
     type_str(&mut app, "zzz");
     assert!(app.filtered_models("zzz").is_empty());
-    assert!(app.update(key(KeyCode::Enter)).is_empty());
     assert!(matches!(app.overlay, Overlay::ModelPicker(_)));
     assert!(app.update(key(KeyCode::Esc)).is_empty());
     assert_eq!(app.overlay, Overlay::None);
@@ -943,12 +1100,65 @@ fn a_background_tab_receiving_text_is_marked_unread_until_shown() {
 }
 
 #[test]
-fn ctrl_w_closes_a_tab_stopping_its_reply() {
+fn ctrl_w_deletes_the_word_before_the_cursor_and_never_closes_the_tab() {
+    let mut app = new_app();
+    let (_, request, _) = the_send(&submit(&mut app, "hello"));
+    type_str(&mut app, "keep this draft");
+    assert!(app.update(ctrl('w')).is_empty());
+    assert_eq!(app.pane().input_text(), "keep this ");
+    assert_eq!(app.panes.len(), 1);
+    assert_eq!(app.pane().request, Some(request), "the reply goes on");
+}
+
+#[test]
+fn ctrl_x_closes_an_idle_tab_at_once() {
+    let mut app = new_app();
+    turn(&mut app, "first", "answer");
+    let kept = app.pane().id().to_owned();
+    app.update(ctrl('n'));
+    assert!(app.update(ctrl('x')).is_empty());
+    assert_eq!(app.panes.len(), 1);
+    assert_eq!(app.pane().id(), kept);
+}
+
+#[test]
+fn closing_a_tab_with_a_draft_asks_first() {
+    let mut app = new_app();
+    app.update(ctrl('n'));
+    type_str(&mut app, "half a thought");
+    assert!(app.update(ctrl('x')).is_empty());
+    assert_eq!(app.panes.len(), 2);
+    assert_notice(
+        &app,
+        NoticeKind::Info,
+        "press Ctrl+X again to close this tab: it has an unsent draft",
+    );
+    app.update(ctrl('x'));
+    assert_eq!(app.panes.len(), 1);
+    assert_eq!(notice(&app), None, "the answered question goes away");
+}
+
+#[test]
+fn closing_a_busy_tab_asks_once_and_a_second_press_within_a_second_closes_it() {
     let mut app = new_app();
     app.update(ctrl('n'));
     let (_, request, _) = the_send(&submit(&mut app, "doomed"));
     let closed = app.pane().id().to_owned();
-    let effects = app.update(ctrl('w'));
+    assert!(app.update(ctrl('x')).is_empty());
+    assert_eq!(app.panes.len(), 2);
+    assert!(app.pane().is_busy());
+    assert_notice(
+        &app,
+        NoticeKind::Info,
+        "press Ctrl+X again to close this tab: a reply is streaming",
+    );
+    // Too late: it asks again.
+    app.now += Duration::from_millis(1200);
+    assert!(app.update(ctrl('x')).is_empty());
+    assert_eq!(app.panes.len(), 2);
+
+    app.now += Duration::from_millis(300);
+    let effects = app.update(ctrl('x'));
     assert_eq!(effects[0], Effect::Cancel(request));
     assert_eq!(saved_messages(&effects)[0].status, MessageStatus::Stopped);
     assert_eq!(app.panes.len(), 1);
@@ -961,10 +1171,86 @@ fn ctrl_w_closes_a_tab_stopping_its_reply() {
 
     // Closing the last tab leaves a fresh, empty one.
     let only = app.pane().id().to_owned();
-    assert!(app.update(ctrl('w')).is_empty());
+    assert!(app.update(ctrl('x')).is_empty());
     assert_eq!(app.panes.len(), 1);
     assert_ne!(app.pane().id(), only);
     assert!(app.pane().messages.is_empty());
+}
+
+// ─── Drafts ──────────────────────────────────────────────────────────────────────────────
+
+fn draft(conversation: &str, text: &str) -> Effect {
+    Effect::Save(SaveOp::Draft {
+        conversation: conversation.to_owned(),
+        text: text.to_owned(),
+    })
+}
+
+#[test]
+fn a_saved_tab_left_with_a_draft_hands_it_to_the_store_and_sending_clears_it() {
+    let mut app = new_app();
+    turn(&mut app, "first", "answer");
+    let id = app.pane().id().to_owned();
+    type_str(&mut app, "unsent");
+    assert_eq!(app.update(ctrl('n')), [draft(&id, "unsent")]);
+    // A new tab has no row to keep a draft in yet: leaving it hands nothing over.
+    type_str(&mut app, "elsewhere");
+    assert!(app.update(alt(KeyCode::Char('1'))).is_empty());
+    assert_eq!(app.pane().input_text(), "unsent");
+    let effects = app.update(key(KeyCode::Enter));
+    assert!(effects.contains(&draft(&id, "")), "{effects:#?}");
+    // Nothing kept any more: leaving again hands nothing over.
+    let (_, request, _) = the_send(&effects);
+    reply(&mut app, request, "ok", usage(1, 1));
+    assert!(app.update(alt(KeyCode::Char('2'))).is_empty());
+}
+
+#[test]
+fn quitting_or_a_signal_hands_every_saved_draft_to_the_store() {
+    let mut app = new_app();
+    turn(&mut app, "first", "answer");
+    let id = app.pane().id().to_owned();
+    type_str(&mut app, "later");
+    app.update(ctrl('q'));
+    assert_eq!(app.update(ctrl('q')), [draft(&id, "later"), Effect::Quit]);
+
+    let mut app = new_app();
+    turn(&mut app, "first", "answer");
+    let id = app.pane().id().to_owned();
+    type_str(&mut app, "later");
+    assert_eq!(
+        app.update(Action::Terminate),
+        [draft(&id, "later"), Effect::Quit]
+    );
+}
+
+#[test]
+fn a_restored_draft_fills_the_empty_input_of_its_conversation() {
+    let mut app = new_app();
+    let (conversation, messages) = saved_conversation("c0ffee0000000006", DEFAULT_MODEL);
+    app.update(Action::OpenSaved {
+        conversation,
+        messages,
+    });
+    let restore = |text: &str, id: &str| Action::RestoreDraft {
+        conversation: id.to_owned(),
+        text: text.to_owned(),
+    };
+    assert!(
+        app.update(restore("where was I", "c0ffee0000000006"))
+            .is_empty()
+    );
+    assert_eq!(app.pane().input_text(), "where was I");
+    // Never over what the user typed since, never into another conversation.
+    app.update(restore("older", "c0ffee0000000006"));
+    app.update(restore("stray", "0000000000000000"));
+    assert_eq!(app.pane().input_text(), "where was I");
+    // The store holds it, so sending clears it there.
+    let effects = app.update(key(KeyCode::Enter));
+    assert!(
+        effects.contains(&draft("c0ffee0000000006", "")),
+        "{effects:#?}"
+    );
 }
 
 // ─── Input: history, paste, editor ───────────────────────────────────────────────────────
@@ -1193,10 +1479,83 @@ fn a_slash_command_with_a_bad_value_keeps_the_input() {
 }
 
 #[test]
-fn text_starting_with_a_slash_that_is_no_command_is_sent() {
+fn text_starting_with_a_path_is_sent() {
     let mut app = new_app();
     let (_, _, body) = the_send(&submit(&mut app, "/etc/hosts has what format?"));
     assert_eq!(history(&body)[0].1, "/etc/hosts has what format?");
+}
+
+#[test]
+fn an_unknown_slash_command_is_never_sent_and_the_known_ones_are_listed() {
+    for typed in ["/help", "/clear", "/tmep 0.5", "/Model x"] {
+        let mut app = new_app();
+        let effects = submit(&mut app, typed);
+        assert!(effects.is_empty(), "{typed}: {effects:#?}");
+        let name = typed.split_whitespace().next().unwrap();
+        assert_notice(
+            &app,
+            NoticeKind::Error,
+            &format!("unknown command {name} — known: /system /temp /top_p /max /model /title"),
+        );
+        assert!(app.pane().messages.is_empty(), "{typed} was sent");
+        assert_eq!(app.pane().input_text(), typed, "kept, to fix in place");
+    }
+}
+
+#[test]
+fn every_listed_command_is_known() {
+    for name in ["system", "temp", "top_p", "max", "model", "title"] {
+        let mut app = new_app();
+        submit(&mut app, &format!("/{name}"));
+        let text = notice(&app).map(|(_, t)| t).unwrap_or_default();
+        assert!(!text.contains("unknown command"), "/{name}: {text}");
+    }
+}
+
+#[test]
+fn a_double_slash_sends_the_text_with_one_slash() {
+    let mut app = new_app();
+    let (_, _, body) = the_send(&submit(&mut app, "//help is what many apps use"));
+    assert_eq!(history(&body)[0].1, "/help is what many apps use");
+    assert_eq!(app.pane().conversation.title, "/help is what many apps use");
+}
+
+#[test]
+fn slash_model_with_an_unlisted_id_is_used_and_says_so() {
+    let mut app = new_app();
+    assert!(submit(&mut app, "/model my-gateway/llama-4").is_empty());
+    assert_eq!(app.pane().model, "my-gateway/llama-4");
+    assert_notice(&app, NoticeKind::Info, "not in the known list");
+    assert_eq!(
+        the_send(&submit(&mut app, "hi")).2.model,
+        "my-gateway/llama-4"
+    );
+
+    // A listed one (configured, or fetched from the endpoint) draws no remark.
+    app.update(Action::ModelsFetched(vec!["gateway-extra".into()]));
+    for listed in ["claude-haiku-4.5", "gateway-extra"] {
+        submit(&mut app, &format!("/model {listed}"));
+        let (_, text) = notice(&app).unwrap();
+        assert!(!text.contains("not in the known list"), "{text}");
+    }
+}
+
+#[test]
+fn enter_on_an_unlisted_id_typed_in_the_picker_uses_it() {
+    let mut app = new_app();
+    app.update(ctrl('p'));
+    type_str(&mut app, "gpt-oss-120b");
+    assert!(app.filtered_models("gpt-oss-120b").is_empty());
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.overlay, Overlay::None);
+    assert_eq!(app.pane().model, "gpt-oss-120b");
+    assert_notice(
+        &app,
+        NoticeKind::Info,
+        "gpt-oss-120b is not in the known list",
+    );
+    // It is offered from now on.
+    assert_eq!(app.filtered_models("gpt-oss"), ["gpt-oss-120b"]);
 }
 
 // ─── Copying ─────────────────────────────────────────────────────────────────────────────

@@ -655,7 +655,7 @@ async fn search_a_saved_conversation_open_it_and_continue_with_its_history() {
         user.send("tell me about pelicans");
         user.wait_ready_with("Echo from claude-haiku-4.5").await;
         // Close its tab (it stays saved); conversation 2 in a fresh one, with the default model.
-        user.ctrl('w');
+        user.ctrl('x');
         user.wait_for("a fresh tab", |t| {
             !t.contains("pelicans") && status_line(t).starts_with(" claude-sonnet-4.6 ")
         })

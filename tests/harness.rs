@@ -484,6 +484,8 @@ async fn quitting_mid_reply_saves_the_partial_text_as_stopped() {
                 status_line(t).contains("streaming") && t.contains("▌claude-sonnet-4.6")
             })
             .await;
+        // The first press asks (a reply is streaming), the second confirms.
+        user.ctrl('q');
         user.ctrl('q');
         user
     })

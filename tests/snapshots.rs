@@ -199,6 +199,31 @@ fn a_reply_while_it_streams() {
 }
 
 #[test]
+fn output_tokens_are_estimated_while_streaming_and_once_stopped() {
+    // 120 columns: wide enough for the last turn's tokens beside the context fill and cost.
+    let mut screen = Screen::new(120, 24);
+    let request = screen.send("Show me hello world in Rust, please");
+    screen.event(
+        request,
+        ApiEvent::Started {
+            usage: usage(1234, 1),
+        },
+    );
+    screen.event(request, ApiEvent::Text(REPLY[0].into()));
+    screen.event(request, ApiEvent::Text(REPLY[1].into()));
+    // The output so far is estimated from the text, not message_start's placeholder 1.
+    let text = screen.text();
+    assert!(text.contains("last 1.2k in · ~22 out"), "{text}");
+    screen.act(key(KeyCode::Esc));
+    let text = screen.text();
+    assert!(text.contains("last 1.2k in · ~22 out"), "{text}");
+    assert!(
+        text.contains("09:30  1.2k in · ~22 out"),
+        "the reply's header: {text}"
+    );
+}
+
+#[test]
 fn waiting_and_retrying_show_in_the_status_bar() {
     let mut screen = Screen::new(80, 24);
     let t0 = screen.app.now;
@@ -237,6 +262,18 @@ fn the_model_picker_with_a_filter() {
         assert!(!text.contains("claude-haiku-4.5"), "{text}");
         insta::assert_snapshot!(format!("model_picker_{w}x{h}"), screen.draw());
     }
+}
+
+#[test]
+fn the_model_picker_offers_an_unlisted_id_as_typed() {
+    let mut screen = Screen::new(80, 24);
+    screen.act(ctrl('p'));
+    screen.type_str("gpt-oss-120b");
+    let text = screen.text();
+    assert!(
+        text.contains("not in the list · Enter uses “gpt-oss-120b” as typed"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -337,6 +374,7 @@ fn a_stopped_reply() {
     let text = screen.text();
     assert!(text.contains("■ stopped"), "{text}");
     assert!(text.contains("there lived"), "{text}");
+    assert!(text.contains("09:30  ~14 out"), "{text}");
     insta::assert_snapshot!("stopped_80x24", screen.draw());
 }
 

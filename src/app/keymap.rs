@@ -92,12 +92,14 @@ impl Command {
             Command::Send => "send the message",
             Command::Newline => "new line in the message",
             Command::Stop => "stop the reply / close a popup",
-            Command::Interrupt => "stop the reply, else clear the input, else quit",
-            Command::Quit => "quit",
+            Command::Interrupt => "stop a reply, else clear the input (↑ restores), else quit",
+            Command::Quit => "quit (asks if a reply streams or a draft is unsent)",
             Command::ModelPicker => "choose the model for the next turn",
             Command::Browser => "saved conversations (search, open, rename, delete)",
             Command::NewConversation => "new conversation tab",
-            Command::CloseConversation => "close this tab (it stays saved)",
+            Command::CloseConversation => {
+                "close this tab (it stays saved; asks if busy or drafted)"
+            }
             Command::NextTab => "next tab",
             Command::PrevTab => "previous tab",
             Command::PageUp => "scroll up a page",
@@ -124,7 +126,10 @@ impl Command {
             Command::ModelPicker => &["ctrl+p"],
             Command::Browser => &["ctrl+r"],
             Command::NewConversation => &["ctrl+n"],
-            Command::CloseConversation => &["ctrl+w"],
+            // Not Ctrl+W: that deletes a word in the input, as in readline and every shell.
+            // Ctrl+X arrives as one control byte on every terminal (no Alt/Option quirks), no
+            // emulator, multiplexer or browser-hosted terminal takes it, and nano uses it to close.
+            Command::CloseConversation => &["ctrl+x"],
             Command::NextTab => &["alt+right"],
             Command::PrevTab => &["alt+left"],
             Command::PageUp => &["pageup"],
@@ -292,6 +297,14 @@ impl std::fmt::Display for KeySpec {
     }
 }
 
+/// `Alt+1`..`Alt+9` switch tabs before any binding is looked at; the digit, if `spec` is one.
+fn tab_digit(spec: &KeySpec) -> Option<char> {
+    match spec.code {
+        KeyCodeOrd::Char(d @ '1'..='9') if spec.alt => Some(d),
+        _ => None,
+    }
+}
+
 /// Keys → commands.
 #[derive(Debug, Clone)]
 pub struct KeyMap {
@@ -319,9 +332,11 @@ impl Default for KeyMap {
 
 impl KeyMap {
     /// Defaults with the user's `[keys]` applied: `command = "ctrl+x, f2"` replaces that
-    /// command's keys. Unknown names or keys are errors naming them.
+    /// command's keys. Unknown names or keys are errors naming them, and so is a key that
+    /// another command still holds (both commands are named): a silent takeover would leave
+    /// that command unreachable.
     pub fn with_overrides(overrides: &BTreeMap<String, String>) -> Result<KeyMap, String> {
-        let mut map = KeyMap::default();
+        let mut wanted: Vec<(Command, Vec<KeySpec>)> = Vec::new();
         for (name, keys) in overrides {
             let command = Command::from_name(name).ok_or_else(|| {
                 format!(
@@ -329,11 +344,39 @@ impl KeyMap {
                     Command::ALL.map(Command::name).join(", ")
                 )
             })?;
-            map.bindings.retain(|_, c| *c != command);
-            map.primary.remove(&command);
+            let mut specs = Vec::new();
             for key in keys.split(',').filter(|k| !k.trim().is_empty()) {
                 let spec = KeySpec::parse(key).map_err(|e| format!("[keys] {name}: {e}"))?;
-                map.bind(spec, command);
+                if let Some(n) = tab_digit(&spec) {
+                    return Err(format!(
+                        "[keys] {name} = \"{spec}\" shadows go to tab {n} (Alt+1..9 switch tabs)"
+                    ));
+                }
+                specs.push(spec);
+            }
+            wanted.push((command, specs));
+        }
+        let mut map = KeyMap::default();
+        for (command, _) in &wanted {
+            map.bindings.retain(|_, c| c != command);
+            map.primary.remove(command);
+        }
+        for (command, specs) in &wanted {
+            for spec in specs {
+                match map.bindings.get(spec) {
+                    Some(holder) if holder != command => {
+                        let (holder, command) = (holder.name(), command.name());
+                        let fix = if wanted.iter().any(|(c, _)| c.name() == holder) {
+                            format!("[keys] gives it to {holder} as well; keep it on one")
+                        } else {
+                            format!("it is {holder}'s default; give {holder} another key first")
+                        };
+                        return Err(format!(
+                            "[keys] {command} = \"{spec}\" shadows {holder}: {fix}"
+                        ));
+                    }
+                    _ => map.bind(*spec, *command),
+                }
             }
         }
         Ok(map)
@@ -447,6 +490,79 @@ mod tests {
         );
         let bad = BTreeMap::from([("help".to_owned(), "hyper+x".to_owned())]);
         assert!(KeyMap::with_overrides(&bad).unwrap_err().contains("hyper"));
+    }
+
+    fn rejected(pairs: &[(&str, &str)]) -> String {
+        let overrides = pairs
+            .iter()
+            .map(|(c, k)| ((*c).to_owned(), (*k).to_owned()))
+            .collect();
+        KeyMap::with_overrides(&overrides).unwrap_err()
+    }
+
+    #[test]
+    fn a_key_that_shadows_another_command_is_rejected_with_both_names() {
+        let error = rejected(&[("model_picker", "ctrl+q")]);
+        assert!(error.contains("model_picker"), "{error}");
+        assert!(error.contains("quit"), "{error}");
+        assert!(error.contains("Ctrl+Q"), "{error}");
+
+        // Two overrides on one key: both named.
+        let error = rejected(&[("help", "f2"), ("editor", "f2")]);
+        assert!(
+            error.contains("help") && error.contains("editor"),
+            "{error}"
+        );
+
+        // The tab keys are taken too.
+        let error = rejected(&[("help", "alt+3")]);
+        assert!(error.contains("go to tab 3"), "{error}");
+    }
+
+    #[test]
+    fn a_key_freed_by_another_override_may_be_taken() {
+        let overrides = BTreeMap::from([
+            ("model_picker".to_owned(), "ctrl+q".to_owned()),
+            ("quit".to_owned(), "f10".to_owned()),
+        ]);
+        let map = KeyMap::with_overrides(&overrides).unwrap();
+        assert_eq!(
+            map.command_for(&key(KeyCode::Char('q'), KeyModifiers::CONTROL)),
+            Some(Command::ModelPicker)
+        );
+        assert_eq!(
+            map.command_for(&key(KeyCode::F(10), KeyModifiers::NONE)),
+            Some(Command::Quit)
+        );
+        // A command may repeat its own key, or keep one of its defaults.
+        let overrides = BTreeMap::from([("newline".to_owned(), "ctrl+j, ctrl+j".to_owned())]);
+        assert!(KeyMap::with_overrides(&overrides).is_ok());
+    }
+
+    #[test]
+    fn no_default_key_serves_two_commands() {
+        let mut seen = BTreeMap::new();
+        for command in Command::ALL {
+            for key in command.default_keys() {
+                let spec = KeySpec::parse(key).unwrap();
+                if let Some(other) = seen.insert(spec, command) {
+                    panic!("{spec} is bound to {other:?} and {command:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ctrl_w_is_left_to_the_input_and_ctrl_x_closes_a_tab() {
+        let map = KeyMap::default();
+        assert_eq!(
+            map.command_for(&key(KeyCode::Char('w'), KeyModifiers::CONTROL)),
+            None
+        );
+        assert_eq!(
+            map.command_for(&key(KeyCode::Char('x'), KeyModifiers::CONTROL)),
+            Some(Command::CloseConversation)
+        );
     }
 
     #[test]

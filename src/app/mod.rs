@@ -5,8 +5,8 @@
 //! reporting back as actions over one channel. That keeps every behaviour unit-testable without
 //! a terminal or a network (atuin-ai's FSM is the model).
 
-mod context;
 mod conflict;
+mod context;
 pub mod history;
 mod keymap;
 mod state;

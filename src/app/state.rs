@@ -91,6 +91,19 @@ impl ErrorInfo {
     }
 }
 
+/// Token counts as shown: the server's, or (marked `estimated`) a guess from the reply's text
+/// while the server has not counted it yet (streaming, stopped, failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tokens {
+    pub usage: Usage,
+    pub estimated: bool,
+}
+
+/// About four characters per token: the usual rule of thumb for English text and code.
+pub fn estimate_tokens(text: &str) -> u64 {
+    text.chars().count().div_ceil(4) as u64
+}
+
 /// One message in a pane: what is saved, plus what the view needs.
 #[derive(Debug, Clone)]
 pub struct ChatMessage {
@@ -100,6 +113,9 @@ pub struct ChatMessage {
     /// Bumped on every change; the view's line cache keys on it.
     pub version: u64,
     pub error: Option<ErrorInfo>,
+    /// The server has sent its final output count (the usage of `message_delta` or the
+    /// finished message); until then `message_start`'s placeholder is no count at all.
+    pub usage_final: bool,
 }
 
 impl ChatMessage {
@@ -107,11 +123,33 @@ impl ChatMessage {
         let text = crate::api::types::plain_text(&stored.content);
         let error = stored.error.as_deref().map(ErrorInfo::from_stored);
         ChatMessage {
+            usage_final: stored.status == MessageStatus::Complete,
             stored,
             text,
             version: 0,
             error,
         }
+    }
+
+    /// The tokens to show for this message, if there is anything to show.
+    pub fn tokens(&self) -> Option<Tokens> {
+        let server = self.stored.usage;
+        if self.usage_final || self.role() == Role::User {
+            return server.map(|usage| Tokens {
+                usage,
+                estimated: false,
+            });
+        }
+        let guess = estimate_tokens(&self.text);
+        if server.is_none() && guess == 0 {
+            return None;
+        }
+        let mut usage = server.unwrap_or_default();
+        usage.output_tokens = usage.output_tokens.max(guess);
+        Some(Tokens {
+            usage,
+            estimated: true,
+        })
     }
 
     pub fn role(&self) -> Role {
@@ -176,6 +214,9 @@ pub struct Pane {
     pub title_from_user: bool,
     /// A prompt the user was told does not fit the context window: Enter on it sends anyway.
     pub confirmed_oversize: Option<super::context::Oversize>,
+    /// The draft the store holds for this conversation ("" for none), so a draft is handed to
+    /// the store only when it changed.
+    pub kept_draft: String,
 }
 
 impl Pane {
@@ -228,6 +269,7 @@ impl Pane {
             unread: false,
             title_from_user: false,
             confirmed_oversize: None,
+            kept_draft: String::new(),
         }
     }
 
@@ -243,27 +285,34 @@ impl Pane {
         self.input.lines().join("\n")
     }
 
-    /// Token totals over the conversation's replies.
-    pub fn totals(&self) -> Usage {
-        let mut total = Usage::default();
-        for usage in self.messages.iter().filter_map(|m| m.stored.usage.as_ref()) {
-            total.input_tokens += usage.input_tokens;
-            total.output_tokens += usage.output_tokens;
+    /// Whether the input holds something worth keeping (not just blanks).
+    pub fn has_draft(&self) -> bool {
+        self.input.lines().iter().any(|l| !l.trim().is_empty())
+    }
+
+    /// Token totals over the conversation's replies; estimated if any part is.
+    pub fn totals(&self) -> Tokens {
+        let mut total = Tokens::default();
+        for tokens in self.messages.iter().filter_map(ChatMessage::tokens) {
+            let (sum, usage) = (&mut total.usage, tokens.usage);
+            sum.input_tokens += usage.input_tokens;
+            sum.output_tokens += usage.output_tokens;
             if let Some(c) = usage.cache_creation_input_tokens {
-                *total.cache_creation_input_tokens.get_or_insert(0) += c;
+                *sum.cache_creation_input_tokens.get_or_insert(0) += c;
             }
             if let Some(c) = usage.cache_read_input_tokens {
-                *total.cache_read_input_tokens.get_or_insert(0) += c;
+                *sum.cache_read_input_tokens.get_or_insert(0) += c;
             }
+            total.estimated |= tokens.estimated;
         }
         total
     }
 
-    /// The last reply that reported usage.
-    pub fn last_usage(&self) -> Option<(&str, Usage)> {
+    /// The last reply with tokens to show (counted or estimated), and its model.
+    pub fn last_usage(&self) -> Option<(&str, Tokens)> {
         self.messages.iter().rev().find_map(|m| {
-            let usage = m.stored.usage?;
-            Some((m.stored.model.as_deref().unwrap_or(""), usage))
+            let tokens = m.tokens()?;
+            Some((m.stored.model.as_deref().unwrap_or(""), tokens))
         })
     }
 
@@ -355,6 +404,12 @@ pub enum Action {
         conversation: Conversation,
         messages: Vec<StoredMessage>,
     },
+    /// The draft the store kept for a conversation (the answer to a load; see
+    /// `SaveOp::Draft`). Fills that pane's input only if it is still empty.
+    RestoreDraft {
+        conversation: String,
+        text: String,
+    },
     /// Rows for the browser's query number `generation` (older answers are dropped).
     BrowserRows {
         generation: u64,
@@ -382,8 +437,18 @@ pub enum SaveOp {
     CreateConversation(Conversation),
     UpdateConversation(Conversation),
     Message(StoredMessage),
-    Rename { id: String, title: String },
+    Rename {
+        id: String,
+        title: String,
+    },
     Delete(String),
+    /// Keep the unsent input of a saved conversation across restarts ("" drops it). Handed
+    /// over when its tab is left, closed or the app quits, and cleared on send; the store
+    /// answers a load with `Action::RestoreDraft`.
+    Draft {
+        conversation: String,
+        text: String,
+    },
 }
 
 /// What the app asks the driver to do.
@@ -450,6 +515,18 @@ impl Notice {
 
 /// How long a status-line notice stays.
 pub const NOTICE_TTL: Duration = Duration::from_secs(4);
+
+/// A second press of the same key within this confirms a quit or close that would lose work.
+pub const CONFIRM_WITHIN: Duration = Duration::from_secs(1);
+
+/// A question asked by a first press ("press Ctrl+Q again to quit: …"), answered by pressing
+/// the same command's key again, in the same tab, within [`CONFIRM_WITHIN`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirm {
+    pub command: super::keymap::Command,
+    pub conversation: String,
+    pub at: Instant,
+}
 
 /// A filterable list popup (the model picker and the code-block chooser share it).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -550,6 +627,8 @@ pub struct App {
     pub history_cursor: Option<usize>,
     /// Set when saving is unavailable (the store could not be opened).
     pub store_problem: Option<String>,
+    /// The quit or close waiting for its second press.
+    pub confirm: Option<Confirm>,
 }
 
 impl App {
@@ -572,6 +651,7 @@ impl App {
             prompt_history: Vec::new(),
             history_cursor: None,
             store_problem: None,
+            confirm: None,
         }
     }
 

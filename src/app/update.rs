@@ -12,6 +12,9 @@ use super::state::*;
 /// Replies are flushed to the store at least this often while streaming.
 const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The slash commands, as listed when an unknown one is typed (aliases work but are not shown).
+const SLASH_COMMANDS: [&str; 6] = ["system", "temp", "top_p", "max", "model", "title"];
+
 impl App {
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         let mut effects = Vec::new();
@@ -50,7 +53,7 @@ impl App {
                 messages,
             } => {
                 if let Some(i) = self.panes.iter().position(|p| p.id() == conversation.id) {
-                    self.active = i;
+                    self.switch_to(i, &mut effects);
                 } else {
                     let pane = Pane::from_saved(&self.settings, conversation, messages, self.now);
                     let replace_empty = self.pane().messages.is_empty()
@@ -60,7 +63,7 @@ impl App {
                         self.panes[self.active] = pane;
                     } else {
                         self.panes.push(pane);
-                        self.active = self.panes.len() - 1;
+                        self.switch_to(self.panes.len() - 1, &mut effects);
                     }
                 }
                 effects.push(Effect::Scroll {
@@ -77,6 +80,15 @@ impl App {
                 conversation,
                 messages,
             } => self.on_reloaded(conversation, messages, &mut effects),
+            Action::RestoreDraft { conversation, text } => {
+                if let Some(pane) = self.panes.iter_mut().find(|p| p.id() == conversation) {
+                    if pane.input.is_empty() {
+                        pane.input = new_input();
+                        pane.input.insert_str(&text);
+                    }
+                    pane.kept_draft = text;
+                }
+            }
             Action::BrowserRows { generation, rows } => {
                 if let Overlay::Browser(browser) = &mut self.overlay
                     && browser.generation == generation
@@ -120,6 +132,24 @@ impl App {
 
     fn on_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
         self.expire_notice();
+        let command = self.settings.keymap.command_for(&key);
+        // A held key repeats: that is not the deliberate second press a question waits for.
+        if key.kind == KeyEventKind::Repeat
+            && matches!(
+                command,
+                Some(Command::Quit | Command::Interrupt | Command::CloseConversation)
+            )
+        {
+            return;
+        }
+        // A question ("press Ctrl+Q again to quit") lasts until any other key.
+        if self
+            .confirm
+            .as_ref()
+            .is_some_and(|c| Some(c.command) != command)
+        {
+            self.confirm = None;
+        }
         if self.overlay != Overlay::None {
             self.on_overlay_key(key, effects);
             return;
@@ -133,11 +163,11 @@ impl App {
                 _ => d as usize - '1' as usize,
             };
             if index < self.panes.len() {
-                self.switch_to(index);
+                self.switch_to(index, effects);
             }
             return;
         }
-        match self.settings.keymap.command_for(&key) {
+        match command {
             Some(command) => self.run_command(command, effects),
             None => self.on_input_key(key, effects),
         }
@@ -218,9 +248,96 @@ impl App {
         }
     }
 
-    fn switch_to(&mut self, index: usize) {
+    fn switch_to(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        if index != self.active {
+            self.keep_draft(self.active, effects);
+        }
         self.active = index;
         self.panes[index].unread = false;
+    }
+
+    /// Hand a saved conversation's draft to the store if it changed since it was last kept
+    /// (a conversation not saved yet has no row to keep it in).
+    fn keep_draft(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        let pane = &mut self.panes[index];
+        if !pane.saved {
+            return;
+        }
+        let text = if pane.has_draft() {
+            pane.input_text()
+        } else {
+            String::new()
+        };
+        if text != pane.kept_draft {
+            pane.kept_draft = text.clone();
+            effects.push(Effect::Save(SaveOp::Draft {
+                conversation: pane.conversation.id.clone(),
+                text,
+            }));
+        }
+    }
+
+    /// What quitting now would lose or cut short, for the question asked first.
+    fn quit_risk(&self) -> Option<String> {
+        let busy = self.panes.iter().filter(|p| p.is_busy()).count();
+        match busy {
+            0 => {}
+            1 => return Some("a reply is streaming".into()),
+            n => return Some(format!("{n} replies are streaming")),
+        }
+        let drafts: Vec<String> = (self.panes.iter().enumerate())
+            .filter(|(_, p)| p.has_draft())
+            .map(|(i, _)| (i + 1).to_string())
+            .collect();
+        match drafts.as_slice() {
+            [] => None,
+            [_] if self.panes.len() == 1 => Some("there is an unsent draft".into()),
+            [tab] => Some(format!("tab {tab} has an unsent draft")),
+            tabs => Some(format!("tabs {} have unsent drafts", tabs.join(", "))),
+        }
+    }
+
+    /// Whether `command` may go ahead: at once without `risk`; else only as the second press
+    /// within [`CONFIRM_WITHIN`], the first one asking ("press Ctrl+Q again to quit: …"; an
+    /// empty risk asks without a reason).
+    fn confirmed(&mut self, command: Command, what: &str, risk: Option<String>) -> bool {
+        let Some(risk) = risk else {
+            self.confirm = None;
+            return true;
+        };
+        let conversation = self.pane().id().to_owned();
+        if let Some(asked) = self.confirm.take()
+            && asked.command == command
+            && asked.conversation == conversation
+            && self.now.saturating_duration_since(asked.at) <= CONFIRM_WITHIN
+        {
+            self.notice = None; // the question is answered
+            return true;
+        }
+        self.confirm = Some(Confirm {
+            command,
+            conversation,
+            at: self.now,
+        });
+        let key = self.settings.keymap.label(command);
+        let reason = if risk.is_empty() {
+            String::new()
+        } else {
+            format!(": {risk}")
+        };
+        self.notify(Notice::info(format!("press {key} again to {what}{reason}")));
+        false
+    }
+
+    /// Ctrl+C on a draft: clear it, but keep it one ↑ away.
+    fn clear_draft(&mut self) {
+        let text = self.pane().input_text();
+        if self.prompt_history.last() != Some(&text) {
+            self.prompt_history.push(text);
+        }
+        self.history_cursor = None;
+        self.pane_mut().input = new_input();
+        self.notify(Notice::info("draft cleared — ↑ brings it back"));
     }
 
     fn run_command(&mut self, command: Command, effects: &mut Vec<Effect>) {
@@ -237,16 +354,25 @@ impl App {
                     self.stop(self.active, effects);
                 }
             }
+            // Stop, else clear (undoably), else quit on a second press: a double tap during a
+            // reply stops it and asks, and never loses the draft or leaves.
             Command::Interrupt => {
                 if self.pane().is_busy() {
                     self.stop(self.active, effects);
                 } else if !self.pane().input.is_empty() {
-                    self.pane_mut().input = new_input();
+                    self.clear_draft();
                 } else {
+                    let risk = self.quit_risk().unwrap_or_default();
+                    if self.confirmed(Command::Interrupt, "quit", Some(risk)) {
+                        self.quit(effects);
+                    }
+                }
+            }
+            Command::Quit => {
+                if self.confirmed(Command::Quit, "quit", self.quit_risk()) {
                     self.quit(effects);
                 }
             }
-            Command::Quit => self.quit(effects),
             Command::ModelPicker => {
                 let current = self.pane().model.clone();
                 let selected = self.models.iter().position(|m| *m == current).unwrap_or(0);
@@ -271,12 +397,25 @@ impl App {
                 let mut pane = Pane::new(&self.settings, self.now);
                 pane.model = self.pane().model.clone();
                 self.panes.push(pane);
-                self.switch_to(self.panes.len() - 1);
+                self.switch_to(self.panes.len() - 1, effects);
             }
-            Command::CloseConversation => self.close(self.active, effects),
-            Command::NextTab => self.switch_to((self.active + 1) % self.panes.len()),
+            Command::CloseConversation => {
+                let pane = self.pane();
+                let risk = if pane.is_busy() {
+                    Some("a reply is streaming".to_owned())
+                } else if pane.has_draft() {
+                    Some("it has an unsent draft".to_owned())
+                } else {
+                    None
+                };
+                if self.confirmed(Command::CloseConversation, "close this tab", risk) {
+                    self.close(self.active, true, effects);
+                }
+            }
+            Command::NextTab => self.switch_to((self.active + 1) % self.panes.len(), effects),
             Command::PrevTab => {
-                self.switch_to((self.active + self.panes.len() - 1) % self.panes.len())
+                let index = (self.active + self.panes.len() - 1) % self.panes.len();
+                self.switch_to(index, effects)
             }
             Command::PageUp => effects.push(scroll(ScrollBy::Pages(-1))),
             Command::PageDown => effects.push(scroll(ScrollBy::Pages(1))),
@@ -353,8 +492,10 @@ impl App {
     fn on_overlay_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
         let command = self.settings.keymap.command_for(&key);
         if matches!(command, Some(Command::Quit)) {
-            self.overlay = Overlay::None;
-            self.quit(effects);
+            if self.confirmed(Command::Quit, "quit", self.quit_risk()) {
+                self.overlay = Overlay::None;
+                self.quit(effects);
+            }
             return;
         }
         let close = matches!(command, Some(Command::Stop | Command::Interrupt));
@@ -391,6 +532,14 @@ impl App {
                             self.choose_model(model, effects);
                         }
                     }
+                    // An id the list does not know (a gateway may offer more): use it as typed.
+                    PickerOutcome::Typed(id) => match model_id(&id) {
+                        Ok(model) => {
+                            self.overlay = Overlay::None;
+                            self.choose_model(model, effects);
+                        }
+                        Err(e) => self.notify(Notice::error(e)),
+                    },
                     PickerOutcome::Stay => {}
                 }
             }
@@ -404,6 +553,7 @@ impl App {
                     .collect();
                 match picker_key(picker, key, matching.len(), close) {
                     PickerOutcome::Close => self.overlay = Overlay::None,
+                    PickerOutcome::Typed(_) | PickerOutcome::Stay => {}
                     PickerOutcome::Choose(i) => {
                         if let Some(block) = matching.get(i).map(|&i| blocks[i].clone()) {
                             effects.push(Effect::Copy {
@@ -413,7 +563,6 @@ impl App {
                         }
                         self.overlay = Overlay::None;
                     }
-                    PickerOutcome::Stay => {}
                 }
             }
         }
@@ -465,7 +614,7 @@ impl App {
                     // Close (and stop) an open tab of it first, so its last save precedes
                     // the delete instead of failing after it.
                     if let Some(index) = self.panes.iter().position(|p| p.id() == id) {
-                        self.close(index, effects);
+                        self.close(index, false, effects);
                     }
                     effects.push(Effect::Save(SaveOp::Delete(id)));
                     self.notify(Notice::info("conversation deleted"));
@@ -524,12 +673,22 @@ impl App {
         }
     }
 
+    /// Any id is accepted (gateways offer more than any list); an unlisted one is said so, and
+    /// offered in the picker from then on.
     fn choose_model(&mut self, model: String, effects: &mut Vec<Effect>) {
+        let known = self.models.contains(&model);
+        if !known {
+            self.models.push(model.clone());
+        }
         let pane = self.pane_mut();
         pane.model = model.clone();
         pane.conversation.last_model = Some(model.clone());
         self.conversation_changed(effects);
-        self.notify(Notice::info(format!("next turn goes to {model}")));
+        self.notify(Notice::info(if known {
+            format!("next turn goes to {model}")
+        } else {
+            format!("{model} is not in the known list; the next turn goes to it as typed")
+        }));
     }
 
     /// The active conversation's settings changed: stamp it and save its header.
@@ -545,19 +704,32 @@ impl App {
     }
 
     fn send(&mut self, effects: &mut Vec<Effect>) {
-        let text = self.pane().input_text();
+        let mut text = self.pane().input_text();
         if text.trim().is_empty() {
             return;
         }
-        if let Some(rest) = text.strip_prefix('/') {
+        if text.starts_with("//") {
+            // `//text` is the way to send a line that starts with a slash.
+            text.remove(0);
+        } else if let Some(rest) = text.strip_prefix('/')
+            && is_command_word(rest)
+        {
             match self.slash_command(rest, effects) {
-                Slash::NotACommand => {}
                 Slash::Done => {
                     self.pane_mut().input = new_input();
                     return;
                 }
                 // Keep the text so the typo can be fixed in place.
                 Slash::Invalid => return,
+                Slash::Unknown(name) => {
+                    let known: Vec<String> =
+                        SLASH_COMMANDS.iter().map(|c| format!("/{c}")).collect();
+                    self.notify(Notice::error(format!(
+                        "unknown command /{name} — known: {}",
+                        known.join(" ")
+                    )));
+                    return;
+                }
             }
         }
         if self.pane().is_busy() {
@@ -602,6 +774,7 @@ impl App {
         );
         effects.push(Effect::Save(SaveOp::Message(user.clone())));
         pane.messages.push(ChatMessage::new(user));
+        self.keep_draft(self.active, effects);
         self.start_reply(self.active, effects);
     }
 
@@ -680,13 +853,15 @@ impl App {
                 Ok("renamed".to_owned())
             }
             "title" | "rename" => Err("usage: /title TEXT".to_owned()),
-            "model" if !arg.is_empty() => {
-                let model = arg.to_owned();
-                self.choose_model(model, effects);
-                return Slash::Done;
-            }
+            "model" if !arg.is_empty() => match model_id(arg) {
+                Ok(model) => {
+                    self.choose_model(model, effects);
+                    return Slash::Done;
+                }
+                Err(e) => Err(e),
+            },
             "model" => Err("usage: /model ID (or Ctrl+P to pick one)".to_owned()),
-            _ => return Slash::NotACommand,
+            _ => return Slash::Unknown(name.to_owned()),
         };
         match notice {
             Ok(text) => {
@@ -737,8 +912,13 @@ impl App {
         }
     }
 
-    fn close(&mut self, index: usize, effects: &mut Vec<Effect>) {
+    /// Close tab `index` (its reply stopped and saved; its draft kept unless `keep_draft` is
+    /// false, as for a conversation about to be deleted).
+    fn close(&mut self, index: usize, keep_draft: bool, effects: &mut Vec<Effect>) {
         self.stop(index, effects);
+        if keep_draft {
+            self.keep_draft(index, effects);
+        }
         self.panes.remove(index);
         if self.panes.is_empty() {
             self.panes.push(Pane::new(&self.settings, self.now));
@@ -748,8 +928,10 @@ impl App {
     }
 
     fn quit(&mut self, effects: &mut Vec<Effect>) {
+        self.confirm = None;
         for index in 0..self.panes.len() {
             self.stop(index, effects);
+            self.keep_draft(index, effects);
         }
         self.should_quit = true;
         effects.push(Effect::Quit);
@@ -812,11 +994,13 @@ impl App {
             }
             ApiEvent::Usage(usage) => {
                 message.stored.usage = Some(usage);
+                message.usage_final = true;
                 message.version += 1;
             }
             ApiEvent::Finished(reply) => {
                 message.stored.content = reply.content;
                 message.stored.usage = Some(reply.usage);
+                message.usage_final = true;
                 message.stored.stop_reason = reply.stop_reason;
                 message.stored.status = MessageStatus::Complete;
                 message.text = plain_text(&message.stored.content);
@@ -903,17 +1087,38 @@ fn parse_opt(arg: &str, range: std::ops::RangeInclusive<f64>) -> Result<Option<f
     }
 }
 
+/// Whether a line after its `/` starts with a command name (letters, digits, `_`, `-`), as
+/// `/help` does and `/etc/hosts` or `/ 2` do not: only those are taken as commands.
+fn is_command_word(rest: &str) -> bool {
+    let name = rest.split(char::is_whitespace).next().unwrap_or("");
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// A model id as typed: trimmed, one word, printable.
+fn model_id(typed: &str) -> Result<String, String> {
+    let id = typed.trim();
+    if id.is_empty() || id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("a model id is one word, without spaces or control characters".into());
+    }
+    Ok(id.to_owned())
+}
+
 /// What a `/command` line turned out to be.
 enum Slash {
-    NotACommand,
     Done,
     Invalid,
+    Unknown(String),
 }
 
 enum PickerOutcome {
     Stay,
     Close,
     Choose(usize),
+    /// Enter on a filter that matches nothing: the filter text itself.
+    Typed(String),
 }
 
 /// Shared list-popup keys: type to filter, arrows to move, Enter to choose, Esc to close.
@@ -924,6 +1129,9 @@ fn picker_key(picker: &mut PickerState, key: KeyEvent, count: usize, close: bool
     match key.code {
         KeyCode::Enter if count > 0 => {
             return PickerOutcome::Choose(picker.selected.min(count - 1));
+        }
+        KeyCode::Enter if !picker.filter.trim().is_empty() => {
+            return PickerOutcome::Typed(picker.filter.clone());
         }
         KeyCode::Enter => {}
         KeyCode::Up => {

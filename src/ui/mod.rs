@@ -34,6 +34,24 @@ pub fn format_tokens(n: u64) -> String {
     }
 }
 
+/// `12 in · 340 out`, with `~` on an estimated output count; the input side is left out when
+/// nothing counted it. `total_input` folds the cache counters into the input.
+pub fn format_in_out(tokens: &crate::app::Tokens, total_input: bool) -> String {
+    let usage = &tokens.usage;
+    let input = if total_input {
+        usage.total_input()
+    } else {
+        usage.input_tokens
+    };
+    let mark = if tokens.estimated { "~" } else { "" };
+    let output = format!("{mark}{} out", format_tokens(usage.output_tokens));
+    if tokens.estimated && input == 0 {
+        output
+    } else {
+        format!("{} in · {output}", format_tokens(input))
+    }
+}
+
 /// Draw one frame.
 pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
     let area = frame.area();
@@ -79,10 +97,17 @@ pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
                 .into_iter()
                 .map(|m| (m.to_owned(), m == current))
                 .collect();
+            let typed = sanitize(picker.filter.trim()).into_owned();
+            let no_match = if typed.is_empty() {
+                "nothing matches".to_owned()
+            } else {
+                format!("not in the list · Enter uses “{typed}” as typed")
+            };
             draw_picker(
                 "Model for the next turn",
                 picker,
                 &items,
+                &no_match,
                 theme,
                 area,
                 frame.buffer_mut(),
@@ -101,6 +126,7 @@ pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
                 "Copy a code block",
                 picker,
                 &items,
+                "nothing matches",
                 theme,
                 area,
                 frame.buffer_mut(),
@@ -407,10 +433,11 @@ pub fn estimated_cost(app: &App, pane: &Pane) -> Option<f64> {
     let mut total = 0.0;
     let mut any = false;
     for message in &pane.messages {
-        let (Some(usage), Some(model)) = (message.stored.usage, message.stored.model.as_deref())
+        let (Some(tokens), Some(model)) = (message.tokens(), message.stored.model.as_deref())
         else {
             continue;
         };
+        let usage = tokens.usage;
         let Some(spec) = app.model_spec(model) else {
             continue;
         };
@@ -464,7 +491,7 @@ fn phase_text(app: &App, pane: &Pane, now: Instant) -> (String, bool) {
 fn draw_status(
     app: &App,
     theme: &crate::render::Theme,
-    (totals, cost): (crate::api::Usage, Option<f64>),
+    (totals, cost): (crate::app::Tokens, Option<f64>),
     area: Rect,
     buf: &mut ratatui::buffer::Buffer,
 ) {
@@ -488,17 +515,11 @@ fn draw_status(
     // the conversation's token totals (the cost already sums them up); the cache counts of the
     // last turn go first.
     let mut optional: Vec<(u8, Span)> = Vec::new();
-    if let Some((model_id, usage)) = pane.last_usage() {
+    if let Some((model_id, tokens)) = pane.last_usage() {
+        let usage = tokens.usage;
         optional.push((
             2,
-            Span::styled(
-                format!(
-                    "last {} in · {} out",
-                    format_tokens(usage.input_tokens),
-                    format_tokens(usage.output_tokens)
-                ),
-                base,
-            ),
+            Span::styled(format!("last {}", format_in_out(&tokens, false)), base),
         ));
         let cache: Vec<String> = [
             ("r", usage.cache_read_input_tokens),
@@ -515,14 +536,7 @@ fn draw_status(
         }
         optional.push((
             3,
-            Span::styled(
-                format!(
-                    "total {} in · {} out",
-                    format_tokens(totals.total_input()),
-                    format_tokens(totals.output_tokens)
-                ),
-                base,
-            ),
+            Span::styled(format!("total {}", format_in_out(&totals, true)), base),
         ));
         if let Some(spec) = app
             .model_spec(model_id)
@@ -647,6 +661,7 @@ fn draw_picker(
     title: &str,
     picker: &PickerState,
     items: &[(String, bool)],
+    no_match: &str,
     theme: &crate::render::Theme,
     area: Rect,
     buf: &mut ratatui::buffer::Buffer,
@@ -655,7 +670,7 @@ fn draw_picker(
         .iter()
         .map(|(s, _)| display_width(s) as u16 + 6)
         .max()
-        .unwrap_or(20)
+        .unwrap_or(display_width(no_match) as u16 + 6)
         .clamp(46, 100);
     let rect = centered(area, width, items.len() as u16 + 5);
     clear_popup(rect, buf);
@@ -676,8 +691,12 @@ fn draw_picker(
     .render(Rect::new(inner.x, inner.y, inner.width, 1), buf);
     let rows = inner.height.saturating_sub(2) as usize;
     if items.is_empty() {
-        Line::from(Span::styled("  nothing matches", theme.dim))
-            .render(Rect::new(inner.x, inner.y + 2, inner.width, 1), buf);
+        let width = usize::from(inner.width.saturating_sub(2));
+        Line::from(Span::styled(
+            format!("  {}", fit(no_match, width)),
+            theme.dim,
+        ))
+        .render(Rect::new(inner.x, inner.y + 2, inner.width, 1), buf);
         return;
     }
     let selected = picker.selected.min(items.len() - 1);
@@ -758,6 +777,7 @@ pub fn help_lines(app: &App, theme: &crate::render::Theme, width: u16) -> Vec<Li
     for (keys, what) in [
         ("Alt+1..9", "go to tab 1..8; Alt+9 the last tab"),
         ("↑ / ↓ (empty input)", "recall earlier prompts"),
+        ("Ctrl+W (input)", "delete the word before the cursor"),
         (
             "Home / End (empty input)",
             "jump to the top / follow the bottom",
@@ -768,7 +788,7 @@ pub fn help_lines(app: &App, theme: &crate::render::Theme, width: u16) -> Vec<Li
     }
     lines.push(Line::default());
     lines.push(Line::from(Span::styled(
-        "Commands typed in the input:",
+        "Commands typed in the input (//text sends /text):",
         theme.heading,
     )));
     for (cmd, what) in [
@@ -779,12 +799,14 @@ pub fn help_lines(app: &App, theme: &crate::render::Theme, width: u16) -> Vec<Li
         ("/temp T", "temperature 0–1 (`default` unsets)"),
         ("/top_p P", "nucleus sampling 0–1 (`default` unsets)"),
         ("/max N", "max_tokens for replies"),
-        ("/model ID", "model for the next turn"),
+        (
+            "/model ID",
+            "model for the next turn (unlisted ids are used as typed)",
+        ),
         ("/title TEXT", "rename the conversation"),
     ] {
         lines.extend(row(cmd.into(), what));
     }
-    lines.push(Line::default());
     lines.extend(crate::render::wrap_spans(
         &[Span::styled(
             "Keys are rebindable in config.toml under [keys], e.g. model_picker = \"ctrl+k\"",

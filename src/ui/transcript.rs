@@ -16,8 +16,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use crate::api::{Role, Usage};
-use crate::app::{App, ChatMessage, Command, Pane, ScrollBy};
+use crate::api::Role;
+use crate::app::{App, ChatMessage, Command, Pane, ScrollBy, Tokens};
 use crate::render::{MarkdownStream, Theme, render_markdown, wrap};
 use crate::sanitize::sanitize;
 use crate::store::MessageStatus;
@@ -68,7 +68,7 @@ pub struct PaneView {
     stream: Option<(String, usize, MarkdownStream)>,
     pub height: u16,
     /// Conversation totals and estimated cost, keyed by (message count, last version).
-    stats: Option<((usize, u64), Usage, Option<f64>)>,
+    stats: Option<((usize, u64), Tokens, Option<f64>)>,
 }
 
 /// All view state the frame needs that is not application state.
@@ -195,7 +195,7 @@ pub struct RenderCtx<'a> {
 
 impl PaneView {
     /// Token totals and estimated cost of the pane, recomputed only when its messages change.
-    pub fn stats(&mut self, app: &App, pane: &Pane) -> (Usage, Option<f64>) {
+    pub fn stats(&mut self, app: &App, pane: &Pane) -> (Tokens, Option<f64>) {
         let key = (
             pane.messages.len(),
             pane.messages.last().map_or(0, |m| m.version),
@@ -652,15 +652,11 @@ fn header_line(message: &ChatMessage, ctx: &RenderCtx) -> Line<'static> {
         }
     }
     spans.push(Span::styled(format!("  {time}"), theme.dim));
-    if let Some(usage) = message.stored.usage
+    if let Some(tokens) = message.tokens()
         && message.status() != MessageStatus::Streaming
     {
         spans.push(Span::styled(
-            format!(
-                "  {} in · {} out",
-                crate::ui::format_tokens(usage.total_input()),
-                crate::ui::format_tokens(usage.output_tokens)
-            ),
+            format!("  {}", crate::ui::format_in_out(&tokens, true)),
             theme.dim,
         ));
     }
