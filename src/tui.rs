@@ -346,8 +346,9 @@ impl Session {
                 None
             }
         };
-        if let Some(action) = open_at_start(&start, store_path.as_deref())? {
-            app.update(action);
+        for action in open_at_start(&start, store_path.as_deref())? {
+            // Opening needs no I/O of the driver: nothing to run.
+            let _ = app.update(action);
         }
         let has_key = config.has_key();
         let driver = Driver {
@@ -414,9 +415,9 @@ pub async fn run(config: Config, start: Start, utc_offset: time::UtcOffset) -> a
     result
 }
 
-fn open_at_start(start: &Start, path: Option<&std::path::Path>) -> anyhow::Result<Option<Action>> {
+fn open_at_start(start: &Start, path: Option<&std::path::Path>) -> anyhow::Result<Vec<Action>> {
     let (Start::Continue | Start::Resume(_)) = start else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let path = path.ok_or_else(|| anyhow::anyhow!("no data directory for saved conversations"))?;
     let store = Store::open_for_reading(path)?;
@@ -424,14 +425,27 @@ fn open_at_start(start: &Start, path: Option<&std::path::Path>) -> anyhow::Resul
         Start::Resume(prefix) => store.resolve(prefix)?,
         _ => match store.most_recent()? {
             Some(id) => id,
-            None => return Ok(None),
+            None => return Ok(Vec::new()),
         },
     };
-    let (conversation, messages) = store.load(&id)?;
-    Ok(Some(Action::OpenSaved {
+    Ok(open_saved(&store, &id)?)
+}
+
+/// The actions that open a saved conversation: its messages, then its unsent draft.
+fn open_saved(store: &Store, id: &str) -> Result<Vec<Action>, crate::store::StoreError> {
+    let (conversation, messages) = store.load(id)?;
+    let mut actions = vec![Action::OpenSaved {
         conversation,
         messages,
-    }))
+    }];
+    let draft = store.draft(id)?;
+    if !draft.is_empty() {
+        actions.push(Action::RestoreDraft {
+            conversation: id.to_owned(),
+            text: draft,
+        });
+    }
+    Ok(actions)
 }
 
 async fn event_loop<B: ratatui::backend::Backend + Resizable, I: Input>(
@@ -653,12 +667,8 @@ impl Driver {
                 })
             }),
             Effect::OpenConversation(id) => self.read(move |store| {
-                Some(match store.load(&id) {
-                    Ok((conversation, messages)) => Action::OpenSaved {
-                        conversation,
-                        messages,
-                    },
-                    Err(e) => Action::Notify(Notice::error(format!("cannot open: {e}"))),
+                open_saved(store, &id).unwrap_or_else(|e| {
+                    vec![Action::Notify(Notice::error(format!("cannot open: {e}")))]
                 })
             }),
             Effect::Export(id) => self.read(move |store| {
@@ -693,9 +703,7 @@ impl Driver {
             SaveOp::Message(m) => writer.upsert_message(m),
             SaveOp::Rename { id, title } => writer.rename(id, title),
             SaveOp::Delete(id) => writer.delete(id),
-            // Drafts stay in memory until the store can keep them (wire the draft store here,
-            // and answer conversation loads with `Action::RestoreDraft`).
-            SaveOp::Draft { .. } => Ok(()),
+            SaveOp::Draft { conversation, text } => writer.set_draft(conversation, text),
         };
         if let Err(e) = result {
             let _ = self
@@ -706,7 +714,10 @@ impl Driver {
 
     /// Run a read on the shared read connection, off the async workers, after this session's
     /// queued writes; send its answer.
-    fn read(&mut self, query: impl FnOnce(&Store) -> Option<Action> + Send + 'static) {
+    fn read<A: IntoIterator<Item = Action> + Send + 'static>(
+        &mut self,
+        query: impl FnOnce(&Store) -> A + Send + 'static,
+    ) {
         let reader = match self.reader() {
             Ok(reader) => reader,
             Err(e) => {
@@ -722,15 +733,14 @@ impl Driver {
                 let _ = writer.flush().await;
             }
             let answer = tokio::task::spawn_blocking(move || match reader.lock() {
-                Ok(store) => query(&store),
-                Err(_) => Some(Action::Notify(Notice::error(
+                Ok(store) => query(&store).into_iter().collect(),
+                Err(_) => vec![Action::Notify(Notice::error(
                     "the store reader failed earlier",
-                ))),
+                ))],
             })
             .await
-            .ok()
-            .flatten();
-            if let Some(action) = answer {
+            .unwrap_or_default();
+            for action in answer {
                 let _ = tx.send(action);
             }
         });

@@ -977,3 +977,35 @@ async fn a_setting_change_keeps_the_conversation_most_recent() {
         "--continue would open the otters instead"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsent_draft_survives_quitting_and_comes_back_with_its_conversation() {
+    let rig = Rig::new().await;
+    rig.run(Start::New, |mut user| async move {
+        user.send("tell me about pelicans");
+        user.wait_ready_with("│ tell me about pelicans").await;
+        user.type_str("and what about their");
+        user.wait_text("and what about their").await;
+        // A draft makes quitting ask once; the second press goes.
+        user.ctrl('q');
+        user.wait_text("again to quit").await;
+        quit(user)
+    })
+    .await;
+    let id = rig.store().most_recent().unwrap().expect("saved");
+    assert_eq!(rig.store().draft(&id).unwrap(), "and what about their");
+
+    // Resumed, the draft is back in the input; sending it clears it in the store.
+    rig.run(Start::Continue, |mut user| async move {
+        user.wait_for("the draft restored", |t| {
+            t.contains("│ tell me about pelicans") && t.contains("and what about their")
+        })
+        .await;
+        user.type_str(" beaks?");
+        user.key(KeyCode::Enter);
+        user.wait_ready_with("│ and what about their beaks?").await;
+        quit(user)
+    })
+    .await;
+    assert_eq!(rig.store().draft(&id).unwrap(), "");
+}

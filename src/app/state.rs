@@ -444,7 +444,7 @@ pub enum SaveOp {
     Delete(String),
     /// Keep the unsent input of a saved conversation across restarts ("" drops it). Handed
     /// over when its tab is left, closed or the app quits, and cleared on send; the store
-    /// answers a load with `Action::RestoreDraft`.
+    /// answers a conversation's load with `Action::RestoreDraft`.
     Draft {
         conversation: String,
         text: String,
