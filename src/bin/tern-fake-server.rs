@@ -28,6 +28,10 @@ struct Args {
     /// Answer 404 to GET /v1/models, like gateways without it.
     #[arg(long)]
     no_models_endpoint: bool,
+    /// GET /v1/models also lists models whose ids and names hold escape sequences and bidi
+    /// characters, like a hostile endpoint.
+    #[arg(long)]
+    hostile_models: bool,
     /// An extra model id to accept (repeatable), besides the six defaults.
     #[arg(long = "model", value_name = "ID")]
     extra_models: Vec<String>,
@@ -60,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
         default_scenario: args.scenario,
         delay: Duration::from_millis(args.delay_ms),
         models_endpoint: !args.no_models_endpoint,
+        hostile_models: args.hostile_models,
         ..FakeConfig::default()
     };
     config.models.extend(args.extra_models);
