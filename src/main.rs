@@ -7,7 +7,7 @@ use clap::Parser;
 use tern::api::{Client, Message};
 use tern::cli::{Cli, Command};
 use tern::config::Config;
-use tern::{commands, oneshot};
+use tern::{commands, oneshot, term_eprintln, term_println};
 
 fn main() -> ExitCode {
     // Read before any thread starts: the local offset is unavailable to multi-threaded programs.
@@ -16,12 +16,12 @@ fn main() -> ExitCode {
     let config = match Config::load(&cli.overrides()) {
         Ok(config) => config,
         Err(e) => {
-            eprintln!("tern: {e}");
+            term_eprintln!("tern: {e}");
             return ExitCode::from(2);
         }
     };
     for warning in &config.warnings {
-        eprintln!("tern: warning: {warning}");
+        term_eprintln!("tern: warning: {warning}");
     }
     // One thread runs the UI and the streams: deltas reach the loop without cross-thread
     // wakeups (measured: a quarter less CPU for a paced reply). Disk writes have their own
@@ -32,7 +32,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("tern: cannot start the async runtime: {e}");
+            term_eprintln!("tern: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -63,7 +63,7 @@ async fn dispatch(cli: Cli, config: Config, utc_offset: time::UtcOffset) -> Exit
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("tern: error: {e:#}");
+                    term_eprintln!("tern: error: {e:#}");
                     ExitCode::FAILURE
                 }
             }
@@ -77,7 +77,7 @@ async fn dispatch(cli: Cli, config: Config, utc_offset: time::UtcOffset) -> Exit
             match tern::tui::run(config, start, utc_offset).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("tern: error: {e:#}");
+                    term_eprintln!("tern: error: {e:#}");
                     ExitCode::FAILURE
                 }
             }
@@ -91,20 +91,25 @@ async fn client_for(config: &Config) -> Result<Client, tern::api::ApiError> {
 }
 
 fn report(err: &dyn std::fmt::Display, advice: &str) {
-    eprintln!("tern: error: {err} — {advice}");
+    term_eprintln!("tern: error: {err} — {advice}");
 }
 
 async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
     let prompt = match oneshot::gather_prompt(words) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("tern: error: cannot read stdin: {e}");
+            term_eprintln!("tern: error: cannot read stdin: {e}");
             return ExitCode::FAILURE;
         }
     };
     if prompt.trim().is_empty() {
-        eprintln!("tern: error: nothing to send: give a prompt after -p or pipe text into tern");
+        term_eprintln!(
+            "tern: error: nothing to send: give a prompt after -p or pipe text into tern"
+        );
         return ExitCode::from(2);
+    }
+    if let Some(warning) = config.cleartext_warning() {
+        term_eprintln!("tern: warning: {warning}");
     }
     let client = match client_for(config).await {
         Ok(c) => c,
@@ -144,7 +149,7 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
             ExitCode::FAILURE
         }
         Some(e) => {
-            eprintln!("tern: error: {e}");
+            term_eprintln!("tern: error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -152,7 +157,7 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
 
 fn finish_print(message: &Message, config: &Config) {
     if message.stop_reason.as_deref() == Some("max_tokens") {
-        eprintln!(
+        term_eprintln!(
             "tern: note: the reply stopped at max_tokens ({}); raise --max-tokens for a longer one",
             config.max_tokens
         );
@@ -165,13 +170,16 @@ async fn models(config: &Config, json: bool) -> ExitCode {
     if config.has_key()
         && let Ok(client) = client_for(config).await
     {
+        if let Some(warning) = config.cleartext_warning() {
+            term_eprintln!("tern: warning: {warning}");
+        }
         match client.models().await {
             Ok(Some(list)) if !list.is_empty() => {
                 ids = list.into_iter().map(|m| m.id).collect();
                 source = "the endpoint";
             }
             Ok(_) => {}
-            Err(e) => eprintln!("tern: note: could not list models from the endpoint: {e}"),
+            Err(e) => term_eprintln!("tern: note: could not list models from the endpoint: {e}"),
         }
     }
     for spec in &config.models {
@@ -180,7 +188,8 @@ async fn models(config: &Config, json: bool) -> ExitCode {
         }
     }
     if json {
-        println!("{}", serde_json::json!({ "source": source, "models": ids }));
+        let doc = serde_json::json!({ "source": source, "models": ids });
+        let _ = tern::sanitize::print_json(&doc.to_string());
     } else {
         for id in &ids {
             let mark = if *id == config.model {
@@ -188,7 +197,7 @@ async fn models(config: &Config, json: bool) -> ExitCode {
             } else {
                 ""
             };
-            println!("{id}{mark}");
+            term_println!("{id}{mark}");
         }
     }
     ExitCode::SUCCESS

@@ -1,17 +1,18 @@
 //! `tern -p`: one prompt, one reply on stdout, errors on stderr, a non-zero exit on failure.
 //!
 //! The reply is written and flushed per delta. When stdout is a terminal, model text goes through
-//! the [`Sanitizer`] so escape sequences in a reply cannot drive the user's terminal; when it is a
-//! pipe, bytes pass unchanged (the reader asked for the model's exact output).
+//! [`TermStream`] (see [`crate::sanitize`]) so escape sequences in a reply cannot drive the
+//! user's terminal and hidden characters show; when it is a pipe, bytes pass unchanged (the
+//! reader asked for the model's exact output).
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 
 use crate::api::{
     ApiError, Client, ContentBlock, Delta, Message, MessagesRequest, RequestMessage, RetryNotice,
     StreamEvent,
 };
 use crate::config::Config;
-use crate::sanitize::Sanitizer;
+use crate::sanitize::TermStream;
 
 /// Join the `-p` words with piped stdin (stdin first, then the instruction).
 pub fn gather_prompt(words: &str) -> std::io::Result<String> {
@@ -43,45 +44,28 @@ pub fn build_request(config: &Config, prompt: &str) -> MessagesRequest {
     }
 }
 
-/// Writes reply text to stdout, sanitised when stdout is a terminal.
+/// Writes reply text to stdout (sanitised when stdout is a terminal) and ends it with a newline.
 struct Output {
-    out: std::io::Stdout,
-    sanitizer: Option<Sanitizer>,
-    scratch: String,
+    out: TermStream,
     ends_with_newline: bool,
     wrote: bool,
 }
 
 impl Output {
     fn new() -> Self {
-        let out = std::io::stdout();
-        let sanitizer = out.is_terminal().then(Sanitizer::new);
         Output {
-            out,
-            sanitizer,
-            scratch: String::new(),
+            out: TermStream::stdout(),
             ends_with_newline: true,
             wrote: false,
         }
     }
 
     fn write(&mut self, text: &str) -> std::io::Result<()> {
-        let text = match &mut self.sanitizer {
-            Some(s) => {
-                self.scratch.clear();
-                s.push(text, &mut self.scratch);
-                self.scratch.as_str()
-            }
-            None => text,
-        };
-        if text.is_empty() {
-            return Ok(());
+        let written = self.out.write(text)?;
+        if !written.is_empty() {
+            self.ends_with_newline = written.ends_with('\n');
+            self.wrote = true;
         }
-        let mut lock = self.out.lock();
-        lock.write_all(text.as_bytes())?;
-        lock.flush()?;
-        self.ends_with_newline = text.ends_with('\n');
-        self.wrote = true;
         Ok(())
     }
 
@@ -109,7 +93,7 @@ pub struct Outcome {
 }
 
 fn report_retry(notice: &RetryNotice) {
-    eprintln!("tern: {notice}");
+    crate::term_eprintln!("tern: {notice}");
 }
 
 /// How often a streaming reply is handed to `on_progress` (to be saved).

@@ -70,14 +70,14 @@ async fn main() -> anyhow::Result<()> {
     config.models.extend(args.extra_models);
     let server = FakeServer::start(config).await?;
 
-    println!(
+    tern::term_println!(
         "tern fake server listening: export APIFREE_BASE_URL={} APIFREE_API_KEY={}",
         server.base_url(),
         args.key.as_deref().unwrap_or("anything")
     );
-    println!("default scenario: {}", args.scenario);
-    print!("{}", scenario_help());
-    println!("Ctrl+C to stop.");
+    tern::term_println!("default scenario: {}", args.scenario);
+    tern::sanitize::print(&scenario_help())?;
+    tern::term_println!("Ctrl+C to stop.");
 
     let mut logged = 0;
     let mut poll = tokio::time::interval(LOG_POLL);
@@ -87,7 +87,7 @@ async fn main() -> anyhow::Result<()> {
             _ = poll.tick() => {
                 let requests = server.requests();
                 for request in requests.iter().skip(logged) {
-                    println!("{}", log_line(request));
+                    tern::term_println!("{}", log_line(request));
                 }
                 logged = requests.len();
             }

@@ -402,7 +402,10 @@ pub(crate) fn hostile_models() -> Vec<wire::ModelInfo<'static>> {
             "evil\u{1b}]0;pwned\u{7}\u{1b}[2J-model",
             "Evil \u{1b}]52;c;ZXZpbA==\u{7}Model",
         ),
-        ("rtl\u{202e}ledom\u{202c}-x", "RTL \u{2066}Model\u{2069}\u{200b}"),
+        (
+            "rtl\u{202e}ledom\u{202c}-x",
+            "RTL \u{2066}Model\u{2069}\u{200b}",
+        ),
     ]
     .into_iter()
     .map(|(id, name)| wire::ModelInfo {
