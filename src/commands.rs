@@ -116,7 +116,7 @@ pub fn list(path: Option<&Path>, limit: usize, as_json: bool) -> anyhow::Result<
     let tty = out.is_terminal();
     let shown = |text: &str| {
         if tty {
-            crate::sanitize::for_terminal(text).into_owned()
+            crate::sanitize::for_terminal(text).replace(['\n', '\t'], " ")
         } else {
             text.to_owned()
         }
@@ -203,7 +203,7 @@ pub fn search(path: Option<&Path>, query: &str, limit: usize, as_json: bool) -> 
         out.push(&format!(
             "{}  {}  ({who}, {})\n    ",
             &h.conversation_id[..h.conversation_id.len().min(8)],
-            h.title,
+            h.title.replace(['\n', '\t'], " "),
             relative_time(now, h.updated_at)
         ));
         for (run, matched) in snippet_runs(&h.snippet) {

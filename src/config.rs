@@ -303,9 +303,25 @@ impl Config {
     pub fn cleartext_warning(&self) -> Option<String> {
         cleartext_warning(&self.base_url)
     }
+
+    /// The same warning, short enough for the app's status line.
+    pub fn cleartext_notice(&self) -> Option<String> {
+        cleartext_host(&self.base_url)
+            .map(|host| format!("warning: plain http: the API key goes to {host} in clear text"))
+    }
 }
 
 fn cleartext_warning(base_url: &str) -> Option<String> {
+    cleartext_host(base_url).map(|_| {
+        format!(
+            "{base_url} is plain http: the API key and every message travel in clear text; \
+             use https:// unless this network is yours"
+        )
+    })
+}
+
+/// The host of an `http://` URL that is not this machine.
+fn cleartext_host(base_url: &str) -> Option<String> {
     let url = reqwest::Url::parse(base_url).ok()?;
     if url.scheme() != "http" {
         return None;
@@ -321,12 +337,7 @@ fn cleartext_warning(base_url: &str) -> Option<String> {
             name == "localhost" || name.ends_with(".localhost")
         }
     };
-    (!local).then(|| {
-        format!(
-            "{base_url} is plain http: the API key and every message travel in clear text; \
-             use https:// unless this network is yours"
-        )
-    })
+    (!local).then(|| host.to_owned())
 }
 
 fn add_model<'a>(models: &'a mut Vec<ModelSpec>, id: &str) -> &'a mut ModelSpec {

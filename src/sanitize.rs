@@ -22,6 +22,8 @@
 //!   (sanitized when it is a terminal, exact bytes in a pipe: the reader asked for them) and
 //!   stderr (always sanitized: it carries our messages, and a log file is read in a terminal).
 //!
+//! The TUI lays text out through [`layout_pieces`]; its backend also drops any control or
+//! invisible character still in a cell, so a view path that forgets cannot reach the terminal.
 //! The store, `export` and `--json` keep the bytes exact; only what is shown changes.
 //! [`Sanitizer`] keeps state between chunks, so a sequence split across two stream deltas is
 //! still removed whole (a char is never split, so markers are simple).
@@ -66,6 +68,11 @@ fn hidden(prev: Option<char>, c: char) -> bool {
 
 /// Whether one-shot cleaning can return the text unchanged (quick scan, no allocation).
 fn needs_work(text: &str, invisibles: Invisibles) -> bool {
+    if text.is_ascii() {
+        return text
+            .bytes()
+            .any(|b| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f);
+    }
     text.chars().any(|c| {
         (is_control(c) && c != '\n' && c != '\t')
             || (invisibles != Invisibles::Keep && is_invisible(c))
@@ -235,6 +242,9 @@ fn split_markers<'a, 'b>(
     s: &'a str,
     piece: impl Fn(&'a str) -> Cow<'b, str>,
 ) -> Vec<(Cow<'b, str>, bool)> {
+    if s.is_ascii() {
+        return vec![(piece(s), false)];
+    }
     let mut out = Vec::new();
     let mut start = 0;
     let mut prev = None;

@@ -364,8 +364,8 @@ impl Session {
         if let Some(action) = open_at_start(&start, store_path.as_deref())? {
             app.update(action);
         }
-        if let Some(warning) = config.cleartext_warning() {
-            app.update(Action::Notify(Notice::error(format!("warning: {warning}"))));
+        if let Some(warning) = config.cleartext_notice() {
+            app.update(Action::Notify(Notice::error(warning)));
         }
         let has_key = config.has_key();
         let driver = Driver {
