@@ -6,6 +6,7 @@
 //! `target/tmp/tern-store-bench/` to rebuild it. Budgets (DESIGN.md): open + first page ≤ 50 ms,
 //! search ≤ 30 ms, load of 1,000 messages ≤ 20 ms, a streaming snapshot upsert cheap enough to
 //! run every second.
+#![allow(clippy::disallowed_macros)] // benchmark reports, not outside text
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

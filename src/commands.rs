@@ -1,9 +1,10 @@
 //! The review commands: `tern list`, `show`, `search`, `export`, and saving `tern -p` exchanges.
 //!
-//! They read the same store the app writes (WAL lets them run beside a live `tern`). Text meant
-//! for people is sanitised when stdout is a terminal; `--json` output is exact.
+//! They read the same store the app writes (WAL lets them run beside a live `tern`). Everything
+//! goes out through [`crate::sanitize`]: text meant for people is sanitised when stdout is a
+//! terminal (hidden characters shown as `⟨U+XXXX⟩`); `--json` and `export` are exact in a pipe.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 
 use serde_json::json;
@@ -61,15 +62,9 @@ fn open_for_reading(path: Option<&Path>) -> Result<Store, StoreError> {
     Store::open_for_reading(data_path(path)?)
 }
 
-/// Print `text`, sanitised if stdout is a terminal.
+/// Print `text` for people: sanitised if stdout is a terminal, exact in a pipe.
 fn print_text(text: &str) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    if std::io::stdout().is_terminal() {
-        out.write_all(crate::sanitize::sanitize(text).as_bytes())?;
-    } else {
-        out.write_all(text.as_bytes())?;
-    }
-    out.flush()
+    crate::sanitize::print(text)
 }
 
 pub fn list(path: Option<&Path>, limit: usize, as_json: bool) -> anyhow::Result<()> {
@@ -90,18 +85,61 @@ pub fn list(path: Option<&Path>, limit: usize, as_json: bool) -> anyhow::Result<
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        crate::sanitize::print_json(&serde_json::to_string_pretty(&items)?)?;
         return Ok(());
     }
     if rows.is_empty() {
-        println!("No saved conversations yet. Start one with `tern` or `tern -p \"...\"`.");
+        print_text("No saved conversations yet. Start one with `tern` or `tern -p \"...\"`.\n")?;
         return Ok(());
     }
+    // On a terminal the title takes the room that is left (narrow ones drop the models, then
+    // the tokens column); a pipe gets every column and whole titles.
+    let columns = crate::sanitize::stdout_columns();
+    let fixed = |models: bool, tokens: bool| {
+        8 + 2 + 10 + 2 + 5 + 2 + 15 * usize::from(tokens) + 26 * usize::from(models)
+    };
+    let room = |models, tokens| columns.map(|w| w.saturating_sub(fixed(models, tokens)));
+    let fits = |models, tokens| room(models, tokens).is_none_or(|r| r >= 20);
+    let (show_models, show_tokens) = if fits(true, true) {
+        (true, true)
+    } else if fits(false, true) {
+        (false, true)
+    } else {
+        (false, false)
+    };
+    let title_room = room(show_models, show_tokens).map(|r| r.max(10));
+    let row = |id: &str, updated: &str, msgs: &str, tokens: &str, models: &str, title: &str| {
+        let mut line = format!("{id:<8}  {updated:<10}  {msgs:>5}  ");
+        if show_tokens {
+            line.push_str(&format!("{tokens:>13}  "));
+        }
+        if show_models {
+            // Padded by display width: ids from outside may hold wide characters.
+            let pad = 24usize.saturating_sub(crate::render::display_width(models));
+            line.push_str(&format!("{models}{}  ", " ".repeat(pad)));
+        }
+        line.push_str(title);
+        line.push('\n');
+        line
+    };
+    let mut out = crate::sanitize::TermText::stdout();
+    let tty = out.is_terminal();
+    let shown = |text: &str| {
+        if tty {
+            crate::sanitize::for_terminal(text).replace(['\n', '\t'], " ")
+        } else {
+            text.to_owned()
+        }
+    };
+    out.push(&row(
+        "ID",
+        "UPDATED",
+        "MSGS",
+        "TOKENS in/out",
+        "MODELS",
+        "TITLE",
+    ));
     let now = now_ms();
-    let mut text = format!(
-        "{:<8}  {:<10}  {:>5}  {:>13}  {:<24}  {}\n",
-        "ID", "UPDATED", "MSGS", "TOKENS in/out", "MODELS", "TITLE"
-    );
     for r in &rows {
         let c = &r.conversation;
         let tokens = format!(
@@ -109,21 +147,22 @@ pub fn list(path: Option<&Path>, limit: usize, as_json: bool) -> anyhow::Result<
             format_tokens(r.total_input_tokens),
             format_tokens(r.total_output_tokens)
         );
-        let mut models = r.models.join(",");
-        if models.chars().count() > 24 {
-            models = models.chars().take(23).collect::<String>() + "…";
-        }
-        text.push_str(&format!(
-            "{:<8}  {:<10}  {:>5}  {:>13}  {:<24}  {}\n",
+        let models = crate::ui::fit(&shown(&r.models.join(",")), 24);
+        let title = shown(&c.title);
+        let title = match title_room {
+            Some(room) => crate::ui::fit(&title, room),
+            None => title,
+        };
+        out.push(&row(
             &c.id[..c.id.len().min(8)],
-            relative_time(now, c.updated_at),
-            r.message_count,
-            tokens,
-            models,
-            c.title
+            &relative_time(now, c.updated_at),
+            &r.message_count.to_string(),
+            &tokens,
+            &models,
+            &title,
         ));
     }
-    print_text(&text)?;
+    out.print()?;
     Ok(())
 }
 
@@ -131,7 +170,7 @@ pub fn show(path: Option<&Path>, prefix: &str, as_json: bool) -> anyhow::Result<
     let store = open_for_reading(path)?;
     let id = store.resolve(prefix)?;
     if as_json {
-        println!("{}", store.export_json(&id)?);
+        crate::sanitize::print_json(&store.export_json(&id)?)?;
     } else {
         print_text(&store.export_markdown(&id)?)?;
     }
@@ -164,30 +203,29 @@ pub fn search(path: Option<&Path>, query: &str, limit: usize, as_json: bool) -> 
                 })
             }))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        crate::sanitize::print_json(&serde_json::to_string_pretty(&items)?)?;
         return Ok(());
     }
     if hits.is_empty() && titles.is_empty() {
-        println!("No titles or messages match {query:?}.");
+        print_text(&format!("No titles or messages match {query:?}.\n"))?;
         return Ok(());
     }
-    let tty = std::io::stdout().is_terminal();
     let now = now_ms();
-    let mut text = String::new();
+    let mut out = crate::sanitize::TermText::stdout();
     for t in &titles {
-        text.push_str(&format!(
+        out.push(&format!(
             "{}  ",
             &t.conversation_id[..t.conversation_id.len().min(8)]
         ));
         for (run, matched) in snippet_runs(&t.highlighted) {
-            let run = crate::sanitize::sanitize(run).into_owned();
-            match (matched, tty) {
-                (true, true) => text.push_str(&format!("\x1b[1;33m{run}\x1b[0m")),
-                (true, false) => text.push_str(&format!("[{run}]")),
-                (false, _) => text.push_str(&run),
+            let run = run.replace(['\n', '\t'], " ");
+            if matched {
+                out.highlight(&run);
+            } else {
+                out.push(&run);
             }
         }
-        text.push_str(&format!(
+        out.push(&format!(
             "  (title, {})\n",
             relative_time(now, t.updated_at)
         ));
@@ -198,32 +236,23 @@ pub fn search(path: Option<&Path>, query: &str, limit: usize, as_json: bool) -> 
             (_, Some(model)) => model.clone(),
             _ => "assistant".to_owned(),
         };
-        let (title, who) = if tty {
-            (
-                crate::sanitize::sanitize(&h.title).into_owned(),
-                crate::sanitize::sanitize(&who).into_owned(),
-            )
-        } else {
-            (h.title.clone(), who)
-        };
-        text.push_str(&format!(
-            "{}  {title}  ({who}, {})\n    ",
+        out.push(&format!(
+            "{}  {}  ({who}, {})\n    ",
             &h.conversation_id[..h.conversation_id.len().min(8)],
+            h.title.replace(['\n', '\t'], " "),
             relative_time(now, h.updated_at)
         ));
         for (run, matched) in snippet_runs(&h.snippet) {
             let run = run.replace('\n', " ");
-            let run = crate::sanitize::sanitize(&run).into_owned();
-            match (matched, tty) {
-                (true, true) => text.push_str(&format!("\x1b[1;33m{run}\x1b[0m")),
-                (true, false) => text.push_str(&format!("[{run}]")),
-                (false, _) => text.push_str(&run),
+            if matched {
+                out.highlight(&run);
+            } else {
+                out.push(&run);
             }
         }
-        text.push('\n');
+        out.push("\n");
     }
-    // Already sanitised piecewise; the highlight escapes are ours.
-    std::io::stdout().write_all(text.as_bytes())?;
+    out.print()?;
     Ok(())
 }
 
@@ -261,13 +290,18 @@ pub fn export(
                 .open(file)
                 .and_then(|mut f| f.write_all(text.as_bytes()));
             match written {
-                Ok(()) => eprintln!("tern: wrote {} ({} bytes)", shown.display(), text.len()),
+                Ok(()) => {
+                    crate::term_eprintln!("tern: wrote {} ({} bytes)", shown.display(), text.len())
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => anyhow::bail!(
                     "{} already exists; it was not overwritten (pass --force to replace it)",
                     shown.display()
                 ),
                 Err(e) => anyhow::bail!("cannot write {}: {e}", shown.display()),
             }
+        }
+        None if matches!(format, ExportFormat::Json) => {
+            crate::sanitize::print_json(text.trim_end())?;
         }
         None => print_text(&text)?,
     }
@@ -317,7 +351,7 @@ pub fn import(path: Option<&Path>, file: &Path) -> anyhow::Result<()> {
     };
     let mut store = open(path)?;
     let id = store.import_json(&json)?;
-    println!("{id}");
+    print_text(&format!("{id}\n"))?;
     Ok(())
 }
 
@@ -380,7 +414,7 @@ impl PrintLog {
         match attempt() {
             Ok(log) => Some(log),
             Err(e) => {
-                eprintln!("tern: warning: this exchange is not saved: {e}");
+                crate::term_eprintln!("tern: warning: this exchange is not saved: {e}");
                 None
             }
         }
@@ -420,7 +454,7 @@ impl PrintLog {
                     return Ok((request, Some(PrintLog { store, reply })));
                 }
                 Err(e @ StoreError::ReadOnly { .. }) => {
-                    eprintln!("tern: warning: this exchange is not saved: {e}");
+                    crate::term_eprintln!("tern: warning: this exchange is not saved: {e}");
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -467,7 +501,7 @@ impl PrintLog {
         reply.error = error.map(|e| crate::app::ErrorInfo::from_api(e).to_stored());
         reply.updated_at = now_ms();
         if let Err(e) = self.store.upsert_message(reply) {
-            eprintln!("tern: warning: the reply was not saved: {e}");
+            crate::term_eprintln!("tern: warning: the reply was not saved: {e}");
         }
     }
 }

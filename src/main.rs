@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use tern::api::{Client, Message};
 use tern::cli::{Cli, Command};
 use tern::config::Config;
-use tern::{commands, oneshot};
+use tern::{commands, oneshot, term_eprintln, term_println};
 
 fn main() -> ExitCode {
     // Read before any thread starts: the local offset is unavailable to multi-threaded programs.
@@ -32,12 +32,12 @@ fn main() -> ExitCode {
     let config = match loaded {
         Ok(config) => config,
         Err(e) => {
-            eprintln!("tern: error: {e}");
+            term_eprintln!("tern: error: {e}");
             return ExitCode::from(2);
         }
     };
     for warning in &config.warnings {
-        eprintln!("tern: warning: {warning}");
+        term_eprintln!("tern: warning: {warning}");
     }
     // One thread runs the UI and the streams: deltas reach the loop without cross-thread
     // wakeups (measured: a quarter less CPU for a paced reply). Disk writes have their own
@@ -48,7 +48,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("tern: cannot start the async runtime: {e}");
+            term_eprintln!("tern: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -82,14 +82,14 @@ async fn dispatch(cli: Cli, config: Config, utc_offset: time::UtcOffset) -> Exit
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("tern: error: {e:#}");
+                    term_eprintln!("tern: error: {e:#}");
                     ExitCode::FAILURE
                 }
             }
         }
         None => {
             if let Some(problem) = tui_cannot_start(&cli) {
-                eprintln!("tern: error: {problem}");
+                term_eprintln!("tern: error: {problem}");
                 return ExitCode::from(2);
             }
             let start = match (&cli.resume, cli.continue_last) {
@@ -100,7 +100,7 @@ async fn dispatch(cli: Cli, config: Config, utc_offset: time::UtcOffset) -> Exit
             match tern::tui::run(config, start, utc_offset).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("tern: error: {e:#}");
+                    term_eprintln!("tern: error: {e:#}");
                     ExitCode::FAILURE
                 }
             }
@@ -114,7 +114,7 @@ fn tui_cannot_start(cli: &Cli) -> Option<String> {
     use std::io::IsTerminal;
     if !cli.rest.is_empty() {
         let words = cli.rest.join(" ");
-        let words = tern::sanitize::sanitize(&words);
+        let words = tern::sanitize::strip_controls(&words);
         return Some(format!(
             "`{words}` is not a command (commands: {}); to send it as a prompt, use -p: \
              tern -p \"{words}\"",
@@ -128,7 +128,7 @@ fn tui_cannot_start(cli: &Cli) -> Option<String> {
                 .to_owned(),
         );
     }
-    if !std::io::stdout().is_terminal() {
+    if !tern::sanitize::stdout_is_terminal() {
         return Some(
             "stdout is not a terminal, and the full-screen app needs one; \
              for one reply on stdout, use -p: tern -p \"PROMPT\" > reply.txt"
@@ -144,20 +144,25 @@ async fn client_for(config: &Config) -> Result<Client, tern::api::ApiError> {
 }
 
 fn report(err: &dyn std::fmt::Display, advice: &str) {
-    eprintln!("tern: error: {err} — {advice}");
+    term_eprintln!("tern: error: {err} — {advice}");
 }
 
 async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
     let prompt = match oneshot::gather_prompt(words) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("tern: error: cannot read stdin: {e}");
+            term_eprintln!("tern: error: cannot read stdin: {e}");
             return ExitCode::FAILURE;
         }
     };
     if prompt.trim().is_empty() {
-        eprintln!("tern: error: nothing to send: give a prompt after -p or pipe text into tern");
+        term_eprintln!(
+            "tern: error: nothing to send: give a prompt after -p or pipe text into tern"
+        );
         return ExitCode::from(2);
+    }
+    if let Some(warning) = config.cleartext_warning() {
+        term_eprintln!("tern: warning: {warning}");
     }
     let client = match client_for(config).await {
         Ok(c) => c,
@@ -170,7 +175,7 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
     let mut interrupts = match oneshot::Interrupts::new() {
         Ok(i) => i,
         Err(e) => {
-            eprintln!("tern: error: cannot watch for Ctrl+C: {e}");
+            term_eprintln!("tern: error: cannot watch for Ctrl+C: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -203,7 +208,7 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
             match resumed {
                 Ok(resumed) => resumed,
                 Err(e) => {
-                    eprintln!("tern: error: {e:#}");
+                    term_eprintln!("tern: error: {e:#}");
                     return ExitCode::FAILURE;
                 }
             }
@@ -241,7 +246,7 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
         } else {
             format!("; {kept}")
         };
-        eprintln!("tern: stopped by {}{kept}", signal.name());
+        term_eprintln!("tern: stopped by {}{kept}", signal.name());
         return ExitCode::from(signal.exit_code());
     }
     finish_print(&outcome.message, config);
@@ -256,7 +261,7 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
             ExitCode::FAILURE
         }
         Some(e) => {
-            eprintln!("tern: error: {e}");
+            term_eprintln!("tern: error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -264,7 +269,7 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
 
 fn finish_print(message: &Message, config: &Config) {
     if message.stop_reason.as_deref() == Some("max_tokens") {
-        eprintln!(
+        term_eprintln!(
             "tern: note: the reply stopped at max_tokens ({}); raise --max-tokens for a longer one",
             config.max_tokens
         );
@@ -277,13 +282,16 @@ async fn models(config: &Config, json: bool) -> ExitCode {
     if config.has_key()
         && let Ok(client) = client_for(config).await
     {
+        if let Some(warning) = config.cleartext_warning() {
+            term_eprintln!("tern: warning: {warning}");
+        }
         match client.models().await {
             Ok(Some(list)) if !list.is_empty() => {
                 ids = list.into_iter().map(|m| m.id).collect();
                 source = "the endpoint";
             }
             Ok(_) => {}
-            Err(e) => eprintln!("tern: note: could not list models from the endpoint: {e}"),
+            Err(e) => term_eprintln!("tern: note: could not list models from the endpoint: {e}"),
         }
     }
     for spec in &config.models {
@@ -292,7 +300,8 @@ async fn models(config: &Config, json: bool) -> ExitCode {
         }
     }
     if json {
-        println!("{}", serde_json::json!({ "source": source, "models": ids }));
+        let doc = serde_json::json!({ "source": source, "models": ids });
+        let _ = tern::sanitize::print_json(&doc.to_string());
     } else {
         for id in &ids {
             let mark = if *id == config.model {
@@ -300,7 +309,7 @@ async fn models(config: &Config, json: bool) -> ExitCode {
             } else {
                 ""
             };
-            println!("{id}{mark}");
+            term_println!("{id}{mark}");
         }
     }
     ExitCode::SUCCESS

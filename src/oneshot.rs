@@ -1,8 +1,9 @@
 //! `tern -p`: one prompt, one reply on stdout, errors on stderr, a non-zero exit on failure.
 //!
 //! The reply is written and flushed per delta. When stdout is a terminal, model text goes through
-//! the [`Sanitizer`] so escape sequences in a reply cannot drive the user's terminal; when it is a
-//! pipe, bytes pass unchanged (the reader asked for the model's exact output).
+//! [`TermStream`] (see [`crate::sanitize`]) so escape sequences in a reply cannot drive the
+//! user's terminal and hidden characters show; when it is a pipe, bytes pass unchanged (the
+//! reader asked for the model's exact output).
 //!
 //! SIGINT and SIGTERM are caught ([`Interrupts`]) rather than left to kill the process: the run
 //! stops reading, prints what had already arrived (so what is saved is exactly what was printed),
@@ -10,7 +11,7 @@
 //! process would. `-c` / `--resume` send the saved history by the same rule as the app
 //! ([`crate::app::history`]).
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 
 use crate::api::{
     ApiError, Client, ContentBlock, Delta, Message, MessagesRequest, RequestMessage, RetryNotice,
@@ -18,7 +19,7 @@ use crate::api::{
 };
 use crate::cli::RequestArgs;
 use crate::config::Config;
-use crate::sanitize::Sanitizer;
+use crate::sanitize::TermStream;
 use crate::store::{Conversation, StoredMessage};
 
 /// Join the `-p` words with piped stdin (stdin first, then the instruction).
@@ -158,45 +159,28 @@ impl Interrupts {
     }
 }
 
-/// Writes reply text to stdout, sanitised when stdout is a terminal.
+/// Writes reply text to stdout (sanitised when stdout is a terminal) and ends it with a newline.
 struct Output {
-    out: std::io::Stdout,
-    sanitizer: Option<Sanitizer>,
-    scratch: String,
+    out: TermStream,
     ends_with_newline: bool,
     wrote: bool,
 }
 
 impl Output {
     fn new() -> Self {
-        let out = std::io::stdout();
-        let sanitizer = out.is_terminal().then(Sanitizer::new);
         Output {
-            out,
-            sanitizer,
-            scratch: String::new(),
+            out: TermStream::stdout(),
             ends_with_newline: true,
             wrote: false,
         }
     }
 
     fn write(&mut self, text: &str) -> std::io::Result<()> {
-        let text = match &mut self.sanitizer {
-            Some(s) => {
-                self.scratch.clear();
-                s.push(text, &mut self.scratch);
-                self.scratch.as_str()
-            }
-            None => text,
-        };
-        if text.is_empty() {
-            return Ok(());
+        let written = self.out.write(text)?;
+        if !written.is_empty() {
+            self.ends_with_newline = written.ends_with('\n');
+            self.wrote = true;
         }
-        let mut lock = self.out.lock();
-        lock.write_all(text.as_bytes())?;
-        lock.flush()?;
-        self.ends_with_newline = text.ends_with('\n');
-        self.wrote = true;
         Ok(())
     }
 
@@ -239,7 +223,7 @@ impl Outcome {
 }
 
 fn report_retry(notice: &RetryNotice) {
-    eprintln!("tern: {notice}");
+    crate::term_eprintln!("tern: {notice}");
 }
 
 /// How often a streaming reply is handed to `on_progress` (to be saved).

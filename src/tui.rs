@@ -82,7 +82,13 @@ impl<W: Write> ratatui::backend::Backend for SizedBackend<W> {
     where
         I: Iterator<Item = (u16, u16, &'a ratatui::buffer::Cell)>,
     {
-        self.inner.draw(content)
+        let cells: Vec<_> = content.collect();
+        if cells.iter().all(|(_, _, cell)| cell_is_clean(cell)) {
+            return self.inner.draw(cells.into_iter());
+        }
+        let cleaned = clean_cells(&cells);
+        self.inner
+            .draw(cleaned.iter().map(|(x, y, cell)| (*x, *y, cell)))
     }
     fn append_lines(&mut self, n: u16) -> std::io::Result<()> {
         self.inner.append_lines(n)
@@ -119,6 +125,32 @@ impl<W: Write> ratatui::backend::Backend for SizedBackend<W> {
     }
 }
 
+/// Whether a cell's symbol is safe to send to the terminal as it is.
+fn cell_is_clean(cell: &ratatui::buffer::Cell) -> bool {
+    let symbol = cell.symbol();
+    symbol.bytes().all(|b| (0x20..0x7f).contains(&b))
+        || crate::sanitize::for_clipboard(symbol).len() == symbol.len()
+}
+
+/// The last line of defence: whatever a view path forgot, no control character, escape
+/// sequence or invisible character in a cell reaches the terminal (the layout already gave the
+/// cell its width, so such characters are dropped here, not marked).
+fn clean_cells(
+    cells: &[(u16, u16, &ratatui::buffer::Cell)],
+) -> Vec<(u16, u16, ratatui::buffer::Cell)> {
+    cells
+        .iter()
+        .map(|(x, y, cell)| {
+            let mut cell = (*cell).clone();
+            if !cell_is_clean(&cell) {
+                let symbol = crate::sanitize::for_clipboard(cell.symbol()).into_owned();
+                cell.set_symbol(if symbol.is_empty() { " " } else { &symbol });
+            }
+            (*x, *y, cell)
+        })
+        .collect()
+}
+
 /// Puts the terminal in app mode and restores it on drop (also on panic, via the hook).
 pub struct TerminalGuard;
 
@@ -141,6 +173,7 @@ impl Drop for TerminalGuard {
 }
 
 /// Raw mode, the alternate screen, bracketed paste, mouse wheel, hidden cursor.
+#[allow(clippy::disallowed_methods)] // our own sequences to the terminal
 fn enter_app_mode() -> std::io::Result<()> {
     enable_raw_mode()?;
     crossterm::execute!(
@@ -152,6 +185,7 @@ fn enter_app_mode() -> std::io::Result<()> {
     )
 }
 
+#[allow(clippy::disallowed_methods)] // our own sequences to the terminal
 pub fn restore_terminal() {
     let _ = crossterm::execute!(
         std::io::stdout(),
@@ -350,6 +384,9 @@ impl Session {
             // Opening needs no I/O of the driver: nothing to run.
             let _ = app.update(action);
         }
+        if let Some(warning) = config.cleartext_notice() {
+            app.update(Action::Notify(Notice::error(warning)));
+        }
         let has_key = config.has_key();
         let driver = Driver {
             tx,
@@ -401,6 +438,7 @@ impl Session {
 }
 
 /// Run the full-screen app until the user quits.
+#[allow(clippy::disallowed_methods)] // the terminal backend; every cell is checked in `draw`
 pub async fn run(config: Config, start: Start, utc_offset: time::UtcOffset) -> anyhow::Result<()> {
     let mut session = Session::new(config, start, utc_offset, Store::default_path())?;
     let guard = TerminalGuard::enter()?;
@@ -410,7 +448,7 @@ pub async fn run(config: Config, start: Start, utc_offset: time::UtcOffset) -> a
     drop(terminal);
     drop(guard);
     if let Err(e) = session.shutdown().await {
-        eprintln!("tern: warning: some writes failed: {e}");
+        crate::term_eprintln!("tern: warning: some writes failed: {e}");
     }
     result
 }
@@ -605,10 +643,9 @@ impl Driver {
             Effect::Save(op) => self.save(op),
             Effect::Copy { text, what } => {
                 let notice = match copy_to_clipboard(&text) {
-                    Ok(how) => Notice::info(format!(
-                        "copied {what} ({} chars, {how})",
-                        text.chars().count()
-                    )),
+                    Ok((chars, how)) => {
+                        Notice::info(format!("copied {what} ({chars} chars, {how})"))
+                    }
                     Err(e) => Notice::error(format!("copy failed: {e}")),
                 };
                 let _ = self.tx.send(Action::Notify(notice));
@@ -897,11 +934,28 @@ fn run_editor(text: &str) -> Result<String, String> {
     }
 }
 
-/// OSC 52 (works over SSH), plus a native clipboard tool when one is installed.
-fn copy_to_clipboard(text: &str) -> Result<&'static str, String> {
-    let encoded = base64_encode(text.as_bytes());
+/// What a copy puts on the clipboard: the text through [`crate::sanitize::for_clipboard`]
+/// (controls, escape sequences and invisible characters removed; newline and tab kept), and
+/// the OSC 52 sequence that carries it.
+pub(crate) struct ClipboardPayload {
+    pub text: String,
+    pub osc52: String,
+}
+
+pub(crate) fn clipboard_payload(text: &str) -> ClipboardPayload {
+    let text = crate::sanitize::for_clipboard(text).into_owned();
+    let osc52 = format!("\x1b]52;c;{}\x07", base64_encode(text.as_bytes()));
+    ClipboardPayload { text, osc52 }
+}
+
+/// OSC 52 (works over SSH), plus a native clipboard tool when one is installed; the chars
+/// copied and how.
+#[allow(clippy::disallowed_methods)] // OSC 52 is written to the terminal itself
+fn copy_to_clipboard(text: &str) -> Result<(usize, &'static str), String> {
+    let ClipboardPayload { text, osc52 } = clipboard_payload(text);
+    let chars = text.chars().count();
     let mut out = std::io::stdout();
-    let osc = write!(out, "\x1b]52;c;{encoded}\x07").and_then(|_| out.flush());
+    let osc = out.write_all(osc52.as_bytes()).and_then(|_| out.flush());
     for (tool, args) in [
         ("wl-copy", &[][..]),
         ("xclip", &["-selection", "clipboard"][..]),
@@ -919,11 +973,11 @@ fn copy_to_clipboard(text: &str) -> Result<&'static str, String> {
                 let _ = stdin.write_all(text.as_bytes());
             }
             if child.wait().is_ok_and(|s| s.success()) {
-                return Ok(tool);
+                return Ok((chars, tool));
             }
         }
     }
-    osc.map(|_| "OSC 52").map_err(|e| e.to_string())
+    osc.map(|_| (chars, "OSC 52")).map_err(|e| e.to_string())
 }
 
 fn base64_encode(bytes: &[u8]) -> String {
@@ -950,6 +1004,46 @@ fn base64_encode(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_clipboard_gets_text_without_controls_or_hidden_characters() {
+        let reply = "run \u{1b}]52;c;ZXZpbA==\u{7}this\u{1b}[2J\r\n\tls\u{202e}txt.exe\u{202c}\u{200b} \u{9b}31m👨\u{200d}👩\n";
+        let payload = clipboard_payload(reply);
+        assert_eq!(payload.text, "run this\n\tlstxt.exe 👨\u{200d}👩\n");
+        let encoded = payload
+            .osc52
+            .strip_prefix("\x1b]52;c;")
+            .and_then(|rest| rest.strip_suffix('\x07'))
+            .expect("one OSC 52 sequence");
+        assert_eq!(encoded, base64_encode(payload.text.as_bytes()));
+        assert!(!encoded.contains(['\x1b', '\x07']));
+    }
+
+    #[test]
+    fn no_cell_sends_a_control_or_hidden_character_to_the_terminal() {
+        use ratatui::buffer::Cell;
+        let raw = [
+            "a",
+            "\u{1b}",
+            "b\u{202e}",
+            "中",
+            "\u{7}",
+            "👨\u{200d}👩",
+            "\u{9b}",
+        ];
+        let cells: Vec<Cell> = raw.iter().copied().map(Cell::new).collect();
+        let refs: Vec<(u16, u16, &Cell)> = cells
+            .iter()
+            .enumerate()
+            .map(|(x, c)| (x as u16, 0, c))
+            .collect();
+        let cleaned: Vec<String> = clean_cells(&refs)
+            .iter()
+            .map(|(_, _, c)| c.symbol().to_owned())
+            .collect();
+        assert_eq!(cleaned, ["a", " ", "b", "中", " ", "👨\u{200d}👩", " "]);
+        assert!(cells.iter().filter(|c| !cell_is_clean(c)).count() == 4);
+    }
 
     #[test]
     fn base64_matches_rfc4648_vectors() {

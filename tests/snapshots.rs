@@ -945,3 +945,88 @@ fn a_prompt_over_the_context_window_is_held_with_the_figures_shown() {
     screen.type_str("!");
     assert!(!screen.text().contains("⚠ Enter"));
 }
+
+/// Bidi overrides and invisible characters from outside show as dim `⟨U+XXXX⟩` markers, in
+/// replies, code and the model picker, and no cell holds one raw (a terminal may draw it one
+/// column wide and push the picker's border out).
+#[test]
+fn hidden_characters_show_as_dim_markers_and_the_picker_border_stays_put() {
+    let mut screen = Screen::new(80, 24);
+    let request = screen.send("hide something");
+    let chunks = [
+        "access\u{202e}nimda\u{202c} granted, zero\u{200b}width\n\n",
+        "```\nif ok\u{2067} {\u{2069} run() }\n```\n\nfamily 👨\u{200d}👩\u{200d}👧 ok\n",
+    ];
+    screen.stream_reply(request, &chunks, usage(3, 9));
+    let buffer = screen.draw().buffer().clone();
+    let text = screen_text(&buffer);
+    assert!(
+        text.contains("access⟨U+202E⟩nimda⟨U+202C⟩ granted"),
+        "{text}"
+    );
+    assert!(text.contains("zero⟨U+200B⟩width"), "{text}");
+    assert!(text.contains("ok⟨U+2067⟩ {⟨U+2069⟩ run()"), "{text}");
+    assert!(
+        text.contains("👨\u{200d}👩\u{200d}👧"),
+        "an emoji sequence stays whole: {text}"
+    );
+    assert_no_hidden(&buffer);
+
+    // Marker cells are dim; the text around them is not.
+    let width = buffer.area.width as usize;
+    let (row, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("access⟨U+202E⟩"))
+        .expect("the reply row");
+    let col = |needle: &str| tern::render::display_width(&line[..line.find(needle).unwrap()]);
+    let cell = |x: usize| &buffer.content()[row * width + x];
+    let dim = ratatui::style::Modifier::DIM;
+    assert!(cell(col("⟨U+202E⟩")).modifier.contains(dim));
+    assert!(cell(col("⟨U+202E⟩") + 7).modifier.contains(dim));
+    assert!(!cell(col("access")).modifier.contains(dim));
+    assert!(!cell(col("nimda")).modifier.contains(dim));
+
+    screen.act(Action::ModelsFetched(vec![
+        "rtl\u{202e}ledom\u{202c}-x".into(),
+        "claude-haiku-4.5".into(),
+    ]));
+    screen.act(ctrl('p'));
+    let buffer = screen.draw().buffer().clone();
+    let text = screen_text(&buffer);
+    assert!(text.contains("rtl⟨U+202E⟩ledom⟨U+202C⟩-x"), "{text}");
+    assert_no_hidden(&buffer);
+
+    // The picker's right border is in one column on every row of the popup.
+    let rows: Vec<&str> = text.lines().collect();
+    let top = rows
+        .iter()
+        .position(|l| l.contains('╭'))
+        .expect("the picker");
+    let bottom = rows
+        .iter()
+        .position(|l| l.contains('╰'))
+        .expect("the picker");
+    let column_of_last = |l: &str, glyph: char| {
+        l.rfind(glyph)
+            .map(|at| tern::render::display_width(&l[..at]))
+    };
+    let edge = column_of_last(rows[top], '╮').expect("top-right corner");
+    for l in &rows[top + 1..bottom] {
+        assert_eq!(column_of_last(l, '│'), Some(edge), "{l:?}");
+    }
+    assert_eq!(column_of_last(rows[bottom], '╯'), Some(edge));
+    insta::assert_snapshot!("hidden_characters_80x24", screen.draw());
+}
+
+#[track_caller]
+fn assert_no_hidden(buffer: &Buffer) {
+    let hidden = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200b}' | '\u{200c}' | '\u{2060}' | '\u{feff}');
+    for (i, cell) in buffer.content().iter().enumerate() {
+        assert!(
+            !cell.symbol().chars().any(hidden),
+            "cell {i} holds a raw hidden character: {:?}",
+            cell.symbol()
+        );
+    }
+}

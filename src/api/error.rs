@@ -412,7 +412,7 @@ fn summarize_text_body(body: &[u8]) -> Option<String> {
         return (!title.is_empty()).then(|| format!("an HTML page titled \"{title}\""));
     }
     let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-    let clean = crate::sanitize::sanitize(line);
+    let clean = crate::sanitize::strip_controls(line);
     let mut short: String = clean.chars().take(200).collect();
     if clean.chars().count() > 200 {
         short.push('…');

@@ -28,6 +28,10 @@ struct Args {
     /// Answer 404 to GET /v1/models, like gateways without it.
     #[arg(long)]
     no_models_endpoint: bool,
+    /// GET /v1/models also lists models whose ids and names hold escape sequences and bidi
+    /// characters, like a hostile endpoint.
+    #[arg(long)]
+    hostile_models: bool,
     /// An extra model id to accept (repeatable), besides the six defaults.
     #[arg(long = "model", value_name = "ID")]
     extra_models: Vec<String>,
@@ -60,19 +64,20 @@ async fn main() -> anyhow::Result<()> {
         default_scenario: args.scenario,
         delay: Duration::from_millis(args.delay_ms),
         models_endpoint: !args.no_models_endpoint,
+        hostile_models: args.hostile_models,
         ..FakeConfig::default()
     };
     config.models.extend(args.extra_models);
     let server = FakeServer::start(config).await?;
 
-    println!(
+    tern::term_println!(
         "tern fake server listening: export APIFREE_BASE_URL={} APIFREE_API_KEY={}",
         server.base_url(),
         args.key.as_deref().unwrap_or("anything")
     );
-    println!("default scenario: {}", args.scenario);
-    print!("{}", scenario_help());
-    println!("Ctrl+C to stop.");
+    tern::term_println!("default scenario: {}", args.scenario);
+    tern::sanitize::print(&scenario_help())?;
+    tern::term_println!("Ctrl+C to stop.");
 
     let mut logged = 0;
     let mut poll = tokio::time::interval(LOG_POLL);
@@ -82,7 +87,7 @@ async fn main() -> anyhow::Result<()> {
             _ = poll.tick() => {
                 let requests = server.requests();
                 for request in requests.iter().skip(logged) {
-                    println!("{}", log_line(request));
+                    tern::term_println!("{}", log_line(request));
                 }
                 logged = requests.len();
             }

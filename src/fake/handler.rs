@@ -185,8 +185,12 @@ fn auth_error(state: &ServerState, request: &RecordedRequest) -> Option<&'static
 fn respond_models(state: &ServerState, rest: &str) -> Answer {
     let models = &state.config.models;
     if rest.is_empty() || rest == "/" {
+        let mut data: Vec<ModelInfo<'_>> = models.iter().map(|id| model_info(id)).collect();
+        if state.config.hostile_models {
+            data.extend(reply::hostile_models());
+        }
         let page = ModelPage {
-            data: models.iter().map(|id| model_info(id)).collect(),
+            data,
             first_id: models.first().map(String::as_str),
             last_id: models.last().map(String::as_str),
             has_more: false,
@@ -444,6 +448,15 @@ fn answer_scenario(state: &ServerState, turn: &Turn<'_>, scenario: Scenario) -> 
             let blocks = vec![reply::escapes_block(turn.model)];
             turn.complete(turn.reply(blocks, "end_turn"))
         }
+        Scenario::Bidi => {
+            let blocks = vec![reply::bidi_block(turn.model)];
+            turn.complete(turn.reply(blocks, "end_turn"))
+        }
+        Scenario::HostileError => Answer::Error {
+            status: 400,
+            error: reply::hostile_error(),
+            retry_after: None,
+        },
         Scenario::NoEventLines => turn.deliver(
             turn.ok_reply(),
             turn.delay,

@@ -59,6 +59,9 @@ pub struct FakeConfig {
     pub delay: Duration,
     /// Whether `GET /v1/models` exists (404 when false, as on gateways that lack it).
     pub models_endpoint: bool,
+    /// `GET /v1/models` also lists models whose ids and display names hold terminal escape
+    /// sequences and bidi characters (a hostile endpoint).
+    pub hostile_models: bool,
 }
 
 impl Default for FakeConfig {
@@ -70,6 +73,7 @@ impl Default for FakeConfig {
             default_scenario: Scenario::Ok,
             delay: Duration::ZERO,
             models_endpoint: true,
+            hostile_models: false,
         }
     }
 }

@@ -361,6 +361,62 @@ pub(crate) fn escapes_block(model: &str) -> Block {
     }
 }
 
+/// The `bidi` reply: bidi overrides and invisible characters a reader must be shown, next to an
+/// emoji ZWJ sequence that must stay whole. One override is split across two deltas.
+pub(crate) fn bidi_block(model: &str) -> Block {
+    let pieces = [
+        "Hidden characters ahead.\n\n".to_string(),
+        "Override: access\u{202e}nimda\u{202c} granted.\n".to_string(),
+        "Isolate: \u{2067}left\u{2069} and zero\u{200b}width\u{2060}joiners\u{feff}.\n".to_string(),
+        "Family: \u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467} stays one emoji.\n".to_string(),
+        format!("The end, from `{model}`."),
+    ];
+    let mut content = String::new();
+    let mut cuts = Vec::new();
+    for piece in pieces {
+        content.push_str(&piece);
+        cuts.push(content.len());
+    }
+    Block {
+        kind: BlockKind::Text,
+        content,
+        cuts,
+    }
+}
+
+/// The error of the `hostile-error` scenario: a window title, a screen clear, a clipboard
+/// write and bidi characters in both `type` and `message`.
+pub(crate) fn hostile_error() -> ApiError {
+    ApiError {
+        error_type: "invalid_request_error\u{1b}]0;pwned-type\u{7}\u{202e}",
+        message: "bad request\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}[H\u{1b}]52;c;ZXZpbA==\u{7} \u{9b}31m \u{202e}gnp.exe\u{202c} hidden\u{200b}\u{feff}".to_string(),
+        details: None,
+    }
+}
+
+/// Extra `GET /v1/models` entries for a hostile endpoint: escape sequences and bidi characters
+/// in ids and display names.
+pub(crate) fn hostile_models() -> Vec<wire::ModelInfo<'static>> {
+    [
+        (
+            "evil\u{1b}]0;pwned\u{7}\u{1b}[2J-model",
+            "Evil \u{1b}]52;c;ZXZpbA==\u{7}Model",
+        ),
+        (
+            "rtl\u{202e}ledom\u{202c}-x",
+            "RTL \u{2066}Model\u{2069}\u{200b}",
+        ),
+    ]
+    .into_iter()
+    .map(|(id, name)| wire::ModelInfo {
+        kind: "model",
+        id,
+        display_name: name.to_string(),
+        created_at: "1970-01-01T00:00:00Z",
+    })
+    .collect()
+}
+
 /// A fixed, base64-looking thinking signature.
 const SIGNATURE: &str = "EqQBCgIYAhIMRmFrZVNpZ25hdHVyZRoMdGVybi1mYWtlLXNlcnZlcg==";
 

@@ -28,13 +28,15 @@ pub enum Scenario {
     Thinking,
     ToolUse,
     Escapes,
+    Bidi,
+    HostileError,
     NoEventLines,
     MaxTokens,
 }
 
 impl Scenario {
     /// Every scenario, in `--help` order.
-    pub const ALL: [Scenario; 18] = [
+    pub const ALL: [Scenario; 20] = [
         Scenario::Ok,
         Scenario::Long,
         Scenario::Slow,
@@ -51,6 +53,8 @@ impl Scenario {
         Scenario::Thinking,
         Scenario::ToolUse,
         Scenario::Escapes,
+        Scenario::Bidi,
+        Scenario::HostileError,
         Scenario::NoEventLines,
         Scenario::MaxTokens,
     ];
@@ -106,6 +110,14 @@ impl Scenario {
             Scenario::Escapes => (
                 "escapes",
                 "reply text full of terminal escape sequences (SGR, OSC 52, title, CR, BEL)",
+            ),
+            Scenario::Bidi => (
+                "bidi",
+                "reply text with bidi overrides and invisible characters (U+202E, U+200B, U+FEFF, …)",
+            ),
+            Scenario::HostileError => (
+                "hostile-error",
+                "400 whose error.type and error.message hold OSC 0/52, CSI 2J and bidi characters",
             ),
             Scenario::NoEventLines => (
                 "no-event-lines",

@@ -256,7 +256,7 @@ pub(crate) fn for_each_line(
     cache: Option<&mut HighlightCache>,
     mut f: impl FnMut(&[Span<'static>]),
 ) {
-    let code = crate::sanitize::sanitize(code);
+    let code = crate::sanitize::strip_controls(code);
     let complete_end = code.rfind('\n').map_or(0, |i| i + 1);
     let (complete, partial) = code.split_at(complete_end);
     match cache {

@@ -22,8 +22,9 @@
 //! - **Tables** are laid out by display width. If the natural widths do not fit, the widest
 //!   columns are narrowed and their cells wrap; if even 3 columns per cell do not fit, each row
 //!   is shown as `header: value` lines instead.
-//! - **Model text is data:** every piece of text goes through [`crate::sanitize::sanitize`]
-//!   after parsing, since entities like `&#27;` decode to control characters.
+//! - **Model text is data:** every piece of text goes through [`crate::sanitize::strip_controls`]
+//!   after parsing, since entities like `&#27;` decode to control characters; the wrapper then
+//!   shows bidi and invisible characters as dim `⟨U+XXXX⟩` markers.
 
 use std::borrow::Cow;
 
@@ -52,13 +53,13 @@ fn options() -> Options {
 
 /// Renders markdown `text` into lines at most `width` columns wide.
 pub fn render_markdown(text: &str, width: u16, theme: &Theme) -> Vec<Line<'static>> {
-    let text = crate::sanitize::sanitize(text);
+    let text = crate::sanitize::strip_controls(text);
     render_with(&text, usize::from(width), theme, &Ctx::default(), None).lines
 }
 
 /// The code blocks of `text` in document order; block `n` on screen is `code_blocks(text)[n-1]`.
 pub fn code_blocks(text: &str) -> Vec<CodeBlock> {
-    let text = crate::sanitize::sanitize(text);
+    let text = crate::sanitize::strip_controls(text);
     let mut out = Vec::new();
     let mut current: Option<CodeBlock> = None;
     for event in Parser::new_ext(&text, options()) {
@@ -71,7 +72,7 @@ pub fn code_blocks(text: &str) -> Vec<CodeBlock> {
             }
             Event::Text(t) => {
                 if let Some(block) = current.as_mut() {
-                    block.code.push_str(&crate::sanitize::sanitize(&t));
+                    block.code.push_str(&crate::sanitize::strip_controls(&t));
                 }
             }
             Event::End(TagEnd::CodeBlock) => {
@@ -93,7 +94,7 @@ fn fence_lang(kind: &CodeBlockKind<'_>) -> String {
     let CodeBlockKind::Fenced(info) = kind else {
         return String::new();
     };
-    let info = crate::sanitize::sanitize(info);
+    let info = crate::sanitize::strip_controls(info);
     let word = info
         .split(|c: char| c.is_whitespace() || matches!(c, ',' | '{' | '}'))
         .find(|w| !w.is_empty())
@@ -446,7 +447,7 @@ impl<'a, 'c> Renderer<'a, 'c> {
         if text.is_empty() {
             return;
         }
-        let clean = crate::sanitize::sanitize(text);
+        let clean = crate::sanitize::strip_controls(text);
         self.inline.push(Span::styled(clean.into_owned(), style));
     }
 

@@ -29,7 +29,8 @@
 //!   stream stops committing and renders everything as tail (correct, just slower, and rare in
 //!   model output);
 //! - text is sanitized as it is pushed, with a streaming [`Sanitizer`], so an escape sequence
-//!   split across two deltas is still removed whole.
+//!   split across two deltas is still removed whole (invisible characters are kept for the
+//!   wrapper, which shows them as dim markers).
 
 use ratatui::text::Line;
 
@@ -61,7 +62,11 @@ pub struct MarkdownStream {
 
 impl MarkdownStream {
     pub fn new() -> Self {
-        Self::default()
+        MarkdownStream {
+            // Invisible characters stay in `text`; the wrapper marks them in a dim style.
+            sanitizer: Sanitizer::for_layout(),
+            ..Self::default()
+        }
     }
 
     /// A stream that already holds `text` (e.g. a partial reply restored from disk).
@@ -91,7 +96,7 @@ impl MarkdownStream {
 
     /// Forgets everything (a regenerated reply).
     pub fn clear(&mut self) {
-        *self = Self::default();
+        *self = Self::new();
     }
 
     /// Rendered lines at `width` with `theme`: `(stable, tail)`. `stable` only grows between

@@ -21,7 +21,7 @@ pub fn tool_use_lines(name: &str, input: &Value, width: u16, theme: &Theme) -> V
     if width == 0 {
         return out;
     }
-    let name = crate::sanitize::sanitize(name);
+    let name = crate::sanitize::strip_controls(name);
     wrap::wrap_into(
         &mut out,
         &[
@@ -33,7 +33,7 @@ pub fn tool_use_lines(name: &str, input: &Value, width: u16, theme: &Theme) -> V
         &[],
     );
     let json = serde_json::to_string_pretty(input).unwrap_or_else(|_| input.to_string());
-    let json = crate::sanitize::sanitize(&json);
+    let json = crate::sanitize::strip_controls(&json);
     let style = theme.dim.bg(theme.code_bg);
     let gutter = [Span::styled(" ", style)];
     let cont = [Span::styled("↪", style)];

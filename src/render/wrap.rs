@@ -16,13 +16,14 @@
 //! fills the line instead of jumping to the next one; spaces at a soft break are dropped, spaces
 //! after a hard break (`\n`) are kept; tabs expand to the next multiple of [`TAB_WIDTH`] columns
 //! counted from the start of the line's content (after the indent); control characters never
-//! reach the output. A grapheme wider than the whole line (a CJK character at width 1) is drawn
+//! reach the output, and bidi or invisible characters become dim `⟨U+XXXX⟩` markers (the one
+//! place the TUI lays such text out, so every transcript line gets them). A grapheme wider than the whole line (a CJK character at width 1) is drawn
 //! as `…` so the width promise holds. Indents wider than the line are clipped so at least one
 //! column is left for content. Width 0 yields no lines.
 
 use std::borrow::Cow;
 
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::UnicodeWidthStr;
@@ -42,6 +43,21 @@ pub(crate) fn spaces(n: usize) -> Cow<'static, str> {
     } else {
         Cow::Owned(" ".repeat(n))
     }
+}
+
+/// A span's text without controls, with a dim `⟨U+XXXX⟩` piece for each bidi or invisible
+/// character (see [`crate::sanitize::layout_pieces`]).
+fn clean_pieces<'a>(span: &'a Span<'_>) -> impl Iterator<Item = (Style, Cow<'a, str>)> {
+    crate::sanitize::layout_pieces(&span.content)
+        .into_iter()
+        .map(|(text, marker)| {
+            let style = if marker {
+                span.style.add_modifier(Modifier::DIM)
+            } else {
+                span.style
+            };
+            (style, text)
+        })
 }
 
 /// Display width of one grapheme cluster, the way ratatui's buffer measures it
@@ -219,10 +235,7 @@ pub(crate) fn wrap_into(
     if width == 0 {
         return 0;
     }
-    let clean: Vec<(Style, Cow<'_, str>)> = spans
-        .iter()
-        .map(|s| (s.style, crate::sanitize::sanitize(&s.content)))
-        .collect();
+    let clean: Vec<(Style, Cow<'_, str>)> = spans.iter().flat_map(clean_pieces).collect();
     let (first, first_w) = fit_indent(first_indent, width);
     let (rest, rest_w) = fit_indent(subsequent_indent, width);
     let before = out.len();
@@ -462,9 +475,7 @@ pub(crate) fn wrap_hard_into(
             }
             out.push(line.take());
         };
-    for span in spans {
-        let text = crate::sanitize::sanitize(&span.content);
-        let style = span.style;
+    for (style, text) in spans.iter().flat_map(clean_pieces) {
         let mut run_start = 0;
         let mut pos = 0;
         let ascii = is_plain_ascii(&text);

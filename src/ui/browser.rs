@@ -8,14 +8,14 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 use crate::app::{App, BrowserMode, BrowserState};
 use crate::commands::relative_time;
 use crate::render::{Theme, wrap::display_width};
-use crate::sanitize::sanitize;
+use crate::sanitize::for_terminal;
 use crate::store::search::snippet_runs;
 
 use super::transcript::render_line;
 use super::{PreviewCache, RenderCtx, fit, format_tokens, popup_block};
 
 fn one_line(text: &str) -> String {
-    sanitize(text)
+    for_terminal(text)
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
@@ -141,7 +141,7 @@ fn draw_rows(app: &App, browser: &BrowserState, theme: &Theme, area: Rect, buf: 
                 let mut spans = vec![Span::raw("   ")];
                 let mut used = 3;
                 for (run, matched) in snippet_runs(snippet) {
-                    let run: String = sanitize(run)
+                    let run: String = for_terminal(run)
                         .chars()
                         .map(|c| if c.is_whitespace() { ' ' } else { c })
                         .collect();

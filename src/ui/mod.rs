@@ -16,7 +16,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
 use crate::app::{App, Command, Overlay, Pane, Phase, PickerState, fuzzy_match};
 use crate::render::wrap::display_width;
-use crate::sanitize::sanitize;
+use crate::sanitize::for_terminal;
 
 use transcript::render_line;
 pub use transcript::{
@@ -97,7 +97,7 @@ pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
                 .into_iter()
                 .map(|m| (m.to_owned(), m == current))
                 .collect();
-            let typed = sanitize(picker.filter.trim()).into_owned();
+            let typed = for_terminal(picker.filter.trim()).into_owned();
             let no_match = if typed.is_empty() {
                 "nothing matches".to_owned()
             } else {
@@ -160,7 +160,7 @@ fn draw_tabs(
         .iter()
         .enumerate()
         .map(|(i, pane)| {
-            let title = fit(&sanitize(&pane.conversation.title), 24);
+            let title = fit(&for_terminal(&pane.conversation.title), 24);
             let marker = if pane.is_busy() {
                 format!(" {}", SPINNER[app.spinner_frame() % SPINNER.len()])
             } else if pane.unread {
@@ -234,7 +234,8 @@ fn draw_pane_header(
 ) {
     let pane = app.pane();
     let c = &pane.conversation;
-    let mut spans = vec![Span::styled(format!(" {}", pane.model), theme.accent)];
+    let mut spans = vec![Span::raw(" ")];
+    spans.extend(marked(&pane.model, theme.accent));
     if let Some(t) = c.params.temperature {
         spans.push(Span::styled(format!(" · temp {t}"), theme.dim));
     }
@@ -250,7 +251,7 @@ fn draw_pane_header(
         let used: usize = spans.iter().map(|s| display_width(&s.content)).sum();
         let room = usize::from(area.width).saturating_sub(used + " · system: ".len());
         if room >= 8 {
-            let one_line = sanitize(system)
+            let one_line = for_terminal(system)
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ");
@@ -261,6 +262,22 @@ fn draw_pane_header(
         }
     }
     render_line(&Line::from(spans), area, buf);
+}
+
+/// Outside text as spans for one line: clean text in `style`, bidi and invisible characters
+/// as `⟨U+XXXX⟩` markers in a dim style of their own.
+pub(crate) fn marked(text: &str, style: Style) -> Vec<Span<'static>> {
+    crate::sanitize::layout_pieces(text)
+        .into_iter()
+        .map(|(piece, marker)| {
+            let piece = piece.replace(['\n', '\t'], " ");
+            if marker {
+                Span::styled(piece, style.add_modifier(ratatui::style::Modifier::DIM))
+            } else {
+                Span::styled(piece, style)
+            }
+        })
+        .collect()
 }
 
 /// Cut `text` to `width` display columns, with an ellipsis when cut.
@@ -500,9 +517,12 @@ fn draw_status(
     buf.set_style(area, base);
     let sep = Span::styled(" │ ", base.patch(theme.dim));
     let (state, warn) = phase_text(app, pane, app.now);
-    let model = Span::styled(format!(" {} ", pane.model), base.patch(theme.accent));
+    let model = Span::styled(
+        format!(" {} ", for_terminal(&pane.model)),
+        base.patch(theme.accent),
+    );
     let state = Span::styled(
-        state,
+        for_terminal(&state).into_owned(),
         if warn {
             base.patch(theme.warning)
         } else {
@@ -569,7 +589,10 @@ fn draw_status(
         Some((notice, _)) => Span::styled(
             format!(
                 " {} ",
-                fit(&notice.text, width.saturating_sub(essential + 3).max(8))
+                fit(
+                    &for_terminal(&notice.text),
+                    width.saturating_sub(essential + 3).max(8)
+                )
             ),
             match notice.kind {
                 crate::app::NoticeKind::Info => base.patch(theme.success),
@@ -668,7 +691,7 @@ fn draw_picker(
 ) {
     let width = items
         .iter()
-        .map(|(s, _)| display_width(s) as u16 + 6)
+        .map(|(s, _)| display_width(&for_terminal(s)) as u16 + 6)
         .max()
         .unwrap_or(display_width(no_match) as u16 + 6)
         .clamp(46, 100);
@@ -715,12 +738,10 @@ fn draw_picker(
             buf.set_style(rect, theme.selection);
         }
         let suffix = if *current { "  (current)" } else { "" };
-        Line::from(vec![
-            Span::styled(mark, theme.success),
-            Span::styled(sanitize(label).into_owned(), style),
-            Span::styled(suffix, theme.dim),
-        ])
-        .render(rect, buf);
+        let mut spans = vec![Span::styled(mark, theme.success)];
+        spans.extend(marked(label, style));
+        spans.push(Span::styled(suffix, theme.dim));
+        Line::from(spans).render(rect, buf);
     }
 }
 

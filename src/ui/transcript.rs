@@ -19,7 +19,7 @@ use ratatui::widgets::Widget;
 use crate::api::Role;
 use crate::app::{App, ChatMessage, Command, Pane, ScrollBy, Tokens};
 use crate::render::{MarkdownStream, Theme, render_markdown, wrap};
-use crate::sanitize::sanitize;
+use crate::sanitize::{for_terminal, strip_controls};
 use crate::store::MessageStatus;
 
 /// Top line of the viewport: message index and line within it.
@@ -534,7 +534,8 @@ fn indent(line: Line<'static>, by: usize) -> Line<'static> {
 
 /// Literal text (what the user typed), sanitised and wrapped by display width.
 pub fn plain_lines(text: &str, width: u16, style: Style) -> Vec<Line<'static>> {
-    let clean = sanitize(text);
+    // Invisible characters stay: the wrapper shows them as dim markers.
+    let clean = strip_controls(text);
     let mut out = Vec::new();
     for raw in clean.split('\n') {
         let span = Span::styled(raw.to_owned(), style);
@@ -646,7 +647,7 @@ fn header_line(message: &ChatMessage, ctx: &RenderCtx) -> Line<'static> {
                 .clone()
                 .unwrap_or_else(|| "assistant".into());
             spans.push(Span::styled(
-                format!("▌{}", sanitize(&model)),
+                format!("▌{}", for_terminal(&model)),
                 theme.assistant_label,
             ));
         }
@@ -674,9 +675,9 @@ fn error_block(error: &crate::app::ErrorInfo, width: u16, ctx: &RenderCtx) -> Ve
             out.push(Line::from(spans));
         }
     };
-    push(format!("✖ {}", sanitize(&error.headline)), theme.error);
+    push(format!("✖ {}", error.headline), theme.error);
     for detail in &error.details {
-        push(sanitize(detail).into_owned(), theme.text);
+        push(detail.clone(), theme.text);
     }
     if !error.advice.is_empty() {
         push(format!("→ {}", error.advice), theme.dim);

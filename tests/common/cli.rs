@@ -157,13 +157,26 @@ impl Home {
     /// Run `tern ARGS` with stdout a pseudo-terminal (as when a person runs it); what it wrote
     /// there, byte for byte (the terminal turns `\n` into `\r\n`).
     pub fn run_on_tty(&self, args: &[&str]) -> Run {
+        self.run_command_on_tty(self.command(args), Tty::default())
+    }
+
+    /// Run `cmd` (from [`Home::command`]) on a pseudo-terminal as `tty` says. With
+    /// `tty.stderr`, stderr goes to the terminal too and `Run::stdout` holds both streams.
+    pub fn run_command_on_tty(&self, mut cmd: Command, tty: Tty) -> Run {
         let (master, slave) = open_pty();
+        if let Some((cols, rows)) = tty.size {
+            set_pty_size(&master, cols, rows);
+        }
         let child = {
-            let mut cmd = self.command(args);
+            if tty.stderr {
+                cmd.stderr(Stdio::from(slave.try_clone().expect("dup the pty")));
+            }
             cmd.stdout(Stdio::from(slave));
-            cmd.spawn().expect("tern runs")
-            // `cmd`, holding our copy of the terminal's slave side, is dropped here, so the
-            // master reads end of file (EIO) once tern exits.
+            let child = cmd.spawn().expect("tern runs");
+            // `cmd` holds our copies of the terminal's slave side: dropped here, so the master
+            // reads end of file (EIO) once tern exits.
+            drop(cmd);
+            child
         };
         let reader = std::thread::spawn(move || {
             let mut master = master;
@@ -188,6 +201,28 @@ impl Home {
             stderr: out.stderr,
         }
     }
+}
+
+/// How [`Home::run_command_on_tty`] sets up the terminal.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tty {
+    /// Columns and rows (unset: the pty's default, 0×0, which programs read as unknown).
+    pub size: Option<(u16, u16)>,
+    /// stderr is the terminal too.
+    pub stderr: bool,
+}
+
+fn set_pty_size(master: &std::fs::File, cols: u16, rows: u16) {
+    use std::os::fd::AsRawFd;
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads one `winsize` from the pointer, which outlives the call.
+    let rc = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+    assert_eq!(rc, 0, "TIOCSWINSZ: {}", std::io::Error::last_os_error());
 }
 
 /// A new pseudo-terminal: (master, slave), both as files.
