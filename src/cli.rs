@@ -104,7 +104,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Full-text search over saved messages
+    /// Full-text search over saved titles and messages
     Search {
         #[arg(required = true, num_args = 1..)]
         query: Vec<String>,

@@ -260,6 +260,10 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
             report(&e, &format!("{}; {kept}", e.advice()));
             ExitCode::FAILURE
         }
+        // The reader went away (`| head`): it has what it wanted; say nothing, as cat does.
+        Some(oneshot::OneShotError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
         Some(e) => {
             term_eprintln!("tern: error: {e}");
             ExitCode::FAILURE
@@ -290,7 +294,12 @@ async fn models(config: &Config, json: bool) -> ExitCode {
                 ids = list.into_iter().map(|m| m.id).collect();
                 source = "the endpoint";
             }
-            Ok(_) => {}
+            Ok(Some(_)) => term_eprintln!(
+                "tern: note: the endpoint listed no models; showing the built-in list"
+            ),
+            Ok(None) => term_eprintln!(
+                "tern: note: the endpoint has no /v1/models (HTTP 404/405); showing the built-in list"
+            ),
             Err(e) => term_eprintln!("tern: note: could not list models from the endpoint: {e}"),
         }
     }

@@ -2057,3 +2057,74 @@ fn conflicts_and_reloads_for_unknown_or_busy_conversations_change_nothing() {
     assert_eq!(app.pane().messages.len(), 2);
     assert_eq!(saved_messages(&effects).len(), 2);
 }
+
+#[test]
+fn a_reply_another_tern_is_still_writing_holds_the_next_prompt_until_it_ends() {
+    let mut app = new_app();
+    let id = "c0ffee0000000042";
+    let (conversation, mut messages) = saved_conversation(id, DEFAULT_MODEL);
+    // Another process is streaming the answer to a second prompt (its lease is alive, so the
+    // store left it `streaming`).
+    messages.push(StoredMessage::user(id, 2, "second question"));
+    let mut live = StoredMessage::assistant_streaming(id, 3, DEFAULT_MODEL);
+    live.content = vec![ContentBlock::text("word0 word1")];
+    messages.push(live.clone());
+    let _ = app.update(Action::OpenSaved {
+        conversation: conversation.clone(),
+        messages: messages.clone(),
+    });
+
+    // Sending now would answer a history that is still changing: reload instead, keep the text.
+    let effects = submit(&mut app, "my question");
+    assert!(sends(&effects).is_empty(), "{effects:?}");
+    assert!(saved_messages(&effects).is_empty(), "{effects:?}");
+    assert!(effects.contains(&Effect::Reload(id.into())), "{effects:?}");
+    assert_eq!(app.pane().input_text(), "my question");
+    assert_notice(&app, NoticeKind::Info, "another tern is still writing");
+
+    // Once it has ended, Enter sends after the whole reply.
+    live.status = MessageStatus::Complete;
+    live.content = vec![ContentBlock::text("word0 word1 word2 word3")];
+    *messages.last_mut().unwrap() = live;
+    let _ = app.update(Action::Reloaded {
+        conversation,
+        messages,
+    });
+    let (_, _, body) = the_send(&app.update(key(KeyCode::Enter)));
+    let texts: Vec<String> = history(&body).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(
+        texts,
+        [
+            "earlier question",
+            "earlier answer",
+            "second question",
+            "word0 word1 word2 word3",
+            "my question"
+        ]
+    );
+}
+
+#[test]
+fn ctrl_w_and_ctrl_u_edit_the_picker_filter_and_ctrl_u_kills_to_the_line_start() {
+    let mut app = new_app();
+    let _ = app.update(ctrl('p'));
+    type_str(&mut app, "claude haiku");
+    let _ = app.update(ctrl('w'));
+    let Overlay::ModelPicker(picker) = &app.overlay else {
+        panic!("the picker is open");
+    };
+    assert_eq!(picker.filter, "claude ");
+    let _ = app.update(ctrl('u'));
+    let Overlay::ModelPicker(picker) = &app.overlay else {
+        panic!("the picker is open");
+    };
+    assert_eq!(picker.filter, "");
+    let _ = app.update(key(KeyCode::Esc));
+
+    // In the input, Ctrl+U deletes from the cursor back to the start of the line.
+    type_str(&mut app, "/help");
+    let _ = app.update(ctrl('u'));
+    assert_eq!(app.pane().input_text(), "");
+    type_str(&mut app, "/clear");
+    assert_eq!(app.pane().input_text(), "/clear");
+}

@@ -189,6 +189,15 @@ fn typing_backspace_and_paste_bump_the_generation_and_query_again() {
     // Control chords are not text.
     assert!(app.update(ctrl('x')).is_empty());
     assert_eq!(browser(&app).query, "peli ");
+    // Readline's habits: Ctrl+W drops the last word, Ctrl+U the whole query.
+    for c in "cans".chars() {
+        let _ = app.update(key(KeyCode::Char(c)));
+    }
+    assert_eq!(app.update(ctrl('w')), [query(12, "peli ")]);
+    assert_eq!(app.update(ctrl('w')), [query(13, "")]);
+    let _ = app.update(key(KeyCode::Char('z')));
+    assert_eq!(app.update(ctrl('u')), [query(15, "")]);
+    assert!(app.update(ctrl('u')).is_empty(), "nothing left to clear");
     // The conversation's own input is untouched by all of it.
     assert_eq!(app.pane().input_text(), "");
 }

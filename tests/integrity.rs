@@ -539,3 +539,22 @@ fn p_says_a_partial_reply_was_saved_only_when_one_arrived_and_was_saved() {
         );
     }
 }
+
+#[test]
+fn p_into_a_reader_that_goes_away_ends_quietly_and_saves_what_was_printed_as_stopped() {
+    let server = server();
+    let home = Home::new(&server.base_url());
+    let mut child = home.spawn(&["-p", "scenario:slow words:400"]);
+    let mut stdout = child.stdout.take().unwrap();
+    let mut buf = [0u8; 64];
+    assert!(stdout.read(&mut buf).unwrap() > 0, "some text arrives");
+    // `| head -c 64`: the reader closes the pipe.
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?} {stderr}", out.status);
+    assert_eq!(stderr, "", "nothing to say when the reader has gone");
+    let id = only_conversation(&home);
+    let (_, messages) = home.store().load(&id).unwrap();
+    assert_eq!(messages[1].status, MessageStatus::Stopped);
+}

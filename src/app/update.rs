@@ -198,6 +198,12 @@ impl App {
                 });
                 return;
             }
+            // Readline's kill to the start of the line (the text area would undo instead).
+            KeyCode::Char('u') if key.modifiers == KeyModifiers::CONTROL => {
+                self.history_cursor = None;
+                self.pane_mut().input.delete_line_by_head();
+                return;
+            }
             _ => {}
         }
         self.history_cursor = None;
@@ -591,13 +597,9 @@ impl App {
                         }
                     }
                     KeyCode::Esc => browser.mode = BrowserMode::List,
-                    KeyCode::Backspace => {
-                        title.pop();
+                    _ => {
+                        edit_line(title, key);
                     }
-                    KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                        title.push(c)
-                    }
-                    _ => {}
                 }
                 return;
             }
@@ -659,12 +661,7 @@ impl App {
                     effects.push(Effect::Export(row.summary.conversation.id.clone()));
                 }
             }
-            KeyCode::Backspace => query_changed = browser.query.pop().is_some(),
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                browser.query.push(c);
-                query_changed = true;
-            }
-            _ => {}
+            _ => query_changed = edit_line(&mut browser.query, key),
         }
         if query_changed {
             effects.push(browser.requery());
@@ -736,6 +733,22 @@ impl App {
             let key = self.settings.keymap.label(Command::Stop);
             self.notify(Notice::info(format!(
                 "a reply is still arriving; {key} stops it (your message is kept)"
+            )));
+            return;
+        }
+        // Another tern is still writing a reply here (the store keeps a live writer's reply
+        // `streaming`): a turn sent now would carry a history that is still changing. Reload to
+        // show how far it got; Enter sends once it has ended.
+        if self
+            .pane()
+            .messages
+            .iter()
+            .any(|m| m.status() == MessageStatus::Streaming)
+        {
+            effects.push(Effect::Reload(self.pane().id().to_owned()));
+            let key = self.settings.keymap.label(Command::Send);
+            self.notify(Notice::info(format!(
+                "another tern is still writing a reply here: reloaded; {key} sends once it has ended"
             )));
             return;
         }
@@ -1149,15 +1162,40 @@ fn picker_key(picker: &mut PickerState, key: KeyEvent, count: usize, close: bool
         }
         KeyCode::PageUp | KeyCode::Home => picker.selected = 0,
         KeyCode::PageDown | KeyCode::End => picker.selected = count.saturating_sub(1),
-        KeyCode::Backspace => {
-            picker.filter.pop();
-            picker.selected = 0;
+        _ => {
+            if edit_line(&mut picker.filter, key) {
+                picker.selected = 0;
+            }
         }
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-            picker.filter.push(c);
-            picker.selected = 0;
-        }
-        _ => {}
     }
     PickerOutcome::Stay
+}
+
+/// The keys of a one-line field (a filter, a search, a title), as readline has them:
+/// characters, Backspace, Ctrl+W (the word before the end), Ctrl+U (everything). Whether the
+/// text changed.
+fn edit_line(text: &mut String, key: KeyEvent) -> bool {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Backspace => text.pop().is_some(),
+        KeyCode::Char('w') if ctrl => {
+            let kept = text
+                .trim_end()
+                .trim_end_matches(|c: char| !c.is_whitespace())
+                .len();
+            let changed = kept < text.len();
+            text.truncate(kept);
+            changed
+        }
+        KeyCode::Char('u') if ctrl => {
+            let changed = !text.is_empty();
+            text.clear();
+            changed
+        }
+        KeyCode::Char(c) if !ctrl => {
+            text.push(c);
+            true
+        }
+        _ => false,
+    }
 }
