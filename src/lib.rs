@@ -3,6 +3,8 @@
 //! The binary (`src/main.rs`) is a thin shell over this library so that integration tests,
 //! benches and the fake server reach the same code the user runs.
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 pub mod app;
 pub mod cli;

@@ -1,5 +1,7 @@
 //! The `tern` binary: parse the command line, load the configuration, dispatch.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use tern::api::{Client, Message};

@@ -4,6 +4,8 @@
 //! It prints the environment to point `tern` at it, the scenarios and how to trigger them, then
 //! logs one line per request until Ctrl+C.
 
+#![forbid(unsafe_code)]
+
 use std::time::Duration;
 
 use clap::Parser;
