@@ -57,7 +57,8 @@ fn scenario_help() -> String {
 /// How often the request log checks for new requests.
 const LOG_POLL: Duration = Duration::from_millis(100);
 
-#[tokio::main]
+// One thread serves one user easily (the app itself runs on one).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut config = FakeConfig {
