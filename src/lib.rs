@@ -3,15 +3,17 @@
 //! The binary (`src/main.rs`) is a thin shell over this library so that integration tests,
 //! benches and the fake server reach the same code the user runs.
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod driver;
 pub mod fake;
 pub mod oneshot;
 pub mod render;
 pub mod sanitize;
 pub mod store;
-pub mod tui;
 pub mod ui;

@@ -1,5 +1,7 @@
 //! The `tern` binary: parse the command line, load the configuration, dispatch.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use tern::api::{Client, Message};
@@ -93,11 +95,11 @@ async fn dispatch(cli: Cli, config: Config, utc_offset: time::UtcOffset) -> Exit
                 return ExitCode::from(2);
             }
             let start = match (&cli.resume, cli.continue_last) {
-                (Some(id), _) => tern::tui::Start::Resume(id.clone()),
-                (None, true) => tern::tui::Start::Continue,
-                (None, false) => tern::tui::Start::New,
+                (Some(id), _) => tern::driver::Start::Resume(id.clone()),
+                (None, true) => tern::driver::Start::Continue,
+                (None, false) => tern::driver::Start::New,
             };
-            match tern::tui::run(config, start, utc_offset).await {
+            match tern::driver::run(config, start, utc_offset).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     term_eprintln!("tern: error: {e:#}");

@@ -303,15 +303,11 @@ pub fn stdout_columns() -> Option<usize> {
     if !stdout_is_terminal() {
         return None;
     }
-    let mut size = libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCGWINSZ writes one `winsize` through the pointer, which outlives the call.
-    let rc = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) };
-    if rc == 0 && size.ws_col > 0 {
+    #[cfg(unix)]
+    #[allow(clippy::disallowed_methods)] // only asks the terminal its size
+    if let Ok(size) = rustix::termios::tcgetwinsize(std::io::stdout())
+        && size.ws_col > 0
+    {
         return Some(usize::from(size.ws_col));
     }
     std::env::var("COLUMNS")

@@ -18,8 +18,8 @@ use tern::app::{
     Action, App, BrowserMode, BrowserRow, BrowserState, Effect, NoticeKind, Overlay, SaveOp,
     ScrollBy,
 };
+use tern::driver::Start;
 use tern::store::{Conversation, ConversationSummary, MessageStatus, StoredMessage};
-use tern::tui::Start;
 
 use common::*;
 use session::{Rig, quit, request_history, screen_text, status_line};

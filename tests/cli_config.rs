@@ -389,9 +389,9 @@ async fn the_app_shows_each_retry_of_a_first_byte_timeout() {
         },
     )
     .expect("the config loads");
-    let app = tern::tui::Session::new(
+    let app = tern::driver::Session::new(
         config,
-        tern::tui::Start::New,
+        tern::driver::Start::New,
         time::UtcOffset::UTC,
         Some(dir.path().join("tern.db")),
     )

@@ -12,8 +12,8 @@ mod session;
 
 use crossterm::event::{KeyCode, KeyModifiers};
 use tern::api::Role;
+use tern::driver::Start;
 use tern::store::MessageStatus;
-use tern::tui::Start;
 
 use session::{Rig, request_history, status_line};
 

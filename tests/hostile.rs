@@ -346,7 +346,7 @@ fn plain_http_to_loopback_draws_no_warning() {
     }
 }
 
-fn session_for(base_url: &str) -> tern::tui::Session {
+fn session_for(base_url: &str) -> tern::driver::Session {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("config.toml");
     std::fs::write(&file, "").unwrap();
@@ -359,7 +359,7 @@ fn session_for(base_url: &str) -> tern::tui::Session {
         &|name| (name == "APIFREE_BASE_URL").then(|| url.clone()),
     )
     .expect("the config loads");
-    tern::tui::Session::new(config, tern::tui::Start::New, time::UtcOffset::UTC, None)
+    tern::driver::Session::new(config, tern::driver::Start::New, time::UtcOffset::UTC, None)
         .expect("the session starts")
 }
 

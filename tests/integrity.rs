@@ -21,9 +21,9 @@ use crossterm::event::KeyCode;
 use serde_json::Value;
 use tern::api::Role;
 use tern::api::types::plain_text;
+use tern::driver::Start;
 use tern::fake::{FakeConfig, FakeServer};
 use tern::store::{MessageStatus, Store, StoredMessage};
-use tern::tui::Start;
 
 use cli::Home;
 use session::{Rig, request_history};

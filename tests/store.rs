@@ -371,6 +371,55 @@ fn search_follows_edits_renames_and_deletes() {
 }
 
 #[test]
+fn the_browser_lists_newest_first_and_searches_with_a_snippet() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    for (id, title, at) in [
+        ("c1", "Pelican migration", 1),
+        ("c2", "Gulls", 2),
+        ("c3", "Owls", 3),
+    ] {
+        store
+            .create_conversation(&conversation(id, title, at))
+            .unwrap();
+    }
+    store
+        .upsert_message(&text_message("c2", "m", 0, Role::User, "a pelican flew by"))
+        .unwrap();
+
+    let ids = |rows: &[tern::store::BrowserRow]| -> Vec<String> {
+        rows.iter()
+            .map(|r| r.summary.conversation.id.clone())
+            .collect()
+    };
+    let listed = store.browse("  ", 2).unwrap();
+    // c2 was updated last (its message).
+    assert_eq!(
+        ids(&listed),
+        ["c2", "c3"],
+        "an empty query lists the newest"
+    );
+    assert!(listed.iter().all(|r| r.snippet.is_none()));
+
+    let found = store.browse("pelican", 10).unwrap();
+    assert_eq!(ids(&found), ["c1", "c2"], "title match first");
+    assert_eq!(
+        found[0].snippet, None,
+        "a title match has no message snippet"
+    );
+    let snippet = found[1].snippet.as_deref().unwrap();
+    assert!(
+        snippet.contains(&format!("{MATCH_START}pelican{MATCH_END}")),
+        "{snippet:?}"
+    );
+    assert_eq!(
+        tern::store::export_file_stem("0123456789abcdef"),
+        "tern-01234567"
+    );
+    assert_eq!(tern::store::export_file_stem("ab"), "tern-ab");
+}
+
+#[test]
 fn titles_are_searchable_also_after_a_rename() {
     let (_dir, path) = temp_db();
     let mut store = Store::open(&path).unwrap();

@@ -6,11 +6,8 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::pin::Pin;
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde_json::Value;
 
@@ -84,8 +81,6 @@ pub struct Client {
     http: reqwest::Client,
     config: ClientConfig,
 }
-
-type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Client, ApiError> {
@@ -253,7 +248,7 @@ impl Client {
             .await?;
         let request_id = request_id_of(response.headers());
         Ok(MessageStream {
-            body: Box::pin(response.bytes_stream()),
+            body: response,
             decoder: EventDecoder::new(),
             pending: VecDeque::new(),
             idle_timeout: self.config.idle_timeout,
@@ -400,7 +395,8 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
 
 /// A reply being streamed. Pull events with [`MessageStream::next`].
 pub struct MessageStream {
-    body: ByteStream,
+    /// Read a chunk at a time; dropping it closes the connection.
+    body: reqwest::Response,
     decoder: EventDecoder,
     pending: VecDeque<StreamEvent>,
     idle_timeout: Duration,
@@ -433,7 +429,7 @@ impl MessageStream {
                 self.finished = true;
                 return None;
             }
-            let chunk = match tokio::time::timeout(self.idle_timeout, self.body.next()).await {
+            let chunk = match tokio::time::timeout(self.idle_timeout, self.body.chunk()).await {
                 Err(_) => {
                     return Some(Err(self.fail(ApiError::Timeout {
                         phase: TimeoutPhase::Idle,
@@ -441,20 +437,20 @@ impl MessageStream {
                         request_id: None,
                     })));
                 }
-                Ok(None) => {
+                Ok(Ok(None)) => {
                     return Some(Err(self.fail(ApiError::Truncated {
                         request_id: None,
                         detail: None,
                     })));
                 }
-                Ok(Some(Err(e))) => {
+                Ok(Err(e)) => {
                     let detail = format!("connection lost: {}", root_cause(&e));
                     return Some(Err(self.fail(ApiError::Truncated {
                         request_id: None,
                         detail: Some(detail),
                     })));
                 }
-                Ok(Some(Ok(chunk))) => chunk,
+                Ok(Ok(Some(chunk))) => chunk,
             };
             let pending = &mut self.pending;
             if let Err(e) = self

@@ -8,7 +8,8 @@ use ratatui_textarea::TextArea;
 
 use crate::api::{ApiError, Message, MessagesRequest, RetryNotice, Role, Usage};
 use crate::config::{Config, ModelSpec};
-use crate::store::{Conversation, ConversationSummary, MessageStatus, StoredMessage};
+pub use crate::store::BrowserRow;
+use crate::store::{Conversation, MessageStatus, StoredMessage};
 
 use super::keymap::KeyMap;
 
@@ -556,14 +557,6 @@ pub enum Overlay {
         blocks: Vec<CodeChoice>,
     },
     Browser(Box<BrowserState>),
-}
-
-/// One conversation in the browser: its list row, and the best matching snippet when searching.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BrowserRow {
-    pub summary: ConversationSummary,
-    /// With `store::MATCH_START` / `MATCH_END` around matched terms.
-    pub snippet: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -4,6 +4,8 @@
 //! It prints the environment to point `tern` at it, the scenarios and how to trigger them, then
 //! logs one line per request until Ctrl+C.
 
+#![forbid(unsafe_code)]
+
 use std::time::Duration;
 
 use clap::Parser;
@@ -55,7 +57,8 @@ fn scenario_help() -> String {
 /// How often the request log checks for new requests.
 const LOG_POLL: Duration = Duration::from_millis(100);
 
-#[tokio::main]
+// One thread serves one user easily (the app itself runs on one).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut config = FakeConfig {

@@ -121,6 +121,13 @@ impl Store {
     }
 }
 
+/// The name, without extension, of a conversation exported from the app into the current
+/// directory: `tern-` and the first 8 characters of its id (numbered when taken).
+pub fn export_file_stem(id: &str) -> String {
+    let short: String = id.chars().take(8).collect();
+    format!("tern-{short}")
+}
+
 /// Format unix milliseconds as `2024-05-01 12:34 UTC`.
 pub(crate) fn format_time(ms: i64) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");

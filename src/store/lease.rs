@@ -7,17 +7,17 @@
 //! dead writer from a model that is thinking quietly, so liveness comes from the kernel instead:
 //!
 //! - a store that writes a streaming snapshot first takes a lease: it creates
-//!   `<db>-leases/<token>` and holds an exclusive `flock` on it for as long as the store lives,
-//!   and stamps the row with `writer = <token>`;
+//!   `<db>-leases/<token>` and holds an exclusive lock on it (`File::try_lock`: `flock` on Unix)
+//!   for as long as the store lives, and stamps the row with `writer = <token>`;
 //! - on open, for each token among the streaming rows, the opener tries the same lock without
 //!   waiting. Locked → the writer is alive, leave its rows alone. Lock acquired or file missing →
-//!   the writer is gone (the kernel drops `flock` locks when a process dies, even on SIGKILL), so
+//!   the writer is gone (the kernel drops file locks when a process dies, even on SIGKILL), so
 //!   its rows become `interrupted`.
 //!
-//! `flock` locks belong to the open file, not the process, so a second store in the same process
+//! These locks belong to the open file, not the process, so a second store in the same process
 //! sees the first one's lease as held, which is right. Rows with no token (written where leases
-//! are unavailable: non-Unix, an unwritable directory, or imported/old data) fall back to age:
-//! they are marked once their snapshot is older than [`STALE_AFTER_MS`]. A wrong mark is
+//! are unavailable: no file locks, an unwritable directory, or imported/old data) fall back to
+//! age: they are marked once their snapshot is older than [`STALE_AFTER_MS`]. A wrong mark is
 //! harmless anyway: the live writer's next snapshot sets the status back.
 
 use std::fs::{File, OpenOptions};
@@ -105,24 +105,13 @@ pub(crate) fn writer_alive(db: &Path, token: &str) -> Option<bool> {
     }
 }
 
-#[cfg(unix)]
+/// Take the file's exclusive lock without waiting (`flock` on Unix, `LockFileEx` on Windows);
+/// `WouldBlock` when another open file holds it.
 fn try_lock(file: &File) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: `flock` only reads the descriptor number, which `file` keeps open for the call.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-#[cfg(not(unix))]
-fn try_lock(_file: &File) -> io::Result<()> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "writer leases need flock",
-    ))
+    file.try_lock().map_err(|err| match err {
+        std::fs::TryLockError::WouldBlock => io::ErrorKind::WouldBlock.into(),
+        std::fs::TryLockError::Error(err) => err,
+    })
 }
 
 #[cfg(all(test, unix))]

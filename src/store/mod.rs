@@ -47,10 +47,11 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use error::StoreError;
-pub use export::EXPORT_FORMAT;
+pub use export::{EXPORT_FORMAT, export_file_stem};
 pub use model::{
-    Conversation, ConversationMatch, ConversationSummary, MATCH_END, MATCH_START, MessageStatus,
-    Params, SearchHit, StoredMessage, TitleHit, UnknownStatus, new_id, now_ms, title_from_prompt,
+    BrowserRow, Conversation, ConversationMatch, ConversationSummary, MATCH_END, MATCH_START,
+    MessageStatus, Params, SearchHit, StoredMessage, TitleHit, UnknownStatus, new_id, now_ms,
+    title_from_prompt,
 };
 pub use read::HITS_PER_CONVERSATION;
 pub use write::WriteCommand;

@@ -272,6 +272,15 @@ pub struct ConversationMatch {
     pub rank: f64,
 }
 
+/// One conversation in the browser: its list row, and the best matching snippet when searching
+/// (see [`Store::browse`](super::Store::browse)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrowserRow {
+    pub summary: ConversationSummary,
+    /// With [`MATCH_START`] / [`MATCH_END`] around matched terms.
+    pub snippet: Option<String>,
+}
+
 /// The title used when a prompt has no visible text.
 pub const UNTITLED: &str = "Untitled";
 

@@ -9,8 +9,8 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::model::{
-    Conversation, ConversationMatch, ConversationSummary, MessageStatus, Params, SearchHit,
-    StoredMessage, TitleHit,
+    BrowserRow, Conversation, ConversationMatch, ConversationSummary, MessageStatus, Params,
+    SearchHit, StoredMessage, TitleHit,
 };
 use super::{Store, StoreError, search};
 use crate::api::types::{ContentBlock, Role, Usage};
@@ -464,5 +464,28 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// The browser's rows: the newest `limit` conversations for an empty query, else the
+    /// `limit` best matches of [`Store::search_conversations`], each with its best snippet.
+    pub fn browse(&self, query: &str, limit: usize) -> Result<Vec<BrowserRow>, StoreError> {
+        if query.trim().is_empty() {
+            let rows = self.list(0, u64::try_from(limit).unwrap_or(u64::MAX))?;
+            return Ok(rows
+                .into_iter()
+                .map(|summary| BrowserRow {
+                    summary,
+                    snippet: None,
+                })
+                .collect());
+        }
+        let matches = self.search_conversations(query, limit)?;
+        Ok(matches
+            .into_iter()
+            .map(|m| BrowserRow {
+                snippet: m.hits.first().map(|h| h.snippet.clone()),
+                summary: m.summary,
+            })
+            .collect())
     }
 }

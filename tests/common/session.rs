@@ -18,9 +18,9 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use tern::config::{Config, Overrides};
+use tern::driver::{Input, Session, Start};
 use tern::fake::{FakeConfig, FakeServer, RecordedRequest};
 use tern::store::Store;
-use tern::tui::{Input, Session, Start};
 use tokio::sync::{mpsc, watch};
 
 pub use crate::common::screen_text;

@@ -1,0 +1,170 @@
+//! The event loop: one `tokio::select!` waits on terminal input, the app channel (stream
+//! deltas, store answers and errors, clipboard results), signals, and — only when something is
+//! pending — the spinner, a notice's expiry and the next frame.
+//!
+//! Each action goes through `App::update`; its effects run at once (the editor and scrolling
+//! here, the rest in [`Driver::run`](super::effects::Driver::run)). Then whatever else is
+//! queued is applied before a frame is drawn, so a burst of deltas costs one frame, and the
+//! [`Pacer`] decides when that frame may be drawn. With nothing happening nothing wakes up.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, KeyEventKind, MouseEventKind};
+use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+
+use super::input::Input;
+use super::pacing::Pacer;
+use super::session::Session;
+use super::signals::Signals;
+use super::terminal::Resizable;
+use crate::app::{Action, Effect};
+use crate::ui;
+
+const SPINNER_EVERY: Duration = Duration::from_millis(100);
+/// At most this many queued actions are applied between two looks at the terminal.
+const DRAIN_AT_MOST: usize = 4096;
+
+pub(crate) async fn event_loop<B: Backend + Resizable, I: Input>(
+    session: &mut Session,
+    terminal: &mut Terminal<B>,
+    input: &mut I,
+) -> anyhow::Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let mut signals = Signals::new()?;
+    let mut pacer = Pacer::new(tokio::time::Instant::now());
+    let mut spinner = tokio::time::interval(SPINNER_EVERY);
+    spinner.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        if pacer.due(tokio::time::Instant::now()) {
+            draw(session, terminal)?;
+            pacer.drawn(tokio::time::Instant::now());
+        }
+        let next_frame = pacer.next_frame();
+        let notice_expiry = session
+            .app
+            .notice
+            .as_ref()
+            .map(|(_, at)| tokio::time::Instant::from_std(*at + crate::app::NOTICE_TTL));
+        let waiting = session.app.is_waiting();
+        let action = tokio::select! {
+            event = input.next() => match event {
+                Some(Ok(event)) => {
+                    if let Event::Resize(width, height) = event {
+                        terminal.backend_mut().resized(width, height);
+                    }
+                    match to_action(event) {
+                        Some(action) => {
+                            pacer.input();
+                            action
+                        }
+                        None => continue,
+                    }
+                }
+                Some(Err(e)) => return Err(e.into()),
+                None => Action::Terminate,
+            },
+            Some(action) = session.rx.recv() => action,
+            _ = signals.recv() => Action::Terminate,
+            _ = spinner.tick(), if waiting => Action::Tick,
+            _ = sleep_until(notice_expiry), if notice_expiry.is_some() => Action::Tick,
+            _ = sleep_until(next_frame), if next_frame.is_some() => continue,
+        };
+        let mut quit = apply(session, terminal, input, action)?;
+        // Drain what else is queued before drawing (coalescing a burst of deltas into one frame).
+        for _ in 0..DRAIN_AT_MOST {
+            if quit {
+                break;
+            }
+            match session.rx.try_recv() {
+                Ok(action) => quit = apply(session, terminal, input, action)?,
+                Err(_) => break,
+            }
+        }
+        pacer.changed();
+        if quit {
+            return Ok(());
+        }
+    }
+}
+
+/// Sleep until `at`; never wakes without one (the branch using it is disabled then).
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Draw one frame (the app's clock set first), and publish it when someone listens.
+fn draw<B: Backend>(session: &mut Session, terminal: &mut Terminal<B>) -> anyhow::Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let Session {
+        app, view, frames, ..
+    } = session;
+    app.now = Instant::now();
+    app.now_ms = crate::store::now_ms();
+    let frame = terminal.draw(|frame| ui::draw(app, view, frame))?;
+    if let Some(frames) = frames {
+        frames.send_replace(frame.buffer.clone());
+    }
+    Ok(())
+}
+
+/// The action a terminal event stands for, if any.
+fn to_action(event: Event) -> Option<Action> {
+    match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => Some(Action::Key(key)),
+        Event::Paste(text) => Some(Action::Paste(text)),
+        Event::Mouse(mouse) => match mouse.kind {
+            MouseEventKind::ScrollUp => Some(Action::Wheel(-3)),
+            MouseEventKind::ScrollDown => Some(Action::Wheel(3)),
+            _ => None,
+        },
+        Event::Resize(..) => Some(Action::Resize),
+        _ => None,
+    }
+}
+
+/// Update the app with one action and carry out its effects. `Ok(true)` means quit.
+fn apply<B: Backend + Resizable, I: Input>(
+    session: &mut Session,
+    terminal: &mut Terminal<B>,
+    input: &mut I,
+    action: Action,
+) -> anyhow::Result<bool>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let Session {
+        app, view, driver, ..
+    } = session;
+    app.now = Instant::now();
+    app.now_ms = crate::store::now_ms();
+    let effects = app.update(action);
+    let mut quit = false;
+    for effect in effects {
+        match effect {
+            Effect::Quit => quit = true,
+            Effect::Editor(text) => {
+                let result = input.edit(&text);
+                // Repaint everything (resize clears without querying the cursor position, which
+                // `Terminal::clear` does and which can time out right after the editor).
+                let size = terminal.size()?;
+                terminal.resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))?;
+                app.now = Instant::now();
+                app.now_ms = crate::store::now_ms();
+                app.update(Action::EditorClosed(result));
+            }
+            Effect::Scroll { conversation, by } => view.scroll(app, &conversation, by),
+            other => driver.run(other),
+        }
+    }
+    view.retain(app);
+    Ok(quit)
+}
