@@ -371,8 +371,9 @@ impl Config {
 fn cleartext_warning(base_url: &str) -> Option<String> {
     cleartext_host(base_url).map(|_| {
         format!(
-            "{base_url} is plain http: the API key and every message travel in clear text; \
-             use https:// unless this network is yours"
+            "{} is plain http: the API key and every message travel in clear text; \
+             use https:// unless this network is yours",
+            crate::api::client::without_credentials(base_url)
         )
     })
 }
@@ -747,5 +748,11 @@ mod tests {
         ] {
             assert_eq!(cleartext_warning(url), None, "{url}");
         }
+        let warning = cleartext_warning("http://u:SECRETPW@192.0.2.2:8787").unwrap();
+        assert!(!warning.contains("SECRETPW"), "{warning}");
+        assert!(
+            warning.starts_with("http://192.0.2.2:8787 is plain http"),
+            "{warning}"
+        );
     }
 }

@@ -136,11 +136,11 @@ impl Client {
         }
         if answered_tls_in_plain_text(&err) {
             return ApiError::NotTls {
-                url: url.to_owned(),
+                url: without_credentials(url),
             };
         }
         ApiError::Connect {
-            url: url.to_owned(),
+            url: without_credentials(url),
             detail: root_cause(&err),
         }
     }
@@ -339,6 +339,24 @@ pub fn normalize_base_url(url: &str) -> &str {
     url.strip_suffix("/v1").unwrap_or(url).trim_end_matches('/')
 }
 
+/// `url` as it may be shown: a `user:password@` part is left out (it is a secret).
+pub fn without_credentials(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            let shown = parsed.to_string();
+            // `Url` adds a `/` to a bare origin; keep the text as the user wrote it otherwise.
+            if url.ends_with('/') {
+                shown
+            } else {
+                shown.trim_end_matches('/').to_owned()
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// SDK backoff: `min(0.5 * 2^n, 8)` seconds, scaled down by up to 25 % of jitter.
 pub fn backoff(retries_taken: u32) -> Duration {
     let nominal = (0.5 * 2f64.powi(retries_taken.min(16) as i32)).min(8.0);
@@ -489,6 +507,23 @@ mod tests {
             max_retries: 0,
         };
         assert!(!format!("{config:?}").contains("secret"));
+    }
+
+    #[test]
+    fn urls_are_shown_without_their_credentials() {
+        assert_eq!(
+            without_credentials("http://u:SECRETPW@192.0.2.2:8787"),
+            "http://192.0.2.2:8787"
+        );
+        assert_eq!(
+            without_credentials("https://tok@gw.example/api/"),
+            "https://gw.example/api/"
+        );
+        assert_eq!(
+            without_credentials("https://api.apifree.ai"),
+            "https://api.apifree.ai"
+        );
+        assert_eq!(without_credentials("not a url"), "not a url");
     }
 
     #[test]
