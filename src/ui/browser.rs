@@ -6,13 +6,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
 use crate::app::{App, BrowserMode, BrowserState};
-use crate::commands::relative_time;
+use crate::format::{fit, format_tokens, relative_time};
 use crate::render::{Theme, wrap::display_width};
 use crate::sanitize::for_terminal;
 use crate::store::search::snippet_runs;
 
 use super::transcript::render_line;
-use super::{PreviewCache, RenderCtx, fit, format_tokens, popup_block};
+use super::{PreviewCache, RenderCtx, popup_block};
 
 fn one_line(text: &str) -> String {
     for_terminal(text)

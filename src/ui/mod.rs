@@ -15,6 +15,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
 use crate::app::{App, Command, Overlay, Pane, Phase, PickerState, fuzzy_match};
+use crate::format::{fit, format_tokens};
 use crate::render::wrap::display_width;
 use crate::sanitize::for_terminal;
 
@@ -24,15 +25,6 @@ pub use transcript::{
 };
 
 const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
-
-/// `12345` → `12.3k`.
-pub fn format_tokens(n: u64) -> String {
-    match n {
-        0..1_000 => n.to_string(),
-        1_000..1_000_000 => format!("{:.1}k", n as f64 / 1_000.0),
-        _ => format!("{:.2}M", n as f64 / 1_000_000.0),
-    }
-}
 
 /// `12 in · 340 out`, with `~` on an estimated output count; the input side is left out when
 /// nothing counted it. `total_input` folds the cache counters into the input.
@@ -280,25 +272,6 @@ pub(crate) fn marked(text: &str, style: Style) -> Vec<Span<'static>> {
         .collect()
 }
 
-/// Cut `text` to `width` display columns, with an ellipsis when cut.
-pub fn fit(text: &str, width: usize) -> String {
-    if display_width(text) <= width {
-        return text.to_owned();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if used + w + 1 > width {
-            break;
-        }
-        out.push(c);
-        used += w;
-    }
-    out.push('…');
-    out
-}
-
 fn draw_welcome(
     app: &App,
     theme: &crate::render::Theme,
@@ -443,32 +416,6 @@ fn draw_input(
         Line::from(Span::styled(fit(&hint, width), theme.dim))
             .render(Rect::new(inner.x + 1, inner.y, inner.width - 1, 1), buf);
     }
-}
-
-/// Estimated cost of a conversation in USD, from the configured per-model prices.
-pub fn estimated_cost(app: &App, pane: &Pane) -> Option<f64> {
-    let mut total = 0.0;
-    let mut any = false;
-    for message in &pane.messages {
-        let (Some(tokens), Some(model)) = (message.tokens(), message.stored.model.as_deref())
-        else {
-            continue;
-        };
-        let usage = tokens.usage;
-        let Some(spec) = app.model_spec(model) else {
-            continue;
-        };
-        let (Some(input), Some(output)) = (spec.input_price, spec.output_price) else {
-            continue;
-        };
-        any = true;
-        total += (usage.input_tokens as f64 * input
-            + usage.cache_creation_input_tokens.unwrap_or(0) as f64 * input * 1.25
-            + usage.cache_read_input_tokens.unwrap_or(0) as f64 * input * 0.1
-            + usage.output_tokens as f64 * output)
-            / 1_000_000.0;
-    }
-    any.then_some(total)
 }
 
 fn phase_text(app: &App, pane: &Pane, now: Instant) -> (String, bool) {

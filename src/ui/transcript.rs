@@ -18,6 +18,7 @@ use ratatui::widgets::Widget;
 
 use crate::api::Role;
 use crate::app::{App, ChatMessage, Command, Pane, ScrollBy, Tokens};
+use crate::pricing;
 use crate::render::{MarkdownStream, Theme, render_markdown, wrap};
 use crate::sanitize::{for_terminal, strip_controls};
 use crate::store::MessageStatus;
@@ -204,7 +205,11 @@ impl PaneView {
             Some((k, usage, cost)) if *k == key => (*usage, *cost),
             _ => {
                 let usage = pane.totals();
-                let cost = crate::ui::estimated_cost(app, pane);
+                let turns = pane
+                    .messages
+                    .iter()
+                    .filter_map(|m| Some((m.stored.model.as_deref()?, m.tokens()?.usage)));
+                let cost = pricing::estimated_cost(turns, |id| app.model_spec(id));
                 self.stats = Some((key, usage, cost));
                 (usage, cost)
             }
