@@ -11,8 +11,9 @@ use crate::render::{Theme, wrap::display_width};
 use crate::sanitize::for_terminal;
 use crate::store::search::snippet_runs;
 
-use super::transcript::render_line;
-use super::{PreviewCache, RenderCtx, popup_block};
+use super::popup::{clear_popup, popup_block};
+use super::text::render_line;
+use super::{PreviewCache, RenderCtx};
 
 fn one_line(text: &str) -> String {
     for_terminal(text)
@@ -21,7 +22,8 @@ fn one_line(text: &str) -> String {
         .join(" ")
 }
 
-pub fn draw_browser(
+/// The browser popup over most of `area`.
+pub(super) fn draw(
     app: &App,
     browser: &BrowserState,
     ctx: &RenderCtx,
@@ -36,7 +38,7 @@ pub fn draw_browser(
         area.width - area.width / 10,
         area.height - area.height / 6,
     );
-    super::clear_popup(rect, buf);
+    clear_popup(rect, buf);
     let footer = match &browser.mode {
         BrowserMode::List => {
             " type to search · ↑↓ · Enter open · F2 rename · Del delete · Ctrl+S export · Esc "
