@@ -11,8 +11,30 @@ use crate::render::Theme;
 
 /// The welcome text, a third of the way down `area`.
 pub(super) fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let mut lines = intro(app, theme);
+    if !app.settings.has_key {
+        lines.extend(without_a_key(app, theme));
+    }
+    if let Some(problem) = &app.store_problem {
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(
+            format!("⚠ {problem}"),
+            theme.warning,
+        )));
+    }
+    let width = area.width.saturating_sub(4);
+    let height = wrapped_rows(&lines, width).min(area.height);
+    let top = area.y + area.height.saturating_sub(height) / 3;
+    Paragraph::new(lines).wrap(Wrap { trim: false }).render(
+        Rect::new(area.x + 2, top, area.width.saturating_sub(4), height),
+        buf,
+    );
+}
+
+/// What tern is, the first keys to know, and the endpoint.
+fn intro(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     let keys = &app.settings.keymap;
-    let mut lines = vec![
+    vec![
         Line::from(Span::styled("tern", theme.heading)),
         Line::from(Span::styled(
             "Chat with Claude models from your terminal.",
@@ -41,62 +63,50 @@ pub(super) fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             format!("Endpoint: {}", app.settings.base_url),
             theme.dim,
         )),
-    ];
-    if !app.settings.has_key {
-        let config = app
-            .settings
-            .config_file
-            .clone()
-            .unwrap_or_else(|| "config.toml".into());
-        lines.extend([
-            Line::default(),
-            Line::from(Span::styled("No API key is set yet.", theme.warning)),
-            Line::from(Span::styled(
-                "Quit, then set one and start tern again:",
-                theme.text,
-            )),
-            Line::from(Span::styled(
-                "  export APIFREE_API_KEY=your-key",
-                theme.inline_code,
-            )),
-            Line::from(Span::styled(
-                format!("  or put api_key_command = \"pass show apifree\" in {config}"),
-                theme.text,
-            )),
-            Line::default(),
-            Line::from(Span::styled(
-                "No key? Try tern against its built-in fake server:",
-                theme.text,
-            )),
-            Line::from(vec![
-                Span::styled("  tern-fake-server", theme.inline_code),
-                Span::styled("  (installed next to tern)", theme.dim),
-            ]),
-            Line::from(Span::styled(
-                "  then run the export line it prints, and tern again",
-                theme.text,
-            )),
-            Line::default(),
-            Line::from(Span::styled(
-                "Saved conversations stay readable without a key.",
-                theme.dim,
-            )),
-        ]);
-    }
-    if let Some(problem) = &app.store_problem {
-        lines.push(Line::default());
-        lines.push(Line::from(Span::styled(
-            format!("⚠ {problem}"),
-            theme.warning,
-        )));
-    }
-    let width = area.width.saturating_sub(4);
-    let height = wrapped_rows(&lines, width).min(area.height);
-    let top = area.y + area.height.saturating_sub(height) / 3;
-    Paragraph::new(lines).wrap(Wrap { trim: false }).render(
-        Rect::new(area.x + 2, top, area.width.saturating_sub(4), height),
-        buf,
-    );
+    ]
+}
+
+/// How to set a key, or to try tern against the fake server without one.
+fn without_a_key(app: &App, theme: &Theme) -> Vec<Line<'static>> {
+    let config = app
+        .settings
+        .config_file
+        .clone()
+        .unwrap_or_else(|| "config.toml".into());
+    vec![
+        Line::default(),
+        Line::from(Span::styled("No API key is set yet.", theme.warning)),
+        Line::from(Span::styled(
+            "Quit, then set one and start tern again:",
+            theme.text,
+        )),
+        Line::from(Span::styled(
+            "  export APIFREE_API_KEY=your-key",
+            theme.inline_code,
+        )),
+        Line::from(Span::styled(
+            format!("  or put api_key_command = \"pass show apifree\" in {config}"),
+            theme.text,
+        )),
+        Line::default(),
+        Line::from(Span::styled(
+            "No key? Try tern against its built-in fake server:",
+            theme.text,
+        )),
+        Line::from(vec![
+            Span::styled("  tern-fake-server", theme.inline_code),
+            Span::styled("  (installed next to tern)", theme.dim),
+        ]),
+        Line::from(Span::styled(
+            "  then run the export line it prints, and tern again",
+            theme.text,
+        )),
+        Line::default(),
+        Line::from(Span::styled(
+            "Saved conversations stay readable without a key.",
+            theme.dim,
+        )),
+    ]
 }
 
 /// Rows `lines` take when wrapped at `width` (an estimate by display width).
