@@ -10,40 +10,11 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::api::Message;
+use crate::format::{fit, format_tokens, relative_time, rfc3339};
 use crate::store::{
     Conversation, MessageStatus, Store, StoreError, StoredMessage, now_ms, search::snippet_runs,
     title_from_prompt,
 };
-use crate::ui::format_tokens;
-
-/// `3m ago`, `2h ago`, `yesterday`, `5d ago`, then the date.
-pub fn relative_time(now_ms: i64, then_ms: i64) -> String {
-    let secs = (now_ms - then_ms).max(0) / 1000;
-    match secs {
-        0..60 => "just now".into(),
-        60..3600 => format!("{}m ago", secs / 60),
-        3600..86_400 => format!("{}h ago", secs / 3600),
-        86_400..172_800 => "yesterday".into(),
-        172_800..2_592_000 => format!("{}d ago", secs / 86_400),
-        _ => time::OffsetDateTime::from_unix_timestamp(then_ms / 1000)
-            .ok()
-            .and_then(|t| {
-                t.format(time::macros::format_description!("[year]-[month]-[day]"))
-                    .ok()
-            })
-            .unwrap_or_default(),
-    }
-}
-
-fn rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
 
 fn data_path(path: Option<&Path>) -> Result<&Path, StoreError> {
     path.ok_or_else(|| StoreError::Io {
@@ -147,10 +118,10 @@ pub fn list(path: Option<&Path>, limit: usize, as_json: bool) -> anyhow::Result<
             format_tokens(r.total_input_tokens),
             format_tokens(r.total_output_tokens)
         );
-        let models = crate::ui::fit(&shown(&r.models.join(",")), 24);
+        let models = fit(&shown(&r.models.join(",")), 24);
         let title = shown(&c.title);
         let title = match title_room {
-            Some(room) => crate::ui::fit(&title, room),
+            Some(room) => fit(&title, room),
             None => title,
         };
         out.push(&row(

@@ -516,6 +516,50 @@ fn the_status_bar_never_shows_a_cut_number() {
     }
 }
 
+/// Every segment in order when there is room; as the bar narrows they go whole, the last
+/// turn's cache counts first, then the totals, then the last turn; the context fill and the
+/// cost stay.
+#[test]
+fn status_segments_give_way_by_rank() {
+    let status_at = |width: u16| {
+        let mut screen = Screen::new(width, 24);
+        let request = screen.send("hello");
+        let mut u = usage(123_456, 7_890);
+        u.cache_read_input_tokens = Some(45_678);
+        u.cache_creation_input_tokens = Some(12_345);
+        screen.stream_reply(request, &["hi there"], u);
+        let text = screen.text();
+        status_segments(text.lines().last().unwrap())
+    };
+    let full = status_at(200);
+    let names: Vec<&str> = full.iter().map(|s| s.split(' ').next().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "claude-sonnet-4.6",
+            "ready",
+            "last",
+            "cache",
+            "total",
+            "ctx",
+            "~$0.5487"
+        ],
+        "{full:?}"
+    );
+    assert_eq!(full[3], "cache r 45.7k · w 12.3k");
+    let mut dropped = Vec::new();
+    for width in (40..200).rev() {
+        let shown = status_at(width);
+        for segment in &full {
+            let name = segment.split(' ').next().unwrap();
+            if !shown.contains(segment) && !dropped.contains(&name) {
+                dropped.push(name);
+            }
+        }
+    }
+    assert_eq!(dropped, ["cache", "total", "last", "~$0.5487", "ctx"]);
+}
+
 #[test]
 fn help_descriptions_line_up() {
     let app = App::new(settings(true), std::time::Instant::now());

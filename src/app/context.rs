@@ -65,9 +65,9 @@ impl Oversize {
     pub fn describe(&self, send_key: &str) -> String {
         format!(
             "{send_key} sends anyway · ~{} tokens + {} for the reply exceed the {} context window of {}",
-            crate::ui::format_tokens(self.input),
-            crate::ui::format_tokens(self.max_tokens),
-            crate::ui::format_tokens(self.window),
+            crate::format::format_tokens(self.input),
+            crate::format::format_tokens(self.max_tokens),
+            crate::format::format_tokens(self.window),
             self.model,
         )
     }

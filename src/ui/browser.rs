@@ -5,14 +5,15 @@ use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
-use crate::app::{App, BrowserMode, BrowserState};
-use crate::commands::relative_time;
+use crate::app::{App, BrowserMode, BrowserRow, BrowserState};
+use crate::format::{fit, format_tokens, relative_time};
 use crate::render::{Theme, wrap::display_width};
 use crate::sanitize::for_terminal;
 use crate::store::search::snippet_runs;
 
-use super::transcript::render_line;
-use super::{PreviewCache, RenderCtx, fit, format_tokens, popup_block};
+use super::popup::{clear_popup, popup_block};
+use super::text::render_line;
+use super::{PreviewCache, RenderCtx};
 
 fn one_line(text: &str) -> String {
     for_terminal(text)
@@ -21,7 +22,8 @@ fn one_line(text: &str) -> String {
         .join(" ")
 }
 
-pub fn draw_browser(
+/// The browser popup over most of `area`.
+pub(super) fn draw(
     app: &App,
     browser: &BrowserState,
     ctx: &RenderCtx,
@@ -36,7 +38,7 @@ pub fn draw_browser(
         area.width - area.width / 10,
         area.height - area.height / 6,
     );
-    super::clear_popup(rect, buf);
+    clear_popup(rect, buf);
     let footer = match &browser.mode {
         BrowserMode::List => {
             " type to search · ↑↓ · Enter open · F2 rename · Del delete · Ctrl+S export · Esc "
@@ -53,28 +55,7 @@ pub fn draw_browser(
     if inner.height < 3 || inner.width < 10 {
         return;
     }
-    // Search box.
-    let status = if browser.loading {
-        "searching…".to_owned()
-    } else if browser.query.is_empty() {
-        format!("{} recent", browser.rows.len())
-    } else {
-        format!("{} matching", browser.rows.len())
-    };
-    let search = match &browser.mode {
-        BrowserMode::Rename(title) => Line::from(vec![
-            Span::styled("rename › ", theme.warning),
-            Span::styled(title.clone(), theme.text),
-            Span::styled("▏", theme.accent),
-        ]),
-        _ => Line::from(vec![
-            Span::styled("› ", theme.accent),
-            Span::styled(browser.query.clone(), theme.text),
-            Span::styled("▏", theme.accent),
-            Span::styled(format!("   {status}"), theme.dim),
-        ]),
-    };
-    search.render(Rect::new(inner.x, inner.y, inner.width, 1), buf);
+    search_line(browser, theme).render(Rect::new(inner.x, inner.y, inner.width, 1), buf);
     let body = Rect::new(inner.x, inner.y + 2, inner.width, inner.height - 2);
     let (list_area, preview_area) = if body.width >= 90 {
         let [l, p] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
@@ -136,41 +117,7 @@ fn draw_rows(app: &App, browser: &BrowserState, theme: &Theme, area: Rect, buf: 
             Span::styled(when, theme.dim),
         ])
         .render(Rect::new(rect.x, y, rect.width, 1), buf);
-        let second = match &row.snippet {
-            Some(snippet) => {
-                let mut spans = vec![Span::raw("   ")];
-                let mut used = 3;
-                for (run, matched) in snippet_runs(snippet) {
-                    let run: String = for_terminal(run)
-                        .chars()
-                        .map(|c| if c.is_whitespace() { ' ' } else { c })
-                        .collect();
-                    let text = fit(&run, width.saturating_sub(used));
-                    used += display_width(&text);
-                    spans.push(Span::styled(
-                        text,
-                        if matched {
-                            theme.search_match
-                        } else {
-                            theme.dim
-                        },
-                    ));
-                    if used >= width {
-                        break;
-                    }
-                }
-                Line::from(spans)
-            }
-            None => {
-                let facts = format!(
-                    "   {} · {} msgs · {} tokens",
-                    summary.models.join(", "),
-                    summary.message_count,
-                    format_tokens(summary.total_input_tokens + summary.total_output_tokens)
-                );
-                Line::from(Span::styled(fit(&facts, width), theme.dim))
-            }
-        };
+        let second = second_line(row, width, theme);
         if y + 1 < area.y + area.height {
             second.render(Rect::new(rect.x, y + 1, rect.width, 1), buf);
         }
@@ -197,5 +144,70 @@ fn draw_preview(
     let lines = cache.lines(id, messages, inner.width, usize::from(inner.height), ctx);
     for (y, line) in (inner.y..).zip(lines) {
         render_line(line, Rect::new(inner.x, y, inner.width, 1), buf);
+    }
+}
+
+/// The search box, or the rename box while renaming.
+fn search_line(browser: &BrowserState, theme: &Theme) -> Line<'static> {
+    let status = if browser.loading {
+        "searching…".to_owned()
+    } else if browser.query.is_empty() {
+        format!("{} recent", browser.rows.len())
+    } else {
+        format!("{} matching", browser.rows.len())
+    };
+    match &browser.mode {
+        BrowserMode::Rename(title) => Line::from(vec![
+            Span::styled("rename › ", theme.warning),
+            Span::styled(title.clone(), theme.text),
+            Span::styled("▏", theme.accent),
+        ]),
+        _ => Line::from(vec![
+            Span::styled("› ", theme.accent),
+            Span::styled(browser.query.clone(), theme.text),
+            Span::styled("▏", theme.accent),
+            Span::styled(format!("   {status}"), theme.dim),
+        ]),
+    }
+}
+
+/// A row's second line: the search snippet with its matches marked, or the conversation's
+/// models, message count and tokens.
+fn second_line(row: &BrowserRow, width: usize, theme: &Theme) -> Line<'static> {
+    let summary = &row.summary;
+    match &row.snippet {
+        Some(snippet) => {
+            let mut spans = vec![Span::raw("   ")];
+            let mut used = 3;
+            for (run, matched) in snippet_runs(snippet) {
+                let run: String = for_terminal(run)
+                    .chars()
+                    .map(|c| if c.is_whitespace() { ' ' } else { c })
+                    .collect();
+                let text = fit(&run, width.saturating_sub(used));
+                used += display_width(&text);
+                spans.push(Span::styled(
+                    text,
+                    if matched {
+                        theme.search_match
+                    } else {
+                        theme.dim
+                    },
+                ));
+                if used >= width {
+                    break;
+                }
+            }
+            Line::from(spans)
+        }
+        None => {
+            let facts = format!(
+                "   {} · {} msgs · {} tokens",
+                summary.models.join(", "),
+                summary.message_count,
+                format_tokens(summary.total_input_tokens + summary.total_output_tokens)
+            );
+            Line::from(Span::styled(fit(&facts, width), theme.dim))
+        }
     }
 }

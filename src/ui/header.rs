@@ -1,0 +1,48 @@
+//! The pane header: the model for the next turn and the conversation's settings (sampling,
+//! max tokens, the system prompt in whatever room is left).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use crate::app::App;
+use crate::format::fit;
+use crate::render::Theme;
+use crate::render::wrap::display_width;
+use crate::sanitize::for_terminal;
+
+use super::text::{marked, render_line};
+
+/// The header row of the active pane.
+pub(super) fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let pane = app.pane();
+    let c = &pane.conversation;
+    let mut spans = vec![Span::raw(" ")];
+    spans.extend(marked(&pane.model, theme.accent));
+    if let Some(t) = c.params.temperature {
+        spans.push(Span::styled(format!(" · temp {t}"), theme.dim));
+    }
+    if let Some(p) = c.params.top_p {
+        spans.push(Span::styled(format!(" · top_p {p}"), theme.dim));
+    }
+    spans.push(Span::styled(
+        format!(" · max {}", pane.max_tokens(&app.settings)),
+        theme.dim,
+    ));
+    // The system prompt takes what room is left.
+    if let Some(system) = c.system.as_deref().filter(|s| !s.trim().is_empty()) {
+        let used: usize = spans.iter().map(|s| display_width(&s.content)).sum();
+        let room = usize::from(area.width).saturating_sub(used + " · system: ".len());
+        if room >= 8 {
+            let one_line = for_terminal(system)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            spans.push(Span::styled(
+                format!(" · system: {}", fit(&one_line, room)),
+                theme.dim,
+            ));
+        }
+    }
+    render_line(&Line::from(spans), area, buf);
+}

@@ -1,0 +1,73 @@
+//! The input box: the text being written, the hint above it (stop key, oversize warning) and
+//! the placeholder when it is empty. Its height follows the text, up to a third of the screen.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Margin, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Widget};
+
+use crate::app::{App, Command, Overlay, Pane};
+use crate::format::fit;
+use crate::render::Theme;
+use crate::render::wrap::display_width;
+
+/// Rows the input box takes: its wrapped text and the border, at least two.
+pub(super) fn height(pane: &Pane, area: Rect) -> u16 {
+    let width = usize::from(area.width.saturating_sub(2).max(1));
+    let rows: usize = pane
+        .input
+        .lines()
+        .iter()
+        .map(|l| display_width(l).div_ceil(width).max(1))
+        .sum();
+    let max = (area.height / 3).max(2);
+    (rows as u16 + 1).clamp(2, max)
+}
+
+/// The input box of the active pane.
+pub(super) fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let pane = app.pane();
+    let oversize = pane
+        .confirmed_oversize
+        .as_ref()
+        .filter(|o| o.prompt == pane.input_text());
+    let hint = if pane.is_busy() {
+        Span::styled(
+            format!(
+                " {} stops the reply ",
+                app.settings.keymap.label(Command::Stop)
+            ),
+            theme.dim,
+        )
+    } else if let Some(oversize) = oversize {
+        let text = oversize.describe(&app.settings.keymap.label(Command::Send));
+        let room = usize::from(area.width).saturating_sub(4);
+        Span::styled(format!(" ⚠ {} ", fit(&text, room)), theme.warning)
+    } else {
+        Span::raw("")
+    };
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .border_style(if app.overlay == Overlay::None {
+            theme.border_focused
+        } else {
+            theme.border
+        })
+        .title(hint);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let inner = inner.inner(Margin::new(1, 0));
+    pane.input.render(inner, buf);
+    if pane.input.is_empty() && inner.width > 2 {
+        let keys = &app.settings.keymap;
+        let hint = format!(
+            "Message — {} sends, {} adds a line, {} help",
+            keys.label(Command::Send),
+            keys.label(Command::Newline),
+            keys.label(Command::Help)
+        );
+        let width = usize::from(inner.width - 1);
+        Line::from(Span::styled(fit(&hint, width), theme.dim))
+            .render(Rect::new(inner.x + 1, inner.y, inner.width - 1, 1), buf);
+    }
+}

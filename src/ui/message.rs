@@ -1,0 +1,188 @@
+//! One message as lines: its header (author, time, tokens), its body (typed text as typed,
+//! replies as markdown, tool calls), and the notes after it (stopped, interrupted, errors).
+//!
+//! The transcript caches these lines; the browser's preview draws them uncached through
+//! [`message_lines`], so both read the same.
+
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use crate::api::Role;
+use crate::app::ChatMessage;
+use crate::render::{Theme, render_markdown, wrap};
+use crate::sanitize::{for_terminal, strip_controls};
+use crate::store::MessageStatus;
+
+use super::RenderCtx;
+use super::text::format_in_out;
+
+pub(super) fn indent(line: Line<'static>, by: usize) -> Line<'static> {
+    let mut spans = Vec::with_capacity(line.spans.len() + 1);
+    spans.push(Span::raw(" ".repeat(by)));
+    spans.extend(line.spans);
+    Line::from(spans).style(line.style)
+}
+
+/// Literal text (what the user typed), sanitised and wrapped by display width.
+pub fn plain_lines(text: &str, width: u16, style: Style) -> Vec<Line<'static>> {
+    // Invisible characters stay: the wrapper shows them as dim markers.
+    let clean = strip_controls(text);
+    let mut out = Vec::new();
+    for raw in clean.split('\n') {
+        let span = Span::styled(raw.to_owned(), style);
+        let wrapped = wrap::wrap_spans(&[span], width);
+        if wrapped.is_empty() {
+            out.push(Line::default());
+        } else {
+            out.extend(wrapped);
+        }
+    }
+    out
+}
+
+/// A message drawn whole, as the transcript draws it once it is finished (header, body, status
+/// lines, a blank line), for views that show messages without the pane's cache (the browser's
+/// preview). The lines are at most `width` columns wide.
+pub fn message_lines(message: &ChatMessage, width: u16, ctx: &RenderCtx) -> Vec<Line<'static>> {
+    let body_width = width.max(4).saturating_sub(2).max(2);
+    let body = match message.role() {
+        Role::User => plain_lines(&message.text, body_width, ctx.theme.text),
+        Role::Assistant => reply_body(message, body_width, ctx.theme),
+    };
+    let mut lines = vec![header_line(message, ctx)];
+    lines.extend(body.into_iter().map(|l| indent(l, 2)));
+    lines.extend(status_lines(message, body_width, ctx));
+    lines
+}
+
+/// A finished reply's text as markdown, then its tool calls.
+pub(super) fn reply_body(message: &ChatMessage, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = render_markdown(&message.text, width, theme);
+    for block in &message.stored.content {
+        if let crate::api::ContentBlock::ToolUse { name, input, .. } = block {
+            if !lines.is_empty() {
+                lines.push(Line::default());
+            }
+            lines.extend(crate::render::tool_use_lines(name, input, width, theme));
+        }
+    }
+    lines
+}
+
+/// What follows a message's body: placeholder, thinking note, stop/interrupt/error and
+/// max_tokens notes, then a blank line.
+pub(super) fn status_lines(
+    message: &ChatMessage,
+    body_width: u16,
+    ctx: &RenderCtx,
+) -> Vec<Line<'static>> {
+    let theme = ctx.theme;
+    let mut lines = Vec::new();
+    if message.role() == Role::Assistant {
+        if message.status() == MessageStatus::Streaming && message.text.is_empty() {
+            lines.push(Line::from(Span::styled("  …", theme.dim)));
+        }
+        let thinking = message
+            .stored
+            .content
+            .iter()
+            .any(|b| matches!(b, crate::api::ContentBlock::Thinking { .. }));
+        if thinking {
+            lines.push(Line::from(Span::styled(
+                "  (the model thought before answering)",
+                theme.dim,
+            )));
+        }
+        match message.status() {
+            MessageStatus::Stopped => {
+                lines.push(Line::from(Span::styled("  ■ stopped", theme.warning)))
+            }
+            MessageStatus::Interrupted => lines.push(Line::from(Span::styled(
+                format!(
+                    "  ⚠ interrupted: tern closed before this reply finished · {} retries",
+                    ctx.keys.retry
+                ),
+                theme.warning,
+            ))),
+            _ => {}
+        }
+        if let Some(error) = &message.error {
+            lines.extend(error_block(error, body_width, ctx));
+        }
+        if message.stored.stop_reason.as_deref() == Some("max_tokens") {
+            lines.push(Line::from(Span::styled(
+                "  ⚠ the reply hit max_tokens (raise it with /max N)",
+                theme.warning,
+            )));
+        }
+    }
+    lines.push(Line::default());
+    lines
+}
+
+pub(super) fn header_line(message: &ChatMessage, ctx: &RenderCtx) -> Line<'static> {
+    let theme = ctx.theme;
+    let time = time::OffsetDateTime::from_unix_timestamp_nanos(
+        i128::from(message.stored.created_at) * 1_000_000,
+    )
+    .map(|t| t.to_offset(ctx.offset))
+    .ok()
+    .and_then(|t| {
+        let fmt = time::macros::format_description!("[hour]:[minute]");
+        t.format(&fmt).ok()
+    })
+    .unwrap_or_default();
+    let mut spans = Vec::new();
+    match message.role() {
+        Role::User => spans.push(Span::styled("▌You", theme.user_label)),
+        Role::Assistant => {
+            let model = message
+                .stored
+                .model
+                .clone()
+                .unwrap_or_else(|| "assistant".into());
+            spans.push(Span::styled(
+                format!("▌{}", for_terminal(&model)),
+                theme.assistant_label,
+            ));
+        }
+    }
+    spans.push(Span::styled(format!("  {time}"), theme.dim));
+    if let Some(tokens) = message.tokens()
+        && message.status() != MessageStatus::Streaming
+    {
+        spans.push(Span::styled(
+            format!("  {}", format_in_out(&tokens, true)),
+            theme.dim,
+        ));
+    }
+    Line::from(spans)
+}
+
+fn error_block(error: &crate::app::ErrorInfo, width: u16, ctx: &RenderCtx) -> Vec<Line<'static>> {
+    let theme = ctx.theme;
+    let mut out = Vec::new();
+    let bar = Span::styled("  ┃ ", theme.error);
+    let mut push = |text: String, style: Style| {
+        for line in wrap::wrap_spans(&[Span::styled(text, style)], width.saturating_sub(2).max(2)) {
+            let mut spans = vec![bar.clone()];
+            spans.extend(line.spans);
+            out.push(Line::from(spans));
+        }
+    };
+    push(format!("✖ {}", error.headline), theme.error);
+    for detail in &error.details {
+        push(detail.clone(), theme.text);
+    }
+    if !error.advice.is_empty() {
+        push(format!("→ {}", error.advice), theme.dim);
+    }
+    push(
+        format!(
+            "{} retries this turn · your message is kept",
+            ctx.keys.retry
+        ),
+        theme.accent,
+    );
+    out
+}
