@@ -60,6 +60,12 @@ pub fn fit(text: &str, width: usize) -> String {
         out.push(c);
         used += w;
     }
+    // Never half a `⟨U+202E⟩` marker: cut before it instead.
+    if let Some(open) = out.rfind('⟨')
+        && out[open..].find('⟩').is_none()
+    {
+        out.truncate(open);
+    }
     out.push('…');
     out
 }
@@ -67,6 +73,13 @@ pub fn fit(text: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fit_never_cuts_a_hidden_character_marker_in_half() {
+        assert_eq!(fit("evil⟨U+202E⟩txt.exe", 8), "evil…");
+        assert_eq!(fit("ab⟨U+202E⟩cdefgh", 13), "ab⟨U+202E⟩cd…");
+        assert_eq!(fit("short", 8), "short");
+    }
 
     #[test]
     fn tokens_are_shortened_by_magnitude() {

@@ -1074,3 +1074,32 @@ fn assert_no_hidden(buffer: &Buffer) {
         );
     }
 }
+
+#[test]
+fn the_browser_row_shows_a_hostile_model_id_as_data() {
+    let mut screen = Screen::new(120, 40);
+    screen.act(ctrl('r'));
+    let mut conversation = tern::store::Conversation::new("imported");
+    conversation.id = "c0de00000002".into();
+    let row = tern::app::BrowserRow {
+        summary: tern::store::ConversationSummary {
+            conversation,
+            message_count: 4,
+            models: vec!["mod\u{1b}]0;PWNMOD\u{7}el".into(), "abc\u{202e}XYZ".into()],
+            total_input_tokens: 90,
+            total_output_tokens: 9,
+            preview: "x".into(),
+        },
+        snippet: None,
+    };
+    screen.act(Action::BrowserRows {
+        generation: 1,
+        rows: Ok(vec![row]),
+    });
+    let buffer = screen.draw().buffer().clone();
+    let text = screen_text(&buffer);
+    assert!(text.contains("model, abc⟨U+202E⟩XYZ · 4 msgs"), "{text}");
+    assert!(!text.contains("PWNMOD"), "{text}");
+    assert_no_controls(&buffer);
+    assert_no_hidden(&buffer);
+}

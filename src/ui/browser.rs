@@ -203,7 +203,7 @@ fn second_line(row: &BrowserRow, width: usize, theme: &Theme) -> Line<'static> {
         None => {
             let facts = format!(
                 "   {} · {} msgs · {} tokens",
-                summary.models.join(", "),
+                one_line(&summary.models.join(", ")),
                 summary.message_count,
                 format_tokens(summary.total_input_tokens + summary.total_output_tokens)
             );
