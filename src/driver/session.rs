@@ -125,7 +125,7 @@ fn open_writer(
         Err(StoreError::ReadOnly { path }) => {
             // Said once, here and on the welcome screen; reading still works.
             let problem = format!(
-                "saving is off: {} is read-only; saved conversations can still be read",
+                "saving is off (read-only; saved conversations still open): {}",
                 path.display()
             );
             app.notify(Notice::error(problem.clone()));
