@@ -1,22 +1,22 @@
 //! Markdown → pre-wrapped, themed `Line<'static>`s.
 //!
 //! Why it is shaped this way:
-//! - **A stack machine over pulldown-cmark events** ([`renderer`]). `levels` holds the
+//! - **A stack machine over pulldown-cmark events** (`renderer.rs`). `levels` holds the
 //!   containers (root, block quotes, list items) and gives every output line its indent (quote
 //!   bars, list markers, hanging indents); `styles` holds the inline style; `lists` the
 //!   numbering. Output is wrapped at `width` as it is produced, so the chat pane only slices
 //!   cached lines.
 //! - **One file per block kind.** The renderer only dispatches events; each kind opens, fills
-//!   and closes its block in its own file: [`blocks`] (paragraphs, headings, rules, HTML and
-//!   other text blocks), [`quote`], [`list`], [`code`], [`table`], and [`inline`] for the text
-//!   inside them. Supporting a new construct means a new arm in the dispatch and one file.
+//!   and closes its block in its own file: `blocks.rs` (paragraphs, headings, rules, HTML and
+//!   other text blocks), `quote.rs`, `list.rs`, `code.rs`, `table.rs`, and `inline.rs` for the
+//!   text inside them. Supporting a new construct means a new arm in the dispatch and one file.
 //! - **Separation rules depend only on what came before.** A blank line separates blocks
 //!   (except before a nested list inside an item); between list items there is a blank line only
 //!   when the previous item held more than one non-list block. CommonMark's tight/loose
 //!   distinction is ignored on purpose: it can change when a later item arrives, and then lines
 //!   already shown would change. This is what lets [`super::stream::MarkdownStream`] keep the
 //!   lines of completed top-level blocks (and completed top-level list items) and re-render only
-//!   the tail; [`render_with`] reports where each top-level unit starts (source offset, output
+//!   the tail; `render_with` reports where each top-level unit starts (source offset, output
 //!   line, and the context needed to render from there on) for exactly that purpose.
 //! - **Model text is data:** every piece of text goes through [`crate::sanitize::strip_controls`]
 //!   after parsing, since entities like `&#27;` decode to control characters; the wrapper then

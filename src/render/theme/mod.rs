@@ -18,8 +18,8 @@
 //! - **No syntect here.** The code theme is stored by name; `highlight` resolves it lazily, so
 //!   loading a theme at startup never loads syntect.
 //!
-//! Files: this one holds the slot list and the [`Theme`] API; [`load`] finds and reads theme
-//! files (`extends` included); [`style`] parses and hashes slot values.
+//! Files: this one holds the slot list and the [`Theme`] API; `load.rs` finds and reads theme
+//! files (`extends` included); `style.rs` parses and hashes slot values.
 
 mod load;
 mod style;

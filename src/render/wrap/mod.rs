@@ -1,6 +1,6 @@
 //! Word wrapping of styled spans by display width.
 //!
-//! Why a hand-written wrapper instead of `textwrap` + span re-mapping (codex `wrapping.rs`) or
+//! Why a hand-written wrapper instead of `textwrap` plus re-mapping spans onto its output, or
 //! ratatui's `Paragraph::wrap`:
 //! - the chat pane pre-wraps every message once into owned `Line<'static>`s and caches them
 //!   (a frame only slices them), so the wrapper must produce lines, hanging indents (list
@@ -22,9 +22,9 @@
 //! holds. Indents wider than the line are clipped so at least one column is left for content.
 //! Width 0 yields no lines.
 //!
-//! Files: [`width`] measures; [`words`] word-wraps prose ([`wrap_spans`], [`wrap_into`]);
-//! [`hard`] cuts code lines into rows ([`wrap_hard_into`]); this file holds what both share
-//! (the line buffer, indents, the clean pieces of a span).
+//! Files: `width.rs` measures; `words.rs` word-wraps prose ([`wrap_spans`] and the rest);
+//! `hard.rs` cuts code lines into rows (the code blocks' wrapper); this file holds what both
+//! share (the line buffer, indents, the clean pieces of a span).
 
 mod hard;
 #[cfg(test)]
