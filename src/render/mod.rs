@@ -2,12 +2,14 @@
 //!
 //! The chat pane never lays text out while drawing: each message is rendered once into
 //! `Vec<Line<'static>>` at the pane's width and cached by (message id, version, width,
-//! [`Theme::id`]); a frame only slices the visible rows (DESIGN §5, STYLE-ANCHORS §4 "approach
-//! B"). This module produces those lines:
+//! [`Theme::id`]); a frame only slices the visible rows, so scrolling and redrawing never
+//! re-wrap text. This module produces those lines:
 //! - [`theme`]: the app palette ([`Theme`]), loaded from TOML (built-in or user files);
-//! - [`wrap`]: word wrapping of styled spans by display width (CJK, emoji, tabs);
+//! - [`wrap`]: word wrapping of styled spans by display width (CJK, emoji, tabs), and the hard
+//!   wrapping of code lines;
 //! - [`highlight`]: syntect highlighting, loaded lazily on the first code block;
-//! - [`markdown`]: [`render_markdown`] and [`code_blocks`] (numbered like the screen shows them);
+//! - [`markdown`]: [`render_markdown`] and [`code_blocks`] (numbered like the screen shows them),
+//!   one file per block kind;
 //! - [`stream`]: [`MarkdownStream`], which keeps the lines of finished blocks of a streaming
 //!   reply and re-renders only the unfinished tail;
 //! - [`tool`]: [`tool_use_lines`], a tool call's name and input as a block.
