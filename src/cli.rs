@@ -66,7 +66,7 @@ pub struct Cli {
     pub rest: Vec<String>,
 
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub command: Option<CliCommand>,
 }
 
 #[derive(Debug, Args, Default, Clone)]
@@ -88,8 +88,10 @@ pub struct RequestArgs {
     pub top_p: Option<f64>,
 }
 
+/// A subcommand of the command line (`tern list`, `tern show ID`…); the review commands run
+/// them (see [`crate::review`]).
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum CliCommand {
     /// List saved conversations, newest first
     List {
         #[arg(long)]
@@ -295,7 +297,7 @@ mod tests {
         // `-sp` is `-s` with the value "p", not a print flag.
         let cli = Cli::try_parse_args(["tern", "-sp", "list"]).unwrap();
         assert_eq!(cli.request.system.as_deref(), Some("p"));
-        assert!(matches!(cli.command, Some(Command::List { .. })));
+        assert!(matches!(cli.command, Some(CliCommand::List { .. })));
     }
 
     #[test]
@@ -319,16 +321,16 @@ mod tests {
         let cli = Cli::try_parse_args(["tern", "list", "--json"]).unwrap();
         assert!(matches!(
             cli.command,
-            Some(Command::List { json: true, .. })
+            Some(CliCommand::List { json: true, .. })
         ));
         let cli = Cli::try_parse_args(["tern", "search", "two", "words", "-n", "3"]).unwrap();
         match cli.command {
-            Some(Command::Search { query, limit, .. }) => {
+            Some(CliCommand::Search { query, limit, .. }) => {
                 assert_eq!((query.join(" "), limit), ("two words".to_owned(), 3));
             }
             other => panic!("{other:?}"),
         }
         let cli = Cli::try_parse_args(["tern", "--config", "c.toml", "models"]).unwrap();
-        assert!(matches!(cli.command, Some(Command::Models { .. })));
+        assert!(matches!(cli.command, Some(CliCommand::Models { .. })));
     }
 }

@@ -1,7 +1,7 @@
 //! Text formatting shared by the review commands and the view: token counts, times, widths.
 //!
 //! Both `tern list` and the app show the same figures the same way, so the helpers live here,
-//! below both, rather than in one of them (which made `commands` and `ui` import each other).
+//! below both, rather than in one of them (which made `review` and `ui` import each other).
 //! Everything here is a pure function of its arguments: no clock, no terminal.
 
 use crate::render::wrap::display_width;

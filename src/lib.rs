@@ -8,7 +8,6 @@
 pub mod api;
 pub mod app;
 pub mod cli;
-pub mod commands;
 pub mod config;
 pub mod driver;
 pub mod fake;
@@ -16,6 +15,7 @@ pub mod format;
 pub mod oneshot;
 pub mod pricing;
 pub mod render;
+pub mod review;
 pub mod sanitize;
 pub mod store;
 pub mod ui;

@@ -5,9 +5,9 @@
 use std::process::ExitCode;
 
 use tern::api::{Client, Message};
-use tern::cli::{Cli, Command};
+use tern::cli::{Cli, CliCommand};
 use tern::config::Config;
-use tern::{commands, oneshot, term_eprintln, term_println};
+use tern::{oneshot, review, term_eprintln, term_println};
 
 fn main() -> ExitCode {
     // Read before any thread starts: the local offset is unavailable to multi-threaded programs.
@@ -19,11 +19,11 @@ fn main() -> ExitCode {
         && matches!(
             cli.command,
             Some(
-                Command::List { .. }
-                    | Command::Show { .. }
-                    | Command::Search { .. }
-                    | Command::Export { .. }
-                    | Command::Models { .. }
+                CliCommand::List { .. }
+                    | CliCommand::Show { .. }
+                    | CliCommand::Search { .. }
+                    | CliCommand::Export { .. }
+                    | CliCommand::Models { .. }
             )
         );
     let loaded = if reads_only {
@@ -62,24 +62,24 @@ async fn dispatch(cli: Cli, config: Config, utc_offset: time::UtcOffset) -> Exit
         return print_mode(&cli, &config, &words).await;
     }
     match &cli.command {
-        Some(Command::Models { json }) => models(&config, *json).await,
+        Some(CliCommand::Models { json }) => models(&config, *json).await,
         Some(command) => {
             let path = tern::store::Store::default_path();
             let path = path.as_deref();
             let result = match command {
-                Command::List { json, limit } => commands::list(path, *limit, *json),
-                Command::Show { id, json } => commands::show(path, id, *json),
-                Command::Search { query, json, limit } => {
-                    commands::search(path, &query.join(" "), *limit, *json)
+                CliCommand::List { json, limit } => review::list(path, *limit, *json),
+                CliCommand::Show { id, json } => review::show(path, id, *json),
+                CliCommand::Search { query, json, limit } => {
+                    review::search(path, &query.join(" "), *limit, *json)
                 }
-                Command::Export {
+                CliCommand::Export {
                     id,
                     format,
                     output,
                     force,
-                } => commands::export(path, id, *format, output.as_deref(), *force),
-                Command::Import { file } => commands::import(path, file),
-                Command::Models { .. } => unreachable!("handled above"),
+                } => review::export(path, id, *format, output.as_deref(), *force),
+                CliCommand::Import { file } => review::import(path, file),
+                CliCommand::Models { .. } => unreachable!("handled above"),
             };
             match result {
                 Ok(()) => ExitCode::SUCCESS,
@@ -183,8 +183,8 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
     };
     let store_path = tern::store::Store::default_path();
     let target = match (&cli.resume, cli.continue_last) {
-        (Some(id), _) => Some(commands::Continue::Id(id)),
-        (None, true) => Some(commands::Continue::Latest),
+        (Some(id), _) => Some(review::Continue::Id(id)),
+        (None, true) => Some(review::Continue::Latest),
         (None, false) => None,
     };
     let (request, mut log) = match target {
@@ -193,12 +193,12 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
             let log = if cli.no_save {
                 None
             } else {
-                commands::PrintLog::begin(store_path.as_deref(), &request, &prompt)
+                review::PrintLog::begin(store_path.as_deref(), &request, &prompt)
             };
             (request, log)
         }
         Some(target) => {
-            let resumed = commands::PrintLog::resume(
+            let resumed = review::PrintLog::resume(
                 store_path.as_deref(),
                 target,
                 &prompt,

@@ -253,5 +253,5 @@ pub(crate) fn open_saved(store: &Store, id: &str) -> Result<Vec<Action>, StoreEr
 fn export_here(store: &Store, id: &str) -> Result<PathBuf, String> {
     let text = store.export_markdown(id).map_err(|e| e.to_string())?;
     let stem = crate::store::export_file_stem(id);
-    crate::commands::write_new_file(Path::new("."), &stem, "md", &text).map_err(|e| e.to_string())
+    crate::review::write_new_file(Path::new("."), &stem, "md", &text).map_err(|e| e.to_string())
 }

@@ -1013,12 +1013,12 @@ fn export_to_a_file_never_overwrites_and_takes_the_format_from_the_extension() {
 #[test]
 fn the_browser_export_picks_a_free_name_and_says_the_full_path() {
     let dir = tempfile::tempdir().unwrap();
-    let first = tern::commands::write_new_file(dir.path(), "tern-abc", "md", "one").unwrap();
+    let first = tern::review::write_new_file(dir.path(), "tern-abc", "md", "one").unwrap();
     assert_eq!(first, dir.path().join("tern-abc.md"));
-    let second = tern::commands::write_new_file(dir.path(), "tern-abc", "md", "two").unwrap();
+    let second = tern::review::write_new_file(dir.path(), "tern-abc", "md", "two").unwrap();
     assert_eq!(second, dir.path().join("tern-abc-2.md"));
     std::fs::write(dir.path().join("tern-abc-3.md"), "someone else's").unwrap();
-    let fourth = tern::commands::write_new_file(dir.path(), "tern-abc", "md", "four").unwrap();
+    let fourth = tern::review::write_new_file(dir.path(), "tern-abc", "md", "four").unwrap();
     assert_eq!(fourth, dir.path().join("tern-abc-4.md"));
     assert_eq!(std::fs::read_to_string(&first).unwrap(), "one");
     assert_eq!(
@@ -1026,7 +1026,7 @@ fn the_browser_export_picks_a_free_name_and_says_the_full_path() {
         "someone else's"
     );
     // A relative directory comes back as a full path.
-    let here = tern::commands::write_new_file(&dir.path().join("."), "x", "md", "").unwrap();
+    let here = tern::review::write_new_file(&dir.path().join("."), "x", "md", "").unwrap();
     assert!(here.is_absolute());
 }
 
