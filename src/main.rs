@@ -183,8 +183,8 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
     };
     let store_path = tern::store::Store::default_path();
     let target = match (&cli.resume, cli.continue_last) {
-        (Some(id), _) => Some(review::Continue::Id(id)),
-        (None, true) => Some(review::Continue::Latest),
+        (Some(id), _) => Some(oneshot::Continue::Id(id)),
+        (None, true) => Some(oneshot::Continue::Latest),
         (None, false) => None,
     };
     let (request, mut log) = match target {
@@ -193,12 +193,12 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
             let log = if cli.no_save {
                 None
             } else {
-                review::PrintLog::begin(store_path.as_deref(), &request, &prompt)
+                oneshot::PrintLog::begin(store_path.as_deref(), &request, &prompt)
             };
             (request, log)
         }
         Some(target) => {
-            let resumed = review::PrintLog::resume(
+            let resumed = oneshot::PrintLog::resume(
                 store_path.as_deref(),
                 target,
                 &prompt,

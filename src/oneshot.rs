@@ -10,8 +10,13 @@
 //! and returns, so the caller saves the reply as stopped and exits 130 or 143 as a killed
 //! process would. `-c` / `--resume` send the saved history by the same rule as the app
 //! ([`crate::app::history`]).
+//!
+//! [`PrintLog`] saves the exchange as it happens, as the app does: the prompt and a placeholder
+//! reply before the request goes out, the reply so far about once a second, the outcome at the
+//! end; a store that cannot be written costs a warning, never the reply.
 
 use std::io::{IsTerminal, Read};
+use std::path::Path;
 
 use crate::api::{
     ApiError, Client, ContentBlock, Delta, Message, MessagesRequest, RequestMessage, RetryNotice,
@@ -20,7 +25,10 @@ use crate::api::{
 use crate::cli::RequestArgs;
 use crate::config::Config;
 use crate::sanitize::TermStream;
-use crate::store::{Conversation, StoredMessage};
+use crate::store::{
+    Conversation, MessageStatus, Store, StoreError, StoredMessage, data_dir, now_ms,
+    title_from_prompt,
+};
 
 /// Join the `-p` words with piped stdin (stdin first, then the instruction).
 pub fn gather_prompt(words: &str) -> std::io::Result<String> {
@@ -91,6 +99,143 @@ pub fn continue_request(
         temperature: flags.temperature.or(params.temperature),
         top_p: flags.top_p.or(params.top_p),
         ..Default::default()
+    }
+}
+
+/// Which saved conversation `tern -c -p` / `tern --resume ID -p` continues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Continue<'a> {
+    /// The most recently updated one (`-c`).
+    Latest,
+    /// The one whose id starts with this (`--resume ID`).
+    Id(&'a str),
+}
+
+fn resolve_target(store: &Store, target: Continue<'_>) -> anyhow::Result<String> {
+    match target {
+        Continue::Id(prefix) => Ok(store.resolve(prefix)?),
+        Continue::Latest => store.most_recent()?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "there is no saved conversation to continue; start one with `tern -p \"...\"`"
+            )
+        }),
+    }
+}
+
+/// Saves a `tern -p` exchange: the prompt before the request, the reply after.
+pub struct PrintLog {
+    store: Store,
+    reply: StoredMessage,
+}
+
+impl PrintLog {
+    /// Write the conversation and the user's message; `None` (with a warning) if the store fails.
+    pub fn begin(path: Option<&Path>, request: &MessagesRequest, prompt: &str) -> Option<PrintLog> {
+        let attempt = || -> Result<PrintLog, StoreError> {
+            let mut store = Store::open(data_dir(path)?)?;
+            let mut conversation = Conversation::new(title_from_prompt(prompt));
+            conversation.system = match &request.system {
+                Some(crate::api::types::SystemPrompt::Text(s)) => Some(s.clone()),
+                _ => None,
+            };
+            conversation.params.max_tokens = Some(request.max_tokens);
+            conversation.params.temperature = request.temperature;
+            conversation.params.top_p = request.top_p;
+            conversation.last_model = Some(request.model.clone());
+            store.create_conversation(&conversation)?;
+            let user = StoredMessage::user(conversation.id.clone(), 0, prompt);
+            store.upsert_message(&user)?;
+            let mut reply = StoredMessage::assistant_streaming(
+                conversation.id.clone(),
+                1,
+                request.model.clone(),
+            );
+            reply.parent_id = Some(user.id.clone());
+            store.upsert_message(&reply)?;
+            Ok(PrintLog { store, reply })
+        };
+        match attempt() {
+            Ok(log) => Some(log),
+            Err(e) => {
+                crate::term_eprintln!("tern: warning: this exchange is not saved: {e}");
+                None
+            }
+        }
+    }
+
+    /// Continue a saved conversation: `build` makes the request from it and its history, and
+    /// (unless `no_save`) the prompt and a placeholder reply are appended in the same
+    /// transaction that read the history, so another tern writing the same conversation can
+    /// never slip a turn in between. Returns the request and the log that saves the reply
+    /// (`None` when not saving, or, with a warning, when the store is read-only).
+    pub fn resume(
+        path: Option<&Path>,
+        target: Continue<'_>,
+        prompt: &str,
+        no_save: bool,
+        build: impl FnOnce(&Conversation, &[StoredMessage]) -> MessagesRequest,
+    ) -> anyhow::Result<(MessagesRequest, Option<PrintLog>)> {
+        if !no_save {
+            match data_dir(path).and_then(Store::open) {
+                Ok(mut store) => {
+                    let id = resolve_target(&store, target)?;
+                    let (_, _, (request, reply)) =
+                        store.append_after_load(&id, |conversation, history| {
+                            let request = build(conversation, history);
+                            let seq = history.last().map_or(0, |m| m.seq + 1);
+                            let mut user =
+                                StoredMessage::user(conversation.id.clone(), seq, prompt);
+                            user.parent_id = history.last().map(|m| m.id.clone());
+                            let mut reply = StoredMessage::assistant_streaming(
+                                conversation.id.clone(),
+                                seq + 1,
+                                request.model.clone(),
+                            );
+                            reply.parent_id = Some(user.id.clone());
+                            (vec![user, reply.clone()], (request, reply))
+                        })?;
+                    return Ok((request, Some(PrintLog { store, reply })));
+                }
+                Err(e @ StoreError::ReadOnly { .. }) => {
+                    crate::term_eprintln!("tern: warning: this exchange is not saved: {e}");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let store = Store::open_for_reading(data_dir(path)?)?;
+        let id = resolve_target(&store, target)?;
+        let (conversation, history) = store.load(&id)?;
+        Ok((build(&conversation, &history), None))
+    }
+
+    /// The conversation the exchange is saved in.
+    pub fn conversation_id(&self) -> &str {
+        &self.reply.conversation_id
+    }
+
+    /// Record the outcome: the (possibly partial) reply, how it ended and, on failure, the error.
+    pub fn finish(mut self, message: &Message, status: MessageStatus, error: Option<&ApiError>) {
+        self.record(message, status, error);
+    }
+
+    /// Save the reply so far (still streaming), so a crash loses at most the last second.
+    pub fn progress(&mut self, partial: &Message) {
+        self.record(partial, MessageStatus::Streaming, None);
+    }
+
+    fn record(&mut self, message: &Message, status: MessageStatus, error: Option<&ApiError>) {
+        let reply = &mut self.reply;
+        reply.content = message.content.clone();
+        if message.usage != Default::default() {
+            reply.usage = Some(message.usage);
+        }
+        reply.stop_reason = message.stop_reason.clone();
+        reply.status = status;
+        reply.error = error.map(|e| crate::app::ErrorInfo::from_api(e).to_stored());
+        reply.updated_at = now_ms();
+        if let Err(e) = self.store.upsert_message(reply) {
+            crate::term_eprintln!("tern: warning: the reply was not saved: {e}");
+        }
     }
 }
 

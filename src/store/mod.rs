@@ -116,6 +116,14 @@ fn uri_path(path: &Path) -> String {
     out
 }
 
+/// The database path the review commands and `tern -p` were given, or why there is none.
+pub fn data_dir(path: Option<&Path>) -> Result<&Path, StoreError> {
+    path.ok_or_else(|| StoreError::Io {
+        path: "<data dir>".into(),
+        source: std::io::Error::other("no data directory could be determined ($HOME unset?)"),
+    })
+}
+
 impl Store {
     /// Where the database lives by default: the platform data directory
     /// (`$XDG_DATA_HOME/tern/tern.db` on Linux). `None` if no home directory is known.
