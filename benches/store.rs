@@ -3,7 +3,7 @@
 //!
 //! The database is generated once, through the public write path (batched: one transaction per
 //! few thousand writes), and cached in Cargo's target tmp dir; delete
-//! `target/tmp/tern-store-bench/` to rebuild it. Budgets (DESIGN.md): open + first page ≤ 50 ms,
+//! `target/tmp/tern-store-bench/` to rebuild it. Budgets: open + first page ≤ 50 ms,
 //! search ≤ 30 ms, load of 1,000 messages ≤ 20 ms, a streaming snapshot upsert cheap enough to
 //! run every second.
 #![allow(clippy::disallowed_macros)] // benchmark reports, not outside text

@@ -18,7 +18,7 @@
 //!   reorder code); emoji sequences are kept whole.
 //! - [`json_for_terminal`]: JSON on a terminal, with those characters written as `\uXXXX`
 //!   escapes, so the value is unchanged.
-//! - writers: [`term_println!`], [`term_eprintln!`], [`TermText`] and [`TermStream`] for stdout
+//! - writers: [`term_println!`](crate::term_println!), [`term_eprintln!`](crate::term_eprintln!), [`TermText`] and [`TermStream`] for stdout
 //!   (sanitized when it is a terminal, exact bytes in a pipe: the reader asked for them) and
 //!   stderr (always sanitized: it carries our messages, and a log file is read in a terminal).
 //!
@@ -441,7 +441,7 @@ impl TermStream {
     }
 }
 
-/// One line to stdout, sanitized when stdout is a terminal. Used by [`term_println!`].
+/// One line to stdout, sanitized when stdout is a terminal. Used by [`term_println!`](crate::term_println!).
 pub fn println_args(args: fmt::Arguments<'_>) {
     let mut out = TermText::stdout();
     out.push(&args.to_string());
@@ -449,7 +449,7 @@ pub fn println_args(args: fmt::Arguments<'_>) {
     let _ = out.print();
 }
 
-/// One line to stderr, always sanitized. Used by [`term_eprintln!`].
+/// One line to stderr, always sanitized. Used by [`term_eprintln!`](crate::term_eprintln!).
 #[allow(clippy::disallowed_methods)] // the sanitizing writer itself
 pub fn eprintln_args(args: fmt::Arguments<'_>) {
     let mut line = for_terminal(&args.to_string()).into_owned();

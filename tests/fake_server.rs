@@ -1,4 +1,5 @@
-//! The fake server, seen from outside: real HTTP over 127.0.0.1, checked against PROTOCOL.md.
+//! The fake server, seen from outside: real HTTP over 127.0.0.1, checked against what the real
+//! Messages API sends (status codes, headers, error bodies, event order and JSON shapes).
 //!
 //! Each test starts its own server (random port), so scenario counters never leak between
 //! tests. Replies use small `words:N` to keep the whole file fast.
@@ -102,7 +103,8 @@ async fn stream_events(server: &FakeServer, prompt: &str) -> Vec<SseEvent> {
     parse_sse(&response.text().await.expect("complete body"))
 }
 
-/// Asserts the §4.2 order for a complete stream and returns the event types.
+/// Asserts the real API's event order for a complete stream (`message_start`, `ping`, then per
+/// block start, deltas, stop with consecutive indexes, then `message_delta`, `message_stop`).
 fn assert_well_formed(events: &[SseEvent]) {
     let kinds = types(events);
     assert_eq!(kinds[..2], ["message_start", "ping"], "{kinds:?}");

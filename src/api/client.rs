@@ -1,7 +1,8 @@
 //! HTTP for the Messages API: headers, retries, timeouts, and the streaming body.
 //!
-//! Retries follow the official SDKs (PROTOCOL.md §5.4) and happen only before a 200 arrives, so
-//! they can never repeat reply text. Cancelling is dropping: dropping a [`MessageStream`] (or the
+//! Retries follow the official SDKs (408, 409, 429, 5xx and connection failures, as
+//! `x-should-retry` and `retry-after` allow, with capped exponential backoff) and happen only
+//! before a 200 arrives, so they can never repeat reply text. Cancelling is dropping: dropping a [`MessageStream`] (or the
 //! task that owns it) drops the response body, which closes the connection at once.
 
 use std::collections::VecDeque;

@@ -320,7 +320,9 @@ impl ApiError {
         self
     }
 
-    /// The SDK retry rule (PROTOCOL.md §5.4), for failures before any reply text arrived.
+    /// The official SDKs' retry rule, for failures before any reply text arrived: the server's
+    /// `x-should-retry` if sent, else 408, 409, 429 and 5xx; connection failures and connect or
+    /// response-header timeouts too; never a spend-limit 429 or an idle stream.
     pub fn is_retryable(&self) -> bool {
         match self {
             ApiError::Status(e) => {

@@ -3,7 +3,9 @@
 //! Events are dispatched on the JSON `type` (gateways drop `event:` lines); the SSE event name is
 //! only a fallback. Parsing goes through one flat borrowed struct instead of serde's internally
 //! tagged enums, which would buffer every event: the text-delta path stays allocation-light.
-//! The accumulator follows the official SDKs (PROTOCOL.md §4.5) with one deliberate difference:
+//! The accumulator follows the official SDKs (`message_start` opens the snapshot, blocks are
+//! appended and grown by index, `message_delta` sets the stop reason and usage) with one
+//! deliberate difference:
 //! a stream that ends without `message_stop` is an error (truncated), never a finished reply.
 
 use std::borrow::Cow;

@@ -1,7 +1,7 @@
 //! The exact JSON shapes the fake server sends, field order included.
 //!
 //! `serde_json::Value` sorts object keys, which would put `"type"` last; the real API writes it
-//! first (PROTOCOL.md §4.3), and a faithful fake must too, since naive gateways and clients sniff
+//! first in every event and block, and a faithful fake must too, since naive gateways and clients sniff
 //! it. Serde's derive writes fields in declaration order and an internally tagged enum writes its
 //! tag first, so these types give the real layout. They borrow from the planned reply, so
 //! serializing an event copies nothing.
