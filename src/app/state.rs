@@ -47,13 +47,8 @@ impl Settings {
     }
 }
 
-/// A failure as shown in an error block; also what is saved in `StoredMessage::error`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorInfo {
-    pub headline: String,
-    pub details: Vec<String>,
-    pub advice: String,
-}
+/// A failure as shown in an error block; its saved form belongs to the store.
+pub use crate::store::ErrorInfo;
 
 impl ErrorInfo {
     pub fn from_api(err: &ApiError) -> ErrorInfo {
@@ -61,33 +56,6 @@ impl ErrorInfo {
             headline: err.headline(),
             details: err.details(),
             advice: err.advice().to_owned(),
-        }
-    }
-
-    /// Saved form: headline, details joined by " · ", advice, one per line.
-    pub fn to_stored(&self) -> String {
-        format!(
-            "{}\n{}\n{}",
-            self.headline,
-            self.details.join(" · "),
-            self.advice
-        )
-    }
-
-    pub fn from_stored(text: &str) -> ErrorInfo {
-        let mut lines = text.lines();
-        ErrorInfo {
-            headline: lines.next().unwrap_or("error").to_owned(),
-            details: lines
-                .next()
-                .map(|l| {
-                    l.split(" · ")
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            advice: lines.next().unwrap_or_default().to_owned(),
         }
     }
 }

@@ -36,6 +36,7 @@ pub mod model;
 mod read;
 pub mod schema;
 pub mod search;
+mod stored_error;
 #[cfg(test)]
 mod tests;
 mod write;
@@ -54,6 +55,7 @@ pub use model::{
     title_from_prompt,
 };
 pub use read::HITS_PER_CONVERSATION;
+pub use stored_error::ErrorInfo;
 pub use write::WriteCommand;
 pub use writer::{StoreWriter, WriteFailure};
 
