@@ -3,6 +3,7 @@
 //! Run with `cargo bench --bench render`. The streaming benches keep one stream alive and push
 //! deltas in a cycle that closes the paragraph (or code block) now and then, so the tail stays
 //! at a realistic size instead of growing with the number of iterations.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a bench is a failed bench
 
 use std::hint::black_box;
 

@@ -1,4 +1,5 @@
 //! Decode + accumulate throughput over a large recorded-style stream (≥ 5 MB of SSE).
+#![allow(clippy::unwrap_used)] // a failed unwrap in a bench is a failed bench
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;

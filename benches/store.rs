@@ -7,6 +7,7 @@
 //! search ≤ 30 ms, load of 1,000 messages ≤ 20 ms, a streaming snapshot upsert cheap enough to
 //! run every second.
 #![allow(clippy::disallowed_macros)] // benchmark reports, not outside text
+#![allow(clippy::unwrap_used)] // a failed unwrap in a bench is a failed bench
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

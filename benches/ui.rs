@@ -1,4 +1,5 @@
 //! Frame cost: drawing a huge conversation, and one streamed delta plus a redraw.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a bench is a failed bench
 
 use std::hint::black_box;
 use std::time::Instant;

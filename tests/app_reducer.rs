@@ -1,5 +1,6 @@
 //! `App::update` as a pure state machine: every action, asserted on state and on the effects it
 //! asks for. No terminal, no network, no clock but `app.now` (atuin-ai `fsm/tests.rs` style).
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

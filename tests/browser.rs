@@ -4,6 +4,7 @@
 //! end to end through the real loop (`Session::run` on a `TestBackend`, the fake server, a
 //! temporary store): search, open, continue with the whole history; rename and delete; and
 //! `--resume` / `--continue` (`Start::Resume`, `Start::Continue`).
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 #[path = "common/session.rs"]

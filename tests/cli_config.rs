@@ -1,5 +1,6 @@
 //! The command line and the configuration, end to end: the real binary against the fake server
 //! (or a bare TCP listener where a server must misbehave below HTTP).
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 #[path = "common/cli.rs"]
 mod cli;

@@ -3,6 +3,7 @@
 //!
 //! Each test starts its own server (random port), so scenario counters never leak between
 //! tests. Replies use small `words:N` to keep the whole file fast.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 use std::io::{Read, Write};
 use std::time::Duration;

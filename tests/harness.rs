@@ -5,6 +5,7 @@
 //! for what should appear in the drawn frames (`Session::frames`), and finally check what the
 //! server received and what the store holds. Waiting has a generous timeout; nothing asserts on
 //! durations.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 #[path = "common/session.rs"]

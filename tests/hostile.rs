@@ -2,6 +2,7 @@
 //! model list carry escape sequences and bidi characters, and saved titles and messages that
 //! do. On a terminal nothing of it may reach the screen raw: controls and escape sequences go,
 //! bidi and invisible characters show as `⟨U+XXXX⟩`. Pipes, `--json` and `export` stay exact.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 #[path = "common/cli.rs"]
 mod cli;

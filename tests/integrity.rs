@@ -6,6 +6,7 @@
 //! Checks that need an unprivileged user (root ignores file modes) re-run this test binary as
 //! `nobody` with `TERN_INTEGRITY_CHILD` set; `child_entry` is the entry point and does nothing
 //! when the variable is unset.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 #[path = "common/cli.rs"]
 mod cli;

@@ -1,4 +1,5 @@
 //! `tern -p` end to end: the real binary against the fake server on 127.0.0.1.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

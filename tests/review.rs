@@ -4,6 +4,7 @@
 //! Conversations come from real `tern -p` runs where the saving itself is under test, and are
 //! written straight into the home's store (with chosen ids and times) where the listing,
 //! prefix resolution or search is, so those checks are exact.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 #[path = "common/cli.rs"]
 mod cli;

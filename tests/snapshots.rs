@@ -4,6 +4,7 @@
 //!
 //! Everything on screen is made stable: message times are pinned (`FIXED_MS`), the clock only
 //! moves when a test moves `app.now`, and the settings are fixed by hand.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

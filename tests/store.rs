@@ -5,6 +5,7 @@
 //! Tests that need a second process re-run this test binary with `TERN_STORE_CHILD` set; the
 //! `child_process_entry` test is the entry point and does nothing when the variable is unset.
 #![allow(clippy::disallowed_macros)] // child processes talk to the parent over stdout
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
