@@ -71,7 +71,7 @@ fn conversation(messages: usize) -> App {
             }
         })
         .collect();
-    app.update(Action::OpenSaved {
+    let _ = app.update(Action::OpenSaved {
         conversation,
         messages: stored,
     });
@@ -107,7 +107,7 @@ fn streaming_delta_at(c: &mut Criterion, width: u16, height: u16) {
     let mut view = ViewState::new(tern::render::Theme::default(), time::UtcOffset::UTC);
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     for ch in "go".chars() {
-        app.update(Action::Key(KeyEvent::new(
+        let _ = app.update(Action::Key(KeyEvent::new(
             KeyCode::Char(ch),
             KeyModifiers::NONE,
         )));

@@ -340,7 +340,7 @@ fn ctrl_q_with_a_streaming_reply_asks_once() {
     );
 
     // Any other key in between cancels the question.
-    app.update(alt(KeyCode::Up));
+    let _ = app.update(alt(KeyCode::Up));
     assert!(app.update(ctrl('q')).is_empty());
     assert!(!app.should_quit);
 
@@ -355,7 +355,7 @@ fn ctrl_q_with_a_streaming_reply_asks_once() {
 fn ctrl_q_with_a_draft_in_any_tab_asks_once() {
     let mut app = new_app();
     type_str(&mut app, "half a thought");
-    app.update(ctrl('n'));
+    let _ = app.update(ctrl('n'));
     assert!(app.update(ctrl('q')).is_empty());
     assert!(!app.should_quit);
     assert_notice(
@@ -370,9 +370,9 @@ fn ctrl_q_with_a_draft_in_any_tab_asks_once() {
 fn ctrl_q_quits_and_stops_every_stream_even_from_a_popup() {
     let mut app = new_app();
     let (_, first, _) = the_send(&submit(&mut app, "one"));
-    app.update(ctrl('n'));
+    let _ = app.update(ctrl('n'));
     let (_, second, _) = the_send(&submit(&mut app, "two"));
-    app.update(key(KeyCode::F(1)));
+    let _ = app.update(key(KeyCode::F(1)));
     assert!(app.update(ctrl('q')).is_empty(), "asks first");
     let effects = app.update(ctrl('q'));
     assert!(effects.contains(&Effect::Cancel(first)));
@@ -417,7 +417,7 @@ fn stream_events_fill_the_reply_status_and_usage() {
     let t0 = app.now;
     let (_, request, _) = the_send(&submit(&mut app, "hi"));
 
-    app.update(Action::Api {
+    let _ = app.update(Action::Api {
         conversation: app.pane().id().to_owned(),
         request,
         event: ApiEvent::Retrying(RetryNotice {
@@ -555,7 +555,7 @@ fn a_stopped_reply_keeps_an_estimate_also_when_reopened() {
     let user = app.pane().messages[0].stored.clone();
     let conversation = app.pane().conversation.clone();
     let mut other = new_app();
-    other.update(Action::OpenSaved {
+    let _ = other.update(Action::OpenSaved {
         conversation,
         messages: vec![user, stopped],
     });
@@ -565,7 +565,7 @@ fn a_stopped_reply_keeps_an_estimate_also_when_reopened() {
     // A reply with no text and no usage has no figures at all.
     let (_, request, _) = the_send(&submit(&mut app, "again"));
     assert_eq!(last(&app).tokens(), None);
-    app.update(key(KeyCode::Esc));
+    let _ = app.update(key(KeyCode::Esc));
     assert_eq!(last(&app).tokens(), None);
     let _ = request;
 }
@@ -725,7 +725,7 @@ fn a_reply_with_text_is_sent_back_however_it_ended_and_one_without_is_left_out()
     );
     // Stopped with Esc after some text: sent back the same way.
     api(&mut app, request, ApiEvent::Text("Stopped he".into()));
-    app.update(key(KeyCode::Esc));
+    let _ = app.update(key(KeyCode::Esc));
     let (_, _, body) = the_send(&submit(&mut app, "fourth"));
     let texts: Vec<String> = history(&body).into_iter().map(|(_, t)| t).collect();
     assert_eq!(
@@ -880,7 +880,7 @@ fn ctrl_p_opens_the_picker_on_the_current_model() {
 fn picker_filter_and_enter_change_the_model_of_the_next_turn() {
     let mut app = new_app();
     turn(&mut app, "first", "answer");
-    app.update(ctrl('p'));
+    let _ = app.update(ctrl('p'));
     type_str(&mut app, "haiku");
     let Overlay::ModelPicker(picker) = &app.overlay else {
         panic!("picker closed: {:?}", app.overlay)
@@ -920,7 +920,7 @@ fn picker_filter_and_enter_change_the_model_of_the_next_turn() {
 #[test]
 fn picker_arrows_move_and_wrap_within_the_filtered_list() {
     let mut app = new_app();
-    app.update(ctrl('p'));
+    let _ = app.update(ctrl('p'));
     type_str(&mut app, "sonnet");
     let matching = app.filtered_models("sonnet");
     assert_eq!(
@@ -931,29 +931,29 @@ fn picker_arrows_move_and_wrap_within_the_filtered_list() {
         Overlay::ModelPicker(p) => p.selected,
         other => panic!("{other:?}"),
     };
-    app.update(key(KeyCode::Down));
-    app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
     assert_eq!(selected(&app), 2);
-    app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
     assert_eq!(selected(&app), 0, "Down wraps to the top");
-    app.update(key(KeyCode::Up));
+    let _ = app.update(key(KeyCode::Up));
     assert_eq!(selected(&app), 2, "Up wraps to the bottom");
-    app.update(key(KeyCode::Up));
+    let _ = app.update(key(KeyCode::Up));
     // Backspace widens the filter and resets the selection.
-    app.update(key(KeyCode::Backspace));
+    let _ = app.update(key(KeyCode::Backspace));
     assert!(
         matches!(&app.overlay, Overlay::ModelPicker(p) if p.filter == "sonne" && p.selected == 0)
     );
-    app.update(key(KeyCode::Char('t')));
-    app.update(key(KeyCode::Down));
-    app.update(key(KeyCode::Enter));
+    let _ = app.update(key(KeyCode::Char('t')));
+    let _ = app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Enter));
     assert_eq!(app.pane().model, "claude-sonnet-4.6");
 }
 
 #[test]
 fn picker_esc_cancels_also_with_a_filter_matching_nothing() {
     let mut app = new_app();
-    app.update(ctrl('p'));
+    let _ = app.update(ctrl('p'));
     type_str(&mut app, "zzz");
     assert!(app.filtered_models("zzz").is_empty());
     assert!(matches!(app.overlay, Overlay::ModelPicker(_)));
@@ -964,8 +964,8 @@ fn picker_esc_cancels_also_with_a_filter_matching_nothing() {
     assert!(app.pane().input.is_empty());
 
     // Ctrl+C closes it too, without quitting.
-    app.update(ctrl('p'));
-    app.update(ctrl('c'));
+    let _ = app.update(ctrl('p'));
+    let _ = app.update(ctrl('c'));
     assert_eq!(app.overlay, Overlay::None);
     assert!(!app.should_quit);
 }
@@ -973,7 +973,7 @@ fn picker_esc_cancels_also_with_a_filter_matching_nothing() {
 #[test]
 fn picker_on_a_new_conversation_saves_nothing_yet() {
     let mut app = new_app();
-    app.update(ctrl('p'));
+    let _ = app.update(ctrl('p'));
     type_str(&mut app, "opus4.5");
     let effects = app.update(key(KeyCode::Enter));
     assert!(effects.is_empty(), "{effects:#?}");
@@ -1008,8 +1008,8 @@ fn models_fetched_from_the_endpoint_join_the_picker_once() {
 #[test]
 fn paste_into_the_picker_filters_with_the_first_line() {
     let mut app = new_app();
-    app.update(ctrl('p'));
-    app.update(Action::Paste("haiku\r\nrest".into()));
+    let _ = app.update(ctrl('p'));
+    let _ = app.update(Action::Paste("haiku\r\nrest".into()));
     assert!(matches!(&app.overlay, Overlay::ModelPicker(p) if p.filter == "haiku"));
 }
 
@@ -1018,9 +1018,9 @@ fn paste_into_the_picker_filters_with_the_first_line() {
 #[test]
 fn ctrl_n_opens_a_tab_with_the_current_model_and_alt_digits_switch() {
     let mut app = new_app();
-    app.update(ctrl('p'));
+    let _ = app.update(ctrl('p'));
     type_str(&mut app, "haiku");
-    app.update(key(KeyCode::Enter));
+    let _ = app.update(key(KeyCode::Enter));
     assert!(app.update(ctrl('n')).is_empty());
     assert_eq!(app.panes.len(), 2);
     assert_eq!(app.active, 1);
@@ -1028,14 +1028,14 @@ fn ctrl_n_opens_a_tab_with_the_current_model_and_alt_digits_switch() {
     assert!(app.pane().messages.is_empty());
     assert_ne!(app.panes[0].id(), app.panes[1].id());
 
-    app.update(ctrl('n'));
+    let _ = app.update(ctrl('n'));
     assert_eq!(app.active, 2);
-    app.update(alt(KeyCode::Char('1')));
+    let _ = app.update(alt(KeyCode::Char('1')));
     assert_eq!(app.active, 0);
-    app.update(alt(KeyCode::Char('3')));
+    let _ = app.update(alt(KeyCode::Char('3')));
     assert_eq!(app.active, 2);
     // No tab 8: nothing happens, and the digit does not reach the input.
-    app.update(alt(KeyCode::Char('1')));
+    let _ = app.update(alt(KeyCode::Char('1')));
     assert!(app.update(alt(KeyCode::Char('8'))).is_empty());
     assert_eq!(app.active, 0);
     assert!(app.pane().input.is_empty());
@@ -1044,11 +1044,11 @@ fn ctrl_n_opens_a_tab_with_the_current_model_and_alt_digits_switch() {
     assert_eq!(app.active, 2);
     assert!(app.pane().input.is_empty());
 
-    app.update(alt(KeyCode::Right));
+    let _ = app.update(alt(KeyCode::Right));
     assert_eq!(app.active, 0, "Alt+→ wraps");
-    app.update(alt(KeyCode::Left));
+    let _ = app.update(alt(KeyCode::Left));
     assert_eq!(app.active, 2, "Alt+← wraps");
-    app.update(alt(KeyCode::Left));
+    let _ = app.update(alt(KeyCode::Left));
     assert_eq!(app.active, 1);
 }
 
@@ -1056,12 +1056,12 @@ fn ctrl_n_opens_a_tab_with_the_current_model_and_alt_digits_switch() {
 fn each_tab_keeps_its_own_input_and_requests() {
     let mut app = new_app();
     let (c1, r1, _) = the_send(&submit(&mut app, "tab one"));
-    app.update(ctrl('n'));
+    let _ = app.update(ctrl('n'));
     type_str(&mut app, "typed in two");
-    app.update(alt(KeyCode::Char('1')));
+    let _ = app.update(alt(KeyCode::Char('1')));
     assert!(app.pane().input.is_empty());
     assert!(app.pane().is_busy());
-    app.update(alt(KeyCode::Char('2')));
+    let _ = app.update(alt(KeyCode::Char('2')));
     assert_eq!(app.pane().input_text(), "typed in two");
     // Tab two is idle: it can send while tab one streams.
     let (c2, r2, body) = the_send(&app.update(key(KeyCode::Enter)));
@@ -1074,28 +1074,28 @@ fn each_tab_keeps_its_own_input_and_requests() {
 fn a_background_tab_receiving_text_is_marked_unread_until_shown() {
     let mut app = new_app();
     let (_, request, _) = the_send(&submit(&mut app, "in the background"));
-    app.update(ctrl('n'));
+    let _ = app.update(ctrl('n'));
     assert_eq!(app.active, 1);
     api(&mut app, request, ApiEvent::Text("arriving".into()));
     assert!(app.panes[0].unread);
     assert!(!app.panes[1].unread);
     assert_eq!(app.panes[0].messages[1].text, "arriving");
 
-    app.update(alt(KeyCode::Char('1')));
+    let _ = app.update(alt(KeyCode::Char('1')));
     assert!(!app.panes[0].unread);
     // Text for the shown tab does not mark it.
     api(&mut app, request, ApiEvent::Text(" more".into()));
     assert!(!app.panes[0].unread);
 
     // Finishing in the background marks it again.
-    app.update(alt(KeyCode::Char('2')));
+    let _ = app.update(alt(KeyCode::Char('2')));
     api(
         &mut app,
         request,
         finished(DEFAULT_MODEL, "done", usage(1, 1)),
     );
     assert!(app.panes[0].unread);
-    app.update(alt(KeyCode::Left));
+    let _ = app.update(alt(KeyCode::Left));
     assert!(!app.panes[0].unread);
 }
 
@@ -1115,7 +1115,7 @@ fn ctrl_x_closes_an_idle_tab_at_once() {
     let mut app = new_app();
     turn(&mut app, "first", "answer");
     let kept = app.pane().id().to_owned();
-    app.update(ctrl('n'));
+    let _ = app.update(ctrl('n'));
     assert!(app.update(ctrl('x')).is_empty());
     assert_eq!(app.panes.len(), 1);
     assert_eq!(app.pane().id(), kept);
@@ -1124,7 +1124,7 @@ fn ctrl_x_closes_an_idle_tab_at_once() {
 #[test]
 fn closing_a_tab_with_a_draft_asks_first() {
     let mut app = new_app();
-    app.update(ctrl('n'));
+    let _ = app.update(ctrl('n'));
     type_str(&mut app, "half a thought");
     assert!(app.update(ctrl('x')).is_empty());
     assert_eq!(app.panes.len(), 2);
@@ -1133,7 +1133,7 @@ fn closing_a_tab_with_a_draft_asks_first() {
         NoticeKind::Info,
         "press Ctrl+X again to close this tab: it has an unsent draft",
     );
-    app.update(ctrl('x'));
+    let _ = app.update(ctrl('x'));
     assert_eq!(app.panes.len(), 1);
     assert_eq!(notice(&app), None, "the answered question goes away");
 }
@@ -1141,7 +1141,7 @@ fn closing_a_tab_with_a_draft_asks_first() {
 #[test]
 fn closing_a_busy_tab_asks_once_and_a_second_press_within_a_second_closes_it() {
     let mut app = new_app();
-    app.update(ctrl('n'));
+    let _ = app.update(ctrl('n'));
     let (_, request, _) = the_send(&submit(&mut app, "doomed"));
     let closed = app.pane().id().to_owned();
     assert!(app.update(ctrl('x')).is_empty());
@@ -1211,7 +1211,7 @@ fn quitting_or_a_signal_hands_every_saved_draft_to_the_store() {
     turn(&mut app, "first", "answer");
     let id = app.pane().id().to_owned();
     type_str(&mut app, "later");
-    app.update(ctrl('q'));
+    let _ = app.update(ctrl('q'));
     assert_eq!(app.update(ctrl('q')), [draft(&id, "later"), Effect::Quit]);
 
     let mut app = new_app();
@@ -1228,7 +1228,7 @@ fn quitting_or_a_signal_hands_every_saved_draft_to_the_store() {
 fn a_restored_draft_fills_the_empty_input_of_its_conversation() {
     let mut app = new_app();
     let (conversation, messages) = saved_conversation("c0ffee0000000006", DEFAULT_MODEL);
-    app.update(Action::OpenSaved {
+    let _ = app.update(Action::OpenSaved {
         conversation,
         messages,
     });
@@ -1242,8 +1242,8 @@ fn a_restored_draft_fills_the_empty_input_of_its_conversation() {
     );
     assert_eq!(app.pane().input_text(), "where was I");
     // Never over what the user typed since, never into another conversation.
-    app.update(restore("older", "c0ffee0000000006"));
-    app.update(restore("stray", "0000000000000000"));
+    let _ = app.update(restore("older", "c0ffee0000000006"));
+    let _ = app.update(restore("stray", "0000000000000000"));
     assert_eq!(app.pane().input_text(), "where was I");
     // The store holds it, so sending clears it there.
     let effects = app.update(key(KeyCode::Enter));
@@ -1263,15 +1263,15 @@ fn up_on_an_empty_input_recalls_earlier_prompts() {
     turn(&mut app, "beta", "b again");
     assert_eq!(app.prompt_history, ["alpha", "beta"]);
 
-    app.update(key(KeyCode::Up));
+    let _ = app.update(key(KeyCode::Up));
     assert_eq!(app.pane().input_text(), "beta");
-    app.update(key(KeyCode::Up));
+    let _ = app.update(key(KeyCode::Up));
     assert_eq!(app.pane().input_text(), "alpha");
-    app.update(key(KeyCode::Up));
+    let _ = app.update(key(KeyCode::Up));
     assert_eq!(app.pane().input_text(), "alpha", "stays at the oldest");
-    app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
     assert_eq!(app.pane().input_text(), "beta");
-    app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
     assert_eq!(
         app.pane().input_text(),
         "",
@@ -1279,7 +1279,7 @@ fn up_on_an_empty_input_recalls_earlier_prompts() {
     );
 
     // Recalled text can be edited and sent.
-    app.update(key(KeyCode::Up));
+    let _ = app.update(key(KeyCode::Up));
     type_str(&mut app, "!");
     assert_eq!(app.pane().input_text(), "beta!");
     let (_, _, body) = the_send(&app.update(key(KeyCode::Enter)));
@@ -1291,7 +1291,7 @@ fn up_in_a_non_empty_input_moves_the_cursor_instead() {
     let mut app = new_app();
     turn(&mut app, "alpha", "a");
     type_str(&mut app, "line one\nline two");
-    app.update(key(KeyCode::Up));
+    let _ = app.update(key(KeyCode::Up));
     assert_eq!(app.pane().input_text(), "line one\nline two");
     assert_eq!(app.history_cursor, None);
     assert_eq!(app.pane().input.cursor().0, 0, "cursor on the first row");
@@ -1321,8 +1321,8 @@ fn paste_inserts_multi_line_text_with_line_ends_normalised() {
 #[test]
 fn paste_while_help_is_open_is_dropped() {
     let mut app = new_app();
-    app.update(key(KeyCode::F(1)));
-    app.update(Action::Paste("ignored".into()));
+    let _ = app.update(key(KeyCode::F(1)));
+    let _ = app.update(Action::Paste("ignored".into()));
     assert!(app.pane().input.is_empty());
 }
 
@@ -1337,7 +1337,7 @@ fn ctrl_e_hands_the_input_to_the_editor_and_takes_the_result_back() {
     );
     assert_eq!(app.pane().input_text(), "edited\ntext");
 
-    app.update(Action::EditorClosed(Err("vi exited with 1".into())));
+    let _ = app.update(Action::EditorClosed(Err("vi exited with 1".into())));
     assert_eq!(app.pane().input_text(), "edited\ntext", "input unchanged");
     assert_notice(&app, NoticeKind::Error, "vi exited with 1");
 }
@@ -1425,7 +1425,7 @@ fn slash_commands_with_bad_values_explain_and_change_nothing() {
             command,
             "the typo stays to be fixed"
         );
-        app.update(ctrl('c'));
+        let _ = app.update(ctrl('c'));
     }
     let params = app.pane().conversation.params;
     assert_eq!(params.temperature, Some(0.5));
@@ -1532,7 +1532,7 @@ fn slash_model_with_an_unlisted_id_is_used_and_says_so() {
     );
 
     // A listed one (configured, or fetched from the endpoint) draws no remark.
-    app.update(Action::ModelsFetched(vec!["gateway-extra".into()]));
+    let _ = app.update(Action::ModelsFetched(vec!["gateway-extra".into()]));
     for listed in ["claude-haiku-4.5", "gateway-extra"] {
         submit(&mut app, &format!("/model {listed}"));
         let (_, text) = notice(&app).unwrap();
@@ -1543,10 +1543,10 @@ fn slash_model_with_an_unlisted_id_is_used_and_says_so() {
 #[test]
 fn enter_on_an_unlisted_id_typed_in_the_picker_uses_it() {
     let mut app = new_app();
-    app.update(ctrl('p'));
+    let _ = app.update(ctrl('p'));
     type_str(&mut app, "gpt-oss-120b");
     assert!(app.filtered_models("gpt-oss-120b").is_empty());
-    app.update(key(KeyCode::Enter));
+    let _ = app.update(key(KeyCode::Enter));
     assert_eq!(app.overlay, Overlay::None);
     assert_eq!(app.pane().model, "gpt-oss-120b");
     assert_notice(
@@ -1636,16 +1636,16 @@ fn ctrl_o_lists_code_blocks_and_enter_copies_the_chosen_one() {
     assert_eq!(app.overlay, Overlay::None);
 
     // Filter, move, choose.
-    app.update(ctrl('o'));
+    let _ = app.update(ctrl('o'));
     type_str(&mut app, "msg4");
-    app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
     assert!(matches!(
         app.update(key(KeyCode::Enter)).as_slice(),
         [Effect::Copy { text, .. }] if text == "echo hi"
     ));
 
     // Esc closes without copying.
-    app.update(ctrl('o'));
+    let _ = app.update(ctrl('o'));
     assert!(app.update(key(KeyCode::Esc)).is_empty());
     assert_eq!(app.overlay, Overlay::None);
 }
@@ -1664,10 +1664,10 @@ fn f1_opens_help_and_esc_f1_q_or_enter_close_it() {
         let mut app = new_app();
         assert!(app.update(key(KeyCode::F(1))).is_empty());
         assert_eq!(app.overlay, Overlay::Help { scroll: 0 });
-        app.update(key(KeyCode::Down));
-        app.update(key(KeyCode::PageDown));
+        let _ = app.update(key(KeyCode::Down));
+        let _ = app.update(key(KeyCode::PageDown));
         assert_eq!(app.overlay, Overlay::Help { scroll: 11 });
-        app.update(key(KeyCode::Up));
+        let _ = app.update(key(KeyCode::Up));
         assert_eq!(app.overlay, Overlay::Help { scroll: 10 });
         let effects = app.update(close);
         assert!(effects.is_empty());
@@ -1743,17 +1743,17 @@ fn ctrl_r_opens_the_conversation_browser_and_asks_for_its_rows() {
 fn the_spinner_follows_the_clock_and_ticks_expire_notices() {
     let mut app = new_app();
     let t0 = app.now;
-    app.update(Action::Notify(Notice::info("hello")));
+    let _ = app.update(Action::Notify(Notice::info("hello")));
     assert_notice(&app, NoticeKind::Info, "hello");
     let frame = app.spinner_frame();
     assert!(app.update(Action::Tick).is_empty());
     app.now = t0 + Duration::from_millis(100);
     assert_eq!(app.spinner_frame(), frame + 1);
     app.now = t0 + tern::app::NOTICE_TTL;
-    app.update(Action::Tick);
+    let _ = app.update(Action::Tick);
     assert!(app.notice.is_some(), "kept for the whole TTL");
     app.now = t0 + tern::app::NOTICE_TTL + Duration::from_millis(1);
-    app.update(Action::Tick);
+    let _ = app.update(Action::Tick);
     assert!(app.notice.is_none());
 }
 
@@ -1808,7 +1808,7 @@ fn open_saved_uses_a_new_tab_when_the_current_one_is_used_and_focuses_open_ones(
     let mut app = new_app();
     type_str(&mut app, "unsent draft");
     let (conversation, messages) = saved_conversation("c0ffee0000000002", "claude-haiku-4.5");
-    app.update(Action::OpenSaved {
+    let _ = app.update(Action::OpenSaved {
         conversation: conversation.clone(),
         messages: messages.clone(),
     });
@@ -1816,8 +1816,8 @@ fn open_saved_uses_a_new_tab_when_the_current_one_is_used_and_focuses_open_ones(
     assert_eq!(app.active, 1);
     assert_eq!(app.panes[0].input_text(), "unsent draft");
 
-    app.update(alt(KeyCode::Char('1')));
-    app.update(Action::OpenSaved {
+    let _ = app.update(alt(KeyCode::Char('1')));
+    let _ = app.update(Action::OpenSaved {
         conversation,
         messages,
     });
@@ -1830,7 +1830,7 @@ fn open_saved_without_a_model_falls_back_to_the_default() {
     let mut app = new_app();
     let (mut conversation, messages) = saved_conversation("c0ffee0000000003", "x");
     conversation.last_model = None;
-    app.update(Action::OpenSaved {
+    let _ = app.update(Action::OpenSaved {
         conversation,
         messages,
     });
@@ -1843,7 +1843,7 @@ fn an_interrupted_saved_reply_can_be_retried() {
     let (conversation, mut messages) = saved_conversation("c0ffee0000000005", DEFAULT_MODEL);
     messages[1].status = MessageStatus::Interrupted;
     messages[1].content = vec![ContentBlock::text("half an ans")];
-    app.update(Action::OpenSaved {
+    let _ = app.update(Action::OpenSaved {
         conversation,
         messages,
     });
@@ -1860,7 +1860,7 @@ fn a_saved_error_reply_keeps_its_error_and_can_be_retried() {
     messages[1].status = MessageStatus::Error;
     messages[1].content.clear();
     messages[1].error = Some(info.to_stored());
-    app.update(Action::OpenSaved {
+    let _ = app.update(Action::OpenSaved {
         conversation,
         messages,
     });
@@ -1954,7 +1954,7 @@ fn each_new_message_names_the_one_it_follows() {
 fn a_refused_turn_is_dropped_reloaded_and_its_prompt_given_back() {
     let mut app = new_app();
     let (conversation, messages) = saved_conversation("c0ffee0000000001", DEFAULT_MODEL);
-    app.update(Action::OpenSaved {
+    let _ = app.update(Action::OpenSaved {
         conversation: conversation.clone(),
         messages: messages.clone(),
     });

@@ -90,7 +90,7 @@ fn saved(id: &str, title: &str, model: &str) -> (Conversation, Vec<StoredMessage
 /// Open `id` in a tab, as the driver does after `Effect::OpenConversation`.
 fn open_saved(app: &mut App, id: &str, title: &str, model: &str) {
     let (conversation, messages) = saved(id, title, model);
-    app.update(Action::OpenSaved {
+    let _ = app.update(Action::OpenSaved {
         conversation,
         messages,
     });
@@ -163,8 +163,8 @@ fn ctrl_r_opens_the_browser_and_asks_for_generation_1_with_an_empty_query() {
 fn typing_backspace_and_paste_bump_the_generation_and_query_again() {
     let mut app = new_app();
     open_browser_with(&mut app, rows(5));
-    app.update(key(KeyCode::Down));
-    app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
     assert_eq!(browser(&app).selected, 2);
 
     assert_eq!(app.update(key(KeyCode::Char('p'))), [query(2, "p")]);
@@ -206,8 +206,8 @@ fn typing_backspace_and_paste_bump_the_generation_and_query_again() {
 fn rows_for_an_older_query_are_ignored() {
     let mut app = new_app();
     open_browser_with(&mut app, rows(2));
-    app.update(key(KeyCode::Char('a'))); // generation 2
-    app.update(key(KeyCode::Char('b'))); // generation 3
+    let _ = app.update(key(KeyCode::Char('a'))); // generation 2
+    let _ = app.update(key(KeyCode::Char('b'))); // generation 3
 
     for stale in [2, 1] {
         let effects = app.update(Action::BrowserRows {
@@ -234,22 +234,22 @@ fn rows_for_an_older_query_are_ignored() {
     assert!(!browser(&app).loading);
 
     // A failing query shows its error; the next good answer clears it.
-    app.update(key(KeyCode::Char('c'))); // generation 4
-    app.update(Action::BrowserRows {
+    let _ = app.update(key(KeyCode::Char('c'))); // generation 4
+    let _ = app.update(Action::BrowserRows {
         generation: 4,
         rows: Err("database is locked".into()),
     });
     assert_eq!(browser(&app).error.as_deref(), Some("database is locked"));
     assert!(!browser(&app).loading);
-    app.update(key(KeyCode::Backspace)); // generation 5
-    app.update(Action::BrowserRows {
+    let _ = app.update(key(KeyCode::Backspace)); // generation 5
+    let _ = app.update(Action::BrowserRows {
         generation: 5,
         rows: Ok(rows(1)),
     });
     assert_eq!(browser(&app).error, None);
 
     // Once closed, late answers change nothing.
-    app.update(key(KeyCode::Esc));
+    let _ = app.update(key(KeyCode::Esc));
     assert_eq!(app.overlay, Overlay::None);
     let late = app.update(Action::BrowserRows {
         generation: 5,
@@ -269,7 +269,7 @@ fn the_selection_moves_and_previews_follow_the_selected_id() {
         open_browser_with(&mut app, rows(25)),
         [Effect::BrowserPreview(id(0))]
     );
-    app.update(preview(id(0)));
+    let _ = app.update(preview(id(0)));
     assert_eq!(
         browser(&app).preview.as_ref().map(|(p, _)| p.clone()),
         Some(id(0))
@@ -301,7 +301,7 @@ fn the_selection_moves_and_previews_follow_the_selected_id() {
         assert_eq!(effects, expected, "after {key_code:?} to {selected}");
         // The driver answers.
         if let Some(i) = asked {
-            app.update(preview(id(i)));
+            let _ = app.update(preview(id(i)));
         }
     }
 
@@ -316,31 +316,31 @@ fn the_selection_moves_and_previews_follow_the_selected_id() {
         app.update(key(KeyCode::Up)),
         [Effect::BrowserPreview(id(0))]
     );
-    app.update(preview(id(1)));
+    let _ = app.update(preview(id(1)));
     assert!(
         browser(&app).preview.is_none(),
         "the late preview was dropped"
     );
-    app.update(preview(id(0)));
+    let _ = app.update(preview(id(0)));
     assert_eq!(
         browser(&app).preview.as_ref().map(|(p, _)| p.clone()),
         Some(id(0))
     );
 
     // Only the selected conversation's preview is taken.
-    app.update(key(KeyCode::Down));
-    app.update(preview(id(5)));
+    let _ = app.update(key(KeyCode::Down));
+    let _ = app.update(preview(id(5)));
     assert!(
         browser(&app).preview.is_none(),
         "a preview of another row is dropped"
     );
-    app.update(preview(id(1)));
+    let _ = app.update(preview(id(1)));
     let (shown, messages) = browser(&app).preview.clone().expect("a preview");
     assert_eq!(shown, id(1));
     assert_eq!(messages.len(), 2);
 
     // New rows whose selected row is the one already previewed: no new request.
-    app.update(key(KeyCode::Char('x'))); // generation 2, selection back to 0
+    let _ = app.update(key(KeyCode::Char('x'))); // generation 2, selection back to 0
     let mut same_first = rows(3);
     same_first.swap(0, 1);
     let effects = app.update(Action::BrowserRows {
@@ -349,7 +349,7 @@ fn the_selection_moves_and_previews_follow_the_selected_id() {
     });
     assert!(effects.is_empty(), "{effects:?}");
     // A different one at the top: asked for.
-    app.update(key(KeyCode::Char('y'))); // generation 3
+    let _ = app.update(key(KeyCode::Char('y'))); // generation 3
     let effects = app.update(Action::BrowserRows {
         generation: 3,
         rows: Ok(vec![row(&id(8), "other")]),
@@ -362,16 +362,16 @@ fn a_shorter_answer_keeps_the_selection_inside_the_list() {
     let mut app = new_app();
     open_browser_with(&mut app, rows(5));
     for _ in 0..4 {
-        app.update(key(KeyCode::Down));
+        let _ = app.update(key(KeyCode::Down));
     }
     assert_eq!(browser(&app).selected, 4);
     // Same generation, fewer rows (the store changed under it).
-    app.update(Action::BrowserRows {
+    let _ = app.update(Action::BrowserRows {
         generation: 1,
         rows: Ok(rows(2)),
     });
     assert_eq!(browser(&app).selected, 1);
-    app.update(Action::BrowserRows {
+    let _ = app.update(Action::BrowserRows {
         generation: 1,
         rows: Ok(Vec::new()),
     });
@@ -388,10 +388,10 @@ fn enter_opens_the_selected_conversation_and_closes_the_browser() {
     open_browser_with(&mut app, Vec::new());
     assert!(app.update(key(KeyCode::Enter)).is_empty());
     assert!(matches!(app.overlay, Overlay::Browser(_)));
-    app.update(key(KeyCode::Esc));
+    let _ = app.update(key(KeyCode::Esc));
 
     open_browser_with(&mut app, rows(3));
-    app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
     assert_eq!(
         app.update(key(KeyCode::Enter)),
         [Effect::OpenConversation(id(1))]
@@ -447,7 +447,7 @@ fn f2_renames_the_row_and_its_open_tab() {
         &mut app,
         vec![row(&id(0), "Another"), row(&id(1), "Old title")],
     );
-    app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
 
     assert!(app.update(key(KeyCode::F(2))).is_empty());
     assert_eq!(browser(&app).mode, BrowserMode::Rename("Old title".into()));
@@ -459,7 +459,7 @@ fn f2_renames_the_row_and_its_open_tab() {
         "Old title"
     );
 
-    app.update(key(KeyCode::F(2)));
+    let _ = app.update(key(KeyCode::F(2)));
     for _ in 0.."Old title".len() {
         assert!(app.update(key(KeyCode::Backspace)).is_empty());
     }
@@ -490,17 +490,17 @@ fn f2_renames_the_row_and_its_open_tab() {
     assert_eq!(notice, Some("renamed"));
 
     // A blank title changes nothing.
-    app.update(key(KeyCode::F(2)));
+    let _ = app.update(key(KeyCode::F(2)));
     for _ in 0.."Pelicans".len() {
-        app.update(key(KeyCode::Backspace));
+        let _ = app.update(key(KeyCode::Backspace));
     }
-    app.update(key(KeyCode::Char(' ')));
+    let _ = app.update(key(KeyCode::Char(' ')));
     assert!(app.update(key(KeyCode::Enter)).is_empty());
     assert_eq!(browser(&app).mode, BrowserMode::List);
     assert_eq!(browser(&app).rows[1].summary.conversation.title, "Pelicans");
 
     // Later saves of the open tab carry the new title.
-    app.update(key(KeyCode::Esc));
+    let _ = app.update(key(KeyCode::Esc));
     let effects = submit(&mut app, "/temp 0.5");
     let [Effect::Save(SaveOp::UpdateConversation(c))] = effects.as_slice() else {
         panic!("{effects:#?}")
@@ -514,8 +514,8 @@ fn delete_asks_first_and_y_deletes_the_row_and_closes_its_tab() {
     open_saved(&mut app, &id(1), "Doomed", HAIKU);
     assert_eq!(app.pane().id(), id(1));
     open_browser_with(&mut app, rows(3));
-    app.update(key(KeyCode::Down));
-    app.update(preview(id(1)));
+    let _ = app.update(key(KeyCode::Down));
+    let _ = app.update(preview(id(1)));
 
     // Any key but y keeps it: n, Esc (which leaves the question, not the browser), Enter.
     for other in [KeyCode::Char('n'), KeyCode::Esc, KeyCode::Enter] {
@@ -527,7 +527,7 @@ fn delete_asks_first_and_y_deletes_the_row_and_closes_its_tab() {
         assert_eq!(app.pane().id(), id(1));
     }
 
-    app.update(key(KeyCode::Delete));
+    let _ = app.update(key(KeyCode::Delete));
     let effects = app.update(key(KeyCode::Char('y')));
     assert_eq!(
         effects,
@@ -549,7 +549,7 @@ fn delete_asks_first_and_y_deletes_the_row_and_closes_its_tab() {
     assert_eq!(notice, Some((NoticeKind::Info, "conversation deleted")));
 
     // Deleting the last row moves the selection up; with no rows Delete asks nothing.
-    app.update(key(KeyCode::Delete));
+    let _ = app.update(key(KeyCode::Delete));
     assert_eq!(
         app.update(key(KeyCode::Char('Y'))),
         [
@@ -558,8 +558,8 @@ fn delete_asks_first_and_y_deletes_the_row_and_closes_its_tab() {
         ]
     );
     assert_eq!(browser(&app).selected, 0);
-    app.update(key(KeyCode::Delete));
-    app.update(key(KeyCode::Char('y')));
+    let _ = app.update(key(KeyCode::Delete));
+    let _ = app.update(key(KeyCode::Char('y')));
     assert!(browser(&app).rows.is_empty());
     assert!(app.update(key(KeyCode::Delete)).is_empty());
     assert_eq!(browser(&app).mode, BrowserMode::List);
@@ -577,7 +577,7 @@ fn deleting_a_streaming_conversation_saves_nothing_of_it_afterwards() {
     );
     assert!(app.pane().is_busy());
     open_browser_with(&mut app, vec![row(&id(1), "Busy")]);
-    app.update(key(KeyCode::Delete));
+    let _ = app.update(key(KeyCode::Delete));
     let effects = app.update(key(KeyCode::Char('y')));
     assert!(effects.contains(&Effect::Cancel(request)), "{effects:#?}");
     let delete = effects
@@ -598,10 +598,10 @@ fn ctrl_s_exports_the_selected_conversation() {
     let mut app = new_app();
     open_browser_with(&mut app, Vec::new());
     assert!(app.update(ctrl('s')).is_empty(), "nothing selected");
-    app.update(key(KeyCode::Esc));
+    let _ = app.update(key(KeyCode::Esc));
     open_browser_with(&mut app, rows(3));
-    app.update(key(KeyCode::Down));
-    app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
     assert_eq!(app.update(ctrl('s')), [Effect::Export(id(2))]);
     assert!(
         matches!(app.overlay, Overlay::Browser(_)),

@@ -1,0 +1,292 @@
+//! A turn: sending a prompt, the reply streaming into its pane, stopping and retrying it.
+
+use crate::api::Role;
+use crate::api::types::plain_text;
+use crate::app::keymap::Command;
+use crate::app::state::*;
+use crate::store::{MessageStatus, StoredMessage, title_from_prompt};
+
+use super::slash::{SLASH_COMMANDS, Slash, is_command_word};
+
+impl App {
+    pub(super) fn send(&mut self, effects: &mut Vec<Effect>) {
+        let mut text = self.pane().input_text();
+        if text.trim().is_empty() {
+            return;
+        }
+        if text.starts_with("//") {
+            // `//text` is the way to send a line that starts with a slash.
+            text.remove(0);
+        } else if let Some(rest) = text.strip_prefix('/')
+            && is_command_word(rest)
+        {
+            match self.slash_command(rest, effects) {
+                Slash::Done => {
+                    self.pane_mut().input = new_input();
+                    return;
+                }
+                // Keep the text so the typo can be fixed in place.
+                Slash::Invalid => return,
+                Slash::Unknown(name) => {
+                    let known: Vec<String> =
+                        SLASH_COMMANDS.iter().map(|c| format!("/{c}")).collect();
+                    self.notify(Notice::error(format!(
+                        "unknown command /{name} — known: {}",
+                        known.join(" ")
+                    )));
+                    return;
+                }
+            }
+        }
+        if self.pane().is_busy() {
+            let key = self.settings.keymap.label(Command::Stop);
+            self.notify(Notice::info(format!(
+                "a reply is still arriving; {key} stops it (your message is kept)"
+            )));
+            return;
+        }
+        // Another tern is still writing a reply here (the store keeps a live writer's reply
+        // `streaming`): a turn sent now would carry a history that is still changing. Reload to
+        // show how far it got; Enter sends once it has ended.
+        if self
+            .pane()
+            .messages
+            .iter()
+            .any(|m| m.status() == MessageStatus::Streaming)
+        {
+            effects.push(Effect::Reload(self.pane().id().to_owned()));
+            let key = self.settings.keymap.label(Command::Send);
+            self.notify(Notice::info(format!(
+                "another tern is still writing a reply here: reloaded; {key} sends once it has ended"
+            )));
+            return;
+        }
+        // Too big for the context window: say so once; Enter on the same text sends.
+        if let Some(oversize) = crate::app::context::oversize(self, &text) {
+            self.pane_mut().confirmed_oversize = Some(oversize);
+            let key = self.settings.keymap.label(Command::Send);
+            self.notify(Notice::error(format!(
+                "over the context window · {key} sends anyway"
+            )));
+            return;
+        }
+        self.pane_mut().confirmed_oversize = None;
+        self.history_cursor = None;
+        if self.prompt_history.last() != Some(&text) {
+            self.prompt_history.push(text.clone());
+        }
+        let now_ms = self.now_ms;
+        let pane = self.pane_mut();
+        pane.input = new_input();
+        pane.conversation.updated_at = now_ms;
+        if !pane.saved {
+            if !pane.title_from_user {
+                pane.conversation.title = title_from_prompt(&text);
+            }
+            pane.conversation.last_model = Some(pane.model.clone());
+            pane.saved = true;
+            effects.push(Effect::Save(SaveOp::CreateConversation(
+                pane.conversation.clone(),
+            )));
+        }
+        let seq = next_seq(pane);
+        let user = follows(
+            pane,
+            StoredMessage::user(pane.conversation.id.clone(), seq, text),
+        );
+        effects.push(Effect::Save(SaveOp::Message(user.clone())));
+        pane.messages.push(ChatMessage::new(user));
+        self.keep_draft(self.active, effects);
+        self.start_reply(self.active, effects);
+    }
+
+    /// Append an empty streaming reply and ask the driver to fill it.
+    pub(super) fn start_reply(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        let request = self.next_request;
+        self.next_request += 1;
+        let settings = self.settings.clone();
+        let now = self.now;
+        let pane = &mut self.panes[index];
+        let body = pane.build_request(&settings);
+        let seq = next_seq(pane);
+        let reply = follows(
+            pane,
+            StoredMessage::assistant_streaming(
+                pane.conversation.id.clone(),
+                seq,
+                pane.model.clone(),
+            ),
+        );
+        effects.push(Effect::Save(SaveOp::Message(reply.clone())));
+        pane.messages.push(ChatMessage::new(reply));
+        pane.request = Some(request);
+        pane.phase = Phase::Waiting {
+            since: now,
+            retry: None,
+        };
+        pane.last_flush = now;
+        effects.push(Effect::Send {
+            conversation: pane.conversation.id.clone(),
+            request,
+            body,
+        });
+        effects.push(Effect::Scroll {
+            conversation: pane.conversation.id.clone(),
+            by: ScrollBy::Bottom,
+        });
+    }
+
+    pub(super) fn retry(&mut self, effects: &mut Vec<Effect>) {
+        let pane = self.pane();
+        if pane.is_busy() {
+            return;
+        }
+        let failed = pane.messages.last().is_some_and(|m| {
+            m.role() == Role::Assistant
+                && matches!(
+                    m.status(),
+                    MessageStatus::Error | MessageStatus::Interrupted
+                )
+        });
+        if failed {
+            self.start_reply(self.active, effects);
+        } else {
+            self.notify(Notice::info("nothing to retry: the last turn did not fail"));
+        }
+    }
+
+    /// Stop the pane's reply now, keeping what arrived, marked stopped.
+    pub(super) fn stop(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        let pane = &mut self.panes[index];
+        let Some(request) = pane.request.take() else {
+            return;
+        };
+        effects.push(Effect::Cancel(request));
+        pane.phase = Phase::Idle;
+        if let Some(message) = pane.messages.last_mut()
+            && message.status() == MessageStatus::Streaming
+        {
+            message.stored.status = MessageStatus::Stopped;
+            message.version += 1;
+            effects.push(Effect::Save(SaveOp::Message(message.snapshot())));
+        }
+    }
+
+    pub(super) fn on_api(
+        &mut self,
+        conversation: &str,
+        request: RequestId,
+        event: ApiEvent,
+        effects: &mut Vec<Effect>,
+    ) {
+        let now = self.now;
+        let active = self.active;
+        let Some(index) = self
+            .panes
+            .iter()
+            .position(|p| p.id() == conversation && p.request == Some(request))
+        else {
+            return; // a request that was stopped or closed
+        };
+        let pane = &mut self.panes[index];
+        let Some(message) = pane.messages.last_mut() else {
+            return;
+        };
+        match event {
+            ApiEvent::Retrying(notice) => {
+                if let Phase::Waiting { retry, .. } = &mut pane.phase {
+                    *retry = Some(notice);
+                }
+            }
+            ApiEvent::Started { usage } => {
+                message.stored.usage = Some(usage);
+                message.version += 1;
+            }
+            ApiEvent::Text(text) => {
+                match &mut pane.phase {
+                    Phase::Streaming { chars, .. } => *chars += text.chars().count(),
+                    phase => {
+                        let since = match phase {
+                            Phase::Waiting { since, .. } => *since,
+                            _ => now,
+                        };
+                        *phase = Phase::Streaming {
+                            since,
+                            first_text: now,
+                            chars: text.chars().count(),
+                        };
+                    }
+                }
+                message.text.push_str(&text);
+                message.version += 1;
+                if index != active {
+                    pane.unread = true;
+                }
+                if now.duration_since(pane.last_flush) >= FLUSH_EVERY {
+                    pane.last_flush = now;
+                    effects.push(Effect::Save(SaveOp::Message(message.snapshot())));
+                }
+            }
+            ApiEvent::Usage(usage) => {
+                message.stored.usage = Some(usage);
+                message.usage_final = true;
+                message.version += 1;
+            }
+            ApiEvent::Finished(reply) => {
+                message.stored.content = reply.content;
+                message.stored.usage = Some(reply.usage);
+                message.usage_final = true;
+                message.stored.stop_reason = reply.stop_reason;
+                message.stored.status = MessageStatus::Complete;
+                message.text = plain_text(&message.stored.content);
+                message.version += 1;
+                effects.push(Effect::Save(SaveOp::Message(message.snapshot())));
+                pane.request = None;
+                pane.phase = Phase::Idle;
+                if index != active {
+                    pane.unread = true;
+                }
+            }
+            ApiEvent::Failed { error, partial } => {
+                if let Some(partial) = partial {
+                    if partial.usage != Default::default() {
+                        message.stored.usage = Some(partial.usage);
+                    }
+                    let others: Vec<_> = partial
+                        .content
+                        .into_iter()
+                        .filter(|b| !matches!(b, crate::api::ContentBlock::Text { .. }))
+                        .collect();
+                    message.stored.content = others;
+                }
+                message.stored.status = MessageStatus::Error;
+                let mut info = ErrorInfo::from_api(&error);
+                if !message.text.trim().is_empty() {
+                    info.advice = crate::app::history::partial_reply_advice();
+                }
+                message.error = Some(info);
+                message.version += 1;
+                effects.push(Effect::Save(SaveOp::Message(message.snapshot())));
+                pane.request = None;
+                pane.phase = Phase::Idle;
+                if index != active {
+                    pane.unread = true;
+                }
+            }
+        }
+    }
+}
+
+/// Replies are flushed to the store at least this often while streaming.
+pub(super) const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+pub(super) fn next_seq(pane: &Pane) -> i64 {
+    pane.messages.last().map_or(0, |m| m.stored.seq + 1)
+}
+
+/// `message` as the one after the pane's last: the store appends it only if that is still the
+/// conversation's last message (another tern may have written since).
+pub(super) fn follows(pane: &Pane, mut message: StoredMessage) -> StoredMessage {
+    message.parent_id = pane.messages.last().map(|m| m.stored.id.clone());
+    message
+}
