@@ -41,7 +41,12 @@ fn body(i: usize) -> String {
 }
 
 fn conversation(messages: usize) -> App {
-    let mut app = App::new(settings(), Instant::now());
+    let mut app = App::new(
+        settings(),
+        Instant::now(),
+        tern::store::now_ms(),
+        tern::app::Ids::seeded(1),
+    );
     let conversation = Conversation::new("bench");
     let stored = (0..messages)
         .map(|i| {

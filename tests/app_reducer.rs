@@ -17,7 +17,12 @@ use tern::store::{Conversation, MessageStatus, StoredMessage};
 use common::*;
 
 fn new_app() -> App {
-    App::new(settings(true), Instant::now())
+    App::new(
+        settings(true),
+        Instant::now(),
+        tern::store::now_ms(),
+        tern::app::Ids::seeded(1),
+    )
 }
 
 /// (role, text) of each message of a request body.
@@ -554,7 +559,13 @@ fn a_stopped_reply_keeps_an_estimate_also_when_reopened() {
     let stopped = saved_messages(&effects).remove(0);
     let user = app.pane().messages[0].stored.clone();
     let conversation = app.pane().conversation.clone();
-    let mut other = new_app();
+    // Another session: other ids (the same seed would make its empty tab this conversation).
+    let mut other = App::new(
+        settings(true),
+        Instant::now(),
+        tern::store::now_ms(),
+        tern::app::Ids::seeded(2),
+    );
     let _ = other.update(Action::OpenSaved {
         conversation,
         messages: vec![user, stopped],
@@ -1878,7 +1889,12 @@ fn small_window_app() -> App {
             model.context_window = 1000;
         }
     }
-    App::new(settings, Instant::now())
+    App::new(
+        settings,
+        Instant::now(),
+        tern::store::now_ms(),
+        tern::app::Ids::seeded(1),
+    )
 }
 
 #[test]
@@ -2127,4 +2143,49 @@ fn ctrl_w_and_ctrl_u_edit_the_picker_filter_and_ctrl_u_kills_to_the_line_start()
     assert_eq!(app.pane().input_text(), "");
     type_str(&mut app, "/clear");
     assert_eq!(app.pane().input_text(), "/clear");
+}
+
+// ─── Purity: time and ids come in ────────────────────────────────────────────────────────
+
+/// Two apps given the same clock and id seed, fed the same actions, end in the same state and
+/// ask for the same effects (ids and timestamps included): `update` makes neither of its own.
+#[test]
+fn a_seeded_clock_and_ids_give_identical_runs() {
+    let start = Instant::now();
+    let run = || {
+        let mut app = App::new(
+            settings(true),
+            start,
+            1_700_000_000_000,
+            tern::app::Ids::seeded(42),
+        );
+        let mut effects = Vec::new();
+        let (_, request, _) = the_send(&submit(&mut app, "first"));
+        app.now += Duration::from_secs(2);
+        app.now_ms += 2_000;
+        effects.extend(app.update(Action::Api {
+            conversation: app.pane().id().to_owned(),
+            request,
+            event: ApiEvent::Text("partial".into()),
+        }));
+        effects.extend(app.update(ctrl('c')));
+        effects.extend(app.update(ctrl('n')));
+        effects.extend(submit(&mut app, "second"));
+        let state: Vec<_> = (app.panes.iter())
+            .map(|p| {
+                let messages: Vec<_> = p.messages.iter().map(|m| m.snapshot(app.now_ms)).collect();
+                (p.conversation.clone(), messages)
+            })
+            .collect();
+        (effects, state)
+    };
+    let (first, second) = (run(), run());
+    assert_eq!(first, second);
+    // The ids are the seeded ones, not the same one twice.
+    let ids: std::collections::HashSet<_> = (first.1.iter())
+        .flat_map(|(c, m)| std::iter::once(c.id.clone()).chain(m.iter().map(|m| m.id.clone())))
+        .collect();
+    assert_eq!(ids.len(), 2 + 4);
+    let created: Vec<i64> = first.1.iter().map(|(c, _)| c.created_at).collect();
+    assert_eq!(created, [1_700_000_000_000, 1_700_000_002_000]);
 }

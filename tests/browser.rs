@@ -29,7 +29,12 @@ use session::{Rig, quit, request_history, screen_text, status_line};
 const HAIKU: &str = "claude-haiku-4.5";
 
 fn new_app() -> App {
-    App::new(settings(true), Instant::now())
+    App::new(
+        settings(true),
+        Instant::now(),
+        tern::store::now_ms(),
+        tern::app::Ids::seeded(1),
+    )
 }
 
 fn id(i: usize) -> String {

@@ -11,6 +11,7 @@ use crate::config::{Config, ModelSpec};
 pub use crate::store::BrowserRow;
 use crate::store::{Conversation, MessageStatus, StoredMessage};
 
+pub use super::ids::Ids;
 use super::keymap::KeyMap;
 
 pub type RequestId = u64;
@@ -161,8 +162,8 @@ impl ChatMessage {
         self.stored.status
     }
 
-    /// The snapshot to save: while streaming, the text so far becomes the content.
-    pub fn snapshot(&self) -> StoredMessage {
+    /// The snapshot to save at `now_ms`: while streaming, the text so far becomes the content.
+    pub fn snapshot(&self, now_ms: i64) -> StoredMessage {
         let mut stored = self.stored.clone();
         if stored.status != MessageStatus::Complete || stored.content.is_empty() {
             let others = stored
@@ -177,7 +178,7 @@ impl ChatMessage {
             stored.content = content;
         }
         stored.error = self.error.as_ref().map(ErrorInfo::to_stored);
-        stored.updated_at = crate::store::now_ms();
+        stored.updated_at = now_ms;
         stored
     }
 }
@@ -221,8 +222,9 @@ pub struct Pane {
 }
 
 impl Pane {
-    pub fn new(settings: &Settings, now: Instant) -> Pane {
-        let mut conversation = Conversation::new("New conversation");
+    /// An empty tab; `id` names its conversation, created at `now_ms`.
+    pub fn new(settings: &Settings, now: Instant, id: String, now_ms: i64) -> Pane {
+        let mut conversation = Conversation::new_at(id, "New conversation", now_ms);
         conversation.system = settings.system.clone();
         conversation.params.max_tokens = Some(settings.max_tokens);
         conversation.params.temperature = settings.temperature;
@@ -612,6 +614,8 @@ pub struct App {
     pub now: Instant,
     /// Wall-clock time in unix ms, set with `now` (for "3m ago").
     pub now_ms: i64,
+    /// Where new conversations and messages get their ids.
+    pub ids: Ids,
     /// When the app started: the spinner's frame is derived from `now - started`, so any
     /// redraw (a tick while waiting, a delta while streaming) animates it.
     pub started: Instant,
@@ -625,10 +629,11 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(settings: Settings, now: Instant) -> App {
+    /// The app at `now` (`now_ms` the same moment in unix ms), its ids drawn from `ids`.
+    pub fn new(settings: Settings, now: Instant, now_ms: i64, mut ids: Ids) -> App {
         let models = settings.models.iter().map(|m| m.id.clone()).collect();
         let settings = Arc::new(settings);
-        let pane = Pane::new(&settings, now);
+        let pane = Pane::new(&settings, now, ids.next_id(), now_ms);
         App {
             panes: vec![pane],
             settings,
@@ -638,7 +643,8 @@ impl App {
             notice: None,
             next_request: 1,
             now,
-            now_ms: crate::store::now_ms(),
+            now_ms,
+            ids,
             started: now,
             should_quit: false,
             prompt_history: Vec::new(),
@@ -654,6 +660,12 @@ impl App {
 
     pub fn pane_mut(&mut self) -> &mut Pane {
         &mut self.panes[self.active]
+    }
+
+    /// A new empty tab (not yet shown), its conversation created now.
+    pub fn new_pane(&mut self) -> Pane {
+        let id = self.ids.next_id();
+        Pane::new(&self.settings, self.now, id, self.now_ms)
     }
 
     /// The spinner frame to show now (one step per 100 ms).

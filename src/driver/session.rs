@@ -17,7 +17,7 @@ use super::Start;
 use super::effects::{ClientCell, Driver, open_saved};
 use super::input::Input;
 use super::terminal::Resizable;
-use crate::app::{Action, App, Effect, Notice, Settings};
+use crate::app::{Action, App, Effect, Ids, Notice, Settings};
 use crate::config::Config;
 use crate::store::{Store, StoreError, StoreWriter, WriteFailure};
 use crate::ui::ViewState;
@@ -49,7 +49,12 @@ impl Session {
             crate::config::default_config_path().and_then(|p| p.parent().map(|d| d.join("themes")));
         let theme = crate::render::Theme::load(&config.theme, theme_dir.as_deref())?;
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut app = App::new(Settings::from_config(&config, keymap), Instant::now());
+        let mut app = App::new(
+            Settings::from_config(&config, keymap),
+            Instant::now(),
+            crate::store::now_ms(),
+            Ids::seeded(rand::random()),
+        );
         let writer = open_writer(store_path.as_deref(), &tx, &mut app);
         let mut effects = Vec::new();
         for action in open_at_start(&start, store_path.as_deref())? {

@@ -154,7 +154,7 @@ impl App {
                 });
             }
             Command::NewConversation => {
-                let mut pane = Pane::new(&self.settings, self.now);
+                let mut pane = self.new_pane();
                 pane.model = self.pane().model.clone();
                 self.panes.push(pane);
                 self.switch_to(self.panes.len() - 1, effects);

@@ -253,7 +253,8 @@ impl App {
         }
         self.panes.remove(index);
         if self.panes.is_empty() {
-            self.panes.push(Pane::new(&self.settings, self.now));
+            let pane = self.new_pane();
+            self.panes.push(pane);
         }
         self.active = index.min(self.panes.len() - 1);
         self.panes[self.active].unread = false;

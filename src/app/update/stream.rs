@@ -76,6 +76,7 @@ impl App {
             self.prompt_history.push(text.clone());
         }
         let now_ms = self.now_ms;
+        let id = self.ids.next_id();
         let pane = self.pane_mut();
         pane.input = new_input();
         pane.conversation.updated_at = now_ms;
@@ -92,7 +93,7 @@ impl App {
         let seq = next_seq(pane);
         let user = follows(
             pane,
-            StoredMessage::user(pane.conversation.id.clone(), seq, text),
+            StoredMessage::user_at(id, pane.conversation.id.clone(), seq, text, now_ms),
         );
         effects.push(Effect::Save(SaveOp::Message(user.clone())));
         pane.messages.push(ChatMessage::new(user));
@@ -105,16 +106,19 @@ impl App {
         let request = self.next_request;
         self.next_request += 1;
         let settings = self.settings.clone();
-        let now = self.now;
+        let (now, now_ms) = (self.now, self.now_ms);
+        let id = self.ids.next_id();
         let pane = &mut self.panes[index];
         let body = pane.build_request(&settings);
         let seq = next_seq(pane);
         let reply = follows(
             pane,
-            StoredMessage::assistant_streaming(
+            StoredMessage::assistant_streaming_at(
+                id,
                 pane.conversation.id.clone(),
                 seq,
                 pane.model.clone(),
+                now_ms,
             ),
         );
         effects.push(Effect::Save(SaveOp::Message(reply.clone())));
@@ -157,6 +161,7 @@ impl App {
 
     /// Stop the pane's reply now, keeping what arrived, marked stopped.
     pub(super) fn stop(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        let now_ms = self.now_ms;
         let pane = &mut self.panes[index];
         let Some(request) = pane.request.take() else {
             return;
@@ -168,7 +173,7 @@ impl App {
         {
             message.stored.status = MessageStatus::Stopped;
             message.version += 1;
-            effects.push(Effect::Save(SaveOp::Message(message.snapshot())));
+            effects.push(Effect::Save(SaveOp::Message(message.snapshot(now_ms))));
         }
     }
 
@@ -179,7 +184,7 @@ impl App {
         event: ApiEvent,
         effects: &mut Vec<Effect>,
     ) {
-        let now = self.now;
+        let (now, now_ms) = (self.now, self.now_ms);
         let active = self.active;
         let Some(index) = self
             .panes
@@ -224,7 +229,7 @@ impl App {
                 }
                 if now.duration_since(pane.last_flush) >= FLUSH_EVERY {
                     pane.last_flush = now;
-                    effects.push(Effect::Save(SaveOp::Message(message.snapshot())));
+                    effects.push(Effect::Save(SaveOp::Message(message.snapshot(now_ms))));
                 }
             }
             ApiEvent::Usage(usage) => {
@@ -240,7 +245,7 @@ impl App {
                 message.stored.status = MessageStatus::Complete;
                 message.text = plain_text(&message.stored.content);
                 message.version += 1;
-                effects.push(Effect::Save(SaveOp::Message(message.snapshot())));
+                effects.push(Effect::Save(SaveOp::Message(message.snapshot(now_ms))));
                 pane.request = None;
                 pane.phase = Phase::Idle;
                 if index != active {
@@ -266,7 +271,7 @@ impl App {
                 }
                 message.error = Some(info);
                 message.version += 1;
-                effects.push(Effect::Save(SaveOp::Message(message.snapshot())));
+                effects.push(Effect::Save(SaveOp::Message(message.snapshot(now_ms))));
                 pane.request = None;
                 pane.phase = Phase::Idle;
                 if index != active {
