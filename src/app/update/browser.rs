@@ -50,51 +50,9 @@ impl App {
         let Overlay::Browser(browser) = &mut self.overlay else {
             return;
         };
-        match &mut browser.mode {
-            BrowserMode::Rename(title) => {
-                match key.code {
-                    KeyCode::Enter => {
-                        let title = title.trim().to_owned();
-                        browser.mode = BrowserMode::List;
-                        if let Some(row) = browser.rows.get_mut(browser.selected)
-                            && !title.is_empty()
-                        {
-                            row.summary.conversation.title = title.clone();
-                            let id = row.summary.conversation.id.clone();
-                            for pane in self.panes.iter_mut().filter(|p| p.id() == id) {
-                                pane.conversation.title = title.clone();
-                            }
-                            effects.push(Effect::Save(SaveOp::Rename { id, title }));
-                            self.notice = Some((Notice::info("renamed"), self.now));
-                        }
-                    }
-                    KeyCode::Esc => browser.mode = BrowserMode::List,
-                    _ => {
-                        edit_line(title, key);
-                    }
-                }
-                return;
-            }
-            BrowserMode::ConfirmDelete => {
-                browser.mode = BrowserMode::List;
-                if matches!(key.code, KeyCode::Char('y' | 'Y'))
-                    && browser.selected < browser.rows.len()
-                {
-                    let row = browser.rows.remove(browser.selected);
-                    browser.selected = browser.selected.min(browser.rows.len().saturating_sub(1));
-                    browser.preview = None;
-                    let id = row.summary.conversation.id;
-                    request_preview(browser, effects);
-                    // Close (and stop) an open tab of it first, so its last save precedes
-                    // the delete instead of failing after it.
-                    if let Some(index) = self.panes.iter().position(|p| p.id() == id) {
-                        self.close(index, false, effects);
-                    }
-                    effects.push(Effect::Save(SaveOp::Delete(id)));
-                    self.notify(Notice::info("conversation deleted"));
-                }
-                return;
-            }
+        match browser.mode {
+            BrowserMode::Rename(_) => return self.on_rename_key(key, effects),
+            BrowserMode::ConfirmDelete => return self.on_delete_key(key, effects),
             BrowserMode::List => {}
         }
         if close {
@@ -140,6 +98,61 @@ impl App {
         } else if browser.selected != before {
             request_preview(browser, effects);
         }
+    }
+
+    /// Typing a new title for the selected row: Enter renames it (and its open tab), Esc
+    /// gives up.
+    fn on_rename_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
+        let Overlay::Browser(browser) = &mut self.overlay else {
+            return;
+        };
+        let BrowserMode::Rename(title) = &mut browser.mode else {
+            return;
+        };
+        match key.code {
+            KeyCode::Enter => {
+                let title = title.trim().to_owned();
+                browser.mode = BrowserMode::List;
+                if let Some(row) = browser.rows.get_mut(browser.selected)
+                    && !title.is_empty()
+                {
+                    row.summary.conversation.title = title.clone();
+                    let id = row.summary.conversation.id.clone();
+                    for pane in self.panes.iter_mut().filter(|p| p.id() == id) {
+                        pane.conversation.title = title.clone();
+                    }
+                    effects.push(Effect::Save(SaveOp::Rename { id, title }));
+                    self.notify(Notice::info("renamed"));
+                }
+            }
+            KeyCode::Esc => browser.mode = BrowserMode::List,
+            _ => {
+                edit_line(title, key);
+            }
+        }
+    }
+
+    /// "Delete this conversation?": `y` deletes it, any other key keeps it.
+    fn on_delete_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
+        let Overlay::Browser(browser) = &mut self.overlay else {
+            return;
+        };
+        browser.mode = BrowserMode::List;
+        if !matches!(key.code, KeyCode::Char('y' | 'Y')) || browser.selected >= browser.rows.len() {
+            return;
+        }
+        let row = browser.rows.remove(browser.selected);
+        browser.selected = browser.selected.min(browser.rows.len().saturating_sub(1));
+        browser.preview = None;
+        let id = row.summary.conversation.id;
+        request_preview(browser, effects);
+        // Close (and stop) an open tab of it first, so its last save precedes the delete
+        // instead of failing after it.
+        if let Some(index) = self.panes.iter().position(|p| p.id() == id) {
+            self.close(index, false, effects);
+        }
+        effects.push(Effect::Save(SaveOp::Delete(id)));
+        self.notify(Notice::info("conversation deleted"));
     }
 }
 

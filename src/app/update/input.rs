@@ -114,64 +114,21 @@ impl App {
                     self.stop(self.active, effects);
                 }
             }
-            // Stop, else clear (undoably), else quit on a second press: a double tap during a
-            // reply stops it and asks, and never loses the draft or leaves.
-            Command::Interrupt => {
-                if self.pane().is_busy() {
-                    self.stop(self.active, effects);
-                } else if !self.pane().input.is_empty() {
-                    self.clear_draft();
-                } else {
-                    let risk = self.quit_risk().unwrap_or_default();
-                    if self.confirmed(Command::Interrupt, "quit", Some(risk)) {
-                        self.quit(effects);
-                    }
-                }
-            }
+            Command::Interrupt => self.interrupt(effects),
             Command::Quit => {
                 if self.confirmed(Command::Quit, "quit", self.quit_risk()) {
                     self.quit(effects);
                 }
             }
-            Command::ModelPicker => {
-                let current = self.pane().model.clone();
-                let selected = self.models.iter().position(|m| *m == current).unwrap_or(0);
-                self.overlay = Overlay::ModelPicker(PickerState {
-                    filter: String::new(),
-                    selected,
-                });
-            }
-            Command::Browser => {
-                let browser = BrowserState {
-                    generation: 1,
-                    loading: true,
-                    ..Default::default()
-                };
-                self.overlay = Overlay::Browser(Box::new(browser));
-                effects.push(Effect::BrowserQuery {
-                    generation: 1,
-                    query: String::new(),
-                });
-            }
+            Command::ModelPicker => self.open_model_picker(),
+            Command::Browser => self.open_browser(effects),
             Command::NewConversation => {
                 let mut pane = self.new_pane();
                 pane.model = self.pane().model.clone();
                 self.panes.push(pane);
                 self.switch_to(self.panes.len() - 1, effects);
             }
-            Command::CloseConversation => {
-                let pane = self.pane();
-                let risk = if pane.is_busy() {
-                    Some("a reply is streaming".to_owned())
-                } else if pane.has_draft() {
-                    Some("it has an unsent draft".to_owned())
-                } else {
-                    None
-                };
-                if self.confirmed(Command::CloseConversation, "close this tab", risk) {
-                    self.close(self.active, true, effects);
-                }
-            }
+            Command::CloseConversation => self.close_conversation(effects),
             Command::NextTab => self.switch_to((self.active + 1) % self.panes.len(), effects),
             Command::PrevTab => {
                 let index = (self.active + self.panes.len() - 1) % self.panes.len();
@@ -184,34 +141,93 @@ impl App {
             Command::Top => effects.push(scroll(ScrollBy::Top)),
             Command::Bottom => effects.push(scroll(ScrollBy::Bottom)),
             Command::Editor => effects.push(Effect::Editor(self.pane().input_text())),
-            Command::CopyReply => {
-                let last = self
-                    .pane()
-                    .messages
-                    .iter()
-                    .rev()
-                    .find(|m| m.role() == Role::Assistant && !m.text.is_empty());
-                match last {
-                    Some(message) => effects.push(Effect::Copy {
-                        text: message.text.clone(),
-                        what: "the last reply".into(),
-                    }),
-                    None => self.notify(Notice::info("no reply to copy yet")),
-                }
-            }
-            Command::CopyCode => {
-                let blocks = self.code_choices();
-                if blocks.is_empty() {
-                    self.notify(Notice::info("no code blocks in this conversation"));
-                } else {
-                    self.overlay = Overlay::CodePicker {
-                        picker: PickerState::default(),
-                        blocks,
-                    };
-                }
-            }
+            Command::CopyReply => self.copy_reply(effects),
+            Command::CopyCode => self.copy_code(),
             Command::Retry => self.retry(effects),
             Command::Help => self.overlay = Overlay::Help { scroll: 0 },
+        }
+    }
+
+    /// Stop, else clear (undoably), else quit on a second press: a double tap during a reply
+    /// stops it and asks, and never loses the draft or leaves.
+    fn interrupt(&mut self, effects: &mut Vec<Effect>) {
+        if self.pane().is_busy() {
+            self.stop(self.active, effects);
+        } else if !self.pane().input.is_empty() {
+            self.clear_draft();
+        } else {
+            let risk = self.quit_risk().unwrap_or_default();
+            if self.confirmed(Command::Interrupt, "quit", Some(risk)) {
+                self.quit(effects);
+            }
+        }
+    }
+
+    /// The model picker, on the pane's current model.
+    fn open_model_picker(&mut self) {
+        let current = self.pane().model.clone();
+        let selected = self.models.iter().position(|m| *m == current).unwrap_or(0);
+        self.overlay = Overlay::ModelPicker(PickerState {
+            filter: String::new(),
+            selected,
+        });
+    }
+
+    /// The browser, asking for its first rows.
+    fn open_browser(&mut self, effects: &mut Vec<Effect>) {
+        let browser = BrowserState {
+            generation: 1,
+            loading: true,
+            ..Default::default()
+        };
+        self.overlay = Overlay::Browser(Box::new(browser));
+        effects.push(Effect::BrowserQuery {
+            generation: 1,
+            query: String::new(),
+        });
+    }
+
+    /// Close this tab, asking first if that would cut a reply short or lose a draft.
+    fn close_conversation(&mut self, effects: &mut Vec<Effect>) {
+        let pane = self.pane();
+        let risk = if pane.is_busy() {
+            Some("a reply is streaming".to_owned())
+        } else if pane.has_draft() {
+            Some("it has an unsent draft".to_owned())
+        } else {
+            None
+        };
+        if self.confirmed(Command::CloseConversation, "close this tab", risk) {
+            self.close(self.active, true, effects);
+        }
+    }
+
+    fn copy_reply(&mut self, effects: &mut Vec<Effect>) {
+        let last = self
+            .pane()
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.role() == Role::Assistant && !m.text.is_empty());
+        match last {
+            Some(message) => effects.push(Effect::Copy {
+                text: message.text.clone(),
+                what: "the last reply".into(),
+            }),
+            None => self.notify(Notice::info("no reply to copy yet")),
+        }
+    }
+
+    /// The code-block chooser, or a notice when there is no code to copy.
+    fn copy_code(&mut self) {
+        let blocks = self.code_choices();
+        if blocks.is_empty() {
+            self.notify(Notice::info("no code blocks in this conversation"));
+        } else {
+            self.overlay = Overlay::CodePicker {
+                picker: PickerState::default(),
+                blocks,
+            };
         }
     }
 

@@ -177,6 +177,7 @@ impl App {
         }
     }
 
+    /// A stream update for `request`; dropped unless that request is still its pane's.
     pub(super) fn on_api(
         &mut self,
         conversation: &str,
@@ -184,8 +185,6 @@ impl App {
         event: ApiEvent,
         effects: &mut Vec<Effect>,
     ) {
-        let (now, now_ms) = (self.now, self.now_ms);
-        let active = self.active;
         let Some(index) = self
             .panes
             .iter()
@@ -207,31 +206,7 @@ impl App {
                 message.stored.usage = Some(usage);
                 message.version += 1;
             }
-            ApiEvent::Text(text) => {
-                match &mut pane.phase {
-                    Phase::Streaming { chars, .. } => *chars += text.chars().count(),
-                    phase => {
-                        let since = match phase {
-                            Phase::Waiting { since, .. } => *since,
-                            _ => now,
-                        };
-                        *phase = Phase::Streaming {
-                            since,
-                            first_text: now,
-                            chars: text.chars().count(),
-                        };
-                    }
-                }
-                message.text.push_str(&text);
-                message.version += 1;
-                if index != active {
-                    pane.unread = true;
-                }
-                if now.duration_since(pane.last_flush) >= FLUSH_EVERY {
-                    pane.last_flush = now;
-                    effects.push(Effect::Save(SaveOp::Message(message.snapshot(now_ms))));
-                }
-            }
+            ApiEvent::Text(text) => self.on_text(index, &text, effects),
             ApiEvent::Usage(usage) => {
                 message.stored.usage = Some(usage);
                 message.usage_final = true;
@@ -244,13 +219,7 @@ impl App {
                 message.stored.stop_reason = reply.stop_reason;
                 message.stored.status = MessageStatus::Complete;
                 message.text = plain_text(&message.stored.content);
-                message.version += 1;
-                effects.push(Effect::Save(SaveOp::Message(message.snapshot(now_ms))));
-                pane.request = None;
-                pane.phase = Phase::Idle;
-                if index != active {
-                    pane.unread = true;
-                }
+                self.end_reply(index, effects);
             }
             ApiEvent::Failed { error, partial } => {
                 if let Some(partial) = partial {
@@ -270,15 +239,55 @@ impl App {
                     info.advice = crate::app::history::partial_reply_advice();
                 }
                 message.error = Some(info);
-                message.version += 1;
-                effects.push(Effect::Save(SaveOp::Message(message.snapshot(now_ms))));
-                pane.request = None;
-                pane.phase = Phase::Idle;
-                if index != active {
-                    pane.unread = true;
-                }
+                self.end_reply(index, effects);
             }
         }
+    }
+
+    /// Text of the reply in pane `index`: the phase moves to streaming, the text grows, and it
+    /// is saved at most every [`FLUSH_EVERY`].
+    fn on_text(&mut self, index: usize, text: &str, effects: &mut Vec<Effect>) {
+        let (now, now_ms) = (self.now, self.now_ms);
+        let unread = index != self.active;
+        let pane = &mut self.panes[index];
+        let Some(message) = pane.messages.last_mut() else {
+            return;
+        };
+        match &mut pane.phase {
+            Phase::Streaming { chars, .. } => *chars += text.chars().count(),
+            phase => {
+                let since = match phase {
+                    Phase::Waiting { since, .. } => *since,
+                    _ => now,
+                };
+                *phase = Phase::Streaming {
+                    since,
+                    first_text: now,
+                    chars: text.chars().count(),
+                };
+            }
+        }
+        message.text.push_str(text);
+        message.version += 1;
+        pane.unread |= unread;
+        if now.duration_since(pane.last_flush) >= FLUSH_EVERY {
+            pane.last_flush = now;
+            effects.push(Effect::Save(SaveOp::Message(message.snapshot(now_ms))));
+        }
+    }
+
+    /// The reply in pane `index` ended (finished or failed, its message already filled in):
+    /// save it, free the pane, and mark the tab unread if it is not the one shown.
+    fn end_reply(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        let (now_ms, unread) = (self.now_ms, index != self.active);
+        let pane = &mut self.panes[index];
+        if let Some(message) = pane.messages.last_mut() {
+            message.version += 1;
+            effects.push(Effect::Save(SaveOp::Message(message.snapshot(now_ms))));
+        }
+        pane.request = None;
+        pane.phase = Phase::Idle;
+        pane.unread |= unread;
     }
 }
 
