@@ -127,7 +127,7 @@ fn enter_saves_conversation_and_user_message_before_sending() {
     // A placeholder reply waits for the stream; the input is empty again.
     let pane = app.pane();
     assert!(pane.saved);
-    assert_eq!(pane.request, Some(1));
+    assert_eq!(pane.request(), Some(1));
     assert!(matches!(pane.phase, Phase::Waiting { retry: None, .. }));
     assert_eq!(pane.messages.len(), 2);
     let placeholder = &pane.messages[1];
@@ -233,7 +233,7 @@ fn esc_while_streaming_cancels_and_keeps_the_text_as_stopped() {
     assert!(!effects.iter().any(|e| matches!(e, Effect::Quit)));
 
     let pane = app.pane();
-    assert_eq!(pane.request, None);
+    assert_eq!(pane.request(), None);
     assert_eq!(pane.phase, Phase::Idle);
     assert_eq!(last(&app).status(), MessageStatus::Stopped);
     assert_eq!(last(&app).text, "Once upon");
@@ -455,6 +455,7 @@ fn stream_events_fill_the_reply_status_and_usage() {
     assert_eq!(
         app.pane().phase,
         Phase::Streaming {
+            request,
             since: t0,
             first_text: t0 + Duration::from_millis(300),
             chars: 5,
@@ -488,7 +489,7 @@ fn stream_events_fill_the_reply_status_and_usage() {
     assert_eq!(message.text, "Hello, world!");
     assert_eq!(message.stored.stop_reason.as_deref(), Some("end_turn"));
     assert_eq!(app.pane().phase, Phase::Idle);
-    assert_eq!(app.pane().request, None);
+    assert_eq!(app.pane().request(), None);
     assert!(!app.is_waiting());
     let (model, tokens) = app.pane().last_usage().unwrap();
     assert_eq!(
@@ -784,7 +785,7 @@ fn ctrl_t_retries_a_failed_turn_without_the_failed_reply() {
     assert_eq!(pane.messages.len(), 5);
     assert_eq!(pane.messages[3].status(), MessageStatus::Error);
     assert_eq!(pane.messages[4].status(), MessageStatus::Streaming);
-    assert_eq!(pane.request, Some(retry));
+    assert_eq!(pane.request(), Some(retry));
 
     // Retrying while that runs does nothing; finishing it makes it part of the history.
     assert!(app.update(ctrl('t')).is_empty());
@@ -1118,7 +1119,7 @@ fn ctrl_w_deletes_the_word_before_the_cursor_and_never_closes_the_tab() {
     assert!(app.update(ctrl('w')).is_empty());
     assert_eq!(app.pane().input_text(), "keep this ");
     assert_eq!(app.panes.len(), 1);
-    assert_eq!(app.pane().request, Some(request), "the reply goes on");
+    assert_eq!(app.pane().request(), Some(request), "the reply goes on");
 }
 
 #[test]

@@ -79,7 +79,7 @@ impl Screen {
             .app
             .panes
             .iter()
-            .find(|p| p.request == Some(request))
+            .find(|p| p.request() == Some(request))
             .expect("a pane owns the request")
             .conversation
             .id

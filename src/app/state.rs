@@ -183,19 +183,34 @@ impl ChatMessage {
     }
 }
 
-/// Where a pane's current request is.
+/// Where a pane's current request is. The request's id lives in the busy phases, so a pane
+/// cannot be idle with a request running or busy without one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
     Idle,
+    /// Sent, no text yet (a retry of the connection may be under way).
     Waiting {
+        request: RequestId,
         since: Instant,
         retry: Option<RetryNotice>,
     },
+    /// Text is arriving.
     Streaming {
+        request: RequestId,
         since: Instant,
         first_text: Instant,
         chars: usize,
     },
+}
+
+impl Phase {
+    /// The request this phase waits on, if busy.
+    pub fn request(&self) -> Option<RequestId> {
+        match self {
+            Phase::Idle => None,
+            Phase::Waiting { request, .. } | Phase::Streaming { request, .. } => Some(*request),
+        }
+    }
 }
 
 /// One open conversation (a tab).
@@ -208,7 +223,6 @@ pub struct Pane {
     pub messages: Vec<ChatMessage>,
     pub input: TextArea<'static>,
     pub phase: Phase,
-    pub request: Option<RequestId>,
     pub last_flush: Instant,
     /// New content arrived while another tab was shown.
     pub unread: bool,
@@ -267,7 +281,6 @@ impl Pane {
             messages,
             input: new_input(),
             phase: Phase::Idle,
-            request: None,
             last_flush: now,
             unread: false,
             title_from_user: false,
@@ -281,7 +294,17 @@ impl Pane {
     }
 
     pub fn is_busy(&self) -> bool {
-        self.request.is_some()
+        self.phase != Phase::Idle
+    }
+
+    /// The request running for this pane, if any.
+    pub fn request(&self) -> Option<RequestId> {
+        self.phase.request()
+    }
+
+    /// End the pane's request (the pane goes idle); the request it had, if any.
+    pub fn end_request(&mut self) -> Option<RequestId> {
+        std::mem::replace(&mut self.phase, Phase::Idle).request()
     }
 
     pub fn input_text(&self) -> String {

@@ -123,8 +123,8 @@ impl App {
         );
         effects.push(Effect::Save(SaveOp::Message(reply.clone())));
         pane.messages.push(ChatMessage::new(reply));
-        pane.request = Some(request);
         pane.phase = Phase::Waiting {
+            request,
             since: now,
             retry: None,
         };
@@ -163,11 +163,10 @@ impl App {
     pub(super) fn stop(&mut self, index: usize, effects: &mut Vec<Effect>) {
         let now_ms = self.now_ms;
         let pane = &mut self.panes[index];
-        let Some(request) = pane.request.take() else {
+        let Some(request) = pane.end_request() else {
             return;
         };
         effects.push(Effect::Cancel(request));
-        pane.phase = Phase::Idle;
         if let Some(message) = pane.messages.last_mut()
             && message.status() == MessageStatus::Streaming
         {
@@ -188,7 +187,7 @@ impl App {
         let Some(index) = self
             .panes
             .iter()
-            .position(|p| p.id() == conversation && p.request == Some(request))
+            .position(|p| p.id() == conversation && p.request() == Some(request))
         else {
             return; // a request that was stopped or closed
         };
@@ -253,19 +252,17 @@ impl App {
         let Some(message) = pane.messages.last_mut() else {
             return;
         };
-        match &mut pane.phase {
-            Phase::Streaming { chars, .. } => *chars += text.chars().count(),
-            phase => {
-                let since = match phase {
-                    Phase::Waiting { since, .. } => *since,
-                    _ => now,
-                };
-                *phase = Phase::Streaming {
+        match pane.phase {
+            Phase::Streaming { ref mut chars, .. } => *chars += text.chars().count(),
+            Phase::Waiting { request, since, .. } => {
+                pane.phase = Phase::Streaming {
+                    request,
                     since,
                     first_text: now,
                     chars: text.chars().count(),
                 };
             }
+            Phase::Idle => return, // text for no request: `on_api` lets none through
         }
         message.text.push_str(text);
         message.version += 1;
@@ -285,8 +282,7 @@ impl App {
             message.version += 1;
             effects.push(Effect::Save(SaveOp::Message(message.snapshot(now_ms))));
         }
-        pane.request = None;
-        pane.phase = Phase::Idle;
+        pane.end_request();
         pane.unread |= unread;
     }
 }
