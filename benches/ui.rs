@@ -42,7 +42,12 @@ fn body(i: usize) -> String {
 }
 
 fn conversation(messages: usize) -> App {
-    let mut app = App::new(settings(), Instant::now());
+    let mut app = App::new(
+        settings(),
+        Instant::now(),
+        tern::store::now_ms(),
+        tern::app::Ids::seeded(1),
+    );
     let conversation = Conversation::new("bench");
     let stored = (0..messages)
         .map(|i| {
@@ -72,7 +77,7 @@ fn conversation(messages: usize) -> App {
             }
         })
         .collect();
-    app.update(Action::OpenSaved {
+    let _ = app.update(Action::OpenSaved {
         conversation,
         messages: stored,
     });
@@ -108,7 +113,7 @@ fn streaming_delta_at(c: &mut Criterion, width: u16, height: u16) {
     let mut view = ViewState::new(tern::render::Theme::default(), time::UtcOffset::UTC);
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     for ch in "go".chars() {
-        app.update(Action::Key(KeyEvent::new(
+        let _ = app.update(Action::Key(KeyEvent::new(
             KeyCode::Char(ch),
             KeyModifiers::NONE,
         )));

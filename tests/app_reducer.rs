@@ -18,7 +18,12 @@ use tern::store::{Conversation, MessageStatus, StoredMessage};
 use common::*;
 
 fn new_app() -> App {
-    App::new(settings(true), Instant::now())
+    App::new(
+        settings(true),
+        Instant::now(),
+        tern::store::now_ms(),
+        tern::app::Ids::seeded(1),
+    )
 }
 
 /// (role, text) of each message of a request body.
@@ -123,7 +128,7 @@ fn enter_saves_conversation_and_user_message_before_sending() {
     // A placeholder reply waits for the stream; the input is empty again.
     let pane = app.pane();
     assert!(pane.saved);
-    assert_eq!(pane.request, Some(1));
+    assert_eq!(pane.request(), Some(1));
     assert!(matches!(pane.phase, Phase::Waiting { retry: None, .. }));
     assert_eq!(pane.messages.len(), 2);
     let placeholder = &pane.messages[1];
@@ -229,7 +234,7 @@ fn esc_while_streaming_cancels_and_keeps_the_text_as_stopped() {
     assert!(!effects.iter().any(|e| matches!(e, Effect::Quit)));
 
     let pane = app.pane();
-    assert_eq!(pane.request, None);
+    assert_eq!(pane.request(), None);
     assert_eq!(pane.phase, Phase::Idle);
     assert_eq!(last(&app).status(), MessageStatus::Stopped);
     assert_eq!(last(&app).text, "Once upon");
@@ -341,7 +346,7 @@ fn ctrl_q_with_a_streaming_reply_asks_once() {
     );
 
     // Any other key in between cancels the question.
-    app.update(alt(KeyCode::Up));
+    let _ = app.update(alt(KeyCode::Up));
     assert!(app.update(ctrl('q')).is_empty());
     assert!(!app.should_quit);
 
@@ -356,7 +361,7 @@ fn ctrl_q_with_a_streaming_reply_asks_once() {
 fn ctrl_q_with_a_draft_in_any_tab_asks_once() {
     let mut app = new_app();
     type_str(&mut app, "half a thought");
-    app.update(ctrl('n'));
+    let _ = app.update(ctrl('n'));
     assert!(app.update(ctrl('q')).is_empty());
     assert!(!app.should_quit);
     assert_notice(
@@ -371,9 +376,9 @@ fn ctrl_q_with_a_draft_in_any_tab_asks_once() {
 fn ctrl_q_quits_and_stops_every_stream_even_from_a_popup() {
     let mut app = new_app();
     let (_, first, _) = the_send(&submit(&mut app, "one"));
-    app.update(ctrl('n'));
+    let _ = app.update(ctrl('n'));
     let (_, second, _) = the_send(&submit(&mut app, "two"));
-    app.update(key(KeyCode::F(1)));
+    let _ = app.update(key(KeyCode::F(1)));
     assert!(app.update(ctrl('q')).is_empty(), "asks first");
     let effects = app.update(ctrl('q'));
     assert!(effects.contains(&Effect::Cancel(first)));
@@ -418,7 +423,7 @@ fn stream_events_fill_the_reply_status_and_usage() {
     let t0 = app.now;
     let (_, request, _) = the_send(&submit(&mut app, "hi"));
 
-    app.update(Action::Api {
+    let _ = app.update(Action::Api {
         conversation: app.pane().id().to_owned(),
         request,
         event: ApiEvent::Retrying(RetryNotice {
@@ -451,6 +456,7 @@ fn stream_events_fill_the_reply_status_and_usage() {
     assert_eq!(
         app.pane().phase,
         Phase::Streaming {
+            request,
             since: t0,
             first_text: t0 + Duration::from_millis(300),
             chars: 5,
@@ -484,7 +490,7 @@ fn stream_events_fill_the_reply_status_and_usage() {
     assert_eq!(message.text, "Hello, world!");
     assert_eq!(message.stored.stop_reason.as_deref(), Some("end_turn"));
     assert_eq!(app.pane().phase, Phase::Idle);
-    assert_eq!(app.pane().request, None);
+    assert_eq!(app.pane().request(), None);
     assert!(!app.is_waiting());
     let (model, tokens) = app.pane().last_usage().unwrap();
     assert_eq!(
@@ -555,8 +561,14 @@ fn a_stopped_reply_keeps_an_estimate_also_when_reopened() {
     let stopped = saved_messages(&effects).remove(0);
     let user = app.pane().messages[0].stored.clone();
     let conversation = app.pane().conversation.clone();
-    let mut other = new_app();
-    other.update(Action::OpenSaved {
+    // Another session: other ids (the same seed would make its empty tab this conversation).
+    let mut other = App::new(
+        settings(true),
+        Instant::now(),
+        tern::store::now_ms(),
+        tern::app::Ids::seeded(2),
+    );
+    let _ = other.update(Action::OpenSaved {
         conversation,
         messages: vec![user, stopped],
     });
@@ -566,7 +578,7 @@ fn a_stopped_reply_keeps_an_estimate_also_when_reopened() {
     // A reply with no text and no usage has no figures at all.
     let (_, request, _) = the_send(&submit(&mut app, "again"));
     assert_eq!(last(&app).tokens(), None);
-    app.update(key(KeyCode::Esc));
+    let _ = app.update(key(KeyCode::Esc));
     assert_eq!(last(&app).tokens(), None);
     let _ = request;
 }
@@ -726,7 +738,7 @@ fn a_reply_with_text_is_sent_back_however_it_ended_and_one_without_is_left_out()
     );
     // Stopped with Esc after some text: sent back the same way.
     api(&mut app, request, ApiEvent::Text("Stopped he".into()));
-    app.update(key(KeyCode::Esc));
+    let _ = app.update(key(KeyCode::Esc));
     let (_, _, body) = the_send(&submit(&mut app, "fourth"));
     let texts: Vec<String> = history(&body).into_iter().map(|(_, t)| t).collect();
     assert_eq!(
@@ -774,7 +786,7 @@ fn ctrl_t_retries_a_failed_turn_without_the_failed_reply() {
     assert_eq!(pane.messages.len(), 5);
     assert_eq!(pane.messages[3].status(), MessageStatus::Error);
     assert_eq!(pane.messages[4].status(), MessageStatus::Streaming);
-    assert_eq!(pane.request, Some(retry));
+    assert_eq!(pane.request(), Some(retry));
 
     // Retrying while that runs does nothing; finishing it makes it part of the history.
     assert!(app.update(ctrl('t')).is_empty());
@@ -881,7 +893,7 @@ fn ctrl_p_opens_the_picker_on_the_current_model() {
 fn picker_filter_and_enter_change_the_model_of_the_next_turn() {
     let mut app = new_app();
     turn(&mut app, "first", "answer");
-    app.update(ctrl('p'));
+    let _ = app.update(ctrl('p'));
     type_str(&mut app, "haiku");
     let Overlay::ModelPicker(picker) = &app.overlay else {
         panic!("picker closed: {:?}", app.overlay)
@@ -921,7 +933,7 @@ fn picker_filter_and_enter_change_the_model_of_the_next_turn() {
 #[test]
 fn picker_arrows_move_and_wrap_within_the_filtered_list() {
     let mut app = new_app();
-    app.update(ctrl('p'));
+    let _ = app.update(ctrl('p'));
     type_str(&mut app, "sonnet");
     let matching = app.filtered_models("sonnet");
     assert_eq!(
@@ -932,29 +944,29 @@ fn picker_arrows_move_and_wrap_within_the_filtered_list() {
         Overlay::ModelPicker(p) => p.selected,
         other => panic!("{other:?}"),
     };
-    app.update(key(KeyCode::Down));
-    app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
     assert_eq!(selected(&app), 2);
-    app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
     assert_eq!(selected(&app), 0, "Down wraps to the top");
-    app.update(key(KeyCode::Up));
+    let _ = app.update(key(KeyCode::Up));
     assert_eq!(selected(&app), 2, "Up wraps to the bottom");
-    app.update(key(KeyCode::Up));
+    let _ = app.update(key(KeyCode::Up));
     // Backspace widens the filter and resets the selection.
-    app.update(key(KeyCode::Backspace));
+    let _ = app.update(key(KeyCode::Backspace));
     assert!(
         matches!(&app.overlay, Overlay::ModelPicker(p) if p.filter == "sonne" && p.selected == 0)
     );
-    app.update(key(KeyCode::Char('t')));
-    app.update(key(KeyCode::Down));
-    app.update(key(KeyCode::Enter));
+    let _ = app.update(key(KeyCode::Char('t')));
+    let _ = app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Enter));
     assert_eq!(app.pane().model, "claude-sonnet-4.6");
 }
 
 #[test]
 fn picker_esc_cancels_also_with_a_filter_matching_nothing() {
     let mut app = new_app();
-    app.update(ctrl('p'));
+    let _ = app.update(ctrl('p'));
     type_str(&mut app, "zzz");
     assert!(app.filtered_models("zzz").is_empty());
     assert!(matches!(app.overlay, Overlay::ModelPicker(_)));
@@ -965,8 +977,8 @@ fn picker_esc_cancels_also_with_a_filter_matching_nothing() {
     assert!(app.pane().input.is_empty());
 
     // Ctrl+C closes it too, without quitting.
-    app.update(ctrl('p'));
-    app.update(ctrl('c'));
+    let _ = app.update(ctrl('p'));
+    let _ = app.update(ctrl('c'));
     assert_eq!(app.overlay, Overlay::None);
     assert!(!app.should_quit);
 }
@@ -974,7 +986,7 @@ fn picker_esc_cancels_also_with_a_filter_matching_nothing() {
 #[test]
 fn picker_on_a_new_conversation_saves_nothing_yet() {
     let mut app = new_app();
-    app.update(ctrl('p'));
+    let _ = app.update(ctrl('p'));
     type_str(&mut app, "opus4.5");
     let effects = app.update(key(KeyCode::Enter));
     assert!(effects.is_empty(), "{effects:#?}");
@@ -1009,8 +1021,8 @@ fn models_fetched_from_the_endpoint_join_the_picker_once() {
 #[test]
 fn paste_into_the_picker_filters_with_the_first_line() {
     let mut app = new_app();
-    app.update(ctrl('p'));
-    app.update(Action::Paste("haiku\r\nrest".into()));
+    let _ = app.update(ctrl('p'));
+    let _ = app.update(Action::Paste("haiku\r\nrest".into()));
     assert!(matches!(&app.overlay, Overlay::ModelPicker(p) if p.filter == "haiku"));
 }
 
@@ -1019,9 +1031,9 @@ fn paste_into_the_picker_filters_with_the_first_line() {
 #[test]
 fn ctrl_n_opens_a_tab_with_the_current_model_and_alt_digits_switch() {
     let mut app = new_app();
-    app.update(ctrl('p'));
+    let _ = app.update(ctrl('p'));
     type_str(&mut app, "haiku");
-    app.update(key(KeyCode::Enter));
+    let _ = app.update(key(KeyCode::Enter));
     assert!(app.update(ctrl('n')).is_empty());
     assert_eq!(app.panes.len(), 2);
     assert_eq!(app.active, 1);
@@ -1029,14 +1041,14 @@ fn ctrl_n_opens_a_tab_with_the_current_model_and_alt_digits_switch() {
     assert!(app.pane().messages.is_empty());
     assert_ne!(app.panes[0].id(), app.panes[1].id());
 
-    app.update(ctrl('n'));
+    let _ = app.update(ctrl('n'));
     assert_eq!(app.active, 2);
-    app.update(alt(KeyCode::Char('1')));
+    let _ = app.update(alt(KeyCode::Char('1')));
     assert_eq!(app.active, 0);
-    app.update(alt(KeyCode::Char('3')));
+    let _ = app.update(alt(KeyCode::Char('3')));
     assert_eq!(app.active, 2);
     // No tab 8: nothing happens, and the digit does not reach the input.
-    app.update(alt(KeyCode::Char('1')));
+    let _ = app.update(alt(KeyCode::Char('1')));
     assert!(app.update(alt(KeyCode::Char('8'))).is_empty());
     assert_eq!(app.active, 0);
     assert!(app.pane().input.is_empty());
@@ -1045,11 +1057,11 @@ fn ctrl_n_opens_a_tab_with_the_current_model_and_alt_digits_switch() {
     assert_eq!(app.active, 2);
     assert!(app.pane().input.is_empty());
 
-    app.update(alt(KeyCode::Right));
+    let _ = app.update(alt(KeyCode::Right));
     assert_eq!(app.active, 0, "Alt+→ wraps");
-    app.update(alt(KeyCode::Left));
+    let _ = app.update(alt(KeyCode::Left));
     assert_eq!(app.active, 2, "Alt+← wraps");
-    app.update(alt(KeyCode::Left));
+    let _ = app.update(alt(KeyCode::Left));
     assert_eq!(app.active, 1);
 }
 
@@ -1057,12 +1069,12 @@ fn ctrl_n_opens_a_tab_with_the_current_model_and_alt_digits_switch() {
 fn each_tab_keeps_its_own_input_and_requests() {
     let mut app = new_app();
     let (c1, r1, _) = the_send(&submit(&mut app, "tab one"));
-    app.update(ctrl('n'));
+    let _ = app.update(ctrl('n'));
     type_str(&mut app, "typed in two");
-    app.update(alt(KeyCode::Char('1')));
+    let _ = app.update(alt(KeyCode::Char('1')));
     assert!(app.pane().input.is_empty());
     assert!(app.pane().is_busy());
-    app.update(alt(KeyCode::Char('2')));
+    let _ = app.update(alt(KeyCode::Char('2')));
     assert_eq!(app.pane().input_text(), "typed in two");
     // Tab two is idle: it can send while tab one streams.
     let (c2, r2, body) = the_send(&app.update(key(KeyCode::Enter)));
@@ -1075,28 +1087,28 @@ fn each_tab_keeps_its_own_input_and_requests() {
 fn a_background_tab_receiving_text_is_marked_unread_until_shown() {
     let mut app = new_app();
     let (_, request, _) = the_send(&submit(&mut app, "in the background"));
-    app.update(ctrl('n'));
+    let _ = app.update(ctrl('n'));
     assert_eq!(app.active, 1);
     api(&mut app, request, ApiEvent::Text("arriving".into()));
     assert!(app.panes[0].unread);
     assert!(!app.panes[1].unread);
     assert_eq!(app.panes[0].messages[1].text, "arriving");
 
-    app.update(alt(KeyCode::Char('1')));
+    let _ = app.update(alt(KeyCode::Char('1')));
     assert!(!app.panes[0].unread);
     // Text for the shown tab does not mark it.
     api(&mut app, request, ApiEvent::Text(" more".into()));
     assert!(!app.panes[0].unread);
 
     // Finishing in the background marks it again.
-    app.update(alt(KeyCode::Char('2')));
+    let _ = app.update(alt(KeyCode::Char('2')));
     api(
         &mut app,
         request,
         finished(DEFAULT_MODEL, "done", usage(1, 1)),
     );
     assert!(app.panes[0].unread);
-    app.update(alt(KeyCode::Left));
+    let _ = app.update(alt(KeyCode::Left));
     assert!(!app.panes[0].unread);
 }
 
@@ -1108,7 +1120,7 @@ fn ctrl_w_deletes_the_word_before_the_cursor_and_never_closes_the_tab() {
     assert!(app.update(ctrl('w')).is_empty());
     assert_eq!(app.pane().input_text(), "keep this ");
     assert_eq!(app.panes.len(), 1);
-    assert_eq!(app.pane().request, Some(request), "the reply goes on");
+    assert_eq!(app.pane().request(), Some(request), "the reply goes on");
 }
 
 #[test]
@@ -1116,7 +1128,7 @@ fn ctrl_x_closes_an_idle_tab_at_once() {
     let mut app = new_app();
     turn(&mut app, "first", "answer");
     let kept = app.pane().id().to_owned();
-    app.update(ctrl('n'));
+    let _ = app.update(ctrl('n'));
     assert!(app.update(ctrl('x')).is_empty());
     assert_eq!(app.panes.len(), 1);
     assert_eq!(app.pane().id(), kept);
@@ -1125,7 +1137,7 @@ fn ctrl_x_closes_an_idle_tab_at_once() {
 #[test]
 fn closing_a_tab_with_a_draft_asks_first() {
     let mut app = new_app();
-    app.update(ctrl('n'));
+    let _ = app.update(ctrl('n'));
     type_str(&mut app, "half a thought");
     assert!(app.update(ctrl('x')).is_empty());
     assert_eq!(app.panes.len(), 2);
@@ -1134,7 +1146,7 @@ fn closing_a_tab_with_a_draft_asks_first() {
         NoticeKind::Info,
         "press Ctrl+X again to close this tab: it has an unsent draft",
     );
-    app.update(ctrl('x'));
+    let _ = app.update(ctrl('x'));
     assert_eq!(app.panes.len(), 1);
     assert_eq!(notice(&app), None, "the answered question goes away");
 }
@@ -1142,7 +1154,7 @@ fn closing_a_tab_with_a_draft_asks_first() {
 #[test]
 fn closing_a_busy_tab_asks_once_and_a_second_press_within_a_second_closes_it() {
     let mut app = new_app();
-    app.update(ctrl('n'));
+    let _ = app.update(ctrl('n'));
     let (_, request, _) = the_send(&submit(&mut app, "doomed"));
     let closed = app.pane().id().to_owned();
     assert!(app.update(ctrl('x')).is_empty());
@@ -1212,7 +1224,7 @@ fn quitting_or_a_signal_hands_every_saved_draft_to_the_store() {
     turn(&mut app, "first", "answer");
     let id = app.pane().id().to_owned();
     type_str(&mut app, "later");
-    app.update(ctrl('q'));
+    let _ = app.update(ctrl('q'));
     assert_eq!(app.update(ctrl('q')), [draft(&id, "later"), Effect::Quit]);
 
     let mut app = new_app();
@@ -1229,7 +1241,7 @@ fn quitting_or_a_signal_hands_every_saved_draft_to_the_store() {
 fn a_restored_draft_fills_the_empty_input_of_its_conversation() {
     let mut app = new_app();
     let (conversation, messages) = saved_conversation("c0ffee0000000006", DEFAULT_MODEL);
-    app.update(Action::OpenSaved {
+    let _ = app.update(Action::OpenSaved {
         conversation,
         messages,
     });
@@ -1243,8 +1255,8 @@ fn a_restored_draft_fills_the_empty_input_of_its_conversation() {
     );
     assert_eq!(app.pane().input_text(), "where was I");
     // Never over what the user typed since, never into another conversation.
-    app.update(restore("older", "c0ffee0000000006"));
-    app.update(restore("stray", "0000000000000000"));
+    let _ = app.update(restore("older", "c0ffee0000000006"));
+    let _ = app.update(restore("stray", "0000000000000000"));
     assert_eq!(app.pane().input_text(), "where was I");
     // The store holds it, so sending clears it there.
     let effects = app.update(key(KeyCode::Enter));
@@ -1264,15 +1276,15 @@ fn up_on_an_empty_input_recalls_earlier_prompts() {
     turn(&mut app, "beta", "b again");
     assert_eq!(app.prompt_history, ["alpha", "beta"]);
 
-    app.update(key(KeyCode::Up));
+    let _ = app.update(key(KeyCode::Up));
     assert_eq!(app.pane().input_text(), "beta");
-    app.update(key(KeyCode::Up));
+    let _ = app.update(key(KeyCode::Up));
     assert_eq!(app.pane().input_text(), "alpha");
-    app.update(key(KeyCode::Up));
+    let _ = app.update(key(KeyCode::Up));
     assert_eq!(app.pane().input_text(), "alpha", "stays at the oldest");
-    app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
     assert_eq!(app.pane().input_text(), "beta");
-    app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
     assert_eq!(
         app.pane().input_text(),
         "",
@@ -1280,7 +1292,7 @@ fn up_on_an_empty_input_recalls_earlier_prompts() {
     );
 
     // Recalled text can be edited and sent.
-    app.update(key(KeyCode::Up));
+    let _ = app.update(key(KeyCode::Up));
     type_str(&mut app, "!");
     assert_eq!(app.pane().input_text(), "beta!");
     let (_, _, body) = the_send(&app.update(key(KeyCode::Enter)));
@@ -1292,7 +1304,7 @@ fn up_in_a_non_empty_input_moves_the_cursor_instead() {
     let mut app = new_app();
     turn(&mut app, "alpha", "a");
     type_str(&mut app, "line one\nline two");
-    app.update(key(KeyCode::Up));
+    let _ = app.update(key(KeyCode::Up));
     assert_eq!(app.pane().input_text(), "line one\nline two");
     assert_eq!(app.history_cursor, None);
     assert_eq!(app.pane().input.cursor().0, 0, "cursor on the first row");
@@ -1322,8 +1334,8 @@ fn paste_inserts_multi_line_text_with_line_ends_normalised() {
 #[test]
 fn paste_while_help_is_open_is_dropped() {
     let mut app = new_app();
-    app.update(key(KeyCode::F(1)));
-    app.update(Action::Paste("ignored".into()));
+    let _ = app.update(key(KeyCode::F(1)));
+    let _ = app.update(Action::Paste("ignored".into()));
     assert!(app.pane().input.is_empty());
 }
 
@@ -1338,7 +1350,7 @@ fn ctrl_e_hands_the_input_to_the_editor_and_takes_the_result_back() {
     );
     assert_eq!(app.pane().input_text(), "edited\ntext");
 
-    app.update(Action::EditorClosed(Err("vi exited with 1".into())));
+    let _ = app.update(Action::EditorClosed(Err("vi exited with 1".into())));
     assert_eq!(app.pane().input_text(), "edited\ntext", "input unchanged");
     assert_notice(&app, NoticeKind::Error, "vi exited with 1");
 }
@@ -1426,7 +1438,7 @@ fn slash_commands_with_bad_values_explain_and_change_nothing() {
             command,
             "the typo stays to be fixed"
         );
-        app.update(ctrl('c'));
+        let _ = app.update(ctrl('c'));
     }
     let params = app.pane().conversation.params;
     assert_eq!(params.temperature, Some(0.5));
@@ -1533,7 +1545,7 @@ fn slash_model_with_an_unlisted_id_is_used_and_says_so() {
     );
 
     // A listed one (configured, or fetched from the endpoint) draws no remark.
-    app.update(Action::ModelsFetched(vec!["gateway-extra".into()]));
+    let _ = app.update(Action::ModelsFetched(vec!["gateway-extra".into()]));
     for listed in ["claude-haiku-4.5", "gateway-extra"] {
         submit(&mut app, &format!("/model {listed}"));
         let (_, text) = notice(&app).unwrap();
@@ -1544,10 +1556,10 @@ fn slash_model_with_an_unlisted_id_is_used_and_says_so() {
 #[test]
 fn enter_on_an_unlisted_id_typed_in_the_picker_uses_it() {
     let mut app = new_app();
-    app.update(ctrl('p'));
+    let _ = app.update(ctrl('p'));
     type_str(&mut app, "gpt-oss-120b");
     assert!(app.filtered_models("gpt-oss-120b").is_empty());
-    app.update(key(KeyCode::Enter));
+    let _ = app.update(key(KeyCode::Enter));
     assert_eq!(app.overlay, Overlay::None);
     assert_eq!(app.pane().model, "gpt-oss-120b");
     assert_notice(
@@ -1637,16 +1649,16 @@ fn ctrl_o_lists_code_blocks_and_enter_copies_the_chosen_one() {
     assert_eq!(app.overlay, Overlay::None);
 
     // Filter, move, choose.
-    app.update(ctrl('o'));
+    let _ = app.update(ctrl('o'));
     type_str(&mut app, "msg4");
-    app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
     assert!(matches!(
         app.update(key(KeyCode::Enter)).as_slice(),
         [Effect::Copy { text, .. }] if text == "echo hi"
     ));
 
     // Esc closes without copying.
-    app.update(ctrl('o'));
+    let _ = app.update(ctrl('o'));
     assert!(app.update(key(KeyCode::Esc)).is_empty());
     assert_eq!(app.overlay, Overlay::None);
 }
@@ -1665,10 +1677,10 @@ fn f1_opens_help_and_esc_f1_q_or_enter_close_it() {
         let mut app = new_app();
         assert!(app.update(key(KeyCode::F(1))).is_empty());
         assert_eq!(app.overlay, Overlay::Help { scroll: 0 });
-        app.update(key(KeyCode::Down));
-        app.update(key(KeyCode::PageDown));
+        let _ = app.update(key(KeyCode::Down));
+        let _ = app.update(key(KeyCode::PageDown));
         assert_eq!(app.overlay, Overlay::Help { scroll: 11 });
-        app.update(key(KeyCode::Up));
+        let _ = app.update(key(KeyCode::Up));
         assert_eq!(app.overlay, Overlay::Help { scroll: 10 });
         let effects = app.update(close);
         assert!(effects.is_empty());
@@ -1744,17 +1756,17 @@ fn ctrl_r_opens_the_conversation_browser_and_asks_for_its_rows() {
 fn the_spinner_follows_the_clock_and_ticks_expire_notices() {
     let mut app = new_app();
     let t0 = app.now;
-    app.update(Action::Notify(Notice::info("hello")));
+    let _ = app.update(Action::Notify(Notice::info("hello")));
     assert_notice(&app, NoticeKind::Info, "hello");
     let frame = app.spinner_frame();
     assert!(app.update(Action::Tick).is_empty());
     app.now = t0 + Duration::from_millis(100);
     assert_eq!(app.spinner_frame(), frame + 1);
     app.now = t0 + tern::app::NOTICE_TTL;
-    app.update(Action::Tick);
+    let _ = app.update(Action::Tick);
     assert!(app.notice.is_some(), "kept for the whole TTL");
     app.now = t0 + tern::app::NOTICE_TTL + Duration::from_millis(1);
-    app.update(Action::Tick);
+    let _ = app.update(Action::Tick);
     assert!(app.notice.is_none());
 }
 
@@ -1809,7 +1821,7 @@ fn open_saved_uses_a_new_tab_when_the_current_one_is_used_and_focuses_open_ones(
     let mut app = new_app();
     type_str(&mut app, "unsent draft");
     let (conversation, messages) = saved_conversation("c0ffee0000000002", "claude-haiku-4.5");
-    app.update(Action::OpenSaved {
+    let _ = app.update(Action::OpenSaved {
         conversation: conversation.clone(),
         messages: messages.clone(),
     });
@@ -1817,8 +1829,8 @@ fn open_saved_uses_a_new_tab_when_the_current_one_is_used_and_focuses_open_ones(
     assert_eq!(app.active, 1);
     assert_eq!(app.panes[0].input_text(), "unsent draft");
 
-    app.update(alt(KeyCode::Char('1')));
-    app.update(Action::OpenSaved {
+    let _ = app.update(alt(KeyCode::Char('1')));
+    let _ = app.update(Action::OpenSaved {
         conversation,
         messages,
     });
@@ -1831,7 +1843,7 @@ fn open_saved_without_a_model_falls_back_to_the_default() {
     let mut app = new_app();
     let (mut conversation, messages) = saved_conversation("c0ffee0000000003", "x");
     conversation.last_model = None;
-    app.update(Action::OpenSaved {
+    let _ = app.update(Action::OpenSaved {
         conversation,
         messages,
     });
@@ -1844,7 +1856,7 @@ fn an_interrupted_saved_reply_can_be_retried() {
     let (conversation, mut messages) = saved_conversation("c0ffee0000000005", DEFAULT_MODEL);
     messages[1].status = MessageStatus::Interrupted;
     messages[1].content = vec![ContentBlock::text("half an ans")];
-    app.update(Action::OpenSaved {
+    let _ = app.update(Action::OpenSaved {
         conversation,
         messages,
     });
@@ -1861,7 +1873,7 @@ fn a_saved_error_reply_keeps_its_error_and_can_be_retried() {
     messages[1].status = MessageStatus::Error;
     messages[1].content.clear();
     messages[1].error = Some(info.to_stored());
-    app.update(Action::OpenSaved {
+    let _ = app.update(Action::OpenSaved {
         conversation,
         messages,
     });
@@ -1879,7 +1891,12 @@ fn small_window_app() -> App {
             model.context_window = 1000;
         }
     }
-    App::new(settings, Instant::now())
+    App::new(
+        settings,
+        Instant::now(),
+        tern::store::now_ms(),
+        tern::app::Ids::seeded(1),
+    )
 }
 
 #[test]
@@ -1955,7 +1972,7 @@ fn each_new_message_names_the_one_it_follows() {
 fn a_refused_turn_is_dropped_reloaded_and_its_prompt_given_back() {
     let mut app = new_app();
     let (conversation, messages) = saved_conversation("c0ffee0000000001", DEFAULT_MODEL);
-    app.update(Action::OpenSaved {
+    let _ = app.update(Action::OpenSaved {
         conversation: conversation.clone(),
         messages: messages.clone(),
     });
@@ -2128,4 +2145,49 @@ fn ctrl_w_and_ctrl_u_edit_the_picker_filter_and_ctrl_u_kills_to_the_line_start()
     assert_eq!(app.pane().input_text(), "");
     type_str(&mut app, "/clear");
     assert_eq!(app.pane().input_text(), "/clear");
+}
+
+// ─── Purity: time and ids come in ────────────────────────────────────────────────────────
+
+/// Two apps given the same clock and id seed, fed the same actions, end in the same state and
+/// ask for the same effects (ids and timestamps included): `update` makes neither of its own.
+#[test]
+fn a_seeded_clock_and_ids_give_identical_runs() {
+    let start = Instant::now();
+    let run = || {
+        let mut app = App::new(
+            settings(true),
+            start,
+            1_700_000_000_000,
+            tern::app::Ids::seeded(42),
+        );
+        let mut effects = Vec::new();
+        let (_, request, _) = the_send(&submit(&mut app, "first"));
+        app.now += Duration::from_secs(2);
+        app.now_ms += 2_000;
+        effects.extend(app.update(Action::Api {
+            conversation: app.pane().id().to_owned(),
+            request,
+            event: ApiEvent::Text("partial".into()),
+        }));
+        effects.extend(app.update(ctrl('c')));
+        effects.extend(app.update(ctrl('n')));
+        effects.extend(submit(&mut app, "second"));
+        let state: Vec<_> = (app.panes.iter())
+            .map(|p| {
+                let messages: Vec<_> = p.messages.iter().map(|m| m.snapshot(app.now_ms)).collect();
+                (p.conversation.clone(), messages)
+            })
+            .collect();
+        (effects, state)
+    };
+    let (first, second) = (run(), run());
+    assert_eq!(first, second);
+    // The ids are the seeded ones, not the same one twice.
+    let ids: std::collections::HashSet<_> = (first.1.iter())
+        .flat_map(|(c, m)| std::iter::once(c.id.clone()).chain(m.iter().map(|m| m.id.clone())))
+        .collect();
+    assert_eq!(ids.len(), 2 + 4);
+    let created: Vec<i64> = first.1.iter().map(|(c, _)| c.created_at).collect();
+    assert_eq!(created, [1_700_000_000_000, 1_700_000_002_000]);
 }

@@ -30,7 +30,12 @@ use session::{Rig, quit, request_history, screen_text, status_line};
 const HAIKU: &str = "claude-haiku-4.5";
 
 fn new_app() -> App {
-    App::new(settings(true), Instant::now())
+    App::new(
+        settings(true),
+        Instant::now(),
+        tern::store::now_ms(),
+        tern::app::Ids::seeded(1),
+    )
 }
 
 fn id(i: usize) -> String {
@@ -91,7 +96,7 @@ fn saved(id: &str, title: &str, model: &str) -> (Conversation, Vec<StoredMessage
 /// Open `id` in a tab, as the driver does after `Effect::OpenConversation`.
 fn open_saved(app: &mut App, id: &str, title: &str, model: &str) {
     let (conversation, messages) = saved(id, title, model);
-    app.update(Action::OpenSaved {
+    let _ = app.update(Action::OpenSaved {
         conversation,
         messages,
     });
@@ -164,8 +169,8 @@ fn ctrl_r_opens_the_browser_and_asks_for_generation_1_with_an_empty_query() {
 fn typing_backspace_and_paste_bump_the_generation_and_query_again() {
     let mut app = new_app();
     open_browser_with(&mut app, rows(5));
-    app.update(key(KeyCode::Down));
-    app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
     assert_eq!(browser(&app).selected, 2);
 
     assert_eq!(app.update(key(KeyCode::Char('p'))), [query(2, "p")]);
@@ -207,8 +212,8 @@ fn typing_backspace_and_paste_bump_the_generation_and_query_again() {
 fn rows_for_an_older_query_are_ignored() {
     let mut app = new_app();
     open_browser_with(&mut app, rows(2));
-    app.update(key(KeyCode::Char('a'))); // generation 2
-    app.update(key(KeyCode::Char('b'))); // generation 3
+    let _ = app.update(key(KeyCode::Char('a'))); // generation 2
+    let _ = app.update(key(KeyCode::Char('b'))); // generation 3
 
     for stale in [2, 1] {
         let effects = app.update(Action::BrowserRows {
@@ -235,22 +240,22 @@ fn rows_for_an_older_query_are_ignored() {
     assert!(!browser(&app).loading);
 
     // A failing query shows its error; the next good answer clears it.
-    app.update(key(KeyCode::Char('c'))); // generation 4
-    app.update(Action::BrowserRows {
+    let _ = app.update(key(KeyCode::Char('c'))); // generation 4
+    let _ = app.update(Action::BrowserRows {
         generation: 4,
         rows: Err("database is locked".into()),
     });
     assert_eq!(browser(&app).error.as_deref(), Some("database is locked"));
     assert!(!browser(&app).loading);
-    app.update(key(KeyCode::Backspace)); // generation 5
-    app.update(Action::BrowserRows {
+    let _ = app.update(key(KeyCode::Backspace)); // generation 5
+    let _ = app.update(Action::BrowserRows {
         generation: 5,
         rows: Ok(rows(1)),
     });
     assert_eq!(browser(&app).error, None);
 
     // Once closed, late answers change nothing.
-    app.update(key(KeyCode::Esc));
+    let _ = app.update(key(KeyCode::Esc));
     assert_eq!(app.overlay, Overlay::None);
     let late = app.update(Action::BrowserRows {
         generation: 5,
@@ -270,7 +275,7 @@ fn the_selection_moves_and_previews_follow_the_selected_id() {
         open_browser_with(&mut app, rows(25)),
         [Effect::BrowserPreview(id(0))]
     );
-    app.update(preview(id(0)));
+    let _ = app.update(preview(id(0)));
     assert_eq!(
         browser(&app).preview.as_ref().map(|(p, _)| p.clone()),
         Some(id(0))
@@ -302,7 +307,7 @@ fn the_selection_moves_and_previews_follow_the_selected_id() {
         assert_eq!(effects, expected, "after {key_code:?} to {selected}");
         // The driver answers.
         if let Some(i) = asked {
-            app.update(preview(id(i)));
+            let _ = app.update(preview(id(i)));
         }
     }
 
@@ -317,31 +322,31 @@ fn the_selection_moves_and_previews_follow_the_selected_id() {
         app.update(key(KeyCode::Up)),
         [Effect::BrowserPreview(id(0))]
     );
-    app.update(preview(id(1)));
+    let _ = app.update(preview(id(1)));
     assert!(
         browser(&app).preview.is_none(),
         "the late preview was dropped"
     );
-    app.update(preview(id(0)));
+    let _ = app.update(preview(id(0)));
     assert_eq!(
         browser(&app).preview.as_ref().map(|(p, _)| p.clone()),
         Some(id(0))
     );
 
     // Only the selected conversation's preview is taken.
-    app.update(key(KeyCode::Down));
-    app.update(preview(id(5)));
+    let _ = app.update(key(KeyCode::Down));
+    let _ = app.update(preview(id(5)));
     assert!(
         browser(&app).preview.is_none(),
         "a preview of another row is dropped"
     );
-    app.update(preview(id(1)));
+    let _ = app.update(preview(id(1)));
     let (shown, messages) = browser(&app).preview.clone().expect("a preview");
     assert_eq!(shown, id(1));
     assert_eq!(messages.len(), 2);
 
     // New rows whose selected row is the one already previewed: no new request.
-    app.update(key(KeyCode::Char('x'))); // generation 2, selection back to 0
+    let _ = app.update(key(KeyCode::Char('x'))); // generation 2, selection back to 0
     let mut same_first = rows(3);
     same_first.swap(0, 1);
     let effects = app.update(Action::BrowserRows {
@@ -350,7 +355,7 @@ fn the_selection_moves_and_previews_follow_the_selected_id() {
     });
     assert!(effects.is_empty(), "{effects:?}");
     // A different one at the top: asked for.
-    app.update(key(KeyCode::Char('y'))); // generation 3
+    let _ = app.update(key(KeyCode::Char('y'))); // generation 3
     let effects = app.update(Action::BrowserRows {
         generation: 3,
         rows: Ok(vec![row(&id(8), "other")]),
@@ -363,16 +368,16 @@ fn a_shorter_answer_keeps_the_selection_inside_the_list() {
     let mut app = new_app();
     open_browser_with(&mut app, rows(5));
     for _ in 0..4 {
-        app.update(key(KeyCode::Down));
+        let _ = app.update(key(KeyCode::Down));
     }
     assert_eq!(browser(&app).selected, 4);
     // Same generation, fewer rows (the store changed under it).
-    app.update(Action::BrowserRows {
+    let _ = app.update(Action::BrowserRows {
         generation: 1,
         rows: Ok(rows(2)),
     });
     assert_eq!(browser(&app).selected, 1);
-    app.update(Action::BrowserRows {
+    let _ = app.update(Action::BrowserRows {
         generation: 1,
         rows: Ok(Vec::new()),
     });
@@ -389,10 +394,10 @@ fn enter_opens_the_selected_conversation_and_closes_the_browser() {
     open_browser_with(&mut app, Vec::new());
     assert!(app.update(key(KeyCode::Enter)).is_empty());
     assert!(matches!(app.overlay, Overlay::Browser(_)));
-    app.update(key(KeyCode::Esc));
+    let _ = app.update(key(KeyCode::Esc));
 
     open_browser_with(&mut app, rows(3));
-    app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
     assert_eq!(
         app.update(key(KeyCode::Enter)),
         [Effect::OpenConversation(id(1))]
@@ -448,7 +453,7 @@ fn f2_renames_the_row_and_its_open_tab() {
         &mut app,
         vec![row(&id(0), "Another"), row(&id(1), "Old title")],
     );
-    app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
 
     assert!(app.update(key(KeyCode::F(2))).is_empty());
     assert_eq!(browser(&app).mode, BrowserMode::Rename("Old title".into()));
@@ -460,7 +465,7 @@ fn f2_renames_the_row_and_its_open_tab() {
         "Old title"
     );
 
-    app.update(key(KeyCode::F(2)));
+    let _ = app.update(key(KeyCode::F(2)));
     for _ in 0.."Old title".len() {
         assert!(app.update(key(KeyCode::Backspace)).is_empty());
     }
@@ -491,17 +496,17 @@ fn f2_renames_the_row_and_its_open_tab() {
     assert_eq!(notice, Some("renamed"));
 
     // A blank title changes nothing.
-    app.update(key(KeyCode::F(2)));
+    let _ = app.update(key(KeyCode::F(2)));
     for _ in 0.."Pelicans".len() {
-        app.update(key(KeyCode::Backspace));
+        let _ = app.update(key(KeyCode::Backspace));
     }
-    app.update(key(KeyCode::Char(' ')));
+    let _ = app.update(key(KeyCode::Char(' ')));
     assert!(app.update(key(KeyCode::Enter)).is_empty());
     assert_eq!(browser(&app).mode, BrowserMode::List);
     assert_eq!(browser(&app).rows[1].summary.conversation.title, "Pelicans");
 
     // Later saves of the open tab carry the new title.
-    app.update(key(KeyCode::Esc));
+    let _ = app.update(key(KeyCode::Esc));
     let effects = submit(&mut app, "/temp 0.5");
     let [Effect::Save(SaveOp::UpdateConversation(c))] = effects.as_slice() else {
         panic!("{effects:#?}")
@@ -515,8 +520,8 @@ fn delete_asks_first_and_y_deletes_the_row_and_closes_its_tab() {
     open_saved(&mut app, &id(1), "Doomed", HAIKU);
     assert_eq!(app.pane().id(), id(1));
     open_browser_with(&mut app, rows(3));
-    app.update(key(KeyCode::Down));
-    app.update(preview(id(1)));
+    let _ = app.update(key(KeyCode::Down));
+    let _ = app.update(preview(id(1)));
 
     // Any key but y keeps it: n, Esc (which leaves the question, not the browser), Enter.
     for other in [KeyCode::Char('n'), KeyCode::Esc, KeyCode::Enter] {
@@ -528,7 +533,7 @@ fn delete_asks_first_and_y_deletes_the_row_and_closes_its_tab() {
         assert_eq!(app.pane().id(), id(1));
     }
 
-    app.update(key(KeyCode::Delete));
+    let _ = app.update(key(KeyCode::Delete));
     let effects = app.update(key(KeyCode::Char('y')));
     assert_eq!(
         effects,
@@ -550,7 +555,7 @@ fn delete_asks_first_and_y_deletes_the_row_and_closes_its_tab() {
     assert_eq!(notice, Some((NoticeKind::Info, "conversation deleted")));
 
     // Deleting the last row moves the selection up; with no rows Delete asks nothing.
-    app.update(key(KeyCode::Delete));
+    let _ = app.update(key(KeyCode::Delete));
     assert_eq!(
         app.update(key(KeyCode::Char('Y'))),
         [
@@ -559,8 +564,8 @@ fn delete_asks_first_and_y_deletes_the_row_and_closes_its_tab() {
         ]
     );
     assert_eq!(browser(&app).selected, 0);
-    app.update(key(KeyCode::Delete));
-    app.update(key(KeyCode::Char('y')));
+    let _ = app.update(key(KeyCode::Delete));
+    let _ = app.update(key(KeyCode::Char('y')));
     assert!(browser(&app).rows.is_empty());
     assert!(app.update(key(KeyCode::Delete)).is_empty());
     assert_eq!(browser(&app).mode, BrowserMode::List);
@@ -578,7 +583,7 @@ fn deleting_a_streaming_conversation_saves_nothing_of_it_afterwards() {
     );
     assert!(app.pane().is_busy());
     open_browser_with(&mut app, vec![row(&id(1), "Busy")]);
-    app.update(key(KeyCode::Delete));
+    let _ = app.update(key(KeyCode::Delete));
     let effects = app.update(key(KeyCode::Char('y')));
     assert!(effects.contains(&Effect::Cancel(request)), "{effects:#?}");
     let delete = effects
@@ -599,10 +604,10 @@ fn ctrl_s_exports_the_selected_conversation() {
     let mut app = new_app();
     open_browser_with(&mut app, Vec::new());
     assert!(app.update(ctrl('s')).is_empty(), "nothing selected");
-    app.update(key(KeyCode::Esc));
+    let _ = app.update(key(KeyCode::Esc));
     open_browser_with(&mut app, rows(3));
-    app.update(key(KeyCode::Down));
-    app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
     assert_eq!(app.update(ctrl('s')), [Effect::Export(id(2))]);
     assert!(
         matches!(app.overlay, Overlay::Browser(_)),

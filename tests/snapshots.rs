@@ -2,8 +2,9 @@
 //! `ui::draw` into a `TestBackend`, compared with insta (ratatui's snapshot recipe; gitui's
 //! app-level snapshots). Review changes with `cargo insta review`.
 //!
-//! Everything on screen is made stable: message times are pinned (`FIXED_MS`), the clock only
-//! moves when a test moves `app.now`, and the settings are fixed by hand.
+//! Everything on screen is made stable: the app's wall clock is `FIXED_MS` (every message it
+//! makes is stamped then), its ids are seeded, the clock only moves when a test moves
+//! `app.now`, and the settings are fixed by hand.
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
@@ -38,7 +39,12 @@ impl Screen {
     fn with_settings(width: u16, height: u16, settings: tern::app::Settings) -> Screen {
         let theme = Theme::builtin("dark").expect("the dark theme is built in");
         Screen {
-            app: App::new(settings, std::time::Instant::now()),
+            app: App::new(
+                settings,
+                std::time::Instant::now(),
+                FIXED_MS,
+                tern::app::Ids::seeded(1),
+            ),
             view: ViewState::new(theme, time::UtcOffset::UTC),
             terminal: Terminal::new(TestBackend::new(width, height)).unwrap(),
         }
@@ -74,7 +80,7 @@ impl Screen {
             .app
             .panes
             .iter()
-            .find(|p| p.request == Some(request))
+            .find(|p| p.request() == Some(request))
             .expect("a pane owns the request")
             .conversation
             .id
@@ -103,11 +109,6 @@ impl Screen {
     }
 
     fn draw(&mut self) -> &TestBackend {
-        for pane in &mut self.app.panes {
-            for message in &mut pane.messages {
-                message.stored.created_at = FIXED_MS;
-            }
-        }
         let Screen {
             app,
             view,
@@ -563,7 +564,12 @@ fn status_segments_give_way_by_rank() {
 
 #[test]
 fn help_descriptions_line_up() {
-    let app = App::new(settings(true), std::time::Instant::now());
+    let app = App::new(
+        settings(true),
+        std::time::Instant::now(),
+        tern::store::now_ms(),
+        tern::app::Ids::seeded(1),
+    );
     let theme = Theme::builtin("dark").unwrap();
     for width in [76u16, 116] {
         // Each row (and each wrapped continuation) is a key-column span, then the description.
@@ -878,9 +884,8 @@ fn the_browser_preview_renders_markdown_and_fills_the_pane() {
     let mut screen = Screen::new(120, 40);
     screen.app.now_ms = FIXED_MS + 60_000;
     screen.act(ctrl('r'));
-    let mut conversation = tern::store::Conversation::new("Hello world in Rust");
-    conversation.id = "c0de00000001".into();
-    conversation.updated_at = FIXED_MS;
+    let conversation =
+        tern::store::Conversation::new_at("c0de00000001".into(), "Hello world in Rust", FIXED_MS);
     let row = tern::app::BrowserRow {
         summary: tern::store::ConversationSummary {
             conversation: conversation.clone(),
@@ -896,11 +901,19 @@ fn the_browser_preview_renders_markdown_and_fills_the_pane() {
         generation: 1,
         rows: Ok(vec![row]),
     });
-    let user = tern::store::StoredMessage::user(&conversation.id, 0, "Show me hello world in Rust");
-    let mut answer = tern::store::StoredMessage::assistant_streaming(
+    let user = tern::store::StoredMessage::user_at(
+        "0000000000000001".into(),
+        &conversation.id,
+        0,
+        "Show me hello world in Rust",
+        FIXED_MS,
+    );
+    let mut answer = tern::store::StoredMessage::assistant_streaming_at(
+        "0000000000000002".into(),
         &conversation.id,
         1,
         tern::config::DEFAULT_MODEL,
+        FIXED_MS,
     );
     answer.status = tern::store::MessageStatus::Complete;
     let long = format!(
@@ -914,9 +927,6 @@ fn the_browser_preview_renders_markdown_and_fills_the_pane() {
         "{}\n\n{long}",
         REPLY.concat()
     ))];
-    answer.created_at = FIXED_MS;
-    let mut user = user;
-    user.created_at = FIXED_MS;
     screen.act(Action::BrowserPreview {
         id: conversation.id.clone(),
         messages: vec![user, answer],

@@ -30,10 +30,9 @@ impl App {
         let Some(at) = pane.messages.iter().position(|m| m.stored.id == message) else {
             return;
         };
-        if let Some(request) = pane.request.take() {
+        if let Some(request) = pane.end_request() {
             effects.push(Effect::Cancel(request));
         }
-        pane.phase = Phase::Idle;
         let refused = pane.messages.split_off(at);
         let prompts: Vec<&str> = refused
             .iter()

@@ -8,6 +8,7 @@
 mod conflict;
 mod context;
 pub mod history;
+mod ids;
 mod keymap;
 mod state;
 mod update;

@@ -11,6 +11,7 @@ use crate::config::{Config, ModelSpec};
 pub use crate::store::BrowserRow;
 use crate::store::{Conversation, MessageStatus, StoredMessage};
 
+pub use super::ids::Ids;
 use super::keymap::KeyMap;
 
 pub type RequestId = u64;
@@ -129,8 +130,8 @@ impl ChatMessage {
         self.stored.status
     }
 
-    /// The snapshot to save: while streaming, the text so far becomes the content.
-    pub fn snapshot(&self) -> StoredMessage {
+    /// The snapshot to save at `now_ms`: while streaming, the text so far becomes the content.
+    pub fn snapshot(&self, now_ms: i64) -> StoredMessage {
         let mut stored = self.stored.clone();
         if stored.status != MessageStatus::Complete || stored.content.is_empty() {
             let others = stored
@@ -145,24 +146,39 @@ impl ChatMessage {
             stored.content = content;
         }
         stored.error = self.error.as_ref().map(ErrorInfo::to_stored);
-        stored.updated_at = crate::store::now_ms();
+        stored.updated_at = now_ms;
         stored
     }
 }
 
-/// Where a pane's current request is.
+/// Where a pane's current request is. The request's id lives in the busy phases, so a pane
+/// cannot be idle with a request running or busy without one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
     Idle,
+    /// Sent, no text yet (a retry of the connection may be under way).
     Waiting {
+        request: RequestId,
         since: Instant,
         retry: Option<RetryNotice>,
     },
+    /// Text is arriving.
     Streaming {
+        request: RequestId,
         since: Instant,
         first_text: Instant,
         chars: usize,
     },
+}
+
+impl Phase {
+    /// The request this phase waits on, if busy.
+    pub fn request(&self) -> Option<RequestId> {
+        match self {
+            Phase::Idle => None,
+            Phase::Waiting { request, .. } | Phase::Streaming { request, .. } => Some(*request),
+        }
+    }
 }
 
 /// One open conversation (a tab).
@@ -175,7 +191,6 @@ pub struct Pane {
     pub messages: Vec<ChatMessage>,
     pub input: TextArea<'static>,
     pub phase: Phase,
-    pub request: Option<RequestId>,
     pub last_flush: Instant,
     /// New content arrived while another tab was shown.
     pub unread: bool,
@@ -189,8 +204,9 @@ pub struct Pane {
 }
 
 impl Pane {
-    pub fn new(settings: &Settings, now: Instant) -> Pane {
-        let mut conversation = Conversation::new("New conversation");
+    /// An empty tab; `id` names its conversation, created at `now_ms`.
+    pub fn new(settings: &Settings, now: Instant, id: String, now_ms: i64) -> Pane {
+        let mut conversation = Conversation::new_at(id, "New conversation", now_ms);
         conversation.system = settings.system.clone();
         conversation.params.max_tokens = Some(settings.max_tokens);
         conversation.params.temperature = settings.temperature;
@@ -233,7 +249,6 @@ impl Pane {
             messages,
             input: new_input(),
             phase: Phase::Idle,
-            request: None,
             last_flush: now,
             unread: false,
             title_from_user: false,
@@ -247,7 +262,17 @@ impl Pane {
     }
 
     pub fn is_busy(&self) -> bool {
-        self.request.is_some()
+        self.phase != Phase::Idle
+    }
+
+    /// The request running for this pane, if any.
+    pub fn request(&self) -> Option<RequestId> {
+        self.phase.request()
+    }
+
+    /// End the pane's request (the pane goes idle); the request it had, if any.
+    pub fn end_request(&mut self) -> Option<RequestId> {
+        std::mem::replace(&mut self.phase, Phase::Idle).request()
     }
 
     pub fn input_text(&self) -> String {
@@ -580,6 +605,8 @@ pub struct App {
     pub now: Instant,
     /// Wall-clock time in unix ms, set with `now` (for "3m ago").
     pub now_ms: i64,
+    /// Where new conversations and messages get their ids.
+    pub ids: Ids,
     /// When the app started: the spinner's frame is derived from `now - started`, so any
     /// redraw (a tick while waiting, a delta while streaming) animates it.
     pub started: Instant,
@@ -593,10 +620,11 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(settings: Settings, now: Instant) -> App {
+    /// The app at `now` (`now_ms` the same moment in unix ms), its ids drawn from `ids`.
+    pub fn new(settings: Settings, now: Instant, now_ms: i64, mut ids: Ids) -> App {
         let models = settings.models.iter().map(|m| m.id.clone()).collect();
         let settings = Arc::new(settings);
-        let pane = Pane::new(&settings, now);
+        let pane = Pane::new(&settings, now, ids.next_id(), now_ms);
         App {
             panes: vec![pane],
             settings,
@@ -606,7 +634,8 @@ impl App {
             notice: None,
             next_request: 1,
             now,
-            now_ms: crate::store::now_ms(),
+            now_ms,
+            ids,
             started: now,
             should_quit: false,
             prompt_history: Vec::new(),
@@ -622,6 +651,12 @@ impl App {
 
     pub fn pane_mut(&mut self) -> &mut Pane {
         &mut self.panes[self.active]
+    }
+
+    /// A new empty tab (not yet shown), its conversation created now.
+    pub fn new_pane(&mut self) -> Pane {
+        let id = self.ids.next_id();
+        Pane::new(&self.settings, self.now, id, self.now_ms)
     }
 
     /// The spinner frame to show now (one step per 100 ms).

@@ -146,9 +146,9 @@ where
     } = session;
     app.now = Instant::now();
     app.now_ms = crate::store::now_ms();
-    let effects = app.update(action);
+    let mut effects = std::collections::VecDeque::from(app.update(action));
     let mut quit = false;
-    for effect in effects {
+    while let Some(effect) = effects.pop_front() {
         match effect {
             Effect::Quit => quit = true,
             Effect::Editor(text) => {
@@ -159,7 +159,7 @@ where
                 terminal.resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))?;
                 app.now = Instant::now();
                 app.now_ms = crate::store::now_ms();
-                app.update(Action::EditorClosed(result));
+                effects.extend(app.update(Action::EditorClosed(result)));
             }
             Effect::Scroll { conversation, by } => view.scroll(app, &conversation, by),
             other => driver.run(other),

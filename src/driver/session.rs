@@ -17,7 +17,7 @@ use super::Start;
 use super::effects::{ClientCell, Driver, open_saved};
 use super::input::Input;
 use super::terminal::Resizable;
-use crate::app::{Action, App, Notice, Settings};
+use crate::app::{Action, App, Effect, Ids, Notice, Settings};
 use crate::config::Config;
 use crate::store::{Store, StoreError, StoreWriter, WriteFailure};
 use crate::ui::ViewState;
@@ -49,14 +49,19 @@ impl Session {
             crate::config::default_config_path().and_then(|p| p.parent().map(|d| d.join("themes")));
         let theme = crate::render::Theme::load(&config.theme, theme_dir.as_deref())?;
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut app = App::new(Settings::from_config(&config, keymap), Instant::now());
+        let mut app = App::new(
+            Settings::from_config(&config, keymap),
+            Instant::now(),
+            crate::store::now_ms(),
+            Ids::seeded(rand::random()),
+        );
         let writer = open_writer(store_path.as_deref(), &tx, &mut app);
+        let mut effects = Vec::new();
         for action in open_at_start(&start, store_path.as_deref())? {
-            // Opening needs no I/O of the driver: nothing to run.
-            let _ = app.update(action);
+            effects.extend(app.update(action));
         }
         if let Some(warning) = config.cleartext_notice() {
-            app.update(Action::Notify(Notice::error(warning)));
+            effects.extend(app.update(Action::Notify(Notice::error(warning))));
         }
         let has_key = config.has_key();
         let driver = Driver {
@@ -70,13 +75,24 @@ impl Session {
         if has_key {
             driver.fetch_models();
         }
-        Ok(Session {
+        let mut session = Session {
             app,
             view: ViewState::new(theme, utc_offset),
             driver,
             rx,
             frames: None,
-        })
+        };
+        // What opening asked for (scrolling to the end, a save): the loop is not running yet.
+        for effect in effects {
+            match effect {
+                Effect::Scroll { conversation, by } => {
+                    session.view.scroll(&session.app, &conversation, by)
+                }
+                Effect::Quit | Effect::Editor(_) => {}
+                other => session.driver.run(other),
+            }
+        }
+        Ok(session)
     }
 
     /// Run until the user quits.

@@ -65,9 +65,13 @@ pub struct Conversation {
 impl Conversation {
     /// A new, empty conversation with a fresh id, created now.
     pub fn new(title: impl Into<String>) -> Self {
-        let now = now_ms();
+        Conversation::new_at(new_id(), title, now_ms())
+    }
+
+    /// A new, empty conversation with this id, created at `now` (unix ms).
+    pub fn new_at(id: String, title: impl Into<String>, now: i64) -> Self {
         Conversation {
-            id: new_id(),
+            id,
             title: title.into(),
             created_at: now,
             updated_at: now,
@@ -167,9 +171,19 @@ pub struct StoredMessage {
 impl StoredMessage {
     /// A complete user message with one text block, written now.
     pub fn user(conversation_id: impl Into<String>, seq: i64, text: impl Into<String>) -> Self {
-        let now = now_ms();
+        StoredMessage::user_at(new_id(), conversation_id, seq, text, now_ms())
+    }
+
+    /// A complete user message with one text block, with this id, written at `now`.
+    pub fn user_at(
+        id: String,
+        conversation_id: impl Into<String>,
+        seq: i64,
+        text: impl Into<String>,
+        now: i64,
+    ) -> Self {
         StoredMessage {
-            id: new_id(),
+            id,
             conversation_id: conversation_id.into(),
             seq,
             parent_id: None,
@@ -191,9 +205,19 @@ impl StoredMessage {
         seq: i64,
         model: impl Into<String>,
     ) -> Self {
-        let now = now_ms();
+        StoredMessage::assistant_streaming_at(new_id(), conversation_id, seq, model, now_ms())
+    }
+
+    /// An empty assistant message about to stream, with this id, written at `now`.
+    pub fn assistant_streaming_at(
+        id: String,
+        conversation_id: impl Into<String>,
+        seq: i64,
+        model: impl Into<String>,
+        now: i64,
+    ) -> Self {
         StoredMessage {
-            id: new_id(),
+            id,
             conversation_id: conversation_id.into(),
             seq,
             parent_id: None,

@@ -99,7 +99,7 @@ pub fn api(app: &mut App, request: RequestId, event: ApiEvent) -> Vec<Effect> {
     let conversation = app
         .panes
         .iter()
-        .find(|p| p.request == Some(request))
+        .find(|p| p.request() == Some(request))
         .unwrap_or(app.pane())
         .conversation
         .id
@@ -138,7 +138,7 @@ pub fn reply(app: &mut App, request: RequestId, text: &str, u: Usage) -> Vec<Eff
     let model = app
         .panes
         .iter()
-        .find(|p| p.request == Some(request))
+        .find(|p| p.request() == Some(request))
         .map(|p| p.model.clone())
         .unwrap_or_default();
     let mut effects = api(

@@ -1,0 +1,272 @@
+//! `App::update`: every state change, as a pure function of the action (plus `App::now`).
+//!
+//! This file dispatches actions and holds what several concerns share (tabs, drafts, the
+//! second-press question, quitting); each concern has its own file: the input line and its
+//! key-bound commands (`input`), slash commands (`slash`), a turn and its stream (`stream`),
+//! the popups (`overlay`) and the saved-conversation browser (`browser`).
+
+mod browser;
+mod input;
+mod overlay;
+mod slash;
+mod stream;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::keymap::Command;
+use super::state::*;
+
+impl App {
+    #[must_use = "the effects are what the driver must carry out"]
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        match action {
+            Action::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key, &mut effects),
+            Action::Key(_) | Action::Resize => {}
+            Action::Paste(text) => self.on_paste(&text, &mut effects),
+            Action::Wheel(lines) => effects.push(Effect::Scroll {
+                conversation: self.pane().id().to_owned(),
+                by: ScrollBy::Lines(lines),
+            }),
+            Action::Tick => {
+                self.expire_notice();
+            }
+            Action::Api {
+                conversation,
+                request,
+                event,
+            } => self.on_api(&conversation, request, event, &mut effects),
+            Action::ModelsFetched(ids) => {
+                for id in ids {
+                    if !self.models.contains(&id) {
+                        self.models.push(id);
+                    }
+                }
+            }
+            Action::EditorClosed(Ok(text)) => {
+                let pane = self.pane_mut();
+                pane.input = new_input();
+                pane.input.insert_str(text.trim_end_matches('\n'));
+            }
+            Action::EditorClosed(Err(e)) => self.notify(Notice::error(format!("editor: {e}"))),
+            Action::Notify(notice) => self.notify(notice),
+            Action::OpenSaved {
+                conversation,
+                messages,
+            } => self.open_saved(conversation, messages, &mut effects),
+            Action::Terminate => self.quit(&mut effects),
+            Action::SaveConflict {
+                conversation,
+                message,
+            } => self.on_save_conflict(&conversation, &message, &mut effects),
+            Action::Reloaded {
+                conversation,
+                messages,
+            } => self.on_reloaded(conversation, messages, &mut effects),
+            Action::RestoreDraft { conversation, text } => {
+                if let Some(pane) = self.panes.iter_mut().find(|p| p.id() == conversation) {
+                    if pane.input.is_empty() {
+                        pane.input = new_input();
+                        pane.input.insert_str(&text);
+                    }
+                    pane.kept_draft = text;
+                }
+            }
+            Action::BrowserRows { generation, rows } => {
+                self.on_browser_rows(generation, rows, &mut effects)
+            }
+            Action::BrowserPreview { id, messages } => self.on_browser_preview(id, messages),
+        }
+        effects
+    }
+
+    /// Open a saved conversation in a new tab (in place of an untouched empty one), or focus
+    /// its tab if it is open.
+    fn open_saved(
+        &mut self,
+        conversation: crate::store::Conversation,
+        messages: Vec<crate::store::StoredMessage>,
+        effects: &mut Vec<Effect>,
+    ) {
+        if let Some(i) = self.panes.iter().position(|p| p.id() == conversation.id) {
+            self.switch_to(i, effects);
+        } else {
+            let pane = Pane::from_saved(&self.settings, conversation, messages, self.now);
+            let replace_empty = self.pane().messages.is_empty()
+                && !self.pane().saved
+                && self.pane().input.is_empty();
+            if replace_empty {
+                self.panes[self.active] = pane;
+            } else {
+                self.panes.push(pane);
+                self.switch_to(self.panes.len() - 1, effects);
+            }
+        }
+        effects.push(Effect::Scroll {
+            conversation: self.pane().id().to_owned(),
+            by: ScrollBy::Bottom,
+        });
+    }
+
+    pub fn notify(&mut self, notice: Notice) {
+        self.notice = Some((notice, self.now));
+    }
+
+    pub(super) fn expire_notice(&mut self) {
+        if let Some((_, at)) = &self.notice
+            && self.now.duration_since(*at) > NOTICE_TTL
+        {
+            self.notice = None;
+        }
+    }
+
+    pub(super) fn on_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
+        self.expire_notice();
+        let command = self.settings.keymap.command_for(&key);
+        // A held key repeats: that is not the deliberate second press a question waits for.
+        if key.kind == KeyEventKind::Repeat
+            && matches!(
+                command,
+                Some(Command::Quit | Command::Interrupt | Command::CloseConversation)
+            )
+        {
+            return;
+        }
+        // A question ("press Ctrl+Q again to quit") lasts until any other key.
+        if self
+            .confirm
+            .as_ref()
+            .is_some_and(|c| Some(c.command) != command)
+        {
+            self.confirm = None;
+        }
+        if self.overlay != Overlay::None {
+            self.on_overlay_key(key, effects);
+            return;
+        }
+        if key.modifiers.contains(KeyModifiers::ALT)
+            && let KeyCode::Char(d @ '1'..='9') = key.code
+        {
+            // Alt+9 is the last tab, as in browsers.
+            let index = match d {
+                '9' => self.panes.len() - 1,
+                _ => d as usize - '1' as usize,
+            };
+            if index < self.panes.len() {
+                self.switch_to(index, effects);
+            }
+            return;
+        }
+        match command {
+            Some(command) => self.run_command(command, effects),
+            None => self.on_input_key(key, effects),
+        }
+    }
+
+    pub(super) fn switch_to(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        if index != self.active {
+            self.keep_draft(self.active, effects);
+        }
+        self.active = index;
+        self.panes[index].unread = false;
+    }
+
+    /// Hand a saved conversation's draft to the store if it changed since it was last kept
+    /// (a conversation not saved yet has no row to keep it in).
+    pub(super) fn keep_draft(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        let pane = &mut self.panes[index];
+        if !pane.saved {
+            return;
+        }
+        let text = if pane.has_draft() {
+            pane.input_text()
+        } else {
+            String::new()
+        };
+        if text != pane.kept_draft {
+            pane.kept_draft = text.clone();
+            effects.push(Effect::Save(SaveOp::Draft {
+                conversation: pane.conversation.id.clone(),
+                text,
+            }));
+        }
+    }
+
+    /// What quitting now would lose or cut short, for the question asked first.
+    pub(super) fn quit_risk(&self) -> Option<String> {
+        let busy = self.panes.iter().filter(|p| p.is_busy()).count();
+        match busy {
+            0 => {}
+            1 => return Some("a reply is streaming".into()),
+            n => return Some(format!("{n} replies are streaming")),
+        }
+        let drafts: Vec<String> = (self.panes.iter().enumerate())
+            .filter(|(_, p)| p.has_draft())
+            .map(|(i, _)| (i + 1).to_string())
+            .collect();
+        match drafts.as_slice() {
+            [] => None,
+            [_] if self.panes.len() == 1 => Some("there is an unsent draft".into()),
+            [tab] => Some(format!("tab {tab} has an unsent draft")),
+            tabs => Some(format!("tabs {} have unsent drafts", tabs.join(", "))),
+        }
+    }
+
+    /// Whether `command` may go ahead: at once without `risk`; else only as the second press
+    /// within [`CONFIRM_WITHIN`], the first one asking ("press Ctrl+Q again to quit: …"; an
+    /// empty risk asks without a reason).
+    pub(super) fn confirmed(&mut self, command: Command, what: &str, risk: Option<String>) -> bool {
+        let Some(risk) = risk else {
+            self.confirm = None;
+            return true;
+        };
+        let conversation = self.pane().id().to_owned();
+        if let Some(asked) = self.confirm.take()
+            && asked.command == command
+            && asked.conversation == conversation
+            && self.now.saturating_duration_since(asked.at) <= CONFIRM_WITHIN
+        {
+            self.notice = None; // the question is answered
+            return true;
+        }
+        self.confirm = Some(Confirm {
+            command,
+            conversation,
+            at: self.now,
+        });
+        let key = self.settings.keymap.label(command);
+        let reason = if risk.is_empty() {
+            String::new()
+        } else {
+            format!(": {risk}")
+        };
+        self.notify(Notice::info(format!("press {key} again to {what}{reason}")));
+        false
+    }
+
+    /// Close tab `index` (its reply stopped and saved; its draft kept unless `keep_draft` is
+    /// false, as for a conversation about to be deleted).
+    pub(super) fn close(&mut self, index: usize, keep_draft: bool, effects: &mut Vec<Effect>) {
+        self.stop(index, effects);
+        if keep_draft {
+            self.keep_draft(index, effects);
+        }
+        self.panes.remove(index);
+        if self.panes.is_empty() {
+            let pane = self.new_pane();
+            self.panes.push(pane);
+        }
+        self.active = index.min(self.panes.len() - 1);
+        self.panes[self.active].unread = false;
+    }
+
+    pub(super) fn quit(&mut self, effects: &mut Vec<Effect>) {
+        self.confirm = None;
+        for index in 0..self.panes.len() {
+            self.stop(index, effects);
+            self.keep_draft(index, effects);
+        }
+        self.should_quit = true;
+        effects.push(Effect::Quit);
+    }
+}

@@ -1,0 +1,169 @@
+//! Keys while a popup is open: help, the model picker, the code-block chooser (the browser has
+//! its own file), and the list and line-editing keys they share.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::app::keymap::Command;
+use crate::app::state::*;
+
+use super::slash::model_id;
+
+impl App {
+    pub(super) fn on_overlay_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
+        let command = self.settings.keymap.command_for(&key);
+        if matches!(command, Some(Command::Quit)) {
+            if self.confirmed(Command::Quit, "quit", self.quit_risk()) {
+                self.overlay = Overlay::None;
+                self.quit(effects);
+            }
+            return;
+        }
+        let close = matches!(command, Some(Command::Stop | Command::Interrupt));
+        match &mut self.overlay {
+            Overlay::None => {}
+            Overlay::Help { scroll } => match key.code {
+                KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
+                KeyCode::Down | KeyCode::Char('j') => *scroll = scroll.saturating_add(1),
+                KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
+                KeyCode::PageDown => *scroll = scroll.saturating_add(10),
+                _ if close
+                    || matches!(
+                        key.code,
+                        KeyCode::F(1) | KeyCode::Char('q') | KeyCode::Enter
+                    ) =>
+                {
+                    self.overlay = Overlay::None
+                }
+                _ => {}
+            },
+            Overlay::ModelPicker(picker) => {
+                let count = self
+                    .models
+                    .iter()
+                    .filter(|m| fuzzy_match(m, &picker.filter))
+                    .count();
+                match picker_key(picker, key, count, close) {
+                    PickerOutcome::Close => self.overlay = Overlay::None,
+                    PickerOutcome::Choose(i) => {
+                        let filter = picker.filter.clone();
+                        let chosen = self.filtered_models(&filter).get(i).map(|s| s.to_string());
+                        self.overlay = Overlay::None;
+                        if let Some(model) = chosen {
+                            self.choose_model(model, effects);
+                        }
+                    }
+                    // An id the list does not know (a gateway may offer more): use it as typed.
+                    PickerOutcome::Typed(id) => match model_id(&id) {
+                        Ok(model) => {
+                            self.overlay = Overlay::None;
+                            self.choose_model(model, effects);
+                        }
+                        Err(e) => self.notify(Notice::error(e)),
+                    },
+                    PickerOutcome::Stay => {}
+                }
+            }
+            Overlay::Browser(_) => self.on_browser_key(key, close, effects),
+            Overlay::CodePicker { picker, blocks } => {
+                let matching: Vec<usize> = blocks
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| fuzzy_match(&b.label, &picker.filter))
+                    .map(|(i, _)| i)
+                    .collect();
+                match picker_key(picker, key, matching.len(), close) {
+                    PickerOutcome::Close => self.overlay = Overlay::None,
+                    PickerOutcome::Typed(_) | PickerOutcome::Stay => {}
+                    PickerOutcome::Choose(i) => {
+                        if let Some(block) = matching.get(i).map(|&i| blocks[i].clone()) {
+                            effects.push(Effect::Copy {
+                                text: block.code,
+                                what: "the code block".into(),
+                            });
+                        }
+                        self.overlay = Overlay::None;
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub(super) enum PickerOutcome {
+    Stay,
+    Close,
+    Choose(usize),
+    /// Enter on a filter that matches nothing: the filter text itself.
+    Typed(String),
+}
+
+/// Shared list-popup keys: type to filter, arrows to move, Enter to choose, Esc to close.
+pub(super) fn picker_key(
+    picker: &mut PickerState,
+    key: KeyEvent,
+    count: usize,
+    close: bool,
+) -> PickerOutcome {
+    if close {
+        return PickerOutcome::Close;
+    }
+    match key.code {
+        KeyCode::Enter if count > 0 => {
+            return PickerOutcome::Choose(picker.selected.min(count - 1));
+        }
+        KeyCode::Enter if !picker.filter.trim().is_empty() => {
+            return PickerOutcome::Typed(picker.filter.clone());
+        }
+        KeyCode::Enter => {}
+        KeyCode::Up => {
+            picker.selected = picker
+                .selected
+                .checked_sub(1)
+                .unwrap_or(count.saturating_sub(1))
+        }
+        KeyCode::Down | KeyCode::Tab => {
+            picker.selected = if picker.selected + 1 >= count {
+                0
+            } else {
+                picker.selected + 1
+            }
+        }
+        KeyCode::PageUp | KeyCode::Home => picker.selected = 0,
+        KeyCode::PageDown | KeyCode::End => picker.selected = count.saturating_sub(1),
+        _ => {
+            if edit_line(&mut picker.filter, key) {
+                picker.selected = 0;
+            }
+        }
+    }
+    PickerOutcome::Stay
+}
+
+/// The keys of a one-line field (a filter, a search, a title), as readline has them:
+/// characters, Backspace, Ctrl+W (the word before the end), Ctrl+U (everything). Whether the
+/// text changed.
+pub(super) fn edit_line(text: &mut String, key: KeyEvent) -> bool {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Backspace => text.pop().is_some(),
+        KeyCode::Char('w') if ctrl => {
+            let kept = text
+                .trim_end()
+                .trim_end_matches(|c: char| !c.is_whitespace())
+                .len();
+            let changed = kept < text.len();
+            text.truncate(kept);
+            changed
+        }
+        KeyCode::Char('u') if ctrl => {
+            let changed = !text.is_empty();
+            text.clear();
+            changed
+        }
+        KeyCode::Char(c) if !ctrl => {
+            text.push(c);
+            true
+        }
+        _ => false,
+    }
+}

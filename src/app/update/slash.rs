@@ -1,0 +1,144 @@
+//! Slash commands typed in the input (`/system`, `/temp`, `/model`...) and the model choice
+//! they share with the picker.
+
+use crate::app::state::*;
+
+impl App {
+    /// `/system`, `/temp`, `/max`, `/top_p`, `/model`, `/title`.
+    pub(super) fn slash_command(&mut self, rest: &str, effects: &mut Vec<Effect>) -> Slash {
+        let (name, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        let arg = arg.trim();
+        let pane = self.pane_mut();
+        let params = &mut pane.conversation.params;
+        let notice = match name {
+            "system" => {
+                pane.conversation.system = (!arg.is_empty()).then(|| arg.to_owned());
+                Ok(if arg.is_empty() {
+                    "system prompt cleared".to_owned()
+                } else {
+                    "system prompt set".to_owned()
+                })
+            }
+            "temp" | "temperature" => parse_opt(arg, crate::config::SAMPLING_RANGE).map(|v| {
+                params.temperature = v;
+                format!(
+                    "temperature {}",
+                    v.map_or("default".into(), |v| v.to_string())
+                )
+            }),
+            "top_p" | "topp" => parse_opt(arg, crate::config::SAMPLING_RANGE).map(|v| {
+                params.top_p = v;
+                format!("top_p {}", v.map_or("default".into(), |v| v.to_string()))
+            }),
+            "max" | "max_tokens" => match arg.parse::<u32>() {
+                Ok(n) if n > 0 => {
+                    params.max_tokens = Some(n);
+                    Ok(format!("max_tokens {n}"))
+                }
+                _ => Err("usage: /max N (a positive number of tokens)".to_owned()),
+            },
+            "title" | "rename" if !arg.is_empty() => {
+                pane.conversation.title = arg.chars().take(120).collect();
+                pane.title_from_user = true;
+                Ok("renamed".to_owned())
+            }
+            "title" | "rename" => Err("usage: /title TEXT".to_owned()),
+            "model" if !arg.is_empty() => match model_id(arg) {
+                Ok(model) => {
+                    self.choose_model(model, effects);
+                    return Slash::Done;
+                }
+                Err(e) => Err(e),
+            },
+            "model" => Err("usage: /model ID (or Ctrl+P to pick one)".to_owned()),
+            _ => return Slash::Unknown(name.to_owned()),
+        };
+        match notice {
+            Ok(text) => {
+                self.conversation_changed(effects);
+                self.notify(Notice::info(text));
+                Slash::Done
+            }
+            Err(text) => {
+                self.notify(Notice::error(text));
+                Slash::Invalid
+            }
+        }
+    }
+
+    /// Any id is accepted (gateways offer more than any list); an unlisted one is said so, and
+    /// offered in the picker from then on.
+    pub(super) fn choose_model(&mut self, model: String, effects: &mut Vec<Effect>) {
+        let known = self.models.contains(&model);
+        if !known {
+            self.models.push(model.clone());
+        }
+        let pane = self.pane_mut();
+        pane.model = model.clone();
+        pane.conversation.last_model = Some(model.clone());
+        self.conversation_changed(effects);
+        self.notify(Notice::info(if known {
+            format!("next turn goes to {model}")
+        } else {
+            format!("{model} is not in the known list; the next turn goes to it as typed")
+        }));
+    }
+
+    /// The active conversation's settings changed: stamp it and save its header.
+    pub(super) fn conversation_changed(&mut self, effects: &mut Vec<Effect>) {
+        let now_ms = self.now_ms;
+        let pane = self.pane_mut();
+        pane.conversation.updated_at = now_ms;
+        if pane.saved {
+            effects.push(Effect::Save(SaveOp::UpdateConversation(
+                pane.conversation.clone(),
+            )));
+        }
+    }
+}
+
+/// The slash commands, as listed when an unknown one is typed (aliases work but are not shown).
+pub(super) const SLASH_COMMANDS: [&str; 6] = ["system", "temp", "top_p", "max", "model", "title"];
+
+pub(super) fn parse_opt(
+    arg: &str,
+    range: std::ops::RangeInclusive<f64>,
+) -> Result<Option<f64>, String> {
+    if arg.is_empty() || arg == "default" || arg == "off" {
+        return Ok(None);
+    }
+    match arg.parse::<f64>() {
+        Ok(v) if range.contains(&v) => Ok(Some(v)),
+        _ => Err(format!(
+            "expected a number from {} to {} (or `default`)",
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
+/// Whether a line after its `/` starts with a command name (letters, digits, `_`, `-`), as
+/// `/help` does and `/etc/hosts` or `/ 2` do not: only those are taken as commands.
+pub(super) fn is_command_word(rest: &str) -> bool {
+    let name = rest.split(char::is_whitespace).next().unwrap_or("");
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// A model id as typed: trimmed, one word, printable.
+pub(super) fn model_id(typed: &str) -> Result<String, String> {
+    let id = typed.trim();
+    if id.is_empty() || id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("a model id is one word, without spaces or control characters".into());
+    }
+    Ok(id.to_owned())
+}
+
+/// What a `/command` line turned out to be.
+pub(super) enum Slash {
+    Done,
+    Invalid,
+    Unknown(String),
+}

@@ -1,0 +1,302 @@
+//! A turn: sending a prompt, the reply streaming into its pane, stopping and retrying it.
+
+use crate::api::Role;
+use crate::api::types::plain_text;
+use crate::app::keymap::Command;
+use crate::app::state::*;
+use crate::store::{MessageStatus, StoredMessage, title_from_prompt};
+
+use super::slash::{SLASH_COMMANDS, Slash, is_command_word};
+
+impl App {
+    pub(super) fn send(&mut self, effects: &mut Vec<Effect>) {
+        let mut text = self.pane().input_text();
+        if text.trim().is_empty() {
+            return;
+        }
+        if text.starts_with("//") {
+            // `//text` is the way to send a line that starts with a slash.
+            text.remove(0);
+        } else if let Some(rest) = text.strip_prefix('/')
+            && is_command_word(rest)
+        {
+            match self.slash_command(rest, effects) {
+                Slash::Done => {
+                    self.pane_mut().input = new_input();
+                    return;
+                }
+                // Keep the text so the typo can be fixed in place.
+                Slash::Invalid => return,
+                Slash::Unknown(name) => {
+                    let known: Vec<String> =
+                        SLASH_COMMANDS.iter().map(|c| format!("/{c}")).collect();
+                    self.notify(Notice::error(format!(
+                        "unknown command /{name} — known: {}",
+                        known.join(" ")
+                    )));
+                    return;
+                }
+            }
+        }
+        if self.pane().is_busy() {
+            let key = self.settings.keymap.label(Command::Stop);
+            self.notify(Notice::info(format!(
+                "a reply is still arriving; {key} stops it (your message is kept)"
+            )));
+            return;
+        }
+        // Another tern is still writing a reply here (the store keeps a live writer's reply
+        // `streaming`): a turn sent now would carry a history that is still changing. Reload to
+        // show how far it got; Enter sends once it has ended.
+        if self
+            .pane()
+            .messages
+            .iter()
+            .any(|m| m.status() == MessageStatus::Streaming)
+        {
+            effects.push(Effect::Reload(self.pane().id().to_owned()));
+            let key = self.settings.keymap.label(Command::Send);
+            self.notify(Notice::info(format!(
+                "another tern is still writing a reply here: reloaded; {key} sends once it has ended"
+            )));
+            return;
+        }
+        // Too big for the context window: say so once; Enter on the same text sends.
+        if let Some(oversize) = crate::app::context::oversize(self, &text) {
+            self.pane_mut().confirmed_oversize = Some(oversize);
+            let key = self.settings.keymap.label(Command::Send);
+            self.notify(Notice::error(format!(
+                "over the context window · {key} sends anyway"
+            )));
+            return;
+        }
+        self.pane_mut().confirmed_oversize = None;
+        self.history_cursor = None;
+        if self.prompt_history.last() != Some(&text) {
+            self.prompt_history.push(text.clone());
+        }
+        let now_ms = self.now_ms;
+        let id = self.ids.next_id();
+        let pane = self.pane_mut();
+        pane.input = new_input();
+        pane.conversation.updated_at = now_ms;
+        if !pane.saved {
+            if !pane.title_from_user {
+                pane.conversation.title = title_from_prompt(&text);
+            }
+            pane.conversation.last_model = Some(pane.model.clone());
+            pane.saved = true;
+            effects.push(Effect::Save(SaveOp::CreateConversation(
+                pane.conversation.clone(),
+            )));
+        }
+        let seq = next_seq(pane);
+        let user = follows(
+            pane,
+            StoredMessage::user_at(id, pane.conversation.id.clone(), seq, text, now_ms),
+        );
+        effects.push(Effect::Save(SaveOp::Message(user.clone())));
+        pane.messages.push(ChatMessage::new(user));
+        self.keep_draft(self.active, effects);
+        self.start_reply(self.active, effects);
+    }
+
+    /// Append an empty streaming reply and ask the driver to fill it.
+    pub(super) fn start_reply(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        let request = self.next_request;
+        self.next_request += 1;
+        let settings = self.settings.clone();
+        let (now, now_ms) = (self.now, self.now_ms);
+        let id = self.ids.next_id();
+        let pane = &mut self.panes[index];
+        let body = pane.build_request(&settings);
+        let seq = next_seq(pane);
+        let reply = follows(
+            pane,
+            StoredMessage::assistant_streaming_at(
+                id,
+                pane.conversation.id.clone(),
+                seq,
+                pane.model.clone(),
+                now_ms,
+            ),
+        );
+        effects.push(Effect::Save(SaveOp::Message(reply.clone())));
+        pane.messages.push(ChatMessage::new(reply));
+        pane.phase = Phase::Waiting {
+            request,
+            since: now,
+            retry: None,
+        };
+        pane.last_flush = now;
+        effects.push(Effect::Send {
+            conversation: pane.conversation.id.clone(),
+            request,
+            body,
+        });
+        effects.push(Effect::Scroll {
+            conversation: pane.conversation.id.clone(),
+            by: ScrollBy::Bottom,
+        });
+    }
+
+    pub(super) fn retry(&mut self, effects: &mut Vec<Effect>) {
+        let pane = self.pane();
+        if pane.is_busy() {
+            return;
+        }
+        let failed = pane.messages.last().is_some_and(|m| {
+            m.role() == Role::Assistant
+                && matches!(
+                    m.status(),
+                    MessageStatus::Error | MessageStatus::Interrupted
+                )
+        });
+        if failed {
+            self.start_reply(self.active, effects);
+        } else {
+            self.notify(Notice::info("nothing to retry: the last turn did not fail"));
+        }
+    }
+
+    /// Stop the pane's reply now, keeping what arrived, marked stopped.
+    pub(super) fn stop(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        let now_ms = self.now_ms;
+        let pane = &mut self.panes[index];
+        let Some(request) = pane.end_request() else {
+            return;
+        };
+        effects.push(Effect::Cancel(request));
+        if let Some(message) = pane.messages.last_mut()
+            && message.status() == MessageStatus::Streaming
+        {
+            message.stored.status = MessageStatus::Stopped;
+            message.version += 1;
+            effects.push(Effect::Save(SaveOp::Message(message.snapshot(now_ms))));
+        }
+    }
+
+    /// A stream update for `request`; dropped unless that request is still its pane's.
+    pub(super) fn on_api(
+        &mut self,
+        conversation: &str,
+        request: RequestId,
+        event: ApiEvent,
+        effects: &mut Vec<Effect>,
+    ) {
+        let Some(index) = self
+            .panes
+            .iter()
+            .position(|p| p.id() == conversation && p.request() == Some(request))
+        else {
+            return; // a request that was stopped or closed
+        };
+        let pane = &mut self.panes[index];
+        let Some(message) = pane.messages.last_mut() else {
+            return;
+        };
+        match event {
+            ApiEvent::Retrying(notice) => {
+                if let Phase::Waiting { retry, .. } = &mut pane.phase {
+                    *retry = Some(notice);
+                }
+            }
+            ApiEvent::Started { usage } => {
+                message.stored.usage = Some(usage);
+                message.version += 1;
+            }
+            ApiEvent::Text(text) => self.on_text(index, &text, effects),
+            ApiEvent::Usage(usage) => {
+                message.stored.usage = Some(usage);
+                message.usage_final = true;
+                message.version += 1;
+            }
+            ApiEvent::Finished(reply) => {
+                message.stored.content = reply.content;
+                message.stored.usage = Some(reply.usage);
+                message.usage_final = true;
+                message.stored.stop_reason = reply.stop_reason;
+                message.stored.status = MessageStatus::Complete;
+                message.text = plain_text(&message.stored.content);
+                self.end_reply(index, effects);
+            }
+            ApiEvent::Failed { error, partial } => {
+                if let Some(partial) = partial {
+                    if partial.usage != Default::default() {
+                        message.stored.usage = Some(partial.usage);
+                    }
+                    let others: Vec<_> = partial
+                        .content
+                        .into_iter()
+                        .filter(|b| !matches!(b, crate::api::ContentBlock::Text { .. }))
+                        .collect();
+                    message.stored.content = others;
+                }
+                message.stored.status = MessageStatus::Error;
+                let mut info = ErrorInfo::from_api(&error);
+                if !message.text.trim().is_empty() {
+                    info.advice = crate::app::history::partial_reply_advice();
+                }
+                message.error = Some(info);
+                self.end_reply(index, effects);
+            }
+        }
+    }
+
+    /// Text of the reply in pane `index`: the phase moves to streaming, the text grows, and it
+    /// is saved at most every [`FLUSH_EVERY`].
+    fn on_text(&mut self, index: usize, text: &str, effects: &mut Vec<Effect>) {
+        let (now, now_ms) = (self.now, self.now_ms);
+        let unread = index != self.active;
+        let pane = &mut self.panes[index];
+        let Some(message) = pane.messages.last_mut() else {
+            return;
+        };
+        match pane.phase {
+            Phase::Streaming { ref mut chars, .. } => *chars += text.chars().count(),
+            Phase::Waiting { request, since, .. } => {
+                pane.phase = Phase::Streaming {
+                    request,
+                    since,
+                    first_text: now,
+                    chars: text.chars().count(),
+                };
+            }
+            Phase::Idle => return, // text for no request: `on_api` lets none through
+        }
+        message.text.push_str(text);
+        message.version += 1;
+        pane.unread |= unread;
+        if now.duration_since(pane.last_flush) >= FLUSH_EVERY {
+            pane.last_flush = now;
+            effects.push(Effect::Save(SaveOp::Message(message.snapshot(now_ms))));
+        }
+    }
+
+    /// The reply in pane `index` ended (finished or failed, its message already filled in):
+    /// save it, free the pane, and mark the tab unread if it is not the one shown.
+    fn end_reply(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        let (now_ms, unread) = (self.now_ms, index != self.active);
+        let pane = &mut self.panes[index];
+        if let Some(message) = pane.messages.last_mut() {
+            message.version += 1;
+            effects.push(Effect::Save(SaveOp::Message(message.snapshot(now_ms))));
+        }
+        pane.end_request();
+        pane.unread |= unread;
+    }
+}
+
+/// Replies are flushed to the store at least this often while streaming.
+pub(super) const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+pub(super) fn next_seq(pane: &Pane) -> i64 {
+    pane.messages.last().map_or(0, |m| m.stored.seq + 1)
+}
+
+/// `message` as the one after the pane's last: the store appends it only if that is still the
+/// conversation's last message (another tern may have written since).
+pub(super) fn follows(pane: &Pane, mut message: StoredMessage) -> StoredMessage {
+    message.parent_id = pane.messages.last().map(|m| m.stored.id.clone());
+    message
+}
