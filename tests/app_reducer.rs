@@ -10,8 +10,9 @@ use tern::api::types::{MessageContent, SystemPrompt};
 use tern::api::{ContentBlock, Message, RetryNotice, Role};
 use tern::app::{
     Action, ApiEvent, App, CodeChoice, Effect, ErrorInfo, Notice, NoticeKind, Overlay, Phase,
-    PickerState, SaveOp, ScrollBy,
+    PickerState, ScrollBy,
 };
+use tern::store::WriteCommand;
 use tern::store::{Conversation, MessageStatus, StoredMessage};
 
 use common::*;
@@ -90,9 +91,9 @@ fn enter_saves_conversation_and_user_message_before_sending() {
     let kinds: Vec<&str> = effects
         .iter()
         .map(|e| match e {
-            Effect::Save(SaveOp::CreateConversation(_)) => "create",
-            Effect::Save(SaveOp::Message(m)) if m.role == Role::User => "user",
-            Effect::Save(SaveOp::Message(_)) => "reply",
+            Effect::Save(WriteCommand::CreateConversation(_)) => "create",
+            Effect::Save(WriteCommand::UpsertMessage(m)) if m.role == Role::User => "user",
+            Effect::Save(WriteCommand::UpsertMessage(_)) => "reply",
             Effect::Send { .. } => "send",
             Effect::Scroll {
                 by: ScrollBy::Bottom,
@@ -103,7 +104,7 @@ fn enter_saves_conversation_and_user_message_before_sending() {
         .collect();
     assert_eq!(kinds, ["create", "user", "reply", "send", "bottom"]);
 
-    let Effect::Save(SaveOp::CreateConversation(conversation)) = &effects[0] else {
+    let Effect::Save(WriteCommand::CreateConversation(conversation)) = &effects[0] else {
         unreachable!()
     };
     assert_eq!(conversation.title, "What is a tern?");
@@ -148,7 +149,7 @@ fn the_next_send_carries_the_whole_history_and_no_new_conversation() {
     assert!(
         !effects
             .iter()
-            .any(|e| matches!(e, Effect::Save(SaveOp::CreateConversation(_)))),
+            .any(|e| matches!(e, Effect::Save(WriteCommand::CreateConversation(_)))),
         "{effects:#?}"
     );
     let (_, request, body) = the_send(&effects);
@@ -905,7 +906,7 @@ fn picker_filter_and_enter_change_the_model_of_the_next_turn() {
     assert_eq!(app.overlay, Overlay::None);
     assert_eq!(app.pane().model, "claude-haiku-4.5");
     // The conversation exists already, so its new model is saved.
-    let [Effect::Save(SaveOp::UpdateConversation(c))] = effects.as_slice() else {
+    let [Effect::Save(WriteCommand::UpdateConversation(c))] = effects.as_slice() else {
         panic!("{effects:#?}")
     };
     assert_eq!(c.last_model.as_deref(), Some("claude-haiku-4.5"));
@@ -991,7 +992,7 @@ fn picker_on_a_new_conversation_saves_nothing_yet() {
     assert!(effects.is_empty(), "{effects:#?}");
     assert_eq!(app.pane().model, "claude-opus-4.5");
     let effects = submit(&mut app, "hi");
-    let Effect::Save(SaveOp::CreateConversation(c)) = &effects[0] else {
+    let Effect::Save(WriteCommand::CreateConversation(c)) = &effects[0] else {
         panic!("{effects:#?}")
     };
     assert_eq!(c.last_model.as_deref(), Some("claude-opus-4.5"));
@@ -1192,9 +1193,9 @@ fn closing_a_busy_tab_asks_once_and_a_second_press_within_a_second_closes_it() {
 // ─── Drafts ──────────────────────────────────────────────────────────────────────────────
 
 fn draft(conversation: &str, text: &str) -> Effect {
-    Effect::Save(SaveOp::Draft {
-        conversation: conversation.to_owned(),
-        text: text.to_owned(),
+    Effect::Save(WriteCommand::SetDraft {
+        id: conversation.to_owned(),
+        draft: text.to_owned(),
     })
 }
 
@@ -1381,7 +1382,7 @@ fn slash_system_sets_and_clears_the_system_prompt() {
 
     // Once saved, a change is written.
     let effects = submit(&mut app, "/system");
-    let [Effect::Save(SaveOp::UpdateConversation(c))] = effects.as_slice() else {
+    let [Effect::Save(WriteCommand::UpdateConversation(c))] = effects.as_slice() else {
         panic!("{effects:#?}")
     };
     assert_eq!(c.system, None);
@@ -1461,7 +1462,7 @@ fn slash_title_renames_the_conversation() {
     turn(&mut app, "first prompt", "answer");
     assert_eq!(app.pane().conversation.title, "first prompt");
     let effects = submit(&mut app, "/title Terns and gulls");
-    let [Effect::Save(SaveOp::UpdateConversation(c))] = effects.as_slice() else {
+    let [Effect::Save(WriteCommand::UpdateConversation(c))] = effects.as_slice() else {
         panic!("{effects:#?}")
     };
     assert_eq!(c.title, "Terns and gulls");
@@ -1475,7 +1476,7 @@ fn slash_title_before_the_first_message_survives_it() {
     submit(&mut app, "/title My own title");
     assert_eq!(app.pane().conversation.title, "My own title");
     let effects = submit(&mut app, "first prompt");
-    let Effect::Save(SaveOp::CreateConversation(c)) = &effects[0] else {
+    let Effect::Save(WriteCommand::CreateConversation(c)) = &effects[0] else {
         panic!("{effects:#?}")
     };
     assert_eq!(c.title, "My own title");
@@ -1799,7 +1800,7 @@ fn open_saved_replaces_the_empty_start_tab_with_its_model_and_history() {
     assert!(
         !effects
             .iter()
-            .any(|e| matches!(e, Effect::Save(SaveOp::CreateConversation(_))))
+            .any(|e| matches!(e, Effect::Save(WriteCommand::CreateConversation(_))))
     );
     let (conversation, _, body) = the_send(&effects);
     assert_eq!(conversation, "c0ffee0000000001");

@@ -9,7 +9,7 @@ use ratatui_textarea::TextArea;
 use crate::api::{ApiError, Message, MessagesRequest, RetryNotice, Role, Usage};
 use crate::config::{Config, ModelSpec};
 pub use crate::store::BrowserRow;
-use crate::store::{Conversation, MessageStatus, StoredMessage};
+use crate::store::{Conversation, MessageStatus, StoredMessage, WriteCommand};
 
 pub use super::ids::Ids;
 use super::keymap::KeyMap;
@@ -431,7 +431,7 @@ pub enum Action {
         messages: Vec<StoredMessage>,
     },
     /// The draft the store kept for a conversation (the answer to a load; see
-    /// `SaveOp::Draft`). Fills that pane's input only if it is still empty.
+    /// `WriteCommand::SetDraft`). Fills that pane's input only if it is still empty.
     RestoreDraft {
         conversation: String,
         text: String,
@@ -457,26 +457,6 @@ pub enum ScrollBy {
     Bottom,
 }
 
-/// A write for the store's owner task.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SaveOp {
-    CreateConversation(Conversation),
-    UpdateConversation(Conversation),
-    Message(StoredMessage),
-    Rename {
-        id: String,
-        title: String,
-    },
-    Delete(String),
-    /// Keep the unsent input of a saved conversation across restarts ("" drops it). Handed
-    /// over when its tab is left, closed or the app quits, and cleared on send; the store
-    /// answers a conversation's load with `Action::RestoreDraft`.
-    Draft {
-        conversation: String,
-        text: String,
-    },
-}
-
 /// What the app asks the driver to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -486,7 +466,8 @@ pub enum Effect {
         body: MessagesRequest,
     },
     Cancel(RequestId),
-    Save(SaveOp),
+    /// A write for the store's owner task, in the store's own terms.
+    Save(WriteCommand),
     Copy {
         text: String,
         what: String,

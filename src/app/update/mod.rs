@@ -15,6 +15,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::keymap::Command;
 use super::state::*;
+use crate::store::WriteCommand;
 
 impl App {
     #[must_use = "the effects are what the driver must carry out"]
@@ -185,9 +186,9 @@ impl App {
         };
         if text != pane.kept_draft {
             pane.kept_draft = text.clone();
-            effects.push(Effect::Save(SaveOp::Draft {
-                conversation: pane.conversation.id.clone(),
-                text,
+            effects.push(Effect::Save(WriteCommand::SetDraft {
+                id: pane.conversation.id.clone(),
+                draft: text,
             }));
         }
     }
