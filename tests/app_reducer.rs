@@ -10,7 +10,7 @@ use tern::api::types::{MessageContent, SystemPrompt};
 use tern::api::{ContentBlock, Message, RetryNotice, Role};
 use tern::app::{
     Action, ApiEvent, App, CodeChoice, Effect, ErrorInfo, Notice, NoticeKind, Overlay, Phase,
-    PickerState, ScrollBy,
+    PickerState, Scroll, ScrollBy,
 };
 use tern::store::WriteCommand;
 use tern::store::{Conversation, MessageStatus, StoredMessage};
@@ -95,14 +95,13 @@ fn enter_saves_conversation_and_user_message_before_sending() {
             Effect::Save(WriteCommand::UpsertMessage(m)) if m.role == Role::User => "user",
             Effect::Save(WriteCommand::UpsertMessage(_)) => "reply",
             Effect::Send { .. } => "send",
-            Effect::Scroll {
-                by: ScrollBy::Bottom,
-                ..
-            } => "bottom",
             other => panic!("unexpected {other:?}"),
         })
         .collect();
-    assert_eq!(kinds, ["create", "user", "reply", "send", "bottom"]);
+    assert_eq!(kinds, ["create", "user", "reply", "send"]);
+    // And the view follows the new reply (a view command, not an effect).
+    let bottom = ScrollBy::Bottom;
+    assert!(matches!(app.scrolls.as_slice(), [Scroll { by, .. }] if *by == bottom));
 
     let Effect::Save(WriteCommand::CreateConversation(conversation)) = &effects[0] else {
         unreachable!()
@@ -1697,7 +1696,7 @@ fn f1_opens_help_and_esc_f1_q_or_enter_close_it() {
 fn scrolling_keys_and_the_wheel_ask_the_view_to_scroll() {
     let mut app = new_app();
     let id = app.pane().id().to_owned();
-    let scroll = |by| Effect::Scroll {
+    let scroll = |by| Scroll {
         conversation: id.clone(),
         by,
     };
@@ -1714,7 +1713,8 @@ fn scrolling_keys_and_the_wheel_ask_the_view_to_scroll() {
         (Action::Wheel(3), ScrollBy::Lines(3)),
     ] {
         let name = format!("{action:?}");
-        assert_eq!(app.update(action), [scroll(by)], "{name}");
+        assert!(app.update(action).is_empty(), "{name}");
+        assert_eq!(std::mem::take(&mut app.scrolls), [scroll(by)], "{name}");
     }
 }
 
@@ -1722,15 +1722,17 @@ fn scrolling_keys_and_the_wheel_ask_the_view_to_scroll() {
 fn home_and_end_edit_a_non_empty_input_instead_of_scrolling() {
     let mut app = new_app();
     type_str(&mut app, "abc");
-    assert!(app.update(key(KeyCode::Home)).is_empty());
+    let _ = app.update(key(KeyCode::Home));
     type_str(&mut app, ">");
-    assert!(app.update(key(KeyCode::End)).is_empty());
+    let _ = app.update(key(KeyCode::End));
     type_str(&mut app, "<");
     assert_eq!(app.pane().input_text(), ">abc<");
+    assert!(app.scrolls.is_empty());
     // PgUp scrolls whatever the input holds.
+    let _ = app.update(key(KeyCode::PageUp));
     assert!(matches!(
-        app.update(key(KeyCode::PageUp)).as_slice(),
-        [Effect::Scroll {
+        app.scrolls.as_slice(),
+        [Scroll {
             by: ScrollBy::Pages(-1),
             ..
         }]
@@ -1780,9 +1782,10 @@ fn open_saved_replaces_the_empty_start_tab_with_its_model_and_history() {
         conversation,
         messages,
     });
+    assert!(effects.is_empty(), "{effects:?}");
     assert_eq!(
-        effects,
-        [Effect::Scroll {
+        std::mem::take(&mut app.scrolls),
+        [Scroll {
             conversation: "c0ffee0000000001".into(),
             by: ScrollBy::Bottom,
         }]
@@ -2024,10 +2027,8 @@ fn a_refused_turn_is_dropped_reloaded_and_its_prompt_given_back() {
         conversation: conversation.clone(),
         messages: stored,
     });
-    assert!(
-        matches!(effects.as_slice(), [Effect::Scroll { .. }]),
-        "{effects:?}"
-    );
+    assert!(effects.is_empty(), "{effects:?}");
+    assert!(matches!(app.scrolls.last(), Some(Scroll { .. })));
     assert_eq!(app.pane().messages.len(), 4);
 
     // Sending again follows what the other tern wrote.

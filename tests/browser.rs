@@ -409,9 +409,10 @@ fn enter_opens_the_selected_conversation_and_closes_the_browser() {
         conversation,
         messages,
     });
+    assert!(effects.is_empty(), "{effects:?}");
     assert_eq!(
-        effects,
-        [Effect::Scroll {
+        std::mem::take(&mut app.scrolls),
+        [tern::app::Scroll {
             conversation: id(1),
             by: ScrollBy::Bottom
         }]

@@ -448,6 +448,15 @@ pub enum Action {
     },
 }
 
+/// A scroll of a conversation's view. Not an [`Effect`]: scrolling is the view's business, not
+/// I/O, so the app queues these in [`App::scrolls`] and the view takes them after each update
+/// (`ViewState::sync`), the same way in the driver and in every test harness.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scroll {
+    pub conversation: String,
+    pub by: ScrollBy,
+}
+
 /// How far to scroll.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScrollBy {
@@ -473,10 +482,6 @@ pub enum Effect {
         what: String,
     },
     Editor(String),
-    Scroll {
-        conversation: String,
-        by: ScrollBy,
-    },
     /// List (empty query) or search saved conversations; answer with `Action::BrowserRows`.
     BrowserQuery {
         generation: u64,
@@ -630,6 +635,8 @@ pub struct App {
     pub store_problem: Option<String>,
     /// The quit or close waiting for its second press.
     pub confirm: Option<Confirm>,
+    /// Scrolls asked for by the last updates, for the view to take (`ViewState::sync`).
+    pub scrolls: Vec<Scroll>,
 }
 
 impl App {
@@ -655,6 +662,7 @@ impl App {
             history_cursor: None,
             store_problem: None,
             confirm: None,
+            scrolls: Vec::new(),
         }
     }
 

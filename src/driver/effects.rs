@@ -112,7 +112,7 @@ impl Driver {
                     Err(e) => Notice::error(format!("export failed: {e}")),
                 }))
             }),
-            Effect::Quit | Effect::Editor(_) | Effect::Scroll { .. } => {}
+            Effect::Quit | Effect::Editor(_) => {}
         }
     }
 

@@ -100,6 +100,14 @@ impl ViewState {
             .retain(|id, _| app.panes.iter().any(|p| p.conversation.id == *id));
     }
 
+    /// Catch up with the app after an update: take its queued scrolls, forget closed tabs.
+    pub fn sync(&mut self, app: &mut App) {
+        for scroll in std::mem::take(&mut app.scrolls) {
+            self.scroll(app, &scroll.conversation, scroll.by);
+        }
+        self.retain(app);
+    }
+
     /// Apply a scroll request to a pane's view.
     pub fn scroll(&mut self, app: &App, conversation: &str, by: ScrollBy) {
         let Some(pane) = app.panes.iter().find(|p| p.conversation.id == conversation) else {

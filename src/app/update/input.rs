@@ -8,7 +8,7 @@ use crate::app::keymap::Command;
 use crate::app::state::*;
 
 impl App {
-    pub(super) fn on_input_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
+    pub(super) fn on_input_key(&mut self, key: KeyEvent) {
         let conversation = self.pane().id().to_owned();
         let empty = self.pane().input.is_empty();
         match key.code {
@@ -20,14 +20,14 @@ impl App {
                 return;
             }
             KeyCode::Home if empty => {
-                effects.push(Effect::Scroll {
+                self.scrolls.push(Scroll {
                     conversation,
                     by: ScrollBy::Top,
                 });
                 return;
             }
             KeyCode::End if empty => {
-                effects.push(Effect::Scroll {
+                self.scrolls.push(Scroll {
                     conversation,
                     by: ScrollBy::Bottom,
                 });
@@ -102,7 +102,7 @@ impl App {
 
     pub(super) fn run_command(&mut self, command: Command, effects: &mut Vec<Effect>) {
         let conversation = self.pane().id().to_owned();
-        let scroll = |by| Effect::Scroll {
+        let scroll = |by| Scroll {
             conversation: conversation.clone(),
             by,
         };
@@ -134,12 +134,12 @@ impl App {
                 let index = (self.active + self.panes.len() - 1) % self.panes.len();
                 self.switch_to(index, effects)
             }
-            Command::PageUp => effects.push(scroll(ScrollBy::Pages(-1))),
-            Command::PageDown => effects.push(scroll(ScrollBy::Pages(1))),
-            Command::ScrollUp => effects.push(scroll(ScrollBy::Lines(-1))),
-            Command::ScrollDown => effects.push(scroll(ScrollBy::Lines(1))),
-            Command::Top => effects.push(scroll(ScrollBy::Top)),
-            Command::Bottom => effects.push(scroll(ScrollBy::Bottom)),
+            Command::PageUp => self.scrolls.push(scroll(ScrollBy::Pages(-1))),
+            Command::PageDown => self.scrolls.push(scroll(ScrollBy::Pages(1))),
+            Command::ScrollUp => self.scrolls.push(scroll(ScrollBy::Lines(-1))),
+            Command::ScrollDown => self.scrolls.push(scroll(ScrollBy::Lines(1))),
+            Command::Top => self.scrolls.push(scroll(ScrollBy::Top)),
+            Command::Bottom => self.scrolls.push(scroll(ScrollBy::Bottom)),
             Command::Editor => effects.push(Effect::Editor(self.pane().input_text())),
             Command::CopyReply => self.copy_reply(effects),
             Command::CopyCode => self.copy_code(),

@@ -25,7 +25,7 @@ impl App {
             Action::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key, &mut effects),
             Action::Key(_) | Action::Resize => {}
             Action::Paste(text) => self.on_paste(&text, &mut effects),
-            Action::Wheel(lines) => effects.push(Effect::Scroll {
+            Action::Wheel(lines) => self.scrolls.push(Scroll {
                 conversation: self.pane().id().to_owned(),
                 by: ScrollBy::Lines(lines),
             }),
@@ -63,7 +63,7 @@ impl App {
             Action::Reloaded {
                 conversation,
                 messages,
-            } => self.on_reloaded(conversation, messages, &mut effects),
+            } => self.on_reloaded(conversation, messages),
             Action::RestoreDraft { conversation, text } => {
                 if let Some(pane) = self.panes.iter_mut().find(|p| p.id() == conversation) {
                     if pane.input.is_empty() {
@@ -103,7 +103,7 @@ impl App {
                 self.switch_to(self.panes.len() - 1, effects);
             }
         }
-        effects.push(Effect::Scroll {
+        self.scrolls.push(Scroll {
             conversation: self.pane().id().to_owned(),
             by: ScrollBy::Bottom,
         });
@@ -160,7 +160,7 @@ impl App {
         }
         match command {
             Some(command) => self.run_command(command, effects),
-            None => self.on_input_key(key, effects),
+            None => self.on_input_key(key),
         }
     }
 

@@ -135,7 +135,7 @@ impl App {
             request,
             body,
         });
-        effects.push(Effect::Scroll {
+        self.scrolls.push(Scroll {
             conversation: pane.conversation.id.clone(),
             by: ScrollBy::Bottom,
         });
