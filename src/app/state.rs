@@ -535,7 +535,7 @@ pub const CONFIRM_WITHIN: Duration = Duration::from_secs(1);
 /// the same command's key again, in the same tab, within [`CONFIRM_WITHIN`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confirm {
-    pub command: super::keymap::Command,
+    pub command: super::keymap::KeyAction,
     pub conversation: String,
     pub at: Instant,
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use ratatui::text::Line;
 
-use crate::app::{App, ChatMessage, Command, ScrollBy};
+use crate::app::{App, ChatMessage, KeyAction, ScrollBy};
 use crate::render::Theme;
 
 use super::message::message_lines;
@@ -134,7 +134,7 @@ pub struct KeyHints {
 impl From<&App> for KeyHints {
     fn from(app: &App) -> Self {
         KeyHints {
-            retry: app.settings.keymap.label(Command::Retry),
+            retry: app.settings.keymap.label(KeyAction::Retry),
         }
     }
 }

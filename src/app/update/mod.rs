@@ -13,7 +13,7 @@ mod stream;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::keymap::Command;
+use super::keymap::KeyAction;
 use super::state::*;
 use crate::store::WriteCommand;
 
@@ -128,7 +128,7 @@ impl App {
         if key.kind == KeyEventKind::Repeat
             && matches!(
                 command,
-                Some(Command::Quit | Command::Interrupt | Command::CloseConversation)
+                Some(KeyAction::Quit | KeyAction::Interrupt | KeyAction::CloseConversation)
             )
         {
             return;
@@ -216,7 +216,12 @@ impl App {
     /// Whether `command` may go ahead: at once without `risk`; else only as the second press
     /// within [`CONFIRM_WITHIN`], the first one asking ("press Ctrl+Q again to quit: …"; an
     /// empty risk asks without a reason).
-    pub(super) fn confirmed(&mut self, command: Command, what: &str, risk: Option<String>) -> bool {
+    pub(super) fn confirmed(
+        &mut self,
+        command: KeyAction,
+        what: &str,
+        risk: Option<String>,
+    ) -> bool {
         let Some(risk) = risk else {
             self.confirm = None;
             return true;

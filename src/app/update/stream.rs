@@ -2,7 +2,7 @@
 
 use crate::api::Role;
 use crate::api::types::plain_text;
-use crate::app::keymap::Command;
+use crate::app::keymap::KeyAction;
 use crate::app::state::*;
 use crate::store::WriteCommand;
 use crate::store::{MessageStatus, StoredMessage, title_from_prompt};
@@ -40,7 +40,7 @@ impl App {
             }
         }
         if self.pane().is_busy() {
-            let key = self.settings.keymap.label(Command::Stop);
+            let key = self.settings.keymap.label(KeyAction::Stop);
             self.notify(Notice::info(format!(
                 "a reply is still arriving; {key} stops it (your message is kept)"
             )));
@@ -56,7 +56,7 @@ impl App {
             .any(|m| m.status() == MessageStatus::Streaming)
         {
             effects.push(Effect::Reload(self.pane().id().to_owned()));
-            let key = self.settings.keymap.label(Command::Send);
+            let key = self.settings.keymap.label(KeyAction::Send);
             self.notify(Notice::info(format!(
                 "another tern is still writing a reply here: reloaded; {key} sends once it has ended"
             )));
@@ -65,7 +65,7 @@ impl App {
         // Too big for the context window: say so once; Enter on the same text sends.
         if let Some(oversize) = crate::app::context::oversize(self, &text) {
             self.pane_mut().confirmed_oversize = Some(oversize);
-            let key = self.settings.keymap.label(Command::Send);
+            let key = self.settings.keymap.label(KeyAction::Send);
             self.notify(Notice::error(format!(
                 "over the context window · {key} sends anyway"
             )));
