@@ -11,8 +11,9 @@ use tern::api::types::{MessageContent, SystemPrompt};
 use tern::api::{ContentBlock, Message, RetryNotice, Role};
 use tern::app::{
     Action, ApiEvent, App, CodeChoice, Effect, ErrorInfo, Notice, NoticeKind, Overlay, Phase,
-    PickerState, SaveOp, ScrollBy,
+    PickerState, Scroll, ScrollBy,
 };
+use tern::store::WriteCommand;
 use tern::store::{Conversation, MessageStatus, StoredMessage};
 
 use common::*;
@@ -91,20 +92,19 @@ fn enter_saves_conversation_and_user_message_before_sending() {
     let kinds: Vec<&str> = effects
         .iter()
         .map(|e| match e {
-            Effect::Save(SaveOp::CreateConversation(_)) => "create",
-            Effect::Save(SaveOp::Message(m)) if m.role == Role::User => "user",
-            Effect::Save(SaveOp::Message(_)) => "reply",
+            Effect::Save(WriteCommand::CreateConversation(_)) => "create",
+            Effect::Save(WriteCommand::UpsertMessage(m)) if m.role == Role::User => "user",
+            Effect::Save(WriteCommand::UpsertMessage(_)) => "reply",
             Effect::Send { .. } => "send",
-            Effect::Scroll {
-                by: ScrollBy::Bottom,
-                ..
-            } => "bottom",
             other => panic!("unexpected {other:?}"),
         })
         .collect();
-    assert_eq!(kinds, ["create", "user", "reply", "send", "bottom"]);
+    assert_eq!(kinds, ["create", "user", "reply", "send"]);
+    // And the view follows the new reply (a view command, not an effect).
+    let bottom = ScrollBy::Bottom;
+    assert!(matches!(app.scrolls.as_slice(), [Scroll { by, .. }] if *by == bottom));
 
-    let Effect::Save(SaveOp::CreateConversation(conversation)) = &effects[0] else {
+    let Effect::Save(WriteCommand::CreateConversation(conversation)) = &effects[0] else {
         unreachable!()
     };
     assert_eq!(conversation.title, "What is a tern?");
@@ -149,7 +149,7 @@ fn the_next_send_carries_the_whole_history_and_no_new_conversation() {
     assert!(
         !effects
             .iter()
-            .any(|e| matches!(e, Effect::Save(SaveOp::CreateConversation(_)))),
+            .any(|e| matches!(e, Effect::Save(WriteCommand::CreateConversation(_)))),
         "{effects:#?}"
     );
     let (_, request, body) = the_send(&effects);
@@ -906,7 +906,7 @@ fn picker_filter_and_enter_change_the_model_of_the_next_turn() {
     assert_eq!(app.overlay, Overlay::None);
     assert_eq!(app.pane().model, "claude-haiku-4.5");
     // The conversation exists already, so its new model is saved.
-    let [Effect::Save(SaveOp::UpdateConversation(c))] = effects.as_slice() else {
+    let [Effect::Save(WriteCommand::UpdateConversation(c))] = effects.as_slice() else {
         panic!("{effects:#?}")
     };
     assert_eq!(c.last_model.as_deref(), Some("claude-haiku-4.5"));
@@ -992,7 +992,7 @@ fn picker_on_a_new_conversation_saves_nothing_yet() {
     assert!(effects.is_empty(), "{effects:#?}");
     assert_eq!(app.pane().model, "claude-opus-4.5");
     let effects = submit(&mut app, "hi");
-    let Effect::Save(SaveOp::CreateConversation(c)) = &effects[0] else {
+    let Effect::Save(WriteCommand::CreateConversation(c)) = &effects[0] else {
         panic!("{effects:#?}")
     };
     assert_eq!(c.last_model.as_deref(), Some("claude-opus-4.5"));
@@ -1193,9 +1193,9 @@ fn closing_a_busy_tab_asks_once_and_a_second_press_within_a_second_closes_it() {
 // ─── Drafts ──────────────────────────────────────────────────────────────────────────────
 
 fn draft(conversation: &str, text: &str) -> Effect {
-    Effect::Save(SaveOp::Draft {
-        conversation: conversation.to_owned(),
-        text: text.to_owned(),
+    Effect::Save(WriteCommand::SetDraft {
+        id: conversation.to_owned(),
+        draft: text.to_owned(),
     })
 }
 
@@ -1382,7 +1382,7 @@ fn slash_system_sets_and_clears_the_system_prompt() {
 
     // Once saved, a change is written.
     let effects = submit(&mut app, "/system");
-    let [Effect::Save(SaveOp::UpdateConversation(c))] = effects.as_slice() else {
+    let [Effect::Save(WriteCommand::UpdateConversation(c))] = effects.as_slice() else {
         panic!("{effects:#?}")
     };
     assert_eq!(c.system, None);
@@ -1462,7 +1462,7 @@ fn slash_title_renames_the_conversation() {
     turn(&mut app, "first prompt", "answer");
     assert_eq!(app.pane().conversation.title, "first prompt");
     let effects = submit(&mut app, "/title Terns and gulls");
-    let [Effect::Save(SaveOp::UpdateConversation(c))] = effects.as_slice() else {
+    let [Effect::Save(WriteCommand::UpdateConversation(c))] = effects.as_slice() else {
         panic!("{effects:#?}")
     };
     assert_eq!(c.title, "Terns and gulls");
@@ -1476,7 +1476,7 @@ fn slash_title_before_the_first_message_survives_it() {
     submit(&mut app, "/title My own title");
     assert_eq!(app.pane().conversation.title, "My own title");
     let effects = submit(&mut app, "first prompt");
-    let Effect::Save(SaveOp::CreateConversation(c)) = &effects[0] else {
+    let Effect::Save(WriteCommand::CreateConversation(c)) = &effects[0] else {
         panic!("{effects:#?}")
     };
     assert_eq!(c.title, "My own title");
@@ -1697,7 +1697,7 @@ fn f1_opens_help_and_esc_f1_q_or_enter_close_it() {
 fn scrolling_keys_and_the_wheel_ask_the_view_to_scroll() {
     let mut app = new_app();
     let id = app.pane().id().to_owned();
-    let scroll = |by| Effect::Scroll {
+    let scroll = |by| Scroll {
         conversation: id.clone(),
         by,
     };
@@ -1714,7 +1714,8 @@ fn scrolling_keys_and_the_wheel_ask_the_view_to_scroll() {
         (Action::Wheel(3), ScrollBy::Lines(3)),
     ] {
         let name = format!("{action:?}");
-        assert_eq!(app.update(action), [scroll(by)], "{name}");
+        assert!(app.update(action).is_empty(), "{name}");
+        assert_eq!(std::mem::take(&mut app.scrolls), [scroll(by)], "{name}");
     }
 }
 
@@ -1722,15 +1723,17 @@ fn scrolling_keys_and_the_wheel_ask_the_view_to_scroll() {
 fn home_and_end_edit_a_non_empty_input_instead_of_scrolling() {
     let mut app = new_app();
     type_str(&mut app, "abc");
-    assert!(app.update(key(KeyCode::Home)).is_empty());
+    let _ = app.update(key(KeyCode::Home));
     type_str(&mut app, ">");
-    assert!(app.update(key(KeyCode::End)).is_empty());
+    let _ = app.update(key(KeyCode::End));
     type_str(&mut app, "<");
     assert_eq!(app.pane().input_text(), ">abc<");
+    assert!(app.scrolls.is_empty());
     // PgUp scrolls whatever the input holds.
+    let _ = app.update(key(KeyCode::PageUp));
     assert!(matches!(
-        app.update(key(KeyCode::PageUp)).as_slice(),
-        [Effect::Scroll {
+        app.scrolls.as_slice(),
+        [Scroll {
             by: ScrollBy::Pages(-1),
             ..
         }]
@@ -1780,9 +1783,10 @@ fn open_saved_replaces_the_empty_start_tab_with_its_model_and_history() {
         conversation,
         messages,
     });
+    assert!(effects.is_empty(), "{effects:?}");
     assert_eq!(
-        effects,
-        [Effect::Scroll {
+        std::mem::take(&mut app.scrolls),
+        [Scroll {
             conversation: "c0ffee0000000001".into(),
             by: ScrollBy::Bottom,
         }]
@@ -1800,7 +1804,7 @@ fn open_saved_replaces_the_empty_start_tab_with_its_model_and_history() {
     assert!(
         !effects
             .iter()
-            .any(|e| matches!(e, Effect::Save(SaveOp::CreateConversation(_))))
+            .any(|e| matches!(e, Effect::Save(WriteCommand::CreateConversation(_))))
     );
     let (conversation, _, body) = the_send(&effects);
     assert_eq!(conversation, "c0ffee0000000001");
@@ -2024,10 +2028,8 @@ fn a_refused_turn_is_dropped_reloaded_and_its_prompt_given_back() {
         conversation: conversation.clone(),
         messages: stored,
     });
-    assert!(
-        matches!(effects.as_slice(), [Effect::Scroll { .. }]),
-        "{effects:?}"
-    );
+    assert!(effects.is_empty(), "{effects:?}");
+    assert!(matches!(app.scrolls.last(), Some(Scroll { .. })));
     assert_eq!(app.pane().messages.len(), 4);
 
     // Sending again follows what the other tern wrote.

@@ -16,10 +16,10 @@ use crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::buffer::Buffer;
 use tern::api::{ContentBlock, Role};
 use tern::app::{
-    Action, App, BrowserMode, BrowserRow, BrowserState, Effect, NoticeKind, Overlay, SaveOp,
-    ScrollBy,
+    Action, App, BrowserMode, BrowserRow, BrowserState, Effect, NoticeKind, Overlay, ScrollBy,
 };
 use tern::driver::Start;
+use tern::store::WriteCommand;
 use tern::store::{Conversation, ConversationSummary, MessageStatus, StoredMessage};
 
 use common::*;
@@ -410,9 +410,10 @@ fn enter_opens_the_selected_conversation_and_closes_the_browser() {
         conversation,
         messages,
     });
+    assert!(effects.is_empty(), "{effects:?}");
     assert_eq!(
-        effects,
-        [Effect::Scroll {
+        std::mem::take(&mut app.scrolls),
+        [tern::app::Scroll {
             conversation: id(1),
             by: ScrollBy::Bottom
         }]
@@ -482,7 +483,7 @@ fn f2_renames_the_row_and_its_open_tab() {
     let effects = app.update(key(KeyCode::Enter));
     assert_eq!(
         effects,
-        [Effect::Save(SaveOp::Rename {
+        [Effect::Save(WriteCommand::Rename {
             id: id(1),
             title: "Pelicans".into()
         })]
@@ -508,7 +509,7 @@ fn f2_renames_the_row_and_its_open_tab() {
     // Later saves of the open tab carry the new title.
     let _ = app.update(key(KeyCode::Esc));
     let effects = submit(&mut app, "/temp 0.5");
-    let [Effect::Save(SaveOp::UpdateConversation(c))] = effects.as_slice() else {
+    let [Effect::Save(WriteCommand::UpdateConversation(c))] = effects.as_slice() else {
         panic!("{effects:#?}")
     };
     assert_eq!(c.title, "Pelicans");
@@ -539,7 +540,7 @@ fn delete_asks_first_and_y_deletes_the_row_and_closes_its_tab() {
         effects,
         [
             Effect::BrowserPreview(id(2)),
-            Effect::Save(SaveOp::Delete(id(1))),
+            Effect::Save(WriteCommand::DeleteConversation(id(1))),
         ]
     );
     let b = browser(&app);
@@ -560,7 +561,7 @@ fn delete_asks_first_and_y_deletes_the_row_and_closes_its_tab() {
         app.update(key(KeyCode::Char('Y'))),
         [
             Effect::BrowserPreview(id(0)),
-            Effect::Save(SaveOp::Delete(id(2))),
+            Effect::Save(WriteCommand::DeleteConversation(id(2))),
         ]
     );
     assert_eq!(browser(&app).selected, 0);
@@ -588,13 +589,13 @@ fn deleting_a_streaming_conversation_saves_nothing_of_it_afterwards() {
     assert!(effects.contains(&Effect::Cancel(request)), "{effects:#?}");
     let delete = effects
         .iter()
-        .position(|e| *e == Effect::Save(SaveOp::Delete(id(1))))
+        .position(|e| *e == Effect::Save(WriteCommand::DeleteConversation(id(1))))
         .expect("the delete");
     // The store refuses a message of a deleted conversation ("not saved: ... no saved
     // conversation matches"), so nothing of it may be written after the delete.
     let after: Vec<&Effect> = effects[delete + 1..]
         .iter()
-        .filter(|e| matches!(e, Effect::Save(SaveOp::Message(m)) if m.conversation_id == id(1)))
+        .filter(|e| matches!(e, Effect::Save(WriteCommand::UpsertMessage(m)) if m.conversation_id == id(1)))
         .collect();
     assert!(after.is_empty(), "saved after the delete: {after:#?}");
 }

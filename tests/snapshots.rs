@@ -50,15 +50,10 @@ impl Screen {
         }
     }
 
-    /// Apply an action; scroll effects go to the view, as in the driver.
+    /// Apply an action; the view catches up (scrolls, closed tabs), as in the driver.
     fn act(&mut self, action: Action) -> Vec<Effect> {
         let effects = self.app.update(action);
-        for effect in &effects {
-            if let Effect::Scroll { conversation, by } = effect {
-                self.view.scroll(&self.app, conversation, *by);
-            }
-        }
-        self.view.retain(&self.app);
+        self.view.sync(&mut self.app);
         effects
     }
 

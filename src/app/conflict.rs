@@ -58,12 +58,7 @@ impl App {
     }
 
     /// The stored conversation, after a conflict: show it as stored.
-    pub(super) fn on_reloaded(
-        &mut self,
-        conversation: Conversation,
-        messages: Vec<StoredMessage>,
-        effects: &mut Vec<Effect>,
-    ) {
+    pub(super) fn on_reloaded(&mut self, conversation: Conversation, messages: Vec<StoredMessage>) {
         let Some(pane) = self.panes.iter_mut().find(|p| p.id() == conversation.id) else {
             return;
         };
@@ -77,7 +72,7 @@ impl App {
         pane.conversation = conversation;
         pane.saved = true;
         pane.messages = messages.into_iter().map(ChatMessage::new).collect();
-        effects.push(Effect::Scroll {
+        self.scrolls.push(Scroll {
             conversation: pane.id().to_owned(),
             by: ScrollBy::Bottom,
         });

@@ -1,6 +1,6 @@
 //! Key bindings: named commands, their default keys, and user overrides from `[keys]`.
 //!
-//! Keys map to [`Command`]s, never straight to behaviour, so the help overlay, the config file and
+//! Keys map to [`KeyAction`]s, never straight to behaviour, so the help overlay, the config file and
 //! the reducer all speak the same names. A key with no command goes to the text input.
 
 use std::collections::BTreeMap;
@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Command {
+pub enum KeyAction {
     Send,
     Newline,
     Stop,
@@ -33,121 +33,121 @@ pub enum Command {
     Help,
 }
 
-impl Command {
-    pub const ALL: [Command; 22] = [
-        Command::Send,
-        Command::Newline,
-        Command::Stop,
-        Command::Interrupt,
-        Command::Quit,
-        Command::ModelPicker,
-        Command::Browser,
-        Command::NewConversation,
-        Command::CloseConversation,
-        Command::NextTab,
-        Command::PrevTab,
-        Command::PageUp,
-        Command::PageDown,
-        Command::ScrollUp,
-        Command::ScrollDown,
-        Command::Top,
-        Command::Bottom,
-        Command::Editor,
-        Command::CopyReply,
-        Command::CopyCode,
-        Command::Retry,
-        Command::Help,
+impl KeyAction {
+    pub const ALL: [KeyAction; 22] = [
+        KeyAction::Send,
+        KeyAction::Newline,
+        KeyAction::Stop,
+        KeyAction::Interrupt,
+        KeyAction::Quit,
+        KeyAction::ModelPicker,
+        KeyAction::Browser,
+        KeyAction::NewConversation,
+        KeyAction::CloseConversation,
+        KeyAction::NextTab,
+        KeyAction::PrevTab,
+        KeyAction::PageUp,
+        KeyAction::PageDown,
+        KeyAction::ScrollUp,
+        KeyAction::ScrollDown,
+        KeyAction::Top,
+        KeyAction::Bottom,
+        KeyAction::Editor,
+        KeyAction::CopyReply,
+        KeyAction::CopyCode,
+        KeyAction::Retry,
+        KeyAction::Help,
     ];
 
     /// The name used in `[keys]` of config.toml.
     pub fn name(self) -> &'static str {
         match self {
-            Command::Send => "send",
-            Command::Newline => "newline",
-            Command::Stop => "stop",
-            Command::Interrupt => "interrupt",
-            Command::Quit => "quit",
-            Command::ModelPicker => "model_picker",
-            Command::Browser => "browser",
-            Command::NewConversation => "new_conversation",
-            Command::CloseConversation => "close_conversation",
-            Command::NextTab => "next_tab",
-            Command::PrevTab => "prev_tab",
-            Command::PageUp => "page_up",
-            Command::PageDown => "page_down",
-            Command::ScrollUp => "scroll_up",
-            Command::ScrollDown => "scroll_down",
-            Command::Top => "top",
-            Command::Bottom => "bottom",
-            Command::Editor => "editor",
-            Command::CopyReply => "copy_reply",
-            Command::CopyCode => "copy_code",
-            Command::Retry => "retry",
-            Command::Help => "help",
+            KeyAction::Send => "send",
+            KeyAction::Newline => "newline",
+            KeyAction::Stop => "stop",
+            KeyAction::Interrupt => "interrupt",
+            KeyAction::Quit => "quit",
+            KeyAction::ModelPicker => "model_picker",
+            KeyAction::Browser => "browser",
+            KeyAction::NewConversation => "new_conversation",
+            KeyAction::CloseConversation => "close_conversation",
+            KeyAction::NextTab => "next_tab",
+            KeyAction::PrevTab => "prev_tab",
+            KeyAction::PageUp => "page_up",
+            KeyAction::PageDown => "page_down",
+            KeyAction::ScrollUp => "scroll_up",
+            KeyAction::ScrollDown => "scroll_down",
+            KeyAction::Top => "top",
+            KeyAction::Bottom => "bottom",
+            KeyAction::Editor => "editor",
+            KeyAction::CopyReply => "copy_reply",
+            KeyAction::CopyCode => "copy_code",
+            KeyAction::Retry => "retry",
+            KeyAction::Help => "help",
         }
     }
 
     pub fn description(self) -> &'static str {
         match self {
-            Command::Send => "send the message",
-            Command::Newline => "new line in the message",
-            Command::Stop => "stop the reply / close a popup",
-            Command::Interrupt => "stop a reply, else clear the input (↑ restores), else quit",
-            Command::Quit => "quit (asks if a reply streams or a draft is unsent)",
-            Command::ModelPicker => "choose the model for the next turn",
-            Command::Browser => "saved conversations (search, open, rename, delete)",
-            Command::NewConversation => "new conversation tab",
-            Command::CloseConversation => {
+            KeyAction::Send => "send the message",
+            KeyAction::Newline => "new line in the message",
+            KeyAction::Stop => "stop the reply / close a popup",
+            KeyAction::Interrupt => "stop a reply, else clear the input (↑ restores), else quit",
+            KeyAction::Quit => "quit (asks if a reply streams or a draft is unsent)",
+            KeyAction::ModelPicker => "choose the model for the next turn",
+            KeyAction::Browser => "saved conversations (search, open, rename, delete)",
+            KeyAction::NewConversation => "new conversation tab",
+            KeyAction::CloseConversation => {
                 "close this tab (it stays saved; asks if busy or drafted)"
             }
-            Command::NextTab => "next tab",
-            Command::PrevTab => "previous tab",
-            Command::PageUp => "scroll up a page",
-            Command::PageDown => "scroll down a page",
-            Command::ScrollUp => "scroll up a line",
-            Command::ScrollDown => "scroll down a line",
-            Command::Top => "jump to the first message",
-            Command::Bottom => "jump to the end and follow the reply",
-            Command::Editor => "compose the message in $EDITOR",
-            Command::CopyReply => "copy the last reply",
-            Command::CopyCode => "choose a code block and copy it",
-            Command::Retry => "retry the last turn after an error",
-            Command::Help => "this help",
+            KeyAction::NextTab => "next tab",
+            KeyAction::PrevTab => "previous tab",
+            KeyAction::PageUp => "scroll up a page",
+            KeyAction::PageDown => "scroll down a page",
+            KeyAction::ScrollUp => "scroll up a line",
+            KeyAction::ScrollDown => "scroll down a line",
+            KeyAction::Top => "jump to the first message",
+            KeyAction::Bottom => "jump to the end and follow the reply",
+            KeyAction::Editor => "compose the message in $EDITOR",
+            KeyAction::CopyReply => "copy the last reply",
+            KeyAction::CopyCode => "choose a code block and copy it",
+            KeyAction::Retry => "retry the last turn after an error",
+            KeyAction::Help => "this help",
         }
     }
 
     fn default_keys(self) -> &'static [&'static str] {
         match self {
-            Command::Send => &["enter"],
-            Command::Newline => &["alt+enter", "ctrl+j", "shift+enter"],
-            Command::Stop => &["esc"],
-            Command::Interrupt => &["ctrl+c"],
-            Command::Quit => &["ctrl+q"],
-            Command::ModelPicker => &["ctrl+p"],
-            Command::Browser => &["ctrl+r"],
-            Command::NewConversation => &["ctrl+n"],
+            KeyAction::Send => &["enter"],
+            KeyAction::Newline => &["alt+enter", "ctrl+j", "shift+enter"],
+            KeyAction::Stop => &["esc"],
+            KeyAction::Interrupt => &["ctrl+c"],
+            KeyAction::Quit => &["ctrl+q"],
+            KeyAction::ModelPicker => &["ctrl+p"],
+            KeyAction::Browser => &["ctrl+r"],
+            KeyAction::NewConversation => &["ctrl+n"],
             // Not Ctrl+W: that deletes a word in the input, as in readline and every shell.
             // Ctrl+X arrives as one control byte on every terminal (no Alt/Option quirks), no
             // emulator, multiplexer or browser-hosted terminal takes it, and nano uses it to close.
-            Command::CloseConversation => &["ctrl+x"],
-            Command::NextTab => &["alt+right"],
-            Command::PrevTab => &["alt+left"],
-            Command::PageUp => &["pageup"],
-            Command::PageDown => &["pagedown"],
-            Command::ScrollUp => &["alt+up"],
-            Command::ScrollDown => &["alt+down"],
-            Command::Top => &["ctrl+home"],
-            Command::Bottom => &["ctrl+end"],
-            Command::Editor => &["ctrl+e"],
-            Command::CopyReply => &["ctrl+y"],
-            Command::CopyCode => &["ctrl+o"],
-            Command::Retry => &["ctrl+t"],
-            Command::Help => &["f1"],
+            KeyAction::CloseConversation => &["ctrl+x"],
+            KeyAction::NextTab => &["alt+right"],
+            KeyAction::PrevTab => &["alt+left"],
+            KeyAction::PageUp => &["pageup"],
+            KeyAction::PageDown => &["pagedown"],
+            KeyAction::ScrollUp => &["alt+up"],
+            KeyAction::ScrollDown => &["alt+down"],
+            KeyAction::Top => &["ctrl+home"],
+            KeyAction::Bottom => &["ctrl+end"],
+            KeyAction::Editor => &["ctrl+e"],
+            KeyAction::CopyReply => &["ctrl+y"],
+            KeyAction::CopyCode => &["ctrl+o"],
+            KeyAction::Retry => &["ctrl+t"],
+            KeyAction::Help => &["f1"],
         }
     }
 
-    fn from_name(name: &str) -> Option<Command> {
-        Command::ALL.into_iter().find(|c| c.name() == name)
+    fn from_name(name: &str) -> Option<KeyAction> {
+        KeyAction::ALL.into_iter().find(|c| c.name() == name)
     }
 }
 
@@ -308,9 +308,9 @@ fn tab_digit(spec: &KeySpec) -> Option<char> {
 /// Keys → commands.
 #[derive(Debug, Clone)]
 pub struct KeyMap {
-    bindings: BTreeMap<KeySpec, Command>,
+    bindings: BTreeMap<KeySpec, KeyAction>,
     /// The key named first for each command (shown in hints).
-    primary: BTreeMap<Command, KeySpec>,
+    primary: BTreeMap<KeyAction, KeySpec>,
 }
 
 impl Default for KeyMap {
@@ -319,7 +319,7 @@ impl Default for KeyMap {
             bindings: BTreeMap::new(),
             primary: BTreeMap::new(),
         };
-        for command in Command::ALL {
+        for command in KeyAction::ALL {
             for key in command.default_keys() {
                 if let Ok(spec) = KeySpec::parse(key) {
                     map.bind(spec, command);
@@ -336,12 +336,12 @@ impl KeyMap {
     /// another command still holds (both commands are named): a silent takeover would leave
     /// that command unreachable.
     pub fn with_overrides(overrides: &BTreeMap<String, String>) -> Result<KeyMap, String> {
-        let mut wanted: Vec<(Command, Vec<KeySpec>)> = Vec::new();
+        let mut wanted: Vec<(KeyAction, Vec<KeySpec>)> = Vec::new();
         for (name, keys) in overrides {
-            let command = Command::from_name(name).ok_or_else(|| {
+            let command = KeyAction::from_name(name).ok_or_else(|| {
                 format!(
                     "[keys] names an unknown command `{name}` (known: {})",
-                    Command::ALL.map(Command::name).join(", ")
+                    KeyAction::ALL.map(KeyAction::name).join(", ")
                 )
             })?;
             let mut specs = Vec::new();
@@ -382,7 +382,7 @@ impl KeyMap {
         Ok(map)
     }
 
-    fn bind(&mut self, spec: KeySpec, command: Command) {
+    fn bind(&mut self, spec: KeySpec, command: KeyAction) {
         if let Some(previous) = self.bindings.insert(spec, command)
             && self.primary.get(&previous) == Some(&spec)
         {
@@ -395,12 +395,12 @@ impl KeyMap {
         self.primary.entry(command).or_insert(spec);
     }
 
-    pub fn command_for(&self, key: &KeyEvent) -> Option<Command> {
+    pub fn command_for(&self, key: &KeyEvent) -> Option<KeyAction> {
         self.bindings.get(&KeySpec::from_event(key)?).copied()
     }
 
     /// The keys bound to `command`, the primary one first, for help and hints.
-    pub fn keys_for(&self, command: Command) -> Vec<KeySpec> {
+    pub fn keys_for(&self, command: KeyAction) -> Vec<KeySpec> {
         let primary = self.primary.get(&command).copied();
         let mut keys: Vec<KeySpec> = primary.into_iter().collect();
         keys.extend(
@@ -413,7 +413,7 @@ impl KeyMap {
     }
 
     /// The primary key for `command` as text (e.g. "Ctrl+T"), or "unbound".
-    pub fn label(&self, command: Command) -> String {
+    pub fn label(&self, command: KeyAction) -> String {
         self.keys_for(command)
             .first()
             .map_or_else(|| "unbound".to_owned(), ToString::to_string)
@@ -433,23 +433,23 @@ mod tests {
         let map = KeyMap::default();
         assert_eq!(
             map.command_for(&key(KeyCode::Enter, KeyModifiers::NONE)),
-            Some(Command::Send)
+            Some(KeyAction::Send)
         );
         assert_eq!(
             map.command_for(&key(KeyCode::Enter, KeyModifiers::ALT)),
-            Some(Command::Newline)
+            Some(KeyAction::Newline)
         );
         assert_eq!(
             map.command_for(&key(KeyCode::Char('j'), KeyModifiers::CONTROL)),
-            Some(Command::Newline)
+            Some(KeyAction::Newline)
         );
         assert_eq!(
             map.command_for(&key(KeyCode::Char('p'), KeyModifiers::CONTROL)),
-            Some(Command::ModelPicker)
+            Some(KeyAction::ModelPicker)
         );
         assert_eq!(
             map.command_for(&key(KeyCode::F(1), KeyModifiers::NONE)),
-            Some(Command::Help)
+            Some(KeyAction::Help)
         );
         assert_eq!(
             map.command_for(&key(KeyCode::Char('p'), KeyModifiers::NONE)),
@@ -471,13 +471,13 @@ mod tests {
         );
         assert_eq!(
             map.command_for(&key(KeyCode::Char('k'), KeyModifiers::CONTROL)),
-            Some(Command::ModelPicker)
+            Some(KeyAction::ModelPicker)
         );
         assert_eq!(
             map.command_for(&key(KeyCode::F(2), KeyModifiers::NONE)),
-            Some(Command::ModelPicker)
+            Some(KeyAction::ModelPicker)
         );
-        assert_eq!(map.label(Command::ModelPicker), "Ctrl+K");
+        assert_eq!(map.label(KeyAction::ModelPicker), "Ctrl+K");
     }
 
     #[test]
@@ -528,11 +528,11 @@ mod tests {
         let map = KeyMap::with_overrides(&overrides).unwrap();
         assert_eq!(
             map.command_for(&key(KeyCode::Char('q'), KeyModifiers::CONTROL)),
-            Some(Command::ModelPicker)
+            Some(KeyAction::ModelPicker)
         );
         assert_eq!(
             map.command_for(&key(KeyCode::F(10), KeyModifiers::NONE)),
-            Some(Command::Quit)
+            Some(KeyAction::Quit)
         );
         // A command may repeat its own key, or keep one of its defaults.
         let overrides = BTreeMap::from([("newline".to_owned(), "ctrl+j, ctrl+j".to_owned())]);
@@ -542,7 +542,7 @@ mod tests {
     #[test]
     fn no_default_key_serves_two_commands() {
         let mut seen = BTreeMap::new();
-        for command in Command::ALL {
+        for command in KeyAction::ALL {
             for key in command.default_keys() {
                 let spec = KeySpec::parse(key).unwrap();
                 if let Some(other) = seen.insert(spec, command) {
@@ -561,7 +561,7 @@ mod tests {
         );
         assert_eq!(
             map.command_for(&key(KeyCode::Char('x'), KeyModifiers::CONTROL)),
-            Some(Command::CloseConversation)
+            Some(KeyAction::CloseConversation)
         );
     }
 

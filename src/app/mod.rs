@@ -14,5 +14,5 @@ mod state;
 mod update;
 
 pub use context::{Oversize, estimate_tokens, request_estimate};
-pub use keymap::{Command, KeyMap, KeySpec};
+pub use keymap::{KeyAction, KeyMap, KeySpec};
 pub use state::*;

@@ -9,7 +9,7 @@ use ratatui_textarea::TextArea;
 use crate::api::{ApiError, Message, MessagesRequest, RetryNotice, Role, Usage};
 use crate::config::{Config, ModelSpec};
 pub use crate::store::BrowserRow;
-use crate::store::{Conversation, MessageStatus, StoredMessage};
+use crate::store::{Conversation, MessageStatus, StoredMessage, WriteCommand};
 
 pub use super::ids::Ids;
 use super::keymap::KeyMap;
@@ -399,7 +399,7 @@ pub enum Action {
         messages: Vec<StoredMessage>,
     },
     /// The draft the store kept for a conversation (the answer to a load; see
-    /// `SaveOp::Draft`). Fills that pane's input only if it is still empty.
+    /// `WriteCommand::SetDraft`). Fills that pane's input only if it is still empty.
     RestoreDraft {
         conversation: String,
         text: String,
@@ -416,6 +416,15 @@ pub enum Action {
     },
 }
 
+/// A scroll of a conversation's view. Not an [`Effect`]: scrolling is the view's business, not
+/// I/O, so the app queues these in [`App::scrolls`] and the view takes them after each update
+/// (`ViewState::sync`), the same way in the driver and in every test harness.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scroll {
+    pub conversation: String,
+    pub by: ScrollBy,
+}
+
 /// How far to scroll.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScrollBy {
@@ -423,26 +432,6 @@ pub enum ScrollBy {
     Pages(i32),
     Top,
     Bottom,
-}
-
-/// A write for the store's owner task.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SaveOp {
-    CreateConversation(Conversation),
-    UpdateConversation(Conversation),
-    Message(StoredMessage),
-    Rename {
-        id: String,
-        title: String,
-    },
-    Delete(String),
-    /// Keep the unsent input of a saved conversation across restarts ("" drops it). Handed
-    /// over when its tab is left, closed or the app quits, and cleared on send; the store
-    /// answers a conversation's load with `Action::RestoreDraft`.
-    Draft {
-        conversation: String,
-        text: String,
-    },
 }
 
 /// What the app asks the driver to do.
@@ -454,16 +443,13 @@ pub enum Effect {
         body: MessagesRequest,
     },
     Cancel(RequestId),
-    Save(SaveOp),
+    /// A write for the store's owner task, in the store's own terms.
+    Save(WriteCommand),
     Copy {
         text: String,
         what: String,
     },
     Editor(String),
-    Scroll {
-        conversation: String,
-        by: ScrollBy,
-    },
     /// List (empty query) or search saved conversations; answer with `Action::BrowserRows`.
     BrowserQuery {
         generation: u64,
@@ -517,7 +503,7 @@ pub const CONFIRM_WITHIN: Duration = Duration::from_secs(1);
 /// the same command's key again, in the same tab, within [`CONFIRM_WITHIN`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confirm {
-    pub command: super::keymap::Command,
+    pub command: super::keymap::KeyAction,
     pub conversation: String,
     pub at: Instant,
 }
@@ -617,6 +603,8 @@ pub struct App {
     pub store_problem: Option<String>,
     /// The quit or close waiting for its second press.
     pub confirm: Option<Confirm>,
+    /// Scrolls asked for by the last updates, for the view to take (`ViewState::sync`).
+    pub scrolls: Vec<Scroll>,
 }
 
 impl App {
@@ -642,6 +630,7 @@ impl App {
             history_cursor: None,
             store_problem: None,
             confirm: None,
+            scrolls: Vec::new(),
         }
     }
 

@@ -16,9 +16,9 @@ use tokio::task::JoinHandle;
 use super::clipboard::copy_to_clipboard;
 use super::stream::stream_reply;
 use crate::api::{ApiError, Client, MessagesRequest};
-use crate::app::{Action, Effect, Notice, RequestId, SaveOp};
+use crate::app::{Action, Effect, Notice, RequestId};
 use crate::config::Config;
-use crate::store::{Store, StoreError, StoreWriter};
+use crate::store::{Store, StoreError, StoreWriter, WriteCommand};
 
 /// Conversations listed (or search results shown) in the browser.
 const BROWSER_ROWS: usize = 200;
@@ -112,7 +112,7 @@ impl Driver {
                     Err(e) => Notice::error(format!("export failed: {e}")),
                 }))
             }),
-            Effect::Quit | Effect::Editor(_) | Effect::Scroll { .. } => {}
+            Effect::Quit | Effect::Editor(_) => {}
         }
     }
 
@@ -133,16 +133,9 @@ impl Driver {
         self.requests.insert(request, task);
     }
 
-    fn save(&self, op: SaveOp) {
+    fn save(&self, command: WriteCommand) {
         let Some(writer) = &self.writer else { return };
-        let result = match op {
-            SaveOp::CreateConversation(c) => writer.create_conversation(c),
-            SaveOp::UpdateConversation(c) => writer.update_conversation(c),
-            SaveOp::Message(m) => writer.upsert_message(m),
-            SaveOp::Rename { id, title } => writer.rename(id, title),
-            SaveOp::Delete(id) => writer.delete(id),
-            SaveOp::Draft { conversation, text } => writer.set_draft(conversation, text),
-        };
+        let result = writer.write(command);
         if let Err(e) = result {
             self.notify(Notice::error(format!("not saved: {e}")));
         }

@@ -161,10 +161,9 @@ where
                 app.now_ms = crate::store::now_ms();
                 effects.extend(app.update(Action::EditorClosed(result)));
             }
-            Effect::Scroll { conversation, by } => view.scroll(app, &conversation, by),
             other => driver.run(other),
         }
     }
-    view.retain(app);
+    view.sync(app);
     Ok(quit)
 }

@@ -85,13 +85,11 @@ impl Session {
         // What opening asked for (scrolling to the end, a save): the loop is not running yet.
         for effect in effects {
             match effect {
-                Effect::Scroll { conversation, by } => {
-                    session.view.scroll(&session.app, &conversation, by)
-                }
                 Effect::Quit | Effect::Editor(_) => {}
                 other => session.driver.run(other),
             }
         }
+        session.view.sync(&mut session.app);
         Ok(session)
     }
 

@@ -36,7 +36,9 @@ pub enum WriteCommand {
     },
     DeleteConversation(String),
     UpsertMessage(StoredMessage),
-    /// Keep (or clear, with `""`) the unsent input of a conversation.
+    /// Keep (or clear, with `""`) the unsent input of a conversation across restarts. The app
+    /// hands it over when a tab is left, closed or the app quits, and clears it on send; a
+    /// conversation's load answers with `Action::RestoreDraft`.
     SetDraft {
         id: String,
         draft: String,

@@ -99,6 +99,12 @@ impl StoreWriter {
         Ok(StoreWriter { tx })
     }
 
+    /// Queue any write (what the app's `Effect::Save` carries). Never blocks; `Err` only if
+    /// the owner task is gone.
+    pub fn write(&self, command: WriteCommand) -> Result<(), StoreError> {
+        self.send(command)
+    }
+
     fn send(&self, command: WriteCommand) -> Result<(), StoreError> {
         self.tx
             .send(Msg::Write(command))

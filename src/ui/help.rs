@@ -5,7 +5,7 @@ use ratatui::layout::{Margin, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use crate::app::{App, Command, KeyMap};
+use crate::app::{App, KeyAction, KeyMap};
 use crate::format::fit;
 use crate::render::Theme;
 use crate::render::wrap::display_width;
@@ -46,7 +46,7 @@ const SLASH_COMMANDS: [(&str, &str); 6] = [
 /// descriptions wrapped at `width` under their own column.
 pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let keymap = &app.settings.keymap;
-    let key_column = Command::ALL
+    let key_column = KeyAction::ALL
         .iter()
         .map(|c| display_width(&bound_keys(keymap, *c)))
         .chain([24])
@@ -55,7 +55,7 @@ pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
         .min(usize::from(width / 2).max(12));
     let row = |keys: &str, what: &str| help_row(keys, what, key_column, width, theme);
     let mut lines: Vec<Line<'static>> = Vec::new();
-    for command in Command::ALL {
+    for command in KeyAction::ALL {
         let keys = bound_keys(keymap, command);
         let keys = if keys.is_empty() { "unbound" } else { &keys };
         lines.extend(row(keys, command.description()));
@@ -82,7 +82,7 @@ pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
 }
 
 /// The keys bound to `command`, `Ctrl+P / F2`; empty when none is.
-fn bound_keys(keymap: &KeyMap, command: Command) -> String {
+fn bound_keys(keymap: &KeyMap, command: KeyAction) -> String {
     let keys: Vec<String> = keymap
         .keys_for(command)
         .iter()

@@ -6,7 +6,7 @@ use ratatui::layout::{Margin, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Widget};
 
-use crate::app::{App, Command, Overlay, Pane};
+use crate::app::{App, KeyAction, Overlay, Pane};
 use crate::format::fit;
 use crate::render::Theme;
 use crate::render::wrap::display_width;
@@ -35,12 +35,12 @@ pub(super) fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         Span::styled(
             format!(
                 " {} stops the reply ",
-                app.settings.keymap.label(Command::Stop)
+                app.settings.keymap.label(KeyAction::Stop)
             ),
             theme.dim,
         )
     } else if let Some(oversize) = oversize {
-        let text = oversize.describe(&app.settings.keymap.label(Command::Send));
+        let text = oversize.describe(&app.settings.keymap.label(KeyAction::Send));
         let room = usize::from(area.width).saturating_sub(4);
         Span::styled(format!(" ⚠ {} ", fit(&text, room)), theme.warning)
     } else {
@@ -62,9 +62,9 @@ pub(super) fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         let keys = &app.settings.keymap;
         let hint = format!(
             "Message — {} sends, {} adds a line, {} help",
-            keys.label(Command::Send),
-            keys.label(Command::Newline),
-            keys.label(Command::Help)
+            keys.label(KeyAction::Send),
+            keys.label(KeyAction::Newline),
+            keys.label(KeyAction::Help)
         );
         let width = usize::from(inner.width - 1);
         Line::from(Span::styled(fit(&hint, width), theme.dim))

@@ -9,7 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use crate::api::Usage;
-use crate::app::{App, Command, NoticeKind, Pane, Phase, Tokens};
+use crate::app::{App, KeyAction, NoticeKind, Pane, Phase, Tokens};
 use crate::format::{fit, format_tokens};
 use crate::render::Theme;
 use crate::render::wrap::display_width;
@@ -175,7 +175,7 @@ fn right_side(app: &App, room: usize, theme: &Theme, base: Style) -> Span<'stati
             },
         ),
         None => Span::styled(
-            format!(" {} help ", app.settings.keymap.label(Command::Help)),
+            format!(" {} help ", app.settings.keymap.label(KeyAction::Help)),
             base.patch(theme.dim),
         ),
     }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use ratatui::text::Line;
 
-use crate::app::{App, ChatMessage, Command, ScrollBy};
+use crate::app::{App, ChatMessage, KeyAction, ScrollBy};
 use crate::render::Theme;
 
 use super::message::message_lines;
@@ -100,6 +100,14 @@ impl ViewState {
             .retain(|id, _| app.panes.iter().any(|p| p.conversation.id == *id));
     }
 
+    /// Catch up with the app after an update: take its queued scrolls, forget closed tabs.
+    pub fn sync(&mut self, app: &mut App) {
+        for scroll in std::mem::take(&mut app.scrolls) {
+            self.scroll(app, &scroll.conversation, scroll.by);
+        }
+        self.retain(app);
+    }
+
     /// Apply a scroll request to a pane's view.
     pub fn scroll(&mut self, app: &App, conversation: &str, by: ScrollBy) {
         let Some(pane) = app.panes.iter().find(|p| p.conversation.id == conversation) else {
@@ -126,7 +134,7 @@ pub struct KeyHints {
 impl From<&App> for KeyHints {
     fn from(app: &App) -> Self {
         KeyHints {
-            retry: app.settings.keymap.label(Command::Retry),
+            retry: app.settings.keymap.label(KeyAction::Retry),
         }
     }
 }

@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use crate::app::{App, Command};
+use crate::app::{App, KeyAction};
 use crate::render::Theme;
 
 /// The welcome text, a third of the way down `area`.
@@ -43,19 +43,19 @@ fn intro(app: &App, theme: &Theme) -> Vec<Line<'static>> {
         Line::default(),
         Line::from(vec![
             Span::styled("Type a message and press ", theme.text),
-            Span::styled(keys.label(Command::Send), theme.accent),
+            Span::styled(keys.label(KeyAction::Send), theme.accent),
             Span::styled(" · ", theme.dim),
-            Span::styled(keys.label(Command::Newline), theme.accent),
+            Span::styled(keys.label(KeyAction::Newline), theme.accent),
             Span::styled(" adds a line · ", theme.text),
-            Span::styled(keys.label(Command::Help), theme.accent),
+            Span::styled(keys.label(KeyAction::Help), theme.accent),
             Span::styled(" lists every key", theme.text),
         ]),
         Line::from(vec![
-            Span::styled(keys.label(Command::ModelPicker), theme.accent),
+            Span::styled(keys.label(KeyAction::ModelPicker), theme.accent),
             Span::styled(" changes the model · ", theme.text),
-            Span::styled(keys.label(Command::Browser), theme.accent),
+            Span::styled(keys.label(KeyAction::Browser), theme.accent),
             Span::styled(" opens saved conversations · ", theme.text),
-            Span::styled(keys.label(Command::Quit), theme.accent),
+            Span::styled(keys.label(KeyAction::Quit), theme.accent),
             Span::styled(" quits", theme.text),
         ]),
         Line::default(),

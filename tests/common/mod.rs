@@ -5,8 +5,9 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tern::api::{ApiError, ContentBlock, Message, MessagesRequest, StatusError, Usage};
-use tern::app::{Action, ApiEvent, App, Effect, KeyMap, RequestId, SaveOp, Settings};
+use tern::app::{Action, ApiEvent, App, Effect, KeyMap, RequestId, Settings};
 use tern::store::StoredMessage;
+use tern::store::WriteCommand;
 
 pub const DEFAULT_MODEL: &str = "claude-sonnet-4.6";
 
@@ -88,7 +89,7 @@ pub fn saved_messages(effects: &[Effect]) -> Vec<StoredMessage> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Save(SaveOp::Message(m)) => Some(m.clone()),
+            Effect::Save(WriteCommand::UpsertMessage(m)) => Some(m.clone()),
             _ => None,
         })
         .collect()

@@ -4,6 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::app::state::*;
+use crate::store::WriteCommand;
 
 use super::overlay::edit_line;
 
@@ -121,7 +122,7 @@ impl App {
                     for pane in self.panes.iter_mut().filter(|p| p.id() == id) {
                         pane.conversation.title = title.clone();
                     }
-                    effects.push(Effect::Save(SaveOp::Rename { id, title }));
+                    effects.push(Effect::Save(WriteCommand::Rename { id, title }));
                     self.notify(Notice::info("renamed"));
                 }
             }
@@ -151,7 +152,7 @@ impl App {
         if let Some(index) = self.panes.iter().position(|p| p.id() == id) {
             self.close(index, false, effects);
         }
-        effects.push(Effect::Save(SaveOp::Delete(id)));
+        effects.push(Effect::Save(WriteCommand::DeleteConversation(id)));
         self.notify(Notice::info("conversation deleted"));
     }
 }

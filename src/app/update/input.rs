@@ -4,11 +4,11 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::api::Role;
-use crate::app::keymap::Command;
+use crate::app::keymap::KeyAction;
 use crate::app::state::*;
 
 impl App {
-    pub(super) fn on_input_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
+    pub(super) fn on_input_key(&mut self, key: KeyEvent) {
         let conversation = self.pane().id().to_owned();
         let empty = self.pane().input.is_empty();
         match key.code {
@@ -20,14 +20,14 @@ impl App {
                 return;
             }
             KeyCode::Home if empty => {
-                effects.push(Effect::Scroll {
+                self.scrolls.push(Scroll {
                     conversation,
                     by: ScrollBy::Top,
                 });
                 return;
             }
             KeyCode::End if empty => {
-                effects.push(Effect::Scroll {
+                self.scrolls.push(Scroll {
                     conversation,
                     by: ScrollBy::Bottom,
                 });
@@ -100,51 +100,51 @@ impl App {
         self.notify(Notice::info("draft cleared — ↑ brings it back"));
     }
 
-    pub(super) fn run_command(&mut self, command: Command, effects: &mut Vec<Effect>) {
+    pub(super) fn run_command(&mut self, command: KeyAction, effects: &mut Vec<Effect>) {
         let conversation = self.pane().id().to_owned();
-        let scroll = |by| Effect::Scroll {
+        let scroll = |by| Scroll {
             conversation: conversation.clone(),
             by,
         };
         match command {
-            Command::Send => self.send(effects),
-            Command::Newline => self.pane_mut().input.insert_newline(),
-            Command::Stop => {
+            KeyAction::Send => self.send(effects),
+            KeyAction::Newline => self.pane_mut().input.insert_newline(),
+            KeyAction::Stop => {
                 if self.pane().is_busy() {
                     self.stop(self.active, effects);
                 }
             }
-            Command::Interrupt => self.interrupt(effects),
-            Command::Quit => {
-                if self.confirmed(Command::Quit, "quit", self.quit_risk()) {
+            KeyAction::Interrupt => self.interrupt(effects),
+            KeyAction::Quit => {
+                if self.confirmed(KeyAction::Quit, "quit", self.quit_risk()) {
                     self.quit(effects);
                 }
             }
-            Command::ModelPicker => self.open_model_picker(),
-            Command::Browser => self.open_browser(effects),
-            Command::NewConversation => {
+            KeyAction::ModelPicker => self.open_model_picker(),
+            KeyAction::Browser => self.open_browser(effects),
+            KeyAction::NewConversation => {
                 let mut pane = self.new_pane();
                 pane.model = self.pane().model.clone();
                 self.panes.push(pane);
                 self.switch_to(self.panes.len() - 1, effects);
             }
-            Command::CloseConversation => self.close_conversation(effects),
-            Command::NextTab => self.switch_to((self.active + 1) % self.panes.len(), effects),
-            Command::PrevTab => {
+            KeyAction::CloseConversation => self.close_conversation(effects),
+            KeyAction::NextTab => self.switch_to((self.active + 1) % self.panes.len(), effects),
+            KeyAction::PrevTab => {
                 let index = (self.active + self.panes.len() - 1) % self.panes.len();
                 self.switch_to(index, effects)
             }
-            Command::PageUp => effects.push(scroll(ScrollBy::Pages(-1))),
-            Command::PageDown => effects.push(scroll(ScrollBy::Pages(1))),
-            Command::ScrollUp => effects.push(scroll(ScrollBy::Lines(-1))),
-            Command::ScrollDown => effects.push(scroll(ScrollBy::Lines(1))),
-            Command::Top => effects.push(scroll(ScrollBy::Top)),
-            Command::Bottom => effects.push(scroll(ScrollBy::Bottom)),
-            Command::Editor => effects.push(Effect::Editor(self.pane().input_text())),
-            Command::CopyReply => self.copy_reply(effects),
-            Command::CopyCode => self.copy_code(),
-            Command::Retry => self.retry(effects),
-            Command::Help => self.overlay = Overlay::Help { scroll: 0 },
+            KeyAction::PageUp => self.scrolls.push(scroll(ScrollBy::Pages(-1))),
+            KeyAction::PageDown => self.scrolls.push(scroll(ScrollBy::Pages(1))),
+            KeyAction::ScrollUp => self.scrolls.push(scroll(ScrollBy::Lines(-1))),
+            KeyAction::ScrollDown => self.scrolls.push(scroll(ScrollBy::Lines(1))),
+            KeyAction::Top => self.scrolls.push(scroll(ScrollBy::Top)),
+            KeyAction::Bottom => self.scrolls.push(scroll(ScrollBy::Bottom)),
+            KeyAction::Editor => effects.push(Effect::Editor(self.pane().input_text())),
+            KeyAction::CopyReply => self.copy_reply(effects),
+            KeyAction::CopyCode => self.copy_code(),
+            KeyAction::Retry => self.retry(effects),
+            KeyAction::Help => self.overlay = Overlay::Help { scroll: 0 },
         }
     }
 
@@ -157,7 +157,7 @@ impl App {
             self.clear_draft();
         } else {
             let risk = self.quit_risk().unwrap_or_default();
-            if self.confirmed(Command::Interrupt, "quit", Some(risk)) {
+            if self.confirmed(KeyAction::Interrupt, "quit", Some(risk)) {
                 self.quit(effects);
             }
         }
@@ -197,7 +197,7 @@ impl App {
         } else {
             None
         };
-        if self.confirmed(Command::CloseConversation, "close this tab", risk) {
+        if self.confirmed(KeyAction::CloseConversation, "close this tab", risk) {
             self.close(self.active, true, effects);
         }
     }

@@ -13,8 +13,9 @@ mod stream;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::keymap::Command;
+use super::keymap::KeyAction;
 use super::state::*;
+use crate::store::WriteCommand;
 
 impl App {
     #[must_use = "the effects are what the driver must carry out"]
@@ -24,7 +25,7 @@ impl App {
             Action::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key, &mut effects),
             Action::Key(_) | Action::Resize => {}
             Action::Paste(text) => self.on_paste(&text, &mut effects),
-            Action::Wheel(lines) => effects.push(Effect::Scroll {
+            Action::Wheel(lines) => self.scrolls.push(Scroll {
                 conversation: self.pane().id().to_owned(),
                 by: ScrollBy::Lines(lines),
             }),
@@ -62,7 +63,7 @@ impl App {
             Action::Reloaded {
                 conversation,
                 messages,
-            } => self.on_reloaded(conversation, messages, &mut effects),
+            } => self.on_reloaded(conversation, messages),
             Action::RestoreDraft { conversation, text } => {
                 if let Some(pane) = self.panes.iter_mut().find(|p| p.id() == conversation) {
                     if pane.input.is_empty() {
@@ -102,7 +103,7 @@ impl App {
                 self.switch_to(self.panes.len() - 1, effects);
             }
         }
-        effects.push(Effect::Scroll {
+        self.scrolls.push(Scroll {
             conversation: self.pane().id().to_owned(),
             by: ScrollBy::Bottom,
         });
@@ -127,7 +128,7 @@ impl App {
         if key.kind == KeyEventKind::Repeat
             && matches!(
                 command,
-                Some(Command::Quit | Command::Interrupt | Command::CloseConversation)
+                Some(KeyAction::Quit | KeyAction::Interrupt | KeyAction::CloseConversation)
             )
         {
             return;
@@ -159,7 +160,7 @@ impl App {
         }
         match command {
             Some(command) => self.run_command(command, effects),
-            None => self.on_input_key(key, effects),
+            None => self.on_input_key(key),
         }
     }
 
@@ -185,9 +186,9 @@ impl App {
         };
         if text != pane.kept_draft {
             pane.kept_draft = text.clone();
-            effects.push(Effect::Save(SaveOp::Draft {
-                conversation: pane.conversation.id.clone(),
-                text,
+            effects.push(Effect::Save(WriteCommand::SetDraft {
+                id: pane.conversation.id.clone(),
+                draft: text,
             }));
         }
     }
@@ -215,7 +216,12 @@ impl App {
     /// Whether `command` may go ahead: at once without `risk`; else only as the second press
     /// within [`CONFIRM_WITHIN`], the first one asking ("press Ctrl+Q again to quit: …"; an
     /// empty risk asks without a reason).
-    pub(super) fn confirmed(&mut self, command: Command, what: &str, risk: Option<String>) -> bool {
+    pub(super) fn confirmed(
+        &mut self,
+        command: KeyAction,
+        what: &str,
+        risk: Option<String>,
+    ) -> bool {
         let Some(risk) = risk else {
             self.confirm = None;
             return true;

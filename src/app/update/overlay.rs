@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::app::keymap::Command;
+use crate::app::keymap::KeyAction;
 use crate::app::state::*;
 
 use super::slash::model_id;
@@ -11,14 +11,14 @@ use super::slash::model_id;
 impl App {
     pub(super) fn on_overlay_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
         let command = self.settings.keymap.command_for(&key);
-        if matches!(command, Some(Command::Quit)) {
-            if self.confirmed(Command::Quit, "quit", self.quit_risk()) {
+        if matches!(command, Some(KeyAction::Quit)) {
+            if self.confirmed(KeyAction::Quit, "quit", self.quit_risk()) {
                 self.overlay = Overlay::None;
                 self.quit(effects);
             }
             return;
         }
-        let close = matches!(command, Some(Command::Stop | Command::Interrupt));
+        let close = matches!(command, Some(KeyAction::Stop | KeyAction::Interrupt));
         match &mut self.overlay {
             Overlay::None => {}
             Overlay::Help { scroll } => match key.code {

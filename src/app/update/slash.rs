@@ -2,6 +2,7 @@
 //! they share with the picker.
 
 use crate::app::state::*;
+use crate::store::WriteCommand;
 
 impl App {
     /// `/system`, `/temp`, `/max`, `/top_p`, `/model`, `/title`.
@@ -90,7 +91,7 @@ impl App {
         let pane = self.pane_mut();
         pane.conversation.updated_at = now_ms;
         if pane.saved {
-            effects.push(Effect::Save(SaveOp::UpdateConversation(
+            effects.push(Effect::Save(WriteCommand::UpdateConversation(
                 pane.conversation.clone(),
             )));
         }

@@ -2,8 +2,9 @@
 
 use crate::api::Role;
 use crate::api::types::plain_text;
-use crate::app::keymap::Command;
+use crate::app::keymap::KeyAction;
 use crate::app::state::*;
+use crate::store::WriteCommand;
 use crate::store::{MessageStatus, StoredMessage, title_from_prompt};
 
 use super::slash::{SLASH_COMMANDS, Slash, is_command_word};
@@ -39,7 +40,7 @@ impl App {
             }
         }
         if self.pane().is_busy() {
-            let key = self.settings.keymap.label(Command::Stop);
+            let key = self.settings.keymap.label(KeyAction::Stop);
             self.notify(Notice::info(format!(
                 "a reply is still arriving; {key} stops it (your message is kept)"
             )));
@@ -55,7 +56,7 @@ impl App {
             .any(|m| m.status() == MessageStatus::Streaming)
         {
             effects.push(Effect::Reload(self.pane().id().to_owned()));
-            let key = self.settings.keymap.label(Command::Send);
+            let key = self.settings.keymap.label(KeyAction::Send);
             self.notify(Notice::info(format!(
                 "another tern is still writing a reply here: reloaded; {key} sends once it has ended"
             )));
@@ -64,7 +65,7 @@ impl App {
         // Too big for the context window: say so once; Enter on the same text sends.
         if let Some(oversize) = crate::app::context::oversize(self, &text) {
             self.pane_mut().confirmed_oversize = Some(oversize);
-            let key = self.settings.keymap.label(Command::Send);
+            let key = self.settings.keymap.label(KeyAction::Send);
             self.notify(Notice::error(format!(
                 "over the context window · {key} sends anyway"
             )));
@@ -86,7 +87,7 @@ impl App {
             }
             pane.conversation.last_model = Some(pane.model.clone());
             pane.saved = true;
-            effects.push(Effect::Save(SaveOp::CreateConversation(
+            effects.push(Effect::Save(WriteCommand::CreateConversation(
                 pane.conversation.clone(),
             )));
         }
@@ -95,7 +96,7 @@ impl App {
             pane,
             StoredMessage::user_at(id, pane.conversation.id.clone(), seq, text, now_ms),
         );
-        effects.push(Effect::Save(SaveOp::Message(user.clone())));
+        effects.push(Effect::Save(WriteCommand::UpsertMessage(user.clone())));
         pane.messages.push(ChatMessage::new(user));
         self.keep_draft(self.active, effects);
         self.start_reply(self.active, effects);
@@ -121,7 +122,7 @@ impl App {
                 now_ms,
             ),
         );
-        effects.push(Effect::Save(SaveOp::Message(reply.clone())));
+        effects.push(Effect::Save(WriteCommand::UpsertMessage(reply.clone())));
         pane.messages.push(ChatMessage::new(reply));
         pane.phase = Phase::Waiting {
             request,
@@ -134,7 +135,7 @@ impl App {
             request,
             body,
         });
-        effects.push(Effect::Scroll {
+        self.scrolls.push(Scroll {
             conversation: pane.conversation.id.clone(),
             by: ScrollBy::Bottom,
         });
@@ -172,7 +173,9 @@ impl App {
         {
             message.stored.status = MessageStatus::Stopped;
             message.version += 1;
-            effects.push(Effect::Save(SaveOp::Message(message.snapshot(now_ms))));
+            effects.push(Effect::Save(WriteCommand::UpsertMessage(
+                message.snapshot(now_ms),
+            )));
         }
     }
 
@@ -269,7 +272,9 @@ impl App {
         pane.unread |= unread;
         if now.duration_since(pane.last_flush) >= FLUSH_EVERY {
             pane.last_flush = now;
-            effects.push(Effect::Save(SaveOp::Message(message.snapshot(now_ms))));
+            effects.push(Effect::Save(WriteCommand::UpsertMessage(
+                message.snapshot(now_ms),
+            )));
         }
     }
 
@@ -280,7 +285,9 @@ impl App {
         let pane = &mut self.panes[index];
         if let Some(message) = pane.messages.last_mut() {
             message.version += 1;
-            effects.push(Effect::Save(SaveOp::Message(message.snapshot(now_ms))));
+            effects.push(Effect::Save(WriteCommand::UpsertMessage(
+                message.snapshot(now_ms),
+            )));
         }
         pane.end_request();
         pane.unread |= unread;
