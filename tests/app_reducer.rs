@@ -2193,3 +2193,31 @@ fn a_seeded_clock_and_ids_give_identical_runs() {
     let created: Vec<i64> = first.1.iter().map(|(c, _)| c.created_at).collect();
     assert_eq!(created, [1_700_000_000_000, 1_700_000_002_000]);
 }
+
+/// The help's scroll stops at its end in state, not only on screen: after paging past the end,
+/// one PgUp moves the text at once.
+#[test]
+fn help_scroll_is_clamped_to_its_end() {
+    let mut app = new_app();
+    app.screen = (80, 24);
+    let _ = app.update(key(KeyCode::F(1)));
+    for _ in 0..5 {
+        let _ = app.update(key(KeyCode::PageDown));
+    }
+    let Overlay::Help { scroll: end } = app.overlay else {
+        panic!("help is open")
+    };
+    let theme = tern::render::Theme::builtin("dark").unwrap();
+    let rows = tern::ui::help_lines(&app, &theme, 80 - 8).len() as u16;
+    assert_eq!(
+        end,
+        rows - (24 - 2 - 2),
+        "the last page shows the last line"
+    );
+    let _ = app.update(key(KeyCode::PageUp));
+    assert_eq!(app.overlay, Overlay::Help { scroll: end - 10 });
+    let _ = app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::Down));
+    let _ = app.update(key(KeyCode::PageDown));
+    assert_eq!(app.overlay, Overlay::Help { scroll: end });
+}

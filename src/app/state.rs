@@ -605,6 +605,9 @@ pub struct App {
     pub confirm: Option<Confirm>,
     /// Scrolls asked for by the last updates, for the view to take (`ViewState::sync`).
     pub scrolls: Vec<Scroll>,
+    /// The terminal's size (columns, rows), set by the driver with `now`: how far the help
+    /// popup can scroll depends on it.
+    pub screen: (u16, u16),
 }
 
 impl App {
@@ -631,6 +634,7 @@ impl App {
             store_problem: None,
             confirm: None,
             scrolls: Vec::new(),
+            screen: (0, 0),
         }
     }
 

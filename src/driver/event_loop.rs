@@ -146,6 +146,8 @@ where
     } = session;
     app.now = Instant::now();
     app.now_ms = crate::store::now_ms();
+    let size = terminal.size()?;
+    app.screen = (size.width, size.height);
     let mut effects = std::collections::VecDeque::from(app.update(action));
     let mut quit = false;
     while let Some(effect) = effects.pop_front() {

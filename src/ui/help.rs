@@ -114,16 +114,31 @@ fn help_row(
     )
 }
 
-/// The help popup, scrolled `scroll` rows (clamped to the end).
-pub(super) fn draw(app: &App, theme: &Theme, scroll: u16, area: Rect, buf: &mut Buffer) {
+/// The popup's lines, its frame on `area`, and how far it can scroll there.
+fn layout(app: &App, theme: &Theme, area: Rect) -> (Vec<Line<'static>>, Rect, u16) {
     let width = area.width.saturating_sub(4).min(96);
     let lines = lines(app, theme, width.saturating_sub(4).max(1));
     let rows = lines.len().min(usize::from(u16::MAX)) as u16;
     let rect = centered(area, width, rows + 2);
+    let max_scroll = rows.saturating_sub(rect.height.saturating_sub(2));
+    (lines, rect, max_scroll)
+}
+
+/// How far the help can scroll on a `columns`×`rows` screen (the reducer clamps to it; the
+/// theme only styles the lines, so any one counts them).
+pub fn max_scroll(app: &App, (columns, rows): (u16, u16)) -> u16 {
+    let Some(theme) = Theme::builtin("dark") else {
+        return u16::MAX;
+    };
+    layout(app, &theme, Rect::new(0, 0, columns, rows)).2
+}
+
+/// The help popup, scrolled `scroll` rows (clamped to the end).
+pub(super) fn draw(app: &App, theme: &Theme, scroll: u16, area: Rect, buf: &mut Buffer) {
+    let (lines, rect, max_scroll) = layout(app, theme, area);
     clear_popup(rect, buf);
     let block = popup_block("Keys", theme)
         .title_bottom(Span::styled(" ↑↓ scroll · Esc closes ", theme.dim));
-    let max_scroll = rows.saturating_sub(rect.height.saturating_sub(2));
     let inner = block.inner(rect).inner(Margin::new(1, 0));
     block.render(rect, buf);
     Paragraph::new(lines)

@@ -19,13 +19,20 @@ impl App {
             return;
         }
         let close = matches!(command, Some(KeyAction::Stop | KeyAction::Interrupt));
+        // The help scrolls no further than its last page (on this screen's size).
+        let help_end = match self.overlay {
+            Overlay::Help { .. } => crate::ui::help_max_scroll(self, self.screen),
+            _ => 0,
+        };
         match &mut self.overlay {
             Overlay::None => {}
             Overlay::Help { scroll } => match key.code {
                 KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
-                KeyCode::Down | KeyCode::Char('j') => *scroll = scroll.saturating_add(1),
+                KeyCode::Down | KeyCode::Char('j') => {
+                    *scroll = scroll.saturating_add(1).min(help_end)
+                }
                 KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
-                KeyCode::PageDown => *scroll = scroll.saturating_add(10),
+                KeyCode::PageDown => *scroll = scroll.saturating_add(10).min(help_end),
                 _ if close
                     || matches!(
                         key.code,

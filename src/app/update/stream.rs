@@ -39,36 +39,7 @@ impl App {
                 }
             }
         }
-        if self.pane().is_busy() {
-            let key = self.settings.keymap.label(KeyAction::Stop);
-            self.notify(Notice::info(format!(
-                "a reply is still arriving; {key} stops it (your message is kept)"
-            )));
-            return;
-        }
-        // Another tern is still writing a reply here (the store keeps a live writer's reply
-        // `streaming`): a turn sent now would carry a history that is still changing. Reload to
-        // show how far it got; Enter sends once it has ended.
-        if self
-            .pane()
-            .messages
-            .iter()
-            .any(|m| m.status() == MessageStatus::Streaming)
-        {
-            effects.push(Effect::Reload(self.pane().id().to_owned()));
-            let key = self.settings.keymap.label(KeyAction::Send);
-            self.notify(Notice::info(format!(
-                "another tern is still writing a reply here: reloaded; {key} sends once it has ended"
-            )));
-            return;
-        }
-        // Too big for the context window: say so once; Enter on the same text sends.
-        if let Some(oversize) = crate::app::context::oversize(self, &text) {
-            self.pane_mut().confirmed_oversize = Some(oversize);
-            let key = self.settings.keymap.label(KeyAction::Send);
-            self.notify(Notice::error(format!(
-                "over the context window · {key} sends anyway"
-            )));
+        if self.held_back(&text, effects) {
             return;
         }
         self.pane_mut().confirmed_oversize = None;
@@ -100,6 +71,44 @@ impl App {
         pane.messages.push(ChatMessage::new(user));
         self.keep_draft(self.active, effects);
         self.start_reply(self.active, effects);
+    }
+
+    /// Whether `text` must wait (a reply still arriving, another tern writing here, too big
+    /// for the context window unconfirmed); the user is told why.
+    fn held_back(&mut self, text: &str, effects: &mut Vec<Effect>) -> bool {
+        if self.pane().is_busy() {
+            let key = self.settings.keymap.label(KeyAction::Stop);
+            self.notify(Notice::info(format!(
+                "a reply is still arriving; {key} stops it (your message is kept)"
+            )));
+            return true;
+        }
+        // Another tern is still writing a reply here (the store keeps a live writer's reply
+        // `streaming`): a turn sent now would carry a history that is still changing. Reload to
+        // show how far it got; Enter sends once it has ended.
+        if self
+            .pane()
+            .messages
+            .iter()
+            .any(|m| m.status() == MessageStatus::Streaming)
+        {
+            effects.push(Effect::Reload(self.pane().id().to_owned()));
+            let key = self.settings.keymap.label(KeyAction::Send);
+            self.notify(Notice::info(format!(
+                "another tern is still writing a reply here: reloaded; {key} sends once it has ended"
+            )));
+            return true;
+        }
+        // Too big for the context window: say so once; Enter on the same text sends.
+        if let Some(oversize) = crate::app::context::oversize(self, text) {
+            self.pane_mut().confirmed_oversize = Some(oversize);
+            let key = self.settings.keymap.label(KeyAction::Send);
+            self.notify(Notice::error(format!(
+                "over the context window · {key} sends anyway"
+            )));
+            return true;
+        }
+        false
     }
 
     /// Append an empty streaming reply and ask the driver to fill it.
