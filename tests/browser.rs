@@ -43,8 +43,8 @@ fn id(i: usize) -> String {
 }
 
 fn row(id: &str, title: &str) -> BrowserRow {
-    let mut conversation = Conversation::new(title);
-    conversation.id = id.to_owned();
+    // A fixed time, so two calls build equal rows.
+    let mut conversation = Conversation::new_at(id.to_owned(), title, 1_700_000_000_000);
     conversation.last_model = Some(HAIKU.to_owned());
     BrowserRow {
         summary: ConversationSummary {
