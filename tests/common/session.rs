@@ -219,24 +219,7 @@ impl Rig {
         F: FnOnce(User) -> Fut,
         Fut: std::future::Future<Output = User>,
     {
-        let mut session = self.session(start).expect("the session starts");
-        let (frames_tx, frames) = watch::channel(Buffer::empty(Rect::new(0, 0, 0, 0)));
-        session.frames = Some(frames_tx);
-        let (keys, events) = mpsc::unbounded_channel();
-        let mut input = ChannelInput { events };
-        let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap();
-        let user = User {
-            keys,
-            frames,
-            seen: Vec::new(),
-        };
-        let (result, user) = tokio::join!(session.run(&mut terminal, &mut input), script(user));
-        result.expect("the loop ends cleanly");
-        session
-            .shutdown()
-            .await
-            .expect("every save reached the disk");
-        user.seen
+        drive(self.session(start).expect("the session starts"), script).await
     }
 
     /// The `POST /v1/messages` bodies the server received, in order.
