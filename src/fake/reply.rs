@@ -348,6 +348,11 @@ pub(crate) fn escapes_block(model: &str) -> Block {
         "C1 CSI: \u{9b}31mstill red?\u{9b}0m\n".to_string(),
         format!("The end, from `{model}`."),
     ];
+    text_in_pieces(pieces)
+}
+
+/// A text block sent one piece per delta (so a sequence can be split across two).
+fn text_in_pieces(pieces: impl IntoIterator<Item = String>) -> Block {
     let mut content = String::new();
     let mut cuts = Vec::new();
     for piece in pieces {
@@ -371,17 +376,7 @@ pub(crate) fn bidi_block(model: &str) -> Block {
         "Family: \u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467} stays one emoji.\n".to_string(),
         format!("The end, from `{model}`."),
     ];
-    let mut content = String::new();
-    let mut cuts = Vec::new();
-    for piece in pieces {
-        content.push_str(&piece);
-        cuts.push(content.len());
-    }
-    Block {
-        kind: BlockKind::Text,
-        content,
-        cuts,
-    }
+    text_in_pieces(pieces)
 }
 
 /// The error of the `hostile-error` scenario: a window title, a screen clear, a clipboard
