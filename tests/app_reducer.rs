@@ -11,7 +11,7 @@ use tern::api::types::{MessageContent, SystemPrompt};
 use tern::api::{ContentBlock, Message, RetryNotice, Role};
 use tern::app::{
     Action, ApiEvent, App, CodeChoice, Effect, ErrorInfo, Notice, NoticeKind, Overlay, Phase,
-    PickerState, Scroll, ScrollBy,
+    PickerState, Scroll, ScrollBy, Timer,
 };
 use tern::store::WriteCommand;
 use tern::store::{Conversation, MessageStatus, StoredMessage};
@@ -42,7 +42,7 @@ fn history(body: &tern::api::MessagesRequest) -> Vec<(Role, String)> {
 }
 
 fn notice(app: &App) -> Option<(NoticeKind, String)> {
-    app.notice.as_ref().map(|(n, _)| (n.kind, n.text.clone()))
+    app.notice.as_ref().map(|n| (n.kind, n.text.clone()))
 }
 
 #[track_caller]
@@ -169,9 +169,9 @@ fn the_next_send_carries_the_whole_history_and_no_new_conversation() {
 #[test]
 fn empty_or_blank_input_sends_nothing() {
     let mut app = new_app();
-    assert!(app.update(key(KeyCode::Enter)).is_empty());
+    assert!(io(app.update(key(KeyCode::Enter))).is_empty());
     type_str(&mut app, "   ");
-    assert!(app.update(key(KeyCode::Enter)).is_empty());
+    assert!(io(app.update(key(KeyCode::Enter))).is_empty());
     assert!(app.pane().messages.is_empty());
     assert!(!app.pane().saved);
 }
@@ -193,9 +193,9 @@ fn enter_while_a_reply_streams_keeps_the_input() {
 fn alt_enter_ctrl_j_and_shift_enter_add_lines() {
     let mut app = new_app();
     type_str(&mut app, "one");
-    assert!(app.update(alt(KeyCode::Enter)).is_empty());
+    assert!(io(app.update(alt(KeyCode::Enter))).is_empty());
     type_str(&mut app, "two");
-    assert!(app.update(ctrl('j')).is_empty());
+    assert!(io(app.update(ctrl('j'))).is_empty());
     type_str(&mut app, "three");
     assert!(
         app.update(press(KeyCode::Enter, KeyModifiers::SHIFT))
@@ -212,8 +212,8 @@ fn key_releases_and_resizes_change_nothing() {
     let mut app = new_app();
     let mut release = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
     release.kind = KeyEventKind::Release;
-    assert!(app.update(Action::Key(release)).is_empty());
-    assert!(app.update(Action::Resize).is_empty());
+    assert!(io(app.update(Action::Key(release))).is_empty());
+    assert!(io(app.update(Action::Resize)).is_empty());
     assert!(app.pane().input.is_empty());
 }
 
@@ -273,7 +273,7 @@ fn ctrl_c_while_streaming_stops_the_reply_and_keeps_the_input() {
 fn esc_when_idle_does_nothing() {
     let mut app = new_app();
     type_str(&mut app, "draft");
-    assert!(app.update(key(KeyCode::Esc)).is_empty());
+    assert!(io(app.update(key(KeyCode::Esc))).is_empty());
     assert_eq!(app.pane().input_text(), "draft");
     assert!(!app.should_quit);
 }
@@ -282,25 +282,25 @@ fn esc_when_idle_does_nothing() {
 fn ctrl_c_clears_a_draft_and_up_brings_it_back() {
     let mut app = new_app();
     type_str(&mut app, "a long\ncareful draft");
-    assert!(app.update(ctrl('c')).is_empty());
+    assert!(io(app.update(ctrl('c'))).is_empty());
     assert!(app.pane().input.is_empty());
     assert!(!app.should_quit);
     assert_notice(&app, NoticeKind::Info, "draft cleared — ↑ brings it back");
 
-    assert!(app.update(key(KeyCode::Up)).is_empty());
+    assert!(io(app.update(key(KeyCode::Up))).is_empty());
     assert_eq!(app.pane().input_text(), "a long\ncareful draft");
 }
 
 #[test]
 fn ctrl_c_on_an_empty_input_quits_only_when_pressed_again_within_a_second() {
     let mut app = new_app();
-    assert!(app.update(ctrl('c')).is_empty());
+    assert!(io(app.update(ctrl('c'))).is_empty());
     assert!(!app.should_quit);
     assert_notice(&app, NoticeKind::Info, "press Ctrl+C again to quit");
 
     // Too late: it asks again.
     app.now += Duration::from_millis(1500);
-    assert!(app.update(ctrl('c')).is_empty());
+    assert!(io(app.update(ctrl('c'))).is_empty());
     assert!(!app.should_quit);
 
     app.now += Duration::from_millis(900);
@@ -315,7 +315,7 @@ fn ctrl_c_twice_during_a_reply_stops_it_and_does_not_quit() {
     api(&mut app, request, ApiEvent::Text("Hel".into()));
     let first = app.update(ctrl('c'));
     assert_eq!(first[0], Effect::Cancel(request));
-    let second = app.update(ctrl('c'));
+    let second = io(app.update(ctrl('c')));
     assert!(second.is_empty(), "{second:?}");
     assert!(!app.should_quit);
     assert_eq!(last(&app).status(), MessageStatus::Stopped);
@@ -336,7 +336,7 @@ fn ctrl_q_with_nothing_at_risk_quits_at_once() {
 fn ctrl_q_with_a_streaming_reply_asks_once() {
     let mut app = new_app();
     let (_, request, _) = the_send(&submit(&mut app, "hello"));
-    assert!(app.update(ctrl('q')).is_empty());
+    assert!(io(app.update(ctrl('q'))).is_empty());
     assert!(!app.should_quit);
     assert!(app.pane().is_busy(), "the reply goes on");
     assert_notice(
@@ -347,7 +347,7 @@ fn ctrl_q_with_a_streaming_reply_asks_once() {
 
     // Any other key in between cancels the question.
     let _ = app.update(alt(KeyCode::Up));
-    assert!(app.update(ctrl('q')).is_empty());
+    assert!(io(app.update(ctrl('q'))).is_empty());
     assert!(!app.should_quit);
 
     app.now += Duration::from_millis(600);
@@ -362,7 +362,7 @@ fn ctrl_q_with_a_draft_in_any_tab_asks_once() {
     let mut app = new_app();
     type_str(&mut app, "half a thought");
     let _ = app.update(ctrl('n'));
-    assert!(app.update(ctrl('q')).is_empty());
+    assert!(io(app.update(ctrl('q'))).is_empty());
     assert!(!app.should_quit);
     assert_notice(
         &app,
@@ -379,7 +379,7 @@ fn ctrl_q_quits_and_stops_every_stream_even_from_a_popup() {
     let _ = app.update(ctrl('n'));
     let (_, second, _) = the_send(&submit(&mut app, "two"));
     let _ = app.update(key(KeyCode::F(1)));
-    assert!(app.update(ctrl('q')).is_empty(), "asks first");
+    assert!(io(app.update(ctrl('q'))).is_empty(), "asks first");
     let effects = app.update(ctrl('q'));
     assert!(effects.contains(&Effect::Cancel(first)));
     assert!(effects.contains(&Effect::Cancel(second)));
@@ -789,7 +789,7 @@ fn ctrl_t_retries_a_failed_turn_without_the_failed_reply() {
     assert_eq!(pane.request(), Some(retry));
 
     // Retrying while that runs does nothing; finishing it makes it part of the history.
-    assert!(app.update(ctrl('t')).is_empty());
+    assert!(io(app.update(ctrl('t'))).is_empty());
     reply(&mut app, retry, "answer two", usage(1, 1));
     let (_, _, body) = the_send(&submit(&mut app, "third"));
     assert_eq!(
@@ -804,10 +804,10 @@ fn ctrl_t_retries_a_failed_turn_without_the_failed_reply() {
 #[test]
 fn ctrl_t_after_a_good_turn_only_explains() {
     let mut app = new_app();
-    assert!(app.update(ctrl('t')).is_empty());
+    assert!(io(app.update(ctrl('t'))).is_empty());
     assert_notice(&app, NoticeKind::Info, "nothing to retry");
     turn(&mut app, "q", "a");
-    assert!(app.update(ctrl('t')).is_empty());
+    assert!(io(app.update(ctrl('t'))).is_empty());
     assert_eq!(app.pane().messages.len(), 2);
 }
 
@@ -878,7 +878,7 @@ fn stop_and_error_flush_immediately() {
 #[test]
 fn ctrl_p_opens_the_picker_on_the_current_model() {
     let mut app = new_app();
-    assert!(app.update(ctrl('p')).is_empty());
+    assert!(io(app.update(ctrl('p'))).is_empty());
     let current = app.models.iter().position(|m| m == DEFAULT_MODEL).unwrap();
     assert_eq!(
         app.overlay,
@@ -902,7 +902,7 @@ fn picker_filter_and_enter_change_the_model_of_the_next_turn() {
     assert_eq!(picker.selected, 0);
     assert_eq!(app.filtered_models("haiku"), ["claude-haiku-4.5"]);
 
-    let effects = app.update(key(KeyCode::Enter));
+    let effects = io(app.update(key(KeyCode::Enter)));
     assert_eq!(app.overlay, Overlay::None);
     assert_eq!(app.pane().model, "claude-haiku-4.5");
     // The conversation exists already, so its new model is saved.
@@ -970,7 +970,7 @@ fn picker_esc_cancels_also_with_a_filter_matching_nothing() {
     type_str(&mut app, "zzz");
     assert!(app.filtered_models("zzz").is_empty());
     assert!(matches!(app.overlay, Overlay::ModelPicker(_)));
-    assert!(app.update(key(KeyCode::Esc)).is_empty());
+    assert!(io(app.update(key(KeyCode::Esc))).is_empty());
     assert_eq!(app.overlay, Overlay::None);
     assert_eq!(app.pane().model, DEFAULT_MODEL);
     // Keys typed in the picker never reached the input.
@@ -988,7 +988,7 @@ fn picker_on_a_new_conversation_saves_nothing_yet() {
     let mut app = new_app();
     let _ = app.update(ctrl('p'));
     type_str(&mut app, "opus4.5");
-    let effects = app.update(key(KeyCode::Enter));
+    let effects = io(app.update(key(KeyCode::Enter)));
     assert!(effects.is_empty(), "{effects:#?}");
     assert_eq!(app.pane().model, "claude-opus-4.5");
     let effects = submit(&mut app, "hi");
@@ -1034,7 +1034,7 @@ fn ctrl_n_opens_a_tab_with_the_current_model_and_alt_digits_switch() {
     let _ = app.update(ctrl('p'));
     type_str(&mut app, "haiku");
     let _ = app.update(key(KeyCode::Enter));
-    assert!(app.update(ctrl('n')).is_empty());
+    assert!(io(app.update(ctrl('n'))).is_empty());
     assert_eq!(app.panes.len(), 2);
     assert_eq!(app.active, 1);
     assert_eq!(app.pane().model, "claude-haiku-4.5");
@@ -1049,11 +1049,11 @@ fn ctrl_n_opens_a_tab_with_the_current_model_and_alt_digits_switch() {
     assert_eq!(app.active, 2);
     // No tab 8: nothing happens, and the digit does not reach the input.
     let _ = app.update(alt(KeyCode::Char('1')));
-    assert!(app.update(alt(KeyCode::Char('8'))).is_empty());
+    assert!(io(app.update(alt(KeyCode::Char('8')))).is_empty());
     assert_eq!(app.active, 0);
     assert!(app.pane().input.is_empty());
     // Alt+9 is the last tab, however many there are (as in browsers).
-    assert!(app.update(alt(KeyCode::Char('9'))).is_empty());
+    assert!(io(app.update(alt(KeyCode::Char('9')))).is_empty());
     assert_eq!(app.active, 2);
     assert!(app.pane().input.is_empty());
 
@@ -1117,7 +1117,7 @@ fn ctrl_w_deletes_the_word_before_the_cursor_and_never_closes_the_tab() {
     let mut app = new_app();
     let (_, request, _) = the_send(&submit(&mut app, "hello"));
     type_str(&mut app, "keep this draft");
-    assert!(app.update(ctrl('w')).is_empty());
+    assert!(io(app.update(ctrl('w'))).is_empty());
     assert_eq!(app.pane().input_text(), "keep this ");
     assert_eq!(app.panes.len(), 1);
     assert_eq!(app.pane().request(), Some(request), "the reply goes on");
@@ -1129,7 +1129,7 @@ fn ctrl_x_closes_an_idle_tab_at_once() {
     turn(&mut app, "first", "answer");
     let kept = app.pane().id().to_owned();
     let _ = app.update(ctrl('n'));
-    assert!(app.update(ctrl('x')).is_empty());
+    assert!(io(app.update(ctrl('x'))).is_empty());
     assert_eq!(app.panes.len(), 1);
     assert_eq!(app.pane().id(), kept);
 }
@@ -1139,7 +1139,7 @@ fn closing_a_tab_with_a_draft_asks_first() {
     let mut app = new_app();
     let _ = app.update(ctrl('n'));
     type_str(&mut app, "half a thought");
-    assert!(app.update(ctrl('x')).is_empty());
+    assert!(io(app.update(ctrl('x'))).is_empty());
     assert_eq!(app.panes.len(), 2);
     assert_notice(
         &app,
@@ -1157,7 +1157,7 @@ fn closing_a_busy_tab_asks_once_and_a_second_press_within_a_second_closes_it() {
     let _ = app.update(ctrl('n'));
     let (_, request, _) = the_send(&submit(&mut app, "doomed"));
     let closed = app.pane().id().to_owned();
-    assert!(app.update(ctrl('x')).is_empty());
+    assert!(io(app.update(ctrl('x'))).is_empty());
     assert_eq!(app.panes.len(), 2);
     assert!(app.pane().is_busy());
     assert_notice(
@@ -1167,7 +1167,7 @@ fn closing_a_busy_tab_asks_once_and_a_second_press_within_a_second_closes_it() {
     );
     // Too late: it asks again.
     app.now += Duration::from_millis(1200);
-    assert!(app.update(ctrl('x')).is_empty());
+    assert!(io(app.update(ctrl('x'))).is_empty());
     assert_eq!(app.panes.len(), 2);
 
     app.now += Duration::from_millis(300);
@@ -1184,7 +1184,7 @@ fn closing_a_busy_tab_asks_once_and_a_second_press_within_a_second_closes_it() {
 
     // Closing the last tab leaves a fresh, empty one.
     let only = app.pane().id().to_owned();
-    assert!(app.update(ctrl('x')).is_empty());
+    assert!(io(app.update(ctrl('x'))).is_empty());
     assert_eq!(app.panes.len(), 1);
     assert_ne!(app.pane().id(), only);
     assert!(app.pane().messages.is_empty());
@@ -1208,14 +1208,14 @@ fn a_saved_tab_left_with_a_draft_hands_it_to_the_store_and_sending_clears_it() {
     assert_eq!(app.update(ctrl('n')), [draft(&id, "unsent")]);
     // A new tab has no row to keep a draft in yet: leaving it hands nothing over.
     type_str(&mut app, "elsewhere");
-    assert!(app.update(alt(KeyCode::Char('1'))).is_empty());
+    assert!(io(app.update(alt(KeyCode::Char('1')))).is_empty());
     assert_eq!(app.pane().input_text(), "unsent");
     let effects = app.update(key(KeyCode::Enter));
     assert!(effects.contains(&draft(&id, "")), "{effects:#?}");
     // Nothing kept any more: leaving again hands nothing over.
     let (_, request, _) = the_send(&effects);
     reply(&mut app, request, "ok", usage(1, 1));
-    assert!(app.update(alt(KeyCode::Char('2'))).is_empty());
+    assert!(io(app.update(alt(KeyCode::Char('2')))).is_empty());
 }
 
 #[test]
@@ -1313,7 +1313,7 @@ fn up_in_a_non_empty_input_moves_the_cursor_instead() {
 #[test]
 fn up_with_no_history_does_nothing() {
     let mut app = new_app();
-    assert!(app.update(key(KeyCode::Up)).is_empty());
+    assert!(io(app.update(key(KeyCode::Up))).is_empty());
     assert!(app.pane().input.is_empty());
 }
 
@@ -1579,7 +1579,7 @@ const CODE_REPLY: &str =
 #[test]
 fn ctrl_y_copies_the_last_reply() {
     let mut app = new_app();
-    assert!(app.update(ctrl('y')).is_empty());
+    assert!(io(app.update(ctrl('y'))).is_empty());
     assert_notice(&app, NoticeKind::Info, "no reply to copy");
 
     turn(&mut app, "q1", "first reply");
@@ -1610,13 +1610,13 @@ fn ctrl_y_copies_the_last_reply() {
 #[test]
 fn ctrl_o_lists_code_blocks_and_enter_copies_the_chosen_one() {
     let mut app = new_app();
-    assert!(app.update(ctrl('o')).is_empty());
+    assert!(io(app.update(ctrl('o'))).is_empty());
     assert_notice(&app, NoticeKind::Info, "no code blocks");
     assert_eq!(app.overlay, Overlay::None);
 
     turn(&mut app, "older", "```py\nprint(1)\n```");
     turn(&mut app, "code please", CODE_REPLY);
-    assert!(app.update(ctrl('o')).is_empty());
+    assert!(io(app.update(ctrl('o'))).is_empty());
     let Overlay::CodePicker { blocks, picker } = &app.overlay else {
         panic!("{:?}", app.overlay)
     };
@@ -1659,7 +1659,7 @@ fn ctrl_o_lists_code_blocks_and_enter_copies_the_chosen_one() {
 
     // Esc closes without copying.
     let _ = app.update(ctrl('o'));
-    assert!(app.update(key(KeyCode::Esc)).is_empty());
+    assert!(io(app.update(key(KeyCode::Esc))).is_empty());
     assert_eq!(app.overlay, Overlay::None);
 }
 
@@ -1675,7 +1675,7 @@ fn f1_opens_help_and_esc_f1_q_or_enter_close_it() {
         ctrl('c'),
     ] {
         let mut app = new_app();
-        assert!(app.update(key(KeyCode::F(1))).is_empty());
+        assert!(io(app.update(key(KeyCode::F(1)))).is_empty());
         assert_eq!(app.overlay, Overlay::Help { scroll: 0 });
         let _ = app.update(key(KeyCode::Down));
         let _ = app.update(key(KeyCode::PageDown));
@@ -1714,7 +1714,7 @@ fn scrolling_keys_and_the_wheel_ask_the_view_to_scroll() {
         (Action::Wheel(3), ScrollBy::Lines(3)),
     ] {
         let name = format!("{action:?}");
-        assert!(app.update(action).is_empty(), "{name}");
+        assert!(io(app.update(action)).is_empty(), "{name}");
         assert_eq!(std::mem::take(&mut app.scrolls), [scroll(by)], "{name}");
     }
 }
@@ -1749,28 +1749,73 @@ fn ctrl_r_opens_the_conversation_browser_and_asks_for_its_rows() {
     };
     assert!(query.is_empty());
     assert!(matches!(&app.overlay, Overlay::Browser(b) if b.generation == *generation));
-    assert!(app.update(key(KeyCode::Esc)).is_empty());
+    assert!(io(app.update(key(KeyCode::Esc))).is_empty());
     assert_eq!(app.overlay, Overlay::None);
 }
 
 // ─── Notices and ticks ───────────────────────────────────────────────────────────────────
 
+fn schedules(effects: &[Effect]) -> Vec<(Timer, Duration)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Schedule { timer, after } => Some((*timer, *after)),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
-fn the_spinner_follows_the_clock_and_ticks_expire_notices() {
+fn a_notice_asks_for_its_expiry_and_goes_when_it_fires() {
+    let mut app = new_app();
+    let effects = app.update(Action::Notify(Notice::info("hello")));
+    assert_notice(&app, NoticeKind::Info, "hello");
+    assert_eq!(
+        schedules(&effects),
+        [(Timer::NoticeExpiry, tern::app::NOTICE_TTL)]
+    );
+    // A later notice moves the expiry (the driver keeps one deadline per timer).
+    let effects = app.update(Action::Notify(Notice::error("later")));
+    assert_eq!(
+        schedules(&effects),
+        [(Timer::NoticeExpiry, tern::app::NOTICE_TTL)]
+    );
+    assert!(
+        schedules(&app.update(key(KeyCode::Char('x')))).is_empty(),
+        "no notice, no timer"
+    );
+    assert_notice(&app, NoticeKind::Error, "later");
+    let _ = app.update(Action::Timer(Timer::NoticeExpiry));
+    assert!(app.notice.is_none());
+}
+
+#[test]
+fn the_spinner_is_scheduled_only_while_a_request_waits_and_follows_the_clock() {
     let mut app = new_app();
     let t0 = app.now;
-    let _ = app.update(Action::Notify(Notice::info("hello")));
-    assert_notice(&app, NoticeKind::Info, "hello");
     let frame = app.spinner_frame();
-    assert!(app.update(Action::Tick).is_empty());
-    app.now = t0 + Duration::from_millis(100);
-    assert_eq!(app.spinner_frame(), frame + 1);
-    app.now = t0 + tern::app::NOTICE_TTL;
-    let _ = app.update(Action::Tick);
-    assert!(app.notice.is_some(), "kept for the whole TTL");
-    app.now = t0 + tern::app::NOTICE_TTL + Duration::from_millis(1);
-    let _ = app.update(Action::Tick);
-    assert!(app.notice.is_none());
+    app.now = t0 + tern::app::SPINNER_EVERY;
+    assert_eq!(app.spinner_frame(), frame + 1, "one step per frame time");
+    app.now = t0;
+
+    type_str(&mut app, "hi");
+    let effects = app.update(key(KeyCode::Enter));
+    let (_, request, _) = the_send(&effects);
+    let spinner = [(Timer::Spinner, tern::app::SPINNER_EVERY)];
+    assert_eq!(schedules(&effects), spinner, "waiting: the first frame");
+    assert!(
+        schedules(&app.update(key(KeyCode::Char('x')))).is_empty(),
+        "one spinner timer pending at a time"
+    );
+    assert_eq!(
+        schedules(&app.update(Action::Timer(Timer::Spinner))),
+        spinner
+    );
+    let _ = api(&mut app, request, ApiEvent::Text("Hel".into()));
+    assert!(
+        schedules(&app.update(Action::Timer(Timer::Spinner))).is_empty(),
+        "streaming: the deltas redraw, no timer"
+    );
 }
 
 // ─── Opening saved conversations ─────────────────────────────────────────────────────────
@@ -1991,10 +2036,10 @@ fn a_refused_turn_is_dropped_reloaded_and_its_prompt_given_back() {
     type_str(&mut app, "half typed");
 
     // The store refused the prompt: another tern appended first.
-    let effects = app.update(Action::SaveConflict {
+    let effects = io(app.update(Action::SaveConflict {
         conversation: conversation.id.clone(),
         message: refused[0].id.clone(),
-    });
+    }));
     assert_eq!(
         effects,
         [

@@ -184,7 +184,7 @@ fn typing_backspace_and_paste_bump_the_generation_and_query_again() {
     assert_eq!(app.update(key(KeyCode::Backspace)), [query(4, "p")]);
     assert_eq!(app.update(key(KeyCode::Backspace)), [query(5, "")]);
     // Nothing left to delete: no new query.
-    assert!(app.update(key(KeyCode::Backspace)).is_empty());
+    assert!(io(app.update(key(KeyCode::Backspace))).is_empty());
     assert_eq!(browser(&app).generation, 5);
     // A paste adds its first line only.
     assert_eq!(
@@ -193,7 +193,7 @@ fn typing_backspace_and_paste_bump_the_generation_and_query_again() {
     );
     assert_eq!(app.update(key(KeyCode::Char(' '))), [query(7, "peli ")]);
     // Control chords are not text.
-    assert!(app.update(ctrl('x')).is_empty());
+    assert!(io(app.update(ctrl('x'))).is_empty());
     assert_eq!(browser(&app).query, "peli ");
     // Readline's habits: Ctrl+W drops the last word, Ctrl+U the whole query.
     for c in "cans".chars() {
@@ -203,7 +203,10 @@ fn typing_backspace_and_paste_bump_the_generation_and_query_again() {
     assert_eq!(app.update(ctrl('w')), [query(13, "")]);
     let _ = app.update(key(KeyCode::Char('z')));
     assert_eq!(app.update(ctrl('u')), [query(15, "")]);
-    assert!(app.update(ctrl('u')).is_empty(), "nothing left to clear");
+    assert!(
+        io(app.update(ctrl('u'))).is_empty(),
+        "nothing left to clear"
+    );
     // The conversation's own input is untouched by all of it.
     assert_eq!(app.pane().input_text(), "");
 }
@@ -262,7 +265,7 @@ fn rows_for_an_older_query_are_ignored() {
         rows: Ok(rows(4)),
     });
     assert!(late.is_empty());
-    assert!(app.update(preview(id(0))).is_empty());
+    assert!(io(app.update(preview(id(0)))).is_empty());
     assert_eq!(app.overlay, Overlay::None);
 }
 
@@ -392,7 +395,7 @@ fn enter_opens_the_selected_conversation_and_closes_the_browser() {
     let mut app = new_app();
     // Nothing to open: Enter does nothing, the browser stays.
     open_browser_with(&mut app, Vec::new());
-    assert!(app.update(key(KeyCode::Enter)).is_empty());
+    assert!(io(app.update(key(KeyCode::Enter))).is_empty());
     assert!(matches!(app.overlay, Overlay::Browser(_)));
     let _ = app.update(key(KeyCode::Esc));
 
@@ -456,10 +459,10 @@ fn f2_renames_the_row_and_its_open_tab() {
     );
     let _ = app.update(key(KeyCode::Down));
 
-    assert!(app.update(key(KeyCode::F(2))).is_empty());
+    assert!(io(app.update(key(KeyCode::F(2)))).is_empty());
     assert_eq!(browser(&app).mode, BrowserMode::Rename("Old title".into()));
     // Esc leaves the rename, not the browser.
-    assert!(app.update(key(KeyCode::Esc)).is_empty());
+    assert!(io(app.update(key(KeyCode::Esc))).is_empty());
     assert_eq!(browser(&app).mode, BrowserMode::List);
     assert_eq!(
         browser(&app).rows[1].summary.conversation.title,
@@ -468,11 +471,11 @@ fn f2_renames_the_row_and_its_open_tab() {
 
     let _ = app.update(key(KeyCode::F(2)));
     for _ in 0.."Old title".len() {
-        assert!(app.update(key(KeyCode::Backspace)).is_empty());
+        assert!(io(app.update(key(KeyCode::Backspace))).is_empty());
     }
     // While renaming, letters are the title, not a search.
     for c in "  Pelicans ".chars() {
-        assert!(app.update(key(KeyCode::Char(c))).is_empty());
+        assert!(io(app.update(key(KeyCode::Char(c)))).is_empty());
     }
     assert_eq!(browser(&app).generation, 1);
     assert_eq!(browser(&app).query, "");
@@ -480,7 +483,7 @@ fn f2_renames_the_row_and_its_open_tab() {
         browser(&app).mode,
         BrowserMode::Rename("  Pelicans ".into())
     );
-    let effects = app.update(key(KeyCode::Enter));
+    let effects = io(app.update(key(KeyCode::Enter)));
     assert_eq!(
         effects,
         [Effect::Save(WriteCommand::Rename {
@@ -493,7 +496,7 @@ fn f2_renames_the_row_and_its_open_tab() {
     assert_eq!(b.rows[1].summary.conversation.title, "Pelicans");
     assert_eq!(b.rows[0].summary.conversation.title, "Another");
     assert_eq!(app.pane().conversation.title, "Pelicans");
-    let notice = app.notice.as_ref().map(|(n, _)| n.text.as_str());
+    let notice = app.notice.as_ref().map(|n| n.text.as_str());
     assert_eq!(notice, Some("renamed"));
 
     // A blank title changes nothing.
@@ -502,7 +505,7 @@ fn f2_renames_the_row_and_its_open_tab() {
         let _ = app.update(key(KeyCode::Backspace));
     }
     let _ = app.update(key(KeyCode::Char(' ')));
-    assert!(app.update(key(KeyCode::Enter)).is_empty());
+    assert!(io(app.update(key(KeyCode::Enter))).is_empty());
     assert_eq!(browser(&app).mode, BrowserMode::List);
     assert_eq!(browser(&app).rows[1].summary.conversation.title, "Pelicans");
 
@@ -526,16 +529,16 @@ fn delete_asks_first_and_y_deletes_the_row_and_closes_its_tab() {
 
     // Any key but y keeps it: n, Esc (which leaves the question, not the browser), Enter.
     for other in [KeyCode::Char('n'), KeyCode::Esc, KeyCode::Enter] {
-        assert!(app.update(key(KeyCode::Delete)).is_empty());
+        assert!(io(app.update(key(KeyCode::Delete))).is_empty());
         assert_eq!(browser(&app).mode, BrowserMode::ConfirmDelete);
-        assert!(app.update(key(other)).is_empty(), "{other:?}");
+        assert!(io(app.update(key(other))).is_empty(), "{other:?}");
         assert_eq!(browser(&app).mode, BrowserMode::List, "{other:?}");
         assert_eq!(row_ids(&app), [id(0), id(1), id(2)]);
         assert_eq!(app.pane().id(), id(1));
     }
 
     let _ = app.update(key(KeyCode::Delete));
-    let effects = app.update(key(KeyCode::Char('y')));
+    let effects = io(app.update(key(KeyCode::Char('y'))));
     assert_eq!(
         effects,
         [
@@ -552,13 +555,13 @@ fn delete_asks_first_and_y_deletes_the_row_and_closes_its_tab() {
     assert_eq!(app.panes.len(), 1);
     assert_ne!(app.pane().id(), id(1));
     assert!(!app.pane().saved);
-    let notice = app.notice.as_ref().map(|(n, _)| (n.kind, n.text.as_str()));
+    let notice = app.notice.as_ref().map(|n| (n.kind, n.text.as_str()));
     assert_eq!(notice, Some((NoticeKind::Info, "conversation deleted")));
 
     // Deleting the last row moves the selection up; with no rows Delete asks nothing.
     let _ = app.update(key(KeyCode::Delete));
     assert_eq!(
-        app.update(key(KeyCode::Char('Y'))),
+        io(app.update(key(KeyCode::Char('Y')))),
         [
             Effect::BrowserPreview(id(0)),
             Effect::Save(WriteCommand::DeleteConversation(id(2))),
@@ -568,7 +571,7 @@ fn delete_asks_first_and_y_deletes_the_row_and_closes_its_tab() {
     let _ = app.update(key(KeyCode::Delete));
     let _ = app.update(key(KeyCode::Char('y')));
     assert!(browser(&app).rows.is_empty());
-    assert!(app.update(key(KeyCode::Delete)).is_empty());
+    assert!(io(app.update(key(KeyCode::Delete))).is_empty());
     assert_eq!(browser(&app).mode, BrowserMode::List);
 }
 
@@ -604,7 +607,7 @@ fn deleting_a_streaming_conversation_saves_nothing_of_it_afterwards() {
 fn ctrl_s_exports_the_selected_conversation() {
     let mut app = new_app();
     open_browser_with(&mut app, Vec::new());
-    assert!(app.update(ctrl('s')).is_empty(), "nothing selected");
+    assert!(io(app.update(ctrl('s'))).is_empty(), "nothing selected");
     let _ = app.update(key(KeyCode::Esc));
     open_browser_with(&mut app, rows(3));
     let _ = app.update(key(KeyCode::Down));
@@ -622,7 +625,7 @@ fn esc_and_ctrl_c_close_the_browser_and_ctrl_q_quits() {
     for close in [key(KeyCode::Esc), ctrl('c')] {
         let mut app = new_app();
         open_browser_with(&mut app, rows(2));
-        assert!(app.update(close).is_empty());
+        assert!(io(app.update(close)).is_empty());
         assert_eq!(app.overlay, Overlay::None);
         assert!(!app.should_quit);
         assert_eq!(app.pane().input_text(), "");

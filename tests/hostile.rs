@@ -367,7 +367,7 @@ fn session_for(base_url: &str) -> tern::driver::Session {
 #[tokio::test]
 async fn the_app_shows_the_plain_http_warning_as_a_notice() {
     let session = session_for("http://10.255.255.1:9");
-    let (notice, _) = session.app.notice.as_ref().expect("a notice at start");
+    let notice = session.app.notice.as_ref().expect("a notice at start");
     assert!(
         notice.text.contains("10.255.255.1") && notice.text.contains("clear text"),
         "{}",
@@ -379,6 +379,6 @@ async fn the_app_shows_the_plain_http_warning_as_a_notice() {
             .app
             .notice
             .as_ref()
-            .is_none_or(|(n, _)| !n.text.contains("clear text"))
+            .is_none_or(|n| !n.text.contains("clear text"))
     );
 }

@@ -370,8 +370,8 @@ pub enum Action {
     /// Mouse wheel: lines, negative is up.
     Wheel(i32),
     Resize,
-    /// The spinner frame (only scheduled while a reply is pending).
-    Tick,
+    /// A timer the app asked for ([`Effect::Schedule`]) is due.
+    Timer(Timer),
     Api {
         conversation: String,
         request: RequestId,
@@ -463,7 +463,22 @@ pub enum Effect {
     OpenConversation(String),
     /// Write a conversation as Markdown to a file in the current directory.
     Export(String),
+    /// Send `Action::Timer(timer)` once `after` has passed. Asking again for a timer that is
+    /// still pending moves it: there is at most one of each.
+    Schedule {
+        timer: Timer,
+        after: Duration,
+    },
     Quit,
+}
+
+/// The app's wake-ups. The app decides when it wants one; the driver only keeps the time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// The status-line notice has been shown for [`NOTICE_TTL`].
+    NoticeExpiry,
+    /// The next spinner frame, while a request waits for its first text.
+    Spinner,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -495,6 +510,9 @@ impl Notice {
 
 /// How long a status-line notice stays.
 pub const NOTICE_TTL: Duration = Duration::from_secs(4);
+
+/// The spinner's frame time while a request waits for its first text.
+pub const SPINNER_EVERY: Duration = Duration::from_millis(100);
 
 /// A second press of the same key within this confirms a quit or close that would lose work.
 pub const CONFIRM_WITHIN: Duration = Duration::from_secs(1);
@@ -585,7 +603,12 @@ pub struct App {
     pub overlay: Overlay,
     /// Models offered in the picker: configured ones, then any the endpoint listed.
     pub models: Vec<String>,
-    pub notice: Option<(Notice, Instant)>,
+    /// What the status line tells the user, until its [`Timer::NoticeExpiry`].
+    pub notice: Option<Notice>,
+    /// A notice was shown since the last update: its expiry is still to be scheduled.
+    pub(super) notice_unscheduled: bool,
+    /// A [`Timer::Spinner`] is pending.
+    pub(super) spinner_scheduled: bool,
     pub next_request: RequestId,
     /// The driver's clock, set before each update (keeps `update` free of I/O).
     pub now: Instant,
@@ -594,7 +617,7 @@ pub struct App {
     /// Where new conversations and messages get their ids.
     pub ids: Ids,
     /// When the app started: the spinner's frame is derived from `now - started`, so any
-    /// redraw (a tick while waiting, a delta while streaming) animates it.
+    /// redraw (a [`Timer::Spinner`] while waiting, a delta while streaming) animates it.
     pub started: Instant,
     pub should_quit: bool,
     pub prompt_history: Vec<String>,
@@ -623,6 +646,8 @@ impl App {
             overlay: Overlay::None,
             models,
             notice: None,
+            notice_unscheduled: false,
+            spinner_scheduled: false,
             next_request: 1,
             now,
             now_ms,
@@ -652,9 +677,10 @@ impl App {
         Pane::new(&self.settings, self.now, id, self.now_ms)
     }
 
-    /// The spinner frame to show now (one step per 100 ms).
+    /// The spinner frame to show now (one step per [`SPINNER_EVERY`]).
     pub fn spinner_frame(&self) -> usize {
-        (self.now.saturating_duration_since(self.started).as_millis() / 100) as usize
+        (self.now.saturating_duration_since(self.started).as_millis() / SPINNER_EVERY.as_millis())
+            as usize
     }
 
     /// Whether a request is waiting for its first text (the spinner and the "waiting Ns"

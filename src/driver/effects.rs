@@ -62,7 +62,7 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    /// Carry out one effect (the loop handles quitting, the editor and scrolling itself).
+    /// Carry out one effect (the loop handles quitting, the editor and timers itself).
     pub(crate) fn run(&mut self, effect: Effect) {
         match effect {
             Effect::Send {
@@ -112,7 +112,7 @@ impl Driver {
                     Err(e) => Notice::error(format!("export failed: {e}")),
                 }))
             }),
-            Effect::Quit | Effect::Editor(_) => {}
+            Effect::Quit | Effect::Editor(_) | Effect::Schedule { .. } => {}
         }
     }
 

@@ -1,13 +1,11 @@
 //! The event loop: one `tokio::select!` waits on terminal input, the app channel (stream
 //! deltas, store answers and errors, clipboard results), signals, and — only when something is
-//! pending — the spinner, a notice's expiry and the next frame.
+//! pending — the app's timers and the next frame.
 //!
-//! Each action goes through `App::update`; its effects run at once (the editor and scrolling
+//! Each action goes through `App::update`; its effects run at once (the editor and timers
 //! here, the rest in [`Driver::run`](super::effects::Driver::run)). Then whatever else is
 //! queued is applied before a frame is drawn, so a burst of deltas costs one frame, and the
 //! [`Pacer`] decides when that frame may be drawn. With nothing happening nothing wakes up.
-
-use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, KeyEventKind, MouseEventKind};
 use futures_util::StreamExt;
@@ -19,10 +17,9 @@ use super::pacing::Pacer;
 use super::session::Session;
 use super::signals::Signals;
 use super::terminal::Resizable;
-use crate::app::{Action, Effect};
+use crate::app::{Action, App, Effect};
 use crate::ui;
 
-const SPINNER_EVERY: Duration = Duration::from_millis(100);
 /// At most this many queued actions are applied between two looks at the terminal.
 const DRAIN_AT_MOST: usize = 4096;
 
@@ -36,20 +33,13 @@ where
 {
     let mut signals = Signals::new()?;
     let mut pacer = Pacer::new(tokio::time::Instant::now());
-    let mut spinner = tokio::time::interval(SPINNER_EVERY);
-    spinner.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         if pacer.due(tokio::time::Instant::now()) {
             draw(session, terminal)?;
             pacer.drawn(tokio::time::Instant::now());
         }
         let next_frame = pacer.next_frame();
-        let notice_expiry = session
-            .app
-            .notice
-            .as_ref()
-            .map(|(_, at)| tokio::time::Instant::from_std(*at + crate::app::NOTICE_TTL));
-        let waiting = session.app.is_waiting();
+        let next_timer = session.timers.next_deadline();
         let action = tokio::select! {
             event = input.next() => match event {
                 Some(Ok(event)) => {
@@ -69,8 +59,12 @@ where
             },
             Some(action) = session.rx.recv() => action,
             _ = signals.recv() => Action::Terminate,
-            _ = spinner.tick(), if waiting => Action::Tick,
-            _ = sleep_until(notice_expiry), if notice_expiry.is_some() => Action::Tick,
+            _ = sleep_until(next_timer), if next_timer.is_some() => {
+                match session.timers.take_due(tokio::time::Instant::now()) {
+                    Some(timer) => Action::Timer(timer),
+                    None => continue,
+                }
+            }
             _ = sleep_until(next_frame), if next_frame.is_some() => continue,
         };
         let mut quit = apply(session, terminal, input, action)?;
@@ -107,8 +101,7 @@ where
     let Session {
         app, view, frames, ..
     } = session;
-    app.now = Instant::now();
-    app.now_ms = crate::store::now_ms();
+    set_clock(app);
     let frame = terminal.draw(|frame| ui::draw(app, view, frame))?;
     if let Some(frames) = frames {
         frames.send_replace(frame.buffer.clone());
@@ -142,10 +135,13 @@ where
     B::Error: Send + Sync + 'static,
 {
     let Session {
-        app, view, driver, ..
+        app,
+        view,
+        driver,
+        timers,
+        ..
     } = session;
-    app.now = Instant::now();
-    app.now_ms = crate::store::now_ms();
+    set_clock(app);
     let size = terminal.size()?;
     app.screen = (size.width, size.height);
     let mut effects = std::collections::VecDeque::from(app.update(action));
@@ -159,13 +155,20 @@ where
                 // `Terminal::clear` does and which can time out right after the editor).
                 let size = terminal.size()?;
                 terminal.resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))?;
-                app.now = Instant::now();
-                app.now_ms = crate::store::now_ms();
+                set_clock(app);
                 effects.extend(app.update(Action::EditorClosed(result)));
             }
+            Effect::Schedule { timer, after } => timers.schedule(timer, after),
             other => driver.run(other),
         }
     }
     view.sync(app);
     Ok(quit)
+}
+
+/// Give the app the time: tokio's clock (paused in tests, like the timers), and the wall clock
+/// in unix ms for what is saved and for "3m ago".
+fn set_clock(app: &mut App) {
+    app.now = tokio::time::Instant::now().into_std();
+    app.now_ms = crate::store::now_ms();
 }

@@ -8,6 +8,7 @@
 //!   action goes through `App::update`, what else is queued is drained, then at most one frame
 //!   is drawn;
 //! - `pacing`: when the next frame may be drawn (sooner after input than after a stream delta);
+//! - `timers`: the deadlines of the wake-ups the app asked for (a notice's expiry, the spinner);
 //! - `effects`: the I/O of each effect (requests, saves, store reads, copies, exports);
 //! - `stream`: one request's task, turning the reply stream into `Action::Api` events;
 //! - `session`: the app, its store writer and the driver built from the config, a saved
@@ -27,6 +28,7 @@ mod session;
 mod signals;
 mod stream;
 mod terminal;
+mod timers;
 
 pub use input::Input;
 pub use session::Session;

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ratatui::Terminal;
 use ratatui::backend::Backend;
@@ -17,6 +17,7 @@ use super::Start;
 use super::effects::{ClientCell, Driver, open_saved};
 use super::input::Input;
 use super::terminal::Resizable;
+use super::timers::Timers;
 use crate::app::{Action, App, Effect, Ids, Notice, Settings};
 use crate::config::Config;
 use crate::store::{Store, StoreError, StoreWriter, WriteFailure};
@@ -31,6 +32,8 @@ pub struct Session {
     pub view: ViewState,
     pub(super) driver: Driver,
     pub(super) rx: mpsc::UnboundedReceiver<Action>,
+    /// The wake-ups the app asked for.
+    pub(super) timers: Timers,
     /// Each drawn frame is published here when set (for tests and tools).
     pub frames: Option<tokio::sync::watch::Sender<ratatui::buffer::Buffer>>,
 }
@@ -51,13 +54,15 @@ impl Session {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut app = App::new(
             Settings::from_config(&config, keymap),
-            Instant::now(),
+            tokio::time::Instant::now().into_std(),
             crate::store::now_ms(),
             Ids::seeded(rand::random()),
         );
-        let writer = open_writer(store_path.as_deref(), &tx, &mut app);
+        let mut at_start = Vec::new();
+        let writer = open_writer(store_path.as_deref(), &tx, &mut app, &mut at_start);
+        at_start.extend(open_at_start(&start, store_path.as_deref())?);
         let mut effects = Vec::new();
-        for action in open_at_start(&start, store_path.as_deref())? {
+        for action in at_start {
             effects.extend(app.update(action));
         }
         if let Some(warning) = config.cleartext_notice() {
@@ -80,12 +85,14 @@ impl Session {
             view: ViewState::new(theme, utc_offset),
             driver,
             rx,
+            timers: Timers::default(),
             frames: None,
         };
-        // What opening asked for (scrolling to the end, a save): the loop is not running yet.
+        // What opening asked for (a save, a notice's expiry): the loop is not running yet.
         for effect in effects {
             match effect {
                 Effect::Quit | Effect::Editor(_) => {}
+                Effect::Schedule { timer, after } => session.timers.schedule(timer, after),
                 other => session.driver.run(other),
             }
         }
@@ -120,11 +127,13 @@ impl Session {
 }
 
 /// The store's writer, its failures reported to the app as actions; `None` (and the reason on
-/// the app's welcome screen) when there is nothing to save into.
+/// the app's welcome screen, and for a read-only store a notice in `at_start`) when there is
+/// nothing to save into.
 fn open_writer(
     store_path: Option<&Path>,
     tx: &mpsc::UnboundedSender<Action>,
     app: &mut App,
+    at_start: &mut Vec<Action>,
 ) -> Option<StoreWriter> {
     let Some(path) = store_path else {
         app.store_problem = Some("conversations are not being saved: no data directory".into());
@@ -142,7 +151,7 @@ fn open_writer(
                 "saving is off (read-only; saved conversations still open): {}",
                 path.display()
             );
-            app.notify(Notice::error(problem.clone()));
+            at_start.push(Action::Notify(Notice::error(problem.clone())));
             app.store_problem = Some(problem);
             None
         }

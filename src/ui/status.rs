@@ -167,7 +167,7 @@ fn cache_counts(usage: &Usage) -> Option<String> {
 /// The right end: the current notice cut to `room`, or the help key.
 fn right_side(app: &App, room: usize, theme: &Theme, base: Style) -> Span<'static> {
     match &app.notice {
-        Some((notice, _)) => Span::styled(
+        Some(notice) => Span::styled(
             format!(" {} ", fit(&for_terminal(&notice.text), room)),
             match notice.kind {
                 NoticeKind::Info => base.patch(theme.success),

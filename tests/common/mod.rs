@@ -55,10 +55,19 @@ pub fn type_str(app: &mut App, text: &str) {
     }
 }
 
-/// Type `text` and press Enter.
+/// Type `text` and press Enter; the I/O that asks for (timers left out: see [`io`]).
 pub fn submit(app: &mut App, text: &str) -> Vec<Effect> {
     type_str(app, text);
-    app.update(key(KeyCode::Enter))
+    io(app.update(key(KeyCode::Enter)))
+}
+
+/// The effects that do I/O: without `Effect::Schedule` (a notice's expiry, the spinner), which
+/// the timer tests check on their own.
+pub fn io(effects: Vec<Effect>) -> Vec<Effect> {
+    effects
+        .into_iter()
+        .filter(|e| !matches!(e, Effect::Schedule { .. }))
+        .collect()
 }
 
 /// The `Send` effects, as (conversation, request, body).

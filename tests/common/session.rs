@@ -128,6 +128,18 @@ impl User {
         }
     }
 
+    /// Whether a frame was drawn since the script last looked at one.
+    pub fn drew_since_last_look(&self) -> bool {
+        self.frames.has_changed().unwrap_or(false)
+    }
+
+    /// The frame drawn last; its text.
+    pub fn screen(&mut self) -> String {
+        let text = screen_text(&self.frames.borrow_and_update());
+        self.seen.push(text.clone());
+        text
+    }
+
     /// Wait until a drawn frame satisfies `done`; its text.
     pub async fn wait_for(&mut self, what: &str, done: impl Fn(&str) -> bool) -> String {
         screen_text(&self.wait_for_frame(what, done).await)
@@ -153,9 +165,13 @@ pub fn status_line(text: &str) -> &str {
 
 /// A config pointing at `server`, with no user config file involved.
 pub fn config(server: &FakeServer, dir: &Path) -> Config {
+    config_at(server.base_url(), dir)
+}
+
+/// A config pointing at the endpoint `url`, with no user config file involved.
+pub fn config_at(url: String, dir: &Path) -> Config {
     let file = dir.join("config.toml");
     std::fs::write(&file, "").unwrap();
-    let url = server.base_url();
     Config::load_with(
         &Overrides {
             config_file: Some(file),

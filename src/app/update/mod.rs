@@ -21,22 +21,28 @@ impl App {
     #[must_use = "the effects are what the driver must carry out"]
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         let mut effects = Vec::new();
+        self.dispatch(action, &mut effects);
+        self.schedule_timers(&mut effects);
+        effects
+    }
+
+    fn dispatch(&mut self, action: Action, effects: &mut Vec<Effect>) {
         match action {
-            Action::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key, &mut effects),
+            Action::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key, effects),
             Action::Key(_) | Action::Resize => {}
-            Action::Paste(text) => self.on_paste(&text, &mut effects),
+            Action::Paste(text) => self.on_paste(&text, effects),
             Action::Wheel(lines) => self.scrolls.push(Scroll {
                 conversation: self.pane().id().to_owned(),
                 by: ScrollBy::Lines(lines),
             }),
-            Action::Tick => {
-                self.expire_notice();
-            }
+            Action::Timer(Timer::NoticeExpiry) => self.notice = None,
+            // Nothing to change: the frame drawn after it shows the next spinner step.
+            Action::Timer(Timer::Spinner) => self.spinner_scheduled = false,
             Action::Api {
                 conversation,
                 request,
                 event,
-            } => self.on_api(&conversation, request, event, &mut effects),
+            } => self.on_api(&conversation, request, event, effects),
             Action::ModelsFetched(ids) => {
                 for id in ids {
                     if !self.models.contains(&id) {
@@ -54,12 +60,12 @@ impl App {
             Action::OpenSaved {
                 conversation,
                 messages,
-            } => self.open_saved(conversation, messages, &mut effects),
-            Action::Terminate => self.quit(&mut effects),
+            } => self.open_saved(conversation, messages, effects),
+            Action::Terminate => self.quit(effects),
             Action::SaveConflict {
                 conversation,
                 message,
-            } => self.on_save_conflict(&conversation, &message, &mut effects),
+            } => self.on_save_conflict(&conversation, &message, effects),
             Action::Reloaded {
                 conversation,
                 messages,
@@ -74,11 +80,29 @@ impl App {
                 }
             }
             Action::BrowserRows { generation, rows } => {
-                self.on_browser_rows(generation, rows, &mut effects)
+                self.on_browser_rows(generation, rows, effects)
             }
             Action::BrowserPreview { id, messages } => self.on_browser_preview(id, messages),
         }
-        effects
+    }
+
+    /// The wake-ups this state needs: a new notice's expiry (moving any earlier one, so it
+    /// is the latest notice that expires), and the spinner's next frame while a request
+    /// waits for its first text.
+    fn schedule_timers(&mut self, effects: &mut Vec<Effect>) {
+        if std::mem::take(&mut self.notice_unscheduled) {
+            effects.push(Effect::Schedule {
+                timer: Timer::NoticeExpiry,
+                after: NOTICE_TTL,
+            });
+        }
+        if self.is_waiting() && !self.spinner_scheduled {
+            self.spinner_scheduled = true;
+            effects.push(Effect::Schedule {
+                timer: Timer::Spinner,
+                after: SPINNER_EVERY,
+            });
+        }
     }
 
     /// Open a saved conversation in a new tab (in place of an untouched empty one), or focus
@@ -109,20 +133,13 @@ impl App {
         });
     }
 
-    pub fn notify(&mut self, notice: Notice) {
-        self.notice = Some((notice, self.now));
-    }
-
-    pub(super) fn expire_notice(&mut self) {
-        if let Some((_, at)) = &self.notice
-            && self.now.duration_since(*at) > NOTICE_TTL
-        {
-            self.notice = None;
-        }
+    /// Show `notice` in the status line (its expiry is scheduled when the update ends).
+    pub(crate) fn notify(&mut self, notice: Notice) {
+        self.notice = Some(notice);
+        self.notice_unscheduled = true;
     }
 
     pub(super) fn on_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
-        self.expire_notice();
         let command = self.settings.keymap.command_for(&key);
         // A held key repeats: that is not the deliberate second press a question waits for.
         if key.kind == KeyEventKind::Repeat
