@@ -21,7 +21,9 @@ impl App {
         let close = matches!(command, Some(KeyAction::Stop | KeyAction::Interrupt));
         // The help scrolls no further than its last page (on this screen's size).
         let help_end = match self.overlay {
-            Overlay::Help { .. } => crate::ui::help_max_scroll(self, self.screen),
+            Overlay::Help { .. } => {
+                crate::app::help::max_scroll(&self.settings.keymap, self.screen)
+            }
             _ => 0,
         };
         match &mut self.overlay {
