@@ -363,6 +363,8 @@ fn delete_conversation(conn: &Connection, id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Insert or replace the message `m` (by id), keeping its conversation's aggregates true.
+/// With [`Check::Append`], a new message's parent must still be the conversation's last.
 pub(crate) fn upsert_message(
     conn: &Connection,
     m: &StoredMessage,
@@ -374,8 +376,17 @@ pub(crate) fn upsert_message(
         id: m.id.clone(),
         reason: e.to_string(),
     })?;
-    // The stored snapshot this one replaces, for the aggregate deltas.
-    let old: Option<OldRow> = conn
+    let old = replaced_row(conn, &m.id)?;
+    if old.is_none() && check == Check::Append {
+        check_append(conn, m)?;
+    }
+    let pk = write_message_row(conn, m, writer, &content)?;
+    update_aggregates(conn, m, pk, old.as_ref())
+}
+
+/// The stored snapshot of message `id` that a write replaces, for the aggregate deltas.
+fn replaced_row(conn: &Connection, id: &str) -> Result<Option<OldRow>, StoreError> {
+    let old = conn
         .prepare_cached(
             "SELECT conversation_id, seq, model,
                     coalesce(input_tokens, 0) + coalesce(cache_creation_input_tokens, 0)
@@ -383,7 +394,7 @@ pub(crate) fn upsert_message(
                     coalesce(output_tokens, 0)
              FROM messages WHERE id = ?1",
         )?
-        .query_row([&m.id], |row| {
+        .query_row([id], |row| {
             Ok(OldRow {
                 conversation_id: row.get(0)?,
                 seq: row.get(1)?,
@@ -393,9 +404,16 @@ pub(crate) fn upsert_message(
             })
         })
         .optional()?;
-    if old.is_none() && check == Check::Append {
-        check_append(conn, m)?;
-    }
+    Ok(old)
+}
+
+/// Insert or overwrite `m`'s row (its `content` already encoded); its primary key.
+fn write_message_row(
+    conn: &Connection,
+    m: &StoredMessage,
+    writer: Option<&str>,
+    content: &str,
+) -> Result<i64, StoreError> {
     let usage = m.usage.as_ref();
     let pk: i64 = conn
         .prepare_cached(
@@ -445,8 +463,19 @@ pub(crate) fn upsert_message(
                 StoreError::Sqlite(e)
             }
         })?;
+    Ok(pk)
+}
 
-    match &old {
+/// Apply the write of `m` (row `pk`) to its conversation's aggregates: by deltas when it
+/// replaces `old` in place, by a recount when it moved or its model changed.
+fn update_aggregates(
+    conn: &Connection,
+    m: &StoredMessage,
+    pk: i64,
+    old: Option<&OldRow>,
+) -> Result<(), StoreError> {
+    let usage = m.usage.as_ref();
+    match old {
         None => bump_conversation(conn, m, pk, 1, total_in(usage), total_out(usage)),
         Some(old)
             if old.conversation_id == m.conversation_id
