@@ -102,7 +102,7 @@ fn message_text_sql(x: &str) -> String {
 fn to_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(V2_TABLES)?;
     v2_message_index(tx)?;
-    super::write::recompute_all_summaries(tx)
+    super::summary::recompute_all_summaries(tx)
 }
 
 /// v2's tables, filled from v1's and put in their place, with their indexes.
