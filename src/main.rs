@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use tern::api::{Client, Message};
+use tern::api::{Client, Message, MessagesRequest};
 use tern::cli::{Cli, CliCommand};
 use tern::config::Config;
 use tern::{oneshot, review, term_eprintln, term_println};
@@ -150,19 +150,10 @@ fn report(err: &dyn std::fmt::Display, advice: &str) {
 }
 
 async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
-    let prompt = match oneshot::gather_prompt(words) {
+    let prompt = match print_prompt(words) {
         Ok(p) => p,
-        Err(e) => {
-            term_eprintln!("tern: error: cannot read stdin: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
-    if prompt.trim().is_empty() {
-        term_eprintln!(
-            "tern: error: nothing to send: give a prompt after -p or pipe text into tern"
-        );
-        return ExitCode::from(2);
-    }
     if let Some(warning) = config.cleartext_warning() {
         term_eprintln!("tern: warning: {warning}");
     }
@@ -181,42 +172,11 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let store_path = tern::store::Store::default_path();
-    let target = match (&cli.resume, cli.continue_last) {
-        (Some(id), _) => Some(oneshot::Continue::Id(id)),
-        (None, true) => Some(oneshot::Continue::Latest),
-        (None, false) => None,
+    let (request, mut log) = match print_request(cli, config, &prompt) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
-    let (request, mut log) = match target {
-        None => {
-            let request = oneshot::build_request(config, &prompt);
-            let log = if cli.no_save {
-                None
-            } else {
-                oneshot::PrintLog::begin(store_path.as_deref(), &request, &prompt)
-            };
-            (request, log)
-        }
-        Some(target) => {
-            let resumed = oneshot::PrintLog::resume(
-                store_path.as_deref(),
-                target,
-                &prompt,
-                cli.no_save,
-                |conversation, history| {
-                    oneshot::continue_request(config, &cli.request, conversation, history, &prompt)
-                },
-            );
-            match resumed {
-                Ok(resumed) => resumed,
-                Err(e) => {
-                    term_eprintln!("tern: error: {e:#}");
-                    return ExitCode::FAILURE;
-                }
-            }
-        }
-    };
-    let mut save_progress = |partial: &tern::api::Message| {
+    let mut save_progress = |partial: &Message| {
         if let Some(log) = &mut log {
             log.progress(partial);
         }
@@ -234,8 +194,69 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
         let (status, api_error) = outcome.status();
         log.finish(&outcome.message, status, api_error);
     }
+    print_exit(&outcome, saved_in.as_deref(), config)
+}
+
+/// The prompt of `-p` (its words after piped stdin); the exit code when there is none.
+fn print_prompt(words: &str) -> Result<String, ExitCode> {
+    let prompt = match oneshot::gather_prompt(words) {
+        Ok(p) => p,
+        Err(e) => {
+            term_eprintln!("tern: error: cannot read stdin: {e}");
+            return Err(ExitCode::FAILURE);
+        }
+    };
+    if prompt.trim().is_empty() {
+        term_eprintln!(
+            "tern: error: nothing to send: give a prompt after -p or pipe text into tern"
+        );
+        return Err(ExitCode::from(2));
+    }
+    Ok(prompt)
+}
+
+/// The request for `prompt`, in a new conversation or continuing one (`--resume`,
+/// `--continue`), and the log that saves the exchange (none with `--no-save`).
+fn print_request(
+    cli: &Cli,
+    config: &Config,
+    prompt: &str,
+) -> Result<(MessagesRequest, Option<oneshot::PrintLog>), ExitCode> {
+    let store_path = tern::store::Store::default_path();
+    let target = match (&cli.resume, cli.continue_last) {
+        (Some(id), _) => Some(oneshot::Continue::Id(id)),
+        (None, true) => Some(oneshot::Continue::Latest),
+        (None, false) => None,
+    };
+    let Some(target) = target else {
+        let request = oneshot::build_request(config, prompt);
+        let log = if cli.no_save {
+            None
+        } else {
+            oneshot::PrintLog::begin(store_path.as_deref(), &request, prompt)
+        };
+        return Ok((request, log));
+    };
+    oneshot::PrintLog::resume(
+        store_path.as_deref(),
+        target,
+        prompt,
+        cli.no_save,
+        |conversation, history| {
+            oneshot::continue_request(config, &cli.request, conversation, history, prompt)
+        },
+    )
+    .map_err(|e| {
+        term_eprintln!("tern: error: {e:#}");
+        ExitCode::FAILURE
+    })
+}
+
+/// What `-p` says last and exits with: the signal that stopped it, the error, or success;
+/// where the partial reply was saved when one arrived.
+fn print_exit(outcome: &oneshot::Outcome, saved_in: Option<&str>, config: &Config) -> ExitCode {
     let arrived = !outcome.message.text().trim().is_empty();
-    let kept = match (&saved_in, arrived) {
+    let kept = match (saved_in, arrived) {
         (Some(id), true) => format!(
             "the partial reply was saved in conversation {}",
             &id[..id.len().min(8)]
@@ -252,14 +273,14 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
         return ExitCode::from(signal.exit_code());
     }
     finish_print(&outcome.message, config);
-    match outcome.error {
+    match &outcome.error {
         None => ExitCode::SUCCESS,
         Some(oneshot::OneShotError::Api(e)) if kept.is_empty() => {
-            report(&e, e.advice());
+            report(e, e.advice());
             ExitCode::FAILURE
         }
         Some(oneshot::OneShotError::Api(e)) => {
-            report(&e, &format!("{}; {kept}", e.advice()));
+            report(e, &format!("{}; {kept}", e.advice()));
             ExitCode::FAILURE
         }
         // The reader went away (`| head`): it has what it wanted; say nothing, as cat does.

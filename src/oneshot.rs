@@ -19,8 +19,8 @@ use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 use crate::api::{
-    ApiError, Client, ContentBlock, Delta, Message, MessagesRequest, RequestMessage, RetryNotice,
-    StreamEvent,
+    ApiError, Client, ContentBlock, Delta, Message, MessageStream, MessagesRequest, RequestMessage,
+    RetryNotice, StreamEvent,
 };
 use crate::cli::RequestArgs;
 use crate::config::Config;
@@ -355,6 +355,24 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Stopped by `signal` before any reply arrived.
+    fn stopped(signal: Interrupt) -> Outcome {
+        Outcome {
+            message: Message::default(),
+            error: None,
+            interrupted: Some(signal),
+        }
+    }
+
+    /// Failed before any reply arrived.
+    fn failed(error: ApiError) -> Outcome {
+        Outcome {
+            message: Message::default(),
+            error: Some(error.into()),
+            interrupted: None,
+        }
+    }
+
     /// How the reply ended, as it is saved: stopped by a signal or by stdout going away
     /// (`| head`), failed with the API error, or complete.
     pub fn status(&self) -> (crate::store::MessageStatus, Option<&ApiError>) {
@@ -384,48 +402,45 @@ pub async fn run(
     on_progress: &mut dyn FnMut(&Message),
     interrupts: &mut Interrupts,
 ) -> Outcome {
-    let mut output = Output::new();
     let mut on_retry = report_retry;
-    let stopped = |signal| Outcome {
-        message: Message::default(),
-        error: None,
-        interrupted: Some(signal),
-    };
     if !stream {
         let created = tokio::select! {
-            signal = interrupts.recv() => return stopped(signal),
+            signal = interrupts.recv() => return Outcome::stopped(signal),
             created = client.create(request, &mut on_retry) => created,
         };
         return match created {
-            Ok(message) => {
-                let printed = output.write(&message.text()).and_then(|_| output.finish());
-                Outcome {
-                    error: printed.err().map(OneShotError::from),
-                    message,
-                    interrupted: None,
-                }
-            }
-            Err(e) => Outcome {
-                message: Message::default(),
-                error: Some(e.into()),
-                interrupted: None,
-            },
+            Ok(message) => print_whole(message),
+            Err(e) => Outcome::failed(e),
         };
     }
     let started = tokio::select! {
-        signal = interrupts.recv() => return stopped(signal),
+        signal = interrupts.recv() => return Outcome::stopped(signal),
         started = client.stream(request, &mut on_retry) => started,
     };
-    let mut reply = match started {
-        Ok(reply) => reply,
-        Err(e) => {
-            return Outcome {
-                message: Message::default(),
-                error: Some(e.into()),
-                interrupted: None,
-            };
-        }
-    };
+    match started {
+        Ok(reply) => print_stream(reply, on_progress, interrupts).await,
+        Err(e) => Outcome::failed(e),
+    }
+}
+
+/// A non-streamed reply, printed at once.
+fn print_whole(message: Message) -> Outcome {
+    let mut output = Output::new();
+    let printed = output.write(&message.text()).and_then(|_| output.finish());
+    Outcome {
+        error: printed.err().map(OneShotError::from),
+        message,
+        interrupted: None,
+    }
+}
+
+/// A streamed reply, printed as it arrives, until it ends, fails, or a signal comes.
+async fn print_stream(
+    mut reply: MessageStream,
+    on_progress: &mut dyn FnMut(&Message),
+    interrupts: &mut Interrupts,
+) -> Outcome {
+    let mut output = Output::new();
     let mut error = None;
     let mut interrupted = None;
     let mut printer = Printer::default();
@@ -450,15 +465,7 @@ pub async fn run(
         }
     }
     if interrupted.is_some() {
-        // Events already decoded are in the snapshot: print them too, without waiting for more,
-        // so the saved reply is exactly what was printed. (`next` is cancel-safe: an event is
-        // either returned or still queued.)
-        use futures_util::FutureExt as _;
-        while let Some(Some(event)) = reply.next().now_or_never() {
-            if printer.print(event, &mut output).is_err() {
-                break;
-            }
-        }
+        print_decoded(&mut reply, &mut printer, &mut output);
     }
     if let Err(e) = output.finish() {
         error.get_or_insert(e.into());
@@ -467,6 +474,18 @@ pub async fn run(
         message: reply.snapshot(),
         error,
         interrupted,
+    }
+}
+
+/// Events already decoded are in the snapshot: print them too, without waiting for more, so
+/// the saved reply is exactly what was printed. (`next` is cancel-safe: an event is either
+/// returned or still queued.)
+fn print_decoded(reply: &mut MessageStream, printer: &mut Printer, output: &mut Output) {
+    use futures_util::FutureExt as _;
+    while let Some(Some(event)) = reply.next().now_or_never() {
+        if printer.print(event, output).is_err() {
+            break;
+        }
     }
 }
 

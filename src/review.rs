@@ -10,7 +10,11 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::format::{fit, format_tokens, relative_time, rfc3339};
-use crate::store::{Store, StoreError, data_dir, now_ms, search::snippet_runs};
+use crate::sanitize::TermText;
+use crate::store::{
+    ConversationSummary, SearchHit, Store, StoreError, TitleHit, data_dir, now_ms,
+    search::snippet_runs,
+};
 
 /// Open for writing (import).
 fn open(path: Option<&Path>) -> Result<Store, StoreError> {
@@ -27,53 +31,86 @@ fn print_text(text: &str) -> std::io::Result<()> {
     crate::sanitize::print(text)
 }
 
+/// `tern list`: the saved conversations, newest first, as a table or as JSON.
 pub fn list(path: Option<&Path>, limit: usize, as_json: bool) -> anyhow::Result<()> {
     let store = open_for_reading(path)?;
     let limit = if limit == 0 { u64::MAX } else { limit as u64 };
     let rows = store.list(0, limit)?;
     if as_json {
-        let items: Vec<_> = rows
-            .iter()
-            .map(|r| {
-                let c = &r.conversation;
-                json!({
-                    "id": c.id, "title": c.title,
-                    "created_at": rfc3339(c.created_at), "updated_at": rfc3339(c.updated_at),
-                    "message_count": r.message_count, "models": r.models,
-                    "input_tokens": r.total_input_tokens, "output_tokens": r.total_output_tokens,
-                    "last_model": c.last_model,
-                })
-            })
-            .collect();
-        crate::sanitize::print_json(&serde_json::to_string_pretty(&items)?)?;
-        return Ok(());
+        return print_list_json(&rows);
     }
     if rows.is_empty() {
         print_text("No saved conversations yet. Start one with `tern` or `tern -p \"...\"`.\n")?;
         return Ok(());
     }
-    // On a terminal the title takes the room that is left (narrow ones drop the models, then
-    // the tokens column); a pipe gets every column and whole titles.
-    let columns = crate::sanitize::stdout_columns();
-    let fixed = |models: bool, tokens: bool| {
-        8 + 2 + 10 + 2 + 5 + 2 + 15 * usize::from(tokens) + 26 * usize::from(models)
-    };
-    let room = |models, tokens| columns.map(|w| w.saturating_sub(fixed(models, tokens)));
-    let fits = |models, tokens| room(models, tokens).is_none_or(|r| r >= 20);
-    let (show_models, show_tokens) = if fits(true, true) {
-        (true, true)
-    } else if fits(false, true) {
-        (false, true)
-    } else {
-        (false, false)
-    };
-    let title_room = room(show_models, show_tokens).map(|r| r.max(10));
-    let row = |id: &str, updated: &str, msgs: &str, tokens: &str, models: &str, title: &str| {
+    print_table(&rows)
+}
+
+/// The conversations as a JSON array, exact.
+fn print_list_json(rows: &[ConversationSummary]) -> anyhow::Result<()> {
+    let items: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let c = &r.conversation;
+            json!({
+                "id": c.id, "title": c.title,
+                "created_at": rfc3339(c.created_at), "updated_at": rfc3339(c.updated_at),
+                "message_count": r.message_count, "models": r.models,
+                "input_tokens": r.total_input_tokens, "output_tokens": r.total_output_tokens,
+                "last_model": c.last_model,
+            })
+        })
+        .collect();
+    crate::sanitize::print_json(&serde_json::to_string_pretty(&items)?)?;
+    Ok(())
+}
+
+/// Which of `tern list`'s columns are shown, and how wide the title may be.
+struct Table {
+    models: bool,
+    tokens: bool,
+    /// `None` in a pipe: whole titles.
+    title_room: Option<usize>,
+}
+
+impl Table {
+    /// On a terminal `columns` wide the title takes the room that is left (narrow ones drop
+    /// the models, then the tokens column); a pipe (`None`) gets every column and whole titles.
+    fn for_width(columns: Option<usize>) -> Table {
+        let fixed = |models: bool, tokens: bool| {
+            8 + 2 + 10 + 2 + 5 + 2 + 15 * usize::from(tokens) + 26 * usize::from(models)
+        };
+        let room = |models, tokens| columns.map(|w| w.saturating_sub(fixed(models, tokens)));
+        let fits = |models, tokens| room(models, tokens).is_none_or(|r| r >= 20);
+        let (models, tokens) = if fits(true, true) {
+            (true, true)
+        } else if fits(false, true) {
+            (false, true)
+        } else {
+            (false, false)
+        };
+        Table {
+            models,
+            tokens,
+            title_room: room(models, tokens).map(|r| r.max(10)),
+        }
+    }
+
+    /// One line of the table, its cells already cleaned and fitted.
+    fn row(
+        &self,
+        id: &str,
+        updated: &str,
+        msgs: &str,
+        tokens: &str,
+        models: &str,
+        title: &str,
+    ) -> String {
         let mut line = format!("{id:<8}  {updated:<10}  {msgs:>5}  ");
-        if show_tokens {
+        if self.tokens {
             line.push_str(&format!("{tokens:>13}  "));
         }
-        if show_models {
+        if self.models {
             // Padded by display width: ids from outside may hold wide characters.
             let pad = 24usize.saturating_sub(crate::render::display_width(models));
             line.push_str(&format!("{models}{}  ", " ".repeat(pad)));
@@ -81,7 +118,12 @@ pub fn list(path: Option<&Path>, limit: usize, as_json: bool) -> anyhow::Result<
         line.push_str(title);
         line.push('\n');
         line
-    };
+    }
+}
+
+/// The conversations as a table sized to the terminal (whole, in a pipe).
+fn print_table(rows: &[ConversationSummary]) -> anyhow::Result<()> {
+    let table = Table::for_width(crate::sanitize::stdout_columns());
     let mut out = crate::sanitize::TermText::stdout();
     let tty = out.is_terminal();
     let shown = |text: &str| {
@@ -91,16 +133,9 @@ pub fn list(path: Option<&Path>, limit: usize, as_json: bool) -> anyhow::Result<
             text.to_owned()
         }
     };
-    out.push(&row(
-        "ID",
-        "UPDATED",
-        "MSGS",
-        "TOKENS in/out",
-        "MODELS",
-        "TITLE",
-    ));
+    out.push(&table.row("ID", "UPDATED", "MSGS", "TOKENS in/out", "MODELS", "TITLE"));
     let now = now_ms();
-    for r in &rows {
+    for r in rows {
         let c = &r.conversation;
         let tokens = format!(
             "{}/{}",
@@ -109,12 +144,12 @@ pub fn list(path: Option<&Path>, limit: usize, as_json: bool) -> anyhow::Result<
         );
         let models = fit(&shown(&r.models.join(",")), 24);
         let title = shown(&c.title);
-        let title = match title_room {
+        let title = match table.title_room {
             Some(room) => fit(&title, room),
             None => title,
         };
-        out.push(&row(
-            &c.id[..c.id.len().min(8)],
+        out.push(&table.row(
+            short_id(&c.id),
             &relative_time(now, c.updated_at),
             &r.message_count.to_string(),
             &tokens,
@@ -124,6 +159,11 @@ pub fn list(path: Option<&Path>, limit: usize, as_json: bool) -> anyhow::Result<
     }
     out.print()?;
     Ok(())
+}
+
+/// The first 8 characters of an id, as the table and the search results show it.
+fn short_id(id: &str) -> &str {
+    &id[..id.len().min(8)]
 }
 
 pub fn show(path: Option<&Path>, prefix: &str, as_json: bool) -> anyhow::Result<()> {
@@ -137,34 +177,13 @@ pub fn show(path: Option<&Path>, prefix: &str, as_json: bool) -> anyhow::Result<
     Ok(())
 }
 
+/// `tern search`: title matches first, then message matches; `limit` caps both together.
 pub fn search(path: Option<&Path>, query: &str, limit: usize, as_json: bool) -> anyhow::Result<()> {
     let store = open_for_reading(path)?;
-    // Title matches first, then message matches; `limit` caps both together.
     let titles = store.search_titles(query, limit)?;
     let hits = store.search(query, limit.saturating_sub(titles.len()))?;
     if as_json {
-        let title_items = titles.iter().map(|t| {
-            json!({
-                "match": "title", "conversation_id": t.conversation_id, "title": t.title,
-                "message_id": null, "role": null, "model": null, "snippet": t.title,
-                "updated_at": rfc3339(t.updated_at), "rank": t.rank,
-            })
-        });
-        let items: Vec<_> = title_items
-            .chain(hits.iter().map(|h| {
-                let snippet: String = snippet_runs(&h.snippet)
-                    .into_iter()
-                    .map(|(t, _)| t)
-                    .collect();
-                json!({
-                    "match": "message", "conversation_id": h.conversation_id, "title": h.title,
-                    "message_id": h.message_id, "role": h.role.as_str(), "model": h.model,
-                    "snippet": snippet, "updated_at": rfc3339(h.updated_at), "rank": h.rank,
-                })
-            }))
-            .collect();
-        crate::sanitize::print_json(&serde_json::to_string_pretty(&items)?)?;
-        return Ok(());
+        return print_search_json(&titles, &hits);
     }
     if hits.is_empty() && titles.is_empty() {
         print_text(&format!("No titles or messages match {query:?}.\n"))?;
@@ -173,47 +192,78 @@ pub fn search(path: Option<&Path>, query: &str, limit: usize, as_json: bool) -> 
     let now = now_ms();
     let mut out = crate::sanitize::TermText::stdout();
     for t in &titles {
-        out.push(&format!(
-            "{}  ",
-            &t.conversation_id[..t.conversation_id.len().min(8)]
-        ));
-        for (run, matched) in snippet_runs(&t.highlighted) {
-            let run = run.replace(['\n', '\t'], " ");
-            if matched {
-                out.highlight(&run);
-            } else {
-                out.push(&run);
-            }
-        }
-        out.push(&format!(
-            "  (title, {})\n",
-            relative_time(now, t.updated_at)
-        ));
+        push_title_hit(&mut out, t, now);
     }
     for h in &hits {
-        let who = match (&h.role, &h.model) {
-            (crate::api::Role::User, _) => "you".to_owned(),
-            (_, Some(model)) => model.clone(),
-            _ => "assistant".to_owned(),
-        };
-        out.push(&format!(
-            "{}  {}  ({who}, {})\n    ",
-            &h.conversation_id[..h.conversation_id.len().min(8)],
-            h.title.replace(['\n', '\t'], " "),
-            relative_time(now, h.updated_at)
-        ));
-        for (run, matched) in snippet_runs(&h.snippet) {
-            let run = run.replace('\n', " ");
-            if matched {
-                out.highlight(&run);
-            } else {
-                out.push(&run);
-            }
-        }
-        out.push("\n");
+        push_message_hit(&mut out, h, now);
     }
     out.print()?;
     Ok(())
+}
+
+/// The matches as one JSON array, titles first, snippets without their highlight marks.
+fn print_search_json(titles: &[TitleHit], hits: &[SearchHit]) -> anyhow::Result<()> {
+    let title_items = titles.iter().map(|t| {
+        json!({
+            "match": "title", "conversation_id": t.conversation_id, "title": t.title,
+            "message_id": null, "role": null, "model": null, "snippet": t.title,
+            "updated_at": rfc3339(t.updated_at), "rank": t.rank,
+        })
+    });
+    let items: Vec<_> = title_items
+        .chain(hits.iter().map(|h| {
+            let snippet: String = snippet_runs(&h.snippet)
+                .into_iter()
+                .map(|(t, _)| t)
+                .collect();
+            json!({
+                "match": "message", "conversation_id": h.conversation_id, "title": h.title,
+                "message_id": h.message_id, "role": h.role.as_str(), "model": h.model,
+                "snippet": snippet, "updated_at": rfc3339(h.updated_at), "rank": h.rank,
+            })
+        }))
+        .collect();
+    crate::sanitize::print_json(&serde_json::to_string_pretty(&items)?)?;
+    Ok(())
+}
+
+/// `ID  highlighted title  (title, when)`.
+fn push_title_hit(out: &mut TermText, t: &TitleHit, now: i64) {
+    out.push(&format!("{}  ", short_id(&t.conversation_id)));
+    push_snippet(out, &t.highlighted, &['\n', '\t']);
+    out.push(&format!(
+        "  (title, {})\n",
+        relative_time(now, t.updated_at)
+    ));
+}
+
+/// `ID  title  (who, when)`, then the highlighted snippet indented below.
+fn push_message_hit(out: &mut TermText, h: &SearchHit, now: i64) {
+    let who = match (&h.role, &h.model) {
+        (crate::api::Role::User, _) => "you".to_owned(),
+        (_, Some(model)) => model.clone(),
+        _ => "assistant".to_owned(),
+    };
+    out.push(&format!(
+        "{}  {}  ({who}, {})\n    ",
+        short_id(&h.conversation_id),
+        h.title.replace(['\n', '\t'], " "),
+        relative_time(now, h.updated_at)
+    ));
+    push_snippet(out, &h.snippet, &['\n']);
+    out.push("\n");
+}
+
+/// A snippet's runs, the matched ones highlighted, each of `breaks` shown as a space.
+fn push_snippet(out: &mut TermText, snippet: &str, breaks: &[char]) {
+    for (run, matched) in snippet_runs(snippet) {
+        let run = run.replace(breaks, " ");
+        if matched {
+            out.highlight(&run);
+        } else {
+            out.push(&run);
+        }
+    }
 }
 
 /// `tern export`: to stdout, or to a file that is never overwritten without `force`. The format

@@ -7,6 +7,7 @@
 
 mod conflict;
 mod context;
+pub mod help;
 pub mod history;
 mod ids;
 mod keymap;

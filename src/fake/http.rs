@@ -48,49 +48,11 @@ where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin,
 {
+    // One limit for the request line and the headers together.
     let mut head = (&mut *reader).take(MAX_HEAD_BYTES);
     let mut line = Vec::new();
-
-    // Request line; RFC 9112 lets a server skip blank lines before it.
-    loop {
-        line.clear();
-        if head.read_until(b'\n', &mut line).await? == 0 {
-            return Err(ReadError::Closed);
-        }
-        if !trim_line_end(&line).is_empty() {
-            break;
-        }
-    }
-    let request_line = std::str::from_utf8(trim_line_end(&line))
-        .map_err(|_| ReadError::Malformed("request line"))?;
-    let mut parts = request_line.split_ascii_whitespace();
-    let (Some(method), Some(target), Some(_version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(ReadError::Malformed("request line"));
-    };
-    let (path, query) = match target.split_once('?') {
-        Some((path, query)) => (path.to_string(), Some(query.to_string())),
-        None => (target.to_string(), None),
-    };
-    let method = method.to_string();
-
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        if head.read_until(b'\n', &mut line).await? == 0 {
-            return Err(ReadError::Malformed(
-                "request head ended early or is too large",
-            ));
-        }
-        let text = trim_line_end(&line);
-        if text.is_empty() {
-            break;
-        }
-        let text = std::str::from_utf8(text).map_err(|_| ReadError::Malformed("header"))?;
-        let (name, value) = text.split_once(':').ok_or(ReadError::Malformed("header"))?;
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-    }
+    let (method, path, query) = read_request_line(&mut head, &mut line).await?;
+    let headers = read_headers(&mut head, &mut line).await?;
 
     if find_header(&headers, "expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
         writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
@@ -104,20 +66,7 @@ where
     } else {
         match find_header(&headers, "content-length") {
             None => Vec::new(),
-            Some(value) => {
-                let length: u64 = value
-                    .parse()
-                    .map_err(|_| ReadError::Malformed("content-length"))?;
-                if length > MAX_BODY_BYTES {
-                    return Err(ReadError::TooLarge);
-                }
-                let mut body = Vec::new();
-                (&mut *reader).take(length).read_to_end(&mut body).await?;
-                if (body.len() as u64) < length {
-                    return Err(ReadError::Malformed("body shorter than content-length"));
-                }
-                body
-            }
+            Some(value) => read_sized_body(reader, value).await?,
         }
     };
 
@@ -128,6 +77,78 @@ where
         headers,
         body,
     })
+}
+
+/// The request line's method, path and query (`line` is a reusable buffer). RFC 9112 lets a
+/// server skip blank lines before it.
+async fn read_request_line<R: AsyncBufRead + Unpin>(
+    head: &mut R,
+    line: &mut Vec<u8>,
+) -> Result<(String, String, Option<String>), ReadError> {
+    loop {
+        line.clear();
+        if head.read_until(b'\n', line).await? == 0 {
+            return Err(ReadError::Closed);
+        }
+        if !trim_line_end(line).is_empty() {
+            break;
+        }
+    }
+    let request_line = std::str::from_utf8(trim_line_end(line))
+        .map_err(|_| ReadError::Malformed("request line"))?;
+    let mut parts = request_line.split_ascii_whitespace();
+    let (Some(method), Some(target), Some(_version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ReadError::Malformed("request line"));
+    };
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path.to_string(), Some(query.to_string())),
+        None => (target.to_string(), None),
+    };
+    Ok((method.to_string(), path, query))
+}
+
+/// The headers up to the blank line, names lowercased (`line` is a reusable buffer).
+async fn read_headers<R: AsyncBufRead + Unpin>(
+    head: &mut R,
+    line: &mut Vec<u8>,
+) -> Result<Vec<(String, String)>, ReadError> {
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        if head.read_until(b'\n', line).await? == 0 {
+            return Err(ReadError::Malformed(
+                "request head ended early or is too large",
+            ));
+        }
+        let text = trim_line_end(line);
+        if text.is_empty() {
+            return Ok(headers);
+        }
+        let text = std::str::from_utf8(text).map_err(|_| ReadError::Malformed("header"))?;
+        let (name, value) = text.split_once(':').ok_or(ReadError::Malformed("header"))?;
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+    }
+}
+
+/// A body of `content_length` bytes, refused when too large or cut short.
+async fn read_sized_body<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    content_length: &str,
+) -> Result<Vec<u8>, ReadError> {
+    let length: u64 = content_length
+        .parse()
+        .map_err(|_| ReadError::Malformed("content-length"))?;
+    if length > MAX_BODY_BYTES {
+        return Err(ReadError::TooLarge);
+    }
+    let mut body = Vec::new();
+    (&mut *reader).take(length).read_to_end(&mut body).await?;
+    if (body.len() as u64) < length {
+        return Err(ReadError::Malformed("body shorter than content-length"));
+    }
+    Ok(body)
 }
 
 async fn read_chunked_body<R: AsyncBufRead + Unpin>(reader: &mut R) -> Result<Vec<u8>, ReadError> {

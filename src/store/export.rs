@@ -160,12 +160,26 @@ fn end_paragraph(out: &mut String) {
     }
 }
 
+/// A conversation as markdown: its header (title, ids, times, models, parameters, system
+/// prompt), then each message under a heading of its own.
 pub(crate) fn render_markdown(
     conversation: &Conversation,
     models: &[String],
     messages: &[StoredMessage],
 ) -> String {
     let mut out = String::new();
+    render_header(&mut out, conversation, models);
+    for m in messages {
+        render_message(&mut out, m);
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+/// The title, then a list of what the conversation is (ids, times, models, the parameters it
+/// sets), then its system prompt if it has one.
+fn render_header(out: &mut String, conversation: &Conversation, models: &[String]) {
     let _ = writeln!(out, "# {}\n", conversation.title.trim());
     let _ = writeln!(out, "- Conversation: `{}`", conversation.id);
     let _ = writeln!(out, "- Created: {}", format_time(conversation.created_at));
@@ -194,54 +208,53 @@ pub(crate) fn render_markdown(
         .filter(|s| !s.trim().is_empty())
     {
         out.push_str("## System prompt\n\n");
-        fenced(&mut out, "text", system);
+        fenced(out, "text", system);
     }
+}
 
-    for m in messages {
-        out.push_str("---\n\n");
-        let mut heading = match m.role {
-            Role::User => "## User".to_owned(),
-            Role::Assistant => "## Assistant".to_owned(),
-        };
-        if let Some(model) = &m.model {
-            let _ = write!(heading, " · {model}");
-        }
-        let _ = write!(heading, " · {}", format_time(m.created_at));
-        let _ = writeln!(out, "{heading}\n");
-
-        for block in &m.content {
-            render_block(&mut out, block);
-        }
-        match m.status {
-            MessageStatus::Complete => {}
-            MessageStatus::Streaming => out.push_str("*(still being written when exported)*\n\n"),
-            MessageStatus::Stopped => out.push_str("*(stopped before the end)*\n\n"),
-            MessageStatus::Interrupted => {
-                out.push_str("*(interrupted: tern exited while this reply was arriving)*\n\n")
-            }
-            MessageStatus::Error => {}
-        }
-        if let Some(error) = m.error.as_deref().filter(|e| !e.trim().is_empty()) {
-            let _ = writeln!(out, "> **Error:** {}\n", error.trim().replace('\n', "\n> "));
-        } else if m.status == MessageStatus::Error {
-            out.push_str("> **Error**\n\n");
-        }
-        if let Some(usage) = &m.usage {
-            let _ = writeln!(
-                out,
-                "<sub>{} input tokens · {} output tokens{}</sub>\n",
-                usage.total_input(),
-                usage.output_tokens,
-                m.stop_reason
-                    .as_deref()
-                    .map(|r| format!(" · stop: {r}"))
-                    .unwrap_or_default()
-            );
-        }
+/// One message: a rule, `## Role · model · time`, its blocks, then how it ended (a status
+/// note, its error) and its token counts.
+fn render_message(out: &mut String, m: &StoredMessage) {
+    out.push_str("---\n\n");
+    let mut heading = match m.role {
+        Role::User => "## User".to_owned(),
+        Role::Assistant => "## Assistant".to_owned(),
+    };
+    if let Some(model) = &m.model {
+        let _ = write!(heading, " · {model}");
     }
-    out.truncate(out.trim_end().len());
-    out.push('\n');
-    out
+    let _ = write!(heading, " · {}", format_time(m.created_at));
+    let _ = writeln!(out, "{heading}\n");
+
+    for block in &m.content {
+        render_block(out, block);
+    }
+    match m.status {
+        MessageStatus::Complete => {}
+        MessageStatus::Streaming => out.push_str("*(still being written when exported)*\n\n"),
+        MessageStatus::Stopped => out.push_str("*(stopped before the end)*\n\n"),
+        MessageStatus::Interrupted => {
+            out.push_str("*(interrupted: tern exited while this reply was arriving)*\n\n")
+        }
+        MessageStatus::Error => {}
+    }
+    if let Some(error) = m.error.as_deref().filter(|e| !e.trim().is_empty()) {
+        let _ = writeln!(out, "> **Error:** {}\n", error.trim().replace('\n', "\n> "));
+    } else if m.status == MessageStatus::Error {
+        out.push_str("> **Error**\n\n");
+    }
+    if let Some(usage) = &m.usage {
+        let _ = writeln!(
+            out,
+            "<sub>{} input tokens · {} output tokens{}</sub>\n",
+            usage.total_input(),
+            usage.output_tokens,
+            m.stop_reason
+                .as_deref()
+                .map(|r| format!(" · stop: {r}"))
+                .unwrap_or_default()
+        );
+    }
 }
 
 fn render_block(out: &mut String, block: &ContentBlock) {

@@ -37,6 +37,7 @@ mod read;
 pub mod schema;
 pub mod search;
 mod stored_error;
+mod summary;
 #[cfg(test)]
 mod tests;
 mod write;

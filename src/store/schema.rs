@@ -97,9 +97,16 @@ fn message_text_sql(x: &str) -> String {
     )
 }
 
+/// v2: content blocks instead of plain text, per-conversation aggregates, and a full-text
+/// index of message text kept by triggers.
 fn to_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    tx.execute_batch(
-        "
+    tx.execute_batch(V2_TABLES)?;
+    v2_message_index(tx)?;
+    super::summary::recompute_all_summaries(tx)
+}
+
+/// v2's tables, filled from v1's and put in their place, with their indexes.
+const V2_TABLES: &str = "
 CREATE TABLE conversations_v2 (
     id TEXT PRIMARY KEY NOT NULL,
     title TEXT NOT NULL,
@@ -162,8 +169,11 @@ ALTER TABLE messages_v2 RENAME TO messages;
 CREATE INDEX conversations_by_updated ON conversations(updated_at DESC, id DESC);
 CREATE INDEX messages_by_conversation ON messages(conversation_id, seq);
 CREATE INDEX messages_streaming ON messages(writer) WHERE status = 'streaming';
-",
-    )?;
+";
+
+/// v2's full-text index of message text: a view of each message's text blocks, the index over
+/// it, and the triggers that keep it (a streaming message is indexed once it ends).
+fn v2_message_index(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     let body = |x: &str| message_text_sql(x);
     tx.execute_batch(&format!(
         "
@@ -194,8 +204,7 @@ INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
         view = body("m.content"),
         new = body("new.content"),
         old = body("old.content"),
-    ))?;
-    super::write::recompute_all_summaries(tx)
+    ))
 }
 
 /// The tokenizer options shared by both full-text indexes.

@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use rusqlite::Connection;
 
-use super::write::recompute_summary;
+use super::summary::recompute_summary;
 use super::*;
 use crate::api::types::{ContentBlock, Usage};
 

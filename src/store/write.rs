@@ -1,11 +1,9 @@
 //! The write path: every change is one short `BEGIN IMMEDIATE` transaction.
 //!
 //! `IMMEDIATE` takes the write lock up front, so two processes never both hold a read snapshot
-//! and then race to upgrade it (the case `busy_timeout` cannot resolve). The per-conversation
-//! aggregates the browser lists (message count, token totals, models, preview) are adjusted here,
-//! by the difference between the old and the new snapshot of the message, so a write costs the
-//! same whether the conversation has 2 messages or 2,000. The full-text index is kept by triggers
-//! (see `schema`).
+//! and then race to upgrade it (the case `busy_timeout` cannot resolve). Each message write
+//! adjusts its conversation's aggregates in the same transaction (see `summary`); the full-text
+//! index is kept by triggers (see `schema`).
 //!
 //! **Appends are checked, so two processes cannot interleave a conversation.** A new message
 //! that names its `parent_id` is only inserted if that parent is still the conversation's last
@@ -20,9 +18,9 @@
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::model::{Conversation, StoredMessage, preview_of};
+use super::model::{Conversation, StoredMessage};
+use super::summary::{replaced_row, update_aggregates};
 use super::{Store, StoreError};
-use crate::api::types::Usage;
 
 /// One change, as sent to the owner task ([`super::StoreWriter`]) or applied in a batch
 /// ([`Store::apply_batch`]).
@@ -84,16 +82,8 @@ impl WriteCommand {
 }
 
 /// Clamp a token count into SQLite's signed 64-bit integer.
-fn sql_u64(n: u64) -> i64 {
+pub(super) fn sql_u64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-fn total_in(usage: Option<&Usage>) -> i64 {
-    usage.map_or(0, |u| sql_u64(u.total_input()))
-}
-
-fn total_out(usage: Option<&Usage>) -> i64 {
-    usage.map_or(0, |u| sql_u64(u.output_tokens))
 }
 
 fn is_foreign_key_error(err: &rusqlite::Error) -> bool {
@@ -363,6 +353,8 @@ fn delete_conversation(conn: &Connection, id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Insert or replace the message `m` (by id), keeping its conversation's aggregates true.
+/// With [`Check::Append`], a new message's parent must still be the conversation's last.
 pub(crate) fn upsert_message(
     conn: &Connection,
     m: &StoredMessage,
@@ -374,28 +366,21 @@ pub(crate) fn upsert_message(
         id: m.id.clone(),
         reason: e.to_string(),
     })?;
-    // The stored snapshot this one replaces, for the aggregate deltas.
-    let old: Option<OldRow> = conn
-        .prepare_cached(
-            "SELECT conversation_id, seq, model,
-                    coalesce(input_tokens, 0) + coalesce(cache_creation_input_tokens, 0)
-                        + coalesce(cache_read_input_tokens, 0),
-                    coalesce(output_tokens, 0)
-             FROM messages WHERE id = ?1",
-        )?
-        .query_row([&m.id], |row| {
-            Ok(OldRow {
-                conversation_id: row.get(0)?,
-                seq: row.get(1)?,
-                model: row.get(2)?,
-                input: row.get(3)?,
-                output: row.get(4)?,
-            })
-        })
-        .optional()?;
+    let old = replaced_row(conn, &m.id)?;
     if old.is_none() && check == Check::Append {
         check_append(conn, m)?;
     }
+    let pk = write_message_row(conn, m, writer, &content)?;
+    update_aggregates(conn, m, pk, old.as_ref())
+}
+
+/// Insert or overwrite `m`'s row (its `content` already encoded); its primary key.
+fn write_message_row(
+    conn: &Connection,
+    m: &StoredMessage,
+    writer: Option<&str>,
+    content: &str,
+) -> Result<i64, StoreError> {
     let usage = m.usage.as_ref();
     let pk: i64 = conn
         .prepare_cached(
@@ -445,142 +430,5 @@ pub(crate) fn upsert_message(
                 StoreError::Sqlite(e)
             }
         })?;
-
-    match &old {
-        None => bump_conversation(conn, m, pk, 1, total_in(usage), total_out(usage)),
-        Some(old)
-            if old.conversation_id == m.conversation_id
-                && old.seq == m.seq
-                && (old.model.is_none() || old.model == m.model) =>
-        {
-            let d_in = total_in(usage) - old.input;
-            let d_out = total_out(usage) - old.output;
-            bump_conversation(conn, m, pk, 0, d_in, d_out)
-        }
-        Some(old) => {
-            // Moved to another conversation or position, or its model changed: rare, and the
-            // deltas cannot say what the list should show now, so recount.
-            recompute_summary(conn, &old.conversation_id)?;
-            recompute_summary(conn, &m.conversation_id)?;
-            bump_conversation(conn, m, pk, 0, 0, 0)
-        }
-    }
-}
-
-struct OldRow {
-    conversation_id: String,
-    seq: i64,
-    model: Option<String>,
-    input: i64,
-    output: i64,
-}
-
-/// Apply a message write to its conversation's aggregates.
-fn bump_conversation(
-    conn: &Connection,
-    m: &StoredMessage,
-    pk: i64,
-    added: i64,
-    d_in: i64,
-    d_out: i64,
-) -> Result<(), StoreError> {
-    // Last in `load` order (seq, then insertion), so what the preview shows is what ends the
-    // conversation when it is opened.
-    let latest: bool = conn
-        .prepare_cached(
-            "SELECT NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ?1
-                AND (seq > ?2 OR (seq = ?2 AND pk > ?3)))",
-        )?
-        .query_row(params![m.conversation_id, m.seq, pk], |row| row.get(0))?;
-    // The preview is the start of the latest message that has text. The common case, the
-    // latest message with text, needs no reading; otherwise (a reply that has no text yet, an
-    // older message edited) look back from the end.
-    let preview = match preview_of(&m.content) {
-        preview if latest && !preview.is_empty() => preview,
-        _ => latest_preview(conn, &m.conversation_id)?,
-    };
-    let model = m.model.as_deref().filter(|_| latest);
-    let changed = conn
-        .prepare_cached(
-            "UPDATE conversations SET
-                message_count = message_count + ?2,
-                total_input_tokens = total_input_tokens + ?3,
-                total_output_tokens = total_output_tokens + ?4,
-                updated_at = max(updated_at, ?5),
-                last_model = coalesce(?6, last_model),
-                models = CASE
-                    WHEN ?7 IS NULL OR EXISTS (SELECT 1 FROM json_each(models) WHERE value = ?7)
-                    THEN models ELSE json_insert(models, '$[#]', ?7) END,
-                preview = ?8
-             WHERE id = ?1",
-        )?
-        .execute(params![
-            m.conversation_id,
-            added,
-            d_in,
-            d_out,
-            m.updated_at,
-            model,
-            m.model,
-            preview,
-        ])?;
-    if changed == 0 {
-        return Err(StoreError::NotFound(m.conversation_id.clone()));
-    }
-    Ok(())
-}
-
-/// Recount one conversation's aggregates from its messages.
-pub(crate) fn recompute_summary(conn: &Connection, id: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(SUMMARY_SQL)?.execute([id])?;
-    let preview = latest_preview(conn, id)?;
-    conn.prepare_cached("UPDATE conversations SET preview = ?2 WHERE id = ?1")?
-        .execute(params![id, preview])?;
-    Ok(())
-}
-
-/// Recount every conversation's aggregates (used by the v2 upgrade).
-pub(crate) fn recompute_all_summaries(conn: &Connection) -> rusqlite::Result<()> {
-    let ids: Vec<String> = {
-        let mut stmt = conn.prepare("SELECT id FROM conversations")?;
-        let rows = stmt.query_map([], |row| row.get(0))?;
-        rows.collect::<Result<_, _>>()?
-    };
-    for id in ids {
-        recompute_summary(conn, &id)?;
-    }
-    Ok(())
-}
-
-const SUMMARY_SQL: &str = "
-UPDATE conversations SET
-    message_count = (SELECT count(*) FROM messages WHERE conversation_id = ?1),
-    total_input_tokens = (SELECT coalesce(sum(coalesce(input_tokens, 0)
-            + coalesce(cache_creation_input_tokens, 0) + coalesce(cache_read_input_tokens, 0)), 0)
-        FROM messages WHERE conversation_id = ?1),
-    total_output_tokens = (SELECT coalesce(sum(output_tokens), 0)
-        FROM messages WHERE conversation_id = ?1),
-    models = (SELECT json_group_array(model) FROM (
-        SELECT model FROM messages WHERE conversation_id = ?1 AND model IS NOT NULL
-        GROUP BY model ORDER BY min(seq), min(pk)))
-WHERE id = ?1";
-
-/// The preview of the latest message that has text.
-fn latest_preview(conn: &Connection, id: &str) -> rusqlite::Result<String> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT content FROM messages WHERE conversation_id = ?1 ORDER BY seq DESC, pk DESC",
-    )?;
-    let mut rows = stmt.query([id])?;
-    while let Some(row) = rows.next()? {
-        let json: String = row.get(0)?;
-        let Ok(content) = serde_json::from_str::<Vec<crate::api::types::ContentBlock>>(&json)
-        else {
-            continue;
-        };
-        let preview = preview_of(&content);
-        if !preview.is_empty() {
-            return Ok(preview);
-        }
-    }
-    Ok(String::new())
+    Ok(pk)
 }

@@ -27,7 +27,6 @@ use ratatui::style::Style;
 use crate::app::{App, Overlay};
 
 pub use help::lines as help_lines;
-pub use help::max_scroll as help_max_scroll;
 pub use message::{message_lines, plain_lines};
 pub use text::format_in_out;
 pub use transcript::{Anchor, PaneView};

@@ -3,6 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use crate::app::help;
 use crate::app::keymap::KeyAction;
 use crate::app::state::*;
 
@@ -19,78 +20,92 @@ impl App {
             return;
         }
         let close = matches!(command, Some(KeyAction::Stop | KeyAction::Interrupt));
-        // The help scrolls no further than its last page (on this screen's size).
-        let help_end = match self.overlay {
-            Overlay::Help { .. } => crate::ui::help_max_scroll(self, self.screen),
-            _ => 0,
-        };
-        match &mut self.overlay {
+        match self.overlay {
             Overlay::None => {}
-            Overlay::Help { scroll } => match key.code {
-                KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
-                KeyCode::Down | KeyCode::Char('j') => {
-                    *scroll = scroll.saturating_add(1).min(help_end)
-                }
-                KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
-                KeyCode::PageDown => *scroll = scroll.saturating_add(10).min(help_end),
-                _ if close
-                    || matches!(
-                        key.code,
-                        KeyCode::F(1) | KeyCode::Char('q') | KeyCode::Enter
-                    ) =>
-                {
-                    self.overlay = Overlay::None
-                }
-                _ => {}
-            },
-            Overlay::ModelPicker(picker) => {
-                let count = self
-                    .models
-                    .iter()
-                    .filter(|m| fuzzy_match(m, &picker.filter))
-                    .count();
-                match picker_key(picker, key, count, close) {
-                    PickerOutcome::Close => self.overlay = Overlay::None,
-                    PickerOutcome::Choose(i) => {
-                        let filter = picker.filter.clone();
-                        let chosen = self.filtered_models(&filter).get(i).map(|s| s.to_string());
-                        self.overlay = Overlay::None;
-                        if let Some(model) = chosen {
-                            self.choose_model(model, effects);
-                        }
-                    }
-                    // An id the list does not know (a gateway may offer more): use it as typed.
-                    PickerOutcome::Typed(id) => match model_id(&id) {
-                        Ok(model) => {
-                            self.overlay = Overlay::None;
-                            self.choose_model(model, effects);
-                        }
-                        Err(e) => self.notify(Notice::error(e)),
-                    },
-                    PickerOutcome::Stay => {}
+            Overlay::Help { .. } => self.on_help_key(key, close),
+            Overlay::ModelPicker(_) => self.on_model_picker_key(key, close, effects),
+            Overlay::Browser(_) => self.on_browser_key(key, close, effects),
+            Overlay::CodePicker { .. } => self.on_code_picker_key(key, close, effects),
+        }
+    }
+
+    /// The help scrolls no further than its last page (on this screen's size).
+    fn on_help_key(&mut self, key: KeyEvent, close: bool) {
+        let end = help::max_scroll(&self.settings.keymap, self.screen);
+        let Overlay::Help { scroll } = &mut self.overlay else {
+            return;
+        };
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => *scroll = scroll.saturating_add(1).min(end),
+            KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
+            KeyCode::PageDown => *scroll = scroll.saturating_add(10).min(end),
+            _ if close
+                || matches!(
+                    key.code,
+                    KeyCode::F(1) | KeyCode::Char('q') | KeyCode::Enter
+                ) =>
+            {
+                self.overlay = Overlay::None
+            }
+            _ => {}
+        }
+    }
+
+    /// The model picker: choose a listed model, or type one the list does not know.
+    fn on_model_picker_key(&mut self, key: KeyEvent, close: bool, effects: &mut Vec<Effect>) {
+        let Overlay::ModelPicker(picker) = &mut self.overlay else {
+            return;
+        };
+        let count = self
+            .models
+            .iter()
+            .filter(|m| fuzzy_match(m, &picker.filter))
+            .count();
+        match picker_key(picker, key, count, close) {
+            PickerOutcome::Close => self.overlay = Overlay::None,
+            PickerOutcome::Choose(i) => {
+                let filter = picker.filter.clone();
+                let chosen = self.filtered_models(&filter).get(i).map(|s| s.to_string());
+                self.overlay = Overlay::None;
+                if let Some(model) = chosen {
+                    self.choose_model(model, effects);
                 }
             }
-            Overlay::Browser(_) => self.on_browser_key(key, close, effects),
-            Overlay::CodePicker { picker, blocks } => {
-                let matching: Vec<usize> = blocks
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, b)| fuzzy_match(&b.label, &picker.filter))
-                    .map(|(i, _)| i)
-                    .collect();
-                match picker_key(picker, key, matching.len(), close) {
-                    PickerOutcome::Close => self.overlay = Overlay::None,
-                    PickerOutcome::Typed(_) | PickerOutcome::Stay => {}
-                    PickerOutcome::Choose(i) => {
-                        if let Some(block) = matching.get(i).map(|&i| blocks[i].clone()) {
-                            effects.push(Effect::Copy {
-                                text: block.code,
-                                what: "the code block".into(),
-                            });
-                        }
-                        self.overlay = Overlay::None;
-                    }
+            // An id the list does not know (a gateway may offer more): use it as typed.
+            PickerOutcome::Typed(id) => match model_id(&id) {
+                Ok(model) => {
+                    self.overlay = Overlay::None;
+                    self.choose_model(model, effects);
                 }
+                Err(e) => self.notify(Notice::error(e)),
+            },
+            PickerOutcome::Stay => {}
+        }
+    }
+
+    /// The code-block chooser: the chosen block's code goes to the clipboard.
+    fn on_code_picker_key(&mut self, key: KeyEvent, close: bool, effects: &mut Vec<Effect>) {
+        let Overlay::CodePicker { picker, blocks } = &mut self.overlay else {
+            return;
+        };
+        let matching: Vec<usize> = blocks
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| fuzzy_match(&b.label, &picker.filter))
+            .map(|(i, _)| i)
+            .collect();
+        match picker_key(picker, key, matching.len(), close) {
+            PickerOutcome::Close => self.overlay = Overlay::None,
+            PickerOutcome::Typed(_) | PickerOutcome::Stay => {}
+            PickerOutcome::Choose(i) => {
+                if let Some(block) = matching.get(i).map(|&i| blocks[i].clone()) {
+                    effects.push(Effect::Copy {
+                        text: block.code,
+                        what: "the code block".into(),
+                    });
+                }
+                self.overlay = Overlay::None;
             }
         }
     }

@@ -1,0 +1,162 @@
+//! The merge: built-in defaults < `config.toml` < environment < command-line flags, then the
+//! checks every resolved configuration passes (whatever layer a value came from).
+//!
+//! Apart from the file's format (`file.rs`) so the precedence of each setting reads as one
+//! expression, in one place.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::file::{FileConfig, default_config_path, read_file, readable_by_others};
+use super::models::with_file_models;
+use super::{
+    Config, ConfigError, DEFAULT_ANTHROPIC_VERSION, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT_SECS,
+    DEFAULT_FIRST_BYTE_TIMEOUT_SECS, DEFAULT_IDLE_TIMEOUT_SECS, DEFAULT_MAX_TOKENS, DEFAULT_MODEL,
+    Overrides, SAMPLING_RANGE,
+};
+
+/// An environment lookup: the real one, or a map in tests.
+type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+impl Config {
+    /// Resolve from the real environment and the default or given file.
+    pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self::load_with(overrides, &env)
+    }
+
+    /// Like [`Config::load`], for commands that only read saved conversations or list models: a
+    /// config file that cannot be read or is invalid becomes a warning, and the built-in
+    /// defaults (with the environment and flags) stand in for it.
+    pub fn load_lenient(overrides: &Overrides) -> Result<Config, ConfigError> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self::load_lenient_with(overrides, &env)
+    }
+
+    /// [`Config::load_lenient`] with an explicit environment lookup (for tests).
+    pub fn load_lenient_with(overrides: &Overrides, env: Env) -> Result<Config, ConfigError> {
+        let error = match Self::load_with(overrides, env) {
+            Ok(config) => return Ok(config),
+            Err(error) => error,
+        };
+        // Without the file; if that fails too, the problem is in the environment or flags.
+        let Ok(mut config) = Self::resolve(FileConfig::default(), None, overrides, env) else {
+            return Err(error);
+        };
+        config.warnings.push(format!(
+            "{error}; using the built-in defaults for this command (commands that send refuse \
+             the file until it is fixed)"
+        ));
+        Ok(config)
+    }
+
+    /// Resolve with an explicit environment lookup (for tests).
+    pub fn load_with(overrides: &Overrides, env: Env) -> Result<Config, ConfigError> {
+        let (file, path) = match &overrides.config_file {
+            Some(path) => (read_file(path)?, Some(path.clone())),
+            None => match default_config_path() {
+                Some(path) if path.exists() => (read_file(&path)?, Some(path)),
+                _ => (FileConfig::default(), None),
+            },
+        };
+        Self::resolve(file, path, overrides, env)
+    }
+
+    /// Merge the file (read from `path`, if any) with the environment and the flags.
+    fn resolve(
+        file: FileConfig,
+        path: Option<PathBuf>,
+        overrides: &Overrides,
+        env: Env,
+    ) -> Result<Config, ConfigError> {
+        let mut warnings = Vec::new();
+        if let (Some(path), Some(_)) = (&path, &file.api_key)
+            && let Some(warning) = readable_by_others(path)
+        {
+            warnings.push(warning);
+        }
+        let secs = |value: Option<u64>, default| Duration::from_secs(value.unwrap_or(default));
+        let config = Config {
+            base_url: crate::api::client::normalize_base_url(
+                &env("APIFREE_BASE_URL")
+                    .or(file.base_url)
+                    .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+            )
+            .to_owned(),
+            api_key: env("APIFREE_API_KEY").or(file.api_key),
+            api_key_command: file.api_key_command,
+            model: overrides
+                .model
+                .clone()
+                .or_else(|| env("TERN_MODEL"))
+                .or(file.model)
+                .unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
+            max_tokens: overrides
+                .max_tokens
+                .or(file.max_tokens)
+                .unwrap_or(DEFAULT_MAX_TOKENS),
+            temperature: overrides.temperature.or(file.temperature),
+            top_p: overrides.top_p.or(file.top_p),
+            system: overrides.system.clone().or(file.system),
+            anthropic_version: file
+                .anthropic_version
+                .unwrap_or_else(|| DEFAULT_ANTHROPIC_VERSION.to_owned()),
+            anthropic_beta: file.anthropic_beta.unwrap_or_default(),
+            connect_timeout: secs(file.connect_timeout_secs, DEFAULT_CONNECT_TIMEOUT_SECS),
+            first_byte_timeout: secs(
+                file.first_byte_timeout_secs,
+                DEFAULT_FIRST_BYTE_TIMEOUT_SECS,
+            ),
+            idle_timeout: secs(file.idle_timeout_secs, DEFAULT_IDLE_TIMEOUT_SECS),
+            max_retries: file.max_retries.unwrap_or(2),
+            models: with_file_models(file.extra_models.as_deref(), file.models.as_ref()),
+            theme: env("TERN_THEME")
+                .or(file.theme)
+                .unwrap_or_else(|| "dark".to_owned()),
+            keys: file.keys.unwrap_or_default(),
+            file: path,
+            warnings,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The checks every resolved configuration passes, naming the setting that fails.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, message: &str| {
+            Err(ConfigError::Invalid {
+                field,
+                message: message.to_owned(),
+            })
+        };
+        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
+            return invalid("base_url", "must start with http:// or https://");
+        }
+        for (field, timeout) in [
+            ("connect_timeout_secs", self.connect_timeout),
+            ("first_byte_timeout_secs", self.first_byte_timeout),
+            ("idle_timeout_secs", self.idle_timeout),
+        ] {
+            if timeout.is_zero() {
+                return invalid(field, "must be at least 1");
+            }
+        }
+        if self.max_tokens == 0 {
+            return invalid("max_tokens", "must be at least 1");
+        }
+        if let Some(t) = self.temperature
+            && !SAMPLING_RANGE.contains(&t)
+        {
+            return invalid("temperature", "must be between 0 and 1");
+        }
+        if let Some(p) = self.top_p
+            && !SAMPLING_RANGE.contains(&p)
+        {
+            return invalid("top_p", "must be between 0 and 1");
+        }
+        if self.model.trim().is_empty() {
+            return invalid("model", "must not be empty");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,109 @@
+//! Configuration: built-in defaults < `config.toml` < environment < command-line flags.
+//!
+//! One file per concern, so a new setting touches the file's fields (`file.rs`) and the merge
+//! (`load.rs`) and nothing else: `models.rs` (the known models and their prices), `key.rs`
+//! (where the API key comes from), `cleartext.rs` (the plain-http warning). This file holds the
+//! resolved [`Config`], the flags, the error and the defaults. The API key is resolved lazily
+//! (it may come from `api_key_command`) and only ever lives in an [`ApiKey`], whose `Debug` is
+//! redacted.
+
+mod cleartext;
+mod file;
+mod key;
+mod load;
+mod models;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::api::{ApiKey, ClientConfig};
+
+pub use file::{FileConfig, FileModel, default_config_path, parse_file};
+pub use models::{ModelSpec, builtin_models};
+
+pub const DEFAULT_BASE_URL: &str = "https://api.apifree.ai";
+pub const DEFAULT_MODEL: &str = "claude-sonnet-4.6";
+pub const DEFAULT_MAX_TOKENS: u32 = 4096;
+pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
+/// A streamed reply's headers come as soon as the server takes the request (the text follows
+/// under the idle timeout), so a server silent this long is not going to answer.
+pub const DEFAULT_FIRST_BYTE_TIMEOUT_SECS: u64 = 30;
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 90;
+/// The API's range for `temperature` and `top_p`, wherever they are set (flag, file, `/temp`).
+pub const SAMPLING_RANGE: std::ops::RangeInclusive<f64> = 0.0..=1.0;
+
+/// Settings given on the command line (highest precedence).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub model: Option<String>,
+    pub system: Option<String>,
+    pub max_tokens: Option<u32>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid setting {field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub base_url: String,
+    api_key: Option<String>,
+    pub api_key_command: Option<String>,
+    pub model: String,
+    pub max_tokens: u32,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub system: Option<String>,
+    pub anthropic_version: String,
+    pub anthropic_beta: Vec<String>,
+    pub connect_timeout: Duration,
+    pub first_byte_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_retries: u32,
+    pub models: Vec<ModelSpec>,
+    pub theme: String,
+    pub keys: BTreeMap<String, String>,
+    /// The file that was read, if any.
+    pub file: Option<PathBuf>,
+    /// Things the user should hear about (e.g. a world-readable file holding a key).
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    pub fn client_config(&self, api_key: ApiKey) -> ClientConfig {
+        ClientConfig {
+            base_url: self.base_url.clone(),
+            api_key,
+            anthropic_version: self.anthropic_version.clone(),
+            anthropic_beta: self.anthropic_beta.clone(),
+            connect_timeout: self.connect_timeout,
+            first_byte_timeout: self.first_byte_timeout,
+            idle_timeout: self.idle_timeout,
+            max_retries: self.max_retries,
+        }
+    }
+
+    pub fn model_spec(&self, id: &str) -> Option<&ModelSpec> {
+        self.models.iter().find(|m| m.id == id)
+    }
+}

@@ -1,0 +1,200 @@
+//! The configuration's merge, checked against a real file in a temporary directory: precedence,
+//! key sources, strict parsing, the lenient load, models and the range checks.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::*;
+use crate::api::ApiError;
+
+fn load(
+    file: Option<&str>,
+    env: &[(&str, &str)],
+    overrides: Overrides,
+) -> Result<Config, ConfigError> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut overrides = overrides;
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, file.unwrap_or("")).unwrap();
+    overrides.config_file = Some(path);
+    let env: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::load_with(&overrides, &|k| env.get(k).cloned())
+}
+
+#[test]
+fn defaults() {
+    let c = load(None, &[], Overrides::default()).unwrap();
+    assert_eq!(c.base_url, DEFAULT_BASE_URL);
+    assert_eq!(c.model, DEFAULT_MODEL);
+    assert_eq!(c.max_tokens, 4096);
+    assert_eq!(c.max_retries, 2);
+    assert_eq!(c.connect_timeout, Duration::from_secs(10));
+    assert_eq!(c.first_byte_timeout, Duration::from_secs(30));
+    assert_eq!(c.idle_timeout, Duration::from_secs(90));
+    assert_eq!(c.models.len(), 6);
+    assert!(!c.has_key());
+}
+
+#[test]
+fn precedence_flag_env_file_default() {
+    let file = "model = \"from-file\"\nbase_url = \"http://file\"\napi_key = \"file-key\"\nmax_tokens = 100\n";
+    let c = load(Some(file), &[], Overrides::default()).unwrap();
+    assert_eq!(
+        (c.model.as_str(), c.base_url.as_str(), c.max_tokens),
+        ("from-file", "http://file", 100)
+    );
+    let c = load(
+        Some(file),
+        &[
+            ("TERN_MODEL", "from-env"),
+            ("APIFREE_BASE_URL", "http://env"),
+        ],
+        Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (c.model.as_str(), c.base_url.as_str()),
+        ("from-env", "http://env")
+    );
+    let flags = Overrides {
+        model: Some("from-flag".into()),
+        max_tokens: Some(7),
+        ..Default::default()
+    };
+    let c = load(Some(file), &[("TERN_MODEL", "from-env")], flags).unwrap();
+    assert_eq!((c.model.as_str(), c.max_tokens), ("from-flag", 7));
+}
+
+#[tokio::test]
+async fn key_sources() {
+    let c = load(
+        Some("api_key = \"file\""),
+        &[("APIFREE_API_KEY", "env")],
+        Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(c.resolve_key().await.unwrap().expose(), "env");
+    let c = load(
+        Some("api_key_command = \"echo  from-cmd \""),
+        &[],
+        Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(c.resolve_key().await.unwrap().expose(), "from-cmd");
+    let c = load(
+        Some("api_key_command = \"exit 3\""),
+        &[],
+        Overrides::default(),
+    )
+    .unwrap();
+    assert!(matches!(
+        c.resolve_key().await,
+        Err(ApiError::KeyCommand(_))
+    ));
+    let c = load(None, &[], Overrides::default()).unwrap();
+    assert!(matches!(c.resolve_key().await, Err(ApiError::MissingKey)));
+    assert!(!format!("{c:?}").contains("env"));
+}
+
+#[test]
+fn invalid_file_names_line_and_field() {
+    let err = load(
+        Some("model = \"x\"\nmax_tokenz = 5\n"),
+        &[],
+        Overrides::default(),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("config.toml"), "{text}");
+    assert!(text.contains("line 2"), "{text}");
+    assert!(text.contains("max_tokenz"), "{text}");
+    let err = load(Some("max_tokens = \"lots\"\n"), &[], Overrides::default()).unwrap_err();
+    assert!(err.to_string().contains("line 1"), "{err}");
+}
+
+#[test]
+fn lenient_load_warns_and_uses_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, "model = \"x\"\nmax_tokenz = 5\n").unwrap();
+    let overrides = Overrides {
+        config_file: Some(path),
+        ..Default::default()
+    };
+    let env = |k: &str| (k == "APIFREE_BASE_URL").then(|| "http://127.0.0.1:1".to_owned());
+    assert!(Config::load_with(&overrides, &env).is_err());
+    let c = Config::load_lenient_with(&overrides, &env).unwrap();
+    assert_eq!(c.model, DEFAULT_MODEL, "nothing from the broken file");
+    assert_eq!(
+        c.base_url, "http://127.0.0.1:1",
+        "the environment still applies"
+    );
+    assert_eq!(c.file, None);
+    assert_eq!(c.warnings.len(), 1);
+    assert!(c.warnings[0].contains("max_tokenz"), "{:?}", c.warnings);
+    // A broken environment is still an error.
+    let bad_env = |k: &str| (k == "APIFREE_BASE_URL").then(|| "ftp://x".to_owned());
+    assert!(Config::load_lenient_with(&overrides, &bad_env).is_err());
+}
+
+#[test]
+fn extra_models_and_prices() {
+    let file = "extra_models = [\"my-model\"]\n[models.\"claude-haiku-4.5\"]\ninput_price = 0.5\n[models.other]\ncontext_window = 1000\n";
+    let c = load(Some(file), &[], Overrides::default()).unwrap();
+    assert_eq!(c.models.len(), 8);
+    assert_eq!(
+        c.model_spec("claude-haiku-4.5").unwrap().input_price,
+        Some(0.5)
+    );
+    assert_eq!(c.model_spec("other").unwrap().context_window, 1000);
+    assert!(!c.model_spec("my-model").unwrap().builtin);
+}
+
+#[cfg(unix)]
+#[test]
+fn world_readable_key_file_warns() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, "api_key = \"k\"").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let overrides = Overrides {
+        config_file: Some(path.clone()),
+        ..Default::default()
+    };
+    let c = Config::load_with(&overrides, &|_| None).unwrap();
+    assert_eq!(c.warnings.len(), 1);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let c = Config::load_with(&overrides, &|_| None).unwrap();
+    assert!(c.warnings.is_empty());
+}
+
+#[test]
+fn out_of_range_values_are_errors() {
+    assert!(load(Some("temperature = 3.0"), &[], Overrides::default()).is_err());
+    for (text, field) in [
+        ("temperature = 1.5", "temperature"),
+        ("top_p = 1.01", "top_p"),
+    ] {
+        let err = load(Some(text), &[], Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains(field), "{err}");
+        assert!(err.to_string().contains("between 0 and 1"), "{err}");
+    }
+    let flag = Overrides {
+        temperature: Some(1.2),
+        ..Default::default()
+    };
+    assert!(load(None, &[], flag).is_err());
+    assert!(
+        load(
+            Some("temperature = 1.0\ntop_p = 0"),
+            &[],
+            Overrides::default()
+        )
+        .is_ok()
+    );
+    assert!(load(Some("base_url = \"ftp://x\""), &[], Overrides::default()).is_err());
+}
