@@ -1,6 +1,8 @@
 //! Whole-screen snapshots: the app driven by actions (as the loop would), drawn with
 //! `ui::draw` into a `TestBackend`, compared with insta (ratatui's snapshot recipe; gitui's
-//! app-level snapshots). Review changes with `cargo insta review`.
+//! app-level snapshots). Review changes with `cargo insta review`. Where colour carries meaning
+//! (errors, notices, the picker's current model, code) a `_styles` snapshot also holds each
+//! cell's colours and modifiers (`styled_screen_text`), so a changed colour fails a test.
 //!
 //! Everything on screen is made stable: the app's wall clock is `FIXED_MS` (every message it
 //! makes is stamped then), its ids are seeded, the clock only moves when a test moves
@@ -117,6 +119,11 @@ impl Screen {
 
     fn text(&mut self) -> String {
         screen_text(self.draw().buffer())
+    }
+
+    /// The screen with its colours and modifiers (see `styled_screen_text`).
+    fn styled(&mut self) -> String {
+        styled_screen_text(self.draw().buffer())
     }
 }
 
@@ -870,6 +877,80 @@ fn a_hostile_tool_call_never_reaches_the_terminal() {
     let text = screen.text();
     assert!(text.contains("tool call: evil"), "{text}");
     assert!(!text.contains("pwned"), "{text}");
+}
+
+// ─── Colours that carry meaning ──────────────────────────────────────────────────────────
+
+/// The theme the screens are drawn with.
+fn dark() -> Theme {
+    Theme::builtin("dark").expect("the dark theme is built in")
+}
+
+/// The colour of the cells under the first `needle` on screen.
+fn colour_at(screen: &mut Screen, needle: &str) -> Option<ratatui::style::Color> {
+    let buffer = screen.draw().buffer().clone();
+    let text = screen_text(&buffer);
+    let (y, line) = text.lines().enumerate().find(|(_, l)| l.contains(needle))?;
+    let x = tern::render::display_width(&line[..line.find(needle)?]);
+    Some(buffer[(x as u16, y as u16)].fg)
+}
+
+#[test]
+fn an_error_reply_is_drawn_in_the_error_colour() {
+    let mut screen = Screen::new(80, 24);
+    let request = screen.send("hello?");
+    screen.event(
+        request,
+        ApiEvent::Failed {
+            error: unauthorized(),
+            partial: None,
+        },
+    );
+    assert_eq!(
+        colour_at(&mut screen, "✖ authentication failed"),
+        dark().error.fg
+    );
+    insta::assert_snapshot!("error_401_80x24_styles", screen.styled());
+}
+
+#[test]
+fn notices_are_drawn_in_the_error_and_success_colours() {
+    // The status bar after a command, as (its colour, its styled row).
+    let notice = |command: &str, needle: &str| {
+        let mut screen = Screen::new(80, 24);
+        screen.type_str(command);
+        screen.act(key(KeyCode::Enter));
+        let colour = colour_at(&mut screen, needle);
+        (colour, styled_rows_text(screen.draw().buffer(), 23..24))
+    };
+    let (colour, error) = notice("/model", "usage: /model ID");
+    assert_eq!(colour, dark().error.fg);
+    let (colour, info) = notice("/temp 0.3", "temperature 0.3");
+    assert_eq!(colour, dark().success.fg);
+    insta::assert_snapshot!("notices_80x24_styles", format!("{error}\n{info}"));
+}
+
+#[test]
+fn the_model_picker_highlights_the_current_model() {
+    let mut screen = markdown_conversation(80, 24);
+    screen.act(ctrl('p'));
+    screen.type_str("son");
+    screen.act(key(KeyCode::Down));
+    let current = colour_at(&mut screen, "claude-sonnet-4.6  (current)");
+    let other = colour_at(&mut screen, "claude-sonnet-4.5");
+    assert_ne!(current, other, "the current model stands out");
+    insta::assert_snapshot!("model_picker_80x24_styles", screen.styled());
+}
+
+#[test]
+fn code_blocks_are_syntax_highlighted() {
+    let mut screen = markdown_conversation(80, 24);
+    let keyword = colour_at(&mut screen, "fn main");
+    let name = colour_at(&mut screen, "main() {");
+    let string = colour_at(&mut screen, "\"Hello, world!\"");
+    assert_ne!(keyword, name, "a keyword and a name differ");
+    assert_ne!(string, name, "a string and a name differ");
+    insta::assert_snapshot!("markdown_reply_80x24_styles", screen.styled());
 }
 
 // ─── The browser preview ─────────────────────────────────────────────────────────────────

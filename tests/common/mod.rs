@@ -202,3 +202,115 @@ fn row_text(row: &[ratatui::buffer::Cell]) -> String {
     }
     out
 }
+
+/// The screen with its styles, for snapshots where colour carries meaning: each row as text,
+/// then under it a mask of the same width naming each cell's style by a letter (blank: the
+/// terminal's default), then a legend of the letters. Letters go by first appearance, so a
+/// changed colour changes its legend line and a restyled cell its mask.
+pub fn styled_screen_text(buffer: &ratatui::buffer::Buffer) -> String {
+    styled_rows_text(buffer, 0..buffer.area.height)
+}
+
+/// [`styled_screen_text`] of the rows in `rows` only (numbered as on the screen).
+pub fn styled_rows_text(buffer: &ratatui::buffer::Buffer, rows: std::ops::Range<u16>) -> String {
+    use std::fmt::Write as _;
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let width = usize::from(buffer.area.width.max(1));
+    let mut styles: Vec<CellStyle> = Vec::new();
+    let mut out = String::new();
+    let rows = buffer
+        .content()
+        .chunks(width)
+        .enumerate()
+        .skip(usize::from(rows.start))
+        .take(usize::from(rows.end.saturating_sub(rows.start)));
+    for (y, row) in rows {
+        let mut mask = String::new();
+        let mut letter = ' ';
+        let mut covered = 0;
+        for cell in row {
+            // The cells a wide character covers take its letter.
+            if covered > 0 {
+                covered -= 1;
+            } else {
+                let style = CellStyle::of(cell);
+                letter = if style.is_default() {
+                    ' '
+                } else {
+                    let at = styles.iter().position(|s| *s == style).unwrap_or_else(|| {
+                        styles.push(style);
+                        styles.len() - 1
+                    });
+                    char::from(*LETTERS.get(at).expect("at most 62 styles on a screen"))
+                };
+                covered = tern::render::display_width(cell.symbol()).saturating_sub(1);
+            }
+            mask.push(letter);
+        }
+        let _ = writeln!(out, "{y:>2} \"{}\"", row_text(row));
+        let _ = writeln!(out, "   \"{mask}\"");
+    }
+    for (style, letter) in styles.iter().zip(LETTERS) {
+        let _ = writeln!(out, "{}  {style}", char::from(*letter));
+    }
+    out
+}
+
+/// What a cell looks like apart from its text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct CellStyle {
+    fg: ratatui::style::Color,
+    bg: ratatui::style::Color,
+    modifier: ratatui::style::Modifier,
+}
+
+impl CellStyle {
+    /// A blank cell's foreground and text modifiers do not show: they are left out, so masks
+    /// follow what the eye sees.
+    fn of(cell: &ratatui::buffer::Cell) -> CellStyle {
+        use ratatui::style::{Color, Modifier};
+        let style = CellStyle {
+            fg: cell.fg,
+            bg: cell.bg,
+            modifier: cell.modifier,
+        };
+        if cell.symbol() != " " || cell.modifier.contains(Modifier::REVERSED) {
+            return style;
+        }
+        CellStyle {
+            fg: Color::Reset,
+            modifier: cell.modifier & (Modifier::UNDERLINED | Modifier::CROSSED_OUT),
+            ..style
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        use ratatui::style::{Color, Modifier};
+        self.fg == Color::Reset && self.bg == Color::Reset && self.modifier == Modifier::empty()
+    }
+}
+
+/// `fg #e06c75 bg #282c34 bold italic`: the colours that are set, then the modifiers.
+impl std::fmt::Display for CellStyle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use ratatui::style::Color;
+        let color = |c: Color| match c {
+            Color::Rgb(r, g, b) => format!("#{r:02x}{g:02x}{b:02x}"),
+            Color::Indexed(i) => format!("color{i}"),
+            named => format!("{named:?}").to_lowercase(),
+        };
+        let mut parts = Vec::new();
+        if self.fg != Color::Reset {
+            parts.push(format!("fg {}", color(self.fg)));
+        }
+        if self.bg != Color::Reset {
+            parts.push(format!("bg {}", color(self.bg)));
+        }
+        parts.extend(
+            self.modifier
+                .iter_names()
+                .map(|(name, _)| name.to_lowercase()),
+        );
+        f.write_str(&parts.join(" "))
+    }
+}
