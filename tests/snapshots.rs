@@ -1025,6 +1025,118 @@ fn the_browser_preview_renders_markdown_and_fills_the_pane() {
     insta::assert_snapshot!("browser_preview_120x40", screen.draw());
 }
 
+/// A saved conversation's row in the browser, last updated `ago_ms` before `FIXED_MS`.
+fn browser_row(id: &str, title: &str, models: &[&str], ago_ms: i64) -> tern::app::BrowserRow {
+    let mut conversation = tern::store::Conversation::new_at(id.into(), title, FIXED_MS - ago_ms);
+    conversation.last_model = models.last().map(|m| (*m).to_owned());
+    tern::app::BrowserRow {
+        summary: tern::store::ConversationSummary {
+            conversation,
+            message_count: 2 * models.len() as u64,
+            models: models.iter().map(|m| (*m).to_owned()).collect(),
+            total_input_tokens: 1200,
+            total_output_tokens: 340,
+            preview: format!("The last answer of “{title}”."),
+        },
+        snippet: None,
+    }
+}
+
+/// The browser over five saved conversations of different ages: each row's title, relative
+/// time, models and size; the newest selected.
+#[test]
+fn the_browser_lists_saved_conversations_newest_first() {
+    const MINUTE: i64 = 60_000;
+    let mut screen = Screen::new(100, 30);
+    let query = screen.act(ctrl('r'));
+    assert!(matches!(query.as_slice(), [Effect::BrowserQuery { .. }]));
+    let rows = vec![
+        browser_row(
+            "c0de00000001",
+            "Hello world in Rust",
+            &[DEFAULT_MODEL],
+            20_000,
+        ),
+        browser_row(
+            "c0de00000002",
+            "Pelican facts",
+            &["claude-haiku-4.5"],
+            3 * MINUTE,
+        ),
+        browser_row(
+            "c0de00000003",
+            "Mixed models, one question each",
+            &["claude-haiku-4.5", "claude-opus-4.6"],
+            2 * 60 * MINUTE,
+        ),
+        browser_row(
+            "c0de00000004",
+            "Otter habits",
+            &[DEFAULT_MODEL],
+            25 * 60 * MINUTE,
+        ),
+        browser_row(
+            "c0de00000005",
+            "A conversation from long ago",
+            &["claude-opus-4.5"],
+            90 * 24 * 60 * MINUTE,
+        ),
+    ];
+    let effects = screen.act(Action::BrowserRows {
+        generation: 1,
+        rows: Ok(rows),
+    });
+    assert_eq!(effects, [Effect::BrowserPreview("c0de00000001".into())]);
+    let text = screen.text();
+    for when in ["just now", "3m ago", "2h ago", "yesterday", "2024-10-03"] {
+        assert!(text.contains(when), "{when}:\n{text}");
+    }
+    assert!(text.contains("5 recent"), "{text}");
+    insta::assert_snapshot!("browser_list_100x30", screen.draw());
+    // The selected row stands out by its colours alone.
+    insta::assert_snapshot!(
+        "browser_list_100x30_styles",
+        styled_rows_text(screen.draw().buffer(), 2..8)
+    );
+}
+
+/// A search shows each match's snippet under its row, the matched word highlighted.
+#[test]
+fn the_browser_shows_search_snippets_with_the_match_highlighted() {
+    use tern::store::{MATCH_END, MATCH_START};
+    let mut screen = Screen::new(100, 30);
+    screen.act(ctrl('r'));
+    screen.type_str("pelican");
+    let mut rows = vec![
+        browser_row(
+            "c0de00000002",
+            "Pelican facts",
+            &["claude-haiku-4.5"],
+            180_000,
+        ),
+        browser_row("c0de00000003", "Seabirds", &[DEFAULT_MODEL], 7_200_000),
+    ];
+    rows[1].snippet = Some(format!(
+        "…the brown {MATCH_START}pelican{MATCH_END} dives from the air…"
+    ));
+    let generation = match &screen.app.overlay {
+        tern::app::Overlay::Browser(b) => b.generation,
+        other => panic!("the browser is open: {other:?}"),
+    };
+    screen.act(Action::BrowserRows {
+        generation,
+        rows: Ok(rows),
+    });
+    let text = screen.text();
+    assert!(text.contains("2 matching"), "{text}");
+    assert!(text.contains("the brown pelican dives"), "{text}");
+    insta::assert_snapshot!("browser_search_100x30", screen.draw());
+    insta::assert_snapshot!(
+        "browser_search_100x30_styles",
+        styled_rows_text(screen.draw().buffer(), 2..10)
+    );
+}
+
 // ─── The status bar ──────────────────────────────────────────────────────────────────────
 
 #[test]
