@@ -16,16 +16,8 @@ use tern::app::{
 use tern::store::WriteCommand;
 use tern::store::{Conversation, MessageStatus, StoredMessage};
 
+use common::stored;
 use common::*;
-
-fn new_app() -> App {
-    App::new(
-        settings(true),
-        Instant::now(),
-        tern::store::now_ms(),
-        tern::app::Ids::seeded(1),
-    )
-}
 
 /// (role, text) of each message of a request body.
 fn history(body: &tern::api::MessagesRequest) -> Vec<(Role, String)> {
@@ -71,15 +63,9 @@ fn last(app: &App) -> &tern::app::ChatMessage {
     app.pane().messages.last().expect("a message")
 }
 
-fn saved_conversation(id: &str, model: &str) -> (Conversation, Vec<StoredMessage>) {
-    let mut conversation = Conversation::new("Saved chat");
-    conversation.id = id.to_owned();
-    conversation.last_model = Some(model.to_owned());
-    let user = StoredMessage::user(id, 0, "earlier question");
-    let mut answer = StoredMessage::assistant_streaming(id, 1, model);
-    answer.status = MessageStatus::Complete;
-    answer.content = vec![ContentBlock::text("earlier answer")];
-    (conversation, vec![user, answer])
+/// A saved chat `id`: one question, one answer by `model`.
+fn saved_chat(id: &str, model: &str) -> (Conversation, Vec<StoredMessage>) {
+    stored::saved_conversation(id, "Saved chat", model)
 }
 
 // ─── Sending ──────────────────────────────────────────────────────────────────────────────
@@ -565,7 +551,7 @@ fn a_stopped_reply_keeps_an_estimate_also_when_reopened() {
     let mut other = App::new(
         settings(true),
         Instant::now(),
-        tern::store::now_ms(),
+        stored::T0,
         tern::app::Ids::seeded(2),
     );
     let _ = other.update(Action::OpenSaved {
@@ -1240,7 +1226,7 @@ fn quitting_or_a_signal_hands_every_saved_draft_to_the_store() {
 #[test]
 fn a_restored_draft_fills_the_empty_input_of_its_conversation() {
     let mut app = new_app();
-    let (conversation, messages) = saved_conversation("c0ffee0000000006", DEFAULT_MODEL);
+    let (conversation, messages) = saved_chat("c0ffee0000000006", DEFAULT_MODEL);
     let _ = app.update(Action::OpenSaved {
         conversation,
         messages,
@@ -1778,7 +1764,7 @@ fn the_spinner_follows_the_clock_and_ticks_expire_notices() {
 #[test]
 fn open_saved_replaces_the_empty_start_tab_with_its_model_and_history() {
     let mut app = new_app();
-    let (conversation, messages) = saved_conversation("c0ffee0000000001", "claude-opus-4.5");
+    let (conversation, messages) = saved_chat("c0ffee0000000001", "claude-opus-4.5");
     let effects = app.update(Action::OpenSaved {
         conversation,
         messages,
@@ -1824,7 +1810,7 @@ fn open_saved_replaces_the_empty_start_tab_with_its_model_and_history() {
 fn open_saved_uses_a_new_tab_when_the_current_one_is_used_and_focuses_open_ones() {
     let mut app = new_app();
     type_str(&mut app, "unsent draft");
-    let (conversation, messages) = saved_conversation("c0ffee0000000002", "claude-haiku-4.5");
+    let (conversation, messages) = saved_chat("c0ffee0000000002", "claude-haiku-4.5");
     let _ = app.update(Action::OpenSaved {
         conversation: conversation.clone(),
         messages: messages.clone(),
@@ -1845,7 +1831,7 @@ fn open_saved_uses_a_new_tab_when_the_current_one_is_used_and_focuses_open_ones(
 #[test]
 fn open_saved_without_a_model_falls_back_to_the_default() {
     let mut app = new_app();
-    let (mut conversation, messages) = saved_conversation("c0ffee0000000003", "x");
+    let (mut conversation, messages) = saved_chat("c0ffee0000000003", "x");
     conversation.last_model = None;
     let _ = app.update(Action::OpenSaved {
         conversation,
@@ -1857,7 +1843,7 @@ fn open_saved_without_a_model_falls_back_to_the_default() {
 #[test]
 fn an_interrupted_saved_reply_can_be_retried() {
     let mut app = new_app();
-    let (conversation, mut messages) = saved_conversation("c0ffee0000000005", DEFAULT_MODEL);
+    let (conversation, mut messages) = saved_chat("c0ffee0000000005", DEFAULT_MODEL);
     messages[1].status = MessageStatus::Interrupted;
     messages[1].content = vec![ContentBlock::text("half an ans")];
     let _ = app.update(Action::OpenSaved {
@@ -1872,7 +1858,7 @@ fn an_interrupted_saved_reply_can_be_retried() {
 #[test]
 fn a_saved_error_reply_keeps_its_error_and_can_be_retried() {
     let mut app = new_app();
-    let (conversation, mut messages) = saved_conversation("c0ffee0000000004", DEFAULT_MODEL);
+    let (conversation, mut messages) = saved_chat("c0ffee0000000004", DEFAULT_MODEL);
     let info = ErrorInfo::from_api(&unauthorized());
     messages[1].status = MessageStatus::Error;
     messages[1].content.clear();
@@ -1895,12 +1881,7 @@ fn small_window_app() -> App {
             model.context_window = 1000;
         }
     }
-    App::new(
-        settings,
-        Instant::now(),
-        tern::store::now_ms(),
-        tern::app::Ids::seeded(1),
-    )
+    app_with(settings, stored::T0)
 }
 
 #[test]
@@ -1975,7 +1956,7 @@ fn each_new_message_names_the_one_it_follows() {
 #[test]
 fn a_refused_turn_is_dropped_reloaded_and_its_prompt_given_back() {
     let mut app = new_app();
-    let (conversation, messages) = saved_conversation("c0ffee0000000001", DEFAULT_MODEL);
+    let (conversation, messages) = saved_chat("c0ffee0000000001", DEFAULT_MODEL);
     let _ = app.update(Action::OpenSaved {
         conversation: conversation.clone(),
         messages: messages.clone(),
@@ -2016,17 +1997,21 @@ fn a_refused_turn_is_dropped_reloaded_and_its_prompt_given_back() {
     assert!(again.is_empty(), "{again:?}");
 
     // The conversation as stored now: the other tern's turn.
-    let mut stored = messages;
-    let mut theirs = StoredMessage::user(&conversation.id, 2, "their question");
-    theirs.parent_id = Some(stored[1].id.clone());
-    let mut answer = StoredMessage::assistant_streaming(&conversation.id, 3, DEFAULT_MODEL);
-    answer.status = MessageStatus::Complete;
-    answer.content = vec![ContentBlock::text("their answer")];
+    let mut on_disk = messages;
+    let mut theirs = stored::user_message(&conversation.id, 2, "their question", stored::T0);
+    theirs.parent_id = Some(on_disk[1].id.clone());
+    let mut answer = stored::answer(
+        &conversation.id,
+        3,
+        DEFAULT_MODEL,
+        vec![ContentBlock::text("their answer")],
+        stored::T0,
+    );
     answer.parent_id = Some(theirs.id.clone());
-    stored.extend([theirs, answer.clone()]);
+    on_disk.extend([theirs, answer.clone()]);
     let effects = app.update(Action::Reloaded {
         conversation: conversation.clone(),
-        messages: stored,
+        messages: on_disk,
     });
     assert!(effects.is_empty(), "{effects:?}");
     assert!(matches!(app.scrolls.last(), Some(Scroll { .. })));
@@ -2064,7 +2049,7 @@ fn conflicts_and_reloads_for_unknown_or_busy_conversations_change_nothing() {
     );
     let effects = submit(&mut app, "q");
     let id = app.pane().id().to_owned();
-    let (conversation, messages) = saved_conversation(&id, DEFAULT_MODEL);
+    let (conversation, messages) = saved_chat(&id, DEFAULT_MODEL);
     // Busy again (a new send): a late reload does not replace the live turn.
     assert!(app.pane().is_busy());
     assert!(
@@ -2082,11 +2067,17 @@ fn conflicts_and_reloads_for_unknown_or_busy_conversations_change_nothing() {
 fn a_reply_another_tern_is_still_writing_holds_the_next_prompt_until_it_ends() {
     let mut app = new_app();
     let id = "c0ffee0000000042";
-    let (conversation, mut messages) = saved_conversation(id, DEFAULT_MODEL);
+    let (conversation, mut messages) = saved_chat(id, DEFAULT_MODEL);
     // Another process is streaming the answer to a second prompt (its lease is alive, so the
     // store left it `streaming`).
-    messages.push(StoredMessage::user(id, 2, "second question"));
-    let mut live = StoredMessage::assistant_streaming(id, 3, DEFAULT_MODEL);
+    messages.push(stored::user_message(id, 2, "second question", stored::T0));
+    let mut live = StoredMessage::assistant_streaming_at(
+        stored::message_id(id, 3),
+        id,
+        3,
+        DEFAULT_MODEL,
+        stored::T0,
+    );
     live.content = vec![ContentBlock::text("word0 word1")];
     messages.push(live.clone());
     let _ = app.update(Action::OpenSaved {

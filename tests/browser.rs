@@ -10,18 +10,17 @@ mod common;
 #[path = "common/session.rs"]
 mod session;
 
-use std::time::Instant;
-
 use crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::buffer::Buffer;
-use tern::api::{ContentBlock, Role};
+use tern::api::Role;
 use tern::app::{
     Action, App, BrowserMode, BrowserRow, BrowserState, Effect, NoticeKind, Overlay, ScrollBy,
 };
 use tern::driver::Start;
 use tern::store::WriteCommand;
-use tern::store::{Conversation, ConversationSummary, MessageStatus, StoredMessage};
+use tern::store::{ConversationSummary, MessageStatus};
 
+use common::stored::{self, saved_conversation};
 use common::*;
 use session::{Rig, quit, request_history, screen_text, status_line};
 
@@ -29,22 +28,12 @@ use session::{Rig, quit, request_history, screen_text, status_line};
 
 const HAIKU: &str = "claude-haiku-4.5";
 
-fn new_app() -> App {
-    App::new(
-        settings(true),
-        Instant::now(),
-        tern::store::now_ms(),
-        tern::app::Ids::seeded(1),
-    )
-}
-
 fn id(i: usize) -> String {
     format!("c0de{i:012x}")
 }
 
 fn row(id: &str, title: &str) -> BrowserRow {
-    // A fixed time, so two calls build equal rows.
-    let mut conversation = Conversation::new_at(id.to_owned(), title, 1_700_000_000_000);
+    let mut conversation = stored::conversation(id, title, stored::T0);
     conversation.last_model = Some(HAIKU.to_owned());
     BrowserRow {
         summary: ConversationSummary {
@@ -81,21 +70,9 @@ fn browser(app: &App) -> &BrowserState {
     }
 }
 
-/// A saved conversation `id` (one question, one answer by `model`), as the store loads it.
-fn saved(id: &str, title: &str, model: &str) -> (Conversation, Vec<StoredMessage>) {
-    let mut conversation = Conversation::new(title);
-    conversation.id = id.to_owned();
-    conversation.last_model = Some(model.to_owned());
-    let user = StoredMessage::user(id, 0, "earlier question");
-    let mut answer = StoredMessage::assistant_streaming(id, 1, model);
-    answer.status = MessageStatus::Complete;
-    answer.content = vec![ContentBlock::text("earlier answer")];
-    (conversation, vec![user, answer])
-}
-
 /// Open `id` in a tab, as the driver does after `Effect::OpenConversation`.
 fn open_saved(app: &mut App, id: &str, title: &str, model: &str) {
-    let (conversation, messages) = saved(id, title, model);
+    let (conversation, messages) = saved_conversation(id, title, model);
     let _ = app.update(Action::OpenSaved {
         conversation,
         messages,
@@ -120,7 +97,7 @@ fn open_browser_with(app: &mut App, rows: Vec<BrowserRow>) -> Vec<Effect> {
 
 fn preview(id: String) -> Action {
     Action::BrowserPreview {
-        messages: saved(&id, "t", HAIKU).1,
+        messages: saved_conversation(&id, "t", HAIKU).1,
         id,
     }
 }
@@ -405,7 +382,7 @@ fn enter_opens_the_selected_conversation_and_closes_the_browser() {
     assert_eq!(app.overlay, Overlay::None);
 
     // The driver loads it: it replaces the empty start tab, with its own model and history.
-    let (conversation, messages) = saved(&id(1), "Conversation 1", HAIKU);
+    let (conversation, messages) = saved_conversation(&id(1), "Conversation 1", HAIKU);
     let effects = app.update(Action::OpenSaved {
         conversation,
         messages,

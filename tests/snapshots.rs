@@ -21,6 +21,7 @@ use tern::app::{Action, ApiEvent, App, Effect, RequestId};
 use tern::render::Theme;
 use tern::ui::ViewState;
 
+use common::stored;
 use common::*;
 
 /// 2025-01-01 09:30:00 UTC: every message claims this time.
@@ -41,12 +42,7 @@ impl Screen {
     fn with_settings(width: u16, height: u16, settings: tern::app::Settings) -> Screen {
         let theme = Theme::builtin("dark").expect("the dark theme is built in");
         Screen {
-            app: App::new(
-                settings,
-                std::time::Instant::now(),
-                FIXED_MS,
-                tern::app::Ids::seeded(1),
-            ),
+            app: app_with(settings, FIXED_MS),
             view: ViewState::new(theme, time::UtcOffset::UTC),
             terminal: Terminal::new(TestBackend::new(width, height)).unwrap(),
         }
@@ -566,12 +562,7 @@ fn status_segments_give_way_by_rank() {
 
 #[test]
 fn help_descriptions_line_up() {
-    let app = App::new(
-        settings(true),
-        std::time::Instant::now(),
-        tern::store::now_ms(),
-        tern::app::Ids::seeded(1),
-    );
+    let app = new_app();
     let theme = Theme::builtin("dark").unwrap();
     for width in [76u16, 116] {
         // Each row (and each wrapped continuation) is a key-column span, then the description.
@@ -958,40 +949,14 @@ fn code_blocks_are_syntax_highlighted() {
 #[test]
 fn the_browser_preview_renders_markdown_and_fills_the_pane() {
     let mut screen = Screen::new(120, 40);
-    screen.app.now_ms = FIXED_MS + 60_000;
     screen.act(ctrl('r'));
-    let conversation =
-        tern::store::Conversation::new_at("c0de00000001".into(), "Hello world in Rust", FIXED_MS);
-    let row = tern::app::BrowserRow {
-        summary: tern::store::ConversationSummary {
-            conversation: conversation.clone(),
-            message_count: 2,
-            models: vec![tern::config::DEFAULT_MODEL.into()],
-            total_input_tokens: 1234,
-            total_output_tokens: 96,
-            preview: "Hello".into(),
-        },
-        snippet: None,
-    };
+    let id = "c0de00000001";
+    let row = browser_row(id, "Hello world in Rust", &[DEFAULT_MODEL], 60_000);
     screen.act(Action::BrowserRows {
         generation: 1,
         rows: Ok(vec![row]),
     });
-    let user = tern::store::StoredMessage::user_at(
-        "0000000000000001".into(),
-        &conversation.id,
-        0,
-        "Show me hello world in Rust",
-        FIXED_MS,
-    );
-    let mut answer = tern::store::StoredMessage::assistant_streaming_at(
-        "0000000000000002".into(),
-        &conversation.id,
-        1,
-        tern::config::DEFAULT_MODEL,
-        FIXED_MS,
-    );
-    answer.status = tern::store::MessageStatus::Complete;
+    let user = stored::user_message(id, 0, "Show me hello world in Rust", FIXED_MS);
     let long = format!(
         "{}\n\nLast line of the reply.",
         (1..=12)
@@ -999,12 +964,16 @@ fn the_browser_preview_renders_markdown_and_fills_the_pane() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    answer.content = vec![tern::api::ContentBlock::text(format!(
-        "{}\n\n{long}",
-        REPLY.concat()
-    ))];
+    let text = format!("{}\n\n{long}", REPLY.concat());
+    let answer = stored::answer(
+        id,
+        1,
+        DEFAULT_MODEL,
+        vec![tern::api::ContentBlock::text(text)],
+        FIXED_MS,
+    );
     screen.act(Action::BrowserPreview {
-        id: conversation.id.clone(),
+        id: id.to_owned(),
         messages: vec![user, answer],
     });
     let text = screen.text();
@@ -1027,15 +996,15 @@ fn the_browser_preview_renders_markdown_and_fills_the_pane() {
 
 /// A saved conversation's row in the browser, last updated `ago_ms` before `FIXED_MS`.
 fn browser_row(id: &str, title: &str, models: &[&str], ago_ms: i64) -> tern::app::BrowserRow {
-    let mut conversation = tern::store::Conversation::new_at(id.into(), title, FIXED_MS - ago_ms);
+    let mut conversation = stored::conversation(id, title, FIXED_MS - ago_ms);
     conversation.last_model = models.last().map(|m| (*m).to_owned());
     tern::app::BrowserRow {
         summary: tern::store::ConversationSummary {
             conversation,
             message_count: 2 * models.len() as u64,
             models: models.iter().map(|m| (*m).to_owned()).collect(),
-            total_input_tokens: 1200,
-            total_output_tokens: 340,
+            total_input_tokens: 1234,
+            total_output_tokens: 96,
             preview: format!("The last answer of “{title}”."),
         },
         snippet: None,
@@ -1278,19 +1247,8 @@ fn assert_no_hidden(buffer: &Buffer) {
 fn the_browser_row_shows_a_hostile_model_id_as_data() {
     let mut screen = Screen::new(120, 40);
     screen.act(ctrl('r'));
-    let mut conversation = tern::store::Conversation::new("imported");
-    conversation.id = "c0de00000002".into();
-    let row = tern::app::BrowserRow {
-        summary: tern::store::ConversationSummary {
-            conversation,
-            message_count: 4,
-            models: vec!["mod\u{1b}]0;PWNMOD\u{7}el".into(), "abc\u{202e}XYZ".into()],
-            total_input_tokens: 90,
-            total_output_tokens: 9,
-            preview: "x".into(),
-        },
-        snippet: None,
-    };
+    let models = ["mod\u{1b}]0;PWNMOD\u{7}el", "abc\u{202e}XYZ"];
+    let row = browser_row("c0de00000002", "imported", &models, 0);
     screen.act(Action::BrowserRows {
         generation: 1,
         rows: Ok(vec![row]),

@@ -9,6 +9,8 @@ use tern::app::{Action, ApiEvent, App, Effect, KeyMap, RequestId, Settings};
 use tern::store::StoredMessage;
 use tern::store::WriteCommand;
 
+pub mod stored;
+
 pub const DEFAULT_MODEL: &str = "claude-sonnet-4.6";
 
 /// Settings as a user with the built-in defaults would have them (the six APIFree models).
@@ -25,6 +27,22 @@ pub fn settings(has_key: bool) -> Settings {
         base_url: "https://api.apifree.ai".to_owned(),
         config_file: Some("/home/user/.config/tern/config.toml".to_owned()),
     }
+}
+
+/// A fresh app with the default settings and a key, its wall clock at [`stored::T0`], its ids
+/// seeded: every id and timestamp it makes is the same on every run.
+pub fn new_app() -> App {
+    app_with(settings(true), stored::T0)
+}
+
+/// A fresh app with `settings`, its wall clock at `now_ms`, its ids seeded.
+pub fn app_with(settings: Settings, now_ms: i64) -> App {
+    App::new(
+        settings,
+        std::time::Instant::now(),
+        now_ms,
+        tern::app::Ids::seeded(1),
+    )
 }
 
 pub fn press(code: KeyCode, modifiers: KeyModifiers) -> Action {
