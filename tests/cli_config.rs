@@ -10,11 +10,7 @@ mod session;
 
 use tern::fake::{FakeConfig, FakeServer};
 
-use cli::Home;
-
-fn server() -> FakeServer {
-    FakeServer::start_background(FakeConfig::default()).expect("fake server starts")
-}
+use cli::{Home, server};
 
 fn last_body(server: &FakeServer) -> serde_json::Value {
     server

@@ -8,7 +8,13 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 
+use tern::fake::{FakeConfig, FakeServer};
 use tern::store::Store;
+
+/// A fake server with the default behaviour, on a thread of its own (the binary reaches it).
+pub fn server() -> FakeServer {
+    FakeServer::start_background(FakeConfig::default()).expect("the fake server starts")
+}
 
 /// What one run of `tern` left behind.
 #[derive(Debug)]
@@ -86,6 +92,11 @@ impl Home {
             dir: tempfile::tempdir().expect("a temporary directory"),
             base_url: base_url.to_owned(),
         }
+    }
+
+    /// A fresh home for commands that never reach the network (its endpoint refuses).
+    pub fn offline() -> Home {
+        Home::new("http://127.0.0.1:9")
     }
 
     pub fn path(&self) -> &std::path::Path {

@@ -224,12 +224,7 @@ impl Rig {
 
     /// The `POST /v1/messages` bodies the server received, in order.
     pub fn message_requests(&self) -> Vec<serde_json::Value> {
-        self.server
-            .requests()
-            .iter()
-            .filter(|r| r.method == "POST" && r.path == "/v1/messages")
-            .map(|r: &RecordedRequest| r.json().expect("a JSON body"))
-            .collect()
+        message_bodies(&self.server)
     }
 
     pub fn store(&self) -> Store {
@@ -262,6 +257,16 @@ where
         .await
         .expect("every save reached the disk");
     user.seen
+}
+
+/// The `POST /v1/messages` bodies `server` received, in order.
+pub fn message_bodies(server: &FakeServer) -> Vec<serde_json::Value> {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/v1/messages")
+        .map(|r: &RecordedRequest| r.json().expect("a JSON body"))
+        .collect()
 }
 
 /// (role, text) of each message of a request body.
