@@ -85,20 +85,35 @@ impl Screen {
         });
     }
 
-    /// Stream `chunks`, then finish with their concatenation.
-    fn stream_reply(&mut self, request: RequestId, chunks: &[&str], u: tern::api::Usage) {
+    /// The reply starts: the server has counted `input` tokens (and a placeholder 1 out).
+    fn start(&mut self, request: RequestId, input: u64) {
         self.event(
             request,
             ApiEvent::Started {
-                usage: usage(u.input_tokens, 1),
+                usage: usage(input, 1),
             },
         );
+    }
+
+    /// Stream `chunks`, then finish with their concatenation.
+    fn stream_reply(&mut self, request: RequestId, chunks: &[&str], u: tern::api::Usage) {
+        self.start(request, u.input_tokens);
         for chunk in chunks {
             self.event(request, ApiEvent::Text((*chunk).to_owned()));
         }
         self.event(request, ApiEvent::Usage(u));
         let model = self.app.pane().model.clone();
         self.event(request, finished(&model, &chunks.concat(), u));
+    }
+
+    /// Ctrl+R, then `rows` as the answer to its first query; the effects of that answer.
+    fn browse(&mut self, rows: Vec<tern::app::BrowserRow>) -> Vec<Effect> {
+        let query = self.act(ctrl('r'));
+        assert!(matches!(query.as_slice(), [Effect::BrowserQuery { .. }]));
+        self.act(Action::BrowserRows {
+            generation: 1,
+            rows: Ok(rows),
+        })
     }
 
     fn draw(&mut self) -> &TestBackend {
@@ -182,12 +197,7 @@ fn a_reply_while_it_streams() {
     let mut screen = Screen::new(80, 24);
     let t0 = screen.app.now;
     let request = screen.send("Show me hello world in Rust, please");
-    screen.event(
-        request,
-        ApiEvent::Started {
-            usage: usage(1234, 1),
-        },
-    );
+    screen.start(request, 1234);
     screen.app.now = t0 + Duration::from_millis(500);
     screen.event(request, ApiEvent::Text(REPLY[0].into()));
     screen.event(request, ApiEvent::Text(REPLY[1].into()));
@@ -203,12 +213,7 @@ fn output_tokens_are_estimated_while_streaming_and_once_stopped() {
     // 120 columns: wide enough for the last turn's tokens beside the context fill and cost.
     let mut screen = Screen::new(120, 24);
     let request = screen.send("Show me hello world in Rust, please");
-    screen.event(
-        request,
-        ApiEvent::Started {
-            usage: usage(1234, 1),
-        },
-    );
+    screen.start(request, 1234);
     screen.event(request, ApiEvent::Text(REPLY[0].into()));
     screen.event(request, ApiEvent::Text(REPLY[1].into()));
     // The output so far is estimated from the text, not message_start's placeholder 1.
@@ -250,13 +255,19 @@ fn waiting_and_retrying_show_in_the_status_bar() {
     insta::assert_snapshot!("retrying_80x24", screen.draw());
 }
 
+/// The model picker over a finished turn, filtered by "son", the current model selected.
+fn picker_filtered(width: u16, height: u16) -> Screen {
+    let mut screen = markdown_conversation(width, height);
+    screen.act(ctrl('p'));
+    screen.type_str("son");
+    screen.act(key(KeyCode::Down));
+    screen
+}
+
 #[test]
 fn the_model_picker_with_a_filter() {
     for (w, h) in [(120, 40), (80, 24)] {
-        let mut screen = markdown_conversation(w, h);
-        screen.act(ctrl('p'));
-        screen.type_str("son");
-        screen.act(key(KeyCode::Down));
+        let mut screen = picker_filtered(w, h);
         let text = screen.text();
         assert!(text.contains("claude-sonnet-4.6  (current)"), "{text}");
         assert!(!text.contains("claude-haiku-4.5"), "{text}");
@@ -276,18 +287,24 @@ fn the_model_picker_offers_an_unlisted_id_as_typed() {
     );
 }
 
+/// A turn the server refused with a 401.
+fn refused_401(width: u16, height: u16) -> Screen {
+    let mut screen = Screen::new(width, height);
+    let request = screen.send("hello?");
+    screen.event(
+        request,
+        ApiEvent::Failed {
+            error: unauthorized(),
+            partial: None,
+        },
+    );
+    screen
+}
+
 #[test]
 fn an_error_block_for_a_401() {
     for (w, h) in [(120, 40), (80, 24)] {
-        let mut screen = Screen::new(w, h);
-        let request = screen.send("hello?");
-        screen.event(
-            request,
-            ApiEvent::Failed {
-                error: unauthorized(),
-                partial: None,
-            },
-        );
+        let mut screen = refused_401(w, h);
         let text = screen.text();
         assert!(text.contains("authentication failed"), "{text}");
         assert!(text.contains("HTTP 401 authentication_error"), "{text}");
@@ -350,15 +367,7 @@ fn a_narrow_terminal() {
 
 #[test]
 fn a_narrow_terminal_error_block() {
-    let mut screen = Screen::new(60, 24);
-    let request = screen.send("hello?");
-    screen.event(
-        request,
-        ApiEvent::Failed {
-            error: unauthorized(),
-            partial: None,
-        },
-    );
+    let mut screen = refused_401(60, 24);
     insta::assert_snapshot!("error_401_60x24", screen.draw());
 }
 
@@ -888,15 +897,7 @@ fn colour_at(screen: &mut Screen, needle: &str) -> Option<ratatui::style::Color>
 
 #[test]
 fn an_error_reply_is_drawn_in_the_error_colour() {
-    let mut screen = Screen::new(80, 24);
-    let request = screen.send("hello?");
-    screen.event(
-        request,
-        ApiEvent::Failed {
-            error: unauthorized(),
-            partial: None,
-        },
-    );
+    let mut screen = refused_401(80, 24);
     assert_eq!(
         colour_at(&mut screen, "✖ authentication failed"),
         dark().error.fg
@@ -923,10 +924,7 @@ fn notices_are_drawn_in_the_error_and_success_colours() {
 
 #[test]
 fn the_model_picker_highlights_the_current_model() {
-    let mut screen = markdown_conversation(80, 24);
-    screen.act(ctrl('p'));
-    screen.type_str("son");
-    screen.act(key(KeyCode::Down));
+    let mut screen = picker_filtered(80, 24);
     let current = colour_at(&mut screen, "claude-sonnet-4.6  (current)");
     let other = colour_at(&mut screen, "claude-sonnet-4.5");
     assert_ne!(current, other, "the current model stands out");
@@ -949,13 +947,13 @@ fn code_blocks_are_syntax_highlighted() {
 #[test]
 fn the_browser_preview_renders_markdown_and_fills_the_pane() {
     let mut screen = Screen::new(120, 40);
-    screen.act(ctrl('r'));
     let id = "c0de00000001";
-    let row = browser_row(id, "Hello world in Rust", &[DEFAULT_MODEL], 60_000);
-    screen.act(Action::BrowserRows {
-        generation: 1,
-        rows: Ok(vec![row]),
-    });
+    screen.browse(vec![browser_row(
+        id,
+        "Hello world in Rust",
+        &[DEFAULT_MODEL],
+        60_000,
+    )]);
     let user = stored::user_message(id, 0, "Show me hello world in Rust", FIXED_MS);
     let long = format!(
         "{}\n\nLast line of the reply.",
@@ -1017,8 +1015,6 @@ fn browser_row(id: &str, title: &str, models: &[&str], ago_ms: i64) -> tern::app
 fn the_browser_lists_saved_conversations_newest_first() {
     const MINUTE: i64 = 60_000;
     let mut screen = Screen::new(100, 30);
-    let query = screen.act(ctrl('r'));
-    assert!(matches!(query.as_slice(), [Effect::BrowserQuery { .. }]));
     let rows = vec![
         browser_row(
             "c0de00000001",
@@ -1051,10 +1047,7 @@ fn the_browser_lists_saved_conversations_newest_first() {
             90 * 24 * 60 * MINUTE,
         ),
     ];
-    let effects = screen.act(Action::BrowserRows {
-        generation: 1,
-        rows: Ok(rows),
-    });
+    let effects = screen.browse(rows);
     assert_eq!(effects, [Effect::BrowserPreview("c0de00000001".into())]);
     let text = screen.text();
     for when in ["just now", "3m ago", "2h ago", "yesterday", "2024-10-03"] {
@@ -1246,13 +1239,8 @@ fn assert_no_hidden(buffer: &Buffer) {
 #[test]
 fn the_browser_row_shows_a_hostile_model_id_as_data() {
     let mut screen = Screen::new(120, 40);
-    screen.act(ctrl('r'));
     let models = ["mod\u{1b}]0;PWNMOD\u{7}el", "abc\u{202e}XYZ"];
-    let row = browser_row("c0de00000002", "imported", &models, 0);
-    screen.act(Action::BrowserRows {
-        generation: 1,
-        rows: Ok(vec![row]),
-    });
+    screen.browse(vec![browser_row("c0de00000002", "imported", &models, 0)]);
     let buffer = screen.draw().buffer().clone();
     let text = screen_text(&buffer);
     assert!(text.contains("model, abc⟨U+202E⟩XYZ · 4 msgs"), "{text}");
