@@ -22,7 +22,7 @@ use tern::store::{ConversationSummary, MessageStatus};
 
 use common::stored::{self, saved_conversation};
 use common::*;
-use session::{Rig, quit, request_history, screen_text, status_line};
+use session::{Rig, User, quit, request_history, screen_text, status_line};
 
 // ─── Reducer: helpers ────────────────────────────────────────────────────────────────────
 
@@ -640,21 +640,17 @@ async fn search_a_saved_conversation_open_it_and_continue_with_its_history() {
     let rig = Rig::new().await;
     rig.run(Start::New, |mut user| async move {
         // Conversation 1, with haiku.
-        user.send("/model claude-haiku-4.5");
-        user.wait_for("haiku for the next turn", |t| {
-            status_line(t).starts_with(" claude-haiku-4.5 ")
-        })
-        .await;
-        user.send("tell me about pelicans");
-        user.wait_ready_with("Echo from claude-haiku-4.5").await;
+        use_haiku(&mut user).await;
+        user.ask_until("tell me about pelicans", "Echo from claude-haiku-4.5")
+            .await;
         // Close its tab (it stays saved); conversation 2 in a fresh one, with the default model.
         user.ctrl('x');
         user.wait_for("a fresh tab", |t| {
             !t.contains("pelicans") && status_line(t).starts_with(" claude-sonnet-4.6 ")
         })
         .await;
-        user.send("how do otters sleep");
-        user.wait_ready_with("Echo from claude-sonnet-4.6").await;
+        user.ask_until("how do otters sleep", "Echo from claude-sonnet-4.6")
+            .await;
 
         user.ctrl('r');
         let text = user
@@ -707,8 +703,7 @@ async fn search_a_saved_conversation_open_it_and_continue_with_its_history() {
             "a second tab:\n{text}"
         );
 
-        user.send("and their beaks?");
-        user.wait_ready_with("│ and their beaks?").await;
+        user.ask("and their beaks?").await;
         quit(user)
     })
     .await;
@@ -744,11 +739,9 @@ async fn search_a_saved_conversation_open_it_and_continue_with_its_history() {
 async fn rename_and_delete_from_the_browser_reach_the_store() {
     let rig = Rig::new().await;
     rig.run(Start::New, |mut user| async move {
-        user.send("keep me");
-        user.wait_ready_with("Echo from").await;
+        user.ask_until("keep me", "Echo from").await;
         user.ctrl('n');
-        user.send("delete me");
-        user.wait_ready_with("│ delete me").await;
+        user.ask("delete me").await;
 
         user.ctrl('r');
         // Newest first: "delete me" is selected.
@@ -820,28 +813,35 @@ async fn deleting_a_streaming_conversation_from_the_browser_saves_cleanly() {
     assert_eq!(rig.store().count().unwrap(), 0);
 }
 
-/// Session 1 of the resume tests: pelicans (haiku) first, then otters (sonnet) in a second tab,
-/// then one more pelican turn. Pelicans is the most recently updated, otters the most recently
-/// created. Returns (pelicans id, otters id).
+/// `/model claude-haiku-4.5`, until the status bar shows it.
+async fn use_haiku(user: &mut User) {
+    user.send("/model claude-haiku-4.5");
+    user.wait_for("haiku for the next turn", |t| {
+        status_line(t).starts_with(" claude-haiku-4.5 ")
+    })
+    .await;
+}
+
+/// Pelicans in tab 1, otters in a second tab, then back in tab 1 one more pelican turn:
+/// pelicans is the most recently updated, otters the most recently created.
+async fn pelicans_then_otters(mut user: User) -> User {
+    user.ask("tell me about pelicans").await;
+    user.ctrl('n');
+    user.wait_text("2:New conversation").await;
+    user.ask("how do otters sleep").await;
+    user.alt(KeyCode::Char('1'));
+    user.wait_for("tab 1", |t| t.contains("│ tell me about pelicans"))
+        .await;
+    user.ask("and their beaks?").await;
+    user
+}
+
+/// Session 1 of the resume tests: [`pelicans_then_otters`] with haiku (the second tab inherits
+/// it). Returns (pelicans id, otters id).
 async fn two_conversations(rig: &Rig) -> (String, String) {
     rig.run(Start::New, |mut user| async move {
-        user.send("/model claude-haiku-4.5");
-        user.wait_for("haiku", |t| {
-            status_line(t).starts_with(" claude-haiku-4.5 ")
-        })
-        .await;
-        user.send("tell me about pelicans");
-        user.wait_ready_with("Echo from claude-haiku-4.5").await;
-        user.ctrl('n');
-        user.wait_text("2:New conversation").await;
-        user.send("how do otters sleep");
-        user.wait_ready_with("Echo from claude-haiku-4.5").await;
-        user.alt(KeyCode::Char('1'));
-        user.wait_for("tab 1", |t| t.contains("│ tell me about pelicans"))
-            .await;
-        user.send("and their beaks?");
-        user.wait_ready_with("│ and their beaks?").await;
-        quit(user)
+        use_haiku(&mut user).await;
+        quit(pelicans_then_otters(user).await)
     })
     .await;
     let store = rig.store();
@@ -865,8 +865,7 @@ async fn continue_and_resume_open_the_right_conversation_and_send_its_whole_hist
             status_line(&text).starts_with(" claude-haiku-4.5 "),
             "{text}"
         );
-        user.send("one more about pelicans");
-        user.wait_ready_with("│ one more about pelicans").await;
+        user.ask("one more about pelicans").await;
         quit(user)
     })
     .await;
@@ -898,8 +897,7 @@ async fn continue_and_resume_open_the_right_conversation_and_send_its_whole_hist
             .wait_for("otters open", |t| t.contains("│ how do otters sleep"))
             .await;
         assert!(!text.contains("pelicans"), "{text}");
-        user.send("more otters");
-        user.wait_ready_with("│ more otters").await;
+        user.ask("more otters").await;
         quit(user)
     })
     .await;
@@ -940,18 +938,8 @@ async fn resume_with_an_unknown_prefix_fails_and_continue_on_an_empty_store_star
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_setting_change_keeps_the_conversation_most_recent() {
     let rig = Rig::new().await;
-    rig.run(Start::New, |mut user| async move {
-        user.send("tell me about pelicans");
-        user.wait_ready_with("│ tell me about pelicans").await;
-        user.ctrl('n');
-        user.wait_text("2:New conversation").await;
-        user.send("how do otters sleep");
-        user.wait_ready_with("│ how do otters sleep").await;
-        user.alt(KeyCode::Char('1'));
-        user.wait_for("tab 1", |t| t.contains("│ tell me about pelicans"))
-            .await;
-        user.send("and their beaks?");
-        user.wait_ready_with("│ and their beaks?").await;
+    rig.run(Start::New, |user| async move {
+        let mut user = pelicans_then_otters(user).await;
         // Pelicans is now the most recent; changing its temperature must not make it older.
         user.send("/temp 0.5");
         user.wait_text("temperature 0.5").await;
@@ -975,8 +963,7 @@ async fn a_setting_change_keeps_the_conversation_most_recent() {
 async fn an_unsent_draft_survives_quitting_and_comes_back_with_its_conversation() {
     let rig = Rig::new().await;
     rig.run(Start::New, |mut user| async move {
-        user.send("tell me about pelicans");
-        user.wait_ready_with("│ tell me about pelicans").await;
+        user.ask("tell me about pelicans").await;
         user.type_str("and what about their");
         user.wait_text("and what about their").await;
         // A draft makes quitting ask once; the second press goes.
