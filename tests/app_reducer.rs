@@ -424,13 +424,7 @@ fn stream_events_fill_the_reply_status_and_usage() {
         Phase::Waiting { retry: Some(r), .. } if r.attempt == 1 && r.max_retries == 2
     ));
 
-    api(
-        &mut app,
-        request,
-        ApiEvent::Started {
-            usage: usage(12, 1),
-        },
-    );
+    api(&mut app, request, started(12));
     assert_eq!(last(&app).stored.usage, Some(usage(12, 1)));
     assert!(matches!(app.pane().phase, Phase::Waiting { .. }));
 
@@ -497,13 +491,7 @@ fn stream_events_fill_the_reply_status_and_usage() {
 fn output_tokens_are_estimated_from_the_text_until_the_server_counts_them() {
     let mut app = new_app();
     let (_, request, _) = the_send(&submit(&mut app, "hi"));
-    api(
-        &mut app,
-        request,
-        ApiEvent::Started {
-            usage: usage(12, 1),
-        },
-    );
+    api(&mut app, request, started(12));
     api(&mut app, request, ApiEvent::Text("x".repeat(40)));
     let tokens = last(&app).tokens().unwrap();
     assert_eq!(
@@ -531,13 +519,7 @@ fn output_tokens_are_estimated_from_the_text_until_the_server_counts_them() {
 fn a_stopped_reply_keeps_an_estimate_also_when_reopened() {
     let mut app = new_app();
     let (_, request, _) = the_send(&submit(&mut app, "hi"));
-    api(
-        &mut app,
-        request,
-        ApiEvent::Started {
-            usage: usage(12, 1),
-        },
-    );
+    api(&mut app, request, started(12));
     api(&mut app, request, ApiEvent::Text("y".repeat(41)));
     let effects = app.update(key(KeyCode::Esc));
     let tokens = last(&app).tokens().unwrap();
@@ -1227,10 +1209,7 @@ fn quitting_or_a_signal_hands_every_saved_draft_to_the_store() {
 fn a_restored_draft_fills_the_empty_input_of_its_conversation() {
     let mut app = new_app();
     let (conversation, messages) = saved_chat("c0ffee0000000006", DEFAULT_MODEL);
-    let _ = app.update(Action::OpenSaved {
-        conversation,
-        messages,
-    });
+    let _ = open_saved(&mut app, conversation, messages);
     let restore = |text: &str, id: &str| Action::RestoreDraft {
         conversation: id.to_owned(),
         text: text.to_owned(),
@@ -1765,10 +1744,7 @@ fn the_spinner_follows_the_clock_and_ticks_expire_notices() {
 fn open_saved_replaces_the_empty_start_tab_with_its_model_and_history() {
     let mut app = new_app();
     let (conversation, messages) = saved_chat("c0ffee0000000001", "claude-opus-4.5");
-    let effects = app.update(Action::OpenSaved {
-        conversation,
-        messages,
-    });
+    let effects = open_saved(&mut app, conversation, messages);
     assert!(effects.is_empty(), "{effects:?}");
     assert_eq!(
         std::mem::take(&mut app.scrolls),
@@ -1820,10 +1796,7 @@ fn open_saved_uses_a_new_tab_when_the_current_one_is_used_and_focuses_open_ones(
     assert_eq!(app.panes[0].input_text(), "unsent draft");
 
     let _ = app.update(alt(KeyCode::Char('1')));
-    let _ = app.update(Action::OpenSaved {
-        conversation,
-        messages,
-    });
+    let _ = open_saved(&mut app, conversation, messages);
     assert_eq!(app.panes.len(), 2, "not opened twice");
     assert_eq!(app.active, 1);
 }
@@ -1833,10 +1806,7 @@ fn open_saved_without_a_model_falls_back_to_the_default() {
     let mut app = new_app();
     let (mut conversation, messages) = saved_chat("c0ffee0000000003", "x");
     conversation.last_model = None;
-    let _ = app.update(Action::OpenSaved {
-        conversation,
-        messages,
-    });
+    let _ = open_saved(&mut app, conversation, messages);
     assert_eq!(app.pane().model, DEFAULT_MODEL);
 }
 
@@ -1846,10 +1816,7 @@ fn an_interrupted_saved_reply_can_be_retried() {
     let (conversation, mut messages) = saved_chat("c0ffee0000000005", DEFAULT_MODEL);
     messages[1].status = MessageStatus::Interrupted;
     messages[1].content = vec![ContentBlock::text("half an ans")];
-    let _ = app.update(Action::OpenSaved {
-        conversation,
-        messages,
-    });
+    let _ = open_saved(&mut app, conversation, messages);
     assert_eq!(app.pane().messages[1].text, "half an ans");
     let (_, _, body) = the_send(&app.update(ctrl('t')));
     assert_eq!(history(&body), [(Role::User, "earlier question".into())]);
@@ -1863,10 +1830,7 @@ fn a_saved_error_reply_keeps_its_error_and_can_be_retried() {
     messages[1].status = MessageStatus::Error;
     messages[1].content.clear();
     messages[1].error = Some(info.to_stored());
-    let _ = app.update(Action::OpenSaved {
-        conversation,
-        messages,
-    });
+    let _ = open_saved(&mut app, conversation, messages);
     assert_eq!(app.pane().messages[1].error.as_ref(), Some(&info));
     let (_, _, body) = the_send(&app.update(ctrl('t')));
     assert_eq!(history(&body), [(Role::User, "earlier question".into())]);

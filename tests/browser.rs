@@ -70,13 +70,11 @@ fn browser(app: &App) -> &BrowserState {
     }
 }
 
-/// Open `id` in a tab, as the driver does after `Effect::OpenConversation`.
-fn open_saved(app: &mut App, id: &str, title: &str, model: &str) {
+/// Open `id` (titled `title`, answered by `model`) in a tab, as the driver does after
+/// `Effect::OpenConversation`.
+fn open_saved_chat(app: &mut App, id: &str, title: &str, model: &str) {
     let (conversation, messages) = saved_conversation(id, title, model);
-    let _ = app.update(Action::OpenSaved {
-        conversation,
-        messages,
-    });
+    let _ = open_saved(app, conversation, messages);
 }
 
 /// Ctrl+R, then the answer to its first query; the answer's effects.
@@ -383,10 +381,7 @@ fn enter_opens_the_selected_conversation_and_closes_the_browser() {
 
     // The driver loads it: it replaces the empty start tab, with its own model and history.
     let (conversation, messages) = saved_conversation(&id(1), "Conversation 1", HAIKU);
-    let effects = app.update(Action::OpenSaved {
-        conversation,
-        messages,
-    });
+    let effects = open_saved(&mut app, conversation, messages);
     assert!(effects.is_empty(), "{effects:?}");
     assert_eq!(
         std::mem::take(&mut app.scrolls),
@@ -411,14 +406,14 @@ fn enter_opens_the_selected_conversation_and_closes_the_browser() {
 #[test]
 fn opening_a_second_saved_conversation_adds_a_tab_with_its_model() {
     let mut app = new_app();
-    open_saved(&mut app, &id(1), "First", HAIKU);
-    open_saved(&mut app, &id(2), "Second", "claude-opus-4.6");
+    open_saved_chat(&mut app, &id(1), "First", HAIKU);
+    open_saved_chat(&mut app, &id(2), "Second", "claude-opus-4.6");
     assert_eq!(app.panes.len(), 2);
     assert_eq!(app.active, 1);
     assert_eq!(app.pane().model, "claude-opus-4.6");
     assert_eq!(app.panes[0].model, HAIKU);
     // Opening one that is already open focuses it.
-    open_saved(&mut app, &id(1), "First", HAIKU);
+    open_saved_chat(&mut app, &id(1), "First", HAIKU);
     assert_eq!(app.panes.len(), 2);
     assert_eq!(app.active, 0);
 }
@@ -426,7 +421,7 @@ fn opening_a_second_saved_conversation_adds_a_tab_with_its_model() {
 #[test]
 fn f2_renames_the_row_and_its_open_tab() {
     let mut app = new_app();
-    open_saved(&mut app, &id(1), "Old title", HAIKU);
+    open_saved_chat(&mut app, &id(1), "Old title", HAIKU);
     open_browser_with(
         &mut app,
         vec![row(&id(0), "Another"), row(&id(1), "Old title")],
@@ -495,7 +490,7 @@ fn f2_renames_the_row_and_its_open_tab() {
 #[test]
 fn delete_asks_first_and_y_deletes_the_row_and_closes_its_tab() {
     let mut app = new_app();
-    open_saved(&mut app, &id(1), "Doomed", HAIKU);
+    open_saved_chat(&mut app, &id(1), "Doomed", HAIKU);
     assert_eq!(app.pane().id(), id(1));
     open_browser_with(&mut app, rows(3));
     let _ = app.update(key(KeyCode::Down));
@@ -552,7 +547,7 @@ fn delete_asks_first_and_y_deletes_the_row_and_closes_its_tab() {
 #[test]
 fn deleting_a_streaming_conversation_saves_nothing_of_it_afterwards() {
     let mut app = new_app();
-    open_saved(&mut app, &id(1), "Busy", HAIKU);
+    open_saved_chat(&mut app, &id(1), "Busy", HAIKU);
     let (_, request, _) = the_send(&submit(&mut app, "a long answer please"));
     api(
         &mut app,

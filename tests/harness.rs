@@ -16,7 +16,7 @@ use tern::api::Role;
 use tern::driver::Start;
 use tern::store::MessageStatus;
 
-use session::{Rig, request_history, status_line};
+use session::{Rig, quit, request_history, status_line};
 
 fn words(text: &str) -> u64 {
     text.split_whitespace().count() as u64
@@ -80,8 +80,7 @@ async fn a_prompt_streams_a_reply_with_model_and_token_counts() {
             text.contains(&format!("{input} in · {output} out")),
             "{text}"
         );
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
 
@@ -132,8 +131,7 @@ async fn the_model_picker_switches_the_next_request_with_the_full_history() {
         );
         user.ask_until("second question", "Echo from claude-haiku-4.5")
             .await;
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
 
@@ -212,8 +210,7 @@ async fn esc_stops_a_slow_reply_and_keeps_its_text() {
         // The app keeps working.
         user.ask_until("and now a short one", "Echo from claude-sonnet-4.6")
             .await;
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
 
@@ -254,8 +251,7 @@ async fn a_midstream_error_shows_an_error_block_and_the_app_keeps_working() {
             .ask_until("now answer", "Echo from claude-sonnet-4.6")
             .await;
         assert!(text.contains("now answer"), "{text}");
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
 
@@ -282,8 +278,7 @@ async fn a_cut_connection_shows_an_error_block_and_retry_works() {
         );
         user.ask_until("after the cut", "Echo from claude-sonnet-4.6")
             .await;
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
 
@@ -310,8 +305,7 @@ async fn ctrl_t_retries_a_failed_turn() {
                 && status_line(t).contains("ready")
         })
         .await;
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
     let requests = rig.message_requests();
@@ -337,8 +331,7 @@ async fn escape_sequences_from_the_model_never_reach_the_screen() {
                 "the OSC 52 payload leaked:\n{text}"
             );
             assert!(text.contains("overwrittenVISIBLE"), "{text}");
-            user.ctrl('q');
-            user
+            quit(user)
         })
         .await;
     assert!(seen.len() > 1);
@@ -366,8 +359,7 @@ async fn ctrl_q_ends_the_loop_and_the_store_holds_the_conversation() {
                 && total_usage_shown(t).is_some_and(|(input, _)| input > first_total)
         })
         .await;
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
 
@@ -416,8 +408,7 @@ async fn a_reply_streams_into_a_background_tab() {
             .wait_for("tab 1 shown", |t| t.contains("▌claude-sonnet-4.6"))
             .await;
         assert!(!text.contains('●'), "shown tabs are not unread:\n{text}");
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
     let (_, messages) = rig.latest();
@@ -459,8 +450,7 @@ async fn scrolling_up_during_a_reply_holds_the_view_until_end() {
         assert!(text.contains("▌claude-sonnet-4.6"), "{text}");
         user.key(KeyCode::Esc);
         user.wait_text("■ stopped").await;
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
 }
@@ -479,8 +469,7 @@ async fn quitting_mid_reply_saves_the_partial_text_as_stopped() {
             .await;
         // The first press asks (a reply is streaming), the second confirms.
         user.ctrl('q');
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
     let (_, messages) = rig.latest();
@@ -507,8 +496,7 @@ async fn a_tool_use_reply_shows_the_tool_call_and_is_saved_with_it() {
             text.contains(r#""location": "San Francisco, CA","#),
             "{text}"
         );
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
     let (_, messages) = rig.latest();

@@ -87,12 +87,7 @@ impl Screen {
 
     /// The reply starts: the server has counted `input` tokens (and a placeholder 1 out).
     fn start(&mut self, request: RequestId, input: u64) {
-        self.event(
-            request,
-            ApiEvent::Started {
-                usage: usage(input, 1),
-            },
-        );
+        self.event(request, started(input));
     }
 
     /// Stream `chunks`, then finish with their concatenation.

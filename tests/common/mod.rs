@@ -113,6 +113,18 @@ pub fn saved_messages(effects: &[Effect]) -> Vec<StoredMessage> {
         .collect()
 }
 
+/// The driver's answer to `Effect::OpenConversation`: the saved conversation opens in a tab.
+pub fn open_saved(
+    app: &mut App,
+    conversation: tern::store::Conversation,
+    messages: Vec<StoredMessage>,
+) -> Vec<Effect> {
+    app.update(Action::OpenSaved {
+        conversation,
+        messages,
+    })
+}
+
 /// Feed an API event for `request` to whichever pane owns it (or the active one).
 pub fn api(app: &mut App, request: RequestId, event: ApiEvent) -> Vec<Effect> {
     let conversation = app
@@ -138,6 +150,13 @@ pub fn usage(input: u64, output: u64) -> Usage {
     }
 }
 
+/// `message_start`: the server has counted `input` tokens (and a placeholder 1 out).
+pub fn started(input: u64) -> ApiEvent {
+    ApiEvent::Started {
+        usage: usage(input, 1),
+    }
+}
+
 /// The accumulated message of a stream that finished with `text`.
 pub fn finished(model: &str, text: &str, usage: Usage) -> ApiEvent {
     ApiEvent::Finished(Box::new(Message {
@@ -160,13 +179,7 @@ pub fn reply(app: &mut App, request: RequestId, text: &str, u: Usage) -> Vec<Eff
         .find(|p| p.request() == Some(request))
         .map(|p| p.model.clone())
         .unwrap_or_default();
-    let mut effects = api(
-        app,
-        request,
-        ApiEvent::Started {
-            usage: usage(u.input_tokens, 1),
-        },
-    );
+    let mut effects = api(app, request, started(u.input_tokens));
     effects.extend(api(app, request, ApiEvent::Text(text.to_owned())));
     effects.extend(api(app, request, ApiEvent::Usage(u)));
     effects.extend(api(app, request, finished(&model, text, u)));
