@@ -569,10 +569,7 @@ fn events_for_unknown_requests_or_conversations_are_ignored() {
         let effects = app.update(Action::Api {
             conversation: "x".into(),
             request,
-            event: ApiEvent::Failed {
-                error: unauthorized(),
-                partial: None,
-            },
+            event: failed(unauthorized()),
         });
         assert!(effects.is_empty());
     }
@@ -585,14 +582,7 @@ fn events_for_unknown_requests_or_conversations_are_ignored() {
 fn a_failed_request_shows_an_error_and_keeps_the_prompt() {
     let mut app = new_app();
     let (_, request, _) = the_send(&submit(&mut app, "hi"));
-    let effects = api(
-        &mut app,
-        request,
-        ApiEvent::Failed {
-            error: unauthorized(),
-            partial: None,
-        },
-    );
+    let effects = api(&mut app, request, failed(unauthorized()));
     let saved = saved_messages(&effects);
     assert_eq!(saved.len(), 1);
     assert_eq!(saved[0].status, MessageStatus::Error);
@@ -661,14 +651,7 @@ fn a_reply_with_text_is_sent_back_however_it_ended_and_one_without_is_left_out()
     // Failed mid-stream after some text: sent back as what was said, and the words say so.
     let (_, request, _) = the_send(&submit(&mut app, "first"));
     api(&mut app, request, ApiEvent::Text("Half a rep".into()));
-    api(
-        &mut app,
-        request,
-        ApiEvent::Failed {
-            error: overloaded_midstream(),
-            partial: None,
-        },
-    );
+    api(&mut app, request, failed(overloaded_midstream()));
     let advice = last(&app).error.clone().unwrap().advice;
     assert!(
         advice.contains("the partial reply is kept and sent as context"),
@@ -685,14 +668,7 @@ fn a_reply_with_text_is_sent_back_however_it_ended_and_one_without_is_left_out()
     );
     // Failed before any text: nothing is said to be kept, the reply is left out, and its
     // prompt joins the next one so two user turns never follow each other.
-    api(
-        &mut app,
-        request,
-        ApiEvent::Failed {
-            error: overloaded_midstream(),
-            partial: None,
-        },
-    );
+    api(&mut app, request, failed(overloaded_midstream()));
     let advice = last(&app).error.clone().unwrap().advice;
     assert!(!advice.contains("partial"), "{advice}");
     let (_, request, body) = the_send(&submit(&mut app, "third"));
@@ -727,14 +703,7 @@ fn ctrl_t_retries_a_failed_turn_without_the_failed_reply() {
     turn(&mut app, "first", "answer one");
     let (_, request, _) = the_send(&submit(&mut app, "second"));
     api(&mut app, request, ApiEvent::Text("garbl".into()));
-    api(
-        &mut app,
-        request,
-        ApiEvent::Failed {
-            error: overloaded_midstream(),
-            partial: None,
-        },
-    );
+    api(&mut app, request, failed(overloaded_midstream()));
     let effects = app.update(ctrl('t'));
     let (_, retry, body) = the_send(&effects);
     assert_ne!(retry, request);
@@ -829,14 +798,7 @@ fn stop_and_error_flush_immediately() {
 
     let (_, request, _) = the_send(&submit(&mut app, "two"));
     assert!(saved_messages(&api(&mut app, request, ApiEvent::Text("y".into()))).is_empty());
-    let saved = saved_messages(&api(
-        &mut app,
-        request,
-        ApiEvent::Failed {
-            error: overloaded_midstream(),
-            partial: None,
-        },
-    ));
+    let saved = saved_messages(&api(&mut app, request, failed(overloaded_midstream())));
     assert_eq!(saved.len(), 1);
     assert_eq!(tern::api::types::plain_text(&saved[0].content), "y");
 }
@@ -1558,14 +1520,7 @@ fn ctrl_y_copies_the_last_reply() {
     );
     // A failed reply without text is skipped.
     let (_, request, _) = the_send(&submit(&mut app, "q3"));
-    api(
-        &mut app,
-        request,
-        ApiEvent::Failed {
-            error: unauthorized(),
-            partial: None,
-        },
-    );
+    api(&mut app, request, failed(unauthorized()));
     assert!(matches!(
         app.update(ctrl('y')).as_slice(),
         [Effect::Copy { text, .. }] if text == "second reply"

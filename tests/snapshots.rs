@@ -286,13 +286,7 @@ fn the_model_picker_offers_an_unlisted_id_as_typed() {
 fn refused_401(width: u16, height: u16) -> Screen {
     let mut screen = Screen::new(width, height);
     let request = screen.send("hello?");
-    screen.event(
-        request,
-        ApiEvent::Failed {
-            error: unauthorized(),
-            partial: None,
-        },
-    );
+    screen.event(request, failed(unauthorized()));
     screen
 }
 
@@ -316,13 +310,7 @@ fn an_error_mid_reply_keeps_the_partial_text() {
         request,
         ApiEvent::Text("Terns are seabirds of the family Laridae. They".into()),
     );
-    screen.event(
-        request,
-        ApiEvent::Failed {
-            error: overloaded_midstream(),
-            partial: None,
-        },
-    );
+    screen.event(request, failed(overloaded_midstream()));
     insta::assert_snapshot!("error_midstream_80x24", screen.draw());
 }
 

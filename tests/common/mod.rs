@@ -157,6 +157,14 @@ pub fn started(input: u64) -> ApiEvent {
     }
 }
 
+/// The request failed with `error` (the client kept no partial message of its own).
+pub fn failed(error: ApiError) -> ApiEvent {
+    ApiEvent::Failed {
+        error,
+        partial: None,
+    }
+}
+
 /// The accumulated message of a stream that finished with `text`.
 pub fn finished(model: &str, text: &str, usage: Usage) -> ApiEvent {
     ApiEvent::Finished(Box::new(Message {
