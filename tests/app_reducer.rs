@@ -2061,8 +2061,9 @@ fn ctrl_w_and_ctrl_u_edit_the_picker_filter_and_ctrl_u_kills_to_the_line_start()
 
 // ─── Purity: time and ids come in ────────────────────────────────────────────────────────
 
-/// Two apps given the same clock and id seed, fed the same actions, end in the same state and
-/// ask for the same effects (ids and timestamps included): `update` makes neither of its own.
+/// Two apps given the same clock and id seed, fed the same actions (send, stream, stop, a new
+/// tab, a whole reply, a rename), end in the same state and ask for the same effects (ids and
+/// timestamps included): `update` makes neither of its own.
 #[test]
 fn a_seeded_clock_and_ids_give_identical_runs() {
     let start = Instant::now();
@@ -2074,34 +2075,64 @@ fn a_seeded_clock_and_ids_give_identical_runs() {
             tern::app::Ids::seeded(42),
         );
         let mut effects = Vec::new();
+        let later = |app: &mut App, ms: u64| {
+            app.now += Duration::from_millis(ms);
+            app.now_ms += ms as i64;
+        };
         let (_, request, _) = the_send(&submit(&mut app, "first"));
-        app.now += Duration::from_secs(2);
-        app.now_ms += 2_000;
-        effects.extend(app.update(Action::Api {
-            conversation: app.pane().id().to_owned(),
-            request,
-            event: ApiEvent::Text("partial".into()),
-        }));
+        later(&mut app, 2_000);
+        effects.extend(api(&mut app, request, started(3)));
+        effects.extend(api(&mut app, request, ApiEvent::Text("partial".into())));
         effects.extend(app.update(ctrl('c')));
         effects.extend(app.update(ctrl('n')));
+        later(&mut app, 1_500);
         effects.extend(submit(&mut app, "second"));
-        let state: Vec<_> = (app.panes.iter())
+        let (_, request, _) = the_send(&effects);
+        later(&mut app, 700);
+        effects.extend(api(&mut app, request, started(5)));
+        for delta in ["a whole ", "reply, ", "in three deltas"] {
+            later(&mut app, 40);
+            effects.extend(api(&mut app, request, ApiEvent::Text(delta.into())));
+        }
+        let text = "a whole reply, in three deltas";
+        effects.extend(api(&mut app, request, ApiEvent::Usage(usage(5, 7))));
+        effects.extend(api(
+            &mut app,
+            request,
+            finished(DEFAULT_MODEL, text, usage(5, 7)),
+        ));
+        later(&mut app, 9_000);
+        effects.extend(submit(&mut app, "/title Seeded and repeatable"));
+        // What the user sees and what would be saved, tab by tab.
+        let tabs: Vec<_> = (app.panes.iter())
             .map(|p| {
                 let messages: Vec<_> = p.messages.iter().map(|m| m.snapshot(app.now_ms)).collect();
-                (p.conversation.clone(), messages)
+                let shown: Vec<_> = p.messages.iter().map(|m| m.text.clone()).collect();
+                (p.conversation.clone(), p.phase.clone(), messages, shown)
             })
             .collect();
-        (effects, state)
+        let notice = app.notice.as_ref().map(|(n, _)| n.clone());
+        (effects, tabs, notice, app.active)
     };
     let (first, second) = (run(), run());
     assert_eq!(first, second);
+    let (effects, tabs, notice, _) = first;
+    assert!(effects.iter().any(|e| matches!(e, Effect::Send { .. })));
+    assert_eq!(notice.map(|n| n.kind), Some(NoticeKind::Info));
+    assert_eq!(tabs[1].0.title, "Seeded and repeatable");
+    assert_eq!(tabs[1].3[1], "a whole reply, in three deltas");
     // The ids are the seeded ones, not the same one twice.
-    let ids: std::collections::HashSet<_> = (first.1.iter())
-        .flat_map(|(c, m)| std::iter::once(c.id.clone()).chain(m.iter().map(|m| m.id.clone())))
+    let ids: std::collections::HashSet<_> = (tabs.iter())
+        .flat_map(|(c, _, m, _)| {
+            std::iter::once(c.id.clone()).chain(m.iter().map(|m| m.id.clone()))
+        })
         .collect();
     assert_eq!(ids.len(), 2 + 4);
-    let created: Vec<i64> = first.1.iter().map(|(c, _)| c.created_at).collect();
+    // The times are the app's clock, not the wall's.
+    let created: Vec<i64> = tabs.iter().map(|(c, ..)| c.created_at).collect();
     assert_eq!(created, [1_700_000_000_000, 1_700_000_002_000]);
+    let written: Vec<i64> = tabs[1].2.iter().map(|m| m.created_at).collect();
+    assert_eq!(written, [1_700_000_003_500, 1_700_000_003_500]);
 }
 
 /// The help's scroll stops at its end in state, not only on screen: after paging past the end,
