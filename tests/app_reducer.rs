@@ -16,16 +16,8 @@ use tern::app::{
 use tern::store::WriteCommand;
 use tern::store::{Conversation, MessageStatus, StoredMessage};
 
+use common::stored;
 use common::*;
-
-fn new_app() -> App {
-    App::new(
-        settings(true),
-        Instant::now(),
-        tern::store::now_ms(),
-        tern::app::Ids::seeded(1),
-    )
-}
 
 /// (role, text) of each message of a request body.
 fn history(body: &tern::api::MessagesRequest) -> Vec<(Role, String)> {
@@ -71,15 +63,9 @@ fn last(app: &App) -> &tern::app::ChatMessage {
     app.pane().messages.last().expect("a message")
 }
 
-fn saved_conversation(id: &str, model: &str) -> (Conversation, Vec<StoredMessage>) {
-    let mut conversation = Conversation::new("Saved chat");
-    conversation.id = id.to_owned();
-    conversation.last_model = Some(model.to_owned());
-    let user = StoredMessage::user(id, 0, "earlier question");
-    let mut answer = StoredMessage::assistant_streaming(id, 1, model);
-    answer.status = MessageStatus::Complete;
-    answer.content = vec![ContentBlock::text("earlier answer")];
-    (conversation, vec![user, answer])
+/// A saved chat `id`: one question, one answer by `model`.
+fn saved_chat(id: &str, model: &str) -> (Conversation, Vec<StoredMessage>) {
+    stored::saved_conversation(id, "Saved chat", model)
 }
 
 // ─── Sending ──────────────────────────────────────────────────────────────────────────────
@@ -438,13 +424,7 @@ fn stream_events_fill_the_reply_status_and_usage() {
         Phase::Waiting { retry: Some(r), .. } if r.attempt == 1 && r.max_retries == 2
     ));
 
-    api(
-        &mut app,
-        request,
-        ApiEvent::Started {
-            usage: usage(12, 1),
-        },
-    );
+    api(&mut app, request, started(12));
     assert_eq!(last(&app).stored.usage, Some(usage(12, 1)));
     assert!(matches!(app.pane().phase, Phase::Waiting { .. }));
 
@@ -511,13 +491,7 @@ fn stream_events_fill_the_reply_status_and_usage() {
 fn output_tokens_are_estimated_from_the_text_until_the_server_counts_them() {
     let mut app = new_app();
     let (_, request, _) = the_send(&submit(&mut app, "hi"));
-    api(
-        &mut app,
-        request,
-        ApiEvent::Started {
-            usage: usage(12, 1),
-        },
-    );
+    api(&mut app, request, started(12));
     api(&mut app, request, ApiEvent::Text("x".repeat(40)));
     let tokens = last(&app).tokens().unwrap();
     assert_eq!(
@@ -545,13 +519,7 @@ fn output_tokens_are_estimated_from_the_text_until_the_server_counts_them() {
 fn a_stopped_reply_keeps_an_estimate_also_when_reopened() {
     let mut app = new_app();
     let (_, request, _) = the_send(&submit(&mut app, "hi"));
-    api(
-        &mut app,
-        request,
-        ApiEvent::Started {
-            usage: usage(12, 1),
-        },
-    );
+    api(&mut app, request, started(12));
     api(&mut app, request, ApiEvent::Text("y".repeat(41)));
     let effects = app.update(key(KeyCode::Esc));
     let tokens = last(&app).tokens().unwrap();
@@ -565,7 +533,7 @@ fn a_stopped_reply_keeps_an_estimate_also_when_reopened() {
     let mut other = App::new(
         settings(true),
         Instant::now(),
-        tern::store::now_ms(),
+        stored::T0,
         tern::app::Ids::seeded(2),
     );
     let _ = other.update(Action::OpenSaved {
@@ -601,10 +569,7 @@ fn events_for_unknown_requests_or_conversations_are_ignored() {
         let effects = app.update(Action::Api {
             conversation: "x".into(),
             request,
-            event: ApiEvent::Failed {
-                error: unauthorized(),
-                partial: None,
-            },
+            event: failed(unauthorized()),
         });
         assert!(effects.is_empty());
     }
@@ -617,14 +582,7 @@ fn events_for_unknown_requests_or_conversations_are_ignored() {
 fn a_failed_request_shows_an_error_and_keeps_the_prompt() {
     let mut app = new_app();
     let (_, request, _) = the_send(&submit(&mut app, "hi"));
-    let effects = api(
-        &mut app,
-        request,
-        ApiEvent::Failed {
-            error: unauthorized(),
-            partial: None,
-        },
-    );
+    let effects = api(&mut app, request, failed(unauthorized()));
     let saved = saved_messages(&effects);
     assert_eq!(saved.len(), 1);
     assert_eq!(saved[0].status, MessageStatus::Error);
@@ -693,14 +651,7 @@ fn a_reply_with_text_is_sent_back_however_it_ended_and_one_without_is_left_out()
     // Failed mid-stream after some text: sent back as what was said, and the words say so.
     let (_, request, _) = the_send(&submit(&mut app, "first"));
     api(&mut app, request, ApiEvent::Text("Half a rep".into()));
-    api(
-        &mut app,
-        request,
-        ApiEvent::Failed {
-            error: overloaded_midstream(),
-            partial: None,
-        },
-    );
+    api(&mut app, request, failed(overloaded_midstream()));
     let advice = last(&app).error.clone().unwrap().advice;
     assert!(
         advice.contains("the partial reply is kept and sent as context"),
@@ -717,14 +668,7 @@ fn a_reply_with_text_is_sent_back_however_it_ended_and_one_without_is_left_out()
     );
     // Failed before any text: nothing is said to be kept, the reply is left out, and its
     // prompt joins the next one so two user turns never follow each other.
-    api(
-        &mut app,
-        request,
-        ApiEvent::Failed {
-            error: overloaded_midstream(),
-            partial: None,
-        },
-    );
+    api(&mut app, request, failed(overloaded_midstream()));
     let advice = last(&app).error.clone().unwrap().advice;
     assert!(!advice.contains("partial"), "{advice}");
     let (_, request, body) = the_send(&submit(&mut app, "third"));
@@ -759,14 +703,7 @@ fn ctrl_t_retries_a_failed_turn_without_the_failed_reply() {
     turn(&mut app, "first", "answer one");
     let (_, request, _) = the_send(&submit(&mut app, "second"));
     api(&mut app, request, ApiEvent::Text("garbl".into()));
-    api(
-        &mut app,
-        request,
-        ApiEvent::Failed {
-            error: overloaded_midstream(),
-            partial: None,
-        },
-    );
+    api(&mut app, request, failed(overloaded_midstream()));
     let effects = app.update(ctrl('t'));
     let (_, retry, body) = the_send(&effects);
     assert_ne!(retry, request);
@@ -861,14 +798,7 @@ fn stop_and_error_flush_immediately() {
 
     let (_, request, _) = the_send(&submit(&mut app, "two"));
     assert!(saved_messages(&api(&mut app, request, ApiEvent::Text("y".into()))).is_empty());
-    let saved = saved_messages(&api(
-        &mut app,
-        request,
-        ApiEvent::Failed {
-            error: overloaded_midstream(),
-            partial: None,
-        },
-    ));
+    let saved = saved_messages(&api(&mut app, request, failed(overloaded_midstream())));
     assert_eq!(saved.len(), 1);
     assert_eq!(tern::api::types::plain_text(&saved[0].content), "y");
 }
@@ -1240,11 +1170,8 @@ fn quitting_or_a_signal_hands_every_saved_draft_to_the_store() {
 #[test]
 fn a_restored_draft_fills_the_empty_input_of_its_conversation() {
     let mut app = new_app();
-    let (conversation, messages) = saved_conversation("c0ffee0000000006", DEFAULT_MODEL);
-    let _ = app.update(Action::OpenSaved {
-        conversation,
-        messages,
-    });
+    let (conversation, messages) = saved_chat("c0ffee0000000006", DEFAULT_MODEL);
+    let _ = open_saved(&mut app, conversation, messages);
     let restore = |text: &str, id: &str| Action::RestoreDraft {
         conversation: id.to_owned(),
         text: text.to_owned(),
@@ -1593,14 +1520,7 @@ fn ctrl_y_copies_the_last_reply() {
     );
     // A failed reply without text is skipped.
     let (_, request, _) = the_send(&submit(&mut app, "q3"));
-    api(
-        &mut app,
-        request,
-        ApiEvent::Failed {
-            error: unauthorized(),
-            partial: None,
-        },
-    );
+    api(&mut app, request, failed(unauthorized()));
     assert!(matches!(
         app.update(ctrl('y')).as_slice(),
         [Effect::Copy { text, .. }] if text == "second reply"
@@ -1823,11 +1743,8 @@ fn the_spinner_is_scheduled_only_while_a_request_waits_and_follows_the_clock() {
 #[test]
 fn open_saved_replaces_the_empty_start_tab_with_its_model_and_history() {
     let mut app = new_app();
-    let (conversation, messages) = saved_conversation("c0ffee0000000001", "claude-opus-4.5");
-    let effects = app.update(Action::OpenSaved {
-        conversation,
-        messages,
-    });
+    let (conversation, messages) = saved_chat("c0ffee0000000001", "claude-opus-4.5");
+    let effects = open_saved(&mut app, conversation, messages);
     assert!(effects.is_empty(), "{effects:?}");
     assert_eq!(
         std::mem::take(&mut app.scrolls),
@@ -1869,7 +1786,7 @@ fn open_saved_replaces_the_empty_start_tab_with_its_model_and_history() {
 fn open_saved_uses_a_new_tab_when_the_current_one_is_used_and_focuses_open_ones() {
     let mut app = new_app();
     type_str(&mut app, "unsent draft");
-    let (conversation, messages) = saved_conversation("c0ffee0000000002", "claude-haiku-4.5");
+    let (conversation, messages) = saved_chat("c0ffee0000000002", "claude-haiku-4.5");
     let _ = app.update(Action::OpenSaved {
         conversation: conversation.clone(),
         messages: messages.clone(),
@@ -1879,10 +1796,7 @@ fn open_saved_uses_a_new_tab_when_the_current_one_is_used_and_focuses_open_ones(
     assert_eq!(app.panes[0].input_text(), "unsent draft");
 
     let _ = app.update(alt(KeyCode::Char('1')));
-    let _ = app.update(Action::OpenSaved {
-        conversation,
-        messages,
-    });
+    let _ = open_saved(&mut app, conversation, messages);
     assert_eq!(app.panes.len(), 2, "not opened twice");
     assert_eq!(app.active, 1);
 }
@@ -1890,25 +1804,19 @@ fn open_saved_uses_a_new_tab_when_the_current_one_is_used_and_focuses_open_ones(
 #[test]
 fn open_saved_without_a_model_falls_back_to_the_default() {
     let mut app = new_app();
-    let (mut conversation, messages) = saved_conversation("c0ffee0000000003", "x");
+    let (mut conversation, messages) = saved_chat("c0ffee0000000003", "x");
     conversation.last_model = None;
-    let _ = app.update(Action::OpenSaved {
-        conversation,
-        messages,
-    });
+    let _ = open_saved(&mut app, conversation, messages);
     assert_eq!(app.pane().model, DEFAULT_MODEL);
 }
 
 #[test]
 fn an_interrupted_saved_reply_can_be_retried() {
     let mut app = new_app();
-    let (conversation, mut messages) = saved_conversation("c0ffee0000000005", DEFAULT_MODEL);
+    let (conversation, mut messages) = saved_chat("c0ffee0000000005", DEFAULT_MODEL);
     messages[1].status = MessageStatus::Interrupted;
     messages[1].content = vec![ContentBlock::text("half an ans")];
-    let _ = app.update(Action::OpenSaved {
-        conversation,
-        messages,
-    });
+    let _ = open_saved(&mut app, conversation, messages);
     assert_eq!(app.pane().messages[1].text, "half an ans");
     let (_, _, body) = the_send(&app.update(ctrl('t')));
     assert_eq!(history(&body), [(Role::User, "earlier question".into())]);
@@ -1917,15 +1825,12 @@ fn an_interrupted_saved_reply_can_be_retried() {
 #[test]
 fn a_saved_error_reply_keeps_its_error_and_can_be_retried() {
     let mut app = new_app();
-    let (conversation, mut messages) = saved_conversation("c0ffee0000000004", DEFAULT_MODEL);
+    let (conversation, mut messages) = saved_chat("c0ffee0000000004", DEFAULT_MODEL);
     let info = ErrorInfo::from_api(&unauthorized());
     messages[1].status = MessageStatus::Error;
     messages[1].content.clear();
     messages[1].error = Some(info.to_stored());
-    let _ = app.update(Action::OpenSaved {
-        conversation,
-        messages,
-    });
+    let _ = open_saved(&mut app, conversation, messages);
     assert_eq!(app.pane().messages[1].error.as_ref(), Some(&info));
     let (_, _, body) = the_send(&app.update(ctrl('t')));
     assert_eq!(history(&body), [(Role::User, "earlier question".into())]);
@@ -1940,12 +1845,7 @@ fn small_window_app() -> App {
             model.context_window = 1000;
         }
     }
-    App::new(
-        settings,
-        Instant::now(),
-        tern::store::now_ms(),
-        tern::app::Ids::seeded(1),
-    )
+    app_with(settings, stored::T0)
 }
 
 #[test]
@@ -2020,7 +1920,7 @@ fn each_new_message_names_the_one_it_follows() {
 #[test]
 fn a_refused_turn_is_dropped_reloaded_and_its_prompt_given_back() {
     let mut app = new_app();
-    let (conversation, messages) = saved_conversation("c0ffee0000000001", DEFAULT_MODEL);
+    let (conversation, messages) = saved_chat("c0ffee0000000001", DEFAULT_MODEL);
     let _ = app.update(Action::OpenSaved {
         conversation: conversation.clone(),
         messages: messages.clone(),
@@ -2061,17 +1961,21 @@ fn a_refused_turn_is_dropped_reloaded_and_its_prompt_given_back() {
     assert!(again.is_empty(), "{again:?}");
 
     // The conversation as stored now: the other tern's turn.
-    let mut stored = messages;
-    let mut theirs = StoredMessage::user(&conversation.id, 2, "their question");
-    theirs.parent_id = Some(stored[1].id.clone());
-    let mut answer = StoredMessage::assistant_streaming(&conversation.id, 3, DEFAULT_MODEL);
-    answer.status = MessageStatus::Complete;
-    answer.content = vec![ContentBlock::text("their answer")];
+    let mut on_disk = messages;
+    let mut theirs = stored::user_message(&conversation.id, 2, "their question", stored::T0);
+    theirs.parent_id = Some(on_disk[1].id.clone());
+    let mut answer = stored::answer(
+        &conversation.id,
+        3,
+        DEFAULT_MODEL,
+        vec![ContentBlock::text("their answer")],
+        stored::T0,
+    );
     answer.parent_id = Some(theirs.id.clone());
-    stored.extend([theirs, answer.clone()]);
+    on_disk.extend([theirs, answer.clone()]);
     let effects = app.update(Action::Reloaded {
         conversation: conversation.clone(),
-        messages: stored,
+        messages: on_disk,
     });
     assert!(effects.is_empty(), "{effects:?}");
     assert!(matches!(app.scrolls.last(), Some(Scroll { .. })));
@@ -2109,7 +2013,7 @@ fn conflicts_and_reloads_for_unknown_or_busy_conversations_change_nothing() {
     );
     let effects = submit(&mut app, "q");
     let id = app.pane().id().to_owned();
-    let (conversation, messages) = saved_conversation(&id, DEFAULT_MODEL);
+    let (conversation, messages) = saved_chat(&id, DEFAULT_MODEL);
     // Busy again (a new send): a late reload does not replace the live turn.
     assert!(app.pane().is_busy());
     assert!(
@@ -2127,11 +2031,17 @@ fn conflicts_and_reloads_for_unknown_or_busy_conversations_change_nothing() {
 fn a_reply_another_tern_is_still_writing_holds_the_next_prompt_until_it_ends() {
     let mut app = new_app();
     let id = "c0ffee0000000042";
-    let (conversation, mut messages) = saved_conversation(id, DEFAULT_MODEL);
+    let (conversation, mut messages) = saved_chat(id, DEFAULT_MODEL);
     // Another process is streaming the answer to a second prompt (its lease is alive, so the
     // store left it `streaming`).
-    messages.push(StoredMessage::user(id, 2, "second question"));
-    let mut live = StoredMessage::assistant_streaming(id, 3, DEFAULT_MODEL);
+    messages.push(stored::user_message(id, 2, "second question", stored::T0));
+    let mut live = StoredMessage::assistant_streaming_at(
+        stored::message_id(id, 3),
+        id,
+        3,
+        DEFAULT_MODEL,
+        stored::T0,
+    );
     live.content = vec![ContentBlock::text("word0 word1")];
     messages.push(live.clone());
     let _ = app.update(Action::OpenSaved {
@@ -2196,8 +2106,9 @@ fn ctrl_w_and_ctrl_u_edit_the_picker_filter_and_ctrl_u_kills_to_the_line_start()
 
 // ─── Purity: time and ids come in ────────────────────────────────────────────────────────
 
-/// Two apps given the same clock and id seed, fed the same actions, end in the same state and
-/// ask for the same effects (ids and timestamps included): `update` makes neither of its own.
+/// Two apps given the same clock and id seed, fed the same actions (send, stream, stop, a new
+/// tab, a whole reply, a rename), end in the same state and ask for the same effects (ids and
+/// timestamps included): `update` makes neither of its own.
 #[test]
 fn a_seeded_clock_and_ids_give_identical_runs() {
     let start = Instant::now();
@@ -2209,34 +2120,64 @@ fn a_seeded_clock_and_ids_give_identical_runs() {
             tern::app::Ids::seeded(42),
         );
         let mut effects = Vec::new();
+        let later = |app: &mut App, ms: u64| {
+            app.now += Duration::from_millis(ms);
+            app.now_ms += ms as i64;
+        };
         let (_, request, _) = the_send(&submit(&mut app, "first"));
-        app.now += Duration::from_secs(2);
-        app.now_ms += 2_000;
-        effects.extend(app.update(Action::Api {
-            conversation: app.pane().id().to_owned(),
-            request,
-            event: ApiEvent::Text("partial".into()),
-        }));
+        later(&mut app, 2_000);
+        effects.extend(api(&mut app, request, started(3)));
+        effects.extend(api(&mut app, request, ApiEvent::Text("partial".into())));
         effects.extend(app.update(ctrl('c')));
         effects.extend(app.update(ctrl('n')));
+        later(&mut app, 1_500);
         effects.extend(submit(&mut app, "second"));
-        let state: Vec<_> = (app.panes.iter())
+        let (_, request, _) = the_send(&effects);
+        later(&mut app, 700);
+        effects.extend(api(&mut app, request, started(5)));
+        for delta in ["a whole ", "reply, ", "in three deltas"] {
+            later(&mut app, 40);
+            effects.extend(api(&mut app, request, ApiEvent::Text(delta.into())));
+        }
+        let text = "a whole reply, in three deltas";
+        effects.extend(api(&mut app, request, ApiEvent::Usage(usage(5, 7))));
+        effects.extend(api(
+            &mut app,
+            request,
+            finished(DEFAULT_MODEL, text, usage(5, 7)),
+        ));
+        later(&mut app, 9_000);
+        effects.extend(submit(&mut app, "/title Seeded and repeatable"));
+        // What the user sees and what would be saved, tab by tab.
+        let tabs: Vec<_> = (app.panes.iter())
             .map(|p| {
                 let messages: Vec<_> = p.messages.iter().map(|m| m.snapshot(app.now_ms)).collect();
-                (p.conversation.clone(), messages)
+                let shown: Vec<_> = p.messages.iter().map(|m| m.text.clone()).collect();
+                (p.conversation.clone(), p.phase.clone(), messages, shown)
             })
             .collect();
-        (effects, state)
+        let notice = app.notice.as_ref().map(|(n, _)| n.clone());
+        (effects, tabs, notice, app.active)
     };
     let (first, second) = (run(), run());
     assert_eq!(first, second);
+    let (effects, tabs, notice, _) = first;
+    assert!(effects.iter().any(|e| matches!(e, Effect::Send { .. })));
+    assert_eq!(notice.map(|n| n.kind), Some(NoticeKind::Info));
+    assert_eq!(tabs[1].0.title, "Seeded and repeatable");
+    assert_eq!(tabs[1].3[1], "a whole reply, in three deltas");
     // The ids are the seeded ones, not the same one twice.
-    let ids: std::collections::HashSet<_> = (first.1.iter())
-        .flat_map(|(c, m)| std::iter::once(c.id.clone()).chain(m.iter().map(|m| m.id.clone())))
+    let ids: std::collections::HashSet<_> = (tabs.iter())
+        .flat_map(|(c, _, m, _)| {
+            std::iter::once(c.id.clone()).chain(m.iter().map(|m| m.id.clone()))
+        })
         .collect();
     assert_eq!(ids.len(), 2 + 4);
-    let created: Vec<i64> = first.1.iter().map(|(c, _)| c.created_at).collect();
+    // The times are the app's clock, not the wall's.
+    let created: Vec<i64> = tabs.iter().map(|(c, ..)| c.created_at).collect();
     assert_eq!(created, [1_700_000_000_000, 1_700_000_002_000]);
+    let written: Vec<i64> = tabs[1].2.iter().map(|m| m.created_at).collect();
+    assert_eq!(written, [1_700_000_003_500, 1_700_000_003_500]);
 }
 
 /// The help's scroll stops at its end in state, not only on screen: after paging past the end,

@@ -10,41 +10,30 @@ mod common;
 #[path = "common/session.rs"]
 mod session;
 
-use std::time::Instant;
-
 use crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::buffer::Buffer;
-use tern::api::{ContentBlock, Role};
+use tern::api::Role;
 use tern::app::{
     Action, App, BrowserMode, BrowserRow, BrowserState, Effect, NoticeKind, Overlay, ScrollBy,
 };
 use tern::driver::Start;
 use tern::store::WriteCommand;
-use tern::store::{Conversation, ConversationSummary, MessageStatus, StoredMessage};
+use tern::store::{ConversationSummary, MessageStatus};
 
+use common::stored::{self, saved_conversation};
 use common::*;
-use session::{Rig, quit, request_history, screen_text, status_line};
+use session::{Rig, User, quit, request_history, screen_text, status_line};
 
 // ─── Reducer: helpers ────────────────────────────────────────────────────────────────────
 
 const HAIKU: &str = "claude-haiku-4.5";
-
-fn new_app() -> App {
-    App::new(
-        settings(true),
-        Instant::now(),
-        tern::store::now_ms(),
-        tern::app::Ids::seeded(1),
-    )
-}
 
 fn id(i: usize) -> String {
     format!("c0de{i:012x}")
 }
 
 fn row(id: &str, title: &str) -> BrowserRow {
-    // A fixed time, so two calls build equal rows.
-    let mut conversation = Conversation::new_at(id.to_owned(), title, 1_700_000_000_000);
+    let mut conversation = stored::conversation(id, title, stored::T0);
     conversation.last_model = Some(HAIKU.to_owned());
     BrowserRow {
         summary: ConversationSummary {
@@ -81,25 +70,11 @@ fn browser(app: &App) -> &BrowserState {
     }
 }
 
-/// A saved conversation `id` (one question, one answer by `model`), as the store loads it.
-fn saved(id: &str, title: &str, model: &str) -> (Conversation, Vec<StoredMessage>) {
-    let mut conversation = Conversation::new(title);
-    conversation.id = id.to_owned();
-    conversation.last_model = Some(model.to_owned());
-    let user = StoredMessage::user(id, 0, "earlier question");
-    let mut answer = StoredMessage::assistant_streaming(id, 1, model);
-    answer.status = MessageStatus::Complete;
-    answer.content = vec![ContentBlock::text("earlier answer")];
-    (conversation, vec![user, answer])
-}
-
-/// Open `id` in a tab, as the driver does after `Effect::OpenConversation`.
-fn open_saved(app: &mut App, id: &str, title: &str, model: &str) {
-    let (conversation, messages) = saved(id, title, model);
-    let _ = app.update(Action::OpenSaved {
-        conversation,
-        messages,
-    });
+/// Open `id` (titled `title`, answered by `model`) in a tab, as the driver does after
+/// `Effect::OpenConversation`.
+fn open_saved_chat(app: &mut App, id: &str, title: &str, model: &str) {
+    let (conversation, messages) = saved_conversation(id, title, model);
+    let _ = open_saved(app, conversation, messages);
 }
 
 /// Ctrl+R, then the answer to its first query; the answer's effects.
@@ -120,7 +95,7 @@ fn open_browser_with(app: &mut App, rows: Vec<BrowserRow>) -> Vec<Effect> {
 
 fn preview(id: String) -> Action {
     Action::BrowserPreview {
-        messages: saved(&id, "t", HAIKU).1,
+        messages: saved_conversation(&id, "t", HAIKU).1,
         id,
     }
 }
@@ -408,11 +383,8 @@ fn enter_opens_the_selected_conversation_and_closes_the_browser() {
     assert_eq!(app.overlay, Overlay::None);
 
     // The driver loads it: it replaces the empty start tab, with its own model and history.
-    let (conversation, messages) = saved(&id(1), "Conversation 1", HAIKU);
-    let effects = app.update(Action::OpenSaved {
-        conversation,
-        messages,
-    });
+    let (conversation, messages) = saved_conversation(&id(1), "Conversation 1", HAIKU);
+    let effects = open_saved(&mut app, conversation, messages);
     assert!(effects.is_empty(), "{effects:?}");
     assert_eq!(
         std::mem::take(&mut app.scrolls),
@@ -437,14 +409,14 @@ fn enter_opens_the_selected_conversation_and_closes_the_browser() {
 #[test]
 fn opening_a_second_saved_conversation_adds_a_tab_with_its_model() {
     let mut app = new_app();
-    open_saved(&mut app, &id(1), "First", HAIKU);
-    open_saved(&mut app, &id(2), "Second", "claude-opus-4.6");
+    open_saved_chat(&mut app, &id(1), "First", HAIKU);
+    open_saved_chat(&mut app, &id(2), "Second", "claude-opus-4.6");
     assert_eq!(app.panes.len(), 2);
     assert_eq!(app.active, 1);
     assert_eq!(app.pane().model, "claude-opus-4.6");
     assert_eq!(app.panes[0].model, HAIKU);
     // Opening one that is already open focuses it.
-    open_saved(&mut app, &id(1), "First", HAIKU);
+    open_saved_chat(&mut app, &id(1), "First", HAIKU);
     assert_eq!(app.panes.len(), 2);
     assert_eq!(app.active, 0);
 }
@@ -452,7 +424,7 @@ fn opening_a_second_saved_conversation_adds_a_tab_with_its_model() {
 #[test]
 fn f2_renames_the_row_and_its_open_tab() {
     let mut app = new_app();
-    open_saved(&mut app, &id(1), "Old title", HAIKU);
+    open_saved_chat(&mut app, &id(1), "Old title", HAIKU);
     open_browser_with(
         &mut app,
         vec![row(&id(0), "Another"), row(&id(1), "Old title")],
@@ -521,7 +493,7 @@ fn f2_renames_the_row_and_its_open_tab() {
 #[test]
 fn delete_asks_first_and_y_deletes_the_row_and_closes_its_tab() {
     let mut app = new_app();
-    open_saved(&mut app, &id(1), "Doomed", HAIKU);
+    open_saved_chat(&mut app, &id(1), "Doomed", HAIKU);
     assert_eq!(app.pane().id(), id(1));
     open_browser_with(&mut app, rows(3));
     let _ = app.update(key(KeyCode::Down));
@@ -578,7 +550,7 @@ fn delete_asks_first_and_y_deletes_the_row_and_closes_its_tab() {
 #[test]
 fn deleting_a_streaming_conversation_saves_nothing_of_it_afterwards() {
     let mut app = new_app();
-    open_saved(&mut app, &id(1), "Busy", HAIKU);
+    open_saved_chat(&mut app, &id(1), "Busy", HAIKU);
     let (_, request, _) = the_send(&submit(&mut app, "a long answer please"));
     api(
         &mut app,
@@ -666,21 +638,17 @@ async fn search_a_saved_conversation_open_it_and_continue_with_its_history() {
     let rig = Rig::new().await;
     rig.run(Start::New, |mut user| async move {
         // Conversation 1, with haiku.
-        user.send("/model claude-haiku-4.5");
-        user.wait_for("haiku for the next turn", |t| {
-            status_line(t).starts_with(" claude-haiku-4.5 ")
-        })
-        .await;
-        user.send("tell me about pelicans");
-        user.wait_ready_with("Echo from claude-haiku-4.5").await;
+        use_haiku(&mut user).await;
+        user.ask_until("tell me about pelicans", "Echo from claude-haiku-4.5")
+            .await;
         // Close its tab (it stays saved); conversation 2 in a fresh one, with the default model.
         user.ctrl('x');
         user.wait_for("a fresh tab", |t| {
             !t.contains("pelicans") && status_line(t).starts_with(" claude-sonnet-4.6 ")
         })
         .await;
-        user.send("how do otters sleep");
-        user.wait_ready_with("Echo from claude-sonnet-4.6").await;
+        user.ask_until("how do otters sleep", "Echo from claude-sonnet-4.6")
+            .await;
 
         user.ctrl('r');
         let text = user
@@ -733,8 +701,7 @@ async fn search_a_saved_conversation_open_it_and_continue_with_its_history() {
             "a second tab:\n{text}"
         );
 
-        user.send("and their beaks?");
-        user.wait_ready_with("│ and their beaks?").await;
+        user.ask("and their beaks?").await;
         quit(user)
     })
     .await;
@@ -770,11 +737,9 @@ async fn search_a_saved_conversation_open_it_and_continue_with_its_history() {
 async fn rename_and_delete_from_the_browser_reach_the_store() {
     let rig = Rig::new().await;
     rig.run(Start::New, |mut user| async move {
-        user.send("keep me");
-        user.wait_ready_with("Echo from").await;
+        user.ask_until("keep me", "Echo from").await;
         user.ctrl('n');
-        user.send("delete me");
-        user.wait_ready_with("│ delete me").await;
+        user.ask("delete me").await;
 
         user.ctrl('r');
         // Newest first: "delete me" is selected.
@@ -846,28 +811,35 @@ async fn deleting_a_streaming_conversation_from_the_browser_saves_cleanly() {
     assert_eq!(rig.store().count().unwrap(), 0);
 }
 
-/// Session 1 of the resume tests: pelicans (haiku) first, then otters (sonnet) in a second tab,
-/// then one more pelican turn. Pelicans is the most recently updated, otters the most recently
-/// created. Returns (pelicans id, otters id).
+/// `/model claude-haiku-4.5`, until the status bar shows it.
+async fn use_haiku(user: &mut User) {
+    user.send("/model claude-haiku-4.5");
+    user.wait_for("haiku for the next turn", |t| {
+        status_line(t).starts_with(" claude-haiku-4.5 ")
+    })
+    .await;
+}
+
+/// Pelicans in tab 1, otters in a second tab, then back in tab 1 one more pelican turn:
+/// pelicans is the most recently updated, otters the most recently created.
+async fn pelicans_then_otters(mut user: User) -> User {
+    user.ask("tell me about pelicans").await;
+    user.ctrl('n');
+    user.wait_text("2:New conversation").await;
+    user.ask("how do otters sleep").await;
+    user.alt(KeyCode::Char('1'));
+    user.wait_for("tab 1", |t| t.contains("│ tell me about pelicans"))
+        .await;
+    user.ask("and their beaks?").await;
+    user
+}
+
+/// Session 1 of the resume tests: [`pelicans_then_otters`] with haiku (the second tab inherits
+/// it). Returns (pelicans id, otters id).
 async fn two_conversations(rig: &Rig) -> (String, String) {
     rig.run(Start::New, |mut user| async move {
-        user.send("/model claude-haiku-4.5");
-        user.wait_for("haiku", |t| {
-            status_line(t).starts_with(" claude-haiku-4.5 ")
-        })
-        .await;
-        user.send("tell me about pelicans");
-        user.wait_ready_with("Echo from claude-haiku-4.5").await;
-        user.ctrl('n');
-        user.wait_text("2:New conversation").await;
-        user.send("how do otters sleep");
-        user.wait_ready_with("Echo from claude-haiku-4.5").await;
-        user.alt(KeyCode::Char('1'));
-        user.wait_for("tab 1", |t| t.contains("│ tell me about pelicans"))
-            .await;
-        user.send("and their beaks?");
-        user.wait_ready_with("│ and their beaks?").await;
-        quit(user)
+        use_haiku(&mut user).await;
+        quit(pelicans_then_otters(user).await)
     })
     .await;
     let store = rig.store();
@@ -891,8 +863,7 @@ async fn continue_and_resume_open_the_right_conversation_and_send_its_whole_hist
             status_line(&text).starts_with(" claude-haiku-4.5 "),
             "{text}"
         );
-        user.send("one more about pelicans");
-        user.wait_ready_with("│ one more about pelicans").await;
+        user.ask("one more about pelicans").await;
         quit(user)
     })
     .await;
@@ -924,8 +895,7 @@ async fn continue_and_resume_open_the_right_conversation_and_send_its_whole_hist
             .wait_for("otters open", |t| t.contains("│ how do otters sleep"))
             .await;
         assert!(!text.contains("pelicans"), "{text}");
-        user.send("more otters");
-        user.wait_ready_with("│ more otters").await;
+        user.ask("more otters").await;
         quit(user)
     })
     .await;
@@ -966,18 +936,8 @@ async fn resume_with_an_unknown_prefix_fails_and_continue_on_an_empty_store_star
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_setting_change_keeps_the_conversation_most_recent() {
     let rig = Rig::new().await;
-    rig.run(Start::New, |mut user| async move {
-        user.send("tell me about pelicans");
-        user.wait_ready_with("│ tell me about pelicans").await;
-        user.ctrl('n');
-        user.wait_text("2:New conversation").await;
-        user.send("how do otters sleep");
-        user.wait_ready_with("│ how do otters sleep").await;
-        user.alt(KeyCode::Char('1'));
-        user.wait_for("tab 1", |t| t.contains("│ tell me about pelicans"))
-            .await;
-        user.send("and their beaks?");
-        user.wait_ready_with("│ and their beaks?").await;
+    rig.run(Start::New, |user| async move {
+        let mut user = pelicans_then_otters(user).await;
         // Pelicans is now the most recent; changing its temperature must not make it older.
         user.send("/temp 0.5");
         user.wait_text("temperature 0.5").await;
@@ -1001,8 +961,7 @@ async fn a_setting_change_keeps_the_conversation_most_recent() {
 async fn an_unsent_draft_survives_quitting_and_comes_back_with_its_conversation() {
     let rig = Rig::new().await;
     rig.run(Start::New, |mut user| async move {
-        user.send("tell me about pelicans");
-        user.wait_ready_with("│ tell me about pelicans").await;
+        user.ask("tell me about pelicans").await;
         user.type_str("and what about their");
         user.wait_text("and what about their").await;
         // A draft makes quitting ask once; the second press goes.

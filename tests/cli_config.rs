@@ -10,19 +10,7 @@ mod session;
 
 use tern::fake::{FakeConfig, FakeServer};
 
-use cli::Home;
-
-fn server() -> FakeServer {
-    FakeServer::start_background(FakeConfig::default()).expect("fake server starts")
-}
-
-fn last_body(server: &FakeServer) -> serde_json::Value {
-    server
-        .requests()
-        .last()
-        .and_then(|r| r.json())
-        .expect("a JSON request was recorded")
-}
+use cli::{Home, last_body, server};
 
 /// The text of the last user message sent.
 fn last_prompt(server: &FakeServer) -> String {

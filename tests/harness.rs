@@ -16,7 +16,7 @@ use tern::api::Role;
 use tern::driver::Start;
 use tern::store::MessageStatus;
 
-use session::{Rig, request_history, status_line};
+use session::{Rig, quit, request_history, status_line};
 
 fn words(text: &str) -> u64 {
     text.split_whitespace().count() as u64
@@ -61,8 +61,9 @@ async fn a_prompt_streams_a_reply_with_model_and_token_counts() {
     let shown_out = &mut shown;
     rig.run(Start::New, |mut user| async move {
         user.wait_text("Type a message and press Enter").await;
-        user.send("hello tern, how are you?");
-        let text = user.wait_ready_with("That is all, from").await;
+        let text = user
+            .ask_until("hello tern, how are you?", "That is all, from")
+            .await;
         assert!(text.contains("Echo from claude-sonnet-4.6"), "{text}");
         assert!(text.contains("hello tern, how are you?"), "{text}");
         assert!(text.contains("fn main() {"), "{text}");
@@ -79,8 +80,7 @@ async fn a_prompt_streams_a_reply_with_model_and_token_counts() {
             text.contains(&format!("{input} in · {output} out")),
             "{text}"
         );
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
 
@@ -95,9 +95,7 @@ async fn a_prompt_streams_a_reply_with_model_and_token_counts() {
     );
 
     // The counts shown are the server's: input words of the request, output words of the reply.
-    let store = rig.store();
-    let id = store.most_recent().unwrap().expect("a saved conversation");
-    let (_, messages) = store.load(&id).unwrap();
+    let (_, messages) = rig.latest();
     let reply = &messages[1];
     let usage = reply.usage.expect("usage saved");
     assert_eq!(shown, Some((usage.input_tokens, usage.output_tokens)));
@@ -112,8 +110,8 @@ async fn a_prompt_streams_a_reply_with_model_and_token_counts() {
 async fn the_model_picker_switches_the_next_request_with_the_full_history() {
     let rig = Rig::new().await;
     rig.run(Start::New, |mut user| async move {
-        user.send("first question");
-        user.wait_ready_with("Echo from claude-sonnet-4.6").await;
+        user.ask_until("first question", "Echo from claude-sonnet-4.6")
+            .await;
         user.ctrl('p');
         user.wait_text("Model for the next turn").await;
         user.type_str("haiku");
@@ -131,10 +129,9 @@ async fn the_model_picker_switches_the_next_request_with_the_full_history() {
             !text.contains("Model for the next turn"),
             "picker closed:\n{text}"
         );
-        user.send("second question");
-        user.wait_ready_with("Echo from claude-haiku-4.5").await;
-        user.ctrl('q');
-        user
+        user.ask_until("second question", "Echo from claude-haiku-4.5")
+            .await;
+        quit(user)
     })
     .await;
 
@@ -211,16 +208,13 @@ async fn esc_stops_a_slow_reply_and_keeps_its_text() {
         *partial_out = story.join(" ");
 
         // The app keeps working.
-        user.send("and now a short one");
-        user.wait_ready_with("Echo from claude-sonnet-4.6").await;
-        user.ctrl('q');
-        user
+        user.ask_until("and now a short one", "Echo from claude-sonnet-4.6")
+            .await;
+        quit(user)
     })
     .await;
 
-    let store = rig.store();
-    let id = store.most_recent().unwrap().unwrap();
-    let (_, messages) = store.load(&id).unwrap();
+    let (_, messages) = rig.latest();
     assert_eq!(messages.len(), 4);
     let stopped = &messages[1];
     assert_eq!(stopped.status, MessageStatus::Stopped);
@@ -253,17 +247,15 @@ async fn a_midstream_error_shows_an_error_block_and_the_app_keeps_working() {
         assert!(text.contains("overloaded_error"), "{text}");
         assert!(text.contains("Ctrl+T retries this turn"), "{text}");
         assert!(status_line(&text).contains("ready"), "{text}");
-        user.send("now answer");
-        let text = user.wait_ready_with("Echo from claude-sonnet-4.6").await;
+        let text = user
+            .ask_until("now answer", "Echo from claude-sonnet-4.6")
+            .await;
         assert!(text.contains("now answer"), "{text}");
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
 
-    let store = rig.store();
-    let id = store.most_recent().unwrap().unwrap();
-    let (_, messages) = store.load(&id).unwrap();
+    let (_, messages) = rig.latest();
     let failed = &messages[1];
     assert_eq!(failed.status, MessageStatus::Error);
     assert!(
@@ -284,10 +276,9 @@ async fn a_cut_connection_shows_an_error_block_and_retry_works() {
             text.contains("→ the partial reply is kept and sent as context"),
             "{text}"
         );
-        user.send("after the cut");
-        user.wait_ready_with("Echo from claude-sonnet-4.6").await;
-        user.ctrl('q');
-        user
+        user.ask_until("after the cut", "Echo from claude-sonnet-4.6")
+            .await;
+        quit(user)
     })
     .await;
 
@@ -314,8 +305,7 @@ async fn ctrl_t_retries_a_failed_turn() {
                 && status_line(t).contains("ready")
         })
         .await;
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
     let requests = rig.message_requests();
@@ -328,8 +318,9 @@ async fn escape_sequences_from_the_model_never_reach_the_screen() {
     let rig = Rig::new().await;
     let seen = rig
         .run(Start::New, |mut user| async move {
-            user.send("be hostile scenario:escapes");
-            let text = user.wait_ready_with("The end, from").await;
+            let text = user
+                .ask_until("be hostile scenario:escapes", "The end, from")
+                .await;
             assert!(text.contains("red text"), "{text}");
             assert!(
                 !text.contains("pwned"),
@@ -340,8 +331,7 @@ async fn escape_sequences_from_the_model_never_reach_the_screen() {
                 "the OSC 52 payload leaked:\n{text}"
             );
             assert!(text.contains("overwrittenVISIBLE"), "{text}");
-            user.ctrl('q');
-            user
+            quit(user)
         })
         .await;
     assert!(seen.len() > 1);
@@ -357,8 +347,7 @@ async fn escape_sequences_from_the_model_never_reach_the_screen() {
 async fn ctrl_q_ends_the_loop_and_the_store_holds_the_conversation() {
     let rig = Rig::new().await;
     rig.run(Start::New, |mut user| async move {
-        user.send("remember me");
-        let before = user.wait_ready_with("Echo from").await;
+        let before = user.ask_until("remember me", "Echo from").await;
         // Compose the second prompt in the "editor".
         user.type_str("draft");
         user.ctrl('e');
@@ -370,14 +359,11 @@ async fn ctrl_q_ends_the_loop_and_the_store_holds_the_conversation() {
                 && total_usage_shown(t).is_some_and(|(input, _)| input > first_total)
         })
         .await;
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
 
-    let store = rig.store();
-    let id = store.most_recent().unwrap().expect("saved");
-    let (conversation, messages) = store.load(&id).unwrap();
+    let (conversation, messages) = rig.latest();
     assert_eq!(conversation.title, "remember me");
     assert_eq!(
         conversation.last_model.as_deref(),
@@ -422,13 +408,10 @@ async fn a_reply_streams_into_a_background_tab() {
             .wait_for("tab 1 shown", |t| t.contains("▌claude-sonnet-4.6"))
             .await;
         assert!(!text.contains('●'), "shown tabs are not unread:\n{text}");
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
-    let store = rig.store();
-    let id = store.most_recent().unwrap().unwrap();
-    let (_, messages) = store.load(&id).unwrap();
+    let (_, messages) = rig.latest();
     assert_eq!(messages[1].status, MessageStatus::Complete);
     assert_eq!(
         words(&tern::api::types::plain_text(&messages[1].content)),
@@ -467,8 +450,7 @@ async fn scrolling_up_during_a_reply_holds_the_view_until_end() {
         assert!(text.contains("▌claude-sonnet-4.6"), "{text}");
         user.key(KeyCode::Esc);
         user.wait_text("■ stopped").await;
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
 }
@@ -487,13 +469,10 @@ async fn quitting_mid_reply_saves_the_partial_text_as_stopped() {
             .await;
         // The first press asks (a reply is streaming), the second confirms.
         user.ctrl('q');
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
-    let store = rig.store();
-    let id = store.most_recent().unwrap().unwrap();
-    let (_, messages) = store.load(&id).unwrap();
+    let (_, messages) = rig.latest();
     assert_eq!(messages.len(), 2);
     let reply = &messages[1];
     assert_eq!(reply.status, MessageStatus::Stopped, "{reply:?}");
@@ -506,20 +485,21 @@ async fn quitting_mid_reply_saves_the_partial_text_as_stopped() {
 async fn a_tool_use_reply_shows_the_tool_call_and_is_saved_with_it() {
     let rig = Rig::new().await;
     rig.run(Start::New, |mut user| async move {
-        user.send("what is the weather? scenario:tool-use");
-        let text = user.wait_ready_with("tool call: get_weather").await;
+        let text = user
+            .ask_until(
+                "what is the weather? scenario:tool-use",
+                "tool call: get_weather",
+            )
+            .await;
         assert!(text.contains("Let me check the weather for you."), "{text}");
         assert!(
             text.contains(r#""location": "San Francisco, CA","#),
             "{text}"
         );
-        user.ctrl('q');
-        user
+        quit(user)
     })
     .await;
-    let store = rig.store();
-    let id = store.most_recent().unwrap().expect("a saved conversation");
-    let (_, messages) = store.load(&id).unwrap();
+    let (_, messages) = rig.latest();
     assert!(
         messages[1].content.iter().any(
             |b| matches!(b, tern::api::ContentBlock::ToolUse { name, .. } if name == "get_weather")

@@ -6,13 +6,14 @@
 
 #[path = "common/cli.rs"]
 mod cli;
+mod common;
 
 use serde_json::Value;
 use tern::api::ContentBlock;
 use tern::fake::{FakeConfig, FakeServer};
-use tern::store::{Conversation, MessageStatus, StoredMessage};
 
 use cli::{Home, Tty};
+use common::stored;
 
 /// The characters a terminal must never receive raw from outside text: controls (other than
 /// the line ends the terminal adds) and the bidi/invisible set (a joiner inside an emoji
@@ -29,6 +30,17 @@ fn hostile_chars(out: &[u8]) -> Vec<char> {
         prev = c;
     }
     found
+}
+
+/// `out` holds none of [`hostile_chars`]; else fail showing it.
+#[track_caller]
+fn assert_clean(out: &[u8]) {
+    assert_eq!(
+        hostile_chars(out),
+        Vec::<char>::new(),
+        "{:?}",
+        String::from_utf8_lossy(out)
+    );
 }
 
 fn invisible(c: char) -> bool {
@@ -58,7 +70,7 @@ fn p_shows_a_hostile_error_without_its_escapes_on_a_terminal() {
     let run = both_on_tty(&home, &["-p", "hello scenario:hostile-error"]);
     assert!(!run.ok());
     let shown = run.stdout();
-    assert_eq!(hostile_chars(&run.stdout), Vec::<char>::new(), "{shown:?}");
+    assert_clean(&run.stdout);
     assert!(shown.contains("bad request"), "{shown:?}");
     assert!(shown.contains("invalid_request_error"), "{shown:?}");
     assert!(shown.contains("⟨U+202E⟩gnp.exe⟨U+202C⟩"), "{shown:?}");
@@ -67,12 +79,7 @@ fn p_shows_a_hostile_error_without_its_escapes_on_a_terminal() {
 
     // stderr to a pipe (a log file) is cleaned the same way.
     let piped = home.run(&["-p", "hello scenario:hostile-error"]);
-    assert_eq!(
-        hostile_chars(&piped.stderr),
-        Vec::<char>::new(),
-        "{:?}",
-        piped.stderr()
-    );
+    assert_clean(&piped.stderr);
     assert!(piped.stderr().contains("⟨U+202E⟩"), "{:?}", piped.stderr());
 }
 
@@ -83,7 +90,7 @@ fn p_marks_bidi_characters_of_a_reply_on_a_terminal_and_keeps_them_in_a_pipe() {
     let run = home.run_on_tty(&["-p", "scenario:bidi"]);
     run.success();
     let shown = run.stdout();
-    assert_eq!(hostile_chars(&run.stdout), Vec::<char>::new(), "{shown:?}");
+    assert_clean(&run.stdout);
     assert!(shown.contains("access⟨U+202E⟩nimda⟨U+202C⟩"), "{shown:?}");
     assert!(shown.contains("zero⟨U+200B⟩width⟨U+2060⟩"), "{shown:?}");
     assert!(
@@ -108,19 +115,14 @@ fn models_from_a_hostile_endpoint_are_shown_clean_on_a_terminal() {
     let run = both_on_tty(&home, &["models"]);
     run.success();
     let shown = run.stdout();
-    assert_eq!(hostile_chars(&run.stdout), Vec::<char>::new(), "{shown:?}");
+    assert_clean(&run.stdout);
     assert!(shown.contains("rtl⟨U+202E⟩ledom⟨U+202C⟩-x"), "{shown:?}");
     assert!(shown.contains("evil-model"), "{shown:?}");
     assert!(shown.contains("claude-haiku-4.5"), "{shown:?}");
 
     // --json keeps the ids exact (same JSON value), also on a terminal.
     let json = home.run_on_tty(&["models", "--json"]);
-    assert_eq!(
-        hostile_chars(&json.stdout),
-        Vec::<char>::new(),
-        "{:?}",
-        json.stdout()
-    );
+    assert_clean(&json.stdout);
     let doc: Value = serde_json::from_slice(&json.stdout).expect("JSON on the terminal");
     let ids: Vec<&str> = doc["models"]
         .as_array()
@@ -141,28 +143,22 @@ const HOSTILE_TITLE: &str = "Invoice \u{1b}]0;pwned\u{7}\u{202e}fdp.exe\u{202c} 
 const HOSTILE_REPLY: &str = "The zeppelin\u{200b} file is \u{2067}safe\u{2069}.\u{1b}[2J\u{1b}]52;c;ZXZpbA==\u{7} Done\u{feff}.";
 const ID: &str = "f00d0000000000h1";
 
+/// Saves conversation [`ID`]: [`HOSTILE_TITLE`], a question, and [`HOSTILE_REPLY`].
 fn seed_hostile(home: &Home) {
     let mut store = home.store();
-    let mut c = Conversation::new(HOSTILE_TITLE);
-    c.id = ID.to_owned();
+    let mut c = stored::conversation(ID, HOSTILE_TITLE, stored::T0);
     c.last_model = Some("claude-haiku-4.5".into());
     store.create_conversation(&c).unwrap();
-    store
-        .upsert_message(&StoredMessage::user(
-            c.id.clone(),
-            0,
-            "is the zeppelin safe",
-        ))
-        .unwrap();
-    let mut reply = StoredMessage::assistant_streaming(c.id.clone(), 1, "claude-haiku-4.5");
-    reply.content = vec![ContentBlock::text(HOSTILE_REPLY)];
-    reply.status = MessageStatus::Complete;
+    let question = stored::user_message(ID, 0, "is the zeppelin safe", stored::T0);
+    store.upsert_message(&question).unwrap();
+    let content = vec![ContentBlock::text(HOSTILE_REPLY)];
+    let reply = stored::answer(ID, 1, "claude-haiku-4.5", content, stored::T0);
     store.upsert_message(&reply).unwrap();
 }
 
 #[test]
 fn list_show_and_search_mark_hidden_characters_on_a_terminal() {
-    let home = Home::new("http://127.0.0.1:9");
+    let home = Home::offline();
     seed_hostile(&home);
     for args in [
         &["list"][..],
@@ -194,7 +190,7 @@ fn list_show_and_search_mark_hidden_characters_on_a_terminal() {
 
 #[test]
 fn json_and_export_keep_hostile_text_exact() {
-    let home = Home::new("http://127.0.0.1:9");
+    let home = Home::offline();
     seed_hostile(&home);
     // Piped: byte-exact.
     let export = home
@@ -212,12 +208,7 @@ fn json_and_export_keep_hostile_text_exact() {
     for args in [&["show", ID, "--json"][..], &["list", "--json"][..]] {
         let run = home.run_on_tty(args);
         run.success();
-        assert_eq!(
-            hostile_chars(&run.stdout),
-            Vec::<char>::new(),
-            "{:?}",
-            run.stdout()
-        );
+        assert_clean(&run.stdout);
         let doc: Value = serde_json::from_slice(&run.stdout).expect("valid JSON");
         let title = if args[0] == "list" {
             &doc[0]["title"]
@@ -241,7 +232,7 @@ fn json_and_export_keep_hostile_text_exact() {
 
 #[test]
 fn search_highlights_without_escapes_under_no_color() {
-    let home = Home::new("http://127.0.0.1:9");
+    let home = Home::offline();
     seed_hostile(&home);
     let colored = home.run_on_tty(&["search", "zeppelin"]);
     assert!(
@@ -253,24 +244,17 @@ fn search_highlights_without_escapes_under_no_color() {
     cmd.env("NO_COLOR", "1");
     let run = home.run_command_on_tty(cmd, Tty::default());
     run.success();
-    assert_eq!(
-        hostile_chars(&run.stdout),
-        Vec::<char>::new(),
-        "{:?}",
-        run.stdout()
-    );
+    assert_clean(&run.stdout);
     assert!(run.stdout().contains("[zeppelin]"), "{:?}", run.stdout());
 }
 
 #[test]
 fn list_fits_the_terminal_width() {
-    let home = Home::new("http://127.0.0.1:9");
+    let home = Home::offline();
     {
         let mut store = home.store();
-        let mut c = Conversation::new(
-            "A very long title that goes on and on about pelicans, otters and terns until the line is far too wide",
-        );
-        c.id = "beef0000000000w1".into();
+        let title = "A very long title that goes on and on about pelicans, otters and terns until the line is far too wide";
+        let c = stored::conversation("beef0000000000w1", title, stored::T0);
         store.create_conversation(&c).unwrap();
     }
     let run = home.run_command_on_tty(

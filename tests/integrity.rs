@@ -23,25 +23,11 @@ use serde_json::Value;
 use tern::api::Role;
 use tern::api::types::plain_text;
 use tern::driver::Start;
-use tern::fake::{FakeConfig, FakeServer};
 use tern::store::{MessageStatus, Store, StoredMessage};
 
-use cli::Home;
-use session::{Rig, request_history};
-
-fn server() -> FakeServer {
-    FakeServer::start_background(FakeConfig::default()).expect("the fake server starts")
-}
-
-/// The `POST /v1/messages` bodies the server received, in order.
-fn message_bodies(server: &FakeServer) -> Vec<Value> {
-    server
-        .requests()
-        .iter()
-        .filter(|r| r.method == "POST" && r.path == "/v1/messages")
-        .map(|r| r.json().expect("a JSON body"))
-        .collect()
-}
+use cli::{Home, server};
+use common::stored;
+use session::{Rig, message_bodies, request_history};
 
 /// The roles of a request body, checked to start with the user and alternate.
 #[track_caller]
@@ -445,9 +431,10 @@ async fn app_on_a_read_only_store() {
     let db = dir.path().join("data").join("tern.db");
     let id = {
         let mut store = Store::open(&db).unwrap();
-        let conversation = tern::store::Conversation::new("Read-only pelicans");
+        let id = "feed0000000000r1";
+        let conversation = stored::conversation(id, "Read-only pelicans", stored::T0);
         store.create_conversation(&conversation).unwrap();
-        let user = StoredMessage::user(&conversation.id, 0, "kept before the lock");
+        let user = stored::user_message(id, 0, "kept before the lock", stored::T0);
         store.upsert_message(&user).unwrap();
         conversation.id
     };

@@ -1,26 +1,12 @@
 //! `tern -p` end to end: the real binary against the fake server on 127.0.0.1.
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+#[path = "common/cli.rs"]
+mod cli;
 
 use tern::fake::{FakeConfig, FakeServer};
 
-struct Run {
-    out: Output,
-}
-
-impl Run {
-    fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.out.stdout).into_owned()
-    }
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.out.stderr).into_owned()
-    }
-    fn ok(&self) -> bool {
-        self.out.status.success()
-    }
-}
+use cli::{Home, Run, last_body, run_command};
 
 fn server(key: Option<&str>) -> FakeServer {
     FakeServer::start_background(FakeConfig {
@@ -30,45 +16,13 @@ fn server(key: Option<&str>) -> FakeServer {
     .expect("fake server starts")
 }
 
-/// Run `tern` with an isolated home (no user config, no saved data) and optional stdin.
+/// Run `tern` with an isolated home (no user config, no saved data), the key `key` and
+/// optional stdin, against `server`.
 fn tern(server: &FakeServer, key: &str, args: &[&str], stdin: Option<&str>) -> Run {
-    let home = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tern"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path().join("config"))
-        .env("XDG_DATA_HOME", home.path().join("data"))
-        .env("APIFREE_BASE_URL", server.base_url())
-        .env("APIFREE_API_KEY", key)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("tern runs");
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    Run {
-        out: child.wait_with_output().unwrap(),
-    }
-}
-
-fn last_body(server: &FakeServer) -> serde_json::Value {
-    server
-        .requests()
-        .last()
-        .and_then(|r| r.json())
-        .expect("a JSON request was recorded")
+    let home = Home::new(&server.base_url());
+    let mut cmd = home.command(args);
+    cmd.env("APIFREE_API_KEY", key);
+    run_command(cmd, stdin)
 }
 
 #[test]
@@ -159,7 +113,7 @@ fn stdin_alone_is_the_prompt() {
 fn empty_prompt_is_a_usage_error() {
     let server = server(None);
     let run = tern(&server, "k", &["-p"], None);
-    assert_eq!(run.out.status.code(), Some(2));
+    assert_eq!(run.status.code(), Some(2));
     assert!(run.stderr().contains("nothing to send"));
     assert!(server.requests().is_empty());
 }
@@ -310,7 +264,7 @@ fn broken_config_is_a_clear_error() {
     std::fs::write(&config, "model = \"x\"\nmax_tokenz = 1\n").unwrap();
     let config = config.to_string_lossy().into_owned();
     let run = tern(&server, "k", &["--config", &config, "-p", "hi"], None);
-    assert_eq!(run.out.status.code(), Some(2));
+    assert_eq!(run.status.code(), Some(2));
     assert!(
         run.stderr().contains("line 2") && run.stderr().contains("max_tokenz"),
         "{}",

@@ -8,61 +8,30 @@
 
 #[path = "common/cli.rs"]
 mod cli;
+mod common;
 
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tern::api::{ContentBlock, Usage};
-use tern::fake::{FakeConfig, FakeServer};
+use tern::fake::FakeServer;
 use tern::store::{Conversation, MessageStatus, Store, StoredMessage};
 
-use cli::Home;
-
-fn server() -> FakeServer {
-    FakeServer::start_background(FakeConfig::default()).expect("the fake server starts")
-}
+use cli::{Home, server};
+use common::stored::{self, T0, conversation, user_message};
+use common::usage;
 
 fn home(server: &FakeServer) -> Home {
     Home::new(&server.base_url())
 }
 
-/// A home for commands that never reach the network.
-fn offline_home() -> Home {
-    Home::new("http://127.0.0.1:9")
-}
-
 // ─── Seeding the store ───────────────────────────────────────────────────────────────────
-
-/// 2023-11-14T22:13:20Z.
-const T0: i64 = 1_700_000_000_000;
 
 const HAIKU: &str = "claude-haiku-4.5";
 const OPUS: &str = "claude-opus-4.6";
 const SONNET: &str = "claude-sonnet-4.6";
 
-fn conversation(id: &str, title: &str, at: i64) -> Conversation {
-    let mut c = Conversation::new(title);
-    c.id = id.to_owned();
-    c.created_at = at;
-    c.updated_at = at;
-    c
-}
-
-fn user(c: &Conversation, seq: i64, text: &str, at: i64) -> StoredMessage {
-    let mut m = StoredMessage::user(c.id.clone(), seq, text);
-    m.created_at = at;
-    m.updated_at = at;
-    m
-}
-
-fn usage(input: u64, output: u64) -> Usage {
-    Usage {
-        input_tokens: input,
-        output_tokens: output,
-        ..Usage::default()
-    }
-}
-
+/// A finished reply `seq` of `c` by `model`, with its usage, written at `at`.
 fn answer(
     c: &Conversation,
     seq: i64,
@@ -71,13 +40,8 @@ fn answer(
     u: Usage,
     at: i64,
 ) -> StoredMessage {
-    let mut m = StoredMessage::assistant_streaming(c.id.clone(), seq, model);
-    m.content = content;
+    let mut m = stored::answer(&c.id, seq, model, content, at);
     m.usage = Some(u);
-    m.stop_reason = Some("end_turn".into());
-    m.status = MessageStatus::Complete;
-    m.created_at = at;
-    m.updated_at = at;
     m
 }
 
@@ -89,6 +53,23 @@ fn save(store: &mut Store, mut c: Conversation, messages: &[StoredMessage]) {
     }
 }
 
+/// One turn: the question, the model that answered, its answer and usage.
+type Turn<'a> = (&'a str, &'a str, &'a str, Usage);
+
+/// Save conversation `id` titled `title`, created at `at`: turn `i`'s question at `at + 2s·i`,
+/// its answer a second later.
+fn save_turns(store: &mut Store, id: &str, title: &str, at: i64, turns: &[Turn]) {
+    let c = conversation(id, title, at);
+    let mut messages = Vec::new();
+    for (i, (question, model, reply, u)) in (0..).zip(turns) {
+        let asked = at + 2_000 * i;
+        messages.push(user_message(id, 2 * i, question, asked));
+        let content = vec![ContentBlock::text(*reply)];
+        messages.push(answer(&c, 2 * i + 1, model, content, *u, asked + 1_000));
+    }
+    save(store, c, &messages);
+}
+
 const PELICANS: &str = "aaaa1111000000c1";
 const OTTERS: &str = "aaaa2222000000c2";
 const MIXED: &str = "bbbb3333000000c3";
@@ -97,58 +78,40 @@ const MIXED: &str = "bbbb3333000000c3";
 /// (haiku). Two ids share the prefix `aaaa`.
 fn seed_three(home: &Home) {
     let mut store = home.store();
-    let c = conversation(PELICANS, "Pelican facts", T0);
-    let m = [
-        user(&c, 0, "tell me about pelicans", T0),
-        answer(
-            &c,
-            1,
-            HAIKU,
-            vec![ContentBlock::text(
-                "Pelicans scoop fish with a throat pouch.",
-            )],
-            usage(5, 7),
-            T0 + 1_000,
-        ),
-    ];
-    save(&mut store, c, &m);
-
-    let c = conversation(OTTERS, "Otter habits", T0 + 10_000);
-    let m = [
-        user(&c, 0, "how do otters sleep", T0 + 10_000),
-        answer(
-            &c,
-            1,
-            SONNET,
-            vec![ContentBlock::text("Sea otters hold paws while sleeping.")],
-            usage(4, 6),
-            T0 + 11_000,
-        ),
-    ];
-    save(&mut store, c, &m);
-
-    let c = conversation(MIXED, "Mixed models", T0 + 20_000);
-    let m = [
-        user(&c, 0, "first question", T0 + 20_000),
-        answer(
-            &c,
-            1,
-            HAIKU,
-            vec![ContentBlock::text("first answer, written by haiku")],
-            usage(2, 5),
-            T0 + 21_000,
-        ),
-        user(&c, 2, "second question", T0 + 22_000),
-        answer(
-            &c,
-            3,
-            OPUS,
-            vec![ContentBlock::text("second answer, written by opus")],
-            usage(12, 5),
-            T0 + 23_000,
-        ),
-    ];
-    save(&mut store, c, &m);
+    let pelicans = (
+        "tell me about pelicans",
+        HAIKU,
+        "Pelicans scoop fish with a throat pouch.",
+        usage(5, 7),
+    );
+    save_turns(&mut store, PELICANS, "Pelican facts", T0, &[pelicans]);
+    let otters = (
+        "how do otters sleep",
+        SONNET,
+        "Sea otters hold paws while sleeping.",
+        usage(4, 6),
+    );
+    save_turns(&mut store, OTTERS, "Otter habits", T0 + 10_000, &[otters]);
+    save_turns(
+        &mut store,
+        MIXED,
+        "Mixed models",
+        T0 + 20_000,
+        &[
+            (
+                "first question",
+                HAIKU,
+                "first answer, written by haiku",
+                usage(2, 5),
+            ),
+            (
+                "second question",
+                OPUS,
+                "second answer, written by opus",
+                usage(12, 5),
+            ),
+        ],
+    );
 }
 
 /// One conversation with every kind of block, cache counters, a system prompt, parameters, and
@@ -182,7 +145,7 @@ fn seed_rich(home: &Home) -> String {
         },
         T0 + 1_000,
     );
-    let first = user(&c, 0, "what is a lifetime?", T0);
+    let first = user_message(&c.id, 0, "what is a lifetime?", T0);
     thought.parent_id = Some(first.id.clone());
     let mut tool = answer(
         &c,
@@ -218,9 +181,9 @@ fn seed_rich(home: &Home) -> String {
     let messages = [
         first,
         thought,
-        user(&c, 2, "and the weather?", T0 + 2_000),
+        user_message(&c.id, 2, "and the weather?", T0 + 2_000),
         tool,
-        user(&c, 4, "once more", T0 + 4_000),
+        user_message(&c.id, 4, "once more", T0 + 4_000),
         failed,
     ];
     let id = c.id.clone();
@@ -507,7 +470,7 @@ fn two_print_processes_at_once_both_save() {
 
 #[test]
 fn list_shows_newest_first_as_text() {
-    let home = offline_home();
+    let home = Home::offline();
     seed_three(&home);
     let text = home.run(&["list"]).success().stdout();
     let lines: Vec<&str> = text.lines().collect();
@@ -549,7 +512,7 @@ fn list_shows_newest_first_as_text() {
 
 #[test]
 fn list_json_has_every_field() {
-    let home = offline_home();
+    let home = Home::offline();
     seed_three(&home);
     let list = home.run(&["list", "--json"]).success().json();
     let rows = list.as_array().unwrap();
@@ -580,7 +543,7 @@ fn list_json_has_every_field() {
 
 #[test]
 fn list_on_an_empty_store_says_so() {
-    let home = offline_home();
+    let home = Home::offline();
     let text = home.run(&["list"]).success().stdout();
     assert!(text.starts_with("No saved conversations yet."), "{text}");
     assert_eq!(text.lines().count(), 1);
@@ -591,7 +554,7 @@ fn list_on_an_empty_store_says_so() {
 
 #[test]
 fn show_prints_every_turn_with_its_model_by_unique_prefix() {
-    let home = offline_home();
+    let home = Home::offline();
     seed_three(&home);
     let text = home.run(&["show", "bbbb"]).success().stdout();
     assert!(text.starts_with("# Mixed models\n"), "{text}");
@@ -649,7 +612,7 @@ fn show_prints_every_turn_with_its_model_by_unique_prefix() {
 
 #[test]
 fn ambiguous_and_unknown_prefixes_fail_with_one_clear_line() {
-    let home = offline_home();
+    let home = Home::offline();
     seed_three(&home);
     for args in [
         &["show", "aaaa"][..],
@@ -690,7 +653,7 @@ fn ambiguous_and_unknown_prefixes_fail_with_one_clear_line() {
 
 #[test]
 fn search_finds_words_of_replies_and_prompts_by_prefix() {
-    let home = offline_home();
+    let home = Home::offline();
     seed_three(&home);
 
     // A word only in a reply: the reply's model is named, the match bracketed.
@@ -739,7 +702,7 @@ fn search_finds_words_of_replies_and_prompts_by_prefix() {
 
 #[test]
 fn search_json_has_every_field_and_clean_snippets() {
-    let home = offline_home();
+    let home = Home::offline();
     seed_three(&home);
     let found = home.run(&["search", "--json", "otters"]).success().json();
     let hits = found.as_array().unwrap();
@@ -802,7 +765,7 @@ fn search_json_has_every_field_and_clean_snippets() {
 
 #[test]
 fn search_without_hits_says_so() {
-    let home = offline_home();
+    let home = Home::offline();
     seed_three(&home);
     let text = home.run(&["search", "zeppelin"]).success().stdout();
     assert_eq!(text, "No titles or messages match \"zeppelin\".\n");
@@ -811,14 +774,14 @@ fn search_without_hits_says_so() {
         json!([])
     );
     // On an empty store too.
-    let empty = offline_home();
+    let empty = Home::offline();
     let text = empty.run(&["search", "anything"]).success().stdout();
     assert!(text.starts_with("No titles or messages match"), "{text}");
 }
 
 #[test]
 fn search_finds_titles_also_after_a_rename() {
-    let home = offline_home();
+    let home = Home::offline();
     seed_three(&home);
     // "habits" is only in a title.
     let text = home.run(&["search", "habits"]).success().stdout();
@@ -849,7 +812,7 @@ fn search_finds_titles_also_after_a_rename() {
 
 #[test]
 fn hostile_search_queries_never_fail() {
-    let home = offline_home();
+    let home = Home::offline();
     seed_three(&home);
     // (query, whether it must still find the pelicans)
     let queries: &[(&str, bool)] = &[
@@ -923,7 +886,7 @@ fn hostile_search_queries_never_fail() {
 
 #[test]
 fn export_markdown_has_the_title_and_every_turn_with_its_model() {
-    let home = offline_home();
+    let home = Home::offline();
     let id = seed_rich(&home);
     let md = home
         .run(&["export", &id[..6], "--format", "md"])
@@ -956,7 +919,7 @@ fn export_markdown_has_the_title_and_every_turn_with_its_model() {
 
 #[test]
 fn export_to_a_file_never_overwrites_and_takes_the_format_from_the_extension() {
-    let home = offline_home();
+    let home = Home::offline();
     seed_three(&home);
     let dir = home.path().to_path_buf();
     let run = |args: &[&str]| {
@@ -1093,14 +1056,14 @@ fn export_json_to_a_file_imports_into_a_fresh_home_losslessly() {
 
 #[test]
 fn importing_twice_is_refused_and_changes_nothing() {
-    let source = offline_home();
+    let source = Home::offline();
     let id = seed_rich(&source);
     let json = source
         .run(&["export", &id, "--format", "json"])
         .success()
         .stdout();
 
-    let target = offline_home();
+    let target = Home::offline();
     // `-` reads stdin.
     let run = target.run_with_stdin(&["import", "-"], &json);
     run.success();
@@ -1124,7 +1087,7 @@ fn importing_twice_is_refused_and_changes_nothing() {
 
 #[test]
 fn importing_something_else_is_a_clear_error() {
-    let home = offline_home();
+    let home = Home::offline();
     let dir = home.path();
     let cases = [
         (
@@ -1225,7 +1188,7 @@ fn a_reply_full_of_escape_sequences_is_raw_on_a_pipe_and_clean_on_a_terminal() {
 /// An export whose title and model carry terminal escapes (a crafted file, or text pasted into
 /// `/title`).
 fn hostile_export() -> String {
-    let home = offline_home();
+    let home = Home::offline();
     seed_three(&home);
     let mut doc = home.run(&["show", PELICANS, "--json"]).success().json();
     doc["conversation"]["title"] = json!("evil \u{1b}]0;pwned\u{7} title");
@@ -1235,7 +1198,7 @@ fn hostile_export() -> String {
 
 #[test]
 fn list_and_show_on_a_terminal_strip_escapes_from_titles_and_models() {
-    let home = offline_home();
+    let home = Home::offline();
     home.run_with_stdin(&["import", "-"], &hostile_export())
         .success();
     for args in [&["list"][..], &["show", PELICANS]] {
@@ -1257,7 +1220,7 @@ fn list_and_show_on_a_terminal_strip_escapes_from_titles_and_models() {
 
 #[test]
 fn search_on_a_terminal_strips_escapes_from_titles_and_models() {
-    let home = offline_home();
+    let home = Home::offline();
     home.run_with_stdin(&["import", "-"], &hostile_export())
         .success();
     let run = home.run_on_tty(&["search", "pelicans"]);

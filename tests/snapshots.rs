@@ -1,6 +1,8 @@
 //! Whole-screen snapshots: the app driven by actions (as the loop would), drawn with
 //! `ui::draw` into a `TestBackend`, compared with insta (ratatui's snapshot recipe; gitui's
-//! app-level snapshots). Review changes with `cargo insta review`.
+//! app-level snapshots). Review changes with `cargo insta review`. Where colour carries meaning
+//! (errors, notices, the picker's current model, code) a `_styles` snapshot also holds each
+//! cell's colours and modifiers (`styled_screen_text`), so a changed colour fails a test.
 //!
 //! Everything on screen is made stable: the app's wall clock is `FIXED_MS` (every message it
 //! makes is stamped then), its ids are seeded, the clock only moves when a test moves
@@ -19,6 +21,7 @@ use tern::app::{Action, ApiEvent, App, Effect, RequestId};
 use tern::render::Theme;
 use tern::ui::ViewState;
 
+use common::stored;
 use common::*;
 
 /// 2025-01-01 09:30:00 UTC: every message claims this time.
@@ -39,12 +42,7 @@ impl Screen {
     fn with_settings(width: u16, height: u16, settings: tern::app::Settings) -> Screen {
         let theme = Theme::builtin("dark").expect("the dark theme is built in");
         Screen {
-            app: App::new(
-                settings,
-                std::time::Instant::now(),
-                FIXED_MS,
-                tern::app::Ids::seeded(1),
-            ),
+            app: app_with(settings, FIXED_MS),
             view: ViewState::new(theme, time::UtcOffset::UTC),
             terminal: Terminal::new(TestBackend::new(width, height)).unwrap(),
         }
@@ -87,20 +85,30 @@ impl Screen {
         });
     }
 
+    /// The reply starts: the server has counted `input` tokens (and a placeholder 1 out).
+    fn start(&mut self, request: RequestId, input: u64) {
+        self.event(request, started(input));
+    }
+
     /// Stream `chunks`, then finish with their concatenation.
     fn stream_reply(&mut self, request: RequestId, chunks: &[&str], u: tern::api::Usage) {
-        self.event(
-            request,
-            ApiEvent::Started {
-                usage: usage(u.input_tokens, 1),
-            },
-        );
+        self.start(request, u.input_tokens);
         for chunk in chunks {
             self.event(request, ApiEvent::Text((*chunk).to_owned()));
         }
         self.event(request, ApiEvent::Usage(u));
         let model = self.app.pane().model.clone();
         self.event(request, finished(&model, &chunks.concat(), u));
+    }
+
+    /// Ctrl+R, then `rows` as the answer to its first query; the effects of that answer.
+    fn browse(&mut self, rows: Vec<tern::app::BrowserRow>) -> Vec<Effect> {
+        let query = self.act(ctrl('r'));
+        assert!(matches!(query.as_slice(), [Effect::BrowserQuery { .. }]));
+        self.act(Action::BrowserRows {
+            generation: 1,
+            rows: Ok(rows),
+        })
     }
 
     fn draw(&mut self) -> &TestBackend {
@@ -117,6 +125,11 @@ impl Screen {
 
     fn text(&mut self) -> String {
         screen_text(self.draw().buffer())
+    }
+
+    /// The screen with its colours and modifiers (see `styled_screen_text`).
+    fn styled(&mut self) -> String {
+        styled_screen_text(self.draw().buffer())
     }
 }
 
@@ -179,12 +192,7 @@ fn a_reply_while_it_streams() {
     let mut screen = Screen::new(80, 24);
     let t0 = screen.app.now;
     let request = screen.send("Show me hello world in Rust, please");
-    screen.event(
-        request,
-        ApiEvent::Started {
-            usage: usage(1234, 1),
-        },
-    );
+    screen.start(request, 1234);
     screen.app.now = t0 + Duration::from_millis(500);
     screen.event(request, ApiEvent::Text(REPLY[0].into()));
     screen.event(request, ApiEvent::Text(REPLY[1].into()));
@@ -200,12 +208,7 @@ fn output_tokens_are_estimated_while_streaming_and_once_stopped() {
     // 120 columns: wide enough for the last turn's tokens beside the context fill and cost.
     let mut screen = Screen::new(120, 24);
     let request = screen.send("Show me hello world in Rust, please");
-    screen.event(
-        request,
-        ApiEvent::Started {
-            usage: usage(1234, 1),
-        },
-    );
+    screen.start(request, 1234);
     screen.event(request, ApiEvent::Text(REPLY[0].into()));
     screen.event(request, ApiEvent::Text(REPLY[1].into()));
     // The output so far is estimated from the text, not message_start's placeholder 1.
@@ -247,13 +250,19 @@ fn waiting_and_retrying_show_in_the_status_bar() {
     insta::assert_snapshot!("retrying_80x24", screen.draw());
 }
 
+/// The model picker over a finished turn, filtered by "son", the current model selected.
+fn picker_filtered(width: u16, height: u16) -> Screen {
+    let mut screen = markdown_conversation(width, height);
+    screen.act(ctrl('p'));
+    screen.type_str("son");
+    screen.act(key(KeyCode::Down));
+    screen
+}
+
 #[test]
 fn the_model_picker_with_a_filter() {
     for (w, h) in [(120, 40), (80, 24)] {
-        let mut screen = markdown_conversation(w, h);
-        screen.act(ctrl('p'));
-        screen.type_str("son");
-        screen.act(key(KeyCode::Down));
+        let mut screen = picker_filtered(w, h);
         let text = screen.text();
         assert!(text.contains("claude-sonnet-4.6  (current)"), "{text}");
         assert!(!text.contains("claude-haiku-4.5"), "{text}");
@@ -273,18 +282,18 @@ fn the_model_picker_offers_an_unlisted_id_as_typed() {
     );
 }
 
+/// A turn the server refused with a 401.
+fn refused_401(width: u16, height: u16) -> Screen {
+    let mut screen = Screen::new(width, height);
+    let request = screen.send("hello?");
+    screen.event(request, failed(unauthorized()));
+    screen
+}
+
 #[test]
 fn an_error_block_for_a_401() {
     for (w, h) in [(120, 40), (80, 24)] {
-        let mut screen = Screen::new(w, h);
-        let request = screen.send("hello?");
-        screen.event(
-            request,
-            ApiEvent::Failed {
-                error: unauthorized(),
-                partial: None,
-            },
-        );
+        let mut screen = refused_401(w, h);
         let text = screen.text();
         assert!(text.contains("authentication failed"), "{text}");
         assert!(text.contains("HTTP 401 authentication_error"), "{text}");
@@ -301,13 +310,7 @@ fn an_error_mid_reply_keeps_the_partial_text() {
         request,
         ApiEvent::Text("Terns are seabirds of the family Laridae. They".into()),
     );
-    screen.event(
-        request,
-        ApiEvent::Failed {
-            error: overloaded_midstream(),
-            partial: None,
-        },
-    );
+    screen.event(request, failed(overloaded_midstream()));
     insta::assert_snapshot!("error_midstream_80x24", screen.draw());
 }
 
@@ -347,15 +350,7 @@ fn a_narrow_terminal() {
 
 #[test]
 fn a_narrow_terminal_error_block() {
-    let mut screen = Screen::new(60, 24);
-    let request = screen.send("hello?");
-    screen.event(
-        request,
-        ApiEvent::Failed {
-            error: unauthorized(),
-            partial: None,
-        },
-    );
+    let mut screen = refused_401(60, 24);
     insta::assert_snapshot!("error_401_60x24", screen.draw());
 }
 
@@ -559,12 +554,7 @@ fn status_segments_give_way_by_rank() {
 
 #[test]
 fn help_descriptions_line_up() {
-    let app = App::new(
-        settings(true),
-        std::time::Instant::now(),
-        tern::store::now_ms(),
-        tern::app::Ids::seeded(1),
-    );
+    let app = new_app();
     let theme = Theme::builtin("dark").unwrap();
     for width in [76u16, 116] {
         // Each row (and each wrapped continuation) is a key-column span, then the description.
@@ -872,45 +862,82 @@ fn a_hostile_tool_call_never_reaches_the_terminal() {
     assert!(!text.contains("pwned"), "{text}");
 }
 
+// ─── Colours that carry meaning ──────────────────────────────────────────────────────────
+
+/// The theme the screens are drawn with.
+fn dark() -> Theme {
+    Theme::builtin("dark").expect("the dark theme is built in")
+}
+
+/// The colour of the cells under the first `needle` on screen.
+fn colour_at(screen: &mut Screen, needle: &str) -> Option<ratatui::style::Color> {
+    let buffer = screen.draw().buffer().clone();
+    let text = screen_text(&buffer);
+    let (y, line) = text.lines().enumerate().find(|(_, l)| l.contains(needle))?;
+    let x = tern::render::display_width(&line[..line.find(needle)?]);
+    Some(buffer[(x as u16, y as u16)].fg)
+}
+
+#[test]
+fn an_error_reply_is_drawn_in_the_error_colour() {
+    let mut screen = refused_401(80, 24);
+    assert_eq!(
+        colour_at(&mut screen, "✖ authentication failed"),
+        dark().error.fg
+    );
+    insta::assert_snapshot!("error_401_80x24_styles", screen.styled());
+}
+
+#[test]
+fn notices_are_drawn_in_the_error_and_success_colours() {
+    // The status bar after a command, as (its colour, its styled row).
+    let notice = |command: &str, needle: &str| {
+        let mut screen = Screen::new(80, 24);
+        screen.type_str(command);
+        screen.act(key(KeyCode::Enter));
+        let colour = colour_at(&mut screen, needle);
+        (colour, styled_rows_text(screen.draw().buffer(), 23..24))
+    };
+    let (colour, error) = notice("/model", "usage: /model ID");
+    assert_eq!(colour, dark().error.fg);
+    let (colour, info) = notice("/temp 0.3", "temperature 0.3");
+    assert_eq!(colour, dark().success.fg);
+    insta::assert_snapshot!("notices_80x24_styles", format!("{error}\n{info}"));
+}
+
+#[test]
+fn the_model_picker_highlights_the_current_model() {
+    let mut screen = picker_filtered(80, 24);
+    let current = colour_at(&mut screen, "claude-sonnet-4.6  (current)");
+    let other = colour_at(&mut screen, "claude-sonnet-4.5");
+    assert_ne!(current, other, "the current model stands out");
+    insta::assert_snapshot!("model_picker_80x24_styles", screen.styled());
+}
+
+#[test]
+fn code_blocks_are_syntax_highlighted() {
+    let mut screen = markdown_conversation(80, 24);
+    let keyword = colour_at(&mut screen, "fn main");
+    let name = colour_at(&mut screen, "main() {");
+    let string = colour_at(&mut screen, "\"Hello, world!\"");
+    assert_ne!(keyword, name, "a keyword and a name differ");
+    assert_ne!(string, name, "a string and a name differ");
+    insta::assert_snapshot!("markdown_reply_80x24_styles", screen.styled());
+}
+
 // ─── The browser preview ─────────────────────────────────────────────────────────────────
 
 #[test]
 fn the_browser_preview_renders_markdown_and_fills_the_pane() {
     let mut screen = Screen::new(120, 40);
-    screen.app.now_ms = FIXED_MS + 60_000;
-    screen.act(ctrl('r'));
-    let conversation =
-        tern::store::Conversation::new_at("c0de00000001".into(), "Hello world in Rust", FIXED_MS);
-    let row = tern::app::BrowserRow {
-        summary: tern::store::ConversationSummary {
-            conversation: conversation.clone(),
-            message_count: 2,
-            models: vec![tern::config::DEFAULT_MODEL.into()],
-            total_input_tokens: 1234,
-            total_output_tokens: 96,
-            preview: "Hello".into(),
-        },
-        snippet: None,
-    };
-    screen.act(Action::BrowserRows {
-        generation: 1,
-        rows: Ok(vec![row]),
-    });
-    let user = tern::store::StoredMessage::user_at(
-        "0000000000000001".into(),
-        &conversation.id,
-        0,
-        "Show me hello world in Rust",
-        FIXED_MS,
-    );
-    let mut answer = tern::store::StoredMessage::assistant_streaming_at(
-        "0000000000000002".into(),
-        &conversation.id,
-        1,
-        tern::config::DEFAULT_MODEL,
-        FIXED_MS,
-    );
-    answer.status = tern::store::MessageStatus::Complete;
+    let id = "c0de00000001";
+    screen.browse(vec![browser_row(
+        id,
+        "Hello world in Rust",
+        &[DEFAULT_MODEL],
+        60_000,
+    )]);
+    let user = stored::user_message(id, 0, "Show me hello world in Rust", FIXED_MS);
     let long = format!(
         "{}\n\nLast line of the reply.",
         (1..=12)
@@ -918,12 +945,16 @@ fn the_browser_preview_renders_markdown_and_fills_the_pane() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    answer.content = vec![tern::api::ContentBlock::text(format!(
-        "{}\n\n{long}",
-        REPLY.concat()
-    ))];
+    let text = format!("{}\n\n{long}", REPLY.concat());
+    let answer = stored::answer(
+        id,
+        1,
+        DEFAULT_MODEL,
+        vec![tern::api::ContentBlock::text(text)],
+        FIXED_MS,
+    );
     screen.act(Action::BrowserPreview {
-        id: conversation.id.clone(),
+        id: id.to_owned(),
         messages: vec![user, answer],
     });
     let text = screen.text();
@@ -942,6 +973,113 @@ fn the_browser_preview_renders_markdown_and_fills_the_pane() {
         );
     }
     insta::assert_snapshot!("browser_preview_120x40", screen.draw());
+}
+
+/// A saved conversation's row in the browser, last updated `ago_ms` before `FIXED_MS`.
+fn browser_row(id: &str, title: &str, models: &[&str], ago_ms: i64) -> tern::app::BrowserRow {
+    let mut conversation = stored::conversation(id, title, FIXED_MS - ago_ms);
+    conversation.last_model = models.last().map(|m| (*m).to_owned());
+    tern::app::BrowserRow {
+        summary: tern::store::ConversationSummary {
+            conversation,
+            message_count: 2 * models.len() as u64,
+            models: models.iter().map(|m| (*m).to_owned()).collect(),
+            total_input_tokens: 1234,
+            total_output_tokens: 96,
+            preview: format!("The last answer of “{title}”."),
+        },
+        snippet: None,
+    }
+}
+
+/// The browser over five saved conversations of different ages: each row's title, relative
+/// time, models and size; the newest selected.
+#[test]
+fn the_browser_lists_saved_conversations_newest_first() {
+    const MINUTE: i64 = 60_000;
+    let mut screen = Screen::new(100, 30);
+    let rows = vec![
+        browser_row(
+            "c0de00000001",
+            "Hello world in Rust",
+            &[DEFAULT_MODEL],
+            20_000,
+        ),
+        browser_row(
+            "c0de00000002",
+            "Pelican facts",
+            &["claude-haiku-4.5"],
+            3 * MINUTE,
+        ),
+        browser_row(
+            "c0de00000003",
+            "Mixed models, one question each",
+            &["claude-haiku-4.5", "claude-opus-4.6"],
+            2 * 60 * MINUTE,
+        ),
+        browser_row(
+            "c0de00000004",
+            "Otter habits",
+            &[DEFAULT_MODEL],
+            25 * 60 * MINUTE,
+        ),
+        browser_row(
+            "c0de00000005",
+            "A conversation from long ago",
+            &["claude-opus-4.5"],
+            90 * 24 * 60 * MINUTE,
+        ),
+    ];
+    let effects = screen.browse(rows);
+    assert_eq!(effects, [Effect::BrowserPreview("c0de00000001".into())]);
+    let text = screen.text();
+    for when in ["just now", "3m ago", "2h ago", "yesterday", "2024-10-03"] {
+        assert!(text.contains(when), "{when}:\n{text}");
+    }
+    assert!(text.contains("5 recent"), "{text}");
+    insta::assert_snapshot!("browser_list_100x30", screen.draw());
+    // The selected row stands out by its colours alone.
+    insta::assert_snapshot!(
+        "browser_list_100x30_styles",
+        styled_rows_text(screen.draw().buffer(), 2..8)
+    );
+}
+
+/// A search shows each match's snippet under its row, the matched word highlighted.
+#[test]
+fn the_browser_shows_search_snippets_with_the_match_highlighted() {
+    use tern::store::{MATCH_END, MATCH_START};
+    let mut screen = Screen::new(100, 30);
+    screen.act(ctrl('r'));
+    screen.type_str("pelican");
+    let mut rows = vec![
+        browser_row(
+            "c0de00000002",
+            "Pelican facts",
+            &["claude-haiku-4.5"],
+            180_000,
+        ),
+        browser_row("c0de00000003", "Seabirds", &[DEFAULT_MODEL], 7_200_000),
+    ];
+    rows[1].snippet = Some(format!(
+        "…the brown {MATCH_START}pelican{MATCH_END} dives from the air…"
+    ));
+    let generation = match &screen.app.overlay {
+        tern::app::Overlay::Browser(b) => b.generation,
+        other => panic!("the browser is open: {other:?}"),
+    };
+    screen.act(Action::BrowserRows {
+        generation,
+        rows: Ok(rows),
+    });
+    let text = screen.text();
+    assert!(text.contains("2 matching"), "{text}");
+    assert!(text.contains("the brown pelican dives"), "{text}");
+    insta::assert_snapshot!("browser_search_100x30", screen.draw());
+    insta::assert_snapshot!(
+        "browser_search_100x30_styles",
+        styled_rows_text(screen.draw().buffer(), 2..10)
+    );
 }
 
 // ─── The status bar ──────────────────────────────────────────────────────────────────────
@@ -1084,24 +1222,8 @@ fn assert_no_hidden(buffer: &Buffer) {
 #[test]
 fn the_browser_row_shows_a_hostile_model_id_as_data() {
     let mut screen = Screen::new(120, 40);
-    screen.act(ctrl('r'));
-    let mut conversation = tern::store::Conversation::new("imported");
-    conversation.id = "c0de00000002".into();
-    let row = tern::app::BrowserRow {
-        summary: tern::store::ConversationSummary {
-            conversation,
-            message_count: 4,
-            models: vec!["mod\u{1b}]0;PWNMOD\u{7}el".into(), "abc\u{202e}XYZ".into()],
-            total_input_tokens: 90,
-            total_output_tokens: 9,
-            preview: "x".into(),
-        },
-        snippet: None,
-    };
-    screen.act(Action::BrowserRows {
-        generation: 1,
-        rows: Ok(vec![row]),
-    });
+    let models = ["mod\u{1b}]0;PWNMOD\u{7}el", "abc\u{202e}XYZ"];
+    screen.browse(vec![browser_row("c0de00000002", "imported", &models, 0)]);
     let buffer = screen.draw().buffer().clone();
     let text = screen_text(&buffer);
     assert!(text.contains("model, abc⟨U+202E⟩XYZ · 4 msgs"), "{text}");

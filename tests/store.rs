@@ -11,8 +11,12 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+#[path = "common/stored.rs"]
+mod stored;
+
 use proptest::prelude::*;
 use serde_json::json;
+use stored::conversation;
 use tern::api::types::{ContentBlock, Role, Usage, plain_text};
 use tern::store::{
     Conversation, EXPORT_FORMAT, MATCH_END, MATCH_START, MessageStatus, Params, Store, StoreError,
@@ -25,16 +29,10 @@ fn temp_db() -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
-fn conversation(id: &str, title: &str, at: i64) -> Conversation {
-    Conversation {
-        id: id.into(),
-        title: title.into(),
-        created_at: at,
-        updated_at: at,
-        system: None,
-        params: Params::default(),
-        last_model: None,
-    }
+/// A new store in a temporary directory (removed when the guard drops).
+fn new_store() -> (tempfile::TempDir, Store) {
+    let (dir, path) = temp_db();
+    (dir, Store::open(path).unwrap())
 }
 
 fn text_message(conv: &str, id: &str, seq: i64, role: Role, text: &str) -> StoredMessage {
@@ -219,8 +217,7 @@ fn every_field_and_block_kind_round_trips() {
 
 #[test]
 fn snapshots_replace_each_other_and_keep_aggregates_exact() {
-    let (_dir, path) = temp_db();
-    let mut store = Store::open(&path).unwrap();
+    let (_dir, mut store) = new_store();
     store
         .create_conversation(&conversation("c1", "t", 10))
         .unwrap();
@@ -235,9 +232,8 @@ fn snapshots_replace_each_other_and_keep_aggregates_exact() {
         .unwrap();
     assert_eq!(store.summary("c1").unwrap().preview, "Tell me about terns");
 
-    let mut reply = StoredMessage::assistant_streaming("c1", 1, "claude-sonnet-4.5");
-    reply.created_at = 2_000;
-    reply.updated_at = 2_000;
+    let mut reply =
+        StoredMessage::assistant_streaming_at("r".into(), "c1", 1, "claude-sonnet-4.5", 2_000);
     store.upsert_message(&reply).unwrap();
     // No text yet: the preview still shows the question.
     assert_eq!(store.summary("c1").unwrap().preview, "Tell me about terns");
@@ -283,8 +279,7 @@ fn snapshots_replace_each_other_and_keep_aggregates_exact() {
 
 #[test]
 fn writes_to_missing_conversations_are_not_found() {
-    let (_dir, path) = temp_db();
-    let mut store = Store::open(&path).unwrap();
+    let (_dir, mut store) = new_store();
     assert!(matches!(
         store.upsert_message(&text_message("nope", "m", 0, Role::User, "x")),
         Err(StoreError::NotFound(id)) if id == "nope"
@@ -314,8 +309,7 @@ fn writes_to_missing_conversations_are_not_found() {
 
 #[test]
 fn search_follows_edits_renames_and_deletes() {
-    let (_dir, path) = temp_db();
-    let mut store = Store::open(&path).unwrap();
+    let (_dir, mut store) = new_store();
     store
         .create_conversation(&conversation("c1", "Birds", 1))
         .unwrap();
@@ -373,8 +367,7 @@ fn search_follows_edits_renames_and_deletes() {
 
 #[test]
 fn the_browser_lists_newest_first_and_searches_with_a_snippet() {
-    let (_dir, path) = temp_db();
-    let mut store = Store::open(&path).unwrap();
+    let (_dir, mut store) = new_store();
     for (id, title, at) in [
         ("c1", "Pelican migration", 1),
         ("c2", "Gulls", 2),
@@ -422,8 +415,7 @@ fn the_browser_lists_newest_first_and_searches_with_a_snippet() {
 
 #[test]
 fn titles_are_searchable_also_after_a_rename() {
-    let (_dir, path) = temp_db();
-    let mut store = Store::open(&path).unwrap();
+    let (_dir, mut store) = new_store();
     store
         .create_conversation(&conversation("c1", "Pelican migration", 1))
         .unwrap();
@@ -515,8 +507,7 @@ async fn the_writer_keeps_the_last_draft() {
 
 #[test]
 fn search_ranks_prefixes_accents_and_marks_matches() {
-    let (_dir, path) = temp_db();
-    let mut store = Store::open(&path).unwrap();
+    let (_dir, mut store) = new_store();
     store
         .create_conversation(&conversation("c", "Rust", 1))
         .unwrap();
@@ -562,8 +553,7 @@ fn search_ranks_prefixes_accents_and_marks_matches() {
 
 #[test]
 fn hostile_queries_are_plain_text_not_syntax() {
-    let (_dir, path) = temp_db();
-    let mut store = Store::open(&path).unwrap();
+    let (_dir, mut store) = new_store();
     store
         .create_conversation(&conversation("c", "t", 1))
         .unwrap();
@@ -635,8 +625,7 @@ proptest! {
 
 #[test]
 fn broad_queries_rank_only_the_newest_matches() {
-    let (_dir, path) = temp_db();
-    let mut store = Store::open(&path).unwrap();
+    let (_dir, mut store) = new_store();
     let window = tern::store::search::RANK_WINDOW;
     let mut batch = vec![WriteCommand::CreateConversation(conversation("c", "t", 1))];
     // The oldest message is the best bm25 match of all, but falls outside the window.
@@ -675,8 +664,7 @@ fn broad_queries_rank_only_the_newest_matches() {
 
 #[test]
 fn id_prefixes_resolve_uniquely() {
-    let (_dir, path) = temp_db();
-    let mut store = Store::open(&path).unwrap();
+    let (_dir, mut store) = new_store();
     for id in ["abc0000000000001", "abc0000000000002", "abd0000000000000"] {
         store.create_conversation(&conversation(id, id, 1)).unwrap();
     }
@@ -708,8 +696,7 @@ fn id_prefixes_resolve_uniquely() {
 
 #[test]
 fn list_pages_newest_first() {
-    let (_dir, path) = temp_db();
-    let mut store = Store::open(&path).unwrap();
+    let (_dir, mut store) = new_store();
     assert_eq!(store.most_recent().unwrap(), None);
     assert!(store.list(0, 10).unwrap().is_empty());
     for i in 0..25 {
@@ -741,8 +728,7 @@ fn list_pages_newest_first() {
 
 #[test]
 fn export_json_imports_back_exactly() {
-    let (_dir, path) = temp_db();
-    let mut store = Store::open(&path).unwrap();
+    let (_dir, mut store) = new_store();
     let (conv, messages) = everything("0123456789abcdef");
     save(&mut store, &conv, &messages);
     let json = store.export_json(&conv.id).unwrap();
@@ -804,8 +790,7 @@ fn export_json_imports_back_exactly() {
 
 #[test]
 fn markdown_export_is_readable() {
-    let (_dir, path) = temp_db();
-    let mut store = Store::open(&path).unwrap();
+    let (_dir, mut store) = new_store();
     let (conv, messages) = everything("0123456789abcdef");
     save(&mut store, &conv, &messages);
     let md = store.export_markdown(&conv.id).unwrap();
@@ -833,8 +818,7 @@ fn markdown_export_is_readable() {
 
 #[test]
 fn batches_apply_each_command_or_report_it() {
-    let (_dir, path) = temp_db();
-    let mut store = Store::open(&path).unwrap();
+    let (_dir, mut store) = new_store();
     let failures = store
         .apply_batch(&[
             WriteCommand::CreateConversation(conversation("c", "t", 1)),
@@ -1210,8 +1194,7 @@ fn an_append_after_a_stale_parent_is_refused_as_a_conflict() {
 
 #[test]
 fn appending_in_the_loading_transaction_sees_the_latest_history() {
-    let (_dir, path) = temp_db();
-    let mut store = Store::open(&path).unwrap();
+    let (_dir, mut store) = new_store();
     store
         .create_conversation(&conversation("c", "t", 1))
         .unwrap();
@@ -1338,8 +1321,8 @@ fn a_live_stream_of_another_store_in_this_process_is_left_alone() {
     writer
         .create_conversation(&conversation("c", "t", 1))
         .unwrap();
-    let mut reply = StoredMessage::assistant_streaming("c", 0, "m");
-    reply.updated_at = 0; // ancient: age alone would call it dead
+    // Written at 0, ancient: age alone would call it dead.
+    let reply = StoredMessage::assistant_streaming_at("r".into(), "c", 0, "m", 0);
     writer.upsert_message(&reply).unwrap();
     let reader = Store::open(&path).unwrap();
     assert_eq!(reader.recovered_on_open(), 0);
@@ -1425,8 +1408,13 @@ fn child_process_entry() {
             store
                 .upsert_message(&text_message("crash", "question", 0, Role::User, "Go on"))
                 .unwrap();
-            let mut reply = StoredMessage::assistant_streaming("crash", 1, "claude-sonnet-4.5");
-            reply.id = "reply".into();
+            let mut reply = StoredMessage::assistant_streaming_at(
+                "reply".into(),
+                "crash",
+                1,
+                "claude-sonnet-4.5",
+                stored::T0,
+            );
             reply.content = vec![ContentBlock::text("A partial reply that was cut")];
             store.upsert_message(&reply).unwrap();
             println!("READY");
@@ -1454,7 +1442,8 @@ async fn the_writer_task_applies_in_order_and_reports_failures() {
     writer
         .upsert_message(text_message("c", "q", 0, Role::User, "question"))
         .unwrap();
-    let mut reply = StoredMessage::assistant_streaming("c", 1, "claude-sonnet-4.5");
+    let mut reply =
+        StoredMessage::assistant_streaming_at("r".into(), "c", 1, "claude-sonnet-4.5", 2);
     let mut text = String::new();
     for i in 0..300 {
         text.push_str(&format!("chunk {i} "));

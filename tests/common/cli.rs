@@ -8,7 +8,13 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 
+use tern::fake::{FakeConfig, FakeServer};
 use tern::store::Store;
+
+/// A fake server with the default behaviour, on a thread of its own (the binary reaches it).
+pub fn server() -> FakeServer {
+    FakeServer::start_background(FakeConfig::default()).expect("the fake server starts")
+}
 
 /// What one run of `tern` left behind.
 #[derive(Debug)]
@@ -73,6 +79,15 @@ impl Run {
     }
 }
 
+/// The JSON body of the last request `server` received.
+pub fn last_body(server: &FakeServer) -> serde_json::Value {
+    server
+        .requests()
+        .last()
+        .and_then(|r| r.json())
+        .expect("a JSON request was recorded")
+}
+
 /// A temporary `$HOME` with its own config and data directories.
 pub struct Home {
     dir: tempfile::TempDir,
@@ -86,6 +101,11 @@ impl Home {
             dir: tempfile::tempdir().expect("a temporary directory"),
             base_url: base_url.to_owned(),
         }
+    }
+
+    /// A fresh home for commands that never reach the network (its endpoint refuses).
+    pub fn offline() -> Home {
+        Home::new("http://127.0.0.1:9")
     }
 
     pub fn path(&self) -> &std::path::Path {
@@ -123,30 +143,12 @@ impl Home {
 
     /// Run `tern ARGS` to the end, stdout a pipe.
     pub fn run(&self, args: &[&str]) -> Run {
-        let out = self.command(args).output().expect("tern runs");
-        Run {
-            status: out.status,
-            stdout: out.stdout,
-            stderr: out.stderr,
-        }
+        run_command(self.command(args), None)
     }
 
     /// Run `tern ARGS` with `input` piped to its stdin.
     pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Run {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .spawn()
-            .expect("tern runs");
-        let mut stdin = child.stdin.take().expect("piped stdin");
-        stdin.write_all(input.as_bytes()).expect("stdin written");
-        drop(stdin);
-        let out = child.wait_with_output().expect("tern ends");
-        Run {
-            status: out.status,
-            stdout: out.stdout,
-            stderr: out.stderr,
-        }
+        run_command(self.command(args), Some(input))
     }
 
     /// Start `tern ARGS` without waiting for it.
@@ -200,6 +202,25 @@ impl Home {
             stdout,
             stderr: out.stderr,
         }
+    }
+}
+
+/// Run `cmd` (from [`Home::command`]) to the end, stdout a pipe, `input` (if any) piped to its
+/// stdin.
+pub fn run_command(mut cmd: Command, input: Option<&str>) -> Run {
+    if input.is_some() {
+        cmd.stdin(Stdio::piped());
+    }
+    let mut child = cmd.spawn().expect("tern runs");
+    if let Some(input) = input {
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        stdin.write_all(input.as_bytes()).expect("stdin written");
+    }
+    let out = child.wait_with_output().expect("tern ends");
+    Run {
+        status: out.status,
+        stdout: out.stdout,
+        stderr: out.stderr,
     }
 }
 

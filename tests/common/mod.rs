@@ -9,6 +9,8 @@ use tern::app::{Action, ApiEvent, App, Effect, KeyMap, RequestId, Settings};
 use tern::store::StoredMessage;
 use tern::store::WriteCommand;
 
+pub mod stored;
+
 pub const DEFAULT_MODEL: &str = "claude-sonnet-4.6";
 
 /// Settings as a user with the built-in defaults would have them (the six APIFree models).
@@ -25,6 +27,22 @@ pub fn settings(has_key: bool) -> Settings {
         base_url: "https://api.apifree.ai".to_owned(),
         config_file: Some("/home/user/.config/tern/config.toml".to_owned()),
     }
+}
+
+/// A fresh app with the default settings and a key, its wall clock at [`stored::T0`], its ids
+/// seeded: every id and timestamp it makes is the same on every run.
+pub fn new_app() -> App {
+    app_with(settings(true), stored::T0)
+}
+
+/// A fresh app with `settings`, its wall clock at `now_ms`, its ids seeded.
+pub fn app_with(settings: Settings, now_ms: i64) -> App {
+    App::new(
+        settings,
+        std::time::Instant::now(),
+        now_ms,
+        tern::app::Ids::seeded(1),
+    )
 }
 
 pub fn press(code: KeyCode, modifiers: KeyModifiers) -> Action {
@@ -104,6 +122,18 @@ pub fn saved_messages(effects: &[Effect]) -> Vec<StoredMessage> {
         .collect()
 }
 
+/// The driver's answer to `Effect::OpenConversation`: the saved conversation opens in a tab.
+pub fn open_saved(
+    app: &mut App,
+    conversation: tern::store::Conversation,
+    messages: Vec<StoredMessage>,
+) -> Vec<Effect> {
+    app.update(Action::OpenSaved {
+        conversation,
+        messages,
+    })
+}
+
 /// Feed an API event for `request` to whichever pane owns it (or the active one).
 pub fn api(app: &mut App, request: RequestId, event: ApiEvent) -> Vec<Effect> {
     let conversation = app
@@ -129,6 +159,21 @@ pub fn usage(input: u64, output: u64) -> Usage {
     }
 }
 
+/// `message_start`: the server has counted `input` tokens (and a placeholder 1 out).
+pub fn started(input: u64) -> ApiEvent {
+    ApiEvent::Started {
+        usage: usage(input, 1),
+    }
+}
+
+/// The request failed with `error` (the client kept no partial message of its own).
+pub fn failed(error: ApiError) -> ApiEvent {
+    ApiEvent::Failed {
+        error,
+        partial: None,
+    }
+}
+
 /// The accumulated message of a stream that finished with `text`.
 pub fn finished(model: &str, text: &str, usage: Usage) -> ApiEvent {
     ApiEvent::Finished(Box::new(Message {
@@ -151,13 +196,7 @@ pub fn reply(app: &mut App, request: RequestId, text: &str, u: Usage) -> Vec<Eff
         .find(|p| p.request() == Some(request))
         .map(|p| p.model.clone())
         .unwrap_or_default();
-    let mut effects = api(
-        app,
-        request,
-        ApiEvent::Started {
-            usage: usage(u.input_tokens, 1),
-        },
-    );
+    let mut effects = api(app, request, started(u.input_tokens));
     effects.extend(api(app, request, ApiEvent::Text(text.to_owned())));
     effects.extend(api(app, request, ApiEvent::Usage(u)));
     effects.extend(api(app, request, finished(&model, text, u)));
@@ -210,4 +249,116 @@ fn row_text(row: &[ratatui::buffer::Cell]) -> String {
         skip = tern::render::display_width(cell.symbol()).saturating_sub(1);
     }
     out
+}
+
+/// The screen with its styles, for snapshots where colour carries meaning: each row as text,
+/// then under it a mask of the same width naming each cell's style by a letter (blank: the
+/// terminal's default), then a legend of the letters. Letters go by first appearance, so a
+/// changed colour changes its legend line and a restyled cell its mask.
+pub fn styled_screen_text(buffer: &ratatui::buffer::Buffer) -> String {
+    styled_rows_text(buffer, 0..buffer.area.height)
+}
+
+/// [`styled_screen_text`] of the rows in `rows` only (numbered as on the screen).
+pub fn styled_rows_text(buffer: &ratatui::buffer::Buffer, rows: std::ops::Range<u16>) -> String {
+    use std::fmt::Write as _;
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let width = usize::from(buffer.area.width.max(1));
+    let mut styles: Vec<CellStyle> = Vec::new();
+    let mut out = String::new();
+    let rows = buffer
+        .content()
+        .chunks(width)
+        .enumerate()
+        .skip(usize::from(rows.start))
+        .take(usize::from(rows.end.saturating_sub(rows.start)));
+    for (y, row) in rows {
+        let mut mask = String::new();
+        let mut letter = ' ';
+        let mut covered = 0;
+        for cell in row {
+            // The cells a wide character covers take its letter.
+            if covered > 0 {
+                covered -= 1;
+            } else {
+                let style = CellStyle::of(cell);
+                letter = if style.is_default() {
+                    ' '
+                } else {
+                    let at = styles.iter().position(|s| *s == style).unwrap_or_else(|| {
+                        styles.push(style);
+                        styles.len() - 1
+                    });
+                    char::from(*LETTERS.get(at).expect("at most 62 styles on a screen"))
+                };
+                covered = tern::render::display_width(cell.symbol()).saturating_sub(1);
+            }
+            mask.push(letter);
+        }
+        let _ = writeln!(out, "{y:>2} \"{}\"", row_text(row));
+        let _ = writeln!(out, "   \"{mask}\"");
+    }
+    for (style, letter) in styles.iter().zip(LETTERS) {
+        let _ = writeln!(out, "{}  {style}", char::from(*letter));
+    }
+    out
+}
+
+/// What a cell looks like apart from its text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct CellStyle {
+    fg: ratatui::style::Color,
+    bg: ratatui::style::Color,
+    modifier: ratatui::style::Modifier,
+}
+
+impl CellStyle {
+    /// A blank cell's foreground and text modifiers do not show: they are left out, so masks
+    /// follow what the eye sees.
+    fn of(cell: &ratatui::buffer::Cell) -> CellStyle {
+        use ratatui::style::{Color, Modifier};
+        let style = CellStyle {
+            fg: cell.fg,
+            bg: cell.bg,
+            modifier: cell.modifier,
+        };
+        if cell.symbol() != " " || cell.modifier.contains(Modifier::REVERSED) {
+            return style;
+        }
+        CellStyle {
+            fg: Color::Reset,
+            modifier: cell.modifier & (Modifier::UNDERLINED | Modifier::CROSSED_OUT),
+            ..style
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        use ratatui::style::{Color, Modifier};
+        self.fg == Color::Reset && self.bg == Color::Reset && self.modifier == Modifier::empty()
+    }
+}
+
+/// `fg #e06c75 bg #282c34 bold italic`: the colours that are set, then the modifiers.
+impl std::fmt::Display for CellStyle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use ratatui::style::Color;
+        let color = |c: Color| match c {
+            Color::Rgb(r, g, b) => format!("#{r:02x}{g:02x}{b:02x}"),
+            Color::Indexed(i) => format!("color{i}"),
+            named => format!("{named:?}").to_lowercase(),
+        };
+        let mut parts = Vec::new();
+        if self.fg != Color::Reset {
+            parts.push(format!("fg {}", color(self.fg)));
+        }
+        if self.bg != Color::Reset {
+            parts.push(format!("bg {}", color(self.bg)));
+        }
+        parts.extend(
+            self.modifier
+                .iter_names()
+                .map(|(name, _)| name.to_lowercase()),
+        );
+        f.write_str(&parts.join(" "))
+    }
 }

@@ -20,7 +20,7 @@ use ratatui::layout::Rect;
 use tern::config::{Config, Overrides};
 use tern::driver::{Input, Session, Start};
 use tern::fake::{FakeConfig, FakeServer, RecordedRequest};
-use tern::store::Store;
+use tern::store::{Conversation, Store, StoredMessage};
 use tokio::sync::{mpsc, watch};
 
 pub use crate::common::screen_text;
@@ -149,6 +149,18 @@ impl User {
         self.wait_for(needle, |t| t.contains(needle)).await
     }
 
+    /// Send `prompt` and wait until the reply is done and `needle` shows; that screen.
+    pub async fn ask_until(&mut self, prompt: &str, needle: &str) -> String {
+        self.send(prompt);
+        self.wait_ready_with(needle).await
+    }
+
+    /// Send `prompt` and wait until the fake server's echo of it (which quotes the prompt) is
+    /// done; that screen.
+    pub async fn ask(&mut self, prompt: &str) -> String {
+        self.ask_until(prompt, &format!("│ {prompt}")).await
+    }
+
     /// Wait until the reply is done (the status bar says `ready`) and `needle` shows.
     pub async fn wait_ready_with(&mut self, needle: &str) -> String {
         self.wait_for(&format!("ready with {needle:?}"), |t| {
@@ -240,16 +252,18 @@ impl Rig {
 
     /// The `POST /v1/messages` bodies the server received, in order.
     pub fn message_requests(&self) -> Vec<serde_json::Value> {
-        self.server
-            .requests()
-            .iter()
-            .filter(|r| r.method == "POST" && r.path == "/v1/messages")
-            .map(|r: &RecordedRequest| r.json().expect("a JSON body"))
-            .collect()
+        message_bodies(&self.server)
     }
 
     pub fn store(&self) -> Store {
         Store::open(self.store_path()).expect("the store opens")
+    }
+
+    /// The most recently updated saved conversation, as stored.
+    pub fn latest(&self) -> (Conversation, Vec<StoredMessage>) {
+        let store = self.store();
+        let id = store.most_recent().unwrap().expect("a saved conversation");
+        store.load(&id).unwrap()
     }
 }
 
@@ -278,6 +292,16 @@ where
         .await
         .expect("every save reached the disk");
     user.seen
+}
+
+/// The `POST /v1/messages` bodies `server` received, in order.
+pub fn message_bodies(server: &FakeServer) -> Vec<serde_json::Value> {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/v1/messages")
+        .map(|r: &RecordedRequest| r.json().expect("a JSON body"))
+        .collect()
 }
 
 /// (role, text) of each message of a request body.
