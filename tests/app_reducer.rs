@@ -2156,7 +2156,7 @@ fn a_seeded_clock_and_ids_give_identical_runs() {
                 (p.conversation.clone(), p.phase.clone(), messages, shown)
             })
             .collect();
-        let notice = app.notice.as_ref().map(|(n, _)| n.clone());
+        let notice = app.notice.as_ref().cloned();
         (effects, tabs, notice, app.active)
     };
     let (first, second) = (run(), run());
