@@ -4,7 +4,9 @@
 //! benches and the fake server reach the same code the user runs.
 //!
 //! The four paths a newcomer looks for first, file by file. The app decides (`app`, pure: it
-//! returns effects as data), the driver does the I/O (`driver`), the view only reads (`ui`):
+//! returns effects as data), the driver does the I/O (`driver`), the view only reads (`ui`).
+//! Every action and effect is listed, each variant documented, in `app/action.rs`; the state
+//! they change is `app/state.rs` (the app) and `app/pane.rs` (a tab).
 //!
 //! - **A key press becomes an action**: `driver/input.rs` (terminal events) →
 //!   `driver/event_loop.rs` (`to_action`, then `App::update`) → `app/update/mod.rs` (`on_key`) →

@@ -10,8 +10,8 @@
 //! other tern wrote. The conversation never holds two user turns in a row, and nothing typed is
 //! lost.
 
-use super::state::*;
 use crate::api::Role;
+use crate::app::*;
 use crate::store::{Conversation, StoredMessage};
 
 impl App {

@@ -9,7 +9,7 @@
 
 use crate::store::MessageStatus;
 
-use super::state::{App, Pane};
+use super::{App, Pane};
 
 /// Tokens `text` is likely to take.
 pub fn estimate_tokens(text: &str) -> u64 {

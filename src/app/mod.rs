@@ -5,15 +5,21 @@
 //! reporting back as actions over one channel. That keeps every behaviour unit-testable without
 //! a terminal or a network (atuin-ai's FSM is the model).
 
+mod action;
 mod conflict;
 mod context;
 pub mod help;
 pub mod history;
 mod ids;
 mod keymap;
+mod overlay;
+mod pane;
 mod state;
 mod update;
 
+pub use action::*;
 pub use context::{Oversize, estimate_tokens, request_estimate};
 pub use keymap::{KeyAction, KeyMap, KeySpec};
+pub use overlay::*;
+pub use pane::*;
 pub use state::*;

@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::app::state::*;
+use crate::app::*;
 use crate::store::WriteCommand;
 
 use super::overlay::edit_line;

@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::api::Role;
 use crate::app::keymap::KeyAction;
-use crate::app::state::*;
+use crate::app::*;
 
 impl App {
     pub(super) fn on_input_key(&mut self, key: KeyEvent) {

@@ -14,7 +14,7 @@ mod stream;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::keymap::KeyAction;
-use super::state::*;
+use crate::app::*;
 use crate::store::WriteCommand;
 
 impl App {

@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::app::help;
 use crate::app::keymap::KeyAction;
-use crate::app::state::*;
+use crate::app::*;
 
 use super::slash::model_id;
 

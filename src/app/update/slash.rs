@@ -1,7 +1,7 @@
 //! Slash commands typed in the input (`/system`, `/temp`, `/model`...) and the model choice
 //! they share with the picker.
 
-use crate::app::state::*;
+use crate::app::*;
 use crate::store::WriteCommand;
 
 impl App {

@@ -3,7 +3,7 @@
 use crate::api::Role;
 use crate::api::types::plain_text;
 use crate::app::keymap::KeyAction;
-use crate::app::state::*;
+use crate::app::*;
 use crate::store::WriteCommand;
 use crate::store::{MessageStatus, StoredMessage, title_from_prompt};
 

@@ -1,0 +1,205 @@
+//! The words between the app and the driver: the [`Action`]s that happen to the app, the
+//! [`Effect`]s it asks for, and the two things that are neither I/O nor state (a [`Scroll`]
+//! for the view, a [`Timer`] the driver keeps).
+//!
+//! Every variant says what it means and who answers it, so a new effect is read here once and
+//! carried out in `driver/effects.rs`.
+
+use std::time::Duration;
+
+use crossterm::event::KeyEvent;
+
+use super::overlay::BrowserRow;
+use super::state::{Notice, RequestId};
+use crate::api::{ApiError, Message, MessagesRequest, RetryNotice, Usage};
+use crate::store::{Conversation, StoredMessage, WriteCommand};
+
+/// A stream update for one request.
+#[derive(Debug, Clone, PartialEq)]
+#[deny(missing_docs)]
+pub enum ApiEvent {
+    /// The request failed in a way worth retrying; the next attempt comes after the delay.
+    Retrying(RetryNotice),
+    /// The reply began (`message_start`), with the server's first usage.
+    Started {
+        /// Input and cache counts; the output count is a placeholder until the end.
+        usage: Usage,
+    },
+    /// More of the reply's text.
+    Text(String),
+    /// Updated counts (`message_delta`).
+    Usage(Usage),
+    /// The whole reply, as the stream assembled it.
+    Finished(Box<Message>),
+    /// The request or the stream failed.
+    Failed {
+        /// What went wrong, for the error block.
+        error: ApiError,
+        /// What had arrived before it failed, if anything.
+        partial: Option<Box<Message>>,
+    },
+}
+
+/// Everything that can happen to the app.
+#[derive(Debug)]
+#[deny(missing_docs)]
+pub enum Action {
+    /// A key press (or repeat; releases change nothing).
+    Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste).
+    Paste(String),
+    /// Mouse wheel: lines, negative is up.
+    Wheel(i32),
+    /// The terminal changed size (the next frame redraws everything).
+    Resize,
+    /// A timer the app asked for ([`Effect::Schedule`]) is due.
+    Timer(Timer),
+    /// A stream update (answers `Effect::Send`).
+    Api {
+        /// The conversation the request was made for.
+        conversation: String,
+        /// Which request: updates of a stopped or replaced one are dropped.
+        request: RequestId,
+        /// What happened.
+        event: ApiEvent,
+    },
+    /// The ids the endpoint's Models API listed, added to the picker.
+    ModelsFetched(Vec<String>),
+    /// `$EDITOR` closed (answers `Effect::Editor`): the edited text, or why it failed.
+    EditorClosed(Result<String, String>),
+    /// Something to tell the user in the status line.
+    Notify(Notice),
+    /// Open a saved conversation in a new tab (or focus it if open).
+    OpenSaved {
+        /// The conversation's row.
+        conversation: Conversation,
+        /// Its messages in order.
+        messages: Vec<StoredMessage>,
+    },
+    /// SIGTERM / SIGHUP: save and leave.
+    Terminate,
+    /// The store refused a message of this conversation: another tern appended to it first.
+    SaveConflict {
+        /// The conversation's id.
+        conversation: String,
+        /// The id of the message the store refused.
+        message: String,
+    },
+    /// A conversation as stored, reloaded after a conflict (answers `Effect::Reload`).
+    Reloaded {
+        /// The conversation's row as stored.
+        conversation: Conversation,
+        /// Its messages as stored.
+        messages: Vec<StoredMessage>,
+    },
+    /// The draft the store kept for a conversation (the answer to a load; see
+    /// `WriteCommand::SetDraft`). Fills that pane's input only if it is still empty.
+    RestoreDraft {
+        /// The conversation's id.
+        conversation: String,
+        /// The unsent text.
+        text: String,
+    },
+    /// Rows for the browser's query number `generation` (older answers are dropped).
+    BrowserRows {
+        /// The query number the rows answer.
+        generation: u64,
+        /// The rows, or why the store could not give them.
+        rows: Result<Vec<BrowserRow>, String>,
+    },
+    /// The messages of a conversation previewed in the browser.
+    BrowserPreview {
+        /// The conversation's id.
+        id: String,
+        /// Its latest messages.
+        messages: Vec<StoredMessage>,
+    },
+}
+
+/// A scroll of a conversation's view. Not an [`Effect`]: scrolling is the view's business, not
+/// I/O, so the app queues these in [`App::scrolls`](super::App::scrolls) and the view takes them after each update
+/// (`ViewState::sync`), the same way in the driver and in every test harness.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scroll {
+    /// The conversation whose view scrolls.
+    pub conversation: String,
+    /// How far.
+    pub by: ScrollBy,
+}
+
+/// How far to scroll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[deny(missing_docs)]
+pub enum ScrollBy {
+    /// Lines; negative is up.
+    Lines(i32),
+    /// Screens; negative is up.
+    Pages(i32),
+    /// To the first line.
+    Top,
+    /// To the end, following new text again.
+    Bottom,
+}
+
+/// What the app asks the driver to do.
+#[derive(Debug, Clone, PartialEq)]
+#[deny(missing_docs)]
+pub enum Effect {
+    /// Stream a request; answer with `Action::Api` events tagged with `request`.
+    Send {
+        /// The conversation the reply belongs to.
+        conversation: String,
+        /// The request's id, carried back on every event.
+        request: RequestId,
+        /// The request body as the API takes it.
+        body: MessagesRequest,
+    },
+    /// Stop a request: its task ends and sends nothing more.
+    Cancel(RequestId),
+    /// A write for the store's owner task, in the store's own terms.
+    Save(WriteCommand),
+    /// Put `text` on the clipboard; answer with a notice naming `what` was copied.
+    Copy {
+        /// What to copy (cleaned for the clipboard first).
+        text: String,
+        /// How the notice names it ("reply", "code block").
+        what: String,
+    },
+    /// Lend the terminal to `$EDITOR` with this text; answer with `Action::EditorClosed`.
+    Editor(String),
+    /// List (empty query) or search saved conversations; answer with `Action::BrowserRows`.
+    BrowserQuery {
+        /// The query number, carried back with the rows.
+        generation: u64,
+        /// The search text; empty lists every conversation.
+        query: String,
+    },
+    /// Load a conversation for the browser's preview; answer with `Action::BrowserPreview`.
+    BrowserPreview(String),
+    /// Load an open conversation again as stored; answer with `Action::Reloaded`.
+    Reload(String),
+    /// Load a saved conversation and open it; answer with `Action::OpenSaved`.
+    OpenConversation(String),
+    /// Write a conversation as Markdown to a file in the current directory.
+    Export(String),
+    /// Send `Action::Timer(timer)` once `after` has passed. Asking again for a timer that is
+    /// still pending moves it: there is at most one of each.
+    Schedule {
+        /// Which timer.
+        timer: Timer,
+        /// How long from now.
+        after: Duration,
+    },
+    /// Leave the app (after the effects before it have been carried out).
+    Quit,
+}
+
+/// The app's wake-ups. The app decides when it wants one; the driver only keeps the time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[deny(missing_docs)]
+pub enum Timer {
+    /// The status-line notice has been shown for [`NOTICE_TTL`](super::NOTICE_TTL).
+    NoticeExpiry,
+    /// The next spinner frame, while a request waits for its first text.
+    Spinner,
+}

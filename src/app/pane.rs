@@ -1,0 +1,306 @@
+//! A pane: one open conversation (a tab), its messages as shown, and where its request is.
+//!
+//! `ChatMessage` pairs what is saved (`StoredMessage`) with what only the view needs (the joined
+//! text, a version for the line cache); `Phase` holds the request id inside the busy states, so
+//! a pane cannot be idle with a request running or busy without one.
+
+use std::time::Instant;
+
+use ratatui_textarea::TextArea;
+
+use super::context::estimate_tokens;
+use super::state::{RequestId, Settings};
+use crate::api::{ApiError, MessagesRequest, RetryNotice, Role, Usage};
+pub use crate::store::ErrorInfo;
+use crate::store::{Conversation, MessageStatus, StoredMessage};
+
+impl ErrorInfo {
+    /// A failure as shown in an error block (its saved form belongs to the store).
+    pub fn from_api(err: &ApiError) -> ErrorInfo {
+        ErrorInfo {
+            headline: err.headline(),
+            details: err.details(),
+            advice: err.advice().to_owned(),
+        }
+    }
+}
+
+/// Token counts as shown: the server's, or (marked `estimated`) a guess from the reply's text
+/// while the server has not counted it yet (streaming, stopped, failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tokens {
+    pub usage: Usage,
+    pub estimated: bool,
+}
+
+/// One message in a pane: what is saved, plus what the view needs.
+#[derive(Debug, Clone)]
+pub struct ChatMessage {
+    pub stored: StoredMessage,
+    /// The readable text (text blocks joined). Grows in place while streaming.
+    pub text: String,
+    /// Bumped on every change; the view's line cache keys on it.
+    pub version: u64,
+    pub error: Option<ErrorInfo>,
+    /// The server has sent its final output count (the usage of `message_delta` or the
+    /// finished message); until then `message_start`'s placeholder is no count at all.
+    pub usage_final: bool,
+}
+
+impl ChatMessage {
+    pub fn new(stored: StoredMessage) -> ChatMessage {
+        let text = crate::api::types::plain_text(&stored.content);
+        let error = stored.error.as_deref().map(ErrorInfo::from_stored);
+        ChatMessage {
+            usage_final: stored.status == MessageStatus::Complete,
+            stored,
+            text,
+            version: 0,
+            error,
+        }
+    }
+
+    /// The tokens to show for this message, if there is anything to show.
+    pub fn tokens(&self) -> Option<Tokens> {
+        let server = self.stored.usage;
+        if self.usage_final || self.role() == Role::User {
+            return server.map(|usage| Tokens {
+                usage,
+                estimated: false,
+            });
+        }
+        let guess = estimate_tokens(&self.text);
+        if server.is_none() && guess == 0 {
+            return None;
+        }
+        let mut usage = server.unwrap_or_default();
+        usage.output_tokens = usage.output_tokens.max(guess);
+        Some(Tokens {
+            usage,
+            estimated: true,
+        })
+    }
+
+    pub fn role(&self) -> Role {
+        self.stored.role
+    }
+
+    pub fn status(&self) -> MessageStatus {
+        self.stored.status
+    }
+
+    /// The snapshot to save at `now_ms`: while streaming, the text so far becomes the content.
+    pub fn snapshot(&self, now_ms: i64) -> StoredMessage {
+        let mut stored = self.stored.clone();
+        if stored.status != MessageStatus::Complete || stored.content.is_empty() {
+            let others = stored
+                .content
+                .iter()
+                .filter(|b| !matches!(b, crate::api::ContentBlock::Text { .. }))
+                .cloned();
+            let mut content: Vec<_> = others.collect();
+            if !self.text.is_empty() {
+                content.push(crate::api::ContentBlock::text(self.text.clone()));
+            }
+            stored.content = content;
+        }
+        stored.error = self.error.as_ref().map(ErrorInfo::to_stored);
+        stored.updated_at = now_ms;
+        stored
+    }
+}
+
+/// Where a pane's current request is. The request's id lives in the busy phases, so a pane
+/// cannot be idle with a request running or busy without one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    Idle,
+    /// Sent, no text yet (a retry of the connection may be under way).
+    Waiting {
+        request: RequestId,
+        since: Instant,
+        retry: Option<RetryNotice>,
+    },
+    /// Text is arriving.
+    Streaming {
+        request: RequestId,
+        since: Instant,
+        first_text: Instant,
+        chars: usize,
+    },
+}
+
+impl Phase {
+    /// The request this phase waits on, if busy.
+    pub fn request(&self) -> Option<RequestId> {
+        match self {
+            Phase::Idle => None,
+            Phase::Waiting { request, .. } | Phase::Streaming { request, .. } => Some(*request),
+        }
+    }
+}
+
+/// One open conversation (a tab).
+pub struct Pane {
+    pub conversation: Conversation,
+    /// Whether the conversation row exists in the store yet (it is created on the first send).
+    pub saved: bool,
+    /// The model the next turn goes to.
+    pub model: String,
+    pub messages: Vec<ChatMessage>,
+    pub input: TextArea<'static>,
+    pub phase: Phase,
+    pub last_flush: Instant,
+    /// New content arrived while another tab was shown.
+    pub unread: bool,
+    /// The user named the conversation (`/title`), so the first prompt must not rename it.
+    pub title_from_user: bool,
+    /// A prompt the user was told does not fit the context window: Enter on it sends anyway.
+    pub confirmed_oversize: Option<super::context::Oversize>,
+    /// The draft the store holds for this conversation ("" for none), so a draft is handed to
+    /// the store only when it changed.
+    pub kept_draft: String,
+}
+
+impl Pane {
+    /// An empty tab; `id` names its conversation, created at `now_ms`.
+    pub fn new(settings: &Settings, now: Instant, id: String, now_ms: i64) -> Pane {
+        let mut conversation = Conversation::new_at(id, "New conversation", now_ms);
+        conversation.system = settings.system.clone();
+        conversation.params.max_tokens = Some(settings.max_tokens);
+        conversation.params.temperature = settings.temperature;
+        conversation.params.top_p = settings.top_p;
+        Pane::with(
+            conversation,
+            settings.default_model.clone(),
+            false,
+            Vec::new(),
+            now,
+        )
+    }
+
+    /// A pane for a saved conversation.
+    pub fn from_saved(
+        settings: &Settings,
+        conversation: Conversation,
+        messages: Vec<StoredMessage>,
+        now: Instant,
+    ) -> Pane {
+        let model = conversation
+            .last_model
+            .clone()
+            .unwrap_or_else(|| settings.default_model.clone());
+        let messages = messages.into_iter().map(ChatMessage::new).collect();
+        Pane::with(conversation, model, true, messages, now)
+    }
+
+    fn with(
+        conversation: Conversation,
+        model: String,
+        saved: bool,
+        messages: Vec<ChatMessage>,
+        now: Instant,
+    ) -> Pane {
+        Pane {
+            model,
+            conversation,
+            saved,
+            messages,
+            input: new_input(),
+            phase: Phase::Idle,
+            last_flush: now,
+            unread: false,
+            title_from_user: false,
+            confirmed_oversize: None,
+            kept_draft: String::new(),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.conversation.id
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.phase != Phase::Idle
+    }
+
+    /// The request running for this pane, if any.
+    pub fn request(&self) -> Option<RequestId> {
+        self.phase.request()
+    }
+
+    /// End the pane's request (the pane goes idle); the request it had, if any.
+    pub fn end_request(&mut self) -> Option<RequestId> {
+        std::mem::replace(&mut self.phase, Phase::Idle).request()
+    }
+
+    pub fn input_text(&self) -> String {
+        self.input.lines().join("\n")
+    }
+
+    /// Whether the input holds something worth keeping (not just blanks).
+    pub fn has_draft(&self) -> bool {
+        self.input.lines().iter().any(|l| !l.trim().is_empty())
+    }
+
+    /// Token totals over the conversation's replies; estimated if any part is.
+    pub fn totals(&self) -> Tokens {
+        let mut total = Tokens::default();
+        for tokens in self.messages.iter().filter_map(ChatMessage::tokens) {
+            let (sum, usage) = (&mut total.usage, tokens.usage);
+            sum.input_tokens += usage.input_tokens;
+            sum.output_tokens += usage.output_tokens;
+            if let Some(c) = usage.cache_creation_input_tokens {
+                *sum.cache_creation_input_tokens.get_or_insert(0) += c;
+            }
+            if let Some(c) = usage.cache_read_input_tokens {
+                *sum.cache_read_input_tokens.get_or_insert(0) += c;
+            }
+            total.estimated |= tokens.estimated;
+        }
+        total
+    }
+
+    /// The last reply with tokens to show (counted or estimated), and its model.
+    pub fn last_usage(&self) -> Option<(&str, Tokens)> {
+        self.messages.iter().rev().find_map(|m| {
+            let tokens = m.tokens()?;
+            Some((m.stored.model.as_deref().unwrap_or(""), tokens))
+        })
+    }
+
+    pub fn max_tokens(&self, settings: &Settings) -> u32 {
+        self.conversation
+            .params
+            .max_tokens
+            .unwrap_or(settings.max_tokens)
+    }
+
+    /// The request for the next turn: the whole history (replies as text, by the rule in
+    /// [`super::history`]), this pane's settings.
+    pub fn build_request(&self, settings: &Settings) -> MessagesRequest {
+        let messages = super::history::request_messages(
+            self.messages.iter().map(|m| (m.role(), m.text.as_str())),
+        );
+        MessagesRequest {
+            model: self.model.clone(),
+            messages,
+            system: self
+                .conversation
+                .system
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .map(crate::api::types::SystemPrompt::Text),
+            max_tokens: self.max_tokens(settings),
+            temperature: self.conversation.params.temperature,
+            top_p: self.conversation.params.top_p,
+            ..Default::default()
+        }
+    }
+}
+
+pub fn new_input() -> TextArea<'static> {
+    let mut input = TextArea::default();
+    input.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
+    input
+}
