@@ -89,7 +89,7 @@ pub struct RequestArgs {
 }
 
 /// A subcommand of the command line (`tern list`, `tern show ID`…); the review commands run
-/// them (see [`crate::review`]).
+/// them (`src/review.rs`).
 #[derive(Debug, Subcommand)]
 pub enum CliCommand {
     /// List saved conversations, newest first

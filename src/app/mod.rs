@@ -1,7 +1,7 @@
 //! The application core: state, the actions that change it, and the effects it asks for.
 //!
 //! `App::update(Action) -> Vec<Effect>` is the only place state changes, and it does no I/O:
-//! network, disk, clipboard and the editor are effects the driver (`crate::driver`) carries out,
+//! network, disk, clipboard and the editor are effects the driver (`src/driver/`) carries out,
 //! reporting back as actions over one channel. That keeps every behaviour unit-testable without
 //! a terminal or a network (atuin-ai's FSM is the model).
 
