@@ -22,6 +22,7 @@ use crate::api::{
     ApiError, Client, ContentBlock, Delta, Message, MessageStream, MessagesRequest, RequestMessage,
     RetryNotice, StreamEvent,
 };
+use crate::app::history::Turn;
 use crate::cli::RequestArgs;
 use crate::config::Config;
 use crate::sanitize::TermStream;
@@ -60,7 +61,7 @@ pub fn build_request(config: &Config, prompt: &str) -> MessagesRequest {
     }
 }
 
-/// The request that continues a saved conversation: its whole history (by the rule in
+/// The request that continues a saved conversation: its whole history, every block (by the rule in
 /// [`crate::app::history`]) and then `prompt`. Model, system prompt and parameters come from the
 /// flags, else from the conversation, else (max tokens) from the configuration.
 pub fn continue_request(
@@ -70,22 +71,28 @@ pub fn continue_request(
     history: &[StoredMessage],
     prompt: &str,
 ) -> MessagesRequest {
-    let texts: Vec<(crate::api::Role, String)> = history
+    let prompt = [crate::api::ContentBlock::text(prompt)];
+    let turns = history
         .iter()
-        .map(|m| (m.role, crate::api::types::plain_text(&m.content)))
-        .collect();
-    let turns = texts
-        .iter()
-        .map(|(role, text)| (*role, text.as_str()))
-        .chain([(crate::api::Role::User, prompt)]);
+        .map(|m| Turn {
+            role: m.role,
+            content: &m.content,
+            model: m.model.as_deref(),
+        })
+        .chain([Turn {
+            role: crate::api::Role::User,
+            content: &prompt,
+            model: None,
+        }]);
     let params = &conversation.params;
+    let model = flags
+        .model
+        .clone()
+        .or_else(|| conversation.last_model.clone())
+        .unwrap_or_else(|| config.model.clone());
     MessagesRequest {
-        model: flags
-            .model
-            .clone()
-            .or_else(|| conversation.last_model.clone())
-            .unwrap_or_else(|| config.model.clone()),
-        messages: crate::app::history::request_messages(turns),
+        messages: crate::app::history::request_messages(turns, &model),
+        model,
         system: flags
             .system
             .clone()

@@ -9,8 +9,9 @@ use std::time::Instant;
 use ratatui_textarea::TextArea;
 
 use super::context::estimate_tokens;
+use super::history::Turn;
 use super::state::{RequestId, Settings};
-use crate::api::{ApiError, MessagesRequest, RetryNotice, Role, Usage};
+use crate::api::{ApiError, ContentBlock, MessagesRequest, RetryNotice, Role, Usage};
 pub use crate::store::ErrorInfo;
 use crate::store::{Conversation, MessageStatus, StoredMessage};
 
@@ -92,21 +93,31 @@ impl ChatMessage {
     /// The snapshot to save at `now_ms`: while streaming, the text so far becomes the content.
     pub fn snapshot(&self, now_ms: i64) -> StoredMessage {
         let mut stored = self.stored.clone();
-        if stored.status != MessageStatus::Complete || stored.content.is_empty() {
-            let others = stored
-                .content
-                .iter()
-                .filter(|b| !matches!(b, crate::api::ContentBlock::Text { .. }))
-                .cloned();
-            let mut content: Vec<_> = others.collect();
-            if !self.text.is_empty() {
-                content.push(crate::api::ContentBlock::text(self.text.clone()));
-            }
+        if let std::borrow::Cow::Owned(content) = self.content() {
             stored.content = content;
         }
         stored.error = self.error.as_ref().map(ErrorInfo::to_stored);
         stored.updated_at = now_ms;
         stored
+    }
+
+    /// The message's blocks as they stand: a finished reply's as received; while it streams
+    /// (or once stopped or failed) the blocks other than text, then the text so far.
+    pub fn content(&self) -> std::borrow::Cow<'_, [ContentBlock]> {
+        let stored = &self.stored;
+        if stored.status == MessageStatus::Complete && !stored.content.is_empty() {
+            return std::borrow::Cow::Borrowed(&stored.content);
+        }
+        let others = stored
+            .content
+            .iter()
+            .filter(|b| !matches!(b, ContentBlock::Text { .. }))
+            .cloned();
+        let mut content: Vec<_> = others.collect();
+        if !self.text.is_empty() {
+            content.push(ContentBlock::text(self.text.clone()));
+        }
+        std::borrow::Cow::Owned(content)
     }
 }
 
@@ -276,12 +287,20 @@ impl Pane {
             .unwrap_or(settings.max_tokens)
     }
 
-    /// The request for the next turn: the whole history (replies as text, by the rule in
+    /// The request for the next turn: the whole history (every block, by the rule in
     /// [`super::history`]), this pane's settings.
     pub fn build_request(&self, settings: &Settings) -> MessagesRequest {
-        let messages = super::history::request_messages(
-            self.messages.iter().map(|m| (m.role(), m.text.as_str())),
-        );
+        let contents: Vec<_> = self.messages.iter().map(ChatMessage::content).collect();
+        let turns = self
+            .messages
+            .iter()
+            .zip(&contents)
+            .map(|(m, content)| Turn {
+                role: m.role(),
+                content,
+                model: m.stored.model.as_deref(),
+            });
+        let messages = super::history::request_messages(turns, &self.model);
         MessagesRequest {
             model: self.model.clone(),
             messages,
