@@ -59,6 +59,7 @@ mod tests {
             output_tokens: 1_000_000,
             cache_creation_input_tokens: Some(1_000_000),
             cache_read_input_tokens: Some(1_000_000),
+            ..Default::default()
         };
         let cost = turn_cost(&spec("m", Some(2.0), Some(10.0)), &usage).unwrap();
         assert!((cost - (2.0 + 2.5 + 0.2 + 10.0)).abs() < 1e-9, "{cost}");

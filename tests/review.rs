@@ -142,6 +142,7 @@ fn seed_rich(home: &Home) -> String {
             output_tokens: 20,
             cache_creation_input_tokens: Some(3),
             cache_read_input_tokens: Some(4),
+            ..Default::default()
         },
         T0 + 1_000,
     );

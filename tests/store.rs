@@ -17,10 +17,12 @@ mod stored;
 use proptest::prelude::*;
 use serde_json::json;
 use stored::conversation;
-use tern::api::types::{ContentBlock, Role, Usage, plain_text};
+use tern::api::types::{
+    CacheCreation, ContentBlock, Role, ServerToolUse, ServiceTier, Usage, plain_text,
+};
 use tern::store::{
-    Conversation, EXPORT_FORMAT, MATCH_END, MATCH_START, MessageStatus, Params, Store, StoreError,
-    StoreWriter, StoredMessage, WriteCommand, title_from_prompt,
+    Conversation, EXPORT_FORMAT, MATCH_END, MATCH_START, MessageStatus, Params, ResponseMeta,
+    Store, StoreError, StoreWriter, StoredMessage, WriteCommand, title_from_prompt,
 };
 
 fn temp_db() -> (tempfile::TempDir, PathBuf) {
@@ -48,6 +50,7 @@ fn text_message(conv: &str, id: &str, seq: i64, role: Role, text: &str) -> Store
         stop_reason: None,
         status: MessageStatus::Complete,
         error: None,
+        response: None,
         created_at: 1_000 + seq,
         updated_at: 1_000 + seq,
     }
@@ -89,6 +92,7 @@ fn everything(id: &str) -> (Conversation, Vec<StoredMessage>) {
         stop_reason: None,
         status: MessageStatus::Complete,
         error: None,
+        response: None,
         created_at: 1_714_560_000_200,
         updated_at: 1_714_560_000_201,
     };
@@ -133,10 +137,26 @@ fn everything(id: &str) -> (Conversation, Vec<StoredMessage>) {
             output_tokens: 567,
             cache_creation_input_tokens: Some(89),
             cache_read_input_tokens: Some(1000),
+            cache_creation: Some(CacheCreation {
+                ephemeral_5m_input_tokens: 80,
+                ephemeral_1h_input_tokens: 9,
+            }),
+            server_tool_use: Some(ServerToolUse {
+                web_search_requests: Some(1),
+                web_fetch_requests: None,
+            }),
+            service_tier: Some(ServiceTier::Standard),
         }),
         stop_reason: Some("end_turn".into()),
         status: MessageStatus::Complete,
         error: None,
+        response: Some(ResponseMeta {
+            id: "msg_01XFDUDYJgAACzvnptvVoYEL".into(),
+            model: "claude-opus-4-6-20260205".into(),
+            stop_sequence: None,
+            stop_details: Some(json!({"type": "end_turn_details", "note": ["kept", 1]})),
+            container: Some(json!({"id": "container_011", "expires_at": "2026-12-01T13:00:00Z"})),
+        }),
         created_at: 1_714_560_000_300,
         updated_at: 1_714_560_000_900,
     };
@@ -159,6 +179,7 @@ fn everything(id: &str) -> (Conversation, Vec<StoredMessage>) {
             output_tokens: 0,
             cache_creation_input_tokens: None,
             cache_read_input_tokens: Some(3),
+            ..Default::default()
         });
         if status == MessageStatus::Error {
             m.error = Some(
@@ -804,7 +825,7 @@ fn markdown_export_is_readable() {
         "```text\nYou are terse.\nTwo lines.\n```",
         "## User · 2024-05-01 10:40 UTC",
         "```sh\necho \"hi\"\n```",
-        "## Assistant · claude-opus-4.6 · 2024-05-01 10:40 UTC",
+        "## Assistant · claude-opus-4.6 (served by claude-opus-4-6-20260205) · 2024-05-01 10:40 UTC",
         "<summary>Thinking</summary>",
         "**Tool call:** `web_search`",
         "Use `rg --json`.",

@@ -457,7 +457,9 @@ mod tests {
                 output_tokens: 15,
                 cache_creation_input_tokens: None,
                 cache_read_input_tokens: Some(3),
+                ..Default::default()
             },
+            ..Default::default()
         }
     }
 

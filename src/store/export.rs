@@ -223,6 +223,13 @@ fn render_message(out: &mut String, m: &StoredMessage) {
     if let Some(model) = &m.model {
         let _ = write!(heading, " · {model}");
     }
+    if let Some(served) = m
+        .response
+        .as_ref()
+        .and_then(|r| r.served_instead_of(m.model.as_deref()))
+    {
+        let _ = write!(heading, " (served by {served})");
+    }
     let _ = write!(heading, " · {}", format_time(m.created_at));
     let _ = writeln!(out, "{heading}\n");
 
@@ -251,7 +258,12 @@ fn render_message(out: &mut String, m: &StoredMessage) {
             usage.output_tokens,
             m.stop_reason
                 .as_deref()
-                .map(|r| format!(" · stop: {r}"))
+                .map(
+                    |r| match m.response.as_ref().and_then(|r| r.stop_sequence.as_deref()) {
+                        Some(sequence) => format!(" · stop: {r} {sequence:?}"),
+                        None => format!(" · stop: {r}"),
+                    }
+                )
                 .unwrap_or_default()
         );
     }

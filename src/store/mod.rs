@@ -52,8 +52,8 @@ pub use error::StoreError;
 pub use export::{EXPORT_FORMAT, export_file_stem};
 pub use model::{
     BrowserRow, Conversation, ConversationMatch, ConversationSummary, MATCH_END, MATCH_START,
-    MessageStatus, Params, SearchHit, StoredMessage, TitleHit, UnknownStatus, new_id, now_ms,
-    title_from_prompt,
+    MessageStatus, Params, ResponseMeta, SearchHit, StoredMessage, TitleHit, UnknownStatus, new_id,
+    now_ms, title_from_prompt,
 };
 pub use read::HITS_PER_CONVERSATION;
 pub use stored_error::ErrorInfo;

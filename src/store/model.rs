@@ -164,8 +164,51 @@ pub struct StoredMessage {
     /// A human-readable error shown in the UI when `status` is `Error`.
     #[serde(default)]
     pub error: Option<String>,
+    /// What the server said of a reply besides its content (its id, the model that served it…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<ResponseMeta>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// What the server said of a reply besides its blocks, saved whole so nothing it sent is lost:
+/// export JSON carries it, `tern show` shows the served model when it is not the one asked for.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ResponseMeta {
+    /// The server's message id (`msg_…`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    /// The model the server says answered; a gateway may serve another than the one asked.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub model: String,
+    /// The stop sequence that ended the reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_sequence: Option<String>,
+    /// Why it stopped, in detail (a refusal's category and explanation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_details: Option<serde_json::Value>,
+    /// The code-execution container it ran in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<serde_json::Value>,
+}
+
+impl ResponseMeta {
+    /// The metadata of a reply as the stream assembled it.
+    pub fn of(message: &crate::api::Message) -> ResponseMeta {
+        ResponseMeta {
+            id: message.id.clone(),
+            model: message.model.clone(),
+            stop_sequence: message.stop_sequence.clone(),
+            stop_details: message.stop_details.clone(),
+            container: message.container.clone(),
+        }
+    }
+
+    /// The served model, when it is not `asked` (for `tern show` and the reply's header).
+    pub fn served_instead_of(&self, asked: Option<&str>) -> Option<&str> {
+        (!self.model.is_empty() && asked.is_some_and(|a| a != self.model))
+            .then_some(self.model.as_str())
+    }
 }
 
 impl StoredMessage {
@@ -194,6 +237,7 @@ impl StoredMessage {
             stop_reason: None,
             status: MessageStatus::Complete,
             error: None,
+            response: None,
             created_at: now,
             updated_at: now,
         }
@@ -228,6 +272,7 @@ impl StoredMessage {
             stop_reason: None,
             status: MessageStatus::Streaming,
             error: None,
+            response: None,
             created_at: now,
             updated_at: now,
         }

@@ -7,20 +7,32 @@
 //! only for the rows it returns.
 
 use rusqlite::{OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
 
 use super::model::{
     BrowserRow, Conversation, ConversationMatch, ConversationSummary, MessageStatus, Params,
-    SearchHit, StoredMessage, TitleHit,
+    ResponseMeta, SearchHit, StoredMessage, TitleHit,
 };
 use super::{Store, StoreError, search};
 use crate::api::types::{ContentBlock, Role, Usage};
 
 const SUMMARY_COLUMNS: &str = "id, title, created_at, updated_at, system, max_tokens, temperature,
-    top_p, last_model, message_count, total_input_tokens, total_output_tokens, models, preview";
+    top_p, last_model, message_count, total_input_tokens, total_output_tokens, models, preview,
+    params";
 
 const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, parent_id, role, status, model,
     stop_reason, input_tokens, output_tokens, cache_creation_input_tokens,
-    cache_read_input_tokens, created_at, updated_at, error, content";
+    cache_read_input_tokens, created_at, updated_at, error, content, details";
+
+/// A message's `details` column.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Details {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) response: Option<ResponseMeta>,
+    /// The whole usage, when it holds more than the counted columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) usage: Option<Usage>,
+}
 
 /// At most this many hits per conversation in [`Store::search_conversations`].
 pub const HITS_PER_CONVERSATION: usize = 3;
@@ -42,6 +54,8 @@ fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
                 .and_then(|n| u32::try_from(n).ok()),
             temperature: row.get(6)?,
             top_p: row.get(7)?,
+            // A setting this version cannot read is dropped, not fatal: the rest still opens.
+            ..serde_json::from_str(&row.get::<_, String>(14)?).unwrap_or_default()
         },
         last_model: row.get(8)?,
     })
@@ -83,6 +97,7 @@ struct RawMessage {
     updated_at: i64,
     error: Option<String>,
     content: String,
+    details: Option<String>,
 }
 
 fn raw_message(row: &Row<'_>) -> rusqlite::Result<RawMessage> {
@@ -100,6 +115,7 @@ fn raw_message(row: &Row<'_>) -> rusqlite::Result<RawMessage> {
         updated_at: row.get(13)?,
         error: row.get(14)?,
         content: row.get(15)?,
+        details: row.get(16)?,
     })
 }
 
@@ -124,7 +140,13 @@ impl RawMessage {
         let content: Vec<ContentBlock> =
             serde_json::from_str(&self.content).map_err(|e| bad(format!("content: {e}")))?;
         let [input, output, cache_creation, cache_read] = self.tokens;
-        let usage = if self.tokens.iter().all(Option::is_none) {
+        let details: Details = match &self.details {
+            Some(json) => serde_json::from_str(json).map_err(|e| bad(format!("details: {e}")))?,
+            None => Details::default(),
+        };
+        let usage = if let Some(usage) = details.usage {
+            Some(usage)
+        } else if self.tokens.iter().all(Option::is_none) {
             None
         } else {
             Some(Usage {
@@ -132,6 +154,7 @@ impl RawMessage {
                 output_tokens: output.map_or(0, to_u64),
                 cache_creation_input_tokens: cache_creation.map(to_u64),
                 cache_read_input_tokens: cache_read.map(to_u64),
+                ..Usage::default()
             })
         };
         Ok(StoredMessage {
@@ -146,6 +169,7 @@ impl RawMessage {
             stop_reason: self.stop_reason,
             status,
             error: self.error,
+            response: details.response,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })

@@ -8,8 +8,9 @@
 //!
 //! Version 1 was the first, minimal schema: plain-text messages, no usage details, no index.
 //! Version 2 added content blocks, usage, the aggregates and the message index. Version 3
-//! (current) gives conversations a stable integer key so their titles can be indexed too, and a
-//! draft column:
+//! gave conversations a stable integer key so their titles can be indexed too, and a draft
+//! column. Version 4 (current) adds the JSON columns for what the protocol says besides content
+//! and counts (`messages.details`, `conversations.params`):
 //!
 //! ```sql
 //! conversations(pk INTEGER PK,      -- stable rowid for the title index (VACUUM keeps it)
@@ -17,7 +18,8 @@
 //!               top_p, last_model,
 //!               -- aggregates kept by the write path, so a list page never reads messages:
 //!               message_count, total_input_tokens, total_output_tokens, models JSON, preview,
-//!               draft)              -- unsent input, kept across restarts ('' when none)
+//!               draft,              -- unsent input, kept across restarts ('' when none)
+//!               params)             -- JSON of every request setting ('{}' when none)
 //!   index conversations_by_updated(updated_at DESC, id DESC)         -- list(), most_recent()
 //! titles_fts(title)                 -- FTS5, external content = conversations, kept by triggers
 //! messages(pk INTEGER PK,           -- stable rowid for the FTS index (VACUUM keeps it)
@@ -26,8 +28,10 @@
 //!          cache_creation_input_tokens, cache_read_input_tokens, created_at, updated_at,
 //!          writer,                  -- lease token of the process streaming it (see lease.rs)
 //!          error,
-//!          content TEXT)            -- JSON array of content blocks, last: small columns are read
-//!                                   -- without touching the overflow pages of a big reply
+//!          content TEXT,            -- JSON array of content blocks, after the small columns:
+//!                                   -- they are read without the overflow pages of a big reply
+//!          details TEXT)            -- JSON: the server's id, served model, stop details,
+//!                                   -- container, whole usage (NULL for prompts)
 //!   index messages_by_conversation(conversation_id, seq)             -- load()
 //!   index messages_streaming(writer) WHERE status = 'streaming'      -- crash recovery on open
 //! message_text(pk, body)            -- view: the text blocks of non-streaming messages
@@ -47,12 +51,12 @@
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 3;
+pub const CURRENT_VERSION: i64 = 4;
 
 /// One step: takes the database from version `index` to `index + 1`.
 type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
-pub(crate) const MIGRATIONS: [Migration; CURRENT_VERSION as usize] = [to_v1, to_v2, to_v3];
+pub(crate) const MIGRATIONS: [Migration; CURRENT_VERSION as usize] = [to_v1, to_v2, to_v3, to_v4];
 
 /// Version 1, the first published schema (kept verbatim: old files were made by it).
 pub const V1_SCHEMA: &str = "\
@@ -272,4 +276,16 @@ pub(crate) fn table_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     )?;
     let names = stmt.query_map([], |row| row.get(0))?;
     names.collect()
+}
+
+/// Version 4: what the protocol says besides content and counts, as JSON. A reply's `details`
+/// (the server's id, the served model, stop details, container, the whole usage); a
+/// conversation's `params` (every request setting, the three old columns aside).
+fn to_v4(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "
+ALTER TABLE messages ADD COLUMN details TEXT;
+ALTER TABLE conversations ADD COLUMN params TEXT NOT NULL DEFAULT '{}';
+",
+    )
 }

@@ -146,6 +146,7 @@ fn upgrade_keeps_every_row_and_indexes_it() {
             output_tokens: 45,
             cache_creation_input_tokens: None,
             cache_read_input_tokens: None,
+            ..Default::default()
         })
     );
     assert_eq!(messages[0].usage, None);
@@ -347,6 +348,7 @@ proptest! {
                         output_tokens: u64::from(o),
                         cache_creation_input_tokens: None,
                         cache_read_input_tokens: c.map(u64::from),
+                        ..Default::default()
                     });
                     m.model = model.map(|i| MODELS[i].to_owned());
                     m.updated_at = step as i64;

@@ -281,8 +281,8 @@ fn check_append(conn: &Connection, m: &StoredMessage) -> Result<(), StoreError> 
 pub(crate) fn create_conversation(conn: &Connection, c: &Conversation) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO conversations (id, title, created_at, updated_at, system, max_tokens,
-                                    temperature, top_p, last_model)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                    temperature, top_p, last_model, params)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         c.id,
@@ -294,6 +294,7 @@ pub(crate) fn create_conversation(conn: &Connection, c: &Conversation) -> Result
         c.params.temperature,
         c.params.top_p,
         c.last_model,
+        params_json(c)?,
     ])
     .map_err(|e| {
         if is_unique_error(&e) {
@@ -309,7 +310,7 @@ fn update_conversation(conn: &Connection, c: &Conversation) -> Result<(), StoreE
     let changed = conn
         .prepare_cached(
             "UPDATE conversations SET title = ?2, created_at = ?3, updated_at = ?4, system = ?5,
-                max_tokens = ?6, temperature = ?7, top_p = ?8, last_model = ?9
+                max_tokens = ?6, temperature = ?7, top_p = ?8, last_model = ?9, params = ?10
              WHERE id = ?1",
         )?
         .execute(params![
@@ -322,6 +323,7 @@ fn update_conversation(conn: &Connection, c: &Conversation) -> Result<(), StoreE
             c.params.temperature,
             c.params.top_p,
             c.last_model,
+            params_json(c)?,
         ])?;
     if changed == 0 {
         return Err(StoreError::NotFound(c.id.clone()));
@@ -353,6 +355,38 @@ fn delete_conversation(conn: &Connection, id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A conversation's request settings as saved in its `params` column (the whole `Params`: the
+/// three that also have columns are read from those).
+fn params_json(c: &Conversation) -> Result<String, StoreError> {
+    serde_json::to_string(&c.params).map_err(|e| StoreError::Decode {
+        what: "conversation",
+        id: c.id.clone(),
+        reason: e.to_string(),
+    })
+}
+
+/// A message's `details` column: what the server said besides content and the counted
+/// tokens (`None` when it said nothing more, as for a prompt).
+fn details_json(m: &StoredMessage) -> Result<Option<String>, StoreError> {
+    let usage = m.usage.filter(|u| {
+        u.cache_creation.is_some() || u.server_tool_use.is_some() || u.service_tier.is_some()
+    });
+    if m.response.is_none() && usage.is_none() {
+        return Ok(None);
+    }
+    let details = super::read::Details {
+        response: m.response.clone(),
+        usage,
+    };
+    serde_json::to_string(&details)
+        .map(Some)
+        .map_err(|e| StoreError::Decode {
+            what: "message",
+            id: m.id.clone(),
+            reason: e.to_string(),
+        })
+}
+
 /// Insert or replace the message `m` (by id), keeping its conversation's aggregates true.
 /// With [`Check::Append`], a new message's parent must still be the conversation's last.
 pub(crate) fn upsert_message(
@@ -370,24 +404,26 @@ pub(crate) fn upsert_message(
     if old.is_none() && check == Check::Append {
         check_append(conn, m)?;
     }
-    let pk = write_message_row(conn, m, writer, &content)?;
+    let details = details_json(m)?;
+    let pk = write_message_row(conn, m, writer, &content, details.as_deref())?;
     update_aggregates(conn, m, pk, old.as_ref())
 }
 
-/// Insert or overwrite `m`'s row (its `content` already encoded); its primary key.
+/// Insert or overwrite `m`'s row (its `content` and `details` already encoded); its primary key.
 fn write_message_row(
     conn: &Connection,
     m: &StoredMessage,
     writer: Option<&str>,
     content: &str,
+    details: Option<&str>,
 ) -> Result<i64, StoreError> {
     let usage = m.usage.as_ref();
     let pk: i64 = conn
         .prepare_cached(
             "INSERT INTO messages (id, conversation_id, seq, parent_id, role, status, model,
             stop_reason, input_tokens, output_tokens, cache_creation_input_tokens,
-            cache_read_input_tokens, created_at, updated_at, writer, error, content)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+            cache_read_input_tokens, created_at, updated_at, writer, error, content, details)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
          ON CONFLICT (id) DO UPDATE SET
             conversation_id = excluded.conversation_id, seq = excluded.seq,
             parent_id = excluded.parent_id, role = excluded.role, status = excluded.status,
@@ -396,7 +432,8 @@ fn write_message_row(
             cache_creation_input_tokens = excluded.cache_creation_input_tokens,
             cache_read_input_tokens = excluded.cache_read_input_tokens,
             created_at = excluded.created_at, updated_at = excluded.updated_at,
-            writer = excluded.writer, error = excluded.error, content = excluded.content
+            writer = excluded.writer, error = excluded.error, content = excluded.content,
+            details = excluded.details
          RETURNING pk",
         )?
         .query_row(
@@ -420,6 +457,7 @@ fn write_message_row(
                 writer,
                 m.error,
                 content,
+                details,
             ],
             |row| row.get(0),
         )

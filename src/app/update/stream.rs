@@ -224,6 +224,7 @@ impl App {
                 message.version += 1;
             }
             ApiEvent::Finished(reply) => {
+                message.stored.response = Some(crate::store::ResponseMeta::of(&reply));
                 message.stored.content = reply.content;
                 message.stored.usage = Some(reply.usage);
                 message.usage_final = true;
