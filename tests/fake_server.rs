@@ -21,6 +21,17 @@ async fn start_with(config: FakeConfig) -> FakeServer {
     FakeServer::start(config).await.expect("fake server starts")
 }
 
+/// A request offering the `get_weather` tool.
+fn with_tools(prompt: &str, stream: bool) -> Value {
+    let mut body = request_body(prompt, stream);
+    body["tools"] = json!([{
+        "name": "get_weather",
+        "description": "Get the current weather",
+        "input_schema": {"type": "object", "properties": {"location": {"type": "string"}}},
+    }]);
+    body
+}
+
 fn request_body(prompt: &str, stream: bool) -> Value {
     json!({
         "model": MODEL,
@@ -209,6 +220,7 @@ async fn input_tokens_count_system_and_every_message() {
     let server = start().await;
     let body = json!({
         "model": MODEL,
+        "max_tokens": 1024,
         "system": "you are terse",
         "messages": [
             {"role": "user", "content": "one two"},
@@ -304,7 +316,18 @@ async fn validation_errors_come_in_order_with_anthropic_bodies() {
         "messages",
     )
     .await;
-    let unknown_model = r#"{"model":"gpt-nope","messages":[{"role":"user","content":"x"}]}"#;
+    let no_max_tokens = r#"{"model":"claude-sonnet-4.5","messages":[{"role":"user","content":"x"}]}"#;
+    expect_error(
+        &server,
+        Some("right"),
+        no_max_tokens,
+        400,
+        invalid,
+        "max_tokens: Field required",
+    )
+    .await;
+    let unknown_model =
+        r#"{"model":"gpt-nope","max_tokens":10,"messages":[{"role":"user","content":"x"}]}"#;
     expect_error(
         &server,
         Some("right"),
@@ -481,6 +504,7 @@ async fn default_scenario_applies_unless_the_prompt_names_one() {
     // Only the last user message counts.
     let body = json!({
         "model": MODEL,
+        "max_tokens": 1024,
         "messages": [
             {"role": "user", "content": "scenario:ok"},
             {"role": "assistant", "content": "sure"},
@@ -493,7 +517,10 @@ async fn default_scenario_applies_unless_the_prompt_names_one() {
 #[tokio::test]
 async fn long_reply_has_exactly_the_requested_words() {
     let server = start().await;
-    let events = stream_events(&server, "story scenario:long words:20000").await;
+    let mut body = request_body("story scenario:long words:20000", true);
+    body["max_tokens"] = json!(64_000);
+    let response = post(&server, &body).await;
+    let events = parse_sse(&response.text().await.unwrap());
     assert_well_formed(&events);
     let text = joined(&events, 0, "text");
     assert_eq!(text.split_whitespace().count(), 20_000);
@@ -671,7 +698,13 @@ async fn thinking_block_comes_before_the_text_block() {
 #[tokio::test]
 async fn tool_use_streams_partial_json_from_an_empty_fragment() {
     let server = start().await;
-    let events = stream_events(&server, "weather? scenario:tool-use").await;
+    let events = parse_sse(
+        &post(&server, &with_tools("weather? scenario:tool-use", true))
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
     assert_well_formed(&events);
     let tool_start = events
         .iter()
@@ -697,7 +730,7 @@ async fn tool_use_streams_partial_json_from_an_empty_fragment() {
         "tool_use"
     );
 
-    let message: Value = ask(&server, "scenario:tool-use", false)
+    let message: Value = post(&server, &with_tools("scenario:tool-use", false))
         .await
         .json()
         .await
