@@ -124,8 +124,9 @@ impl Block {
             .split_whitespace()
             .take(words)
             .last()
-            .map(|word| word.as_ptr() as usize - self.content.as_ptr() as usize + word.len())
-            .unwrap_or(0);
+            .map_or(0, |word| {
+                word.as_ptr() as usize - self.content.as_ptr() as usize + word.len()
+            });
         self.truncate(end);
     }
 

@@ -22,9 +22,12 @@ impl From<Refusal> for Answer {
 }
 
 /// The body as JSON, or the API's answer to a body that is not.
-fn parse(request: &RecordedRequest) -> Result<Value, Answer> {
-    serde_json::from_slice::<Value>(&request.body)
-        .map_err(|_| Answer::error(400, "invalid_request_error", "invalid JSON body"))
+fn parse(request: &RecordedRequest) -> Result<Value, Refusal> {
+    serde_json::from_slice::<Value>(&request.body).map_err(|_| Refusal {
+        status: 400,
+        error_type: "invalid_request_error",
+        message: "invalid JSON body".to_string(),
+    })
 }
 
 /// `POST /v1/messages`: validate, pick the scenario, plan the reply.
@@ -35,7 +38,7 @@ pub(super) fn respond_messages(
 ) -> Answer {
     let body = match parse(request) {
         Ok(body) => body,
-        Err(answer) => return answer,
+        Err(refusal) => return refusal.into(),
     };
     let checked = match validate::check(&body, Endpoint::Messages, &state.config.models) {
         Ok(checked) => checked,
@@ -93,7 +96,7 @@ pub(super) fn respond_messages(
 pub(super) fn respond_count_tokens(state: &ServerState, request: &RecordedRequest) -> Answer {
     let body = match parse(request) {
         Ok(body) => body,
-        Err(answer) => return answer,
+        Err(refusal) => return refusal.into(),
     };
     match validate::check(&body, Endpoint::CountTokens, &state.config.models) {
         Ok(checked) => {

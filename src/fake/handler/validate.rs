@@ -423,13 +423,11 @@ fn tool_result_ids(message: &Value) -> Vec<&str> {
 fn check_messages(messages: &[Value], thinking: Thinking) -> Result<(), Refusal> {
     let mut previous_role = None;
     for (index, message) in messages.iter().enumerate() {
-        let role = match message.get("role").and_then(Value::as_str) {
-            Some(role @ ("user" | "assistant")) => role,
-            _ => {
-                return Err(invalid(format!(
-                    "messages.{index}.role: Input should be 'user' or 'assistant'"
-                )));
-            }
+        let Some(role @ ("user" | "assistant")) = message.get("role").and_then(Value::as_str)
+        else {
+            return Err(invalid(format!(
+                "messages.{index}.role: Input should be 'user' or 'assistant'"
+            )));
         };
         if index == 0 && role != "user" {
             return Err(invalid(
@@ -593,7 +591,7 @@ fn check_thinking_in_tool_loop(messages: &[Value]) -> Result<(), Refusal> {
     if tool_result_ids(last).is_empty() || tool_use_ids(assistant).is_empty() {
         return Ok(());
     }
-    let first = blocks(assistant).first().map(block_type).unwrap_or("");
+    let first = blocks(assistant).first().map_or("", block_type);
     if first == "thinking" || first == "redacted_thinking" {
         return Ok(());
     }
