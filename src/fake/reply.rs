@@ -686,7 +686,14 @@ pub(crate) fn redacted_block(seed: &str) -> Block {
 /// as fragments, the first one empty.
 pub(crate) fn tool_use_blocks(tool_id: String, name: &str, input: String) -> Vec<Block> {
     vec![
-        Block::text(format!("Let me call `{name}` for you."), SHORT_GROUPS),
+        Block::text(
+            if name == "get_weather" {
+                "Let me check the weather for you.".to_string()
+            } else {
+                format!("Let me call `{name}` for you.")
+            },
+            SHORT_GROUPS,
+        ),
         Block::tool_call(
             BlockKind::ToolUse {
                 id: tool_id,
