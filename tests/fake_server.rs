@@ -21,6 +21,17 @@ async fn start_with(config: FakeConfig) -> FakeServer {
     FakeServer::start(config).await.expect("fake server starts")
 }
 
+/// A request offering the `get_weather` tool.
+fn with_tools(prompt: &str, stream: bool) -> Value {
+    let mut body = request_body(prompt, stream);
+    body["tools"] = json!([{
+        "name": "get_weather",
+        "description": "Get the current weather",
+        "input_schema": {"type": "object", "properties": {"location": {"type": "string"}}},
+    }]);
+    body
+}
+
 fn request_body(prompt: &str, stream: bool) -> Value {
     json!({
         "model": MODEL,
@@ -209,6 +220,7 @@ async fn input_tokens_count_system_and_every_message() {
     let server = start().await;
     let body = json!({
         "model": MODEL,
+        "max_tokens": 1024,
         "system": "you are terse",
         "messages": [
             {"role": "user", "content": "one two"},
@@ -304,7 +316,19 @@ async fn validation_errors_come_in_order_with_anthropic_bodies() {
         "messages",
     )
     .await;
-    let unknown_model = r#"{"model":"gpt-nope","messages":[{"role":"user","content":"x"}]}"#;
+    let no_max_tokens =
+        r#"{"model":"claude-sonnet-4.5","messages":[{"role":"user","content":"x"}]}"#;
+    expect_error(
+        &server,
+        Some("right"),
+        no_max_tokens,
+        400,
+        invalid,
+        "max_tokens: Field required",
+    )
+    .await;
+    let unknown_model =
+        r#"{"model":"gpt-nope","max_tokens":10,"messages":[{"role":"user","content":"x"}]}"#;
     expect_error(
         &server,
         Some("right"),
@@ -481,6 +505,7 @@ async fn default_scenario_applies_unless_the_prompt_names_one() {
     // Only the last user message counts.
     let body = json!({
         "model": MODEL,
+        "max_tokens": 1024,
         "messages": [
             {"role": "user", "content": "scenario:ok"},
             {"role": "assistant", "content": "sure"},
@@ -493,7 +518,10 @@ async fn default_scenario_applies_unless_the_prompt_names_one() {
 #[tokio::test]
 async fn long_reply_has_exactly_the_requested_words() {
     let server = start().await;
-    let events = stream_events(&server, "story scenario:long words:20000").await;
+    let mut body = request_body("story scenario:long words:20000", true);
+    body["max_tokens"] = json!(64_000);
+    let response = post(&server, &body).await;
+    let events = parse_sse(&response.text().await.unwrap());
     assert_well_formed(&events);
     let text = joined(&events, 0, "text");
     assert_eq!(text.split_whitespace().count(), 20_000);
@@ -671,7 +699,13 @@ async fn thinking_block_comes_before_the_text_block() {
 #[tokio::test]
 async fn tool_use_streams_partial_json_from_an_empty_fragment() {
     let server = start().await;
-    let events = stream_events(&server, "weather? scenario:tool-use").await;
+    let events = parse_sse(
+        &post(&server, &with_tools("weather? scenario:tool-use", true))
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
     assert_well_formed(&events);
     let tool_start = events
         .iter()
@@ -697,7 +731,7 @@ async fn tool_use_streams_partial_json_from_an_empty_fragment() {
         "tool_use"
     );
 
-    let message: Value = ask(&server, "scenario:tool-use", false)
+    let message: Value = post(&server, &with_tools("scenario:tool-use", false))
         .await
         .json()
         .await
@@ -802,4 +836,609 @@ fn background_server_serves_sync_callers_and_stops_on_drop() {
         std::net::TcpStream::connect(addr).is_err(),
         "listener closed"
     );
+}
+
+/// POSTs `body` to `path` with a Bearer key.
+async fn post_to(server: &FakeServer, path: &str, body: &Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}{path}", server.base_url()))
+        .bearer_auth("k")
+        .json(body)
+        .send()
+        .await
+        .expect("request is answered")
+}
+
+/// The message of a 400 `invalid_request_error` answer to `body` (panics on anything else).
+async fn refusal_of(server: &FakeServer, body: &Value) -> String {
+    let response = post(server, body).await;
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(status, 400, "{body}: {answer}");
+    assert_eq!(answer["error"]["type"], "invalid_request_error");
+    answer["error"]["message"].as_str().unwrap().to_string()
+}
+
+/// `request_body("hi", false)` with `extra`'s fields set.
+fn body_with(extra: Value) -> Value {
+    let mut body = request_body("hi", false);
+    for (key, value) in extra.as_object().unwrap() {
+        body[key] = value.clone();
+    }
+    body
+}
+
+#[tokio::test]
+async fn requests_the_real_api_refuses_are_refused() {
+    let server = start().await;
+    let user = |text: &str| json!({"role": "user", "content": text});
+    let tool_call = json!({"role": "assistant", "content": [
+        {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}},
+    ]});
+    let mark = json!({"type": "ephemeral"});
+    let marked = json!({"type": "text", "text": "x", "cache_control": mark});
+    let cases = [
+        (json!({"temperature": 1.2}), "temperature"),
+        (json!({"temperature": -0.5}), "temperature"),
+        (json!({"top_p": 1.5}), "top_p"),
+        (json!({"top_k": -3}), "top_k"),
+        (json!({"top_k": "many"}), "top_k"),
+        (
+            json!({"thinking": {"type": "enabled", "budget_tokens": 512}}),
+            "budget_tokens",
+        ),
+        (
+            json!({"thinking": {"type": "enabled", "budget_tokens": 1024}, "max_tokens": 1024}),
+            "max_tokens",
+        ),
+        (json!({"thinking": {"type": "adaptive"}}), "adaptive"),
+        (
+            json!({"thinking": {"type": "enabled", "budget_tokens": 2048}, "max_tokens": 4096, "temperature": 0.3}),
+            "temperature",
+        ),
+        (
+            json!({"thinking": {"type": "enabled", "budget_tokens": 2048}, "max_tokens": 4096, "top_k": 10}),
+            "top_k",
+        ),
+        (
+            json!({"thinking": {"type": "enabled", "budget_tokens": 2048}, "max_tokens": 4096, "top_p": 0.5}),
+            "top_p",
+        ),
+        (
+            json!({"system": [marked, marked, marked, marked, marked]}),
+            "maximum of 4",
+        ),
+        (
+            json!({"system": [{"type": "text", "text": "x", "cache_control": {"type": "ephemeral", "ttl": "10m"}}]}),
+            "ttl",
+        ),
+        (json!({"stop_sequences": ["END", ""]}), "non-whitespace"),
+        (json!({"stop_sequences": [3]}), "stop_sequences.0"),
+        (
+            json!({"metadata": {"user_id": "u", "email": "e"}}),
+            "metadata.email",
+        ),
+        (json!({"service_tier": "priority"}), "service_tier"),
+        (json!({"output_config": {"effort": "high"}}), "effort"),
+        (
+            json!({"model": "claude-opus-4.5", "output_config": {"effort": "max"}}),
+            "effort",
+        ),
+        (
+            json!({"model": "claude-opus-4.6", "output_config": {"effort": "extreme"}}),
+            "effort",
+        ),
+        (json!({"messages": [user("a"), user("b")]}), "alternate"),
+        (
+            json!({"messages": [{"role": "assistant", "content": "a"}, user("b")]}),
+            "first message",
+        ),
+        (
+            json!({"messages": [user("a"), tool_call.clone(), user("b")]}),
+            "without `tool_result`",
+        ),
+        (
+            json!({"messages": [user("a"), {"role": "assistant", "content": "ok"}, {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_9", "content": "sunny"},
+            ]}]}),
+            "unexpected `tool_use_id`",
+        ),
+        (
+            json!({"messages": [user("a"), {"role": "assistant", "content": [
+            {"type": "thinking", "thinking": "hmm", "signature": "made-up"},
+            {"type": "text", "text": "ok"},
+        ]}, user("b")]}),
+            "Invalid `signature`",
+        ),
+        (
+            json!({"messages": [user("a"), {"role": "assistant", "content": [
+            {"type": "redacted_thinking", "data": "redacted-thinking-data"},
+            {"type": "text", "text": "ok"},
+        ]}, user("b")]}),
+            "redacted_thinking",
+        ),
+        (
+            json!({"messages": [user("a"), {"role": "assistant", "content": [{"type": "text", "text": ""}]}, user("b")]}),
+            "non-whitespace",
+        ),
+    ];
+    for (extra, mention) in cases {
+        let message = refusal_of(&server, &body_with(extra.clone())).await;
+        assert!(message.contains(mention), "{extra}: {message:?}");
+    }
+    let fine = [
+        json!({"temperature": 0, "top_p": 1, "top_k": 5}),
+        json!({"thinking": {"type": "enabled", "budget_tokens": 1024}, "max_tokens": 1025, "temperature": 1, "top_p": 0.95}),
+        json!({"model": "claude-opus-4.6", "thinking": {"type": "adaptive"}, "output_config": {"effort": "max"}}),
+        json!({"thinking": {"type": "disabled"}, "stop_sequences": ["END"], "metadata": {"user_id": "u-1"}, "service_tier": "auto"}),
+        json!({"system": [{"type": "text", "text": "x", "cache_control": {"type": "ephemeral", "ttl": "1h"}}, marked, marked, marked]}),
+    ];
+    for extra in fine {
+        let body = body_with(extra.clone());
+        assert_eq!(post(&server, &body).await.status(), 200, "{extra}");
+    }
+}
+
+#[tokio::test]
+async fn x_api_key_is_accepted_like_bearer() {
+    let server = start_with(FakeConfig {
+        api_key: Some("right".into()),
+        ..FakeConfig::default()
+    })
+    .await;
+    let send = |key: &'static str| {
+        reqwest::Client::new()
+            .post(format!("{}/v1/messages", server.base_url()))
+            .header("x-api-key", key)
+            .json(&request_body("hi", false))
+            .send()
+    };
+    assert_eq!(send("right").await.unwrap().status(), 200);
+    assert_eq!(send("wrong").await.unwrap().status(), 401);
+}
+
+/// Streams `body` and returns the assistant turn the events build (blocks as the SDKs
+/// accumulate them: tool input parsed, thinking and signature joined).
+async fn streamed_turn(server: &FakeServer, body: &Value) -> (Value, Vec<SseEvent>) {
+    let response = post(server, body).await;
+    assert_eq!(response.status(), 200, "{body}");
+    let events = parse_sse(&response.text().await.unwrap());
+    assert_well_formed(&events);
+    let mut blocks: Vec<Value> = Vec::new();
+    let mut json_input = String::new();
+    for event in &events {
+        let data = &event.data;
+        match data["type"].as_str().unwrap() {
+            "content_block_start" => {
+                blocks.push(data["content_block"].clone());
+                json_input.clear();
+            }
+            "content_block_delta" => {
+                let block = blocks.last_mut().unwrap();
+                let delta = &data["delta"];
+                match delta["type"].as_str().unwrap() {
+                    "text_delta" => {
+                        let text = block["text"].as_str().unwrap().to_string();
+                        block["text"] = json!(text + delta["text"].as_str().unwrap());
+                    }
+                    "thinking_delta" => {
+                        let text = block["thinking"].as_str().unwrap().to_string();
+                        block["thinking"] = json!(text + delta["thinking"].as_str().unwrap());
+                    }
+                    "signature_delta" => block["signature"] = delta["signature"].clone(),
+                    "input_json_delta" => {
+                        json_input.push_str(delta["partial_json"].as_str().unwrap())
+                    }
+                    "citations_delta" => block["citations"]
+                        .as_array_mut()
+                        .unwrap()
+                        .push(delta["citation"].clone()),
+                    other => panic!("unexpected delta {other}"),
+                }
+            }
+            "content_block_stop" if !json_input.is_empty() => {
+                blocks.last_mut().unwrap()["input"] = serde_json::from_str(&json_input).unwrap();
+                json_input.clear();
+            }
+            _ => {}
+        }
+    }
+    (json!({"role": "assistant", "content": blocks}), events)
+}
+
+fn thinking_body(prompt: &str) -> Value {
+    let mut body = request_body(prompt, true);
+    body["max_tokens"] = json!(4096);
+    body["thinking"] = json!({"type": "enabled", "budget_tokens": 2048});
+    body
+}
+
+#[tokio::test]
+async fn thinking_comes_back_verified_and_a_changed_copy_is_refused() {
+    let server = start().await;
+    let mut body = thinking_body("why is the sky blue?");
+    let (turn, events) = streamed_turn(&server, &body).await;
+    assert_eq!(turn["content"][0]["type"], "thinking");
+    assert_eq!(turn["content"][1]["type"], "text");
+    assert!(!turn["content"][0]["signature"].as_str().unwrap().is_empty());
+    let stop_at = events
+        .iter()
+        .position(|e| e.data["type"] == "content_block_stop")
+        .unwrap();
+    assert_eq!(events[stop_at - 1].data["delta"]["type"], "signature_delta");
+
+    let messages = body["messages"].as_array_mut().unwrap();
+    messages.push(turn.clone());
+    messages.push(json!({"role": "user", "content": "and at sunset?"}));
+    let (next, _) = streamed_turn(&server, &body).await;
+    assert_eq!(next["content"][0]["type"], "thinking");
+
+    let mut changed = body.clone();
+    changed["messages"][1]["content"][0]["thinking"] = json!("I changed my mind.");
+    assert!(
+        refusal_of(&server, &changed)
+            .await
+            .contains("Invalid `signature`")
+    );
+    let mut resigned = body.clone();
+    resigned["messages"][1]["content"][0]["signature"] = json!("EqQBCgIYAhIM");
+    assert!(
+        refusal_of(&server, &resigned)
+            .await
+            .contains("messages.1.content.0")
+    );
+
+    // Without thinking on, the reply has none.
+    let (plain, _) = streamed_turn(&server, &request_body("hi", true)).await;
+    assert_eq!(plain["content"][0]["type"], "text");
+}
+
+#[tokio::test]
+async fn adaptive_thinking_and_effort_on_a_four_six_model() {
+    let server = start().await;
+    let mut body = request_body("think adaptively", true);
+    body["model"] = json!("claude-opus-4.6");
+    body["thinking"] = json!({"type": "adaptive"});
+    body["output_config"] = json!({"effort": "max"});
+    let (turn, _) = streamed_turn(&server, &body).await;
+    assert_eq!(turn["content"][0]["type"], "thinking");
+}
+
+#[tokio::test]
+async fn redacted_thinking_round_trips_and_a_forged_one_is_refused() {
+    let server = start().await;
+    let mut body = thinking_body("secret scenario:redacted");
+    let (turn, _) = streamed_turn(&server, &body).await;
+    let kinds: Vec<_> = turn["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["thinking", "redacted_thinking", "text"]);
+    let messages = body["messages"].as_array_mut().unwrap();
+    messages.push(turn);
+    messages.push(json!({"role": "user", "content": "go on"}));
+    assert_eq!(post(&server, &body).await.status(), 200);
+    body["messages"][1]["content"][1]["data"] = json!("EmwKAhgBEgy3va3pzix");
+    assert!(
+        refusal_of(&server, &body)
+            .await
+            .contains("redacted_thinking")
+    );
+}
+
+#[tokio::test]
+async fn a_tool_loop_keeps_its_thinking_or_is_refused() {
+    let server = start().await;
+    let mut body = thinking_body("weather in SF? scenario:tool-use");
+    body["tools"] = with_tools("", true)["tools"].clone();
+    let (turn, events) = streamed_turn(&server, &body).await;
+    assert_eq!(
+        events[events.len() - 2].data["delta"]["stop_reason"],
+        "tool_use"
+    );
+    let call = turn["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "tool_use")
+        .unwrap()
+        .clone();
+    assert_eq!(call["name"], "get_weather");
+    let messages = body["messages"].as_array_mut().unwrap();
+    messages.push(turn);
+    messages.push(json!({"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": call["id"], "content": "18 °C and foggy"},
+    ]}));
+    let (answer, _) = streamed_turn(&server, &body).await;
+    assert!(
+        answer["content"][1]["text"]
+            .as_str()
+            .unwrap()
+            .contains("18 °C")
+    );
+
+    let mut without_thinking = body.clone();
+    without_thinking["messages"][1]["content"]
+        .as_array_mut()
+        .unwrap()
+        .remove(0);
+    let message = refusal_of(&server, &without_thinking).await;
+    assert!(message.contains("Expected `thinking`"), "{message}");
+
+    // Without tools the scenario cannot call one.
+    let (plain, _) = streamed_turn(&server, &request_body("scenario:tool-use", true)).await;
+    assert!(
+        plain["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["type"] == "text")
+    );
+}
+
+#[tokio::test]
+async fn server_tool_and_citations_send_their_blocks() {
+    let server = start().await;
+    let (turn, events) =
+        streamed_turn(&server, &request_body("terns? scenario:server-tool", true)).await;
+    let blocks = turn["content"].as_array().unwrap();
+    assert_eq!(blocks[0]["type"], "server_tool_use");
+    assert_eq!(blocks[0]["name"], "web_search");
+    assert!(
+        blocks[0]["input"]["query"]
+            .as_str()
+            .unwrap()
+            .contains("terns")
+    );
+    assert_eq!(blocks[1]["type"], "web_search_tool_result");
+    assert_eq!(blocks[1]["tool_use_id"], blocks[0]["id"]);
+    assert_eq!(blocks[1]["content"][0]["type"], "web_search_result");
+    let cited: Vec<_> = blocks
+        .iter()
+        .filter(|b| b["citations"].is_array())
+        .collect();
+    assert_eq!(cited.len(), 2);
+    assert_eq!(
+        cited[0]["citations"][0]["type"],
+        "web_search_result_location"
+    );
+    let delta = &events[events.len() - 2].data;
+    assert_eq!(delta["usage"]["server_tool_use"]["web_search_requests"], 1);
+
+    let message: Value = ask(&server, "scenario:citations", false)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let blocks = message["content"].as_array().unwrap();
+    assert!(blocks.len() > 3, "split into several text blocks");
+    assert!(blocks.iter().all(|b| b["type"] == "text"));
+    let cited = blocks
+        .iter()
+        .filter(|b| b["citations"][0]["type"] == "char_location")
+        .count();
+    assert_eq!(cited, 3);
+
+    // The turn goes back as it came and is accepted.
+    let mut body = request_body("terns? scenario:server-tool", true);
+    let messages = body["messages"].as_array_mut().unwrap();
+    messages.push(turn);
+    messages.push(json!({"role": "user", "content": "thanks"}));
+    assert_eq!(post(&server, &body).await.status(), 200);
+}
+
+#[tokio::test]
+async fn refusal_and_pause_turn_stop_as_the_api_does() {
+    let server = start().await;
+    let message: Value = ask(&server, "scenario:refusal", false)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(message["stop_reason"], "refusal");
+    assert_eq!(message["stop_details"]["type"], "refusal");
+
+    let mut body = request_body("news? scenario:pause-turn", true);
+    let (paused, events) = streamed_turn(&server, &body).await;
+    assert_eq!(
+        events[events.len() - 2].data["delta"]["stop_reason"],
+        "pause_turn"
+    );
+    let call_id = paused["content"][1]["id"].clone();
+    assert_eq!(paused["content"][1]["type"], "server_tool_use");
+    // Sent back as it is, the turn is finished.
+    body["messages"].as_array_mut().unwrap().push(paused);
+    let (finished, events) = streamed_turn(&server, &body).await;
+    assert_eq!(
+        events[events.len() - 2].data["delta"]["stop_reason"],
+        "end_turn"
+    );
+    assert_eq!(finished["content"][0]["type"], "web_search_tool_result");
+    assert_eq!(finished["content"][0]["tool_use_id"], call_id);
+}
+
+#[tokio::test]
+async fn stop_sequences_and_max_tokens_end_the_reply() {
+    let server = start().await;
+    let mut body = request_body("say STOP now", false);
+    body["stop_sequences"] = json!(["STOP", "never"]);
+    let message: Value = post(&server, &body).await.json().await.unwrap();
+    assert_eq!(message["stop_reason"], "stop_sequence");
+    assert_eq!(message["stop_sequence"], "STOP");
+    let text = message["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.ends_with("> say ") && !text.contains("STOP"),
+        "{text:?}"
+    );
+
+    let mut body = request_body("scenario:long words:500", true);
+    body["max_tokens"] = json!(37);
+    let events = parse_sse(&post(&server, &body).await.text().await.unwrap());
+    assert_well_formed(&events);
+    let delta = &events[events.len() - 2].data;
+    assert_eq!(delta["delta"]["stop_reason"], "max_tokens");
+    assert_eq!(delta["usage"]["output_tokens"], 37);
+    assert_eq!(joined(&events, 0, "text").split_whitespace().count(), 37);
+
+    // max-tokens without words:N fills max_tokens exactly.
+    let mut body = request_body("scenario:max-tokens", false);
+    body["max_tokens"] = json!(50);
+    let message: Value = post(&server, &body).await.json().await.unwrap();
+    assert_eq!(message["stop_reason"], "max_tokens");
+    assert_eq!(message["usage"]["output_tokens"], 50);
+}
+
+/// A conversation of `turns` user turns, the last one marked as a cache breakpoint, after a
+/// system prompt marked too.
+fn cached_conversation(turns: usize) -> Value {
+    let mut messages = Vec::new();
+    for turn in 0..turns {
+        if turn > 0 {
+            messages.push(json!({"role": "assistant", "content": format!("answer {turn}")}));
+        }
+        let mut block = json!({"type": "text", "text": format!("question number {turn}")});
+        if turn + 1 == turns {
+            block["cache_control"] = json!({"type": "ephemeral"});
+        }
+        messages.push(json!({"role": "user", "content": [block]}));
+    }
+    json!({
+        "model": MODEL,
+        "max_tokens": 1024,
+        "system": [{"type": "text", "text": "you are a terse assistant", "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
+        "messages": messages,
+    })
+}
+
+#[tokio::test]
+async fn prompt_caching_reads_what_an_earlier_turn_wrote() {
+    let server = start_with(FakeConfig {
+        min_cacheable_tokens: Some(0),
+        ..FakeConfig::default()
+    })
+    .await;
+    let usage = |message: &Value| message["usage"].clone();
+    let first: Value = post(&server, &cached_conversation(1))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let first = usage(&first);
+    assert_eq!(first["cache_read_input_tokens"], 0);
+    assert_eq!(first["cache_creation"]["ephemeral_1h_input_tokens"], 5);
+    assert_eq!(first["cache_creation"]["ephemeral_5m_input_tokens"], 3);
+    assert_eq!(first["cache_creation_input_tokens"], 8);
+    assert_eq!(first["input_tokens"], 0);
+
+    let second: Value = post(&server, &cached_conversation(2))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second = usage(&second);
+    assert_eq!(second["cache_read_input_tokens"], 8);
+    assert_eq!(second["cache_creation"]["ephemeral_5m_input_tokens"], 5);
+    assert_eq!(second["cache_creation"]["ephemeral_1h_input_tokens"], 0);
+    assert_eq!(second["input_tokens"], 0);
+
+    // The stream reports the same split at its start and end.
+    let mut streamed = cached_conversation(2);
+    streamed["stream"] = json!(true);
+    let events = parse_sse(&post(&server, &streamed).await.text().await.unwrap());
+    assert_eq!(
+        events[0].data["message"]["usage"]["cache_read_input_tokens"],
+        13
+    );
+    assert_eq!(
+        events[events.len() - 2].data["usage"]["cache_read_input_tokens"],
+        13
+    );
+
+    // Below the model's real minimum (1,024 for a Sonnet) nothing is cached.
+    let strict = start().await;
+    for _ in 0..2 {
+        let message: Value = post(&strict, &cached_conversation(2))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(message["usage"]["cache_read_input_tokens"], 0);
+        assert_eq!(message["usage"]["cache_creation_input_tokens"], 0);
+        assert_eq!(message["usage"]["input_tokens"], 13);
+    }
+}
+
+#[tokio::test]
+async fn count_tokens_counts_like_usage_and_can_be_missing() {
+    let server = start().await;
+    let mut body = cached_conversation(2);
+    body.as_object_mut().unwrap().remove("max_tokens");
+    let response = post_to(&server, "/v1/messages/count_tokens", &body).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"input_tokens": 13})
+    );
+
+    body["temperature"] = json!(3);
+    let response = post_to(&server, "/v1/messages/count_tokens", &body).await;
+    assert_eq!(response.status(), 400);
+
+    let without = start_with(FakeConfig {
+        count_tokens_endpoint: false,
+        ..FakeConfig::default()
+    })
+    .await;
+    let response = post_to(
+        &without,
+        "/v1/messages/count_tokens",
+        &cached_conversation(1),
+    )
+    .await;
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "not_found_error");
+}
+
+#[tokio::test]
+async fn models_carry_limits_and_capabilities() {
+    let server = start().await;
+    let page: Value = reqwest::Client::new()
+        .get(format!("{}/v1/models", server.base_url()))
+        .bearer_auth("k")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let model = |id: &str| {
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let opus = model("claude-opus-4.6");
+    assert_eq!(opus["max_tokens"], 128_000);
+    assert_eq!(opus["max_input_tokens"], 1_000_000);
+    let caps = &opus["capabilities"];
+    assert_eq!(caps["thinking"]["types"]["adaptive"]["supported"], true);
+    assert_eq!(caps["thinking"]["types"]["enabled"]["supported"], true);
+    assert_eq!(caps["effort"]["supported"], true);
+    assert_eq!(caps["effort"]["max"]["supported"], true);
+    let sonnet = model("claude-sonnet-4.5");
+    assert_eq!(
+        sonnet["capabilities"]["thinking"]["types"]["adaptive"]["supported"],
+        false
+    );
+    assert_eq!(sonnet["capabilities"]["effort"]["supported"], false);
+    assert_eq!(sonnet["max_tokens"], 64_000);
+    let opus_45 = model("claude-opus-4.5");
+    assert_eq!(opus_45["capabilities"]["effort"]["high"]["supported"], true);
+    assert_eq!(opus_45["capabilities"]["effort"]["max"]["supported"], false);
 }

@@ -18,7 +18,7 @@ struct Args {
     /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// Accept only this Bearer key (default: accept any non-empty key).
+    /// Accept only this key, as Bearer or x-api-key (default: accept any non-empty key).
     #[arg(long)]
     key: Option<String>,
     /// Scenario for prompts that do not name one.
@@ -34,6 +34,13 @@ struct Args {
     /// characters, like a hostile endpoint.
     #[arg(long)]
     hostile_models: bool,
+    /// Answer 404 to POST /v1/messages/count_tokens, like gateways without it.
+    #[arg(long)]
+    no_count_tokens: bool,
+    /// Cache any prefix of at least N tokens (words) at a cache_control breakpoint, instead
+    /// of each model's real minimum (1,024 or 4,096); 0 caches every prefix.
+    #[arg(long, value_name = "N")]
+    cache_min_tokens: Option<u64>,
     /// An extra model id to accept (repeatable), besides the six defaults.
     #[arg(long = "model", value_name = "ID")]
     extra_models: Vec<String>,
@@ -42,7 +49,8 @@ struct Args {
 fn scenario_help() -> String {
     let mut help = String::from(
         "Scenarios (put `scenario:NAME` in a prompt to pick one for that request; \
-         `words:N` sets the reply length):\n",
+         `words:N` sets the reply length). Any reply starts with a signed thinking block when \
+         the request turns thinking on, stops at a stop sequence and at max_tokens:\n",
     );
     for scenario in Scenario::ALL {
         help.push_str(&format!(
@@ -68,6 +76,8 @@ async fn main() -> anyhow::Result<()> {
         delay: Duration::from_millis(args.delay_ms),
         models_endpoint: !args.no_models_endpoint,
         hostile_models: args.hostile_models,
+        count_tokens_endpoint: !args.no_count_tokens,
+        min_cacheable_tokens: args.cache_min_tokens,
         ..FakeConfig::default()
     };
     config.models.extend(args.extra_models);

@@ -7,6 +7,10 @@
 //! `scenario:NAME` in the last user message, so one server can play every fault in turn.
 //! Everything received is recorded for tests to inspect.
 //!
+//! It is as strict as the real API about what it accepts (`handler/validate.rs`), signs the
+//! thinking it sends and checks it when it comes back (`signature.rs`), emulates prompt
+//! caching (`cache.rs`), and knows per model what it supports (`catalog.rs`).
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use tern::fake::{FakeConfig, FakeServer};
@@ -16,13 +20,16 @@
 //! # Ok(()) }
 //! ```
 
+mod cache;
+mod catalog;
 mod handler;
 mod http;
 mod reply;
 mod scenario;
+mod signature;
 mod wire;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -49,7 +56,8 @@ pub const DEFAULT_MODELS: [&str; 6] = [
 pub struct FakeConfig {
     /// Port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
-    /// When set, any other Bearer key gets 401. When unset, any non-empty key is accepted.
+    /// When set, any other key gets 401. When unset, any non-empty key is accepted, sent as
+    /// `Authorization: Bearer KEY` or as `x-api-key: KEY`.
     pub api_key: Option<String>,
     /// Model ids that exist; others get 404 `not_found_error`.
     pub models: Vec<String>,
@@ -62,6 +70,12 @@ pub struct FakeConfig {
     /// `GET /v1/models` also lists models whose ids and display names hold terminal escape
     /// sequences and bidi characters (a hostile endpoint).
     pub hostile_models: bool,
+    /// Whether `POST /v1/messages/count_tokens` exists (404 when false, as on gateways that
+    /// lack it).
+    pub count_tokens_endpoint: bool,
+    /// The shortest prefix (in tokens, i.e. words) a cache breakpoint caches; `None` uses each
+    /// model's real minimum (1,024 or 4,096), `Some(0)` caches any prefix.
+    pub min_cacheable_tokens: Option<u64>,
 }
 
 impl Default for FakeConfig {
@@ -74,6 +88,8 @@ impl Default for FakeConfig {
             delay: Duration::ZERO,
             models_endpoint: true,
             hostile_models: false,
+            count_tokens_endpoint: true,
+            min_cacheable_tokens: None,
         }
     }
 }
@@ -110,6 +126,8 @@ pub(crate) struct ServerState {
     request_count: AtomicU64,
     /// Failures already served per "fail N times, then succeed" scenario.
     failures: Mutex<HashMap<Scenario, u32>>,
+    /// Prefix hashes written to the emulated prompt cache.
+    prompt_cache: Mutex<HashSet<u64>>,
 }
 
 /// Locks `mutex`, recovering the data if a panicking thread poisoned it (the data is only
@@ -199,6 +217,7 @@ impl FakeServer {
             requests: Mutex::new(Vec::new()),
             request_count: AtomicU64::new(0),
             failures: Mutex::new(HashMap::new()),
+            prompt_cache: Mutex::new(HashSet::new()),
         });
         let server = FakeServer {
             addr,

@@ -9,20 +9,30 @@ use std::iter::once;
 
 use serde_json::value::RawValue;
 
-use super::wire::{self, ApiError, ContentBlock, Delta, Event, StopDelta, Usage};
+use super::signature;
+use super::wire::{
+    self, ApiError, CacheCreation, Citation, ContentBlock, Delta, Event, ServerToolUsage,
+    StopDelta, StopDetails, Usage, WebSearchResult,
+};
 
 /// The kind of a planned content block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum BlockKind {
-    Text,
+    /// With `citations`, the block opens with `"citations": []` and each citation arrives as a
+    /// `citations_delta` before the text.
+    Text { citations: Option<Vec<Citation>> },
     /// `content` is the thinking text; the signature arrives as one `signature_delta`.
-    Thinking {
-        signature: String,
-    },
+    Thinking { signature: String },
+    /// Complete in its `content_block_start`, no deltas.
+    RedactedThinking { data: String },
     /// `content` is the input object as JSON text, streamed as `input_json_delta` fragments.
-    ToolUse {
-        id: String,
-        name: String,
+    ToolUse { id: String, name: String },
+    /// Like [`BlockKind::ToolUse`], for a tool the server runs itself.
+    ServerToolUse { id: String, name: String },
+    /// Complete in its `content_block_start`, no deltas.
+    WebSearchToolResult {
+        tool_use_id: String,
+        results: Vec<WebSearchResult>,
     },
 }
 
@@ -45,9 +55,91 @@ impl Block {
     pub fn text(content: String, group_sizes: &[usize]) -> Block {
         let cuts = word_cuts(&content, group_sizes);
         Block {
-            kind: BlockKind::Text,
+            kind: BlockKind::Text { citations: None },
             content,
             cuts,
+        }
+    }
+
+    /// A text block whose text is backed by `citations`.
+    pub fn cited(content: String, citations: Vec<Citation>) -> Block {
+        Block {
+            kind: BlockKind::Text {
+                citations: Some(citations),
+            },
+            ..Block::text(content, SHORT_GROUPS)
+        }
+    }
+
+    /// A thinking block, signed by this server.
+    pub fn thinking(content: String) -> Block {
+        Block {
+            kind: BlockKind::Thinking {
+                signature: signature::sign_thinking(&content),
+            },
+            cuts: word_cuts(&content, SHORT_GROUPS),
+            content,
+        }
+    }
+
+    /// A block with no text, sent whole in its `content_block_start`.
+    pub fn whole(kind: BlockKind) -> Block {
+        Block {
+            kind,
+            content: String::new(),
+            cuts: Vec::new(),
+        }
+    }
+
+    /// A (server) tool call whose JSON `input` streams in fragments of about 11 bytes, the
+    /// first one empty as the real API sends it.
+    pub fn tool_call(kind: BlockKind, input: String) -> Block {
+        let mut cuts = vec![0];
+        let mut at = 0;
+        while at + 11 < input.len() {
+            at += 11;
+            while !input.is_char_boundary(at) {
+                at += 1;
+            }
+            cuts.push(at);
+        }
+        cuts.push(input.len());
+        cuts.dedup();
+        Block {
+            kind,
+            content: input,
+            cuts,
+        }
+    }
+
+    /// The block's output tokens: its whitespace-separated words.
+    fn tokens(&self) -> usize {
+        self.content.split_whitespace().count()
+    }
+
+    /// Keeps the first `words` words (and the whitespace inside them), re-signing thinking.
+    fn keep_words(&mut self, words: usize) {
+        let end = self
+            .content
+            .split_whitespace()
+            .take(words)
+            .last()
+            .map_or(0, |word| {
+                word.as_ptr() as usize - self.content.as_ptr() as usize + word.len()
+            });
+        self.truncate(end);
+    }
+
+    /// Cuts `content` to its first `end` bytes (a char boundary), re-signing thinking.
+    fn truncate(&mut self, end: usize) {
+        self.content.truncate(end);
+        self.cuts.retain(|&cut| cut < end);
+        if end > 0 {
+            self.cuts.push(end);
+        }
+        self.cuts.dedup();
+        if let BlockKind::Thinking { signature } = &mut self.kind {
+            *signature = signature::sign_thinking(&self.content);
         }
     }
 
@@ -59,32 +151,71 @@ impl Block {
             .map(|(start, end)| self.content.get(start..end).unwrap_or_default())
     }
 
-    /// The block with `content` as its text: empty for `content_block_start`, full for a
-    /// finished `Message`.
-    fn wire<'a>(&'a self, content: &'a str) -> ContentBlock<'a> {
+    /// The block as `content_block_start` opens it (`finished` false: no text yet) or as a
+    /// finished `Message` holds it.
+    fn wire(&self, finished: bool) -> ContentBlock<'_> {
+        let content = if finished { self.content.as_str() } else { "" };
+        let input = || serde_json::from_str(content).unwrap_or_else(|_| empty_object());
         match &self.kind {
-            BlockKind::Text => ContentBlock::Text { text: content },
+            BlockKind::Text { citations } => ContentBlock::Text {
+                text: content,
+                citations: citations
+                    .as_deref()
+                    .map(|all| if finished { all } else { &[] }),
+            },
             BlockKind::Thinking { signature } => ContentBlock::Thinking {
                 thinking: content,
-                signature: if content.is_empty() { "" } else { signature },
+                signature: if finished { signature } else { "" },
             },
+            BlockKind::RedactedThinking { data } => ContentBlock::RedactedThinking { data },
             BlockKind::ToolUse { id, name } => ContentBlock::ToolUse {
                 id,
                 name,
-                input: serde_json::from_str(content).unwrap_or_else(|_| empty_object()),
+                input: input(),
+            },
+            BlockKind::ServerToolUse { id, name } => ContentBlock::ServerToolUse {
+                id,
+                name,
+                input: input(),
+            },
+            BlockKind::WebSearchToolResult {
+                tool_use_id,
+                results,
+            } => ContentBlock::WebSearchToolResult {
+                tool_use_id,
+                content: results,
             },
         }
     }
 
     fn delta<'a>(&self, piece: &'a str) -> Delta<'a> {
         match &self.kind {
-            BlockKind::Text => Delta::Text { text: piece },
             BlockKind::Thinking { .. } => Delta::Thinking { thinking: piece },
-            BlockKind::ToolUse { .. } => Delta::InputJson {
+            BlockKind::ToolUse { .. } | BlockKind::ServerToolUse { .. } => Delta::InputJson {
                 partial_json: piece,
             },
+            _ => Delta::Text { text: piece },
         }
     }
+
+    /// The `citations_delta`s that precede a cited block's text.
+    fn citations(&self) -> &[Citation] {
+        match &self.kind {
+            BlockKind::Text {
+                citations: Some(citations),
+            } => citations,
+            _ => &[],
+        }
+    }
+}
+
+/// The input side of a reply's usage: what was read from the cache, written to it, and the
+/// rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct InputUsage {
+    pub input_tokens: u64,
+    pub cache_read_input_tokens: u64,
+    pub cache_creation: CacheCreation,
 }
 
 /// A whole planned reply.
@@ -92,35 +223,122 @@ impl Block {
 pub(crate) struct Reply {
     pub id: String,
     pub model: String,
-    pub input_tokens: u64,
+    pub input: InputUsage,
     pub blocks: Vec<Block>,
     pub stop_reason: &'static str,
+    /// The stop sequence that ended the reply, with `stop_reason: "stop_sequence"`.
+    pub stop_sequence: Option<String>,
+    /// Server-side web searches the reply made (`usage.server_tool_use`).
+    pub web_search_requests: u64,
 }
 
+/// The `stop_details` the fake sends with a refusal.
+const REFUSAL: StopDetails<'static> = StopDetails {
+    kind: "refusal",
+    category: None,
+    explanation: Some("The tern fake server refused this request, as asked."),
+};
+
 impl Reply {
+    /// A reply with no usage beyond `input` and no stop sequence.
+    pub fn new(
+        id: String,
+        model: String,
+        input: InputUsage,
+        blocks: Vec<Block>,
+        stop_reason: &'static str,
+    ) -> Reply {
+        Reply {
+            id,
+            model,
+            input,
+            blocks,
+            stop_reason,
+            stop_sequence: None,
+            web_search_requests: 0,
+        }
+    }
+
     /// Output tokens, counted as whitespace-separated words of every block (at least 1, as the
     /// real API never reports 0 for a finished message).
     pub fn output_tokens(&self) -> u64 {
-        let words: usize = self
-            .blocks
-            .iter()
-            .map(|block| block.content.split_whitespace().count())
-            .sum();
+        let words: usize = self.blocks.iter().map(Block::tokens).sum();
         (words as u64).max(1)
     }
 
     /// How many `content_block_delta` events the full stream has.
     pub fn delta_count(&self) -> usize {
-        self.blocks.iter().map(|block| block.cuts.len()).sum()
+        self.blocks
+            .iter()
+            .map(|block| block.cuts.len() + block.citations().len())
+            .sum()
+    }
+
+    /// Ends the reply where its text first holds one of `sequences`, as the model stops
+    /// before writing a stop sequence; later blocks are dropped.
+    pub fn stop_at(&mut self, sequences: &[String]) {
+        for index in 0..self.blocks.len() {
+            if !matches!(self.blocks[index].kind, BlockKind::Text { .. }) {
+                continue;
+            }
+            let content = &self.blocks[index].content;
+            let Some((at, sequence)) = sequences
+                .iter()
+                .filter_map(|sequence| content.find(sequence.as_str()).map(|at| (at, sequence)))
+                .min_by_key(|(at, _)| *at)
+            else {
+                continue;
+            };
+            let sequence = sequence.clone();
+            self.blocks[index].truncate(at);
+            let empty = self.blocks[index].content.is_empty();
+            self.blocks.truncate(if empty { index } else { index + 1 });
+            self.stop_reason = "stop_sequence";
+            self.stop_sequence = Some(sequence);
+            return;
+        }
+    }
+
+    /// Cuts the reply at `max_tokens` output tokens (words), as the real API stops
+    /// generating; a block cut to nothing is dropped. Tool input cut this way is partial JSON.
+    pub fn limit(&mut self, max_tokens: u64) {
+        let mut left = usize::try_from(max_tokens).unwrap_or(usize::MAX);
+        for index in 0..self.blocks.len() {
+            let tokens = self.blocks[index].tokens();
+            if tokens <= left {
+                left -= tokens;
+                continue;
+            }
+            self.blocks[index].keep_words(left);
+            let keep = if self.blocks[index].content.is_empty() {
+                index
+            } else {
+                index + 1
+            };
+            self.blocks.truncate(keep);
+            self.stop_reason = "max_tokens";
+            self.stop_sequence = None;
+            return;
+        }
     }
 
     fn usage(&self, output_tokens: u64) -> Usage {
         Usage {
-            input_tokens: self.input_tokens,
-            cache_creation_input_tokens: 0,
-            cache_read_input_tokens: 0,
+            input_tokens: self.input.input_tokens,
+            cache_creation_input_tokens: self.input.cache_creation.ephemeral_5m_input_tokens
+                + self.input.cache_creation.ephemeral_1h_input_tokens,
+            cache_read_input_tokens: self.input.cache_read_input_tokens,
+            cache_creation: self.input.cache_creation,
             output_tokens,
+            server_tool_use: (self.web_search_requests > 0).then_some(ServerToolUsage {
+                web_search_requests: self.web_search_requests,
+            }),
+            service_tier: "standard",
         }
+    }
+
+    fn stop_details(&self) -> Option<StopDetails<'static>> {
+        (self.stop_reason == "refusal").then_some(REFUSAL)
     }
 
     /// The non-streamed form: one `Message` object.
@@ -129,14 +347,11 @@ impl Reply {
             id: &self.id,
             kind: "message",
             role: "assistant",
-            content: self
-                .blocks
-                .iter()
-                .map(|block| block.wire(&block.content))
-                .collect(),
+            content: self.blocks.iter().map(|block| block.wire(true)).collect(),
             model: &self.model,
             stop_reason: Some(self.stop_reason),
-            stop_sequence: None,
+            stop_sequence: self.stop_sequence.as_deref(),
+            stop_details: self.stop_details(),
             usage: self.usage(self.output_tokens()),
         }
     }
@@ -151,7 +366,11 @@ impl Reply {
             model: &self.model,
             stop_reason: None,
             stop_sequence: None,
-            usage: self.usage(1),
+            stop_details: None,
+            usage: Usage {
+                server_tool_use: None,
+                ..self.usage(1)
+            },
         };
         [Event::MessageStart { message }, Event::Ping].into_iter()
     }
@@ -161,8 +380,16 @@ impl Reply {
         self.blocks.iter().enumerate().flat_map(|(index, block)| {
             let start = Event::ContentBlockStart {
                 index,
-                content_block: block.wire(""),
+                content_block: block.wire(false),
             };
+            let citations =
+                block
+                    .citations()
+                    .iter()
+                    .map(move |citation| Event::ContentBlockDelta {
+                        index,
+                        delta: Delta::Citations { citation },
+                    });
             let deltas = block.deltas().map(move |piece| Event::ContentBlockDelta {
                 index,
                 delta: block.delta(piece),
@@ -175,7 +402,11 @@ impl Reply {
                 _ => None,
             };
             let stop = Event::ContentBlockStop { index };
-            once(start).chain(deltas).chain(signature).chain(once(stop))
+            once(start)
+                .chain(citations)
+                .chain(deltas)
+                .chain(signature)
+                .chain(once(stop))
         })
     }
 
@@ -184,7 +415,8 @@ impl Reply {
         let delta = Event::MessageDelta {
             delta: StopDelta {
                 stop_reason: self.stop_reason,
-                stop_sequence: None,
+                stop_sequence: self.stop_sequence.as_deref(),
+                stop_details: self.stop_details(),
             },
             usage: self.usage(self.output_tokens()),
         };
@@ -360,7 +592,7 @@ fn text_in_pieces(pieces: impl IntoIterator<Item = String>) -> Block {
         cuts.push(content.len());
     }
     Block {
-        kind: BlockKind::Text,
+        kind: BlockKind::Text { citations: None },
         content,
         cuts,
     }
@@ -408,57 +640,159 @@ pub(crate) fn hostile_models() -> Vec<wire::ModelInfo<'static>> {
         id,
         display_name: name.to_string(),
         created_at: "1970-01-01T00:00:00Z",
+        lifecycle: "active",
+        max_input_tokens: None,
+        max_tokens: None,
+        capabilities: None,
     })
     .collect()
 }
 
-/// A fixed, base64-looking thinking signature.
-const SIGNATURE: &str = "EqQBCgIYAhIMRmFrZVNpZ25hdHVyZRoMdGVybi1mYWtlLXNlcnZlcg==";
-
-/// The `thinking` reply: a thinking block, then a text block.
-pub(crate) fn thinking_blocks(prompt: &str, model: &str) -> Vec<Block> {
+/// What the fake model thinks about `prompt`: `words` words (at most), naming `model`.
+pub(crate) fn thinking_text(prompt: &str, model: &str, words: usize) -> String {
     let gist: String = prompt.chars().take(60).collect();
-    let thinking = format!(
+    let mut thinking = format!(
         "The user wrote \"{gist}\". I should answer briefly, in markdown, \
          and say which model I am ({model}). No tool is needed for this."
     );
+    let opening = thinking.split_whitespace().count();
+    if words > opening {
+        thinking.push(' ');
+        thinking.push_str(&prose(words - opening, true));
+    }
+    let mut block = Block::thinking(thinking);
+    block.keep_words(words);
+    block.content
+}
+
+/// The `thinking` reply: a thinking block, then a text block.
+pub(crate) fn thinking_blocks(prompt: &str, model: &str) -> Vec<Block> {
     let text =
         format!("I thought it over. Short answer: this is `{model}`, via the tern fake server.");
     vec![
-        Block {
-            kind: BlockKind::Thinking {
-                signature: SIGNATURE.to_string(),
-            },
-            cuts: word_cuts(&thinking, SHORT_GROUPS),
-            content: thinking,
-        },
+        Block::thinking(thinking_text(prompt, model, 40)),
         Block::text(text, SHORT_GROUPS),
     ]
 }
 
-/// The `tool-use` reply: a text block, then a `get_weather` call whose input is streamed as
-/// JSON fragments, the first one empty.
-pub(crate) fn tool_use_blocks(tool_id: String) -> Vec<Block> {
-    let input = r#"{"location": "San Francisco, CA", "unit": "celsius"}"#.to_string();
-    // The input is ASCII, so every offset is a char boundary.
-    let cuts = once(0)
-        .chain((11..input.len()).step_by(11))
-        .chain(once(input.len()))
-        .collect();
+/// A `redacted_thinking` block whose data this server can later recognise.
+pub(crate) fn redacted_block(seed: &str) -> Block {
+    Block::whole(BlockKind::RedactedThinking {
+        data: signature::redacted_data(seed),
+    })
+}
+
+/// The `tool-use` reply: a text block, then a call of `name` with `input` (JSON text) streamed
+/// as fragments, the first one empty.
+pub(crate) fn tool_use_blocks(tool_id: String, name: &str, input: String) -> Vec<Block> {
     vec![
         Block::text(
-            "Let me check the weather for you.".to_string(),
+            if name == "get_weather" {
+                "Let me check the weather for you.".to_string()
+            } else {
+                format!("Let me call `{name}` for you.")
+            },
             SHORT_GROUPS,
         ),
-        Block {
-            kind: BlockKind::ToolUse {
+        Block::tool_call(
+            BlockKind::ToolUse {
                 id: tool_id,
-                name: "get_weather".to_string(),
+                name: name.to_string(),
             },
-            content: input,
-            cuts,
-        },
+            input,
+        ),
     ]
+}
+
+/// The input the fake gives a `get_weather` call.
+pub(crate) const WEATHER_INPUT: &str = r#"{"location": "San Francisco, CA", "unit": "celsius"}"#;
+
+/// The pages the fake web search finds, with the `cited_text` each answer sentence cites.
+const SEARCH_HITS: [(&str, &str, &str); 2] = [
+    (
+        "Arctic tern - Wikipedia",
+        "https://en.wikipedia.org/wiki/Arctic_tern",
+        "The Arctic tern flies from the far north to the far south and back every year.",
+    ),
+    (
+        "Tern migration facts",
+        "https://example.org/terns/migration",
+        "Over a lifetime that adds up to roughly the distance to the Moon and back three times.",
+    ),
+];
+
+/// A `server_tool_use` block searching the web for `query`.
+pub(crate) fn web_search_call(id: &str, query: &str) -> Block {
+    let input = serde_json::json!({ "query": query }).to_string();
+    Block::tool_call(
+        BlockKind::ServerToolUse {
+            id: id.to_string(),
+            name: "web_search".to_string(),
+        },
+        input,
+    )
+}
+
+/// The `server-tool` reply: a web search, its results, then an answer citing them.
+pub(crate) fn server_tool_blocks(id: &str, prompt: &str) -> Vec<Block> {
+    let query: String = prompt.chars().take(40).collect();
+    let results = SEARCH_HITS
+        .iter()
+        .map(|(title, url, _)| WebSearchResult {
+            kind: "web_search_result",
+            title: title.to_string(),
+            url: url.to_string(),
+            encrypted_content: signature::redacted_data(url),
+            page_age: None,
+        })
+        .collect();
+    let mut blocks = vec![
+        web_search_call(id, query.trim()),
+        Block::whole(BlockKind::WebSearchToolResult {
+            tool_use_id: id.to_string(),
+            results,
+        }),
+        Block::text(
+            "Here is what I found on the web.\n\n".to_string(),
+            SHORT_GROUPS,
+        ),
+    ];
+    for (title, url, cited) in SEARCH_HITS {
+        let citation = Citation::WebSearchResultLocation {
+            cited_text: cited.to_string(),
+            url: url.to_string(),
+            title: title.to_string(),
+            encrypted_index: signature::redacted_data(cited),
+        };
+        blocks.push(Block::cited(format!("{cited} "), vec![citation]));
+    }
+    blocks
+}
+
+/// The `citations` reply: an answer split into text blocks, each sentence citing a passage of
+/// a document.
+pub(crate) fn cited_blocks() -> Vec<Block> {
+    let mut blocks = vec![Block::text(
+        "According to the document, ".to_string(),
+        SHORT_GROUPS,
+    )];
+    let mut at = 0;
+    for sentence in &SENTENCES[..3] {
+        let citation = Citation::CharLocation {
+            cited_text: sentence.to_string(),
+            document_index: 0,
+            document_title: "Terns (tern fake server)".to_string(),
+            start_char_index: at,
+            end_char_index: at + sentence.len(),
+        };
+        at += sentence.len() + 1;
+        blocks.push(Block::cited(format!("{sentence} "), vec![citation]));
+    }
+    blocks.push(Block::text(
+        "That is all the document says.".to_string(),
+        SHORT_GROUPS,
+    ));
+    blocks
 }
 
 #[cfg(test)]
@@ -510,7 +844,7 @@ mod tests {
 
     #[test]
     fn tool_input_streams_from_an_empty_fragment_to_valid_json() {
-        let blocks = tool_use_blocks("toolu_fake_1".into());
+        let blocks = tool_use_blocks("toolu_fake_1".into(), "get_weather", WEATHER_INPUT.into());
         let tool = &blocks[1];
         assert_eq!(tool.deltas().next(), Some(""));
         let input: Value = serde_json::from_str(&joined(tool)).unwrap();
@@ -527,13 +861,13 @@ mod tests {
 
     #[test]
     fn events_are_in_protocol_order() {
-        let reply = Reply {
-            id: "msg_fake_1".into(),
-            model: "m".into(),
-            input_tokens: 3,
-            blocks: thinking_blocks("why?", "m"),
-            stop_reason: "end_turn",
-        };
+        let reply = Reply::new(
+            "msg_fake_1".into(),
+            "m".into(),
+            InputUsage::default(),
+            thinking_blocks("why?", "m"),
+            "end_turn",
+        );
         let names: Vec<_> = reply.events().map(|e| e.name()).collect();
         assert_eq!(names[..3], ["message_start", "ping", "content_block_start"]);
         assert_eq!(names[names.len() - 2..], ["message_delta", "message_stop"]);
@@ -549,7 +883,60 @@ mod tests {
         assert_eq!(all[signature_at + 1]["index"], 0);
         assert_eq!(all[2]["content_block"]["signature"], "");
         let message = serde_json::to_value(reply.message()).unwrap();
-        assert_eq!(message["content"][0]["signature"], SIGNATURE);
+        let thinking = message["content"][0]["thinking"].as_str().unwrap();
+        let signature = message["content"][0]["signature"].as_str().unwrap();
+        assert!(signature::verify_thinking(thinking, signature));
         assert_eq!(message["usage"]["output_tokens"], reply.output_tokens());
+    }
+
+    fn prose_reply(words: usize) -> Reply {
+        let blocks = vec![
+            Block::thinking(thinking_text("q", "m", 10)),
+            Block::text(prose(words, true), SHORT_GROUPS),
+        ];
+        Reply::new(
+            "id".into(),
+            "m".into(),
+            InputUsage::default(),
+            blocks,
+            "end_turn",
+        )
+    }
+
+    #[test]
+    fn limit_cuts_at_max_tokens_and_re_signs() {
+        let mut reply = prose_reply(50);
+        reply.limit(100);
+        assert_eq!(reply.stop_reason, "end_turn");
+        assert_eq!(reply.output_tokens(), 60);
+        reply.limit(25);
+        assert_eq!(reply.stop_reason, "max_tokens");
+        assert_eq!(reply.output_tokens(), 25);
+        let text = &reply.blocks[1];
+        assert_eq!(joined(text), text.content);
+        assert!(!text.content.ends_with(' '));
+        reply.limit(4);
+        assert_eq!(reply.blocks.len(), 1, "the emptied text block is dropped");
+        let BlockKind::Thinking { signature } = &reply.blocks[0].kind else {
+            panic!("thinking first");
+        };
+        assert!(signature::verify_thinking(
+            &reply.blocks[0].content,
+            signature
+        ));
+    }
+
+    #[test]
+    fn stop_at_ends_before_the_first_stop_sequence() {
+        let mut reply = prose_reply(30);
+        let sequences = vec!["far south".to_string(), "Arctic".to_string()];
+        reply.stop_at(&sequences);
+        assert_eq!(reply.stop_reason, "stop_sequence");
+        assert_eq!(reply.stop_sequence.as_deref(), Some("Arctic"));
+        assert_eq!(reply.blocks[1].content, "The ");
+        assert_eq!(joined(&reply.blocks[1]), "The ");
+        let mut untouched = prose_reply(5);
+        untouched.stop_at(&["zebra".to_string()]);
+        assert_eq!(untouched.stop_reason, "end_turn");
     }
 }

@@ -32,11 +32,16 @@ pub enum Scenario {
     HostileError,
     NoEventLines,
     MaxTokens,
+    Redacted,
+    ServerTool,
+    Citations,
+    Refusal,
+    PauseTurn,
 }
 
 impl Scenario {
     /// Every scenario, in `--help` order.
-    pub const ALL: [Scenario; 20] = [
+    pub const ALL: [Scenario; 25] = [
         Scenario::Ok,
         Scenario::Long,
         Scenario::Slow,
@@ -57,6 +62,11 @@ impl Scenario {
         Scenario::HostileError,
         Scenario::NoEventLines,
         Scenario::MaxTokens,
+        Scenario::Redacted,
+        Scenario::ServerTool,
+        Scenario::Citations,
+        Scenario::Refusal,
+        Scenario::PauseTurn,
     ];
 
     /// `(name, one-line description)`.
@@ -105,7 +115,8 @@ impl Scenario {
             ),
             Scenario::ToolUse => (
                 "tool-use",
-                "a text block, then a tool_use block streamed as input_json_delta; stop_reason tool_use",
+                "a text block, then a call of the request's first tool (input streamed as \
+                 input_json_delta), stop_reason tool_use; a plain reply without tools",
             ),
             Scenario::Escapes => (
                 "escapes",
@@ -125,7 +136,27 @@ impl Scenario {
             ),
             Scenario::MaxTokens => (
                 "max-tokens",
-                "a reply that stops mid-sentence with stop_reason max_tokens",
+                "prose cut mid-sentence at max_tokens (or after `words:N`), stop_reason max_tokens",
+            ),
+            Scenario::Redacted => (
+                "redacted",
+                "a thinking block, a redacted_thinking block, then a text block",
+            ),
+            Scenario::ServerTool => (
+                "server-tool",
+                "server_tool_use (web_search), web_search_tool_result, then text with citations",
+            ),
+            Scenario::Citations => (
+                "citations",
+                "an answer split into several text blocks, some with citations (char_location)",
+            ),
+            Scenario::Refusal => (
+                "refusal",
+                "the start of an answer, then stop_reason refusal with stop_details",
+            ),
+            Scenario::PauseTurn => (
+                "pause-turn",
+                "a web search paused with stop_reason pause_turn; sent back as is, it finishes",
             ),
         }
     }

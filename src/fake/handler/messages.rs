@@ -1,16 +1,34 @@
-//! `POST /v1/messages`: the request checked in the order the real endpoint checks it (JSON,
-//! `model`, `messages`, a known model), then the prompt's `scenario:` and `words:` read, and
-//! the validated request handed on as a [`Turn`] for its scenario to answer.
+//! `POST /v1/messages` and `POST /v1/messages/count_tokens`: the body checked as the real
+//! endpoint checks it (`validate.rs`), then, for messages, the prompt's `scenario:` and
+//! `words:` read and the validated request handed on as a [`Turn`] for its scenario to answer.
 //!
-//! Apart from the scenarios (`scenarios.rs`) so the strict validation, which every scenario
-//! passes through first, reads as one list of refusals.
+//! Apart from the scenarios (`scenarios.rs`) so that what every request passes through first
+//! reads in one place.
 
 use serde_json::Value;
 
+use super::super::cache::{self, visit_text};
 use super::super::scenario::Directives;
+use super::super::wire::TokenCount;
 use super::super::{RecordedRequest, ServerState};
 use super::answer::Answer;
 use super::scenarios::{Turn, answer_scenario};
+use super::validate::{self, Endpoint, Refusal};
+
+impl From<Refusal> for Answer {
+    fn from(refusal: Refusal) -> Answer {
+        Answer::error(refusal.status, refusal.error_type, refusal.message)
+    }
+}
+
+/// The body as JSON, or the API's answer to a body that is not.
+fn parse(request: &RecordedRequest) -> Result<Value, Refusal> {
+    serde_json::from_slice::<Value>(&request.body).map_err(|_| Refusal {
+        status: 400,
+        error_type: "invalid_request_error",
+        message: "invalid JSON body".to_string(),
+    })
+}
 
 /// `POST /v1/messages`: validate, pick the scenario, plan the reply.
 pub(super) fn respond_messages(
@@ -18,80 +36,75 @@ pub(super) fn respond_messages(
     request: &RecordedRequest,
     number: u64,
 ) -> Answer {
-    let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
-        return Answer::error(400, "invalid_request_error", "invalid JSON body");
+    let body = match parse(request) {
+        Ok(body) => body,
+        Err(refusal) => return refusal.into(),
     };
-    if !body.is_object() {
-        return Answer::error(
-            400,
-            "invalid_request_error",
-            "invalid JSON body: expected an object",
-        );
-    }
-    let Some(model) = body
-        .get("model")
-        .and_then(Value::as_str)
-        .filter(|m| !m.is_empty())
-    else {
-        return Answer::error(400, "invalid_request_error", "model: Field required");
+    let checked = match validate::check(&body, Endpoint::Messages, &state.config.models) {
+        Ok(checked) => checked,
+        Err(refusal) => return refusal.into(),
     };
-    let Some(messages) = body.get("messages").and_then(Value::as_array) else {
-        return Answer::error(400, "invalid_request_error", "messages: Field required");
-    };
-    if messages.is_empty() {
-        return Answer::error(
-            400,
-            "invalid_request_error",
-            "messages: at least one message is required",
-        );
-    }
-    if !state.config.models.iter().any(|known| known == model) {
-        return Answer::error(
-            404,
-            "not_found_error",
-            format!(
-                "model: {model} not found; known models: {}",
-                state.config.models.join(", ")
-            ),
-        );
-    }
-
-    let prompt = last_user_text(messages);
+    let prompt = last_user_text(checked.messages);
     let directives = Directives::parse(&prompt);
     let scenario = match directives.scenario {
         Some(Ok(scenario)) => scenario,
         Some(Err(error)) => return Answer::error(400, "invalid_request_error", error.to_string()),
         None => state.config.default_scenario,
     };
+    let min_cacheable = state
+        .config
+        .min_cacheable_tokens
+        .unwrap_or(checked.spec.min_cacheable_tokens);
+    let last = checked.messages.last();
+    let continues = last
+        .and_then(|message| message.get("role"))
+        .and_then(Value::as_str)
+        == Some("assistant");
+    let paused_call =
+        last.and_then(|message| message.get("content"))
+            .and_then(Value::as_array)
+            .and_then(|blocks| {
+                blocks.iter().rev().find(|block| {
+                    block.get("type").and_then(Value::as_str) == Some("server_tool_use")
+                })
+            })
+            .and_then(|block| block.get("id"))
+            .and_then(Value::as_str)
+            .map(String::from);
     let turn = Turn {
+        state,
         number,
-        model,
+        model: checked.model,
         words: directives.words,
-        stream: body.get("stream").and_then(Value::as_bool).unwrap_or(false),
-        input_tokens: input_words(&body).max(1) as u64,
+        stream: checked.stream,
+        units: cache::units(&body, checked.model),
+        min_cacheable,
+        max_tokens: checked.max_tokens,
+        thinking: checked.thinking,
+        stop_sequences: checked.stop_sequences,
+        tools: checked.tools,
+        continues,
+        paused_call,
         delay: state.config.delay,
         prompt,
     };
     answer_scenario(state, &turn, scenario)
 }
 
-/// Calls `visit` with every piece of text in a message `content` (a string or blocks).
-fn visit_text<'a>(content: &'a Value, visit: &mut impl FnMut(&'a str)) {
-    match content {
-        Value::String(text) => visit(text),
-        Value::Array(blocks) => {
-            for block in blocks {
-                for key in ["text", "thinking"] {
-                    if let Some(text) = block.get(key).and_then(Value::as_str) {
-                        visit(text);
-                    }
-                }
-                if let Some(nested) = block.get("content") {
-                    visit_text(nested, visit);
-                }
-            }
+/// `POST /v1/messages/count_tokens`: the same checks (without `max_tokens`) and the same
+/// count as a reply's usage, all of it, cached or not.
+pub(super) fn respond_count_tokens(state: &ServerState, request: &RecordedRequest) -> Answer {
+    let body = match parse(request) {
+        Ok(body) => body,
+        Err(refusal) => return refusal.into(),
+    };
+    match validate::check(&body, Endpoint::CountTokens, &state.config.models) {
+        Ok(checked) => {
+            let units = cache::units(&body, checked.model);
+            let input_tokens = cache::total_tokens(&units).max(1);
+            Answer::json(200, &TokenCount { input_tokens })
         }
-        _ => {}
+        Err(refusal) => refusal.into(),
     }
 }
 
@@ -110,23 +123,6 @@ fn last_user_text(messages: &[Value]) -> String {
     pieces.join("\n")
 }
 
-/// The fake input token count: whitespace-separated words of `system` and every message.
-fn input_words(body: &Value) -> usize {
-    let mut words = 0;
-    let mut count = |text: &str| words += text.split_whitespace().count();
-    if let Some(system) = body.get("system") {
-        visit_text(system, &mut count);
-    }
-    if let Some(messages) = body.get("messages").and_then(Value::as_array) {
-        for message in messages {
-            if let Some(content) = message.get("content") {
-                visit_text(content, &mut count);
-            }
-        }
-    }
-    words
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -134,20 +130,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn input_words_count_system_and_all_text() {
-        let body = json!({
-            "system": [{"type": "text", "text": "be terse"}],
-            "messages": [
-                {"role": "user", "content": "one two three"},
-                {"role": "assistant", "content": [{"type": "text", "text": "four"}]},
-                {"role": "user", "content": [
-                    {"type": "tool_result", "tool_use_id": "x", "content": "five six"},
-                    {"type": "image", "source": {"type": "base64", "data": "AAAA"}},
-                ]},
-            ],
-        });
-        assert_eq!(input_words(&body), 8);
-        let messages = body["messages"].as_array().unwrap();
-        assert_eq!(last_user_text(messages), "five six");
+    fn the_prompt_is_the_last_user_text() {
+        let messages = json!([
+            {"role": "user", "content": "one two three"},
+            {"role": "assistant", "content": [{"type": "text", "text": "four"}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "x", "content": "five six"},
+                {"type": "image", "source": {"type": "base64", "data": "AAAA"}},
+            ]},
+        ]);
+        assert_eq!(last_user_text(messages.as_array().unwrap()), "five six");
     }
 }

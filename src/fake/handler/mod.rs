@@ -11,6 +11,7 @@ mod answer;
 mod messages;
 mod models;
 mod scenarios;
+mod validate;
 mod write;
 
 use std::sync::Arc;
@@ -60,6 +61,9 @@ fn respond(state: &ServerState, request: &RecordedRequest, number: u64) -> Answe
     let models_path = request.path.strip_prefix("/v1/models");
     match (request.method.as_str(), request.path.as_str(), models_path) {
         ("POST", "/v1/messages", _) => messages::respond_messages(state, request, number),
+        ("POST", "/v1/messages/count_tokens", _) if state.config.count_tokens_endpoint => {
+            messages::respond_count_tokens(state, request)
+        }
         ("GET", _, Some(rest)) if state.config.models_endpoint => {
             models::respond_models(state, rest)
         }
@@ -71,19 +75,28 @@ fn respond(state: &ServerState, request: &RecordedRequest, number: u64) -> Answe
     }
 }
 
-/// Why the request's credentials are refused, if they are.
+/// Why the request's credentials are refused, if they are. The key may come as
+/// `Authorization: Bearer KEY` or as `x-api-key: KEY`, as the real API accepts both.
 fn auth_error(state: &ServerState, request: &RecordedRequest) -> Option<&'static str> {
-    let Some(authorization) = request.header("authorization") else {
-        return Some("missing Authorization header; expected `Authorization: Bearer <key>`");
+    let key = match (request.header("authorization"), request.header("x-api-key")) {
+        (None, None) => {
+            return Some(
+                "missing credentials; expected `Authorization: Bearer <key>` or `x-api-key: <key>`",
+            );
+        }
+        (Some(authorization), _) => authorization
+            .strip_prefix("Bearer ")
+            .or_else(|| authorization.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|key| !key.is_empty())
+            .ok_or("malformed Authorization header; expected `Bearer <key>`"),
+        (None, Some(key)) => Some(key.trim())
+            .filter(|key| !key.is_empty())
+            .ok_or("empty x-api-key header"),
     };
-    let key = authorization
-        .strip_prefix("Bearer ")
-        .or_else(|| authorization.strip_prefix("bearer "))
-        .map(str::trim)
-        .filter(|key| !key.is_empty());
     match (key, &state.config.api_key) {
-        (None, _) => Some("malformed Authorization header; expected `Bearer <key>`"),
-        (Some(key), Some(expected)) if key != expected => Some("invalid API key"),
+        (Err(message), _) => Some(message),
+        (Ok(key), Some(expected)) if key != expected => Some("invalid API key"),
         _ => None,
     }
 }

@@ -1,10 +1,15 @@
 //! `GET /v1/models` and `GET /v1/models/{id}`: the configured ids as the real endpoint lists
-//! them (display names, release dates, one page). Apart from the messages route because it
-//! shares nothing with it but authentication.
+//! them (display names, release dates, limits and capabilities, one page). Apart from the
+//! messages route because it shares nothing with it but authentication and the model table
+//! (`catalog.rs`), which the validation reads too.
 
 use super::super::ServerState;
+use super::super::catalog::{self, EFFORT_LEVELS, ModelSpec};
 use super::super::reply;
-use super::super::wire::{ModelInfo, ModelPage};
+use super::super::wire::{
+    Capabilities, ContextManagement, Effort, ModelInfo, ModelPage, ServerTools, Supported,
+    Thinking, ThinkingTypes,
+};
 use super::answer::Answer;
 
 /// `GET /v1/models` (rest `""`) or `GET /v1/models/{id}` (rest `"/{id}"`).
@@ -32,11 +37,63 @@ pub(super) fn respond_models(state: &ServerState, rest: &str) -> Answer {
 }
 
 fn model_info(id: &str) -> ModelInfo<'_> {
+    let spec = catalog::spec(id);
     ModelInfo {
         kind: "model",
         id,
         display_name: display_name(id),
-        created_at: created_at(id),
+        created_at: spec.created_at,
+        lifecycle: "active",
+        max_input_tokens: Some(spec.max_input_tokens),
+        max_tokens: Some(spec.max_tokens),
+        capabilities: Some(capabilities(&spec)),
+    }
+}
+
+/// The capabilities the Models API reports for a model of `spec`.
+fn capabilities(spec: &ModelSpec) -> Capabilities {
+    let yes = Supported { supported: true };
+    let no = Supported { supported: false };
+    let effort = |level: &str| Supported {
+        supported: spec.supports_effort(level),
+    };
+    Capabilities {
+        batch: yes,
+        citations: yes,
+        code_execution: yes,
+        context_management: ContextManagement {
+            clear_thinking_20251015: yes,
+            clear_tool_uses_20250919: yes,
+            compact_20260112: Supported {
+                supported: spec.adaptive_thinking,
+            },
+            supported: true,
+        },
+        effort: Effort {
+            high: effort(EFFORT_LEVELS[2]),
+            low: effort(EFFORT_LEVELS[0]),
+            max: effort(EFFORT_LEVELS[3]),
+            medium: effort(EFFORT_LEVELS[1]),
+            supported: spec.effort_levels > 0,
+        },
+        image_input: yes,
+        pdf_input: yes,
+        server_tools: ServerTools {
+            code_execution: yes,
+            supported: true,
+            web_search: yes,
+        },
+        structured_outputs: if spec.adaptive_thinking { yes } else { no },
+        thinking: Thinking {
+            supported: true,
+            types: ThinkingTypes {
+                adaptive: Supported {
+                    supported: spec.adaptive_thinking,
+                },
+                disabled: yes,
+                enabled: yes,
+            },
+        },
     }
 }
 
@@ -52,19 +109,6 @@ fn display_name(id: &str) -> String {
         })
         .collect::<Vec<String>>()
         .join(" ")
-}
-
-/// Release dates of the default models; the epoch for others, as the real API allows.
-fn created_at(id: &str) -> &'static str {
-    match id {
-        "claude-sonnet-4" => "2025-05-22T00:00:00Z",
-        "claude-sonnet-4.5" => "2025-09-29T00:00:00Z",
-        "claude-haiku-4.5" => "2025-10-15T00:00:00Z",
-        "claude-opus-4.5" => "2025-11-24T00:00:00Z",
-        "claude-opus-4.6" => "2026-02-04T00:00:00Z",
-        "claude-sonnet-4.6" => "2026-02-17T00:00:00Z",
-        _ => "1970-01-01T00:00:00Z",
-    }
 }
 
 #[cfg(test)]

@@ -6,13 +6,15 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
-use super::super::ServerState;
-use super::super::reply::{self, Block, LONG_GROUPS, Reply, SHORT_GROUPS};
-use super::super::scenario::Scenario;
+use super::super::cache::{self, Unit};
+use super::super::reply::{self, Block, BlockKind, LONG_GROUPS, Reply, SHORT_GROUPS};
+use super::super::scenario::{MAX_WORDS, Scenario};
 use super::super::wire::ApiError;
+use super::super::{ServerState, lock};
 use super::answer::{Answer, Ending, SseStyle};
+use super::validate::Thinking;
 
 /// The body of the `html-502` scenario, as nginx sends it.
 const HTML_502: &str = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
@@ -27,28 +29,76 @@ const TOO_LARGE: &str =
 /// Delay between deltas for `slow` when the server has no delay configured.
 const SLOW_DEFAULT_DELAY: Duration = Duration::from_millis(50);
 
+/// Words of thinking the fake model does before answering, when the request turns it on.
+const THINKING_WORDS: usize = 40;
+
 /// A validated `POST /v1/messages`: what the scenarios build their reply from.
 pub(super) struct Turn<'a> {
+    pub(super) state: &'a ServerState,
     pub(super) number: u64,
     pub(super) model: &'a str,
     pub(super) prompt: String,
     /// `words:N` from the prompt.
     pub(super) words: Option<usize>,
     pub(super) stream: bool,
-    pub(super) input_tokens: u64,
+    /// The request's blocks, for token counting and the prompt cache.
+    pub(super) units: Vec<Unit>,
+    /// The shortest prefix a breakpoint caches.
+    pub(super) min_cacheable: u64,
+    pub(super) max_tokens: u64,
+    pub(super) thinking: Thinking,
+    pub(super) stop_sequences: Vec<String>,
+    pub(super) tools: &'a [Value],
+    /// The request ends with an assistant turn, to be continued.
+    pub(super) continues: bool,
+    /// The id of the last `server_tool_use` in that assistant turn.
+    pub(super) paused_call: Option<String>,
     /// The server's configured delay between deltas.
     pub(super) delay: Duration,
 }
 
 impl Turn<'_> {
-    fn reply(&self, blocks: Vec<Block>, stop_reason: &'static str) -> Reply {
-        Reply {
-            id: format!("msg_fake_{}", self.number),
-            model: self.model.to_string(),
-            input_tokens: self.input_tokens,
+    /// The reply made of `blocks`, as the model would send it for this request: after its
+    /// thinking when thinking is on, ended early by a stop sequence or by `max_tokens`, with
+    /// its input split by the prompt cache.
+    fn reply(&self, mut blocks: Vec<Block>, stop_reason: &'static str) -> Reply {
+        let thought = blocks.first().is_some_and(|block| {
+            matches!(
+                block.kind,
+                BlockKind::Thinking { .. } | BlockKind::RedactedThinking { .. }
+            )
+        });
+        let budget = match self.thinking {
+            Thinking::Off => None,
+            Thinking::Adaptive => Some(THINKING_WORDS),
+            Thinking::Budget(budget) => {
+                Some(THINKING_WORDS.min(usize::try_from(budget).unwrap_or(usize::MAX)))
+            }
+        };
+        if let Some(words) = budget
+            && !thought
+        {
+            let thinking = reply::thinking_text(&self.prompt, self.model, words);
+            blocks.insert(0, Block::thinking(thinking));
+        }
+        let mut input = cache::account(
+            &self.units,
+            self.min_cacheable,
+            &mut lock(&self.state.prompt_cache),
+        );
+        if cache::total_tokens(&self.units) == 0 {
+            input.input_tokens = 1;
+        }
+        let mut reply = Reply::new(
+            format!("msg_fake_{}", self.number),
+            self.model.to_string(),
+            input,
             blocks,
             stop_reason,
-        }
+        );
+        reply.stop_at(&self.stop_sequences);
+        reply.limit(self.max_tokens);
+        reply
     }
 
     fn ok_reply(&self) -> Reply {
@@ -143,6 +193,11 @@ pub(super) fn answer_scenario(state: &ServerState, turn: &Turn<'_>, scenario: Sc
             SseStyle::DataOnlyCrlf,
         ),
         Scenario::MaxTokens => max_tokens(turn),
+        Scenario::Redacted => redacted(turn),
+        Scenario::ServerTool => server_tool(turn),
+        Scenario::Citations => turn.complete_blocks(reply::cited_blocks()),
+        Scenario::Refusal => refusal(turn),
+        Scenario::PauseTurn => pause_turn(turn),
     }
 }
 
@@ -199,14 +254,98 @@ fn cut_halfway(turn: &Turn<'_>) -> Answer {
     turn.ending(reply, Ending::CutAfter(half))
 }
 
-/// `tool-use`: a reply that stops to call a tool.
+/// `tool-use`: a reply that stops to call the request's first tool, or a plain reply when the
+/// request has no tools (the model cannot call what it was not given).
 fn tool_use(turn: &Turn<'_>) -> Answer {
-    let blocks = reply::tool_use_blocks(format!("toolu_fake_{}", turn.number));
+    let Some(tool) = turn.tools.iter().find(|tool| {
+        tool.get("type")
+            .and_then(Value::as_str)
+            .is_none_or(|kind| kind == "custom")
+    }) else {
+        return turn.complete(turn.ok_reply());
+    };
+    let name = tool.get("name").and_then(Value::as_str).unwrap_or("tool");
+    let input = if name == "get_weather" {
+        reply::WEATHER_INPUT.to_string()
+    } else {
+        sample_input(tool.get("input_schema")).to_string()
+    };
+    let blocks = reply::tool_use_blocks(format!("toolu_fake_{}", turn.number), name, input);
     turn.complete(turn.reply(blocks, "tool_use"))
 }
 
-/// `max-tokens`: prose cut off mid-sentence by the token limit.
+/// An input that fits a tool's `input_schema`: a sample value for each property.
+fn sample_input(schema: Option<&Value>) -> Value {
+    let mut input = Map::new();
+    let properties = schema
+        .and_then(|schema| schema.get("properties"))
+        .and_then(Value::as_object);
+    for (key, property) in properties.into_iter().flatten() {
+        let value = match property.get("type").and_then(Value::as_str) {
+            Some("string") => json!("tern"),
+            Some("integer" | "number") => json!(1),
+            Some("boolean") => json!(true),
+            Some("array") => json!([]),
+            Some("object") => json!({}),
+            _ => Value::Null,
+        };
+        input.insert(key.clone(), value);
+    }
+    Value::Object(input)
+}
+
+/// `max-tokens`: prose cut off mid-sentence by the token limit (`words:N` words when that is
+/// less than `max_tokens`).
 fn max_tokens(turn: &Turn<'_>) -> Answer {
-    let text = reply::prose(turn.words.unwrap_or(60), false);
+    let limit = usize::try_from(turn.max_tokens).unwrap_or(MAX_WORDS);
+    let words = turn.words.unwrap_or(limit + 10).min(MAX_WORDS);
+    let text = reply::prose(words, false);
     turn.complete(turn.reply(vec![Block::text(text, SHORT_GROUPS)], "max_tokens"))
+}
+
+/// `redacted`: thinking, a `redacted_thinking` block, then the answer.
+fn redacted(turn: &Turn<'_>) -> Answer {
+    let mut blocks = reply::thinking_blocks(&turn.prompt, turn.model);
+    blocks.insert(
+        1,
+        reply::redacted_block(&format!("msg_fake_{}", turn.number)),
+    );
+    turn.complete_blocks(blocks)
+}
+
+/// `server-tool`: a web search the server runs, its results, and an answer citing them.
+fn server_tool(turn: &Turn<'_>) -> Answer {
+    let id = format!("srvtoolu_fake_{}", turn.number);
+    let mut reply = turn.reply(reply::server_tool_blocks(&id, &turn.prompt), "end_turn");
+    reply.web_search_requests = 1;
+    turn.complete(reply)
+}
+
+/// `refusal`: the start of an answer, then the classifiers stop it.
+fn refusal(turn: &Turn<'_>) -> Answer {
+    let text = "I can't help with".to_string();
+    turn.complete(turn.reply(vec![Block::text(text, SHORT_GROUPS)], "refusal"))
+}
+
+/// `pause-turn`: a long server-side turn paused mid-search; sent back as it is (the request
+/// then ends with that assistant turn), it is finished with the results and a cited answer.
+fn pause_turn(turn: &Turn<'_>) -> Answer {
+    let id = format!("srvtoolu_fake_{}", turn.number);
+    if turn.continues {
+        let blocks = reply::server_tool_blocks(&id, &turn.prompt);
+        let mut reply = turn.reply(blocks.into_iter().skip(1).collect(), "end_turn");
+        for block in &mut reply.blocks {
+            if let BlockKind::WebSearchToolResult { tool_use_id, .. } = &mut block.kind {
+                *tool_use_id = turn.paused_call.clone().unwrap_or_else(|| id.clone());
+            }
+        }
+        reply.web_search_requests = 1;
+        return turn.complete(reply);
+    }
+    let query: String = turn.prompt.chars().take(40).collect();
+    let blocks = vec![
+        Block::text("Let me search the web for that.".to_string(), SHORT_GROUPS),
+        reply::web_search_call(&id, query.trim()),
+    ];
+    turn.complete(turn.reply(blocks, "pause_turn"))
 }

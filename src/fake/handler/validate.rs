@@ -1,0 +1,796 @@
+//! The checks a request body must pass before any scenario answers it, as strict as the real
+//! Messages API, with messages shaped like its own (`field.path: what is wrong`).
+//!
+//! The fake exists to catch the client sending what the real API refuses, so every refusal the
+//! client could provoke is here: sampling values and their limits with thinking on, thinking
+//! budgets and modes per model, effort levels per model, cache breakpoints (at most four, TTL
+//! `5m`/`1h`, longer TTLs first), thinking blocks whose signature does not match their text,
+//! redacted thinking the server never issued, tool calls left unanswered and answers to no
+//! call, and the shape of the conversation. On one point it is stricter than the real API,
+//! which merges consecutive turns of one role: it refuses them, since a client that sends two
+//! user turns in a row has lost a reply. Unknown top-level fields pass, as gateway-specific
+//! fields must.
+
+use serde_json::{Map, Value};
+
+use super::super::catalog::{self, ModelSpec};
+use super::super::signature;
+
+/// The largest thinking budget's lower bound.
+const MIN_THINKING_BUDGET: u64 = 1024;
+/// How many `cache_control` breakpoints one request may carry.
+const MAX_BREAKPOINTS: usize = 4;
+
+/// A refusal: status, error type and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Refusal {
+    pub status: u16,
+    pub error_type: &'static str,
+    pub message: String,
+}
+
+fn invalid(message: impl Into<String>) -> Refusal {
+    Refusal {
+        status: 400,
+        error_type: "invalid_request_error",
+        message: message.into(),
+    }
+}
+
+/// Which endpoint the body was sent to: count_tokens takes no `max_tokens`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Endpoint {
+    Messages,
+    CountTokens,
+}
+
+/// How the request asked the model to think.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Thinking {
+    Off,
+    Budget(u64),
+    Adaptive,
+}
+
+/// A body that passed every check, with what the answer needs from it.
+#[derive(Debug)]
+pub(super) struct Checked<'a> {
+    pub model: &'a str,
+    pub spec: ModelSpec,
+    /// The request's `max_tokens`; the model's maximum for count_tokens.
+    pub max_tokens: u64,
+    pub thinking: Thinking,
+    pub stop_sequences: Vec<String>,
+    pub tools: &'a [Value],
+    pub messages: &'a [Value],
+    pub stream: bool,
+}
+
+/// Checks `body` for `endpoint`, in the order the real endpoint does (JSON, required fields,
+/// the model, then everything else).
+pub(super) fn check<'a>(
+    body: &'a Value,
+    endpoint: Endpoint,
+    known_models: &[String],
+) -> Result<Checked<'a>, Refusal> {
+    let Some(body) = body.as_object() else {
+        return Err(invalid("invalid JSON body: expected an object"));
+    };
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| invalid("model: Field required"))?;
+    let messages = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid("messages: Field required"))?;
+    if messages.is_empty() {
+        return Err(invalid("messages: at least one message is required"));
+    }
+    let max_tokens =
+        match (endpoint, body.get("max_tokens")) {
+            (Endpoint::Messages, None) => return Err(invalid("max_tokens: Field required")),
+            (Endpoint::Messages, Some(value)) => Some(value.as_u64().ok_or_else(|| {
+                invalid("max_tokens: Input should be a valid non-negative integer")
+            })?),
+            (Endpoint::CountTokens, _) => None,
+        };
+    if !known_models.iter().any(|known| known == model) {
+        return Err(Refusal {
+            status: 404,
+            error_type: "not_found_error",
+            message: format!(
+                "model: {model} not found; known models: {}",
+                known_models.join(", ")
+            ),
+        });
+    }
+    let spec = catalog::spec(model);
+    if let Some(max) = max_tokens
+        && max > spec.max_tokens
+    {
+        return Err(invalid(format!(
+            "max_tokens: {max} > {}, which is the maximum allowed number of output tokens for {model}",
+            spec.max_tokens
+        )));
+    }
+    let stream = match body.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(stream)) => *stream,
+        Some(_) => return Err(invalid("stream: Input should be a valid boolean")),
+    };
+    check_system(body.get("system"))?;
+    let tools = check_tools(body.get("tools"))?;
+    check_sampling(body)?;
+    let thinking = check_thinking(body, model, &spec, max_tokens)?;
+    if thinking != Thinking::Off {
+        check_sampling_with_thinking(body)?;
+    }
+    let stop_sequences = check_stop_sequences(body.get("stop_sequences"))?;
+    check_metadata(body.get("metadata"))?;
+    check_service_tier(body.get("service_tier"))?;
+    check_output_config(body.get("output_config"), model, &spec)?;
+    check_messages(messages, thinking)?;
+    check_cache_control(body, tools, messages)?;
+    Ok(Checked {
+        model,
+        spec,
+        max_tokens: max_tokens.unwrap_or(spec.max_tokens),
+        thinking,
+        stop_sequences,
+        tools,
+        messages,
+        stream,
+    })
+}
+
+fn check_system(system: Option<&Value>) -> Result<(), Refusal> {
+    match system {
+        None | Some(Value::Null | Value::String(_)) => Ok(()),
+        Some(Value::Array(blocks)) => {
+            for (index, block) in blocks.iter().enumerate() {
+                if block.get("type").and_then(Value::as_str) != Some("text") {
+                    return Err(invalid(format!(
+                        "system.{index}.type: Input should be 'text'"
+                    )));
+                }
+                check_text(block, &format!("system.{index}"))?;
+            }
+            Ok(())
+        }
+        Some(_) => Err(invalid(
+            "system: Input should be a valid string or a list of text blocks",
+        )),
+    }
+}
+
+fn check_tools(tools: Option<&Value>) -> Result<&[Value], Refusal> {
+    let tools = match tools {
+        None | Some(Value::Null) => return Ok(&[]),
+        Some(Value::Array(tools)) => tools,
+        Some(_) => return Err(invalid("tools: Input should be a valid list")),
+    };
+    for (index, tool) in tools.iter().enumerate() {
+        if tool
+            .get("name")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return Err(invalid(format!("tools.{index}.name: Field required")));
+        }
+    }
+    Ok(tools)
+}
+
+/// A number in 0..=1 for `temperature` and `top_p`, an integer ≥ 0 for `top_k`.
+fn check_sampling(body: &Map<String, Value>) -> Result<(), Refusal> {
+    for field in ["temperature", "top_p"] {
+        let Some(value) = body.get(field) else {
+            continue;
+        };
+        let Some(number) = value.as_f64() else {
+            return Err(invalid(format!("{field}: Input should be a valid number")));
+        };
+        if number < 0.0 {
+            return Err(invalid(format!(
+                "{field}: Input should be greater than or equal to 0"
+            )));
+        }
+        if number > 1.0 {
+            return Err(invalid(format!(
+                "{field}: Input should be less than or equal to 1"
+            )));
+        }
+    }
+    if let Some(top_k) = body.get("top_k") {
+        match top_k.as_i64() {
+            None => return Err(invalid("top_k: Input should be a valid integer")),
+            Some(k) if k < 0 => {
+                return Err(invalid("top_k: Input should be greater than or equal to 0"));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn check_thinking(
+    body: &Map<String, Value>,
+    model: &str,
+    spec: &ModelSpec,
+    max_tokens: Option<u64>,
+) -> Result<Thinking, Refusal> {
+    let Some(thinking) = body.get("thinking").filter(|t| !t.is_null()) else {
+        return Ok(Thinking::Off);
+    };
+    match thinking.get("type").and_then(Value::as_str) {
+        Some("disabled") => Ok(Thinking::Off),
+        Some("adaptive") if spec.adaptive_thinking => Ok(Thinking::Adaptive),
+        Some("adaptive") => Err(invalid(format!(
+            "thinking.type: 'adaptive' thinking is not supported by {model}; use 'enabled' with budget_tokens"
+        ))),
+        Some("enabled") => {
+            let budget = match thinking.get("budget_tokens") {
+                None => return Err(invalid("thinking.enabled.budget_tokens: Field required")),
+                Some(budget) => budget.as_u64().ok_or_else(|| {
+                    invalid("thinking.enabled.budget_tokens: Input should be a valid integer")
+                })?,
+            };
+            if budget < MIN_THINKING_BUDGET {
+                return Err(invalid(format!(
+                    "thinking.enabled.budget_tokens: Input should be greater than or equal to {MIN_THINKING_BUDGET}"
+                )));
+            }
+            if let Some(max) = max_tokens
+                && max <= budget
+            {
+                return Err(invalid(
+                    "`max_tokens` must be greater than `thinking.budget_tokens`",
+                ));
+            }
+            Ok(Thinking::Budget(budget))
+        }
+        _ => Err(invalid(
+            "thinking.type: Input should be 'enabled', 'disabled' or 'adaptive'",
+        )),
+    }
+}
+
+/// With thinking on: `temperature` only 1, no `top_k`, `top_p` 0.95–1, no forced tool use.
+fn check_sampling_with_thinking(body: &Map<String, Value>) -> Result<(), Refusal> {
+    if body
+        .get("temperature")
+        .and_then(Value::as_f64)
+        .is_some_and(|t| t != 1.0)
+    {
+        return Err(invalid(
+            "`temperature` may only be set to 1 when thinking is enabled",
+        ));
+    }
+    if body.contains_key("top_k") {
+        return Err(invalid("`top_k` is not supported when thinking is enabled"));
+    }
+    if body
+        .get("top_p")
+        .and_then(Value::as_f64)
+        .is_some_and(|p| p < 0.95)
+    {
+        return Err(invalid(
+            "`top_p` must be between 0.95 and 1 when thinking is enabled",
+        ));
+    }
+    let forced = body
+        .get("tool_choice")
+        .and_then(|choice| choice.get("type"))
+        .and_then(Value::as_str)
+        .is_some_and(|kind| kind == "any" || kind == "tool");
+    if forced {
+        return Err(invalid(
+            "Thinking may not be enabled when tool_choice forces tool use.",
+        ));
+    }
+    Ok(())
+}
+
+fn check_stop_sequences(sequences: Option<&Value>) -> Result<Vec<String>, Refusal> {
+    let sequences = match sequences {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(sequences)) => sequences,
+        Some(_) => return Err(invalid("stop_sequences: Input should be a valid list")),
+    };
+    sequences
+        .iter()
+        .enumerate()
+        .map(|(index, sequence)| match sequence.as_str() {
+            None => Err(invalid(format!(
+                "stop_sequences.{index}: Input should be a valid string"
+            ))),
+            Some(text) if text.trim().is_empty() => Err(invalid(
+                "stop_sequences: each stop sequence must contain non-whitespace",
+            )),
+            Some(text) => Ok(text.to_string()),
+        })
+        .collect()
+}
+
+fn check_metadata(metadata: Option<&Value>) -> Result<(), Refusal> {
+    let metadata = match metadata {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::Object(metadata)) => metadata,
+        Some(_) => return Err(invalid("metadata: Input should be a valid dictionary")),
+    };
+    for (key, value) in metadata {
+        if key != "user_id" {
+            return Err(invalid(format!(
+                "metadata.{key}: Extra inputs are not permitted"
+            )));
+        }
+        if !(value.is_string() || value.is_null()) {
+            return Err(invalid("metadata.user_id: Input should be a valid string"));
+        }
+    }
+    Ok(())
+}
+
+fn check_service_tier(tier: Option<&Value>) -> Result<(), Refusal> {
+    match tier {
+        None => Ok(()),
+        Some(Value::String(tier)) if tier == "auto" || tier == "standard_only" => Ok(()),
+        Some(_) => Err(invalid(
+            "service_tier: Input should be 'auto' or 'standard_only'",
+        )),
+    }
+}
+
+fn check_output_config(
+    config: Option<&Value>,
+    model: &str,
+    spec: &ModelSpec,
+) -> Result<(), Refusal> {
+    let Some(config) = config.filter(|c| !c.is_null()) else {
+        return Ok(());
+    };
+    if !config.is_object() {
+        return Err(invalid("output_config: Input should be a valid dictionary"));
+    }
+    let Some(effort) = config.get("effort").filter(|e| !e.is_null()) else {
+        return Ok(());
+    };
+    let Some(level) = effort
+        .as_str()
+        .filter(|level| catalog::EFFORT_LEVELS.contains(level))
+    else {
+        return Err(invalid(
+            "output_config.effort: Input should be 'low', 'medium', 'high' or 'max'",
+        ));
+    };
+    if spec.effort_levels == 0 {
+        return Err(invalid(format!(
+            "output_config.effort: the effort parameter is not supported by {model}"
+        )));
+    }
+    if !spec.supports_effort(level) {
+        return Err(invalid(format!(
+            "output_config.effort: effort '{level}' is not supported by {model}"
+        )));
+    }
+    Ok(())
+}
+
+/// A text block's `text`: present and not blank.
+fn check_text(block: &Value, path: &str) -> Result<(), Refusal> {
+    match block.get("text").and_then(Value::as_str) {
+        None => Err(invalid(format!("{path}.text: Field required"))),
+        Some(text) if text.trim().is_empty() => Err(invalid(format!(
+            "{path}.text: text content blocks must contain non-whitespace text"
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The content blocks of a message (a string counts as one text block).
+fn blocks(message: &Value) -> &[Value] {
+    message
+        .get("content")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+fn block_type(block: &Value) -> &str {
+    block.get("type").and_then(Value::as_str).unwrap_or("")
+}
+
+/// The ids of the `tool_use` blocks of `message`.
+fn tool_use_ids(message: &Value) -> Vec<&str> {
+    blocks(message)
+        .iter()
+        .filter(|block| block_type(block) == "tool_use")
+        .filter_map(|block| block.get("id").and_then(Value::as_str))
+        .collect()
+}
+
+/// The `tool_use_id`s of the `tool_result` blocks of `message`.
+fn tool_result_ids(message: &Value) -> Vec<&str> {
+    blocks(message)
+        .iter()
+        .filter(|block| block_type(block) == "tool_result")
+        .filter_map(|block| block.get("tool_use_id").and_then(Value::as_str))
+        .collect()
+}
+
+fn check_messages(messages: &[Value], thinking: Thinking) -> Result<(), Refusal> {
+    let mut previous_role = None;
+    for (index, message) in messages.iter().enumerate() {
+        let Some(role @ ("user" | "assistant")) = message.get("role").and_then(Value::as_str)
+        else {
+            return Err(invalid(format!(
+                "messages.{index}.role: Input should be 'user' or 'assistant'"
+            )));
+        };
+        if index == 0 && role != "user" {
+            return Err(invalid(
+                "messages: first message must use the \"user\" role",
+            ));
+        }
+        if previous_role == Some(role) {
+            return Err(invalid(format!(
+                "messages: roles must alternate between \"user\" and \"assistant\", but found multiple \"{role}\" roles in a row (messages.{})",
+                index - 1
+            )));
+        }
+        previous_role = Some(role);
+        let last = index + 1 == messages.len();
+        check_content(message, index, role, last)?;
+    }
+    check_tool_pairs(messages)?;
+    if thinking != Thinking::Off {
+        check_thinking_in_tool_loop(messages)?;
+    }
+    Ok(())
+}
+
+fn check_content(message: &Value, index: usize, role: &str, last: bool) -> Result<(), Refusal> {
+    let empty = || {
+        invalid(format!(
+            "messages.{index}: all messages must have non-empty content except for the optional final assistant message"
+        ))
+    };
+    let blocks = match message.get("content") {
+        Some(Value::String(text)) if text.trim().is_empty() && !(last && role == "assistant") => {
+            return Err(empty());
+        }
+        Some(Value::String(_)) => return Ok(()),
+        Some(Value::Array(blocks)) => blocks,
+        _ => {
+            return Err(invalid(format!(
+                "messages.{index}.content: Input should be a valid string or a list of content blocks"
+            )));
+        }
+    };
+    if blocks.is_empty() && !(last && role == "assistant") {
+        return Err(empty());
+    }
+    for (at, block) in blocks.iter().enumerate() {
+        let path = format!("messages.{index}.content.{at}");
+        let kind = block_type(block);
+        let assistant_only = matches!(
+            kind,
+            "thinking" | "redacted_thinking" | "tool_use" | "server_tool_use"
+        );
+        if assistant_only && role != "assistant" {
+            return Err(invalid(format!(
+                "{path}: `{kind}` blocks may only appear in assistant messages"
+            )));
+        }
+        if kind == "tool_result" && role != "user" {
+            return Err(invalid(format!(
+                "{path}: `tool_result` blocks may only appear in user messages"
+            )));
+        }
+        match kind {
+            "" => return Err(invalid(format!("{path}.type: Field required"))),
+            "text" => check_text(block, &path)?,
+            "thinking" => check_thinking_block(block, &path)?,
+            "redacted_thinking" => {
+                let data = block.get("data").and_then(Value::as_str);
+                if !data.is_some_and(signature::verify_redacted) {
+                    return Err(invalid(format!(
+                        "{path}: Invalid `data` in `redacted_thinking` block"
+                    )));
+                }
+            }
+            "tool_use" | "server_tool_use" => {
+                for field in ["id", "name"] {
+                    if block.get(field).and_then(Value::as_str).is_none() {
+                        return Err(invalid(format!("{path}.{field}: Field required")));
+                    }
+                }
+                if !block.get("input").is_some_and(Value::is_object) {
+                    return Err(invalid(format!(
+                        "{path}.input: Input should be a valid dictionary"
+                    )));
+                }
+            }
+            "tool_result" if block.get("tool_use_id").and_then(Value::as_str).is_none() => {
+                return Err(invalid(format!("{path}.tool_use_id: Field required")));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A thinking block must come back exactly as this server signed it.
+fn check_thinking_block(block: &Value, path: &str) -> Result<(), Refusal> {
+    let Some(thinking) = block.get("thinking").and_then(Value::as_str) else {
+        return Err(invalid(format!("{path}.thinking: Field required")));
+    };
+    let Some(signature) = block.get("signature").and_then(Value::as_str) else {
+        return Err(invalid(format!("{path}.signature: Field required")));
+    };
+    if signature::verify_thinking(thinking, signature) {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "{path}: Invalid `signature` in `thinking` block"
+        )))
+    }
+}
+
+/// Every `tool_use` answered in the next (user) message, every `tool_result` answering one.
+fn check_tool_pairs(messages: &[Value]) -> Result<(), Refusal> {
+    for (index, message) in messages.iter().enumerate() {
+        let calls = tool_use_ids(message);
+        if !calls.is_empty() {
+            let answers = messages
+                .get(index + 1)
+                .map(tool_result_ids)
+                .unwrap_or_default();
+            let missing: Vec<&str> = calls
+                .iter()
+                .copied()
+                .filter(|id| !answers.contains(id))
+                .collect();
+            if !missing.is_empty() {
+                return Err(invalid(format!(
+                    "messages.{index}: `tool_use` ids were found without `tool_result` blocks immediately after: {}. Each `tool_use` block must have a corresponding `tool_result` block in the next message.",
+                    missing.join(", ")
+                )));
+            }
+        }
+        let calls_before = index
+            .checked_sub(1)
+            .map(|before| tool_use_ids(&messages[before]))
+            .unwrap_or_default();
+        for (at, block) in blocks(message).iter().enumerate() {
+            if block_type(block) != "tool_result" {
+                continue;
+            }
+            let id = block
+                .get("tool_use_id")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if !calls_before.contains(&id) {
+                return Err(invalid(format!(
+                    "messages.{index}.content.{at}: unexpected `tool_use_id` found in `tool_result` blocks: {id}. Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// With thinking on, the assistant turn that opened the current tool loop must start with its
+/// thinking, which the client must therefore have kept.
+fn check_thinking_in_tool_loop(messages: &[Value]) -> Result<(), Refusal> {
+    let [.., assistant, last] = messages else {
+        return Ok(());
+    };
+    if tool_result_ids(last).is_empty() || tool_use_ids(assistant).is_empty() {
+        return Ok(());
+    }
+    let first = blocks(assistant).first().map_or("", block_type);
+    if first == "thinking" || first == "redacted_thinking" {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "messages.{}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{first}`. When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceding the lastmost set of `tool_use` and `tool_result` blocks).",
+        messages.len() - 2
+    )))
+}
+
+/// Every `cache_control` in evaluation order (tools, system, messages, then the top-level
+/// automatic one): valid, at most four, and no `1h` after a `5m`.
+fn check_cache_control(
+    body: &Map<String, Value>,
+    tools: &[Value],
+    messages: &[Value],
+) -> Result<(), Refusal> {
+    let mut marks: Vec<(String, &Value)> = Vec::new();
+    for (index, tool) in tools.iter().enumerate() {
+        if let Some(mark) = tool.get("cache_control") {
+            marks.push((format!("tools.{index}"), mark));
+        }
+    }
+    if let Some(Value::Array(system)) = body.get("system") {
+        for (index, block) in system.iter().enumerate() {
+            if let Some(mark) = block.get("cache_control") {
+                marks.push((format!("system.{index}"), mark));
+            }
+        }
+    }
+    for (index, message) in messages.iter().enumerate() {
+        for (at, block) in blocks(message).iter().enumerate() {
+            if let Some(mark) = block.get("cache_control") {
+                marks.push((format!("messages.{index}.content.{at}"), mark));
+            }
+        }
+    }
+    if let Some(mark) = body.get("cache_control") {
+        marks.push((String::new(), mark));
+    }
+    marks.retain(|(_, mark)| !mark.is_null());
+    let mut seen_short = false;
+    for (path, mark) in &marks {
+        let field = if path.is_empty() {
+            "cache_control".to_string()
+        } else {
+            format!("{path}.cache_control")
+        };
+        if mark.get("type").and_then(Value::as_str) != Some("ephemeral") {
+            return Err(invalid(format!(
+                "{field}.type: Input should be 'ephemeral'"
+            )));
+        }
+        match mark.get("ttl") {
+            None | Some(Value::Null) => seen_short = true,
+            Some(Value::String(ttl)) if ttl == "5m" => seen_short = true,
+            Some(Value::String(ttl)) if ttl == "1h" => {
+                if seen_short {
+                    return Err(invalid(format!(
+                        "{field}.ttl: a cache_control with ttl '1h' must not come after one with ttl '5m' (tools, then system, then messages)"
+                    )));
+                }
+            }
+            Some(_) => {
+                return Err(invalid(format!(
+                    "{field}.ephemeral.ttl: Input should be '5m' or '1h'"
+                )));
+            }
+        }
+    }
+    if marks.len() > MAX_BREAKPOINTS {
+        return Err(invalid(format!(
+            "A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {}.",
+            marks.len()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn refusal(body: Value) -> String {
+        let models = vec![
+            "claude-sonnet-4.5".to_string(),
+            "claude-opus-4.6".to_string(),
+        ];
+        match check(&body, Endpoint::Messages, &models) {
+            Ok(_) => String::new(),
+            Err(refusal) => refusal.message,
+        }
+    }
+
+    fn with(extra: Value) -> Value {
+        let mut body = json!({
+            "model": "claude-sonnet-4.5",
+            "max_tokens": 4096,
+            "messages": [{"role": "user", "content": "hi"}],
+        });
+        for (key, value) in extra.as_object().unwrap() {
+            body[key] = value.clone();
+        }
+        body
+    }
+
+    #[test]
+    fn a_plain_request_passes() {
+        assert_eq!(refusal(with(json!({}))), "");
+    }
+
+    #[test]
+    fn each_field_is_checked() {
+        let cases = [
+            (json!({"temperature": 1.5}), "temperature"),
+            (json!({"top_p": -0.1}), "top_p"),
+            (json!({"top_k": 2.5}), "top_k"),
+            (json!({"top_k": -1}), "top_k"),
+            (json!({"stop_sequences": ["ok", " "]}), "non-whitespace"),
+            (json!({"stop_sequences": "END"}), "stop_sequences"),
+            (json!({"metadata": {"user_id": 3}}), "metadata.user_id"),
+            (json!({"metadata": {"session": "x"}}), "metadata.session"),
+            (json!({"service_tier": "priority"}), "service_tier"),
+            (
+                json!({"output_config": {"effort": "high"}}),
+                "not supported",
+            ),
+            (json!({"thinking": {"type": "adaptive"}}), "adaptive"),
+            (
+                json!({"thinking": {"type": "enabled", "budget_tokens": 1000}}),
+                "1024",
+            ),
+            (
+                json!({"thinking": {"type": "enabled", "budget_tokens": 4096}}),
+                "max_tokens",
+            ),
+            (json!({"max_tokens": 100000}), "maximum allowed"),
+        ];
+        for (extra, mention) in cases {
+            let message = refusal(with(extra.clone()));
+            assert!(message.contains(mention), "{extra}: {message:?}");
+        }
+    }
+
+    #[test]
+    fn thinking_limits_sampling() {
+        let thinking = json!({"type": "enabled", "budget_tokens": 2048});
+        let cases = [
+            (json!({"temperature": 0.5}), "temperature"),
+            (json!({"top_k": 5}), "top_k"),
+            (json!({"top_p": 0.9}), "top_p"),
+            (json!({"tool_choice": {"type": "any"}}), "tool_choice"),
+        ];
+        for (extra, mention) in cases {
+            let mut body = with(extra.clone());
+            body["thinking"] = thinking.clone();
+            let message = refusal(body);
+            assert!(message.contains(mention), "{extra}: {message:?}");
+        }
+        let mut fine = with(json!({"temperature": 1, "top_p": 0.97}));
+        fine["thinking"] = thinking;
+        assert_eq!(refusal(fine), "");
+    }
+
+    #[test]
+    fn conversation_shape_is_checked() {
+        let two_users = json!({"messages": [
+            {"role": "user", "content": "a"},
+            {"role": "user", "content": "b"},
+        ]});
+        assert!(refusal(with(two_users)).contains("alternate"));
+        let assistant_first = json!({"messages": [{"role": "assistant", "content": "a"}]});
+        assert!(refusal(with(assistant_first)).contains("first message"));
+        let empty = json!({"messages": [
+            {"role": "user", "content": []},
+        ]});
+        assert!(refusal(with(empty)).contains("non-empty"));
+        let prefill = json!({"messages": [
+            {"role": "user", "content": "a"},
+            {"role": "assistant", "content": ""},
+        ]});
+        assert_eq!(refusal(with(prefill)), "");
+    }
+
+    #[test]
+    fn too_many_breakpoints_and_bad_ttls() {
+        let mark = json!({"type": "ephemeral"});
+        let block = json!({"type": "text", "text": "x", "cache_control": mark});
+        let five = json!({"system": [block, block, block, block, block]});
+        assert!(refusal(with(five)).contains("Found 5"));
+        let bad_ttl = json!({"system": [
+            {"type": "text", "text": "x", "cache_control": {"type": "ephemeral", "ttl": "2h"}},
+        ]});
+        assert!(refusal(with(bad_ttl)).contains("'5m' or '1h'"));
+        let late_long = json!({"system": [
+            {"type": "text", "text": "x", "cache_control": {"type": "ephemeral"}},
+            {"type": "text", "text": "y", "cache_control": {"type": "ephemeral", "ttl": "1h"}},
+        ]});
+        assert!(refusal(with(late_long)).contains("must not come after"));
+    }
+}
