@@ -16,7 +16,8 @@ use super::{Store, StoreError, search};
 use crate::api::types::{ContentBlock, Role, Usage};
 
 const SUMMARY_COLUMNS: &str = "id, title, created_at, updated_at, system, max_tokens, temperature,
-    top_p, last_model, message_count, total_input_tokens, total_output_tokens, models, preview";
+    top_p, last_model, message_count, total_input_tokens, total_output_tokens, models, preview,
+    params";
 
 const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, parent_id, role, status, model,
     stop_reason, input_tokens, output_tokens, cache_creation_input_tokens,
@@ -30,7 +31,7 @@ fn to_u64(n: i64) -> u64 {
 }
 
 fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
-    Ok(Conversation {
+    let mut conversation = Conversation {
         id: row.get(0)?,
         title: row.get(1)?,
         created_at: row.get(2)?,
@@ -42,9 +43,14 @@ fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
                 .and_then(|n| u32::try_from(n).ok()),
             temperature: row.get(6)?,
             top_p: row.get(7)?,
+            ..Params::default()
         },
         last_model: row.get(8)?,
-    })
+    };
+    conversation
+        .params
+        .set_extra_json(&row.get::<_, String>(14)?);
+    Ok(conversation)
 }
 
 /// A summary row, with the `models` JSON still undecoded.

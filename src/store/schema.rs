@@ -8,8 +8,9 @@
 //!
 //! Version 1 was the first, minimal schema: plain-text messages, no usage details, no index.
 //! Version 2 added content blocks, usage, the aggregates and the message index. Version 3
-//! (current) gives conversations a stable integer key so their titles can be indexed too, and a
-//! draft column:
+//! gives conversations a stable integer key so their titles can be indexed too, and a
+//! draft column. Version 4 (current) adds `params`, the request parameters without a column of
+//! their own as one JSON object (thinking, effort, top_k, stop sequences):
 //!
 //! ```sql
 //! conversations(pk INTEGER PK,      -- stable rowid for the title index (VACUUM keeps it)
@@ -17,7 +18,8 @@
 //!               top_p, last_model,
 //!               -- aggregates kept by the write path, so a list page never reads messages:
 //!               message_count, total_input_tokens, total_output_tokens, models JSON, preview,
-//!               draft)              -- unsent input, kept across restarts ('' when none)
+//!               draft,              -- unsent input, kept across restarts ('' when none)
+//!               params)             -- JSON object of the other request parameters ('{}')
 //!   index conversations_by_updated(updated_at DESC, id DESC)         -- list(), most_recent()
 //! titles_fts(title)                 -- FTS5, external content = conversations, kept by triggers
 //! messages(pk INTEGER PK,           -- stable rowid for the FTS index (VACUUM keeps it)
@@ -47,12 +49,12 @@
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 3;
+pub const CURRENT_VERSION: i64 = 4;
 
 /// One step: takes the database from version `index` to `index + 1`.
 type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
-pub(crate) const MIGRATIONS: [Migration; CURRENT_VERSION as usize] = [to_v1, to_v2, to_v3];
+pub(crate) const MIGRATIONS: [Migration; CURRENT_VERSION as usize] = [to_v1, to_v2, to_v3, to_v4];
 
 /// Version 1, the first published schema (kept verbatim: old files were made by it).
 pub const V1_SCHEMA: &str = "\
@@ -258,6 +260,10 @@ END;
 INSERT INTO titles_fts(titles_fts) VALUES ('rebuild');
 "
     ))
+}
+
+fn to_v4(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch("ALTER TABLE conversations ADD COLUMN params TEXT NOT NULL DEFAULT '{}';")
 }
 
 /// Read `PRAGMA user_version`.

@@ -281,8 +281,8 @@ fn check_append(conn: &Connection, m: &StoredMessage) -> Result<(), StoreError> 
 pub(crate) fn create_conversation(conn: &Connection, c: &Conversation) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO conversations (id, title, created_at, updated_at, system, max_tokens,
-                                    temperature, top_p, last_model)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                    temperature, top_p, last_model, params)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         c.id,
@@ -294,6 +294,7 @@ pub(crate) fn create_conversation(conn: &Connection, c: &Conversation) -> Result
         c.params.temperature,
         c.params.top_p,
         c.last_model,
+        c.params.extra_json(),
     ])
     .map_err(|e| {
         if is_unique_error(&e) {
@@ -309,7 +310,7 @@ fn update_conversation(conn: &Connection, c: &Conversation) -> Result<(), StoreE
     let changed = conn
         .prepare_cached(
             "UPDATE conversations SET title = ?2, created_at = ?3, updated_at = ?4, system = ?5,
-                max_tokens = ?6, temperature = ?7, top_p = ?8, last_model = ?9
+                max_tokens = ?6, temperature = ?7, top_p = ?8, last_model = ?9, params = ?10
              WHERE id = ?1",
         )?
         .execute(params![
@@ -322,6 +323,7 @@ fn update_conversation(conn: &Connection, c: &Conversation) -> Result<(), StoreE
             c.params.temperature,
             c.params.top_p,
             c.last_model,
+            c.params.extra_json(),
         ])?;
     if changed == 0 {
         return Err(StoreError::NotFound(c.id.clone()));
