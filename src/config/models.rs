@@ -119,6 +119,17 @@ impl ModelSpec {
     }
 }
 
+/// Take what the Models API said of each model: a listed one learns it, one not yet known is
+/// added (unpriced) with it.
+pub fn learn_models(models: &mut Vec<ModelSpec>, infos: &[ModelInfo]) {
+    for info in infos {
+        if info.capabilities.is_none() {
+            continue;
+        }
+        add_model(models, &info.id).learn(info);
+    }
+}
+
 /// The capabilities of model `id` among `models` (the built-in table for one not listed).
 pub fn capabilities_of(models: &[ModelSpec], id: &str) -> Capabilities {
     models
