@@ -25,8 +25,7 @@ use crate::api::{ApiKey, ClientConfig};
 
 pub use file::{FileConfig, FileModel, default_config_path, parse_file};
 pub use models::{
-    CapabilityPins, ModelSpec, builtin_capabilities, builtin_models, capabilities_of,
-    learn_models,
+    CapabilityPins, ModelSpec, builtin_capabilities, builtin_models, capabilities_of, learn_models,
 };
 pub use request::{
     Capabilities, Effort, MIN_THINKING_BUDGET, ServiceTier, THINKING_TOP_P, Thinking, apply_rules,
@@ -140,7 +139,9 @@ impl Config {
     /// The warnings about request settings (an `extra_body` key that names a field tern sets),
     /// for the app to show as a notice too: stderr is hidden behind its screen.
     pub fn request_warnings(&self) -> impl Iterator<Item = &String> {
-        self.warnings.iter().filter(|w| w.starts_with("extra_body."))
+        self.warnings
+            .iter()
+            .filter(|w| w.starts_with("extra_body."))
     }
 
     /// The request settings a session starts from.
