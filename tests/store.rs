@@ -69,6 +69,7 @@ fn everything(id: &str) -> (Conversation, Vec<StoredMessage>) {
             max_tokens: Some(4096),
             temperature: Some(0.7),
             top_p: Some(0.95),
+            ..Params::default()
         },
         last_model: Some("claude-opus-4.6".into()),
     };
