@@ -14,7 +14,7 @@ use crate::config::{Effort, Overrides, Thinking};
 
 const AFTER_HELP: &str = "\
 Environment:
-  APIFREE_API_KEY    API key (sent as Authorization: Bearer)
+  APIFREE_API_KEY    API key (sent as Authorization: Bearer, or x-api-key with auth = \"x-api-key\")
   APIFREE_BASE_URL   API base URL (default https://api.apifree.ai)
   TERN_MODEL         default model
   TERN_THEME         theme name (dark, light, or a file in the themes dir)
@@ -28,7 +28,8 @@ Examples:
   git diff | tern -p \"review this\"           piped text is sent along with the prompt
   tern -m claude-opus-4.6 -p hi              pick the model for this call
   tern -p explain this -m claude-haiku-4.5   flags may follow the prompt words
-  tern -p -- -v means what?                  `--` ends the flags";
+  tern -p -- -v means what?                  `--` ends the flags
+  tern --thinking adaptive -p \"prove it\"     thinking on (a budget on models without adaptive)";
 
 #[derive(Debug, Parser)]
 #[command(name = "tern", version, about = "A fast terminal chat client for Anthropic Messages-compatible APIs", after_help = AFTER_HELP)]

@@ -1435,7 +1435,9 @@ fn an_unknown_slash_command_is_never_sent_and_the_known_ones_are_listed() {
         assert_notice(
             &app,
             NoticeKind::Error,
-            &format!("unknown command {name} — known: /system /temp /top_p /top_k /max /think /effort /stop /model /title"),
+            &format!(
+                "unknown command {name} — known: /system /temp /top_p /top_k /max /think /effort /stop /model /title"
+            ),
         );
         assert!(app.pane().messages.is_empty(), "{typed} was sent");
         assert_eq!(app.pane().input_text(), typed, "kept, to fix in place");
