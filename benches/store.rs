@@ -210,10 +210,12 @@ fn message(rng: &mut SmallRng, conv: &str, seq: usize, at: i64, model: &str) -> 
             output_tokens: rng.random_range(10..1500),
             cache_creation_input_tokens: None,
             cache_read_input_tokens: Some(rng.random_range(0..4000)),
+            ..Usage::default()
         }),
         stop_reason: (role == Role::Assistant).then(|| "end_turn".to_owned()),
         status: MessageStatus::Complete,
         error: None,
+        response: None,
         created_at: at + seq as i64 * 30_000,
         updated_at: at + seq as i64 * 30_000,
     }

@@ -72,6 +72,7 @@ fn conversation(messages: usize) -> App {
                 stop_reason: None,
                 status: MessageStatus::Complete,
                 error: None,
+                response: None,
                 created_at: 1_700_000_000_000,
                 updated_at: 1_700_000_000_000,
             }

@@ -10,11 +10,11 @@ use std::ffi::OsString;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use crate::config::Overrides;
+use crate::config::{Effort, Overrides, Thinking};
 
 const AFTER_HELP: &str = "\
 Environment:
-  APIFREE_API_KEY    API key (sent as Authorization: Bearer)
+  APIFREE_API_KEY    API key (sent as Authorization: Bearer, or x-api-key with auth = \"x-api-key\")
   APIFREE_BASE_URL   API base URL (default https://api.apifree.ai)
   TERN_MODEL         default model
   TERN_THEME         theme name (dark, light, or a file in the themes dir)
@@ -28,7 +28,8 @@ Examples:
   git diff | tern -p \"review this\"           piped text is sent along with the prompt
   tern -m claude-opus-4.6 -p hi              pick the model for this call
   tern -p explain this -m claude-haiku-4.5   flags may follow the prompt words
-  tern -p -- -v means what?                  `--` ends the flags";
+  tern -p -- -v means what?                  `--` ends the flags
+  tern --thinking adaptive -p \"prove it\"     thinking on (a budget on models without adaptive)";
 
 #[derive(Debug, Parser)]
 #[command(name = "tern", version, about = "A fast terminal chat client for Anthropic Messages-compatible APIs", after_help = AFTER_HELP)]
@@ -86,6 +87,18 @@ pub struct RequestArgs {
     /// Nucleus sampling, 0–1 (omitted unless set)
     #[arg(long, value_name = "P", value_parser = sampling_value, allow_negative_numbers = true)]
     pub top_p: Option<f64>,
+    /// Thinking: off, adaptive (4.6 models), or a budget of N tokens (1024 ≤ N < max tokens)
+    #[arg(long, value_name = "off|adaptive|N", value_parser = clap::value_parser!(Thinking))]
+    pub thinking: Option<Thinking>,
+    /// Effort: low, medium, high or max (models that take it; sent as output_config.effort)
+    #[arg(long, value_name = "LEVEL", value_parser = clap::value_parser!(Effort))]
+    pub effort: Option<Effort>,
+    /// Stop when the reply produces SEQ (repeat for several: --stop '###' --stop END)
+    #[arg(long = "stop", value_name = "SEQ")]
+    pub stop: Vec<String>,
+    /// Sample only from the K likeliest tokens (omitted unless set; not with thinking)
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    pub top_k: Option<u32>,
 }
 
 /// A subcommand of the command line (`tern list`, `tern show ID`…); the review commands run
@@ -177,6 +190,10 @@ impl Cli {
             max_tokens: self.request.max_tokens,
             temperature: self.request.temperature,
             top_p: self.request.top_p,
+            thinking: self.request.thinking,
+            effort: self.request.effort,
+            stop_sequences: (!self.request.stop.is_empty()).then(|| self.request.stop.clone()),
+            top_k: self.request.top_k,
         }
     }
 
@@ -313,6 +330,45 @@ mod tests {
             for good in ["0", "0.7", "1"] {
                 assert!(Cli::try_parse_args(["tern", flag, good, "-p", "x"]).is_ok());
             }
+        }
+    }
+
+    #[test]
+    fn request_flags_parse() {
+        let cli = Cli::try_parse_args([
+            "tern",
+            "-p",
+            "x",
+            "--thinking",
+            "2048",
+            "--effort",
+            "low",
+            "--stop",
+            "###",
+            "--stop",
+            "END",
+            "--top-k",
+            "5",
+        ])
+        .unwrap();
+        let o = cli.overrides();
+        assert_eq!(o.thinking, Some(Thinking::Budget(2048)));
+        assert_eq!(o.effort, Some(Effort::Low));
+        assert_eq!(o.stop_sequences, Some(vec!["###".into(), "END".into()]));
+        assert_eq!(o.top_k, Some(5));
+        assert_eq!(cli.prompt().as_deref(), Some("x"));
+        let cli = Cli::try_parse_args(["tern", "-p", "x", "--thinking", "adaptive"]).unwrap();
+        assert_eq!(cli.request.thinking, Some(Thinking::Adaptive));
+        assert_eq!(cli.overrides().stop_sequences, None);
+        for bad in [
+            &["--thinking", "on"][..],
+            &["--thinking", "100"],
+            &["--effort", "huge"],
+            &["--top-k", "0"],
+        ] {
+            let mut args = vec!["tern", "-p", "x"];
+            args.extend_from_slice(bad);
+            assert!(Cli::try_parse_args(args).is_err(), "{bad:?}");
         }
     }
 

@@ -46,8 +46,10 @@ pub fn gather_prompt(words: &str) -> std::io::Result<String> {
     })
 }
 
+/// The request for a new conversation: everything from the configuration (flags included),
+/// by the API's rules for the model ([`crate::config::apply_rules`]; its notes go to stderr).
 pub fn build_request(config: &Config, prompt: &str) -> MessagesRequest {
-    MessagesRequest {
+    let mut request = MessagesRequest {
         model: config.model.clone(),
         messages: vec![RequestMessage::user(prompt)],
         system: config
@@ -57,13 +59,37 @@ pub fn build_request(config: &Config, prompt: &str) -> MessagesRequest {
         max_tokens: config.max_tokens,
         temperature: config.temperature,
         top_p: config.top_p,
+        top_k: config.top_k,
+        stop_sequences: stops(config.stop_sequences.clone()),
         ..Default::default()
+    };
+    finish_request(config, &mut request, config.thinking, config.effort);
+    request
+}
+
+fn stops(list: Vec<String>) -> Option<Vec<String>> {
+    (!list.is_empty()).then_some(list)
+}
+
+/// The configuration's fixed fields, then thinking and effort by the model's capabilities;
+/// what the rules changed is said on stderr.
+fn finish_request(
+    config: &Config,
+    request: &mut MessagesRequest,
+    thinking: crate::config::Thinking,
+    effort: Option<crate::config::Effort>,
+) {
+    config.fixed_fields(request);
+    let caps = config.capabilities(&request.model);
+    for note in crate::config::apply_rules(request, thinking, effort, &caps) {
+        crate::term_eprintln!("tern: note: {note}");
     }
 }
 
 /// The request that continues a saved conversation: its whole history, every block (by the rule in
 /// [`crate::app::history`]) and then `prompt`. Model, system prompt and parameters come from the
-/// flags, else from the conversation, else (max tokens) from the configuration.
+/// flags, else from the conversation, else (max tokens) from the configuration; `metadata`,
+/// `service_tier` and `extra_body` always from the configuration.
 pub fn continue_request(
     config: &Config,
     flags: &RequestArgs,
@@ -90,7 +116,7 @@ pub fn continue_request(
         .clone()
         .or_else(|| conversation.last_model.clone())
         .unwrap_or_else(|| config.model.clone());
-    MessagesRequest {
+    let mut request = MessagesRequest {
         messages: crate::app::history::request_messages(turns, &model),
         model,
         system: flags
@@ -105,8 +131,22 @@ pub fn continue_request(
             .unwrap_or(config.max_tokens),
         temperature: flags.temperature.or(params.temperature),
         top_p: flags.top_p.or(params.top_p),
+        top_k: flags.top_k.or(params.top_k),
+        stop_sequences: stops(if flags.stop.is_empty() {
+            params.stop_sequences.clone()
+        } else {
+            flags.stop.clone()
+        }),
         ..Default::default()
-    }
+    };
+    let thinking = flags.thinking.unwrap_or(params.thinking);
+    finish_request(
+        config,
+        &mut request,
+        thinking,
+        flags.effort.or(params.effort),
+    );
+    request
 }
 
 /// Which saved conversation `tern -c -p` / `tern --resume ID -p` continues.
@@ -148,6 +188,21 @@ impl PrintLog {
             conversation.params.max_tokens = Some(request.max_tokens);
             conversation.params.temperature = request.temperature;
             conversation.params.top_p = request.top_p;
+            conversation.params.top_k = request.top_k;
+            conversation.params.stop_sequences = request.stop_sequences.clone().unwrap_or_default();
+            conversation.params.thinking = match request.thinking {
+                Some(crate::api::types::ThinkingParam::Enabled { budget_tokens }) => {
+                    crate::config::Thinking::Budget(budget_tokens)
+                }
+                Some(crate::api::types::ThinkingParam::Adaptive) => {
+                    crate::config::Thinking::Adaptive
+                }
+                _ => crate::config::Thinking::Off,
+            };
+            conversation.params.effort = request
+                .output_config
+                .as_ref()
+                .and_then(|o| o.effort.as_deref()?.parse().ok());
             conversation.last_model = Some(request.model.clone());
             store.create_conversation(&conversation)?;
             let user = StoredMessage::user(conversation.id.clone(), 0, prompt);

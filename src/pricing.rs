@@ -49,6 +49,8 @@ mod tests {
             input_price: input,
             output_price: output,
             builtin: false,
+            capabilities: Default::default(),
+            pins: Default::default(),
         }
     }
 

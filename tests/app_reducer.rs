@@ -1324,7 +1324,7 @@ fn slash_temp_top_p_and_max_set_the_sampling_parameters() {
     submit(&mut app, "/temp 0.7");
     submit(&mut app, "/top_p 0.9");
     submit(&mut app, "/max 256");
-    let params = app.pane().conversation.params;
+    let params = app.pane().conversation.params.clone();
     assert_eq!(params.temperature, Some(0.7));
     assert_eq!(params.top_p, Some(0.9));
     assert_eq!(params.max_tokens, Some(256));
@@ -1367,7 +1367,7 @@ fn slash_commands_with_bad_values_explain_and_change_nothing() {
         );
         let _ = app.update(ctrl('c'));
     }
-    let params = app.pane().conversation.params;
+    let params = app.pane().conversation.params.clone();
     assert_eq!(params.temperature, Some(0.5));
     assert_eq!(params.top_p, None);
     assert_eq!(params.max_tokens, Some(4096));
@@ -1435,7 +1435,9 @@ fn an_unknown_slash_command_is_never_sent_and_the_known_ones_are_listed() {
         assert_notice(
             &app,
             NoticeKind::Error,
-            &format!("unknown command {name} — known: /system /temp /top_p /max /model /title"),
+            &format!(
+                "unknown command {name} — known: /system /temp /top_p /top_k /max /think /effort /stop /model /title"
+            ),
         );
         assert!(app.pane().messages.is_empty(), "{typed} was sent");
         assert_eq!(app.pane().input_text(), typed, "kept, to fix in place");

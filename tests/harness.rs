@@ -14,7 +14,7 @@ mod session;
 use crossterm::event::{KeyCode, KeyModifiers};
 use tern::api::Role;
 use tern::driver::Start;
-use tern::store::MessageStatus;
+use tern::store::{MessageStatus, StoredMessage};
 
 use session::{Rig, quit, request_history, status_line};
 
@@ -482,29 +482,78 @@ async fn quitting_mid_reply_saves_the_partial_text_as_stopped() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tool_use_reply_shows_the_tool_call_and_is_saved_with_it() {
+async fn every_block_of_a_reply_goes_back_exactly_with_the_next_turn() {
     let rig = Rig::new().await;
+    let prompts = [
+        "look it up scenario:server-tool",
+        "and privately? scenario:redacted",
+        "with sources scenario:citations",
+        "thanks",
+    ];
+    let server = &rig.server;
     rig.run(Start::New, |mut user| async move {
-        let text = user
-            .ask_until(
-                "what is the weather? scenario:tool-use",
-                "tool call: get_weather",
-            )
-            .await;
-        assert!(text.contains("Let me check the weather for you."), "{text}");
-        assert!(
-            text.contains(r#""location": "San Francisco, CA","#),
-            "{text}"
-        );
+        user.send("/think 2048");
+        user.wait_text("think 2k").await;
+        for (n, prompt) in prompts.iter().enumerate() {
+            user.send(prompt);
+            let asked = n + 1;
+            let text = user
+                .wait_for(&format!("reply {asked} done"), |t| {
+                    status_line(t).contains("│ ready")
+                        && server
+                            .requests()
+                            .iter()
+                            .filter(|r| r.path == "/v1/messages")
+                            .count()
+                            == asked
+                })
+                .await;
+            assert!(!text.contains("Error"), "{text}");
+        }
         quit(user)
     })
     .await;
     let (_, messages) = rig.latest();
-    assert!(
-        messages[1].content.iter().any(
-            |b| matches!(b, tern::api::ContentBlock::ToolUse { name, .. } if name == "get_weather")
-        ),
+    let bodies = rig.message_requests();
+    assert_eq!(bodies.len(), prompts.len(), "every turn was accepted");
+    let kinds = |m: &StoredMessage| -> Vec<String> {
+        m.content.iter().map(|b| b.kind().to_owned()).collect()
+    };
+    let replies: Vec<&StoredMessage> = messages
+        .iter()
+        .filter(|m| m.role == Role::Assistant)
+        .collect();
+    assert_eq!(
+        kinds(replies[0])[..4],
+        [
+            "thinking",
+            "server_tool_use",
+            "web_search_tool_result",
+            "text"
+        ],
         "{:?}",
-        messages[1].content
+        replies[0].content
     );
+    assert!(kinds(replies[1]).contains(&"redacted_thinking".to_owned()));
+    assert!(
+        replies[2].content.iter().any(|b| matches!(
+            b,
+            tern::api::ContentBlock::Text { citations: Some(c), .. } if !c.is_empty()
+        )),
+        "{:?}",
+        replies[2].content
+    );
+    // Request N+1 carries every reply so far, block for block, as it was saved.
+    for (turn, body) in bodies.iter().enumerate().skip(1) {
+        let sent = body["messages"].as_array().unwrap();
+        for (i, reply) in replies[..turn].iter().enumerate() {
+            let assistant = &sent[2 * i + 1];
+            assert_eq!(assistant["role"], "assistant");
+            assert_eq!(
+                assistant["content"],
+                serde_json::to_value(&reply.content).unwrap(),
+                "turn {turn}, reply {i}"
+            );
+        }
+    }
 }

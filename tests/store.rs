@@ -72,6 +72,7 @@ fn everything(id: &str) -> (Conversation, Vec<StoredMessage>) {
             max_tokens: Some(4096),
             temperature: Some(0.7),
             top_p: Some(0.95),
+            ..Params::default()
         },
         last_model: Some("claude-opus-4.6".into()),
     };
@@ -150,13 +151,13 @@ fn everything(id: &str) -> (Conversation, Vec<StoredMessage>) {
         stop_reason: Some("end_turn".into()),
         status: MessageStatus::Complete,
         error: None,
-        response: Some(ResponseMeta {
+        response: Some(Box::new(ResponseMeta {
             id: "msg_01XFDUDYJgAACzvnptvVoYEL".into(),
             model: "claude-opus-4-6-20260205".into(),
             stop_sequence: None,
             stop_details: Some(json!({"type": "end_turn_details", "note": ["kept", 1]})),
             container: Some(json!({"id": "container_011", "expires_at": "2026-12-01T13:00:00Z"})),
-        }),
+        })),
         created_at: 1_714_560_000_300,
         updated_at: 1_714_560_000_900,
     };

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
 use super::error::{ApiError, TimeoutPhase, status_error};
@@ -35,11 +35,23 @@ impl fmt::Debug for ApiKey {
     }
 }
 
+/// Which header carries the key: `Authorization: Bearer KEY` (APIFree, gateways) or
+/// `x-api-key: KEY` (what `api.anthropic.com` documents for API keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+pub enum AuthScheme {
+    #[default]
+    #[serde(rename = "bearer")]
+    Bearer,
+    #[serde(rename = "x-api-key")]
+    XApiKey,
+}
+
 /// Everything the client needs to talk to one endpoint.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     pub base_url: String,
     pub api_key: ApiKey,
+    pub auth: AuthScheme,
     pub anthropic_version: String,
     pub anthropic_beta: Vec<String>,
     pub connect_timeout: Duration,
@@ -103,10 +115,14 @@ impl Client {
 
     fn headers(&self) -> Result<HeaderMap, ApiError> {
         let mut headers = HeaderMap::new();
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", self.config.api_key.expose()))
-            .map_err(|_| ApiError::InvalidKey)?;
+        let key = self.config.api_key.expose();
+        let (name, value) = match self.config.auth {
+            AuthScheme::Bearer => (AUTHORIZATION, format!("Bearer {key}")),
+            AuthScheme::XApiKey => (HeaderName::from_static("x-api-key"), key.to_owned()),
+        };
+        let mut auth = HeaderValue::from_str(&value).map_err(|_| ApiError::InvalidKey)?;
         auth.set_sensitive(true);
-        headers.insert(AUTHORIZATION, auth);
+        headers.insert(name, auth);
         let version = HeaderValue::from_str(&self.config.anthropic_version)
             .map_err(|_| ApiError::Protocol("anthropic_version is not a valid header".into()))?;
         headers.insert("anthropic-version", version);
@@ -500,6 +516,7 @@ mod tests {
         let config = ClientConfig {
             base_url: "http://x".into(),
             api_key: key,
+            auth: AuthScheme::XApiKey,
             anthropic_version: "2023-06-01".into(),
             anthropic_beta: vec![],
             connect_timeout: Duration::from_secs(1),

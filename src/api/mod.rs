@@ -6,7 +6,7 @@ pub mod sse;
 pub mod stream;
 pub mod types;
 
-pub use client::{ApiKey, Client, ClientConfig, MessageStream, RetryNotice};
+pub use client::{ApiKey, AuthScheme, Client, ClientConfig, MessageStream, RetryNotice};
 pub use error::{ApiError, StatusError, TimeoutPhase};
 pub use stream::{Accumulator, Delta, EventDecoder, StreamEvent};
 pub use types::{ContentBlock, Message, MessagesRequest, RequestMessage, Role, Usage};

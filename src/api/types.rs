@@ -143,6 +143,60 @@ pub struct MessagesRequest {
     pub tool_choice: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_sequences: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<ThinkingParam>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_config: Option<OutputConfig>,
+    /// `"auto"` or `"standard_only"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<String>,
+    /// Fields for gateways (config `extra_body`), written into the body's top level. Keys that
+    /// name a field above are removed when the configuration is read, so the typed field wins
+    /// and no key is sent twice.
+    #[serde(flatten, default)]
+    pub extra: serde_json::Map<String, Value>,
+}
+
+impl MessagesRequest {
+    /// The top-level body fields tern sets itself; `extra_body` cannot replace them.
+    pub const FIELDS: [&'static str; 16] = [
+        "model",
+        "messages",
+        "system",
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "stream",
+        "tools",
+        "tool_choice",
+        "metadata",
+        "stop_sequences",
+        "thinking",
+        "output_config",
+        "service_tier",
+        "cache_control",
+    ];
+}
+
+/// `thinking`: a budget (`enabled`), the model's own choice (`adaptive`), or `disabled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ThinkingParam {
+    Enabled { budget_tokens: u32 },
+    Adaptive,
+    Disabled,
+}
+
+/// `output_config`: for now only `effort` (`low`, `medium`, `high`, `max`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct OutputConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<String>,
 }
 
 /// Token counts. Counters the server omitted stay `None`.
@@ -254,6 +308,41 @@ pub struct ModelInfo {
     pub display_name: Option<String>,
     #[serde(default)]
     pub max_input_tokens: Option<u64>,
+    /// The largest `max_tokens` the model takes.
+    #[serde(default)]
+    pub max_tokens: Option<u64>,
+    /// What the model supports (`thinking.types.adaptive.supported`, `effort.max.supported`…),
+    /// kept as sent: endpoints that list it give many more keys than tern reads.
+    #[serde(default)]
+    pub capabilities: Option<Value>,
+}
+
+impl ModelInfo {
+    fn supported(&self, path: &[&str]) -> Option<bool> {
+        let mut at = self.capabilities.as_ref()?;
+        for key in path {
+            at = at.get(key)?;
+        }
+        at.get("supported")?.as_bool()
+    }
+
+    /// Whether the model takes `thinking: {"type":"adaptive"}`, if the endpoint says.
+    pub fn adaptive_thinking(&self) -> Option<bool> {
+        self.supported(&["thinking", "types", "adaptive"])
+    }
+
+    /// Whether the model takes `thinking: {"type":"enabled", "budget_tokens": N}`, if said.
+    pub fn budget_thinking(&self) -> Option<bool> {
+        self.supported(&["thinking", "types", "enabled"])
+    }
+
+    /// Whether the model takes `output_config.effort` at `level`, if the endpoint says.
+    pub fn effort(&self, level: &str) -> Option<bool> {
+        match self.supported(&["effort"])? {
+            false => Some(false),
+            true => self.supported(&["effort", level]).or(Some(true)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -274,6 +363,64 @@ mod tests {
             v,
             json!({"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":10})
         );
+    }
+
+    #[test]
+    fn request_fields_and_extra_serialize() {
+        let mut extra = serde_json::Map::new();
+        extra.insert("provider".into(), json!({"order": ["a"]}));
+        let req = MessagesRequest {
+            model: "m".into(),
+            max_tokens: 2048,
+            top_k: Some(5),
+            stop_sequences: Some(vec!["###".into()]),
+            thinking: Some(ThinkingParam::Enabled {
+                budget_tokens: 1024,
+            }),
+            output_config: Some(OutputConfig {
+                effort: Some("low".into()),
+            }),
+            service_tier: Some("standard_only".into()),
+            metadata: Some(json!({"user_id": "u"})),
+            extra,
+            ..Default::default()
+        };
+        let v = serde_json::to_value(&req).unwrap();
+        assert_eq!(v["top_k"], 5);
+        assert_eq!(v["stop_sequences"], json!(["###"]));
+        assert_eq!(
+            v["thinking"],
+            json!({"type":"enabled","budget_tokens":1024})
+        );
+        assert_eq!(v["output_config"], json!({"effort":"low"}));
+        assert_eq!(v["service_tier"], "standard_only");
+        assert_eq!(v["metadata"], json!({"user_id":"u"}));
+        assert_eq!(v["provider"], json!({"order":["a"]}));
+        assert_eq!(
+            serde_json::to_value(ThinkingParam::Adaptive).unwrap(),
+            json!({"type":"adaptive"})
+        );
+    }
+
+    #[test]
+    fn model_capabilities_are_read_when_given() {
+        let info: ModelInfo = serde_json::from_value(json!({
+            "id": "m", "max_tokens": 64000,
+            "capabilities": {
+                "thinking": {"supported": true, "types": {
+                    "adaptive": {"supported": true}, "enabled": {"supported": false},
+                    "disabled": {"supported": true}}},
+                "effort": {"supported": true, "low": {"supported": true},
+                           "max": {"supported": false}}
+            }
+        }))
+        .unwrap();
+        assert_eq!(info.adaptive_thinking(), Some(true));
+        assert_eq!(info.budget_thinking(), Some(false));
+        assert_eq!(info.effort("low"), Some(true));
+        assert_eq!(info.effort("max"), Some(false));
+        let bare: ModelInfo = serde_json::from_value(json!({"id": "m"})).unwrap();
+        assert_eq!((bare.adaptive_thinking(), bare.effort("low")), (None, None));
     }
 
     #[test]

@@ -65,6 +65,9 @@ pub enum Action {
     },
     /// The ids the endpoint's Models API listed, added to the picker.
     ModelsFetched(Vec<String>),
+    /// What the Models API said of each model (capabilities, when it lists them): what the
+    /// request rules read of a model from then on.
+    ModelsDescribed(Vec<crate::api::types::ModelInfo>),
     /// `$EDITOR` closed (answers `Effect::Editor`): the edited text, or why it failed.
     EditorClosed(Result<String, String>),
     /// Something to tell the user in the status line.

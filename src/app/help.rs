@@ -29,14 +29,27 @@ const OTHER_KEYS: [(&str, &str); 5] = [
 ];
 
 /// The slash commands typed in the input.
-const SLASH_COMMANDS: [(&str, &str); 6] = [
+const SLASH_COMMANDS: [(&str, &str); 10] = [
     (
         "/system TEXT",
         "system prompt for this conversation (empty clears)",
     ),
     ("/temp T", "temperature 0–1 (`default` unsets)"),
     ("/top_p P", "nucleus sampling 0–1 (`default` unsets)"),
+    (
+        "/top_k K",
+        "sample from the K likeliest tokens (`off` unsets)",
+    ),
     ("/max N", "max_tokens for replies"),
+    (
+        "/think off|adaptive|N",
+        "thinking: off, adaptive, or N budget tokens",
+    ),
+    ("/effort L", "effort low|medium|high|max (`off` unsets)"),
+    (
+        "/stop SEQ…",
+        "stop sequences (quote spaces: /stop \"###\" END; alone clears)",
+    ),
     (
         "/model ID",
         "model for the next turn (unlisted ids are used as typed)",

@@ -181,6 +181,10 @@ impl Pane {
         conversation.params.max_tokens = Some(settings.max_tokens);
         conversation.params.temperature = settings.temperature;
         conversation.params.top_p = settings.top_p;
+        conversation.params.thinking = settings.request.thinking;
+        conversation.params.effort = settings.request.effort;
+        conversation.params.top_k = settings.request.top_k;
+        conversation.params.stop_sequences = settings.request.stop_sequences.clone();
         Pane::with(
             conversation,
             settings.default_model.clone(),
@@ -290,6 +294,12 @@ impl Pane {
     /// The request for the next turn: the whole history (every block, by the rule in
     /// [`super::history`]), this pane's settings.
     pub fn build_request(&self, settings: &Settings) -> MessagesRequest {
+        self.build_request_noted(settings).0
+    }
+
+    /// [`Pane::build_request`], and what the API's rules changed of the conversation's
+    /// settings for this model (for a notice): see [`crate::config::apply_rules`].
+    pub fn build_request_noted(&self, settings: &Settings) -> (MessagesRequest, Vec<String>) {
         let contents: Vec<_> = self.messages.iter().map(ChatMessage::content).collect();
         let turns = self
             .messages
@@ -301,7 +311,8 @@ impl Pane {
                 model: m.stored.model.as_deref(),
             });
         let messages = super::history::request_messages(turns, &self.model);
-        MessagesRequest {
+        let params = &self.conversation.params;
+        let mut request = MessagesRequest {
             model: self.model.clone(),
             messages,
             system: self
@@ -311,10 +322,17 @@ impl Pane {
                 .filter(|s| !s.trim().is_empty())
                 .map(crate::api::types::SystemPrompt::Text),
             max_tokens: self.max_tokens(settings),
-            temperature: self.conversation.params.temperature,
-            top_p: self.conversation.params.top_p,
+            temperature: params.temperature,
+            top_p: params.top_p,
+            top_k: params.top_k,
+            stop_sequences: (!params.stop_sequences.is_empty())
+                .then(|| params.stop_sequences.clone()),
             ..Default::default()
-        }
+        };
+        settings.request.fixed_fields(&mut request);
+        let caps = crate::config::capabilities_of(&settings.models, &self.model);
+        let notes = crate::config::apply_rules(&mut request, params.thinking, params.effort, &caps);
+        (request, notes)
     }
 }
 

@@ -26,6 +26,9 @@ pub struct Settings {
     pub has_key: bool,
     pub base_url: String,
     pub config_file: Option<String>,
+    /// Thinking, effort, stop sequences, top_k (a new conversation's), and the fields every
+    /// request carries.
+    pub request: crate::config::RequestDefaults,
 }
 
 impl Settings {
@@ -41,6 +44,7 @@ impl Settings {
             has_key: config.has_key(),
             base_url: config.base_url.clone(),
             config_file: crate::config::default_config_path().map(|p| p.display().to_string()),
+            request: config.request_defaults(),
         }
     }
 }

@@ -33,6 +33,14 @@ pub struct FileConfig {
     pub models: Option<BTreeMap<String, FileModel>>,
     pub theme: Option<String>,
     pub keys: Option<BTreeMap<String, String>>,
+    pub thinking: Option<super::Thinking>,
+    pub effort: Option<super::Effort>,
+    pub stop_sequences: Option<Vec<String>>,
+    pub top_k: Option<u32>,
+    pub user_id: Option<String>,
+    pub service_tier: Option<super::ServiceTier>,
+    pub extra_body: Option<toml::Table>,
+    pub auth: Option<crate::api::AuthScheme>,
 }
 
 /// A `[models.ID]` table: what the file says of one model.
@@ -42,6 +50,12 @@ pub struct FileModel {
     pub context_window: Option<u64>,
     pub input_price: Option<f64>,
     pub output_price: Option<f64>,
+    /// Whether the model takes `thinking = "adaptive"`.
+    pub adaptive_thinking: Option<bool>,
+    /// Whether the model takes a thinking budget.
+    pub budget_thinking: Option<bool>,
+    /// The `effort` levels the model takes (`[]`: none).
+    pub effort_levels: Option<Vec<super::Effort>>,
 }
 
 /// Where `config.toml` lives by default (`$XDG_CONFIG_HOME/tern/config.toml` on Linux).

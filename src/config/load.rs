@@ -64,7 +64,7 @@ impl Config {
 
     /// Merge the file (read from `path`, if any) with the environment and the flags.
     fn resolve(
-        file: FileConfig,
+        mut file: FileConfig,
         path: Option<PathBuf>,
         overrides: &Overrides,
         env: Env,
@@ -75,6 +75,7 @@ impl Config {
         {
             warnings.push(warning);
         }
+        let extra_body = extra_body(file.extra_body.take(), &mut warnings);
         let secs = |value: Option<u64>, default| Duration::from_secs(value.unwrap_or(default));
         let config = Config {
             base_url: crate::api::client::normalize_base_url(
@@ -97,6 +98,18 @@ impl Config {
                 .unwrap_or(DEFAULT_MAX_TOKENS),
             temperature: overrides.temperature.or(file.temperature),
             top_p: overrides.top_p.or(file.top_p),
+            thinking: overrides.thinking.or(file.thinking).unwrap_or_default(),
+            effort: overrides.effort.or(file.effort),
+            stop_sequences: overrides
+                .stop_sequences
+                .clone()
+                .or(file.stop_sequences)
+                .unwrap_or_default(),
+            top_k: overrides.top_k.or(file.top_k),
+            user_id: file.user_id,
+            service_tier: file.service_tier,
+            extra_body,
+            auth: file.auth.unwrap_or_default(),
             system: overrides.system.clone().or(file.system),
             anthropic_version: file
                 .anthropic_version
@@ -157,6 +170,42 @@ impl Config {
         if self.model.trim().is_empty() {
             return invalid("model", "must not be empty");
         }
+        if let Err(message) = self.thinking.check(self.max_tokens) {
+            return invalid("thinking", &message);
+        }
+        if self.top_k == Some(0) {
+            return invalid("top_k", "must be at least 1");
+        }
+        if self.stop_sequences.iter().any(|s| s.trim().is_empty()) {
+            return invalid("stop_sequences", "a stop sequence must not be blank");
+        }
+        if self.user_id.as_deref().is_some_and(|u| u.trim().is_empty()) {
+            return invalid("user_id", "must not be empty (leave it out to send none)");
+        }
         Ok(())
     }
+}
+
+/// `[extra_body]` as JSON, without the keys that name a field tern sets itself (the typed
+/// field wins; one warning names each dropped key).
+fn extra_body(
+    table: Option<toml::Table>,
+    warnings: &mut Vec<String>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut out = serde_json::Map::new();
+    for (key, value) in table.into_iter().flatten() {
+        if crate::api::MessagesRequest::FIELDS.contains(&key.as_str()) {
+            warnings.push(format!(
+                "extra_body.{key} is ignored: tern sets `{key}` itself (use its own setting)"
+            ));
+            continue;
+        }
+        match serde_json::to_value(&value) {
+            Ok(json) => {
+                out.insert(key, json);
+            }
+            Err(e) => warnings.push(format!("extra_body.{key} is ignored: {e}")),
+        }
+    }
+    out
 }

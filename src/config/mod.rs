@@ -2,7 +2,8 @@
 //!
 //! One file per concern, so a new setting touches the file's fields (`file.rs`) and the merge
 //! (`load.rs`) and nothing else: `models.rs` (the known models and their prices), `key.rs`
-//! (where the API key comes from), `cleartext.rs` (the plain-http warning). This file holds the
+//! (where the API key comes from), `cleartext.rs` (the plain-http warning), `request.rs`
+//! (thinking, effort and the API's rules for them). This file holds the
 //! resolved [`Config`], the flags, the error and the defaults. The API key is resolved lazily
 //! (it may come from `api_key_command`) and only ever lives in an [`ApiKey`], whose `Debug` is
 //! redacted.
@@ -12,6 +13,7 @@ mod file;
 mod key;
 mod load;
 mod models;
+mod request;
 #[cfg(test)]
 mod tests;
 
@@ -22,7 +24,13 @@ use std::time::Duration;
 use crate::api::{ApiKey, ClientConfig};
 
 pub use file::{FileConfig, FileModel, default_config_path, parse_file};
-pub use models::{ModelSpec, builtin_models};
+pub use models::{
+    CapabilityPins, ModelSpec, builtin_capabilities, builtin_models, capabilities_of, learn_models,
+};
+pub use request::{
+    Capabilities, Effort, MIN_THINKING_BUDGET, ServiceTier, THINKING_TOP_P, Thinking, apply_rules,
+    fallback_budget,
+};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.apifree.ai";
 pub const DEFAULT_MODEL: &str = "claude-sonnet-4.6";
@@ -45,6 +53,11 @@ pub struct Overrides {
     pub max_tokens: Option<u32>,
     pub temperature: Option<f64>,
     pub top_p: Option<f64>,
+    pub thinking: Option<Thinking>,
+    pub effort: Option<Effort>,
+    /// `--stop` (repeatable); replaces the file's list when given.
+    pub stop_sequences: Option<Vec<String>>,
+    pub top_k: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +86,16 @@ pub struct Config {
     pub max_tokens: u32,
     pub temperature: Option<f64>,
     pub top_p: Option<f64>,
+    pub thinking: Thinking,
+    pub effort: Option<Effort>,
+    pub stop_sequences: Vec<String>,
+    pub top_k: Option<u32>,
+    /// Sent as `metadata.user_id`.
+    pub user_id: Option<String>,
+    pub service_tier: Option<ServiceTier>,
+    /// `[extra_body]`, less any key naming a field tern sets (a warning says so).
+    pub extra_body: serde_json::Map<String, serde_json::Value>,
+    pub auth: crate::api::AuthScheme,
     pub system: Option<String>,
     pub anthropic_version: String,
     pub anthropic_beta: Vec<String>,
@@ -94,6 +117,7 @@ impl Config {
         ClientConfig {
             base_url: self.base_url.clone(),
             api_key,
+            auth: self.auth,
             anthropic_version: self.anthropic_version.clone(),
             anthropic_beta: self.anthropic_beta.clone(),
             connect_timeout: self.connect_timeout,
@@ -105,5 +129,63 @@ impl Config {
 
     pub fn model_spec(&self, id: &str) -> Option<&ModelSpec> {
         self.models.iter().find(|m| m.id == id)
+    }
+
+    /// What model `id` takes (the file's `[models]`, else the built-in table).
+    pub fn capabilities(&self, id: &str) -> Capabilities {
+        capabilities_of(&self.models, id)
+    }
+
+    /// The warnings about request settings (an `extra_body` key that names a field tern sets),
+    /// for the app to show as a notice too: stderr is hidden behind its screen.
+    pub fn request_warnings(&self) -> impl Iterator<Item = &String> {
+        self.warnings
+            .iter()
+            .filter(|w| w.starts_with("extra_body."))
+    }
+
+    /// The request settings a session starts from.
+    pub fn request_defaults(&self) -> RequestDefaults {
+        RequestDefaults {
+            thinking: self.thinking,
+            effort: self.effort,
+            stop_sequences: self.stop_sequences.clone(),
+            top_k: self.top_k,
+            user_id: self.user_id.clone(),
+            service_tier: self.service_tier,
+            extra_body: self.extra_body.clone(),
+        }
+    }
+
+    /// The fields every request takes from the configuration alone: `metadata`,
+    /// `service_tier` and `extra_body`.
+    pub fn fixed_fields(&self, request: &mut crate::api::MessagesRequest) {
+        self.request_defaults().fixed_fields(request);
+    }
+}
+
+/// The request settings of the configuration beyond model, sampling and max tokens: what a
+/// new conversation starts with (thinking, effort, stop sequences, top_k) and what every
+/// request carries (`metadata.user_id`, `service_tier`, `extra_body`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestDefaults {
+    pub thinking: Thinking,
+    pub effort: Option<Effort>,
+    pub stop_sequences: Vec<String>,
+    pub top_k: Option<u32>,
+    pub user_id: Option<String>,
+    pub service_tier: Option<ServiceTier>,
+    pub extra_body: serde_json::Map<String, serde_json::Value>,
+}
+
+impl RequestDefaults {
+    /// Set `metadata`, `service_tier` and the `extra_body` fields on `request`.
+    pub fn fixed_fields(&self, request: &mut crate::api::MessagesRequest) {
+        request.metadata = self
+            .user_id
+            .as_ref()
+            .map(|id| serde_json::json!({ "user_id": id }));
+        request.service_tier = self.service_tier.map(|t| t.as_str().to_owned());
+        request.extra = self.extra_body.clone();
     }
 }

@@ -1,10 +1,73 @@
-//! The models tern knows: the built-in list with its price estimates, and what the file adds
-//! (`extra_models`, `[models.ID]` windows and prices) on top. Apart from loading, since this is
-//! data the picker and pricing read, and it changes with every model release.
+//! The models tern knows: the built-in list with its price estimates and capabilities, and what
+//! the file adds (`extra_models`, `[models.ID]` windows, prices, capabilities) on top. Apart from
+//! loading, since this is data the picker, pricing and the request rules read, and it changes
+//! with every model release.
+//!
+//! Capabilities come from three layers: the built-in table (by model family, so `claude-opus-4.6`,
+//! `claude-opus-4-6` and `anthropic/claude-opus-4-6-v1` are one model), then what `GET /v1/models`
+//! says when the endpoint lists capabilities ([`ModelSpec::learn`]), then the file, which wins:
+//! the user knows their gateway.
 
 use std::collections::BTreeMap;
 
 use super::file::FileModel;
+use super::request::{Capabilities, Effort};
+use crate::api::types::ModelInfo;
+
+/// The families whose capabilities the Anthropic docs list ("Adaptive thinking", "Effort"):
+/// adaptive thinking on the 4.6 models, effort on those and Opus 4.5 (without `max`).
+const FAMILIES: [(&str, bool, &[Effort]); 3] = [
+    ("claude-opus-4-6", true, &Effort::ALL),
+    ("claude-sonnet-4-6", true, &Effort::ALL),
+    (
+        "claude-opus-4-5",
+        false,
+        &[Effort::Low, Effort::Medium, Effort::High],
+    ),
+];
+
+/// The built-in capabilities of model `id` (dotted or dashed, with a provider prefix or a date
+/// or version suffix); a model outside the table gets the default (a budget only).
+pub fn builtin_capabilities(id: &str) -> Capabilities {
+    let id = id.to_ascii_lowercase().replace('.', "-");
+    for (family, adaptive, effort) in FAMILIES {
+        let mut from = 0;
+        while let Some(at) = id[from..].find(family) {
+            let end = from + at + family.len();
+            if !id[end..].starts_with(|c: char| c.is_ascii_digit()) {
+                return Capabilities {
+                    adaptive_thinking: adaptive,
+                    budget_thinking: true,
+                    effort: effort.to_vec(),
+                };
+            }
+            from = end;
+        }
+    }
+    Capabilities::default()
+}
+
+/// What the file says of a model's capabilities (each `None` where it says nothing).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CapabilityPins {
+    pub adaptive_thinking: Option<bool>,
+    pub budget_thinking: Option<bool>,
+    pub effort: Option<Vec<Effort>>,
+}
+
+impl CapabilityPins {
+    fn apply(&self, caps: &mut Capabilities) {
+        if let Some(a) = self.adaptive_thinking {
+            caps.adaptive_thinking = a;
+        }
+        if let Some(b) = self.budget_thinking {
+            caps.budget_thinking = b;
+        }
+        if let Some(e) = &self.effort {
+            caps.effort = e.clone();
+        }
+    }
+}
 
 /// The context window assumed for a model the file does not size.
 const DEFAULT_CONTEXT_WINDOW: u64 = 200_000;
@@ -17,6 +80,62 @@ pub struct ModelSpec {
     pub input_price: Option<f64>,
     pub output_price: Option<f64>,
     pub builtin: bool,
+    /// What the model takes (thinking kinds, effort levels), all layers applied.
+    pub capabilities: Capabilities,
+    /// The file's capability settings, re-applied over what the endpoint says.
+    pub pins: CapabilityPins,
+}
+
+impl ModelSpec {
+    fn new(id: &str, builtin: bool) -> ModelSpec {
+        ModelSpec {
+            id: id.to_owned(),
+            context_window: DEFAULT_CONTEXT_WINDOW,
+            input_price: None,
+            output_price: None,
+            builtin,
+            capabilities: builtin_capabilities(id),
+            pins: CapabilityPins::default(),
+        }
+    }
+
+    /// Take what `GET /v1/models` says of this model (when it lists capabilities); the
+    /// file's settings still win.
+    pub fn learn(&mut self, info: &ModelInfo) {
+        let caps = &mut self.capabilities;
+        if let Some(a) = info.adaptive_thinking() {
+            caps.adaptive_thinking = a;
+        }
+        if let Some(b) = info.budget_thinking() {
+            caps.budget_thinking = b;
+        }
+        if info.effort("low").is_some() {
+            caps.effort = Effort::ALL
+                .into_iter()
+                .filter(|e| info.effort(e.as_str()) == Some(true))
+                .collect();
+        }
+        self.pins.apply(&mut self.capabilities);
+    }
+}
+
+/// Take what the Models API said of each model: a listed one learns it, one not yet known is
+/// added (unpriced) with it.
+pub fn learn_models(models: &mut Vec<ModelSpec>, infos: &[ModelInfo]) {
+    for info in infos {
+        if info.capabilities.is_none() {
+            continue;
+        }
+        add_model(models, &info.id).learn(info);
+    }
+}
+
+/// The capabilities of model `id` among `models` (the built-in table for one not listed).
+pub fn capabilities_of(models: &[ModelSpec], id: &str) -> Capabilities {
+    models
+        .iter()
+        .find(|m| m.id == id)
+        .map_or_else(|| builtin_capabilities(id), |m| m.capabilities.clone())
 }
 
 /// APIFree's six models, with list-price estimates.
@@ -31,11 +150,9 @@ pub fn builtin_models() -> Vec<ModelSpec> {
     ]
     .into_iter()
     .map(|(id, input, output)| ModelSpec {
-        id: id.to_owned(),
-        context_window: DEFAULT_CONTEXT_WINDOW,
         input_price: Some(input),
         output_price: Some(output),
-        builtin: true,
+        ..ModelSpec::new(id, true)
     })
     .collect()
 }
@@ -61,6 +178,13 @@ pub(super) fn with_file_models(
         if spec.output_price.is_some() {
             model.output_price = spec.output_price;
         }
+        model.pins = CapabilityPins {
+            adaptive_thinking: spec.adaptive_thinking,
+            budget_thinking: spec.budget_thinking,
+            effort: spec.effort_levels.clone(),
+        };
+        let pins = model.pins.clone();
+        pins.apply(&mut model.capabilities);
     }
     models
 }
@@ -70,13 +194,7 @@ fn add_model<'a>(models: &'a mut Vec<ModelSpec>, id: &str) -> &'a mut ModelSpec 
     let index = match models.iter().position(|m| m.id == id) {
         Some(i) => i,
         None => {
-            models.push(ModelSpec {
-                id: id.to_owned(),
-                context_window: DEFAULT_CONTEXT_WINDOW,
-                input_price: None,
-                output_price: None,
-                builtin: false,
-            });
+            models.push(ModelSpec::new(id, false));
             models.len() - 1
         }
     };

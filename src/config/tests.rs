@@ -198,3 +198,112 @@ fn out_of_range_values_are_errors() {
     );
     assert!(load(Some("base_url = \"ftp://x\""), &[], Overrides::default()).is_err());
 }
+
+#[test]
+fn request_settings_parse_and_check() {
+    let file = "max_tokens = 8000\nthinking = 4096\neffort = \"max\"\ntop_k = 3\n\
+                stop_sequences = [\"END\"]\nuser_id = \"u\"\nservice_tier = \"auto\"\n\
+                auth = \"x-api-key\"\n";
+    let c = load(Some(file), &[], Overrides::default()).unwrap();
+    assert_eq!(c.thinking, Thinking::Budget(4096));
+    assert_eq!(c.effort, Some(Effort::Max));
+    assert_eq!(
+        (c.top_k, c.stop_sequences.as_slice()),
+        (Some(3), &["END".to_owned()][..])
+    );
+    assert_eq!(c.service_tier, Some(ServiceTier::Auto));
+    assert_eq!(c.auth, crate::api::AuthScheme::XApiKey);
+    let c = load(Some("thinking = \"adaptive\""), &[], Overrides::default()).unwrap();
+    assert_eq!(c.thinking, Thinking::Adaptive);
+    assert_eq!(c.auth, crate::api::AuthScheme::Bearer, "the default");
+    for (text, field, says) in [
+        ("thinking = 4096", "thinking", "less than max_tokens (4096)"),
+        ("thinking = 1000", "thinking", "at least 1024"),
+        ("top_k = 0", "top_k", "at least 1"),
+        ("stop_sequences = [\" \"]", "stop_sequences", "blank"),
+    ] {
+        let err = load(Some(text), &[], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(field) && err.contains(says), "{text}: {err}");
+    }
+    for text in [
+        "thinking = \"on\"",
+        "effort = \"huge\"",
+        "auth = \"basic\"",
+        "service_tier = \"x\"",
+    ] {
+        let err = load(Some(text), &[], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 1"), "{text}: {err}");
+    }
+    // A flag beats the file, and is checked against max_tokens the same way.
+    let flags = Overrides {
+        thinking: Some(Thinking::Off),
+        ..Default::default()
+    };
+    assert_eq!(
+        load(Some("thinking = 2048"), &[], flags).unwrap().thinking,
+        Thinking::Off
+    );
+}
+
+#[test]
+fn extra_body_keeps_only_fields_tern_does_not_set() {
+    let file = "[extra_body]\nroute = \"eu\"\nstream = false\nnested = { a = [1, 2] }\n";
+    let c = load(Some(file), &[], Overrides::default()).unwrap();
+    assert_eq!(c.extra_body.get("route"), Some(&serde_json::json!("eu")));
+    assert_eq!(
+        c.extra_body.get("nested"),
+        Some(&serde_json::json!({"a": [1, 2]}))
+    );
+    assert!(!c.extra_body.contains_key("stream"));
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert!(
+        c.warnings[0].contains("extra_body.stream"),
+        "{:?}",
+        c.warnings
+    );
+}
+
+#[test]
+fn capabilities_from_the_table_and_the_file() {
+    for id in [
+        "claude-opus-4.6",
+        "claude-opus-4-6",
+        "anthropic/claude-sonnet-4-6-v1",
+    ] {
+        let caps = builtin_capabilities(id);
+        assert!(caps.adaptive_thinking, "{id}");
+        assert_eq!(caps.effort, Effort::ALL, "{id}");
+    }
+    let opus45 = builtin_capabilities("claude-opus-4.5");
+    assert!(!opus45.adaptive_thinking);
+    assert!(opus45.effort.contains(&Effort::High) && !opus45.effort.contains(&Effort::Max));
+    for id in [
+        "claude-sonnet-4.5",
+        "claude-haiku-4.5",
+        "claude-sonnet-4",
+        "claude-opus-4-60",
+    ] {
+        assert_eq!(builtin_capabilities(id), Capabilities::default(), "{id}");
+    }
+    let file = "[models.\"claude-sonnet-4.6\"]\neffort_levels = []\n[models.mine]\nadaptive_thinking = true\n";
+    let c = load(Some(file), &[], Overrides::default()).unwrap();
+    assert!(c.capabilities("claude-sonnet-4.6").effort.is_empty());
+    assert!(c.capabilities("claude-sonnet-4.6").adaptive_thinking);
+    assert!(c.capabilities("mine").adaptive_thinking);
+    // What the endpoint says beats the table, not the file.
+    let mut models = c.models.clone();
+    let info: crate::api::types::ModelInfo = serde_json::from_value(serde_json::json!({
+        "id": "claude-sonnet-4.6",
+        "capabilities": {"effort": {"supported": true, "low": {"supported": true}},
+                         "thinking": {"supported": true, "types": {"adaptive": {"supported": false}}}}
+    }))
+    .unwrap();
+    learn_models(&mut models, &[info]);
+    let caps = capabilities_of(&models, "claude-sonnet-4.6");
+    assert!(!caps.adaptive_thinking, "the endpoint's word");
+    assert!(caps.effort.is_empty(), "the file's word");
+}

@@ -218,8 +218,9 @@ impl Driver {
                 && let Ok(Some(models)) = client.models().await
             {
                 let _ = tx.send(Action::ModelsFetched(
-                    models.into_iter().map(|m| m.id).collect(),
+                    models.iter().map(|m| m.id.clone()).collect(),
                 ));
+                let _ = tx.send(Action::ModelsDescribed(models));
             }
         });
     }

@@ -68,6 +68,10 @@ impl Session {
         if let Some(warning) = config.cleartext_notice() {
             effects.extend(app.update(Action::Notify(Notice::error(warning))));
         }
+        // Settings the configuration drops (an `extra_body` key naming a field tern sets).
+        for warning in config.request_warnings() {
+            effects.extend(app.update(Action::Notify(Notice::error(warning.clone()))));
+        }
         let has_key = config.has_key();
         let driver = Driver {
             tx,

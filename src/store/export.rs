@@ -337,6 +337,7 @@ mod tests {
                 max_tokens: Some(1024),
                 temperature: Some(0.5),
                 top_p: None,
+                ..Params::default()
             },
             last_model: Some("claude-sonnet-4.5".into()),
         };

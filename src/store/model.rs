@@ -16,6 +16,7 @@ use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::UnicodeWidthStr;
 
 use crate::api::types::{ContentBlock, Role, Usage};
+use crate::config::{Effort, Thinking};
 
 /// A fresh random id: 16 lowercase hex characters (64 random bits).
 ///
@@ -33,8 +34,12 @@ pub fn now_ms() -> i64 {
     i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Sampling parameters saved with a conversation. `None` means "not set, use the default".
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+/// Request parameters saved with a conversation. `None` means "not set, use the default".
+///
+/// `max_tokens`, `temperature` and `top_p` have columns of their own; the later ones travel
+/// together as one JSON column ([`Params::extra_json`]), so a parameter added here needs no
+/// migration (give it a serde default so older rows and exports still load).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Params {
     #[serde(default)]
     pub max_tokens: Option<u32>,
@@ -42,6 +47,54 @@ pub struct Params {
     pub temperature: Option<f64>,
     #[serde(default)]
     pub top_p: Option<f64>,
+    #[serde(default, skip_serializing_if = "is_off")]
+    pub thinking: Thinking,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<Effort>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop_sequences: Vec<String>,
+}
+
+fn is_off(thinking: &Thinking) -> bool {
+    !thinking.is_on()
+}
+
+/// The parameters kept in the JSON column.
+#[derive(Default, Serialize, Deserialize)]
+struct ParamsExtra {
+    #[serde(default, skip_serializing_if = "is_off")]
+    thinking: Thinking,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    effort: Option<Effort>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    top_k: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    stop_sequences: Vec<String>,
+}
+
+impl Params {
+    /// The parameters without a column of their own, as one JSON object (`{}` when unset).
+    pub fn extra_json(&self) -> String {
+        serde_json::to_string(&ParamsExtra {
+            thinking: self.thinking,
+            effort: self.effort,
+            top_k: self.top_k,
+            stop_sequences: self.stop_sequences.clone(),
+        })
+        .unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    /// Take the parameters of [`Params::extra_json`]; a value this build cannot read (written
+    /// by a newer one) leaves them unset rather than failing the load.
+    pub fn set_extra_json(&mut self, json: &str) {
+        let extra: ParamsExtra = serde_json::from_str(json).unwrap_or_default();
+        self.thinking = extra.thinking;
+        self.effort = extra.effort;
+        self.top_k = extra.top_k;
+        self.stop_sequences = extra.stop_sequences;
+    }
 }
 
 /// One saved conversation (its header; messages are stored separately).
@@ -166,7 +219,7 @@ pub struct StoredMessage {
     pub error: Option<String>,
     /// What the server said of a reply besides its content (its id, the model that served it…).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub response: Option<ResponseMeta>,
+    pub response: Option<Box<ResponseMeta>>,
     pub created_at: i64,
     pub updated_at: i64,
 }

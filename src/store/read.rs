@@ -28,7 +28,7 @@ const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, parent_id, role, status
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Details {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) response: Option<ResponseMeta>,
+    pub(crate) response: Option<Box<ResponseMeta>>,
     /// The whole usage, when it holds more than the counted columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) usage: Option<Usage>,
@@ -42,7 +42,7 @@ fn to_u64(n: i64) -> u64 {
 }
 
 fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
-    Ok(Conversation {
+    let mut conversation = Conversation {
         id: row.get(0)?,
         title: row.get(1)?,
         created_at: row.get(2)?,
@@ -54,11 +54,14 @@ fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
                 .and_then(|n| u32::try_from(n).ok()),
             temperature: row.get(6)?,
             top_p: row.get(7)?,
-            // A setting this version cannot read is dropped, not fatal: the rest still opens.
-            ..serde_json::from_str(&row.get::<_, String>(14)?).unwrap_or_default()
+            ..Params::default()
         },
         last_model: row.get(8)?,
-    })
+    };
+    conversation
+        .params
+        .set_extra_json(&row.get::<_, String>(14)?);
+    Ok(conversation)
 }
 
 /// A summary row, with the `models` JSON still undecoded.

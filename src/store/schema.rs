@@ -19,7 +19,7 @@
 //!               -- aggregates kept by the write path, so a list page never reads messages:
 //!               message_count, total_input_tokens, total_output_tokens, models JSON, preview,
 //!               draft,              -- unsent input, kept across restarts ('' when none)
-//!               params)             -- JSON of every request setting ('{}' when none)
+//!               params)             -- JSON: request parameters without a column ('{}')
 //!   index conversations_by_updated(updated_at DESC, id DESC)         -- list(), most_recent()
 //! titles_fts(title)                 -- FTS5, external content = conversations, kept by triggers
 //! messages(pk INTEGER PK,           -- stable rowid for the FTS index (VACUUM keeps it)

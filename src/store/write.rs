@@ -294,7 +294,7 @@ pub(crate) fn create_conversation(conn: &Connection, c: &Conversation) -> Result
         c.params.temperature,
         c.params.top_p,
         c.last_model,
-        params_json(c)?,
+        c.params.extra_json(),
     ])
     .map_err(|e| {
         if is_unique_error(&e) {
@@ -323,7 +323,7 @@ fn update_conversation(conn: &Connection, c: &Conversation) -> Result<(), StoreE
             c.params.temperature,
             c.params.top_p,
             c.last_model,
-            params_json(c)?,
+            c.params.extra_json(),
         ])?;
     if changed == 0 {
         return Err(StoreError::NotFound(c.id.clone()));
@@ -353,16 +353,6 @@ fn delete_conversation(conn: &Connection, id: &str) -> Result<(), StoreError> {
         return Err(StoreError::NotFound(id.to_owned()));
     }
     Ok(())
-}
-
-/// A conversation's request settings as saved in its `params` column (the whole `Params`: the
-/// three that also have columns are read from those).
-fn params_json(c: &Conversation) -> Result<String, StoreError> {
-    serde_json::to_string(&c.params).map_err(|e| StoreError::Decode {
-        what: "conversation",
-        id: c.id.clone(),
-        reason: e.to_string(),
-    })
 }
 
 /// A message's `details` column: what the server said besides content and the counted

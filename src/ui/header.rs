@@ -1,5 +1,5 @@
 //! The pane header: the model for the next turn and the conversation's settings (sampling,
-//! max tokens, the system prompt in whatever room is left).
+//! thinking, effort, stop sequences, max tokens, the system prompt in whatever room is left).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -24,6 +24,25 @@ pub(super) fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     }
     if let Some(p) = c.params.top_p {
         spans.push(Span::styled(format!(" · top_p {p}"), theme.dim));
+    }
+    if let Some(k) = c.params.top_k {
+        spans.push(Span::styled(format!(" · top_k {k}"), theme.dim));
+    }
+    if let Some(think) = c.params.thinking.label() {
+        spans.push(Span::styled(format!(" · {think}"), theme.dim));
+    }
+    if let Some(effort) = c.params.effort {
+        spans.push(Span::styled(
+            format!(" · effort {}", effort.as_str()),
+            theme.dim,
+        ));
+    }
+    if !c.params.stop_sequences.is_empty() {
+        let n = c.params.stop_sequences.len();
+        spans.push(Span::styled(
+            format!(" · {n} stop{}", if n == 1 { "" } else { "s" }),
+            theme.dim,
+        ));
     }
     spans.push(Span::styled(
         format!(" · max {}", pane.max_tokens(&app.settings)),

@@ -26,6 +26,7 @@ pub fn settings(has_key: bool) -> Settings {
         has_key,
         base_url: "https://api.apifree.ai".to_owned(),
         config_file: Some("/home/user/.config/tern/config.toml".to_owned()),
+        request: Default::default(),
     }
 }
 

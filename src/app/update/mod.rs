@@ -43,6 +43,10 @@ impl App {
                 request,
                 event,
             } => self.on_api(&conversation, request, event, effects),
+            Action::ModelsDescribed(infos) => {
+                let models = &mut std::sync::Arc::make_mut(&mut self.settings).models;
+                crate::config::learn_models(models, &infos);
+            }
             Action::ModelsFetched(ids) => {
                 for id in ids {
                     if !self.models.contains(&id) {

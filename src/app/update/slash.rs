@@ -1,14 +1,18 @@
-//! Slash commands typed in the input (`/system`, `/temp`, `/model`...) and the model choice
-//! they share with the picker.
+//! Slash commands typed in the input (`/system`, `/temp`, `/think`, `/stop`, `/model`...) and
+//! the model choice they share with the picker. A command only sets the conversation's
+//! parameter; whether the model takes it is decided when the request is built (and said then).
 
 use crate::app::*;
+use crate::config::{Effort, Thinking};
 use crate::store::WriteCommand;
 
 impl App {
-    /// `/system`, `/temp`, `/max`, `/top_p`, `/model`, `/title`.
+    /// `/system`, `/temp`, `/max`, `/top_p`, `/top_k`, `/think`, `/effort`, `/stop`, `/model`,
+    /// `/title`.
     pub(super) fn slash_command(&mut self, rest: &str, effects: &mut Vec<Effect>) -> Slash {
         let (name, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
         let arg = arg.trim();
+        let settings = self.settings.clone();
         let pane = self.pane_mut();
         let params = &mut pane.conversation.params;
         let notice = match name {
@@ -32,11 +36,79 @@ impl App {
                 format!("top_p {}", v.map_or("default".into(), |v| v.to_string()))
             }),
             "max" | "max_tokens" => match arg.parse::<u32>() {
-                Ok(n) if n > 0 => {
-                    params.max_tokens = Some(n);
-                    Ok(format!("max_tokens {n}"))
-                }
+                Ok(n) if n > 0 => match params.thinking.check(n) {
+                    Ok(()) => {
+                        params.max_tokens = Some(n);
+                        Ok(format!("max_tokens {n}"))
+                    }
+                    Err(e) => Err(format!("{e} (or /think off)")),
+                },
                 _ => Err("usage: /max N (a positive number of tokens)".to_owned()),
+            },
+            "think" | "thinking" => match arg.parse::<Thinking>() {
+                Ok(thinking) => {
+                    let max = params.max_tokens.unwrap_or(settings.max_tokens);
+                    let shown = thinking.label().map_or("off".to_owned(), |l| {
+                        l.trim_start_matches("think ").to_owned()
+                    });
+                    let mut text = format!("thinking {shown}");
+                    if let Thinking::Budget(n) = thinking
+                        && n >= max
+                    {
+                        let raised = n.saturating_add(crate::config::MIN_THINKING_BUDGET);
+                        params.max_tokens = Some(raised);
+                        text.push_str(&format!(
+                            "; max_tokens raised to {raised} (it must exceed the budget)"
+                        ));
+                    }
+                    params.thinking = thinking;
+                    Ok(text)
+                }
+                Err(e) => Err(format!("usage: /think off|adaptive|N — {e}")),
+            },
+            "effort" => match arg {
+                "off" | "default" => {
+                    params.effort = None;
+                    Ok("effort: the model's default".to_owned())
+                }
+                _ => match arg.parse::<Effort>() {
+                    Ok(level) => {
+                        params.effort = Some(level);
+                        Ok(format!("effort {}", level.as_str()))
+                    }
+                    Err(e) => Err(format!("usage: /effort low|medium|high|max|off — {e}")),
+                },
+            },
+            "stop" => match shlex::split(arg) {
+                Some(words) if words.iter().any(|w| w.is_empty()) => {
+                    Err("a stop sequence must not be empty".to_owned())
+                }
+                Some(words) if words.is_empty() => {
+                    params.stop_sequences.clear();
+                    Ok("stop sequences cleared".to_owned())
+                }
+                Some(words) => {
+                    let shown: Vec<String> = words.iter().map(|w| format!("{w:?}")).collect();
+                    params.stop_sequences = words;
+                    Ok(format!("stop at {}", shown.join(" ")))
+                }
+                None => Err(
+                    "usage: /stop SEQ… (quote one with spaces: /stop \"###\" END; /stop alone clears)"
+                        .to_owned(),
+                ),
+            },
+            "top_k" | "topk" => match arg {
+                "off" | "default" => {
+                    params.top_k = None;
+                    Ok("top_k default".to_owned())
+                }
+                _ => match arg.parse::<u32>() {
+                    Ok(k) if k > 0 => {
+                        params.top_k = Some(k);
+                        Ok(format!("top_k {k}"))
+                    }
+                    _ => Err("usage: /top_k N|off (a positive whole number)".to_owned()),
+                },
             },
             "title" | "rename" if !arg.is_empty() => {
                 pane.conversation.title = arg.chars().take(120).collect();
@@ -99,7 +171,9 @@ impl App {
 }
 
 /// The slash commands, as listed when an unknown one is typed (aliases work but are not shown).
-pub(super) const SLASH_COMMANDS: [&str; 6] = ["system", "temp", "top_p", "max", "model", "title"];
+pub(super) const SLASH_COMMANDS: [&str; 10] = [
+    "system", "temp", "top_p", "top_k", "max", "think", "effort", "stop", "model", "title",
+];
 
 pub(super) fn parse_opt(
     arg: &str,

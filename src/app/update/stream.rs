@@ -119,7 +119,7 @@ impl App {
         let (now, now_ms) = (self.now, self.now_ms);
         let id = self.ids.next_id();
         let pane = &mut self.panes[index];
-        let body = pane.build_request(&settings);
+        let (body, notes) = pane.build_request_noted(&settings);
         let seq = next_seq(pane);
         let reply = follows(
             pane,
@@ -148,6 +148,9 @@ impl App {
             conversation: pane.conversation.id.clone(),
             by: ScrollBy::Bottom,
         });
+        if !notes.is_empty() {
+            self.notify(Notice::info(notes.join("; ")));
+        }
     }
 
     pub(super) fn retry(&mut self, effects: &mut Vec<Effect>) {
@@ -224,7 +227,7 @@ impl App {
                 message.version += 1;
             }
             ApiEvent::Finished(reply) => {
-                message.stored.response = Some(crate::store::ResponseMeta::of(&reply));
+                message.stored.response = Some(Box::new(crate::store::ResponseMeta::of(&reply)));
                 message.stored.content = reply.content;
                 message.stored.usage = Some(reply.usage);
                 message.usage_final = true;
