@@ -252,6 +252,7 @@ impl Client {
             body: response,
             decoder: EventDecoder::new(),
             pending: VecDeque::new(),
+            failed: None,
             idle_timeout: self.config.idle_timeout,
             request_id,
             finished: false,
@@ -418,6 +419,8 @@ pub struct MessageStream {
     body: reqwest::Response,
     decoder: EventDecoder,
     pending: VecDeque<StreamEvent>,
+    /// An error decoded after the events in `pending`: handed out once they are.
+    failed: Option<ApiError>,
     idle_timeout: Duration,
     request_id: Option<String>,
     finished: bool,
@@ -443,6 +446,9 @@ impl MessageStream {
         loop {
             if let Some(event) = self.pending.pop_front() {
                 return Some(Ok(event));
+            }
+            if let Some(e) = self.failed.take() {
+                return Some(Err(self.fail(e)));
             }
             if self.finished || self.decoder.accumulator.is_complete() {
                 self.finished = true;
@@ -476,9 +482,9 @@ impl MessageStream {
                 .decoder
                 .feed(&chunk, &mut |event| pending.push_back(event))
             {
-                // Deliver what decoded before the error, then the error.
-                self.pending.clear();
-                return Some(Err(self.fail(e)));
+                // The events decoded before the error come first, then the error: the result
+                // does not depend on how the bytes were split into reads.
+                self.failed = Some(e);
             }
         }
     }
