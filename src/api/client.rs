@@ -253,6 +253,7 @@ impl Client {
             decoder: EventDecoder::new(),
             pending: VecDeque::new(),
             failed: None,
+            eof: false,
             idle_timeout: self.config.idle_timeout,
             request_id,
             finished: false,
@@ -421,6 +422,8 @@ pub struct MessageStream {
     pending: VecDeque<StreamEvent>,
     /// An error decoded after the events in `pending`: handed out once they are.
     failed: Option<ApiError>,
+    /// The body has ended cleanly.
+    eof: bool,
     idle_timeout: Duration,
     request_id: Option<String>,
     finished: bool,
@@ -454,6 +457,12 @@ impl MessageStream {
                 self.finished = true;
                 return None;
             }
+            if self.eof {
+                return Some(Err(self.fail(ApiError::Truncated {
+                    request_id: None,
+                    detail: None,
+                })));
+            }
             let chunk = match tokio::time::timeout(self.idle_timeout, self.body.chunk()).await {
                 Err(_) => {
                     return Some(Err(self.fail(ApiError::Timeout {
@@ -463,10 +472,12 @@ impl MessageStream {
                     })));
                 }
                 Ok(Ok(None)) => {
-                    return Some(Err(self.fail(ApiError::Truncated {
-                        request_id: None,
-                        detail: None,
-                    })));
+                    self.eof = true;
+                    let pending = &mut self.pending;
+                    if let Err(e) = self.decoder.finish(&mut |event| pending.push_back(event)) {
+                        self.failed = Some(e);
+                    }
+                    continue;
                 }
                 Ok(Err(e)) => {
                     let detail = format!("connection lost: {}", root_cause(&e));

@@ -12,6 +12,8 @@
 //! - tool input that is not valid JSON at a normal end is an error, not a value stored anyway;
 //! - a delta of a type it does not know is kept on its block (string fields appended, others
 //!   set), so a newer block type such as `compaction` loses nothing;
+//! - at a clean end of the body, a last event without its blank line (or its last newline) is
+//!   still read when its data is whole JSON (recorded streams end so); a cut one is not;
 //! - an event with no `type` but an `error` object (a gateway's bare `data: {"error": ...}`) is
 //!   an error event.
 
@@ -269,6 +271,11 @@ impl Accumulator {
     /// Apply one event. `error` events become [`ApiError::Stream`]; tool input that is not
     /// valid JSON when the reply ends normally is an [`ApiError::Protocol`].
     pub fn apply(&mut self, event: &StreamEvent) -> Result<(), ApiError> {
+        if self.stopped {
+            // What follows `message_stop` (a gateway's next reply) is not part of this one,
+            // whether it came in the same read or not.
+            return Ok(());
+        }
         match event {
             StreamEvent::MessageStart(message) => {
                 // A second `message_start` (a gateway bug) is ignored, as the Python SDK does:
@@ -299,6 +306,9 @@ impl Accumulator {
                 }
                 if let Some(usage) = usage {
                     usage.apply_to(&mut self.message.usage);
+                }
+                if stop_reason.is_some() {
+                    self.check_tool_input()?;
                 }
             }
             StreamEvent::MessageStop => {
@@ -351,8 +361,8 @@ impl Accumulator {
         }
     }
 
-    /// At a normal end every tool input must be whole JSON; a reply cut by `max_tokens` keeps
-    /// what parses, so it is not checked.
+    /// At a normal end (a stop reason other than `max_tokens`, or `message_stop`) every tool
+    /// input must be whole JSON; a reply cut by `max_tokens` keeps what parses.
     fn check_tool_input(&self) -> Result<(), ApiError> {
         if self.message.stop_reason.as_deref() == Some("max_tokens") {
             return Ok(());
@@ -422,8 +432,7 @@ fn parse_partial(text: &str) -> Value {
         return v;
     }
     jiter::JsonValue::parse_with_config(text.as_bytes(), false, jiter::PartialMode::On)
-        .map(|v| from_jiter(&v))
-        .unwrap_or_else(|_| Value::Object(Default::default()))
+        .map_or_else(|_| Value::Object(Default::default()), |v| from_jiter(&v))
 }
 
 fn from_jiter(value: &jiter::JsonValue) -> Value {
@@ -496,6 +505,22 @@ impl EventDecoder {
                 }
                 None => Ok(()),
             });
+        });
+        result
+    }
+
+    /// The body ended cleanly: a last event missing its blank line is applied if its data is
+    /// whole JSON (a cut one is dropped: the reply then reads as truncated).
+    pub fn finish(&mut self, on_event: &mut dyn FnMut(StreamEvent)) -> Result<(), ApiError> {
+        let mut result = Ok(());
+        let accumulator = &mut self.accumulator;
+        self.sse.finish(&mut |name, data| {
+            if let Ok(Some(event)) = parse_event(name, data) {
+                result = accumulator.apply(&event);
+                if result.is_ok() {
+                    on_event(event);
+                }
+            }
         });
         result
     }
@@ -603,6 +628,23 @@ mod tests {
     fn eof_without_message_stop_is_truncated() {
         let cut = RECORDED.find("event: message_stop").unwrap();
         let err = decode(&[&RECORDED.as_bytes()[..cut]]).unwrap_err();
+        assert!(matches!(err, ApiError::Truncated { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_last_event_without_its_blank_line_ends_the_reply_if_whole() {
+        let whole = RECORDED.trim_end();
+        let mut decoder = EventDecoder::new();
+        decoder.feed(whole.as_bytes(), &mut |_| {}).unwrap();
+        assert!(!decoder.accumulator.is_complete());
+        decoder.finish(&mut |_| {}).unwrap();
+        assert_eq!(decoder.accumulator.finish().unwrap(), expected());
+
+        let cut = &whole[..whole.len() - 3];
+        let mut decoder = EventDecoder::new();
+        decoder.feed(cut.as_bytes(), &mut |_| {}).unwrap();
+        decoder.finish(&mut |_| {}).unwrap();
+        let err = decoder.accumulator.finish().unwrap_err();
         assert!(matches!(err, ApiError::Truncated { .. }), "{err:?}");
     }
 
