@@ -551,10 +551,13 @@ fn print_decoded(reply: &mut MessageStream, printer: &mut Printer, output: &mut 
     }
 }
 
-/// Prints the text of stream events.
+/// Prints the text of stream events. Consecutive text blocks are one text (a cited answer
+/// comes as many blocks, split mid-sentence), written as they come, as the SDKs join them;
+/// only text after another kind of block (a tool call and its result) starts a new paragraph.
 #[derive(Default)]
 struct Printer {
-    text_blocks_seen: usize,
+    /// A block other than text began after some text was written.
+    after_other_block: bool,
 }
 
 impl Printer {
@@ -568,13 +571,15 @@ impl Printer {
                 block: ContentBlock::Text { .. },
                 ..
             }) => {
-                self.text_blocks_seen += 1;
-                // Separate consecutive text blocks (e.g. around a tool call) by a blank line.
-                if self.text_blocks_seen > 1 && output.wrote {
+                if std::mem::take(&mut self.after_other_block) && output.wrote {
                     output.write("\n\n")
                 } else {
                     Ok(())
                 }
+            }
+            Ok(StreamEvent::BlockStart { .. }) => {
+                self.after_other_block = output.wrote;
+                Ok(())
             }
             Ok(StreamEvent::BlockDelta {
                 delta: Delta::Text(text),

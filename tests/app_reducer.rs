@@ -203,6 +203,27 @@ fn key_releases_and_resizes_change_nothing() {
     assert!(app.pane().input.is_empty());
 }
 
+#[test]
+fn thinking_deltas_grow_a_thinking_block_saved_with_the_reply() {
+    let mut app = new_app();
+    let (_, request, _) = the_send(&submit(&mut app, "think first"));
+    api(&mut app, request, ApiEvent::Thinking("Let me ".into()));
+    api(&mut app, request, ApiEvent::Thinking("see.".into()));
+    api(&mut app, request, ApiEvent::Text("Answer".into()));
+    let saved = saved_messages(&app.update(key(KeyCode::Esc)));
+    assert_eq!(saved.len(), 1);
+    assert_eq!(
+        saved[0].content,
+        [
+            ContentBlock::Thinking {
+                thinking: "Let me see.".into(),
+                signature: String::new(),
+            },
+            ContentBlock::text("Answer"),
+        ]
+    );
+}
+
 // ─── Stopping, interrupting, quitting ────────────────────────────────────────────────────
 
 #[test]

@@ -307,3 +307,129 @@ fn help_lists_the_interface() {
         assert!(run.stdout().contains(word), "--help lacks {word}");
     }
 }
+
+/// A one-off HTTP server on 127.0.0.1 that answers every request (at most a few) with `body`
+/// as an event stream, written in one piece: for byte layouts the fake server does not make.
+fn replay_server(body: String) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(4) {
+            let Ok(mut stream) = stream else { return };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Headers, then as many body bytes as Content-Length says.
+            let body_len = loop {
+                let Ok(n) = stream.read(&mut buf) else { return };
+                if n == 0 {
+                    return;
+                }
+                request.extend_from_slice(&buf[..n]);
+                if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+                    let length = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    break end + 4 + length;
+                }
+            };
+            while request.len() < body_len {
+                let Ok(n) = stream.read(&mut buf) else { return };
+                if n == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buf[..n]);
+            }
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    url
+}
+
+fn replay_tern(body: String) -> Run {
+    let home = Home::new(&replay_server(body));
+    let mut cmd = home.command(&["-p", "hi"]);
+    cmd.env("APIFREE_API_KEY", "k");
+    run_command(cmd, None)
+}
+
+fn sse(events: &[serde_json::Value]) -> String {
+    events.iter().map(|e| format!("data: {e}\n\n")).collect()
+}
+
+fn start_event() -> serde_json::Value {
+    serde_json::json!({"type":"message_start","message":{"id":"msg_r","type":"message","role":"assistant",
+        "content":[],"model":"claude-sonnet-4.6","stop_reason":null,"stop_sequence":null,
+        "usage":{"input_tokens":5,"output_tokens":1}}})
+}
+
+fn text_block(index: usize, text: &str, cited: bool) -> Vec<serde_json::Value> {
+    use serde_json::json;
+    let mut events = vec![
+        json!({"type":"content_block_start","index":index,"content_block":{"type":"text","text":""}}),
+    ];
+    if cited {
+        events.push(json!({"type":"content_block_delta","index":index,"delta":{"type":"citations_delta",
+            "citation":{"type":"web_search_result_location","cited_text":"c","url":"https://example.org/","title":"t","encrypted_index":"x"}}}));
+    }
+    events.push(json!({"type":"content_block_delta","index":index,"delta":{"type":"text_delta","text":text}}));
+    events.push(json!({"type":"content_block_stop","index":index}));
+    events
+}
+
+#[test]
+fn a_cited_answer_split_into_text_blocks_prints_as_one_text() {
+    use serde_json::json;
+    let mut events = vec![start_event()];
+    events.extend(text_block(0, "Tern eggs hatch after ", false));
+    events.extend(text_block(1, "about three weeks", true));
+    events.extend(text_block(2, ", and both parents feed the chicks.", false));
+    events.push(json!({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":20}}));
+    events.push(json!({"type":"message_stop"}));
+    let run = replay_tern(sse(&events));
+    run.success();
+    assert_eq!(
+        run.stdout(),
+        "Tern eggs hatch after about three weeks, and both parents feed the chicks.\n"
+    );
+}
+
+#[test]
+fn a_gateway_error_without_event_lines_is_shown_with_its_message() {
+    let mut events = vec![start_event()];
+    events.push(serde_json::json!({"error":{"code":502,"message":"Provider returned error"}}));
+    let run = replay_tern(sse(&events));
+    assert_clean_failure(&run, &["Provider returned error"]);
+}
+
+#[test]
+fn text_and_an_error_in_one_read_keep_the_text() {
+    let mut events = vec![start_event()];
+    events.extend(text_block(0, "Partial answer", false));
+    events.push(serde_json::json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}));
+    let run = replay_tern(sse(&events));
+    assert_clean_failure(&run, &["overloaded"]);
+    assert_eq!(run.stdout(), "Partial answer\n");
+}
+
+#[test]
+fn text_after_a_tool_call_starts_a_new_paragraph() {
+    use serde_json::json;
+    let mut events = vec![start_event()];
+    events.extend(text_block(0, "I'll look that up.", false));
+    events.push(json!({"type":"content_block_start","index":1,"content_block":{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{"query":"terns"}}}));
+    events.push(json!({"type":"content_block_stop","index":1}));
+    events.extend(text_block(2, "Terns migrate far.", false));
+    events.push(json!({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":20}}));
+    events.push(json!({"type":"message_stop"}));
+    let run = replay_tern(sse(&events));
+    run.success();
+    assert_eq!(run.stdout(), "I'll look that up.\n\nTerns migrate far.\n");
+}

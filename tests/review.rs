@@ -158,6 +158,7 @@ fn seed_rich(home: &Home) -> String {
                 id: "toolu_1".into(),
                 name: "get_weather".into(),
                 input: json!({"location": "Oslo", "unit": "celsius"}),
+                extra: Default::default(),
             },
             ContentBlock::Unknown(json!({"type": "server_tool_use", "id": "x", "extra": [1, 2]})),
         ],

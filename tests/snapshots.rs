@@ -811,6 +811,7 @@ fn tool_reply(name: &str, input: serde_json::Value) -> ApiEvent {
                 id: "toolu_1".into(),
                 name: name.into(),
                 input,
+                extra: Default::default(),
             },
         ],
         model: tern::config::DEFAULT_MODEL.into(),

@@ -115,6 +115,7 @@ fn everything(id: &str) -> (Conversation, Vec<StoredMessage>) {
                 id: "toolu_01".into(),
                 name: "web_search".into(),
                 input: json!({"query": "rg --json", "max": 3, "nested": {"a": [1, 2.5, null, true]}}),
+                extra: Default::default(),
             },
             ContentBlock::Unknown(
                 json!({"type": "tool_result", "tool_use_id": "toolu_01", "content": [{"type": "text", "text": "result"}], "is_error": false}),

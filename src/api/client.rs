@@ -268,6 +268,8 @@ impl Client {
             body: response,
             decoder: EventDecoder::new(),
             pending: VecDeque::new(),
+            failed: None,
+            eof: false,
             idle_timeout: self.config.idle_timeout,
             request_id,
             finished: false,
@@ -434,6 +436,10 @@ pub struct MessageStream {
     body: reqwest::Response,
     decoder: EventDecoder,
     pending: VecDeque<StreamEvent>,
+    /// An error decoded after the events in `pending`: handed out once they are.
+    failed: Option<ApiError>,
+    /// The body has ended cleanly.
+    eof: bool,
     idle_timeout: Duration,
     request_id: Option<String>,
     finished: bool,
@@ -460,9 +466,18 @@ impl MessageStream {
             if let Some(event) = self.pending.pop_front() {
                 return Some(Ok(event));
             }
+            if let Some(e) = self.failed.take() {
+                return Some(Err(self.fail(e)));
+            }
             if self.finished || self.decoder.accumulator.is_complete() {
                 self.finished = true;
                 return None;
+            }
+            if self.eof {
+                return Some(Err(self.fail(ApiError::Truncated {
+                    request_id: None,
+                    detail: None,
+                })));
             }
             let chunk = match tokio::time::timeout(self.idle_timeout, self.body.chunk()).await {
                 Err(_) => {
@@ -473,10 +488,12 @@ impl MessageStream {
                     })));
                 }
                 Ok(Ok(None)) => {
-                    return Some(Err(self.fail(ApiError::Truncated {
-                        request_id: None,
-                        detail: None,
-                    })));
+                    self.eof = true;
+                    let pending = &mut self.pending;
+                    if let Err(e) = self.decoder.finish(&mut |event| pending.push_back(event)) {
+                        self.failed = Some(e);
+                    }
+                    continue;
                 }
                 Ok(Err(e)) => {
                     let detail = format!("connection lost: {}", root_cause(&e));
@@ -492,9 +509,9 @@ impl MessageStream {
                 .decoder
                 .feed(&chunk, &mut |event| pending.push_back(event))
             {
-                // Deliver what decoded before the error, then the error.
-                self.pending.clear();
-                return Some(Err(self.fail(e)));
+                // The events decoded before the error come first, then the error: the result
+                // does not depend on how the bytes were split into reads.
+                self.failed = Some(e);
             }
         }
     }

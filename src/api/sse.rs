@@ -5,7 +5,8 @@
 //! once. It splits correctly on any chunk boundary, including a CRLF split between two chunks,
 //! and follows the spec: LF, CRLF or CR end a line; `:` lines are comments; one space after the
 //! colon is stripped; several `data:` lines join with `\n`; a blank line dispatches; an
-//! unterminated trailing event is never dispatched.
+//! unterminated trailing event is not dispatched by `feed`, only by [`SseDecoder::finish`] at a
+//! clean end of the body, whose caller decides whether it is whole.
 
 /// Incremental SSE decoder. Feed it chunks as they arrive.
 #[derive(Debug, Default)]
@@ -61,6 +62,16 @@ impl SseDecoder {
             }
             chunk = &chunk[end + terminator_len..];
         }
+    }
+
+    /// The body ended cleanly: the event still being built (its last line or blank line
+    /// missing) is dispatched.
+    pub fn finish(&mut self, on_event: &mut dyn FnMut(Option<&str>, &[u8])) {
+        if !self.partial.is_empty() {
+            let line = std::mem::take(&mut self.partial);
+            self.line(&line, on_event);
+        }
+        self.line(b"", on_event);
     }
 
     fn line(&mut self, line: &[u8], on_event: &mut dyn FnMut(Option<&str>, &[u8])) {
@@ -146,6 +157,23 @@ mod tests {
             decode_chunks(&[b"data: a\n\ndata: b\n"]),
             vec![ev(None, "a")]
         );
+    }
+
+    #[test]
+    fn finish_dispatches_the_unterminated_event() {
+        for tail in ["data: b\n", "data: b"] {
+            let mut decoder = SseDecoder::new();
+            let mut out = Vec::new();
+            let mut push = |name: Option<&str>, data: &[u8]| {
+                out.push((
+                    name.map(str::to_owned),
+                    String::from_utf8_lossy(data).into_owned(),
+                ))
+            };
+            decoder.feed(format!("data: a\n\n{tail}").as_bytes(), &mut push);
+            decoder.finish(&mut push);
+            assert_eq!(out, vec![ev(None, "a"), ev(None, "b")], "{tail:?}");
+        }
     }
 
     #[test]

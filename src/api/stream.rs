@@ -3,10 +3,19 @@
 //! Events are dispatched on the JSON `type` (gateways drop `event:` lines); the SSE event name is
 //! only a fallback. Parsing goes through one flat borrowed struct instead of serde's internally
 //! tagged enums, which would buffer every event: the text-delta path stays allocation-light.
-//! The accumulator follows the official SDKs (`message_start` opens the snapshot, blocks are
-//! appended and grown by index, `message_delta` sets the stop reason and usage) with one
-//! deliberate difference:
-//! a stream that ends without `message_stop` is an error (truncated), never a finished reply.
+//! The accumulator follows the official Python SDK (`message_start` opens the snapshot, blocks
+//! are appended and grown by index, a second `message_start` is ignored, tool input is the
+//! accumulated `input_json_delta` text, and a reply cut inside it keeps what parses in jiter's
+//! partial mode, the parser the SDK uses; `message_delta` sets the stop reason and usage), with
+//! these deliberate differences:
+//! - a stream that ends without `message_stop` is an error (truncated), never a finished reply;
+//! - tool input that is not valid JSON at a normal end is an error, not a value stored anyway;
+//! - a delta of a type it does not know is kept on its block (string fields appended, others
+//!   set), so a newer block type such as `compaction` loses nothing;
+//! - at a clean end of the body, a last event without its blank line (or its last newline) is
+//!   still read when its data is whole JSON (recorded streams end so); a cut one is not;
+//! - an event with no `type` but an `error` object (a gateway's bare `data: {"error": ...}`) is
+//!   an error event.
 
 use std::borrow::Cow;
 
@@ -54,7 +63,8 @@ pub enum Delta {
     Signature(String),
     InputJson(String),
     Citation(Value),
-    Unknown(String),
+    /// A delta type this client does not know, with its fields as received.
+    Unknown(serde_json::Map<String, Value>),
 }
 
 /// Usage as `message_delta` reports it: every counter optional and cumulative.
@@ -130,8 +140,25 @@ struct RawDelta<'a> {
 struct RawError {
     #[serde(rename = "type", default)]
     kind: Option<String>,
+    /// Gateways (OpenRouter) send a numeric or string `code` instead of a `type`.
+    #[serde(default)]
+    code: Option<Value>,
     #[serde(default)]
     message: Option<String>,
+}
+
+impl RawError {
+    fn into_event(self) -> StreamEvent {
+        let code = match self.code {
+            Some(Value::String(s)) => Some(s),
+            Some(Value::Number(n)) => Some(format!("error {n}")),
+            _ => None,
+        };
+        StreamEvent::Error {
+            error_type: self.kind.or(code).unwrap_or_else(|| "error".to_owned()),
+            message: self.message.unwrap_or_default(),
+        }
+    }
 }
 
 /// Parse one SSE event's data. Empty data gives `Ok(None)`.
@@ -165,7 +192,14 @@ pub fn parse_event(name: Option<&str>, data: &[u8]) -> Result<Option<StreamEvent
                 "signature_delta" => Delta::Signature(delta.signature.unwrap_or_default()),
                 "input_json_delta" => Delta::InputJson(delta.partial_json.unwrap_or_default()),
                 "citations_delta" => Delta::Citation(delta.citation.unwrap_or(Value::Null)),
-                other => Delta::Unknown(other.to_owned()),
+                // Rare: read the event again as a tree to keep every field of the delta.
+                _ => match serde_json::from_slice::<Value>(data) {
+                    Ok(Value::Object(mut event)) => match event.remove("delta") {
+                        Some(Value::Object(fields)) => Delta::Unknown(fields),
+                        _ => Delta::Unknown(Default::default()),
+                    },
+                    _ => Delta::Unknown(Default::default()),
+                },
             };
             StreamEvent::BlockDelta {
                 index: raw.index.ok_or_else(|| missing("index"))?,
@@ -188,13 +222,9 @@ pub fn parse_event(name: Option<&str>, data: &[u8]) -> Result<Option<StreamEvent
         }
         "message_stop" => StreamEvent::MessageStop,
         "ping" => StreamEvent::Ping,
-        "error" => {
-            let error = raw.error.unwrap_or_default();
-            StreamEvent::Error {
-                error_type: error.kind.unwrap_or_else(|| "error".to_owned()),
-                message: error.message.unwrap_or_default(),
-            }
-        }
+        "error" => raw.error.unwrap_or_default().into_event(),
+        // A gateway's error as a bare `data: {"error": {...}}`, no type and no event name.
+        "" if raw.error.is_some() => raw.error.unwrap_or_default().into_event(),
         other => StreamEvent::Unknown(other.to_owned()),
     };
     Ok(Some(event))
@@ -205,7 +235,7 @@ pub fn parse_event(name: Option<&str>, data: &[u8]) -> Result<Option<StreamEvent
 pub struct Accumulator {
     message: Message,
     blocks: Vec<Option<ContentBlock>>,
-    /// `input_json_delta` fragments per block index, parsed at `content_block_stop`.
+    /// `input_json_delta` text per block index; parsed into the block's `input` at the end.
     json: Vec<String>,
     started: bool,
     stopped: bool,
@@ -238,29 +268,31 @@ impl Accumulator {
         &self.message.model
     }
 
-    /// Apply one event. `error` events become [`ApiError::Stream`].
+    /// Apply one event. `error` events become [`ApiError::Stream`]; tool input that is not
+    /// valid JSON when the reply ends normally is an [`ApiError::Protocol`].
     pub fn apply(&mut self, event: &StreamEvent) -> Result<(), ApiError> {
+        if self.stopped {
+            // What follows `message_stop` (a gateway's next reply) is not part of this one,
+            // whether it came in the same read or not.
+            return Ok(());
+        }
         match event {
             StreamEvent::MessageStart(message) => {
-                if self.started {
-                    return Err(ApiError::Protocol(
-                        "a second message_start arrived in one stream".into(),
-                    ));
+                // A second `message_start` (a gateway bug) is ignored, as the Python SDK does:
+                // the reply so far is kept.
+                if !self.started {
+                    self.started = true;
+                    self.message = (**message).clone();
+                    self.blocks = self.message.content.drain(..).map(Some).collect();
                 }
-                self.started = true;
-                self.message = (**message).clone();
-                self.blocks = self.message.content.drain(..).map(Some).collect();
             }
             StreamEvent::BlockStart { index, block } => {
-                let mut block = block.clone();
-                if let ContentBlock::ToolUse { input, .. } = &mut block {
-                    // The start shell carries `{}`; the real input arrives as JSON fragments.
-                    *input = Value::Object(Default::default());
-                }
-                *self.slot(*index) = Some(block);
+                // The start's `input` stays unless `input_json_delta` text replaces it
+                // (programmatic tool calls deliver their input here, with no deltas).
+                *self.slot(*index) = Some(block.clone());
             }
             StreamEvent::BlockDelta { index, delta } => self.apply_delta(*index, delta),
-            StreamEvent::BlockStop { index } => self.finish_block(*index),
+            StreamEvent::BlockStop { .. } => {}
             StreamEvent::MessageDelta {
                 stop_reason,
                 stop_sequence,
@@ -275,8 +307,14 @@ impl Accumulator {
                 if let Some(usage) = usage {
                     usage.apply_to(&mut self.message.usage);
                 }
+                if stop_reason.is_some() {
+                    self.check_tool_input()?;
+                }
             }
-            StreamEvent::MessageStop => self.stopped = true,
+            StreamEvent::MessageStop => {
+                self.check_tool_input()?;
+                self.stopped = true;
+            }
             StreamEvent::Error {
                 error_type,
                 message,
@@ -316,32 +354,62 @@ impl Accumulator {
                 }
                 self.json[index].push_str(j);
             }
-            _ => {}
-        }
-    }
-
-    fn finish_block(&mut self, index: usize) {
-        let Some(fragments) = self.json.get_mut(index).map(std::mem::take) else {
-            return;
-        };
-        let input = if fragments.trim().is_empty() {
-            Value::Object(Default::default())
-        } else {
-            serde_json::from_str(&fragments).unwrap_or(Value::String(fragments))
-        };
-        match self.blocks.get_mut(index) {
-            Some(Some(ContentBlock::ToolUse { input: slot, .. })) => *slot = input,
-            Some(Some(ContentBlock::Unknown(Value::Object(map)))) => {
-                map.insert("input".into(), input);
+            (ContentBlock::Unknown(Value::Object(block)), Delta::Unknown(fields)) => {
+                merge_delta(block, fields)
             }
             _ => {}
         }
     }
 
+    /// At a normal end (a stop reason other than `max_tokens`, or `message_stop`) every tool
+    /// input must be whole JSON; a reply cut by `max_tokens` keeps what parses.
+    fn check_tool_input(&self) -> Result<(), ApiError> {
+        if self.message.stop_reason.as_deref() == Some("max_tokens") {
+            return Ok(());
+        }
+        for (index, text) in self.json.iter().enumerate() {
+            if text.trim().is_empty() {
+                continue;
+            }
+            if let Err(e) = serde_json::from_str::<Value>(text) {
+                let name = match self.blocks.get(index) {
+                    Some(Some(ContentBlock::ToolUse { name, .. })) => name.as_str(),
+                    Some(Some(ContentBlock::Unknown(v))) => {
+                        v.get("name").and_then(Value::as_str).unwrap_or("?")
+                    }
+                    _ => "?",
+                };
+                let excerpt: String = text.chars().take(120).collect();
+                return Err(ApiError::Protocol(format!(
+                    "the model's input for tool `{name}` is not valid JSON ({e}): {excerpt}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The message as accumulated so far (complete or not).
     pub fn snapshot(&self) -> Message {
         let mut message = self.message.clone();
-        message.content = self.blocks.iter().flatten().cloned().collect();
+        message.content = self
+            .blocks
+            .iter()
+            .enumerate()
+            .filter_map(|(index, block)| {
+                let mut block = block.clone()?;
+                if let Some(text) = self.json.get(index).filter(|t| !t.is_empty()) {
+                    let input = parse_partial(text);
+                    match &mut block {
+                        ContentBlock::ToolUse { input: slot, .. } => *slot = input,
+                        ContentBlock::Unknown(Value::Object(map)) => {
+                            map.insert("input".into(), input);
+                        }
+                        _ => {}
+                    }
+                }
+                Some(block)
+            })
+            .collect();
         message
     }
 
@@ -354,6 +422,53 @@ impl Accumulator {
             });
         }
         Ok(self.snapshot())
+    }
+}
+
+/// Tool input text as the Python SDK reads it: whole JSON, or else what jiter's partial mode
+/// makes of a cut prefix (an unfinished string or number is left out); `{}` when even that fails.
+fn parse_partial(text: &str) -> Value {
+    if let Ok(v) = serde_json::from_str(text) {
+        return v;
+    }
+    jiter::JsonValue::parse_with_config(text.as_bytes(), false, jiter::PartialMode::On)
+        .map_or_else(|_| Value::Object(Default::default()), |v| from_jiter(&v))
+}
+
+fn from_jiter(value: &jiter::JsonValue) -> Value {
+    use jiter::JsonValue as J;
+    match value {
+        J::Null => Value::Null,
+        J::Bool(b) => Value::Bool(*b),
+        J::Int(i) => Value::from(*i),
+        J::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        J::Str(s) => Value::String(s.to_string()),
+        J::Array(items) => Value::Array(items.iter().map(from_jiter).collect()),
+        J::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), from_jiter(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// A delta of a type this client does not know, applied to its block as received: a string
+/// field is appended to the block's string of that name, any other field is set.
+fn merge_delta(
+    block: &mut serde_json::Map<String, Value>,
+    fields: &serde_json::Map<String, Value>,
+) {
+    for (key, value) in fields {
+        if key == "type" {
+            continue;
+        }
+        match (block.get_mut(key), value) {
+            (Some(Value::String(have)), Value::String(more)) => have.push_str(more),
+            _ => {
+                block.insert(key.clone(), value.clone());
+            }
+        }
     }
 }
 
@@ -390,6 +505,22 @@ impl EventDecoder {
                 }
                 None => Ok(()),
             });
+        });
+        result
+    }
+
+    /// The body ended cleanly: a last event missing its blank line is applied if its data is
+    /// whole JSON (a cut one is dropped: the reply then reads as truncated).
+    pub fn finish(&mut self, on_event: &mut dyn FnMut(StreamEvent)) -> Result<(), ApiError> {
+        let mut result = Ok(());
+        let accumulator = &mut self.accumulator;
+        self.sse.finish(&mut |name, data| {
+            if let Ok(Some(event)) = parse_event(name, data) {
+                result = accumulator.apply(&event);
+                if result.is_ok() {
+                    on_event(event);
+                }
+            }
         });
         result
     }
@@ -447,6 +578,7 @@ mod tests {
                     id: "toolu_1".into(),
                     name: "get_weather".into(),
                     input: json!({"location": "SF"}),
+                    extra: Default::default(),
                 },
             ],
             model: "claude-sonnet-4.6".into(),
@@ -502,6 +634,23 @@ mod tests {
     }
 
     #[test]
+    fn a_last_event_without_its_blank_line_ends_the_reply_if_whole() {
+        let whole = RECORDED.trim_end();
+        let mut decoder = EventDecoder::new();
+        decoder.feed(whole.as_bytes(), &mut |_| {}).unwrap();
+        assert!(!decoder.accumulator.is_complete());
+        decoder.finish(&mut |_| {}).unwrap();
+        assert_eq!(decoder.accumulator.finish().unwrap(), expected());
+
+        let cut = &whole[..whole.len() - 3];
+        let mut decoder = EventDecoder::new();
+        decoder.feed(cut.as_bytes(), &mut |_| {}).unwrap();
+        decoder.finish(&mut |_| {}).unwrap();
+        let err = decoder.accumulator.finish().unwrap_err();
+        assert!(matches!(err, ApiError::Truncated { .. }), "{err:?}");
+    }
+
+    #[test]
     fn midstream_error_event_is_an_error() {
         let text = concat!(
             "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"x\",\"content\":[],\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n",
@@ -545,6 +694,113 @@ mod tests {
         }
         let u = acc.usage();
         assert_eq!((u.input_tokens, u.output_tokens), (40, 9));
+    }
+
+    fn message_start(content: &str) -> String {
+        format!(
+            "data: {{\"type\":\"message_start\",\"message\":{{\"id\":\"m\",\"model\":\"x\",\"content\":{content},\"usage\":{{\"input_tokens\":1,\"output_tokens\":1}}}}}}\n\n"
+        )
+    }
+
+    fn end(stop: &str) -> String {
+        format!(
+            "data: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"{stop}\"}},\"usage\":{{\"output_tokens\":3}}}}\n\ndata: {{\"type\":\"message_stop\"}}\n\n"
+        )
+    }
+
+    #[test]
+    fn tool_use_keeps_its_start_input_and_unknown_fields() {
+        let text = message_start("[]")
+            + "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"n\",\"input\":{\"q\":\"x\"},\"caller\":{\"type\":\"code_execution_20250825\",\"tool_id\":\"s\"}}}\n\n"
+            + "data: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+            + &end("tool_use");
+        let got = decode(&[text.as_bytes()]).unwrap();
+        assert_eq!(
+            serde_json::to_value(&got.content[0]).unwrap(),
+            json!({"type":"tool_use","id":"t","name":"n","input":{"q":"x"},
+                "caller":{"type":"code_execution_20250825","tool_id":"s"}})
+        );
+    }
+
+    fn tool_stream(fragments: &[&str], stop: &str) -> String {
+        let mut text = message_start("[]")
+            + "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"make_file\",\"input\":{}}}\n\n";
+        for f in fragments {
+            let delta = json!({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":f}});
+            text += &format!("data: {delta}\n\n");
+        }
+        text + &end(stop)
+    }
+
+    #[test]
+    fn max_tokens_inside_tool_input_keeps_the_partial_input() {
+        let text = tool_stream(
+            &[
+                "",
+                "{\"name\": \"a.txt",
+                "\", \"lines\": [\"one\",",
+                " \"tw",
+            ],
+            "max_tokens",
+        );
+        let got = decode(&[text.as_bytes()]).unwrap();
+        let ContentBlock::ToolUse { input, .. } = &got.content[0] else {
+            panic!("{got:?}")
+        };
+        assert_eq!(input, &json!({"name": "a.txt", "lines": ["one"]}));
+    }
+
+    #[test]
+    fn invalid_tool_json_at_a_normal_end_is_an_error() {
+        let text = tool_stream(&["{\"unit\": ", "celsius}"], "tool_use");
+        let err = decode(&[text.as_bytes()]).unwrap_err();
+        assert!(
+            matches!(&err, ApiError::Protocol(m) if m.contains("make_file") && m.contains("not valid JSON")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_second_message_start_keeps_the_reply() {
+        let text = message_start("[]")
+            + "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+            + "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
+            + &message_start("[]")
+            + "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" there\"}}\n\n"
+            + &end("end_turn");
+        assert_eq!(decode(&[text.as_bytes()]).unwrap().text(), "Hi there");
+    }
+
+    #[test]
+    fn unknown_delta_is_kept_on_its_block() {
+        let text = message_start("[]")
+            + "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"compaction\",\"content\":null}}\n\n"
+            + "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"compaction_delta\",\"content\":\"Summary \",\"encrypted_content\":\"E1\"}}\n\n"
+            + "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"compaction_delta\",\"content\":\"so far.\"}}\n\n"
+            + &end("end_turn");
+        let got = decode(&[text.as_bytes()]).unwrap();
+        assert_eq!(
+            serde_json::to_value(&got.content[0]).unwrap(),
+            json!({"type":"compaction","content":"Summary so far.","encrypted_content":"E1"})
+        );
+    }
+
+    #[test]
+    fn bare_data_error_is_an_error_with_its_message() {
+        let text = message_start("[]")
+            + "data: {\"error\":{\"code\":502,\"message\":\"Provider returned error\"}}\n\n";
+        let err = decode(&[text.as_bytes()]).unwrap_err();
+        match err {
+            ApiError::Stream {
+                error_type,
+                message,
+                ..
+            } => {
+                assert_eq!(message, "Provider returned error");
+                assert_eq!(error_type, "error 502");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     proptest::proptest! {

@@ -47,6 +47,9 @@ pub enum ContentBlock {
         name: String,
         #[serde(default)]
         input: Value,
+        /// Every other field it arrived with (`caller`, future ones), sent back as received.
+        #[serde(flatten)]
+        extra: serde_json::Map<String, Value>,
     },
     /// Any other block (tool results, server tools, future types), kept exactly as received.
     #[serde(untagged)]
@@ -428,6 +431,15 @@ mod tests {
         let raw = json!({"type":"web_search_tool_result","tool_use_id":"x","content":[{"a":1}]});
         let block: ContentBlock = serde_json::from_value(raw.clone()).unwrap();
         assert_eq!(block.kind(), "web_search_tool_result");
+        assert_eq!(serde_json::to_value(&block).unwrap(), raw);
+    }
+
+    #[test]
+    fn tool_use_keeps_unknown_fields() {
+        let raw = json!({"type":"tool_use","id":"t","name":"n","input":{"a":1},
+            "caller":{"type":"code_execution_20250825","tool_id":"srv"},"later":[1]});
+        let block: ContentBlock = serde_json::from_value(raw.clone()).unwrap();
+        assert_eq!(block.kind(), "tool_use");
         assert_eq!(serde_json::to_value(&block).unwrap(), raw);
     }
 

@@ -27,6 +27,9 @@ pub enum ApiEvent {
     },
     /// More of the reply's text.
     Text(String),
+    /// More of the reply's thinking (`thinking_delta`), shown as it streams; the signature
+    /// comes with the finished reply.
+    Thinking(String),
     /// Updated counts (`message_delta`).
     Usage(Usage),
     /// The whole reply, as the stream assembled it.

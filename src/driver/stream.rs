@@ -57,6 +57,10 @@ pub(crate) async fn stream_reply(
                 delta: Delta::Text(text),
                 ..
             })) => send(ApiEvent::Text(text)),
+            Some(Ok(StreamEvent::BlockDelta {
+                delta: Delta::Thinking(thinking),
+                ..
+            })) => send(ApiEvent::Thinking(thinking)),
             Some(Ok(StreamEvent::MessageDelta { .. })) => send(ApiEvent::Usage(stream.usage())),
             Some(Ok(_)) => {}
             Some(Err(error)) => {

@@ -357,6 +357,7 @@ mod tests {
                 id: "t1".into(),
                 name: "search".into(),
                 input: json!({"q": "```"}),
+                extra: Default::default(),
             },
             ContentBlock::Unknown(
                 json!({"type": "tool_result", "tool_use_id": "t1", "content": "found"}),

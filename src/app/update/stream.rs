@@ -221,6 +221,23 @@ impl App {
                 message.version += 1;
             }
             ApiEvent::Text(text) => self.on_text(index, &text, effects),
+            ApiEvent::Thinking(more) => {
+                // Grows the last block while it is thinking, else starts one: the partial reply
+                // saved while streaming (or when it fails or is stopped) keeps it.
+                match message.stored.content.last_mut() {
+                    Some(crate::api::ContentBlock::Thinking { thinking, .. }) => {
+                        thinking.push_str(&more)
+                    }
+                    _ => message
+                        .stored
+                        .content
+                        .push(crate::api::ContentBlock::Thinking {
+                            thinking: more,
+                            signature: String::new(),
+                        }),
+                }
+                message.version += 1;
+            }
             ApiEvent::Usage(usage) => {
                 message.stored.usage = Some(usage);
                 message.usage_final = true;
