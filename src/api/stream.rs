@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use super::error::ApiError;
 use super::sse::SseDecoder;
-use super::types::{ContentBlock, Message, Usage};
+use super::types::{CacheCreation, ContentBlock, Message, ServerToolUse, ServiceTier, Usage};
 
 /// One decoded stream event.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +44,10 @@ pub enum StreamEvent {
     MessageDelta {
         stop_reason: Option<String>,
         stop_sequence: Option<String>,
+        /// `Some(Value::Null)` when the delta clears it, `None` when it does not say.
+        stop_details: Option<Value>,
+        /// The same for the code-execution container.
+        container: Option<Value>,
         usage: Option<DeltaUsage>,
     },
     MessageStop,
@@ -78,6 +82,12 @@ pub struct DeltaUsage {
     pub cache_creation_input_tokens: Option<u64>,
     #[serde(default)]
     pub cache_read_input_tokens: Option<u64>,
+    #[serde(default)]
+    pub cache_creation: Option<CacheCreation>,
+    #[serde(default)]
+    pub server_tool_use: Option<ServerToolUse>,
+    #[serde(default)]
+    pub service_tier: Option<ServiceTier>,
 }
 
 impl DeltaUsage {
@@ -95,7 +105,21 @@ impl DeltaUsage {
         if self.cache_read_input_tokens.is_some() {
             usage.cache_read_input_tokens = self.cache_read_input_tokens;
         }
+        if self.cache_creation.is_some() {
+            usage.cache_creation = self.cache_creation;
+        }
+        if self.server_tool_use.is_some() {
+            usage.server_tool_use = self.server_tool_use;
+        }
+        if self.service_tier.is_some() {
+            usage.service_tier = self.service_tier;
+        }
     }
+}
+
+/// A field that may be present as `null`: `Some(Value::Null)` then, `None` when absent.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 #[derive(Deserialize)]
@@ -134,6 +158,10 @@ struct RawDelta<'a> {
     stop_reason: Option<String>,
     #[serde(default)]
     stop_sequence: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    stop_details: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    container: Option<Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -210,13 +238,15 @@ pub fn parse_event(name: Option<&str>, data: &[u8]) -> Result<Option<StreamEvent
             index: raw.index.ok_or_else(|| missing("index"))?,
         },
         "message_delta" => {
-            let (stop_reason, stop_sequence) = raw
+            let (stop_reason, stop_sequence, stop_details, container) = raw
                 .delta
-                .map(|d| (d.stop_reason, d.stop_sequence))
+                .map(|d| (d.stop_reason, d.stop_sequence, d.stop_details, d.container))
                 .unwrap_or_default();
             StreamEvent::MessageDelta {
                 stop_reason,
                 stop_sequence,
+                stop_details,
+                container,
                 usage: raw.usage,
             }
         }
@@ -296,10 +326,19 @@ impl Accumulator {
             StreamEvent::MessageDelta {
                 stop_reason,
                 stop_sequence,
+                stop_details,
+                container,
                 usage,
             } => {
                 if stop_reason.is_some() {
                     self.message.stop_reason.clone_from(stop_reason);
+                }
+                // Said in the delta, null included, as the SDKs take it.
+                if let Some(details) = stop_details {
+                    self.message.stop_details = Some(details.clone()).filter(|v| !v.is_null());
+                }
+                if let Some(container) = container {
+                    self.message.container = Some(container.clone()).filter(|v| !v.is_null());
                 }
                 if stop_sequence.is_some() {
                     self.message.stop_sequence.clone_from(stop_sequence);
