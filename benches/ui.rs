@@ -42,6 +42,11 @@ fn body(i: usize) -> String {
 }
 
 fn conversation(messages: usize) -> App {
+    conversation_with(messages, false)
+}
+
+/// `messages` messages; with `thinking`, each reply starts with a signed thinking block.
+fn conversation_with(messages: usize, thinking: bool) -> App {
     let mut app = App::new(
         settings(),
         Instant::now(),
@@ -62,7 +67,17 @@ fn conversation(messages: usize) -> App {
                 seq: i as i64,
                 parent_id: None,
                 role,
-                content: vec![ContentBlock::text(body(i))],
+                content: if thinking && role == Role::Assistant {
+                    vec![
+                        ContentBlock::Thinking {
+                            thinking: "The user asks about terns; ".repeat(20),
+                            signature: "EqQBCkgIARABGAIiQ".repeat(12),
+                        },
+                        ContentBlock::text(body(i)),
+                    ]
+                } else {
+                    vec![ContentBlock::text(body(i))]
+                },
                 model: (role == Role::Assistant).then(|| "claude-sonnet-4.6".to_owned()),
                 usage: Some(Usage {
                     input_tokens: 100,
@@ -101,6 +116,14 @@ fn frame(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+/// The request for the next turn of a 1,000-turn conversation whose replies all thought.
+fn request_for_a_long_conversation(c: &mut Criterion) {
+    let app = conversation_with(2_000, true);
+    c.bench_function("build_request_1000_turns_with_thinking", |b| {
+        b.iter(|| black_box(app.pane().build_request(&app.settings)))
+    });
 }
 
 fn streaming_delta(c: &mut Criterion) {
@@ -172,5 +195,10 @@ fn streaming_delta_at(c: &mut Criterion, width: u16, height: u16) {
     );
 }
 
-criterion_group!(benches, frame, streaming_delta);
+criterion_group!(
+    benches,
+    frame,
+    streaming_delta,
+    request_for_a_long_conversation
+);
 criterion_main!(benches);
