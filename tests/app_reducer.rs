@@ -2230,3 +2230,63 @@ fn help_scroll_is_clamped_to_its_end() {
     let _ = app.update(key(KeyCode::PageDown));
     assert_eq!(app.overlay, Overlay::Help { scroll: end });
 }
+
+// ─── Thinking on screen ──────────────────────────────────────────────────────────────────
+
+/// The thinking phase is timed from its first delta to the first text, in the app's clock;
+/// the pane says it is thinking meanwhile.
+#[test]
+fn the_thinking_phase_is_timed_from_its_first_delta_to_the_first_text() {
+    let mut app = new_app();
+    let t0 = app.now;
+    let (_, request, _) = the_send(&submit(&mut app, "think first"));
+    assert!(matches!(
+        app.pane().phase,
+        Phase::Waiting {
+            thinking_since: None,
+            ..
+        }
+    ));
+    app.now = t0 + Duration::from_secs(2);
+    api(&mut app, request, ApiEvent::Thinking("Let me ".into()));
+    app.now = t0 + Duration::from_secs(5);
+    api(&mut app, request, ApiEvent::Thinking("see.".into()));
+    assert!(
+        matches!(app.pane().phase, Phase::Waiting { thinking_since: Some(t), .. } if t == t0 + Duration::from_secs(2))
+    );
+    assert!(app.is_waiting(), "the thinking counter ticks");
+    app.now = t0 + Duration::from_secs(14);
+    api(&mut app, request, ApiEvent::Text("Answer".into()));
+    assert_eq!(last(&app).thought_for, Some(Duration::from_secs(12)));
+    // The thinking counts in the estimated output until the server's count arrives.
+    let tokens = last(&app).tokens().unwrap();
+    assert!(tokens.estimated);
+    assert_eq!(
+        tokens.usage.output_tokens,
+        tern::app::estimate_tokens("Answer") + tern::app::estimate_tokens("Let me see.")
+    );
+}
+
+/// Stopped while it still thinks: it thought until the stop.
+#[test]
+fn a_reply_stopped_while_thinking_thought_until_then() {
+    let mut app = new_app();
+    let t0 = app.now;
+    let (_, request, _) = the_send(&submit(&mut app, "think first"));
+    api(&mut app, request, ApiEvent::Thinking("Hmm".into()));
+    app.now = t0 + Duration::from_secs(3);
+    let _ = app.update(key(KeyCode::Esc));
+    assert_eq!(last(&app).thought_for, Some(Duration::from_secs(3)));
+}
+
+/// Alt+T shows or folds the thinking of the conversation: a flag on the pane, the view reads it.
+#[test]
+fn alt_t_toggles_the_panes_thinking_display() {
+    let mut app = new_app();
+    assert!(!app.pane().show_thinking);
+    assert!(io(app.update(alt(KeyCode::Char('t')))).is_empty());
+    assert!(app.pane().show_thinking);
+    assert!(app.pane().input.is_empty(), "the key is not typed");
+    let _ = app.update(alt(KeyCode::Char('t')));
+    assert!(!app.pane().show_thinking);
+}

@@ -1232,3 +1232,108 @@ fn the_browser_row_shows_a_hostile_model_id_as_data() {
     assert_no_controls(&buffer);
     assert_no_hidden(&buffer);
 }
+
+const THOUGHT: &str = "The user wants hello world in Rust. The classic program is one println! in main; \
+I should show it in a code block and say how to build it with rustc.";
+
+/// The finished reply: its signed thinking, then `text`.
+fn finished_with(
+    model: &str,
+    blocks: Vec<tern::api::ContentBlock>,
+    u: tern::api::Usage,
+) -> ApiEvent {
+    ApiEvent::Finished(Box::new(tern::api::Message {
+        id: "msg_test".into(),
+        kind: "message".into(),
+        role: tern::api::Role::Assistant,
+        content: blocks,
+        model: model.to_owned(),
+        stop_reason: Some("end_turn".into()),
+        usage: u,
+        ..tern::api::Message::default()
+    }))
+}
+
+#[test]
+fn thinking_streams_dim_then_collapses_and_one_key_expands_it() {
+    let mut screen = Screen::new(80, 24);
+    let t0 = screen.app.now;
+    let request = screen.send("Show me hello world in Rust, please");
+    screen.start(request, 1234);
+    screen.app.now = t0 + Duration::from_secs(1);
+    let (first, rest) = THOUGHT.split_at(40);
+    screen.event(request, ApiEvent::Thinking(first.into()));
+    screen.app.now = t0 + Duration::from_secs(4);
+    screen.event(request, ApiEvent::Thinking(format!("{rest}\u{1b}[2J")));
+    // While it thinks: the thinking text, dim, wrapped, and the phase says so.
+    let text = screen.text();
+    assert!(text.contains("thinking 3s"), "{text}");
+    assert!(!text.contains("waiting"), "{text}");
+    assert!(text.contains("The user wants hello world"), "{text}");
+    assert!(!text.contains("[2J"), "controls are stripped: {text}");
+    insta::assert_snapshot!("thinking_streaming_80x24", screen.draw());
+    insta::assert_snapshot!("thinking_streaming_80x24_styles", screen.styled());
+    // The answer starts: the thinking folds to one line.
+    screen.app.now = t0 + Duration::from_secs(13);
+    screen.event(request, ApiEvent::Text(REPLY[0].into()));
+    let text = screen.text();
+    assert!(text.contains("▸ thought for 12 s · ~"), "{text}");
+    assert!(!text.contains("The user wants hello world"), "{text}");
+    let model = screen.app.pane().model.clone();
+    let u = usage(1234, 96);
+    screen.event(request, ApiEvent::Usage(u));
+    let blocks = vec![
+        tern::api::ContentBlock::Thinking {
+            thinking: THOUGHT.into(),
+            signature: "sig".into(),
+        },
+        tern::api::ContentBlock::text(REPLY[0]),
+    ];
+    screen.event(request, finished_with(&model, blocks, u));
+    let text = screen.text();
+    let tokens = tern::app::estimate_tokens(THOUGHT);
+    assert!(
+        text.contains(&format!("▸ thought for 12 s · ~{tokens} tokens")),
+        "{text}"
+    );
+    insta::assert_snapshot!("thinking_collapsed_80x24", screen.draw());
+    // Alt+T shows it all, and again folds it.
+    screen.act(alt(KeyCode::Char('t')));
+    let text = screen.text();
+    assert!(text.contains("▾ thinking"), "{text}");
+    assert!(text.contains("The user wants hello world"), "{text}");
+    insta::assert_snapshot!("thinking_expanded_80x24", screen.draw());
+    screen.act(alt(KeyCode::Char('t')));
+    let text = screen.text();
+    assert!(text.contains("▸ thought for 12 s"), "{text}");
+    assert!(!text.contains("The user wants hello world"), "{text}");
+}
+
+#[test]
+fn redacted_thinking_says_so() {
+    let mut screen = Screen::new(80, 24);
+    let request = screen.send("hello");
+    screen.start(request, 12);
+    screen.event(request, ApiEvent::Text("Hi there.".into()));
+    let model = screen.app.pane().model.clone();
+    let blocks = vec![
+        tern::api::ContentBlock::RedactedThinking {
+            data: "EmwKAhgBEgy3va3pzix".into(),
+        },
+        tern::api::ContentBlock::text("Hi there."),
+    ];
+    screen.event(request, finished_with(&model, blocks, usage(12, 30)));
+    let text = screen.text();
+    assert!(
+        text.contains("▸ thinking redacted by the provider"),
+        "{text}"
+    );
+    assert!(!text.contains("EmwKAhgB"), "{text}");
+    // Expanded, there is still nothing to read.
+    screen.act(alt(KeyCode::Char('t')));
+    let text = screen.text();
+    assert!(
+        text.contains("▸ thinking redacted by the provider"),
+        "{text}"
+    );
+}

@@ -30,11 +30,12 @@ pub enum KeyAction {
     CopyReply,
     CopyCode,
     Retry,
+    ToggleThinking,
     Help,
 }
 
 impl KeyAction {
-    pub const ALL: [KeyAction; 22] = [
+    pub const ALL: [KeyAction; 23] = [
         KeyAction::Send,
         KeyAction::Newline,
         KeyAction::Stop,
@@ -56,6 +57,7 @@ impl KeyAction {
         KeyAction::CopyReply,
         KeyAction::CopyCode,
         KeyAction::Retry,
+        KeyAction::ToggleThinking,
         KeyAction::Help,
     ];
 
@@ -83,6 +85,7 @@ impl KeyAction {
             KeyAction::CopyReply => "copy_reply",
             KeyAction::CopyCode => "copy_code",
             KeyAction::Retry => "retry",
+            KeyAction::ToggleThinking => "toggle_thinking",
             KeyAction::Help => "help",
         }
     }
@@ -112,6 +115,7 @@ impl KeyAction {
             KeyAction::CopyReply => "copy the last reply",
             KeyAction::CopyCode => "choose a code block and copy it",
             KeyAction::Retry => "retry the last turn after an error",
+            KeyAction::ToggleThinking => "show or fold the model's thinking in this conversation",
             KeyAction::Help => "this help",
         }
     }
@@ -142,6 +146,8 @@ impl KeyAction {
             KeyAction::CopyReply => &["ctrl+y"],
             KeyAction::CopyCode => &["ctrl+o"],
             KeyAction::Retry => &["ctrl+t"],
+            // Not Ctrl+K: that deletes to the end of the line in the input.
+            KeyAction::ToggleThinking => &["alt+t"],
             KeyAction::Help => &["f1"],
         }
     }

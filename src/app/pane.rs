@@ -46,6 +46,9 @@ pub struct ChatMessage {
     /// The server has sent its final output count (the usage of `message_delta` or the
     /// finished message); until then `message_start`'s placeholder is no count at all.
     pub usage_final: bool,
+    /// How long the reply thought (first thinking delta to first text, or to its end), when
+    /// this app saw it stream; the store does not keep it.
+    pub thought_for: Option<std::time::Duration>,
 }
 
 impl ChatMessage {
@@ -58,6 +61,7 @@ impl ChatMessage {
             text,
             version: 0,
             error,
+            thought_for: None,
         }
     }
 
@@ -70,7 +74,8 @@ impl ChatMessage {
                 estimated: false,
             });
         }
-        let guess = estimate_tokens(&self.text);
+        // Thinking is output too (the server counts it in `output_tokens`).
+        let guess = estimate_tokens(&self.text) + estimate_tokens(&self.thinking_text());
         if server.is_none() && guess == 0 {
             return None;
         }
@@ -80,6 +85,20 @@ impl ChatMessage {
             usage,
             estimated: true,
         })
+    }
+
+    /// The reply's thinking text, its blocks joined by a blank line ("" for none).
+    pub fn thinking_text(&self) -> String {
+        let parts: Vec<&str> = self
+            .stored
+            .content
+            .iter()
+            .filter_map(|b| match b {
+                ContentBlock::Thinking { thinking, .. } => Some(thinking.as_str()),
+                _ => None,
+            })
+            .collect();
+        parts.join("\n\n")
     }
 
     pub fn role(&self) -> Role {
@@ -126,11 +145,13 @@ impl ChatMessage {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
     Idle,
-    /// Sent, no text yet (a retry of the connection may be under way).
+    /// Sent, no text yet (a retry of the connection may be under way, or the model is
+    /// thinking: since its first thinking delta).
     Waiting {
         request: RequestId,
         since: Instant,
         retry: Option<RetryNotice>,
+        thinking_since: Option<Instant>,
     },
     /// Text is arriving.
     Streaming {
@@ -171,6 +192,8 @@ pub struct Pane {
     /// The draft the store holds for this conversation ("" for none), so a draft is handed to
     /// the store only when it changed.
     pub kept_draft: String,
+    /// Thinking blocks are shown whole rather than folded to one line (the view reads it).
+    pub show_thinking: bool,
 }
 
 impl Pane {
@@ -228,6 +251,7 @@ impl Pane {
             title_from_user: false,
             confirmed_oversize: None,
             kept_draft: String::new(),
+            show_thinking: false,
         }
     }
 

@@ -1,4 +1,5 @@
-//! One message as lines: its header (author, time, tokens), its body (typed text as typed,
+//! One message as lines: its header (author, time, tokens), a reply's thinking (dim: whole
+//! while it streams or when shown, else folded to one line), its body (typed text as typed,
 //! replies as markdown, tool calls), and the notes after it (stopped, interrupted, errors).
 //!
 //! The transcript caches these lines; the browser's preview draws them uncached through
@@ -50,8 +51,64 @@ pub fn message_lines(message: &ChatMessage, width: u16, ctx: &RenderCtx) -> Vec<
         Role::Assistant => reply_body(message, body_width, ctx.theme),
     };
     let mut lines = vec![header_line(message, ctx)];
+    lines.extend(thinking_lines(message, false, body_width, ctx.theme));
     lines.extend(body.into_iter().map(|l| indent(l, 2)));
     lines.extend(status_lines(message, body_width, ctx));
+    lines
+}
+
+/// A reply's thinking, dim, between its header and its body. Shown whole (`▾ thinking`, then the
+/// text through the same sanitising and wrapping as typed text) while it is the only thing that
+/// has arrived or when `expanded`; otherwise one line: how long it thought (when this app saw it)
+/// and about how many tokens. A redacted block has nothing to show but that it is there.
+pub(super) fn thinking_lines(
+    message: &ChatMessage,
+    expanded: bool,
+    body_width: u16,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    use crate::api::ContentBlock;
+    let mut lines = Vec::new();
+    if message.role() != Role::Assistant {
+        return lines;
+    }
+    let thinking = message.thinking_text();
+    let live = message.status() == MessageStatus::Streaming && message.text.is_empty();
+    if !thinking.is_empty() {
+        if expanded || live {
+            lines.push(Line::from(Span::styled("  ▾ thinking", theme.dim)));
+            lines.extend(
+                plain_lines(&thinking, body_width, theme.dim)
+                    .into_iter()
+                    .map(|l| indent(l, 2)),
+            );
+            lines.push(Line::default());
+        } else {
+            let time = message
+                .thought_for
+                .map(|d| match d.as_secs_f64().round() {
+                    0.0 => " for <1 s".to_owned(),
+                    s => format!(" for {s:.0} s"),
+                })
+                .unwrap_or_default();
+            let tokens = crate::app::estimate_tokens(&thinking);
+            lines.push(Line::from(Span::styled(
+                format!("  ▸ thought{time} · ~{tokens} tokens"),
+                theme.dim,
+            )));
+        }
+    }
+    let redacted = message
+        .stored
+        .content
+        .iter()
+        .any(|b| matches!(b, ContentBlock::RedactedThinking { .. }));
+    if redacted {
+        lines.push(Line::from(Span::styled(
+            "  ▸ thinking redacted by the provider",
+            theme.dim,
+        )));
+    }
     lines
 }
 
@@ -69,8 +126,8 @@ pub(super) fn reply_body(message: &ChatMessage, width: u16, theme: &Theme) -> Ve
     lines
 }
 
-/// What follows a message's body: placeholder, thinking note, stop/interrupt/error and
-/// max_tokens notes, then a blank line.
+/// What follows a message's body: placeholder, stop/interrupt/error and max_tokens notes,
+/// then a blank line.
 pub(super) fn status_lines(
     message: &ChatMessage,
     body_width: u16,
@@ -81,17 +138,6 @@ pub(super) fn status_lines(
     if message.role() == Role::Assistant {
         if message.status() == MessageStatus::Streaming && message.text.is_empty() {
             lines.push(Line::from(Span::styled("  …", theme.dim)));
-        }
-        let thinking = message
-            .stored
-            .content
-            .iter()
-            .any(|b| matches!(b, crate::api::ContentBlock::Thinking { .. }));
-        if thinking {
-            lines.push(Line::from(Span::styled(
-                "  (the model thought before answering)",
-                theme.dim,
-            )));
         }
         match message.status() {
             MessageStatus::Stopped => {

@@ -31,6 +31,16 @@ fn phase_text(app: &App, pane: &Pane, now: Instant) -> (String, bool) {
             ),
             true,
         ),
+        Phase::Waiting {
+            thinking_since: Some(since),
+            ..
+        } => (
+            format!(
+                "{spin} thinking {:.0}s",
+                now.duration_since(*since).as_secs_f64()
+            ),
+            false,
+        ),
         Phase::Waiting { since, .. } => (
             format!(
                 "{spin} waiting {:.0}s",

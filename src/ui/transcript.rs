@@ -1,6 +1,7 @@
 //! The conversation pane: messages rendered to lines, cached, and drawn a viewport at a time.
 //!
-//! Each message's lines are cached keyed by (message id, version, width, theme). Scrolling is
+//! Each message's lines are cached keyed by (message id, version, width, theme, whether the
+//! pane shows thinking whole). Scrolling is
 //! anchored on (message, line) rather than a global line number, so nothing needs the height of
 //! messages that are not on screen: a frame renders only what it shows, and its cost does not grow
 //! with the conversation. `None` as the anchor means "follow the bottom"; scrolling back down to
@@ -19,7 +20,7 @@ use crate::render::{MarkdownStream, Theme, wrap};
 use crate::store::MessageStatus;
 
 use super::RenderCtx;
-use super::message::{header_line, indent, plain_lines, reply_body, status_lines};
+use super::message::{header_line, indent, plain_lines, reply_body, status_lines, thinking_lines};
 use super::text::render_line;
 
 /// Top line of the viewport: message index and line within it.
@@ -29,12 +30,14 @@ pub struct Anchor {
     pub line: usize,
 }
 
-/// A message's rendered lines: `head` never changes once written (for a streaming reply it
-/// grows as markdown blocks complete), `tail` is rebuilt on each change (the unfinished block,
-/// status and error lines). The frame draws `head` then `tail`.
+/// A message's rendered lines: `top` (the header and a reply's thinking) is rebuilt on each
+/// change, `head` never changes once written (for a streaming reply it grows as markdown blocks
+/// complete), `tail` is rebuilt on each change (the unfinished block, status and error lines).
+/// The frame draws `top`, `head`, then `tail`.
 struct Entry {
     id: String,
     version: u64,
+    top: Vec<Line<'static>>,
     head: Vec<Line<'static>>,
     tail: Vec<Line<'static>>,
     /// Lines of the stream's stable part already copied into `head`.
@@ -43,13 +46,16 @@ struct Entry {
 
 impl Entry {
     fn len(&self) -> usize {
-        self.head.len() + self.tail.len()
+        self.top.len() + self.head.len() + self.tail.len()
     }
 
     fn line(&self, i: usize) -> Option<&Line<'static>> {
-        self.head
-            .get(i)
-            .or_else(|| self.tail.get(i - self.head.len()))
+        let i_head = i.checked_sub(self.top.len());
+        match i_head {
+            None => self.top.get(i),
+            Some(j) if j < self.head.len() => self.head.get(j),
+            Some(j) => self.tail.get(j - self.head.len()),
+        }
     }
 }
 
@@ -59,6 +65,7 @@ pub struct PaneView {
     entries: Vec<Option<Entry>>,
     width: u16,
     theme_id: u64,
+    show_thinking: bool,
     /// `None`: follow the bottom.
     pub anchor: Option<Anchor>,
     /// New text arrived below while the reader was scrolled up.
@@ -93,11 +100,15 @@ impl PaneView {
     }
 
     fn sync(&mut self, pane: &Pane, width: u16, theme: &Theme) {
-        if width != self.width || theme.id() != self.theme_id {
+        if width != self.width
+            || theme.id() != self.theme_id
+            || pane.show_thinking != self.show_thinking
+        {
             self.entries.clear();
             self.stream = None;
             self.width = width;
             self.theme_id = theme.id();
+            self.show_thinking = pane.show_thinking;
         }
         if self.entries.len() > pane.messages.len() {
             self.entries.truncate(pane.messages.len());
@@ -131,13 +142,14 @@ impl PaneView {
                 _ => Entry {
                     id: message.stored.id.clone(),
                     version: message.version,
-                    head: vec![header_line(message, ctx)],
+                    top: Vec::new(),
+                    head: Vec::new(),
                     tail: Vec::new(),
                     stable_used: 0,
                 },
             };
             entry.version = message.version;
-            self.render_into(&mut entry, message, ctx);
+            self.render_into(&mut entry, message, pane.show_thinking, ctx);
             self.entries[index] = Some(entry);
         }
         self.entries[index].as_ref().expect("entry filled above")
@@ -147,11 +159,22 @@ impl PaneView {
         self.entry(pane, index, ctx).len()
     }
 
-    fn render_into(&mut self, entry: &mut Entry, message: &ChatMessage, ctx: &RenderCtx) {
+    fn render_into(
+        &mut self,
+        entry: &mut Entry,
+        message: &ChatMessage,
+        show_thinking: bool,
+        ctx: &RenderCtx,
+    ) {
         let theme = ctx.theme;
         let width = self.width.max(4);
         let body_width = width.saturating_sub(2).max(2);
         entry.tail.clear();
+        // The header shows usage only once finished; the thinking folds once the text starts.
+        entry.top = vec![header_line(message, ctx)];
+        entry
+            .top
+            .extend(thinking_lines(message, show_thinking, body_width, theme));
         match message.role() {
             Role::User => entry.head.extend(
                 plain_lines(&message.text, body_width, theme.text)
@@ -162,7 +185,7 @@ impl PaneView {
                 if !matches!(&self.stream, Some((id, fed, _)) if *id == message.stored.id && *fed <= message.text.len())
                 {
                     self.stream = Some((message.stored.id.clone(), 0, MarkdownStream::new()));
-                    entry.head.truncate(1);
+                    entry.head.clear();
                     entry.stable_used = 0;
                 }
                 let Some((_, fed, stream)) = self.stream.as_mut() else {
@@ -175,7 +198,7 @@ impl PaneView {
                 let (stable, tail) = stream.lines(body_width, theme);
                 if stable.len() < entry.stable_used {
                     // The renderer started over (cannot happen at a fixed width; be safe).
-                    entry.head.truncate(1);
+                    entry.head.clear();
                     entry.stable_used = 0;
                 }
                 entry.head.extend(
@@ -193,7 +216,7 @@ impl PaneView {
                 if matches!(&self.stream, Some((id, _, _)) if *id == message.stored.id) {
                     self.stream = None;
                 }
-                entry.head.truncate(1);
+                entry.head.clear();
                 entry.head.extend(
                     reply_body(message, body_width, theme)
                         .into_iter()
@@ -202,10 +225,6 @@ impl PaneView {
             }
         }
         entry.tail.extend(status_lines(message, body_width, ctx));
-        if message.status() != MessageStatus::Streaming {
-            // Finished: the header may now show usage.
-            entry.head[0] = header_line(message, ctx);
-        }
     }
 
     /// The top of the viewport when following the bottom.

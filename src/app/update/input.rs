@@ -144,6 +144,10 @@ impl App {
             KeyAction::CopyReply => self.copy_reply(effects),
             KeyAction::CopyCode => self.copy_code(),
             KeyAction::Retry => self.retry(effects),
+            KeyAction::ToggleThinking => {
+                let pane = self.pane_mut();
+                pane.show_thinking = !pane.show_thinking;
+            }
             KeyAction::Help => self.overlay = Overlay::Help { scroll: 0 },
         }
     }

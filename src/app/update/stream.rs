@@ -137,6 +137,7 @@ impl App {
             request,
             since: now,
             retry: None,
+            thinking_since: None,
         };
         pane.last_flush = now;
         effects.push(Effect::Send {
@@ -174,8 +175,12 @@ impl App {
 
     /// Stop the pane's reply now, keeping what arrived, marked stopped.
     pub(super) fn stop(&mut self, index: usize, effects: &mut Vec<Effect>) {
-        let now_ms = self.now_ms;
+        let (now, now_ms) = (self.now, self.now_ms);
         let pane = &mut self.panes[index];
+        let thinking_since = match pane.phase {
+            Phase::Waiting { thinking_since, .. } => thinking_since,
+            _ => None,
+        };
         let Some(request) = pane.end_request() else {
             return;
         };
@@ -183,6 +188,9 @@ impl App {
         if let Some(message) = pane.messages.last_mut()
             && message.status() == MessageStatus::Streaming
         {
+            if let Some(t) = thinking_since {
+                message.thought_for = Some(now.saturating_duration_since(t));
+            }
             message.stored.status = MessageStatus::Stopped;
             message.version += 1;
             effects.push(Effect::Save(WriteCommand::UpsertMessage(
@@ -222,6 +230,9 @@ impl App {
             }
             ApiEvent::Text(text) => self.on_text(index, &text, effects),
             ApiEvent::Thinking(more) => {
+                if let Phase::Waiting { thinking_since, .. } = &mut pane.phase {
+                    thinking_since.get_or_insert(self.now);
+                }
                 // Grows the last block while it is thinking, else starts one: the partial reply
                 // saved while streaming (or when it fails or is stopped) keeps it.
                 match message.stored.content.last_mut() {
@@ -287,7 +298,13 @@ impl App {
         };
         match pane.phase {
             Phase::Streaming { ref mut chars, .. } => *chars += text.chars().count(),
-            Phase::Waiting { request, since, .. } => {
+            Phase::Waiting {
+                request,
+                since,
+                thinking_since,
+                ..
+            } => {
+                message.thought_for = thinking_since.map(|t| now.saturating_duration_since(t));
                 pane.phase = Phase::Streaming {
                     request,
                     since,
@@ -312,8 +329,17 @@ impl App {
     /// save it, free the pane, and mark the tab unread if it is not the one shown.
     fn end_reply(&mut self, index: usize, effects: &mut Vec<Effect>) {
         let (now_ms, unread) = (self.now_ms, index != self.active);
+        let now = self.now;
         let pane = &mut self.panes[index];
         if let Some(message) = pane.messages.last_mut() {
+            // It ended while still thinking (stopped, failed, or no text): it thought till now.
+            if let Phase::Waiting {
+                thinking_since: Some(t),
+                ..
+            } = pane.phase
+            {
+                message.thought_for = Some(now.saturating_duration_since(t));
+            }
             message.version += 1;
             effects.push(Effect::Save(WriteCommand::UpsertMessage(
                 message.snapshot(now_ms),
