@@ -10,8 +10,9 @@
 //!
 //! The marks exist only in the request, re-placed every turn: the saved conversation never
 //! holds them, so what is stored stays what the API sent. A text block carries its mark in its
-//! `cache_control` field, any other block as a JSON key; a lone plain-text user turn becomes
-//! one text block.
+//! `cache_control` field, any other block as a JSON key. With caching on, every plain-text
+//! user turn is sent as one text block, marked or not, so its bytes stay the same from turn to
+//! turn.
 
 use serde_json::{Value, json};
 
@@ -34,6 +35,16 @@ pub fn place_cache_breakpoints(request: &mut MessagesRequest, cache: PromptCache
         && let Some(system) = request.system.take()
     {
         request.system = Some(mark_system(system, &mark, &mut left));
+    }
+    // One shape for every turn, marked or not, so a turn's bytes do not change when its mark
+    // moves on (a bare string and a text block are different prefixes to a strict cache).
+    for message in &mut request.messages {
+        if let MessageContent::Text(text) = &mut message.content
+            && !text.is_empty()
+        {
+            message.content =
+                MessageContent::Blocks(vec![ContentBlock::text(std::mem::take(text))]);
+        }
     }
     let users: Vec<usize> = (0..request.messages.len())
         .rev()
@@ -76,12 +87,6 @@ fn mark_system(system: SystemPrompt, mark: &Value, left: &mut usize) -> SystemPr
 
 /// Put `mark` on the last block of `content` that can carry it; whether one could.
 fn mark_last_block(content: &mut MessageContent, mark: &Value) -> bool {
-    if let MessageContent::Text(text) = content {
-        if text.is_empty() {
-            return false;
-        }
-        *content = MessageContent::Blocks(vec![ContentBlock::text(std::mem::take(text))]);
-    }
     let MessageContent::Blocks(blocks) = content else {
         return false;
     };
@@ -173,6 +178,26 @@ mod tests {
             json!([{"type":"text","text":"sys","cache_control":{"type":"ephemeral","ttl":"5m"}}])
         );
         assert_eq!(v["messages"][4]["content"][0]["text"], "f");
+    }
+
+    #[test]
+    fn plain_turns_keep_one_shape_when_their_mark_moves_on() {
+        let mut req = MessagesRequest {
+            messages: vec![
+                RequestMessage::user("a"),
+                RequestMessage::assistant_blocks(vec![t("b")]),
+                RequestMessage::user("c"),
+                RequestMessage::assistant_blocks(vec![t("d")]),
+                RequestMessage::user("e"),
+            ],
+            ..Default::default()
+        };
+        place_cache_breakpoints(&mut req, PromptCache::FiveMinutes);
+        let v = serde_json::to_value(&req).unwrap();
+        assert_eq!(
+            v["messages"][0]["content"],
+            json!([{"type":"text","text":"a"}])
+        );
     }
 
     #[test]
