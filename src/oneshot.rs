@@ -84,6 +84,7 @@ fn finish_request(
     for note in crate::config::apply_rules(request, thinking, effort, &caps) {
         crate::term_eprintln!("tern: note: {note}");
     }
+    crate::app::cache::place_cache_breakpoints(request, config.prompt_cache);
 }
 
 /// The request that continues a saved conversation: its whole history, every block (by the rule in
@@ -181,10 +182,7 @@ impl PrintLog {
         let attempt = || -> Result<PrintLog, StoreError> {
             let mut store = Store::open(data_dir(path)?)?;
             let mut conversation = Conversation::new(title_from_prompt(prompt));
-            conversation.system = match &request.system {
-                Some(crate::api::types::SystemPrompt::Text(s)) => Some(s.clone()),
-                _ => None,
-            };
+            conversation.system = request.system.as_ref().and_then(|s| s.text());
             conversation.params.max_tokens = Some(request.max_tokens);
             conversation.params.temperature = request.temperature;
             conversation.params.top_p = request.top_p;

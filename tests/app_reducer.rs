@@ -1323,8 +1323,8 @@ fn slash_system_sets_and_clears_the_system_prompt() {
 
     let (_, _, body) = the_send(&submit(&mut app, "hi"));
     assert_eq!(
-        body.system,
-        Some(SystemPrompt::Text("You are terse.".into()))
+        body.system.as_ref().and_then(SystemPrompt::text).as_deref(),
+        Some("You are terse.")
     );
     reply(&mut app, 1, "hello", usage(1, 1));
 

@@ -557,3 +557,80 @@ async fn every_block_of_a_reply_goes_back_exactly_with_the_next_turn() {
         }
     }
 }
+
+/// `(last, total)` from "cache r LAST/TOTAL" in the status line (tokens read from the cache,
+/// as shown: `359`, `1.3k`).
+fn cache_reads_shown(text: &str) -> Option<(String, String)> {
+    let status = status_line(text);
+    let at = status.find("│ cache r ")? + "│ cache r ".len();
+    let (last, total) = status[at..].split_whitespace().next()?.split_once('/')?;
+    Some((last.to_owned(), total.to_owned()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_twenty_turn_conversation_reads_its_history_from_the_prompt_cache() {
+    let server = tern::fake::FakeServer::start(tern::fake::FakeConfig {
+        min_cacheable_tokens: Some(0),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let session = tern::driver::Session::new(
+        session::config(&server, dir.path()),
+        Start::New,
+        time::UtcOffset::UTC,
+        Some(dir.path().join("tern.db")),
+    )
+    .unwrap();
+    session::drive(session, |mut user| async move {
+        user.wait_text("Type a message and press Enter").await;
+        for turn in 1..=20 {
+            let text = user.ask(&format!("question number {turn} of twenty")).await;
+            if turn == 1 {
+                assert_eq!(cache_reads_shown(&text), None, "{}", status_line(&text));
+            } else {
+                let (last, total) = cache_reads_shown(&text)
+                    .unwrap_or_else(|| panic!("turn {turn}: {}", status_line(&text)));
+                assert!(
+                    last != "0" && total != "0",
+                    "turn {turn}: {}",
+                    status_line(&text)
+                );
+            }
+        }
+        quit(user)
+    })
+    .await;
+
+    let bodies = session::message_bodies(&server);
+    assert_eq!(bodies.len(), 20);
+    for body in &bodies {
+        let marks = body.to_string().matches("\"cache_control\"").count();
+        assert!((1..=4).contains(&marks), "{body}");
+    }
+    let store = tern::store::Store::open(dir.path().join("tern.db")).unwrap();
+    let id = store.most_recent().unwrap().unwrap();
+    let (_, messages) = store.load(&id).unwrap();
+    let replies: Vec<_> = messages
+        .iter()
+        .filter(|m| m.role == Role::Assistant)
+        .collect();
+    assert_eq!(replies.len(), 20);
+    for (turn, reply) in replies.iter().enumerate().skip(1) {
+        let usage = reply.usage.unwrap();
+        assert!(
+            usage.cache_read_input_tokens.unwrap_or(0) > 0,
+            "turn {}: the server read nothing from the cache: {usage:?}",
+            turn + 1
+        );
+    }
+    // The marks live only in the requests, never in what is saved.
+    for m in &messages {
+        assert!(
+            !serde_json::to_string(&m.content)
+                .unwrap()
+                .contains("cache_control")
+        );
+    }
+}

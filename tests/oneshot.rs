@@ -46,7 +46,9 @@ fn streams_the_reply_and_sends_the_right_request() {
     assert_eq!(body["max_tokens"], 4096);
     assert_eq!(
         body["messages"],
-        serde_json::json!([{"role":"user","content":"hi there"}])
+        serde_json::json!([{"role":"user","content":[{"type":"text","text":"hi there",
+            "cache_control":{"type":"ephemeral","ttl":"5m"}}]}]),
+        "prompt caching is on by default"
     );
     for unset in [
         "system",
@@ -85,11 +87,18 @@ fn flags_and_stdin_reach_the_request() {
     assert!(run.ok(), "stderr: {}", run.stderr());
     let body = last_body(&server);
     assert_eq!(body["model"], "claude-haiku-4.5");
-    assert_eq!(body["system"], "be terse");
+    assert_eq!(
+        body["system"],
+        serde_json::json!([{"type":"text","text":"be terse",
+            "cache_control":{"type":"ephemeral","ttl":"5m"}}])
+    );
     assert_eq!(body["max_tokens"], 77);
     assert_eq!(body["temperature"], 0.5);
     assert_eq!(body["top_p"], 0.9);
-    assert_eq!(body["messages"][0]["content"], "piped text\n\nsummarise");
+    assert_eq!(
+        body["messages"][0]["content"][0]["text"],
+        "piped text\n\nsummarise"
+    );
 }
 
 #[test]
@@ -106,7 +115,10 @@ fn stdin_alone_is_the_prompt() {
     let server = server(None);
     let run = tern(&server, "k", &["-p"], Some("only stdin"));
     assert!(run.ok(), "stderr: {}", run.stderr());
-    assert_eq!(last_body(&server)["messages"][0]["content"], "only stdin");
+    assert_eq!(
+        last_body(&server)["messages"][0]["content"][0]["text"],
+        "only stdin"
+    );
 }
 
 #[test]

@@ -508,9 +508,9 @@ fn the_status_bar_never_shows_a_cut_number() {
     }
 }
 
-/// Every segment in order when there is room; as the bar narrows they go whole, the last
-/// turn's cache counts first, then the totals, then the last turn; the context fill and the
-/// cost stay.
+/// Every segment in order when there is room; as the bar narrows they go whole, the totals
+/// first, then the cache counts (last turn/conversation), then the last turn; the context
+/// fill and the cost stay.
 #[test]
 fn status_segments_give_way_by_rank() {
     let status_at = |width: u16| {
@@ -538,7 +538,7 @@ fn status_segments_give_way_by_rank() {
         ],
         "{full:?}"
     );
-    assert_eq!(full[3], "cache r 45.7k · w 12.3k");
+    assert_eq!(full[3], "cache r 45.7k/45.7k · w 12.3k/12.3k");
     let mut dropped = Vec::new();
     for width in (40..200).rev() {
         let shown = status_at(width);
@@ -549,7 +549,7 @@ fn status_segments_give_way_by_rank() {
             }
         }
     }
-    assert_eq!(dropped, ["cache", "total", "last", "~$0.5487", "ctx"]);
+    assert_eq!(dropped, ["total", "cache", "last", "~$0.5487", "ctx"]);
 }
 
 #[test]

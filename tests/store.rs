@@ -128,6 +128,7 @@ fn everything(id: &str) -> (Conversation, Vec<StoredMessage>) {
                 citations: Some(vec![
                     json!({"type": "web_search_result_location", "url": "https://example.com", "cited_text": "x"}),
                 ]),
+                cache_control: None,
             },
             ContentBlock::Unknown(
                 json!({"type": "some_future_block", "payload": {"deep": ["v", 1]}}),

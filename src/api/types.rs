@@ -33,6 +33,9 @@ pub enum ContentBlock {
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         citations: Option<Vec<Value>>,
+        /// A prompt-cache breakpoint, only ever in a request ([`crate::app::cache`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache_control: Option<Value>,
     },
     Thinking {
         thinking: String,
@@ -61,6 +64,7 @@ impl ContentBlock {
         ContentBlock::Text {
             text: text.into(),
             citations: None,
+            cache_control: None,
         }
     }
 
@@ -123,6 +127,20 @@ impl RequestMessage {
 pub enum SystemPrompt {
     Text(String),
     Blocks(Vec<Value>),
+}
+
+impl SystemPrompt {
+    /// The prompt's text (its text blocks joined), `None` when it has none.
+    pub fn text(&self) -> Option<String> {
+        let text = match self {
+            SystemPrompt::Text(text) => text.clone(),
+            SystemPrompt::Blocks(blocks) => blocks
+                .iter()
+                .filter_map(|b| b.get("text").and_then(Value::as_str))
+                .collect(),
+        };
+        (!text.is_empty()).then_some(text)
+    }
 }
 
 /// The body of `POST /v1/messages`.

@@ -175,10 +175,12 @@ fn user_turn(prompts: &[&[ContentBlock]]) -> RequestMessage {
                 Some(ContentBlock::Text {
                     text: joined,
                     citations: None,
+                    ..
                 }),
                 ContentBlock::Text {
                     text,
                     citations: None,
+                    ..
                 },
             ) => {
                 joined.push_str("\n\n");
@@ -192,6 +194,7 @@ fn user_turn(prompts: &[&[ContentBlock]]) -> RequestMessage {
             ContentBlock::Text {
                 text,
                 citations: None,
+                ..
             },
         ] => MessageContent::Text(text.clone()),
         _ => MessageContent::Blocks(blocks),

@@ -356,6 +356,7 @@ impl Pane {
         settings.request.fixed_fields(&mut request);
         let caps = crate::config::capabilities_of(&settings.models, &self.model);
         let notes = crate::config::apply_rules(&mut request, params.thinking, params.effort, &caps);
+        super::cache::place_cache_breakpoints(&mut request, settings.request.prompt_cache);
         (request, notes)
     }
 }

@@ -39,6 +39,7 @@ pub struct FileConfig {
     pub top_k: Option<u32>,
     pub user_id: Option<String>,
     pub service_tier: Option<super::ServiceTier>,
+    pub prompt_cache: Option<super::PromptCache>,
     pub extra_body: Option<toml::Table>,
     pub auth: Option<crate::api::AuthScheme>,
 }
@@ -50,6 +51,12 @@ pub struct FileModel {
     pub context_window: Option<u64>,
     pub input_price: Option<f64>,
     pub output_price: Option<f64>,
+    /// USD per million tokens written to the cache for 5 minutes (default 1.25× input).
+    pub cache_write_5m_price: Option<f64>,
+    /// USD per million tokens written to the cache for an hour (default 2× input).
+    pub cache_write_1h_price: Option<f64>,
+    /// USD per million tokens read from the cache (default 0.1× input).
+    pub cache_read_price: Option<f64>,
     /// Whether the model takes `thinking = "adaptive"`.
     pub adaptive_thinking: Option<bool>,
     /// Whether the model takes a thinking budget.

@@ -108,6 +108,7 @@ impl Config {
             top_k: overrides.top_k.or(file.top_k),
             user_id: file.user_id,
             service_tier: file.service_tier,
+            prompt_cache: file.prompt_cache.unwrap_or_default(),
             extra_body,
             auth: file.auth.unwrap_or_default(),
             system: overrides.system.clone().or(file.system),

@@ -25,11 +25,12 @@ use crate::api::{ApiKey, ClientConfig};
 
 pub use file::{FileConfig, FileModel, default_config_path, parse_file};
 pub use models::{
-    CapabilityPins, ModelSpec, builtin_capabilities, builtin_models, capabilities_of, learn_models,
+    CACHE_RATIOS, CapabilityPins, ModelSpec, builtin_capabilities, builtin_models, capabilities_of,
+    learn_models,
 };
 pub use request::{
-    Capabilities, Effort, MIN_THINKING_BUDGET, ServiceTier, THINKING_TOP_P, Thinking, apply_rules,
-    fallback_budget,
+    Capabilities, Effort, MIN_THINKING_BUDGET, PromptCache, ServiceTier, THINKING_TOP_P, Thinking,
+    apply_rules, fallback_budget,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://api.apifree.ai";
@@ -93,6 +94,7 @@ pub struct Config {
     /// Sent as `metadata.user_id`.
     pub user_id: Option<String>,
     pub service_tier: Option<ServiceTier>,
+    pub prompt_cache: PromptCache,
     /// `[extra_body]`, less any key naming a field tern sets (a warning says so).
     pub extra_body: serde_json::Map<String, serde_json::Value>,
     pub auth: crate::api::AuthScheme,
@@ -153,6 +155,7 @@ impl Config {
             top_k: self.top_k,
             user_id: self.user_id.clone(),
             service_tier: self.service_tier,
+            prompt_cache: self.prompt_cache,
             extra_body: self.extra_body.clone(),
         }
     }
@@ -175,6 +178,8 @@ pub struct RequestDefaults {
     pub top_k: Option<u32>,
     pub user_id: Option<String>,
     pub service_tier: Option<ServiceTier>,
+    /// Where the cache breakpoints go is [`crate::app::history::place_cache_breakpoints`].
+    pub prompt_cache: PromptCache,
     pub extra_body: serde_json::Map<String, serde_json::Value>,
 }
 

@@ -79,6 +79,12 @@ pub struct ModelSpec {
     pub context_window: u64,
     pub input_price: Option<f64>,
     pub output_price: Option<f64>,
+    /// Prompt-cache prices, per million tokens: writes kept 5 minutes, writes kept an hour,
+    /// reads. The table lists them; a file that sets only `input_price` gets the API's ratios
+    /// of it ([`CACHE_RATIOS`]).
+    pub cache_write_5m_price: Option<f64>,
+    pub cache_write_1h_price: Option<f64>,
+    pub cache_read_price: Option<f64>,
     pub builtin: bool,
     /// What the model takes (thinking kinds, effort levels), all layers applied.
     pub capabilities: Capabilities,
@@ -93,6 +99,9 @@ impl ModelSpec {
             context_window: DEFAULT_CONTEXT_WINDOW,
             input_price: None,
             output_price: None,
+            cache_write_5m_price: None,
+            cache_write_1h_price: None,
+            cache_read_price: None,
             builtin,
             capabilities: builtin_capabilities(id),
             pins: CapabilityPins::default(),
@@ -138,22 +147,32 @@ pub fn capabilities_of(models: &[ModelSpec], id: &str) -> Capabilities {
         .map_or_else(|| builtin_capabilities(id), |m| m.capabilities.clone())
 }
 
-/// APIFree's six models, with list-price estimates.
+/// The cache prices as multiples of the input price (Anthropic's "Prompt caching" pricing):
+/// a write kept 5 minutes, one kept an hour, a read.
+pub const CACHE_RATIOS: [f64; 3] = [1.25, 2.0, 0.1];
+
+/// APIFree's six models, with list-price estimates: input, output, then the cache's 5-minute
+/// write, 1-hour write and read.
 pub fn builtin_models() -> Vec<ModelSpec> {
     [
-        ("claude-sonnet-4", 3.0, 15.0),
-        ("claude-opus-4.6", 5.0, 25.0),
-        ("claude-sonnet-4.6", 3.0, 15.0),
-        ("claude-opus-4.5", 5.0, 25.0),
-        ("claude-sonnet-4.5", 3.0, 15.0),
-        ("claude-haiku-4.5", 1.0, 5.0),
+        ("claude-sonnet-4", [3.0, 15.0, 3.75, 6.0, 0.3]),
+        ("claude-opus-4.6", [5.0, 25.0, 6.25, 10.0, 0.5]),
+        ("claude-sonnet-4.6", [3.0, 15.0, 3.75, 6.0, 0.3]),
+        ("claude-opus-4.5", [5.0, 25.0, 6.25, 10.0, 0.5]),
+        ("claude-sonnet-4.5", [3.0, 15.0, 3.75, 6.0, 0.3]),
+        ("claude-haiku-4.5", [1.0, 5.0, 1.25, 2.0, 0.1]),
     ]
     .into_iter()
-    .map(|(id, input, output)| ModelSpec {
-        input_price: Some(input),
-        output_price: Some(output),
-        ..ModelSpec::new(id, true)
-    })
+    .map(
+        |(id, [input, output, write_5m, write_1h, read])| ModelSpec {
+            input_price: Some(input),
+            output_price: Some(output),
+            cache_write_5m_price: Some(write_5m),
+            cache_write_1h_price: Some(write_1h),
+            cache_read_price: Some(read),
+            ..ModelSpec::new(id, true)
+        },
+    )
     .collect()
 }
 
@@ -172,8 +191,21 @@ pub(super) fn with_file_models(
         if let Some(w) = spec.context_window {
             model.context_window = w;
         }
-        if spec.input_price.is_some() {
-            model.input_price = spec.input_price;
+        if let Some(input) = spec.input_price {
+            model.input_price = Some(input);
+            let [write_5m, write_1h, read] = CACHE_RATIOS.map(|r| Some(input * r));
+            model.cache_write_5m_price = write_5m;
+            model.cache_write_1h_price = write_1h;
+            model.cache_read_price = read;
+        }
+        for (price, given) in [
+            (&mut model.cache_write_5m_price, spec.cache_write_5m_price),
+            (&mut model.cache_write_1h_price, spec.cache_write_1h_price),
+            (&mut model.cache_read_price, spec.cache_read_price),
+        ] {
+            if given.is_some() {
+                *price = given;
+            }
         }
         if spec.output_price.is_some() {
             model.output_price = spec.output_price;

@@ -176,6 +176,29 @@ impl ServiceTier {
     }
 }
 
+/// `prompt_cache`: how long the cache breakpoints tern places keep a prefix, or none at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum PromptCache {
+    #[default]
+    #[serde(rename = "5m")]
+    FiveMinutes,
+    #[serde(rename = "1h")]
+    OneHour,
+    #[serde(rename = "off")]
+    Off,
+}
+
+impl PromptCache {
+    /// The `ttl` of `cache_control`, `None` when caching is off.
+    pub fn ttl(self) -> Option<&'static str> {
+        match self {
+            PromptCache::FiveMinutes => Some("5m"),
+            PromptCache::OneHour => Some("1h"),
+            PromptCache::Off => None,
+        }
+    }
+}
+
 /// What a model takes, of what the rules ask about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capabilities {

@@ -307,3 +307,57 @@ fn capabilities_from_the_table_and_the_file() {
     assert!(!caps.adaptive_thinking, "the endpoint's word");
     assert!(caps.effort.is_empty(), "the file's word");
 }
+
+#[test]
+fn prompt_cache_defaults_to_5m_and_is_checked() {
+    use super::PromptCache;
+    let c = load(None, &[], Overrides::default()).unwrap();
+    assert_eq!(c.prompt_cache, PromptCache::FiveMinutes);
+    assert_eq!(c.request_defaults().prompt_cache, PromptCache::FiveMinutes);
+    for (text, want) in [
+        ("prompt_cache = \"1h\"", PromptCache::OneHour),
+        ("prompt_cache = \"off\"", PromptCache::Off),
+        ("prompt_cache = \"5m\"", PromptCache::FiveMinutes),
+    ] {
+        assert_eq!(
+            load(Some(text), &[], Overrides::default())
+                .unwrap()
+                .prompt_cache,
+            want
+        );
+    }
+    let err = load(Some("prompt_cache = \"1d\""), &[], Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 1") && err.contains("5m"), "{err}");
+}
+
+#[test]
+fn cache_prices_come_from_the_table_and_the_file_overrides_them() {
+    let c = load(None, &[], Overrides::default()).unwrap();
+    let sonnet = c.model_spec("claude-sonnet-4.6").unwrap();
+    assert_eq!(sonnet.cache_write_5m_price, Some(3.75));
+    assert_eq!(sonnet.cache_write_1h_price, Some(6.0));
+    assert_eq!(sonnet.cache_read_price, Some(0.3));
+    let file = "[models.\"claude-sonnet-4.6\"]\ncache_read_price = 0.5\n\
+                [models.\"claude-haiku-4.5\"]\ninput_price = 2.0\n\
+                [models.custom]\ninput_price = 10.0\ncache_write_1h_price = 15.0\n";
+    let c = load(Some(file), &[], Overrides::default()).unwrap();
+    let sonnet = c.model_spec("claude-sonnet-4.6").unwrap();
+    assert_eq!(
+        (sonnet.cache_read_price, sonnet.cache_write_5m_price),
+        (Some(0.5), Some(3.75))
+    );
+    // A new input price moves the cache prices the file does not give with it.
+    let haiku = c.model_spec("claude-haiku-4.5").unwrap();
+    assert_eq!(haiku.cache_write_5m_price, Some(2.5));
+    let custom = c.model_spec("custom").unwrap();
+    assert_eq!(
+        (
+            custom.cache_write_5m_price,
+            custom.cache_write_1h_price,
+            custom.cache_read_price
+        ),
+        (Some(12.5), Some(15.0), Some(1.0))
+    );
+}

@@ -111,8 +111,8 @@ pub(super) fn draw(
 /// Optional segments in the order they are shown, each with its rank: when the bar is too
 /// narrow, segments are dropped whole, the highest rank first. Kept longest are the context
 /// fill (it warns before a turn cannot fit) and the cost; then the last turn's tokens; then
-/// the conversation's token totals (the cost already sums them up); the cache counts of the
-/// last turn go first. Nothing is shown before a reply has counted tokens.
+/// the cache counts (last turn and conversation); the conversation's token totals go first
+/// (the cost already sums them up). Nothing is shown before a reply has counted tokens.
 fn segments(
     app: &App,
     pane: &Pane,
@@ -128,11 +128,11 @@ fn segments(
         2,
         Span::styled(format!("last {}", format_in_out(&tokens, false)), base),
     )];
-    if let Some(cache) = cache_counts(&usage) {
-        optional.push((4, Span::styled(cache, base)));
+    if let Some(cache) = cache_counts(&usage, &totals.usage) {
+        optional.push((3, Span::styled(cache, base)));
     }
     optional.push((
-        3,
+        4,
         Span::styled(format!("total {}", format_in_out(&totals, true)), base),
     ));
     if let Some(spec) = app
@@ -162,14 +162,27 @@ fn segments(
     optional
 }
 
-/// `cache r 1.2k · w 300` for the cache counters the last turn has, if any.
-fn cache_counts(usage: &Usage) -> Option<String> {
+/// `cache r 1.2k/8.4k · w 300/2.1k`: tokens read from and written to the prompt cache by the
+/// last turn, then by the whole conversation; a counter that is zero in both is left out.
+fn cache_counts(last: &Usage, total: &Usage) -> Option<String> {
     let cache: Vec<String> = [
-        ("r", usage.cache_read_input_tokens),
-        ("w", usage.cache_creation_input_tokens),
+        (
+            "r",
+            last.cache_read_input_tokens,
+            total.cache_read_input_tokens,
+        ),
+        (
+            "w",
+            last.cache_creation_input_tokens,
+            total.cache_creation_input_tokens,
+        ),
     ]
     .into_iter()
-    .filter_map(|(what, n)| Some(format!("{what} {}", format_tokens(n.filter(|n| *n > 0)?))))
+    .filter_map(|(what, last, total)| {
+        let total = total.filter(|n| *n > 0)?;
+        let last = format_tokens(last.unwrap_or(0));
+        Some(format!("{what} {last}/{}", format_tokens(total)))
+    })
     .collect();
     (!cache.is_empty()).then(|| format!("cache {}", cache.join(" · ")))
 }

@@ -92,7 +92,8 @@ impl PaneView {
                     .messages
                     .iter()
                     .filter_map(|m| Some((m.stored.model.as_deref()?, m.tokens()?.usage)));
-                let cost = pricing::estimated_cost(turns, |id| app.model_spec(id));
+                let cache = app.settings.request.prompt_cache;
+                let cost = pricing::estimated_cost(turns, |id| app.model_spec(id), cache);
                 self.stats = Some((key, usage, cost));
                 (usage, cost)
             }
