@@ -4,6 +4,10 @@
 //! where it is split into deltas. The same plan then becomes either one JSON `Message` or a lazy
 //! sequence of SSE events, so the streamed and non-streamed answers can never disagree, and a
 //! 200,000-word reply costs one `String` plus a vector of offsets rather than a string per delta.
+//!
+//! It is longer than the other files on purpose: every block kind the fake sends (thinking,
+//! redacted, tool and server-tool calls, citations) is planned here, next to the one event
+//! writer they share, so adding a kind touches one file and cannot drift from the wire form.
 
 use std::iter::once;
 
