@@ -178,7 +178,7 @@ pub struct RequestDefaults {
     pub top_k: Option<u32>,
     pub user_id: Option<String>,
     pub service_tier: Option<ServiceTier>,
-    /// Where the cache breakpoints go is [`crate::app::history::place_cache_breakpoints`].
+    /// Where the cache breakpoints go is [`crate::app::cache::place_cache_breakpoints`].
     pub prompt_cache: PromptCache,
     pub extra_body: serde_json::Map<String, serde_json::Value>,
 }
