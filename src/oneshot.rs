@@ -59,11 +59,16 @@ pub fn build_request(config: &Config, prompt: &str) -> MessagesRequest {
         max_tokens: config.max_tokens,
         temperature: config.temperature,
         top_p: config.top_p,
-        top_k: config.top_k,
-        stop_sequences: stops(config.stop_sequences.clone()),
+        top_k: config.request.top_k,
+        stop_sequences: stops(config.request.stop_sequences.clone()),
         ..Default::default()
     };
-    finish_request(config, &mut request, config.thinking, config.effort);
+    finish_request(
+        config,
+        &mut request,
+        config.request.thinking,
+        config.request.effort,
+    );
     request
 }
 
@@ -84,7 +89,7 @@ fn finish_request(
     for note in crate::config::apply_rules(request, thinking, effort, &caps) {
         crate::term_eprintln!("tern: note: {note}");
     }
-    crate::app::cache::place_cache_breakpoints(request, config.prompt_cache);
+    crate::app::cache::place_cache_breakpoints(request, config.request.prompt_cache);
 }
 
 /// The request that continues a saved conversation: its whole history, every block (by the rule in

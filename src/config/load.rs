@@ -98,18 +98,20 @@ impl Config {
                 .unwrap_or(DEFAULT_MAX_TOKENS),
             temperature: overrides.temperature.or(file.temperature),
             top_p: overrides.top_p.or(file.top_p),
-            thinking: overrides.thinking.or(file.thinking).unwrap_or_default(),
-            effort: overrides.effort.or(file.effort),
-            stop_sequences: overrides
-                .stop_sequences
-                .clone()
-                .or(file.stop_sequences)
-                .unwrap_or_default(),
-            top_k: overrides.top_k.or(file.top_k),
-            user_id: file.user_id,
-            service_tier: file.service_tier,
-            prompt_cache: file.prompt_cache.unwrap_or_default(),
-            extra_body,
+            request: super::RequestDefaults {
+                thinking: overrides.thinking.or(file.thinking).unwrap_or_default(),
+                effort: overrides.effort.or(file.effort),
+                stop_sequences: overrides
+                    .stop_sequences
+                    .clone()
+                    .or(file.stop_sequences)
+                    .unwrap_or_default(),
+                top_k: overrides.top_k.or(file.top_k),
+                user_id: file.user_id,
+                service_tier: file.service_tier,
+                prompt_cache: file.prompt_cache.unwrap_or_default(),
+                extra_body,
+            },
             auth: file.auth.unwrap_or_default(),
             system: overrides.system.clone().or(file.system),
             anthropic_version: file
@@ -171,16 +173,26 @@ impl Config {
         if self.model.trim().is_empty() {
             return invalid("model", "must not be empty");
         }
-        if let Err(message) = self.thinking.check(self.max_tokens) {
+        if let Err(message) = self.request.thinking.check(self.max_tokens) {
             return invalid("thinking", &message);
         }
-        if self.top_k == Some(0) {
+        if self.request.top_k == Some(0) {
             return invalid("top_k", "must be at least 1");
         }
-        if self.stop_sequences.iter().any(|s| s.trim().is_empty()) {
+        if self
+            .request
+            .stop_sequences
+            .iter()
+            .any(|s| s.trim().is_empty())
+        {
             return invalid("stop_sequences", "a stop sequence must not be blank");
         }
-        if self.user_id.as_deref().is_some_and(|u| u.trim().is_empty()) {
+        if self
+            .request
+            .user_id
+            .as_deref()
+            .is_some_and(|u| u.trim().is_empty())
+        {
             return invalid("user_id", "must not be empty (leave it out to send none)");
         }
         Ok(())

@@ -87,16 +87,9 @@ pub struct Config {
     pub max_tokens: u32,
     pub temperature: Option<f64>,
     pub top_p: Option<f64>,
-    pub thinking: Thinking,
-    pub effort: Option<Effort>,
-    pub stop_sequences: Vec<String>,
-    pub top_k: Option<u32>,
-    /// Sent as `metadata.user_id`.
-    pub user_id: Option<String>,
-    pub service_tier: Option<ServiceTier>,
-    pub prompt_cache: PromptCache,
-    /// `[extra_body]`, less any key naming a field tern sets (a warning says so).
-    pub extra_body: serde_json::Map<String, serde_json::Value>,
+    /// Thinking, effort, stop sequences, top_k, `metadata.user_id`, tier, caching and
+    /// `[extra_body]` (less any key naming a field tern sets: a warning says so).
+    pub request: RequestDefaults,
     pub auth: crate::api::AuthScheme,
     pub system: Option<String>,
     pub anthropic_version: String,
@@ -148,22 +141,13 @@ impl Config {
 
     /// The request settings a session starts from.
     pub fn request_defaults(&self) -> RequestDefaults {
-        RequestDefaults {
-            thinking: self.thinking,
-            effort: self.effort,
-            stop_sequences: self.stop_sequences.clone(),
-            top_k: self.top_k,
-            user_id: self.user_id.clone(),
-            service_tier: self.service_tier,
-            prompt_cache: self.prompt_cache,
-            extra_body: self.extra_body.clone(),
-        }
+        self.request.clone()
     }
 
     /// The fields every request takes from the configuration alone: `metadata`,
     /// `service_tier` and `extra_body`.
     pub fn fixed_fields(&self, request: &mut crate::api::MessagesRequest) {
-        self.request_defaults().fixed_fields(request);
+        self.request.fixed_fields(request);
     }
 }
 

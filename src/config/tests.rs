@@ -205,16 +205,16 @@ fn request_settings_parse_and_check() {
                 stop_sequences = [\"END\"]\nuser_id = \"u\"\nservice_tier = \"auto\"\n\
                 auth = \"x-api-key\"\n";
     let c = load(Some(file), &[], Overrides::default()).unwrap();
-    assert_eq!(c.thinking, Thinking::Budget(4096));
-    assert_eq!(c.effort, Some(Effort::Max));
+    assert_eq!(c.request.thinking, Thinking::Budget(4096));
+    assert_eq!(c.request.effort, Some(Effort::Max));
     assert_eq!(
-        (c.top_k, c.stop_sequences.as_slice()),
+        (c.request.top_k, c.request.stop_sequences.as_slice()),
         (Some(3), &["END".to_owned()][..])
     );
-    assert_eq!(c.service_tier, Some(ServiceTier::Auto));
+    assert_eq!(c.request.service_tier, Some(ServiceTier::Auto));
     assert_eq!(c.auth, crate::api::AuthScheme::XApiKey);
     let c = load(Some("thinking = \"adaptive\""), &[], Overrides::default()).unwrap();
-    assert_eq!(c.thinking, Thinking::Adaptive);
+    assert_eq!(c.request.thinking, Thinking::Adaptive);
     assert_eq!(c.auth, crate::api::AuthScheme::Bearer, "the default");
     for (text, field, says) in [
         ("thinking = 4096", "thinking", "less than max_tokens (4096)"),
@@ -244,7 +244,10 @@ fn request_settings_parse_and_check() {
         ..Default::default()
     };
     assert_eq!(
-        load(Some("thinking = 2048"), &[], flags).unwrap().thinking,
+        load(Some("thinking = 2048"), &[], flags)
+            .unwrap()
+            .request
+            .thinking,
         Thinking::Off
     );
 }
@@ -253,12 +256,15 @@ fn request_settings_parse_and_check() {
 fn extra_body_keeps_only_fields_tern_does_not_set() {
     let file = "[extra_body]\nroute = \"eu\"\nstream = false\nnested = { a = [1, 2] }\n";
     let c = load(Some(file), &[], Overrides::default()).unwrap();
-    assert_eq!(c.extra_body.get("route"), Some(&serde_json::json!("eu")));
     assert_eq!(
-        c.extra_body.get("nested"),
+        c.request.extra_body.get("route"),
+        Some(&serde_json::json!("eu"))
+    );
+    assert_eq!(
+        c.request.extra_body.get("nested"),
         Some(&serde_json::json!({"a": [1, 2]}))
     );
-    assert!(!c.extra_body.contains_key("stream"));
+    assert!(!c.request.extra_body.contains_key("stream"));
     assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
     assert!(
         c.warnings[0].contains("extra_body.stream"),
@@ -312,7 +318,7 @@ fn capabilities_from_the_table_and_the_file() {
 fn prompt_cache_defaults_to_5m_and_is_checked() {
     use super::PromptCache;
     let c = load(None, &[], Overrides::default()).unwrap();
-    assert_eq!(c.prompt_cache, PromptCache::FiveMinutes);
+    assert_eq!(c.request.prompt_cache, PromptCache::FiveMinutes);
     assert_eq!(c.request_defaults().prompt_cache, PromptCache::FiveMinutes);
     for (text, want) in [
         ("prompt_cache = \"1h\"", PromptCache::OneHour),
@@ -322,6 +328,7 @@ fn prompt_cache_defaults_to_5m_and_is_checked() {
         assert_eq!(
             load(Some(text), &[], Overrides::default())
                 .unwrap()
+                .request
                 .prompt_cache,
             want
         );
