@@ -181,7 +181,7 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
             log.progress(partial);
         }
     };
-    let outcome = oneshot::run(
+    let mut outcome = oneshot::run(
         &client,
         &request,
         !cli.no_stream,
@@ -189,12 +189,33 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
         &mut interrupts,
     )
     .await;
+    // A paused turn is sent back as it is and finished, as in the app.
+    let mut resumes = 0;
+    while outcome.paused() && resumes < tern::app::history::MAX_AUTO_RESUMES {
+        resumes += 1;
+        let resume = outcome.resume_request(&request);
+        let before = outcome.message.content.clone();
+        let mut save_more = |partial: &Message| {
+            let mut so_far = partial.clone();
+            so_far.content = tern::app::history::joined_reply(&before, so_far.content);
+            save_progress(&so_far);
+        };
+        let more = oneshot::run(
+            &client,
+            &resume,
+            !cli.no_stream,
+            &mut save_more,
+            &mut interrupts,
+        )
+        .await;
+        outcome = outcome.then(more);
+    }
     let saved_in = log.as_ref().map(|l| l.conversation_id().to_owned());
     if let Some(log) = log {
         let (status, api_error) = outcome.status();
         log.finish(&outcome.message, status, api_error);
     }
-    print_exit(&outcome, saved_in.as_deref(), config)
+    print_exit(&outcome, saved_in.as_deref(), request.max_tokens)
 }
 
 /// The prompt of `-p` (its words after piped stdin); the exit code when there is none.
@@ -254,7 +275,7 @@ fn print_request(
 
 /// What `-p` says last and exits with: the signal that stopped it, the error, or success;
 /// where the partial reply was saved when one arrived.
-fn print_exit(outcome: &oneshot::Outcome, saved_in: Option<&str>, config: &Config) -> ExitCode {
+fn print_exit(outcome: &oneshot::Outcome, saved_in: Option<&str>, max_tokens: u32) -> ExitCode {
     let arrived = !outcome.message.text().trim().is_empty();
     let kept = match (saved_in, arrived) {
         (Some(id), true) => format!(
@@ -272,7 +293,7 @@ fn print_exit(outcome: &oneshot::Outcome, saved_in: Option<&str>, config: &Confi
         term_eprintln!("tern: stopped by {}{kept}", signal.name());
         return ExitCode::from(signal.exit_code());
     }
-    finish_print(&outcome.message, config);
+    finish_print(&outcome.message, max_tokens);
     match &outcome.error {
         None => ExitCode::SUCCESS,
         Some(oneshot::OneShotError::Api(e)) if kept.is_empty() => {
@@ -294,12 +315,35 @@ fn print_exit(outcome: &oneshot::Outcome, saved_in: Option<&str>, config: &Confi
     }
 }
 
-fn finish_print(message: &Message, config: &Config) {
-    if message.stop_reason.as_deref() == Some("max_tokens") {
-        term_eprintln!(
-            "tern: note: the reply stopped at max_tokens ({}); raise --max-tokens for a longer one",
-            config.max_tokens
-        );
+/// Say on stderr why the reply stopped, when it was not a plain end.
+fn finish_print(message: &Message, max_tokens: u32) {
+    match message.stop_reason.as_deref() {
+        Some("max_tokens") => term_eprintln!(
+            "tern: note: the reply stopped at max_tokens ({max_tokens}); raise --max-tokens for a longer one"
+        ),
+        Some("pause_turn") => term_eprintln!(
+            "tern: note: the server paused this turn again after {} resumes; `tern -c -p` goes on",
+            tern::app::history::MAX_AUTO_RESUMES
+        ),
+        Some("model_context_window_exceeded") => term_eprintln!(
+            "tern: note: the reply filled the model's context window; start a new conversation or use a model with a larger one"
+        ),
+        Some("refusal") => {
+            let field = |name: &str| {
+                message
+                    .stop_details
+                    .as_ref()
+                    .and_then(|d| d.get(name))
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+            };
+            let category = field("category").map_or(String::new(), |c| format!(" ({c})"));
+            let explanation = field("explanation").map_or(String::new(), |e| format!(": {e}"));
+            term_eprintln!(
+                "tern: note: the model declined to answer{category}{explanation}; rephrase, or try another model with -m"
+            );
+        }
+        _ => {}
     }
 }
 

@@ -110,11 +110,13 @@ pub fn continue_request(
             role: m.role,
             content: &m.content,
             model: m.model.as_deref(),
+            refused: m.stop_reason.as_deref() == Some("refusal"),
         })
         .chain([Turn {
             role: crate::api::Role::User,
             content: &prompt,
             model: None,
+            refused: false,
         }]);
     let params = &conversation.params;
     let model = flags
@@ -420,6 +422,37 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The server paused the turn (a long server-tool run) and it ended cleanly.
+    pub fn paused(&self) -> bool {
+        self.error.is_none()
+            && self.interrupted.is_none()
+            && self.message.stop_reason.as_deref() == Some("pause_turn")
+    }
+
+    /// `request` again with this paused reply as its final message, as it arrived, so the
+    /// server finishes the turn.
+    pub fn resume_request(&self, request: &MessagesRequest) -> MessagesRequest {
+        let mut resume = request.clone();
+        resume
+            .messages
+            .push(crate::api::RequestMessage::assistant_blocks(
+                self.message.content.clone(),
+            ));
+        resume
+    }
+
+    /// This reply continued by `more`: its blocks and usage added, and how `more` ended.
+    pub fn then(self, more: Outcome) -> Outcome {
+        let mut message = more.message;
+        message.content = crate::app::history::joined_reply(&self.message.content, message.content);
+        message.usage = self.message.usage.plus(message.usage);
+        Outcome {
+            message,
+            error: more.error,
+            interrupted: more.interrupted,
+        }
+    }
+
     /// Stopped by `signal` before any reply arrived.
     fn stopped(signal: Interrupt) -> Outcome {
         Outcome {

@@ -2290,3 +2290,221 @@ fn alt_t_toggles_the_panes_thinking_display() {
     let _ = app.update(alt(KeyCode::Char('t')));
     assert!(!app.pane().show_thinking);
 }
+
+// ─── Stop reasons: continue, resume, refusal ──────────────────────────────────────────────
+
+/// A finished message of `blocks` that stopped for `stop_reason`.
+fn finished_with(blocks: Vec<ContentBlock>, stop_reason: &str, u: tern::api::Usage) -> ApiEvent {
+    ApiEvent::Finished(Box::new(Message {
+        id: "msg_test".into(),
+        kind: "message".into(),
+        role: Role::Assistant,
+        content: blocks,
+        model: "m".into(),
+        stop_reason: Some(stop_reason.into()),
+        usage: u,
+        ..Message::default()
+    }))
+}
+
+fn block(v: serde_json::Value) -> ContentBlock {
+    serde_json::from_value(v).unwrap()
+}
+
+#[test]
+fn continue_goes_on_with_a_reply_cut_off_at_max_tokens_in_the_same_message() {
+    let mut app = new_app();
+    let (_, request, _) = the_send(&submit(&mut app, "write a poem"));
+    api(&mut app, request, ApiEvent::Text("Roses are".into()));
+    let cut = vec![ContentBlock::text("Roses are")];
+    api(
+        &mut app,
+        request,
+        finished_with(cut, "max_tokens", usage(10, 4)),
+    );
+    assert_eq!(last(&app).stored.stop_reason.as_deref(), Some("max_tokens"));
+
+    let effects = submit(&mut app, "/continue");
+    let (_, more, body) = the_send(&effects);
+    // The partial reply goes back after its prompt, then a user turn asks for the rest.
+    let sent = history(&body);
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert_eq!(sent[0], (Role::User, "write a poem".into()));
+    assert_eq!(sent[1], (Role::Assistant, "Roses are".into()));
+    assert_eq!(sent[2].0, Role::User);
+    assert!(sent[2].1.contains("cut off"), "{:?}", sent[2].1);
+    // No new message: the reply itself streams on.
+    assert_eq!(app.pane().messages.len(), 2);
+    assert_eq!(last(&app).status(), MessageStatus::Streaming);
+
+    api(&mut app, more, started(30));
+    api(&mut app, more, ApiEvent::Text(" red.".into()));
+    assert_eq!(last(&app).text, "Roses are red.");
+    let rest = vec![ContentBlock::text(" red.")];
+    let effects = api(
+        &mut app,
+        more,
+        finished_with(rest, "end_turn", usage(30, 3)),
+    );
+    let reply = last(&app);
+    assert_eq!(reply.status(), MessageStatus::Complete);
+    assert_eq!(
+        reply.stored.content,
+        vec![ContentBlock::text("Roses are red.")]
+    );
+    assert_eq!(reply.stored.stop_reason.as_deref(), Some("end_turn"));
+    // Both requests' tokens are the reply's.
+    let u = reply.stored.usage.unwrap();
+    assert_eq!((u.input_tokens, u.output_tokens), (40, 7));
+    let saved = saved_messages(&effects);
+    assert_eq!(saved.last().unwrap().content, reply.stored.content);
+
+    // The next turn sends it as one reply.
+    let (_, _, body) = the_send(&submit(&mut app, "thanks"));
+    assert_eq!(
+        history(&body),
+        [
+            (Role::User, "write a poem".into()),
+            (Role::Assistant, "Roses are red.".into()),
+            (Role::User, "thanks".into()),
+        ]
+    );
+}
+
+#[test]
+fn continue_works_on_a_stopped_reply_and_explains_otherwise() {
+    let mut app = new_app();
+    assert!(io(submit(&mut app, "/continue")).is_empty());
+    assert_notice(&app, NoticeKind::Info, "nothing to continue");
+    turn(&mut app, "q", "a whole answer");
+    assert!(io(submit(&mut app, "/continue")).is_empty());
+    assert_notice(&app, NoticeKind::Info, "nothing to continue");
+
+    let (_, request, _) = the_send(&submit(&mut app, "again"));
+    api(&mut app, request, ApiEvent::Text("half an ".into()));
+    let _ = app.update(key(KeyCode::Esc));
+    assert_eq!(last(&app).status(), MessageStatus::Stopped);
+    let (_, more, body) = the_send(&submit(&mut app, "/continue"));
+    let sent = history(&body);
+    assert_eq!(sent[3], (Role::Assistant, "half an ".into()));
+    api(&mut app, more, ApiEvent::Text("answer".into()));
+    let rest = vec![ContentBlock::text("answer")];
+    api(&mut app, more, finished_with(rest, "end_turn", usage(1, 1)));
+    assert_eq!(
+        last(&app).stored.content,
+        vec![ContentBlock::text("half an answer")]
+    );
+    assert_eq!(app.pane().messages.len(), 4);
+}
+
+#[test]
+fn a_paused_turn_is_resumed_as_is_and_its_blocks_joined() {
+    let mut app = new_app();
+    let (_, request, _) = the_send(&submit(&mut app, "search the web"));
+    let call = block(serde_json::json!({
+        "type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search",
+        "input": {"query": "q"}
+    }));
+    let paused = vec![ContentBlock::text("Let me search."), call.clone()];
+    let effects = api(
+        &mut app,
+        request,
+        finished_with(paused.clone(), "pause_turn", usage(5, 5)),
+    );
+    // Resumed at once: the paused content is the final assistant message, unchanged.
+    let (_, resumed, body) = the_send(&effects);
+    assert_ne!(resumed, request);
+    let last_sent = body.messages.last().unwrap();
+    assert_eq!(last_sent.role, Role::Assistant);
+    assert_eq!(last_sent.content, MessageContent::Blocks(paused.clone()));
+    assert_eq!(body.messages.len(), 2);
+
+    let result = block(serde_json::json!({
+        "type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []
+    }));
+    let rest = vec![result.clone(), ContentBlock::text("Found it.")];
+    api(
+        &mut app,
+        resumed,
+        finished_with(rest, "end_turn", usage(7, 3)),
+    );
+    let reply = last(&app);
+    assert_eq!(
+        reply.stored.content,
+        vec![
+            ContentBlock::text("Let me search."),
+            call,
+            result,
+            ContentBlock::text("Found it.")
+        ]
+    );
+    assert_eq!(reply.stored.usage.unwrap().output_tokens, 8);
+    assert!(!app.pane().is_busy());
+}
+
+#[test]
+fn paused_turns_are_resumed_a_few_times_in_a_row_then_left_to_continue() {
+    let mut app = new_app();
+    let (_, mut request, _) = the_send(&submit(&mut app, "search"));
+    let mut sends = 0;
+    loop {
+        let paused = vec![ContentBlock::text(format!("step {sends}."))];
+        let effects = api(
+            &mut app,
+            request,
+            finished_with(paused, "pause_turn", usage(1, 1)),
+        );
+        match sends_of(&effects) {
+            Some(next) => request = next,
+            None => break,
+        }
+        sends += 1;
+        assert!(sends < 20, "resumed without end");
+    }
+    assert_eq!(sends, 5);
+    assert_eq!(last(&app).stored.stop_reason.as_deref(), Some("pause_turn"));
+    // `/continue` resumes it again.
+    assert!(sends_of(&submit(&mut app, "/continue")).is_some());
+}
+
+fn sends_of(effects: &[Effect]) -> Option<tern::app::RequestId> {
+    sends(effects).first().map(|(_, request, _)| *request)
+}
+
+#[test]
+fn a_refused_exchange_is_not_sent_again_and_can_be_retried() {
+    let mut app = new_app();
+    turn(&mut app, "hello", "hi");
+    let (_, request, _) = the_send(&submit(&mut app, "something bad"));
+    api(&mut app, request, ApiEvent::Text("I".into()));
+    let refused = vec![ContentBlock::text("I")];
+    api(
+        &mut app,
+        request,
+        finished_with(refused, "refusal", usage(1, 1)),
+    );
+
+    // Retrying asks the same prompt again (on whatever model is chosen now).
+    let (_, retry, body) = the_send(&app.update(ctrl('t')));
+    assert_eq!(
+        history(&body).last().unwrap(),
+        &(Role::User, "something bad".into())
+    );
+    let again = vec![ContentBlock::text("I")];
+    api(
+        &mut app,
+        retry,
+        finished_with(again, "refusal", usage(1, 1)),
+    );
+
+    // The next prompt goes without the refused exchange.
+    let (_, _, body) = the_send(&submit(&mut app, "something else"));
+    assert_eq!(
+        history(&body),
+        [
+            (Role::User, "hello".into()),
+            (Role::Assistant, "hi".into()),
+            (Role::User, "something else".into()),
+        ]
+    );
+}

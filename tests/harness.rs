@@ -634,3 +634,79 @@ async fn a_twenty_turn_conversation_reads_its_history_from_the_prompt_cache() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_reasons_continue_resume_and_explain_a_refusal() {
+    let rig = Rig::new().await;
+    let server = &rig.server;
+    let asked = |n: usize| {
+        move |t: &str| {
+            status_line(t).contains("│ ready")
+                && server
+                    .requests()
+                    .iter()
+                    .filter(|r| r.path == "/v1/messages")
+                    .count()
+                    == n
+        }
+    };
+    rig.run(Start::New, |mut user| async move {
+        user.send("a poem scenario:max-tokens words:30");
+        let text = user.wait_for("cut off", asked(1)).await;
+        assert!(text.contains("cut off at max_tokens"), "{text}");
+        user.send("/continue");
+        let text = user.wait_for("continued", asked(2)).await;
+        assert!(!text.contains("cut off at max_tokens"), "{text}");
+        // A paused turn is resumed without asking.
+        user.send("look it up scenario:pause-turn");
+        user.wait_for("resumed", asked(4)).await;
+        user.send("something bad scenario:refusal");
+        let text = user.wait_for("refused", asked(5)).await;
+        assert!(text.contains("declined"), "{text}");
+        user.send("something else");
+        let text = user.wait_for("after the refusal", asked(6)).await;
+        assert!(!text.contains("Error"), "{text}");
+        quit(user)
+    })
+    .await;
+    let bodies = rig.message_requests();
+    let roles = |body: &serde_json::Value| -> Vec<String> {
+        body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["role"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // The continuation: the cut-off reply, then a user turn asking for the rest.
+    assert_eq!(roles(&bodies[1]), ["user", "assistant", "user"]);
+    // The resume: the paused reply as the final message.
+    assert_eq!(
+        roles(&bodies[3]).last().map(String::as_str),
+        Some("assistant")
+    );
+    // After the refusal, its exchange is left out.
+    let last = bodies[5]["messages"].as_array().unwrap();
+    assert!(
+        !last.iter().any(|m| m.to_string().contains("something bad")),
+        "{last:?}"
+    );
+    let (_, messages) = rig.latest();
+    let replies: Vec<&StoredMessage> = messages
+        .iter()
+        .filter(|m| m.role == Role::Assistant)
+        .collect();
+    assert_eq!(
+        replies.len(),
+        4,
+        "continued and resumed replies stay one message each"
+    );
+    assert_eq!(replies[0].stop_reason.as_deref(), Some("end_turn"));
+    assert!(words(&tern::api::types::plain_text(&replies[0].content)) > 30);
+    let kinds: Vec<&str> = replies[1].content.iter().map(|b| b.kind()).collect();
+    assert!(
+        kinds.contains(&"server_tool_use") && kinds.contains(&"web_search_tool_result"),
+        "{kinds:?}"
+    );
+    assert_eq!(replies[2].stop_reason.as_deref(), Some("refusal"));
+}

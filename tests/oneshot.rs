@@ -445,3 +445,34 @@ fn text_after_a_tool_call_starts_a_new_paragraph() {
     run.success();
     assert_eq!(run.stdout(), "I'll look that up.\n\nTerns migrate far.\n");
 }
+
+#[test]
+fn a_paused_turn_is_resumed_and_a_refusal_explained() {
+    let server = server(None);
+    let run = tern(
+        &server,
+        "k",
+        &["-p", "look it up scenario:pause-turn"],
+        None,
+    );
+    assert!(run.ok(), "stderr: {}", run.stderr());
+    let bodies: Vec<serde_json::Value> = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1/messages")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 2, "paused once, then resumed");
+    let resumed = bodies[1]["messages"].as_array().unwrap();
+    assert_eq!(resumed.last().unwrap()["role"], "assistant");
+    assert!(run.stdout().contains("Let me search the web for that."));
+    assert!(!run.stderr().contains("paused"), "{}", run.stderr());
+
+    let run = tern(&server, "k", &["-p", "bad scenario:refusal"], None);
+    assert!(run.ok(), "stderr: {}", run.stderr());
+    assert!(
+        run.stderr().contains("declined to answer"),
+        "{}",
+        run.stderr()
+    );
+}

@@ -1337,3 +1337,48 @@ fn redacted_thinking_says_so() {
         "{text}"
     );
 }
+
+// ─── Stop reasons ────────────────────────────────────────────────────────────────────────
+
+fn stopped_for(text: &str, stop_reason: &str, details: Option<serde_json::Value>) -> ApiEvent {
+    ApiEvent::Finished(Box::new(tern::api::Message {
+        id: "msg_stop".into(),
+        kind: "message".into(),
+        role: tern::api::Role::Assistant,
+        content: vec![tern::api::ContentBlock::text(text)],
+        model: tern::config::DEFAULT_MODEL.into(),
+        stop_reason: Some(stop_reason.into()),
+        stop_details: details,
+        usage: usage(20, 30),
+        ..Default::default()
+    }))
+}
+
+#[test]
+fn stop_reasons_say_what_to_do_next() {
+    let mut screen = Screen::new(80, 24);
+    let request = screen.send("a long poem");
+    screen.event(request, stopped_for("Roses are red,", "max_tokens", None));
+    let text = screen.text();
+    assert!(
+        text.contains("cut off at max_tokens · /continue goes on"),
+        "{text}"
+    );
+
+    let request = screen.send("something bad");
+    let details = serde_json::json!({
+        "type": "refusal",
+        "category": "cyber",
+        "explanation": "This request was declined because it could enable cyber harm.\u{1b}[2J",
+    });
+    screen.event(request, stopped_for("I can't", "refusal", Some(details)));
+    let text = screen.text();
+    assert!(
+        text.contains("⊘ the model declined to answer (cyber)"),
+        "{text}"
+    );
+    assert!(text.contains("could enable cyber harm."), "{text}");
+    assert!(text.contains("left out of what is sent next"), "{text}");
+    assert_no_controls(screen.draw().buffer());
+    insta::assert_snapshot!("stop_reasons_80x24", screen.draw());
+}

@@ -272,6 +272,52 @@ pub enum ServiceTier {
 }
 
 impl Usage {
+    /// Two requests' usage together (a reply and its continuation): every count summed; the
+    /// tier is the later one's.
+    pub fn plus(self, later: Usage) -> Usage {
+        let sum = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        };
+        let cache_creation = match (self.cache_creation, later.cache_creation) {
+            (None, None) => None,
+            (a, b) => {
+                let (a, b) = (a.unwrap_or_default(), b.unwrap_or_default());
+                Some(CacheCreation {
+                    ephemeral_5m_input_tokens: a.ephemeral_5m_input_tokens
+                        + b.ephemeral_5m_input_tokens,
+                    ephemeral_1h_input_tokens: a.ephemeral_1h_input_tokens
+                        + b.ephemeral_1h_input_tokens,
+                })
+            }
+        };
+        let server_tool_use = match (self.server_tool_use, later.server_tool_use) {
+            (None, None) => None,
+            (a, b) => {
+                let (a, b) = (a.unwrap_or_default(), b.unwrap_or_default());
+                Some(ServerToolUse {
+                    web_search_requests: sum(a.web_search_requests, b.web_search_requests),
+                    web_fetch_requests: sum(a.web_fetch_requests, b.web_fetch_requests),
+                })
+            }
+        };
+        Usage {
+            input_tokens: self.input_tokens + later.input_tokens,
+            output_tokens: self.output_tokens + later.output_tokens,
+            cache_creation_input_tokens: sum(
+                self.cache_creation_input_tokens,
+                later.cache_creation_input_tokens,
+            ),
+            cache_read_input_tokens: sum(
+                self.cache_read_input_tokens,
+                later.cache_read_input_tokens,
+            ),
+            cache_creation,
+            server_tool_use,
+            service_tier: later.service_tier.or(self.service_tier),
+        }
+    }
+
     /// All input tokens the request consumed, cached or not.
     pub fn total_input(&self) -> u64 {
         self.input_tokens

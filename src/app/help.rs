@@ -29,7 +29,7 @@ const OTHER_KEYS: [(&str, &str); 5] = [
 ];
 
 /// The slash commands typed in the input.
-const SLASH_COMMANDS: [(&str, &str); 10] = [
+const SLASH_COMMANDS: [(&str, &str); 11] = [
     (
         "/system TEXT",
         "system prompt for this conversation (empty clears)",
@@ -55,6 +55,10 @@ const SLASH_COMMANDS: [(&str, &str); 10] = [
         "model for the next turn (unlisted ids are used as typed)",
     ),
     ("/title TEXT", "rename the conversation"),
+    (
+        "/continue",
+        "go on with a reply cut off (max_tokens, stopped, failed) or paused",
+    ),
 ];
 
 /// The heading over the slash commands.

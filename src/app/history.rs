@@ -22,7 +22,17 @@
 //!   line between two texts), so roles always alternate and nothing the user wrote is dropped;
 //! - of several replies to one prompt (retries) the last one with something to send counts, and
 //!   replies after the last prompt are left out: the request asks for the reply to that prompt,
-//!   so a retry replaces a failed reply instead of continuing it.
+//!   so a retry replaces a failed reply instead of continuing it;
+//! - **a refused exchange**: a reply that ended with `stop_reason: "refusal"` and the prompt it
+//!   refused (unless a later reply to that prompt was not refused). Anthropic's streaming
+//!   refusals guide says the context must be reset before going on: sent again, the same turn
+//!   is refused again.
+//!
+//! Continuing a reply ([`continuation`]) sends it after its prompt: a paused turn
+//! (`pause_turn`) as the final assistant message, as the stop-reasons guide says; a reply cut
+//! off (`max_tokens`, stopped, broken) followed by a user turn asking to go on from where it
+//! ended, because the 4.6 models refuse a final assistant message (prefill) and thinking
+//! forbids one, while this works on every model.
 //!
 //! A user turn keeps all its blocks (text, later tool results, images, documents); one plain
 //! text block is sent as a bare string, the shape every gateway takes.
@@ -39,6 +49,8 @@ pub struct Turn<'a> {
     pub content: &'a [ContentBlock],
     /// The model that wrote it (replies); `None` when not known.
     pub model: Option<&'a str>,
+    /// A reply that ended in a refusal: it and its prompt are left out.
+    pub refused: bool,
 }
 
 /// The `messages` of a request to `model` from a conversation's turns, in order.
@@ -50,6 +62,8 @@ pub fn request_messages<'a>(
     // Prompts not answered yet, and the replies to them so far (retries), oldest first.
     let mut prompts: Vec<&[ContentBlock]> = Vec::new();
     let mut answers: Vec<Vec<ContentBlock>> = Vec::new();
+    // The last reply to the prompts so far was a refusal.
+    let mut refused = false;
     for turn in turns {
         match turn.role {
             Role::User => {
@@ -60,16 +74,24 @@ pub fn request_messages<'a>(
                     .rev()
                     .map(|a| answered_tools(a, turn.content))
                     .find(|a| says_something(a));
-                if let Some(answer) = answer {
+                if refused {
+                    prompts.clear();
+                } else if let Some(answer) = answer {
                     out.push(user_turn(&prompts));
                     out.push(RequestMessage::assistant_blocks(answer));
                     prompts.clear();
                 }
+                refused = false;
                 prompts.push(turn.content);
             }
             // A reply before any prompt answers nothing.
             Role::Assistant if prompts.is_empty() => {}
+            Role::Assistant if turn.refused => {
+                answers.clear();
+                refused = true;
+            }
             Role::Assistant => {
+                refused = false;
                 let blocks = sendable(turn.content, turn.model.is_none_or(|m| m == model));
                 if says_something(&blocks) {
                     answers.push(blocks);
@@ -80,6 +102,87 @@ pub fn request_messages<'a>(
     if !prompts.is_empty() {
         out.push(user_turn(&prompts));
     }
+    out
+}
+
+/// How a reply is continued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Continuation {
+    /// A paused turn: sent back as it is, as the final message.
+    Resume,
+    /// A reply cut off: sent, then a user turn asking for the rest.
+    CutOff,
+}
+
+/// What asks the model to go on with a reply that was cut off.
+pub const CONTINUE_PROMPT: &str = "Your previous reply was cut off. Continue it from exactly \
+     where it stopped: no preamble, and do not repeat anything already written.";
+
+/// The `messages` of a request that continues `reply`, the last of `turns` (which hold the
+/// conversation before it): the history as [`request_messages`] sends it, then the reply's
+/// sendable blocks, and for a cut-off reply the user turn asking for the rest. `None` when the
+/// reply has nothing to continue from (no text, no paused call).
+pub fn continuation<'a>(
+    turns: impl IntoIterator<Item = Turn<'a>>,
+    reply: Turn<'a>,
+    model: &str,
+    how: Continuation,
+) -> Option<Vec<RequestMessage>> {
+    let mut messages = request_messages(turns, model);
+    if messages.last().is_none_or(|m| m.role != Role::User) {
+        return None;
+    }
+    let mut blocks = match how {
+        Continuation::Resume => reply.content.to_vec(),
+        Continuation::CutOff => sendable(reply.content, reply.model.is_none_or(|m| m == model)),
+    };
+    if how == Continuation::CutOff {
+        // A call with no result cannot be continued; the text before it can.
+        blocks.retain(|b| !matches!(b, ContentBlock::ToolUse { .. }));
+    }
+    if !says_something(&blocks) {
+        return None;
+    }
+    messages.push(RequestMessage::assistant_blocks(blocks));
+    if how == Continuation::CutOff {
+        messages.push(RequestMessage {
+            role: Role::User,
+            content: MessageContent::Text(CONTINUE_PROMPT.to_owned()),
+        });
+    }
+    Some(messages)
+}
+
+/// Paused turns (`pause_turn`) resumed in a row before tern stops and leaves it to the user.
+pub const MAX_AUTO_RESUMES: u32 = 5;
+
+/// The blocks of a continued reply: those it had, then the continuation's, the text where one
+/// ends and the next begins joined into one block (as if it had never stopped).
+pub fn joined_reply(
+    before: &[crate::api::ContentBlock],
+    more: Vec<crate::api::ContentBlock>,
+) -> Vec<crate::api::ContentBlock> {
+    use crate::api::ContentBlock::Text;
+    let mut out = before.to_vec();
+    let mut more = more.into_iter();
+    if let Some(first) = more.next() {
+        match (out.last_mut(), first) {
+            (
+                Some(Text {
+                    text,
+                    citations: None,
+                    ..
+                }),
+                Text {
+                    text: next,
+                    citations: None,
+                    ..
+                },
+            ) => text.push_str(&next),
+            (_, first) => out.push(first),
+        }
+    }
+    out.extend(more);
     out
 }
 
@@ -242,6 +345,7 @@ mod tests {
                 role: *role,
                 content,
                 model: (*role == Role::Assistant).then_some(MODEL),
+                refused: false,
             }),
             MODEL,
         )
@@ -346,16 +450,19 @@ mod tests {
                     role: U,
                     content: &text("q1"),
                     model: None,
+                    refused: false,
                 },
                 Turn {
                     role: A,
                     content: &reply,
                     model: Some("claude-opus-4.6"),
+                    refused: false,
                 },
                 Turn {
                     role: U,
                     content: &text("q2"),
                     model: None,
+                    refused: false,
                 },
             ],
             MODEL,

@@ -114,7 +114,7 @@ impl KeyAction {
             KeyAction::Editor => "compose the message in $EDITOR",
             KeyAction::CopyReply => "copy the last reply",
             KeyAction::CopyCode => "choose a code block and copy it",
-            KeyAction::Retry => "retry the last turn after an error",
+            KeyAction::Retry => "retry the last turn after an error or a refusal",
             KeyAction::ToggleThinking => "show or fold the model's thinking in this conversation",
             KeyAction::Help => "this help",
         }

@@ -194,6 +194,27 @@ pub struct Pane {
     pub kept_draft: String,
     /// Thinking blocks are shown whole rather than folded to one line (the view reads it).
     pub show_thinking: bool,
+    /// The request under way continues the last reply rather than starting one.
+    pub continuing: Option<Continuing>,
+}
+
+/// A reply being continued: what it held before, so the continuation adds to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Continuing {
+    pub how: super::history::Continuation,
+    /// The reply's blocks before the continuation (the first ones of its content).
+    pub blocks_before: usize,
+    /// Its usage before; the continuation's is added.
+    pub usage_before: Usage,
+    /// Paused turns resumed in a row without asking, this one included.
+    pub resumes: u32,
+}
+
+impl Continuing {
+    /// The reply's usage so far: what it had plus `more` of the continuation.
+    pub fn usage(&self, more: Usage) -> Usage {
+        self.usage_before.plus(more)
+    }
 }
 
 impl Pane {
@@ -252,6 +273,7 @@ impl Pane {
             confirmed_oversize: None,
             kept_draft: String::new(),
             show_thinking: false,
+            continuing: None,
         }
     }
 
@@ -270,6 +292,7 @@ impl Pane {
 
     /// End the pane's request (the pane goes idle); the request it had, if any.
     pub fn end_request(&mut self) -> Option<RequestId> {
+        self.continuing = None;
         std::mem::replace(&mut self.phase, Phase::Idle).request()
     }
 
@@ -325,16 +348,40 @@ impl Pane {
     /// settings for this model (for a notice): see [`crate::config::apply_rules`].
     pub fn build_request_noted(&self, settings: &Settings) -> (MessagesRequest, Vec<String>) {
         let contents: Vec<_> = self.messages.iter().map(ChatMessage::content).collect();
-        let turns = self
-            .messages
-            .iter()
-            .zip(&contents)
-            .map(|(m, content)| Turn {
-                role: m.role(),
-                content,
-                model: m.stored.model.as_deref(),
-            });
+        let turns = self.messages.iter().zip(&contents).map(Turn::of);
         let messages = super::history::request_messages(turns, &self.model);
+        self.request_with(settings, messages)
+    }
+
+    /// The request that continues the pane's last message, a reply (see
+    /// [`super::history::continuation`]); `None` when there is nothing to continue from.
+    pub fn build_continuation(
+        &self,
+        settings: &Settings,
+        how: super::history::Continuation,
+    ) -> Option<(MessagesRequest, Vec<String>)> {
+        let (reply, before) = self.messages.split_last()?;
+        if reply.role() != Role::Assistant {
+            return None;
+        }
+        let contents: Vec<_> = before.iter().map(ChatMessage::content).collect();
+        let reply_content = reply.content();
+        let turns = before.iter().zip(&contents).map(Turn::of);
+        let messages = super::history::continuation(
+            turns,
+            Turn::of((reply, &reply_content)),
+            &self.model,
+            how,
+        )?;
+        Some(self.request_with(settings, messages))
+    }
+
+    /// The request sending `messages` with this pane's model, system prompt and settings.
+    fn request_with(
+        &self,
+        settings: &Settings,
+        messages: Vec<crate::api::RequestMessage>,
+    ) -> (MessagesRequest, Vec<String>) {
         let params = &self.conversation.params;
         let mut request = MessagesRequest {
             model: self.model.clone(),
@@ -358,6 +405,18 @@ impl Pane {
         let notes = crate::config::apply_rules(&mut request, params.thinking, params.effort, &caps);
         super::cache::place_cache_breakpoints(&mut request, settings.request.prompt_cache);
         (request, notes)
+    }
+}
+
+impl<'a> Turn<'a> {
+    /// A pane's message as the history reads it, with `content` its blocks as they stand.
+    fn of((message, content): (&'a ChatMessage, &'a std::borrow::Cow<'a, [ContentBlock]>)) -> Self {
+        Turn {
+            role: message.role(),
+            content,
+            model: message.stored.model.as_deref(),
+            refused: message.stored.stop_reason.as_deref() == Some("refusal"),
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! the real API does) and by `GET /v1/models` (which reports the same facts as capabilities), so
 //! the two can never disagree. The values follow Anthropic's model and feature pages for the
 //! models of APIFree's list: adaptive thinking and effort `max` on the 4.6 models, effort up to
-//! `high` on Opus 4.5, no effort elsewhere; minimum cacheable prompt 4,096 tokens on Opus 4.6,
+//! `high` on Opus 4.5, no effort elsewhere; no prefill on the 4.6 models; minimum cacheable prompt 4,096 tokens on Opus 4.6,
 //! Opus 4.5 and Haiku 4.5 and 1,024 on the Sonnets. Ids the table does not know (added with
 //! `--model`) get the capabilities of a Sonnet 4.5.
 
@@ -25,6 +25,8 @@ pub(crate) struct ModelSpec {
     pub effort_levels: usize,
     /// Prefixes shorter than this are not cached.
     pub min_cacheable_tokens: u64,
+    /// A final assistant message (prefill) is taken; the 4.6 models refuse one.
+    pub prefill: bool,
 }
 
 impl ModelSpec {
@@ -41,6 +43,7 @@ const SONNET_4_5: ModelSpec = ModelSpec {
     adaptive_thinking: false,
     effort_levels: 0,
     min_cacheable_tokens: 1024,
+    prefill: true,
 };
 
 /// The spec of `id`; a Sonnet 4.5's, with an epoch release date, for ids it does not know.
@@ -69,6 +72,7 @@ pub(crate) fn spec(id: &str) -> ModelSpec {
             adaptive_thinking: true,
             effort_levels: 4,
             min_cacheable_tokens: 4096,
+            prefill: false,
         },
         "claude-sonnet-4.6" => ModelSpec {
             created_at: "2026-02-17T00:00:00Z",
@@ -77,6 +81,7 @@ pub(crate) fn spec(id: &str) -> ModelSpec {
             adaptive_thinking: true,
             effort_levels: 4,
             min_cacheable_tokens: 1024,
+            prefill: false,
         },
         _ => ModelSpec {
             created_at: "1970-01-01T00:00:00Z",

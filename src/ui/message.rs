@@ -155,15 +155,93 @@ pub(super) fn status_lines(
         if let Some(error) = &message.error {
             lines.extend(error_block(error, body_width, ctx));
         }
-        if message.stored.stop_reason.as_deref() == Some("max_tokens") {
-            lines.push(Line::from(Span::styled(
-                "  ⚠ the reply hit max_tokens (raise it with /max N)",
-                theme.warning,
-            )));
+        if message.status() == MessageStatus::Complete {
+            lines.extend(stop_reason_lines(message, body_width, ctx));
         }
     }
     lines.push(Line::default());
     lines
+}
+
+/// What a finished reply's stop reason asks of the user, when it is not a plain end: a reply
+/// cut off or paused can be continued, a refusal is explained, a full context window says
+/// where to go on.
+fn stop_reason_lines(message: &ChatMessage, width: u16, ctx: &RenderCtx) -> Vec<Line<'static>> {
+    let theme = ctx.theme;
+    let note = |text: String| -> Vec<Line<'static>> {
+        let wrapped = wrap::wrap_spans(
+            &[Span::styled(text, theme.warning)],
+            width.saturating_sub(2).max(2),
+        );
+        wrapped
+            .into_iter()
+            .map(|line| {
+                let mut spans = vec![Span::raw("  ")];
+                spans.extend(line.spans);
+                Line::from(spans)
+            })
+            .collect()
+    };
+    match message.stored.stop_reason.as_deref() {
+        Some("max_tokens") => note(
+            "⚠ cut off at max_tokens · /continue goes on from here · /max N raises the limit"
+                .to_owned(),
+        ),
+        Some("pause_turn") => note(
+            "⏸ the server paused this turn (a long-running tool) · /continue resumes it".to_owned(),
+        ),
+        Some("model_context_window_exceeded") => note(format!(
+            "⚠ the reply filled the model's context window · {} starts a new conversation, \
+             {} picks a model with a larger one",
+            ctx.keys.new_conversation, ctx.keys.models
+        )),
+        Some("refusal") => refusal_block(message, width, ctx),
+        _ => Vec::new(),
+    }
+}
+
+/// The banner of a refused reply: the category and the server's explanation (data, shown
+/// sanitized), and what happens next.
+fn refusal_block(message: &ChatMessage, width: u16, ctx: &RenderCtx) -> Vec<Line<'static>> {
+    let theme = ctx.theme;
+    let details = message
+        .stored
+        .response
+        .as_ref()
+        .and_then(|r| r.stop_details.as_ref());
+    let field = |name: &str| {
+        details
+            .and_then(|d| d.get(name))
+            .and_then(serde_json::Value::as_str)
+            .map(|s| for_terminal(s).into_owned())
+            .filter(|s| !s.trim().is_empty())
+    };
+    let headline = match field("category") {
+        Some(category) => format!("⊘ the model declined to answer ({category})"),
+        None => "⊘ the model declined to answer".to_owned(),
+    };
+    let mut out = Vec::new();
+    let bar = Span::styled("  ┃ ", theme.warning);
+    let mut push = |text: String, style: Style| {
+        for line in wrap::wrap_spans(&[Span::styled(text, style)], width.saturating_sub(2).max(2)) {
+            let mut spans = vec![bar.clone()];
+            spans.extend(line.spans);
+            out.push(Line::from(spans));
+        }
+    };
+    push(headline, theme.warning);
+    if let Some(explanation) = field("explanation") {
+        push(explanation, theme.text);
+    }
+    push(
+        format!(
+            "→ this exchange is left out of what is sent next · rephrase it, or {} picks \
+             another model and {} retries",
+            ctx.keys.models, ctx.keys.retry
+        ),
+        theme.dim,
+    );
+    out
 }
 
 pub(super) fn header_line(message: &ChatMessage, ctx: &RenderCtx) -> Line<'static> {

@@ -129,12 +129,17 @@ impl ViewState {
 /// Key labels shown inside messages (e.g. the retry key in an error block).
 pub struct KeyHints {
     pub retry: String,
+    pub models: String,
+    pub new_conversation: String,
 }
 
 impl From<&App> for KeyHints {
     fn from(app: &App) -> Self {
+        let label = |action| app.settings.keymap.label(action);
         KeyHints {
-            retry: app.settings.keymap.label(KeyAction::Retry),
+            retry: label(KeyAction::Retry),
+            models: label(KeyAction::ModelPicker),
+            new_conversation: label(KeyAction::NewConversation),
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::store::WriteCommand;
 
 impl App {
     /// `/system`, `/temp`, `/max`, `/top_p`, `/top_k`, `/think`, `/effort`, `/stop`, `/model`,
-    /// `/title`: one short arm per command, kept in one match so the list of commands is read
+    /// `/title`, `/continue`: one short arm per command, kept in one match so the list of commands is read
     /// in one place (the reason it is longer than the others).
     pub(super) fn slash_command(&mut self, rest: &str, effects: &mut Vec<Effect>) -> Slash {
         let (name, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
@@ -125,6 +125,10 @@ impl App {
                 Err(e) => Err(e),
             },
             "model" => Err("usage: /model ID (or Ctrl+P to pick one)".to_owned()),
+            "continue" => {
+                self.continue_last(effects);
+                return Slash::Done;
+            }
             _ => return Slash::Unknown(name.to_owned()),
         };
         match notice {
@@ -172,8 +176,9 @@ impl App {
 }
 
 /// The slash commands, as listed when an unknown one is typed (aliases work but are not shown).
-pub(super) const SLASH_COMMANDS: [&str; 10] = [
+pub(super) const SLASH_COMMANDS: [&str; 11] = [
     "system", "temp", "top_p", "top_k", "max", "think", "effort", "stop", "model", "title",
+    "continue",
 ];
 
 pub(super) fn parse_opt(

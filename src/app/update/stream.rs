@@ -2,6 +2,7 @@
 
 use crate::api::Role;
 use crate::api::types::plain_text;
+use crate::app::history::{Continuation, MAX_AUTO_RESUMES, joined_reply};
 use crate::app::keymap::KeyAction;
 use crate::app::*;
 use crate::store::WriteCommand;
@@ -154,17 +155,102 @@ impl App {
         }
     }
 
+    /// Go on with the pane's last reply (`how` says in which way) as a new request whose blocks
+    /// and usage add to it; `resumes` counts paused turns resumed in a row. False (and nothing
+    /// sent) when the reply has nothing to continue from.
+    pub(super) fn continue_reply(
+        &mut self,
+        index: usize,
+        how: Continuation,
+        resumes: u32,
+        effects: &mut Vec<Effect>,
+    ) -> bool {
+        let settings = self.settings.clone();
+        let (now, now_ms) = (self.now, self.now_ms);
+        let pane = &mut self.panes[index];
+        let Some((body, notes)) = pane.build_continuation(&settings, how) else {
+            return false;
+        };
+        let Some(message) = pane.messages.last_mut() else {
+            return false;
+        };
+        // The blocks as they stand (a stopped reply's text joined into one), so the
+        // continuation's follow them.
+        message.stored.content = message.content().into_owned();
+        message.text = plain_text(&message.stored.content);
+        pane.continuing = Some(Continuing {
+            how,
+            blocks_before: message.stored.content.len(),
+            usage_before: message.stored.usage.unwrap_or_default(),
+            resumes,
+        });
+        message.stored.status = MessageStatus::Streaming;
+        message.stored.stop_reason = None;
+        message.error = None;
+        message.usage_final = false;
+        message.version += 1;
+        effects.push(Effect::Save(WriteCommand::UpsertMessage(
+            message.snapshot(now_ms),
+        )));
+        let request = self.next_request;
+        self.next_request += 1;
+        pane.phase = Phase::Waiting {
+            request,
+            since: now,
+            retry: None,
+            thinking_since: None,
+        };
+        pane.last_flush = now;
+        effects.push(Effect::Send {
+            conversation: pane.conversation.id.clone(),
+            request,
+            body,
+        });
+        self.scrolls.push(Scroll {
+            conversation: pane.conversation.id.clone(),
+            by: ScrollBy::Bottom,
+        });
+        if !notes.is_empty() {
+            self.notify(Notice::info(notes.join("; ")));
+        }
+        true
+    }
+
+    /// `/continue`: go on with the last reply where it was cut off or paused.
+    pub(super) fn continue_last(&mut self, effects: &mut Vec<Effect>) {
+        if self.pane().is_busy() {
+            let key = self.settings.keymap.label(KeyAction::Stop);
+            self.notify(Notice::info(format!(
+                "a reply is still arriving; {key} stops it"
+            )));
+            return;
+        }
+        let Some(how) = self.pane().messages.last().and_then(continuable) else {
+            self.notify(Notice::info(
+                "nothing to continue: the last reply was not cut off or paused",
+            ));
+            return;
+        };
+        if !self.continue_reply(self.active, how, 0, effects) {
+            let key = self.settings.keymap.label(KeyAction::Retry);
+            self.notify(Notice::info(format!(
+                "nothing to continue from: the reply has no text yet · {key} retries it"
+            )));
+        }
+    }
+
     pub(super) fn retry(&mut self, effects: &mut Vec<Effect>) {
         let pane = self.pane();
         if pane.is_busy() {
             return;
         }
+        // A refusal is retried too: on another model, or after the prompt was changed.
         let failed = pane.messages.last().is_some_and(|m| {
             m.role() == Role::Assistant
-                && matches!(
+                && (matches!(
                     m.status(),
                     MessageStatus::Error | MessageStatus::Interrupted
-                )
+                ) || m.stored.stop_reason.as_deref() == Some("refusal"))
         });
         if failed {
             self.start_reply(self.active, effects);
@@ -225,7 +311,7 @@ impl App {
                 }
             }
             ApiEvent::Started { usage } => {
-                message.stored.usage = Some(usage);
+                message.stored.usage = Some(so_far(&pane.continuing, usage));
                 message.version += 1;
             }
             ApiEvent::Text(text) => self.on_text(index, &text, effects),
@@ -250,31 +336,44 @@ impl App {
                 message.version += 1;
             }
             ApiEvent::Usage(usage) => {
-                message.stored.usage = Some(usage);
+                message.stored.usage = Some(so_far(&pane.continuing, usage));
                 message.usage_final = true;
                 message.version += 1;
             }
             ApiEvent::Finished(reply) => {
+                let continuing = pane.continuing.clone();
+                let reply = *reply;
                 message.stored.response = Some(Box::new(crate::store::ResponseMeta::of(&reply)));
-                message.stored.content = reply.content;
-                message.stored.usage = Some(reply.usage);
+                message.stored.content = match &continuing {
+                    Some(c) => {
+                        joined_reply(&message.stored.content[..c.blocks_before], reply.content)
+                    }
+                    None => reply.content,
+                };
+                message.stored.usage = Some(so_far(&continuing, reply.usage));
                 message.usage_final = true;
                 message.stored.stop_reason = reply.stop_reason;
                 message.stored.status = MessageStatus::Complete;
                 message.text = plain_text(&message.stored.content);
+                let paused = message.stored.stop_reason.as_deref() == Some("pause_turn");
                 self.end_reply(index, effects);
+                let resumes = continuing.map_or(0, |c| c.resumes);
+                if paused && resumes < MAX_AUTO_RESUMES {
+                    self.continue_reply(index, Continuation::Resume, resumes + 1, effects);
+                }
             }
             ApiEvent::Failed { error, partial } => {
+                let before = pane.continuing.as_ref().map_or(0, |c| c.blocks_before);
                 if let Some(partial) = partial {
                     if partial.usage != Default::default() {
-                        message.stored.usage = Some(partial.usage);
+                        message.stored.usage = Some(so_far(&pane.continuing, partial.usage));
                     }
-                    let others: Vec<_> = partial
+                    let others = partial
                         .content
                         .into_iter()
-                        .filter(|b| !matches!(b, crate::api::ContentBlock::Text { .. }))
-                        .collect();
-                    message.stored.content = others;
+                        .filter(|b| !matches!(b, crate::api::ContentBlock::Text { .. }));
+                    message.stored.content.truncate(before);
+                    message.stored.content.extend(others);
                 }
                 message.stored.status = MessageStatus::Error;
                 let mut info = ErrorInfo::from_api(&error);
@@ -348,6 +447,27 @@ impl App {
         pane.end_request();
         pane.unread |= unread;
     }
+}
+
+/// How `/continue` goes on with `reply`, if it can: a paused turn is resumed; one cut off (by
+/// `max_tokens`, a stop, a failure or tern closing) with text so far is continued.
+fn continuable(reply: &ChatMessage) -> Option<Continuation> {
+    if reply.role() != Role::Assistant {
+        return None;
+    }
+    match (reply.status(), reply.stored.stop_reason.as_deref()) {
+        (MessageStatus::Complete, Some("pause_turn")) => Some(Continuation::Resume),
+        (MessageStatus::Complete, Some("max_tokens")) => Some(Continuation::CutOff),
+        (MessageStatus::Stopped | MessageStatus::Error | MessageStatus::Interrupted, _) => {
+            Some(Continuation::CutOff)
+        }
+        _ => None,
+    }
+}
+
+/// A reply's usage with `more` of its request: added to what it had when continuing.
+fn so_far(continuing: &Option<Continuing>, more: crate::api::Usage) -> crate::api::Usage {
+    continuing.as_ref().map_or(more, |c| c.usage(more))
 }
 
 /// Replies are flushed to the store at least this often while streaming.

@@ -133,6 +133,7 @@ pub(super) fn check<'a>(
     check_service_tier(body.get("service_tier"))?;
     check_output_config(body.get("output_config"), model, &spec)?;
     check_messages(messages, thinking)?;
+    check_prefill(messages, &spec)?;
     check_cache_control(body, tools, messages)?;
     Ok(Checked {
         model,
@@ -448,6 +449,41 @@ fn check_messages(messages: &[Value], thinking: Thinking) -> Result<(), Refusal>
     check_tool_pairs(messages)?;
     if thinking != Thinking::Off {
         check_thinking_in_tool_loop(messages)?;
+    }
+    Ok(())
+}
+
+/// A final assistant message: refused by models without prefill (a paused server-tool turn
+/// sent back to be resumed is not prefill), and never ending in white space.
+fn check_prefill(messages: &[Value], spec: &ModelSpec) -> Result<(), Refusal> {
+    let Some(last) = messages.last() else {
+        return Ok(());
+    };
+    if last.get("role").and_then(Value::as_str) != Some("assistant") {
+        return Ok(());
+    }
+    let resumes_a_tool = blocks(last)
+        .iter()
+        .any(|block| block_type(block) == "server_tool_use");
+    if !spec.prefill && !resumes_a_tool {
+        return Err(invalid(
+            "This model does not support assistant message prefill. The conversation must end with a user message.",
+        ));
+    }
+    let ends_in_space = match last.get("content") {
+        Some(Value::String(text)) => text.ends_with(char::is_whitespace),
+        _ => blocks(last).last().is_some_and(|block| {
+            block_type(block) == "text"
+                && block
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.ends_with(char::is_whitespace))
+        }),
+    };
+    if ends_in_space {
+        return Err(invalid(
+            "messages: final assistant content cannot end with trailing whitespace",
+        ));
     }
     Ok(())
 }

@@ -121,3 +121,27 @@ fn too_many_breakpoints_and_bad_ttls() {
     ]});
     assert!(refusal(with(late_long)).contains("must not come after"));
 }
+
+#[test]
+fn prefill_is_refused_by_the_four_six_models_and_never_ends_in_space() {
+    let prefill = |model: &str, last: Value| {
+        refusal(json!({
+            "model": model,
+            "max_tokens": 100,
+            "messages": [{"role": "user", "content": "q"}, last],
+        }))
+    };
+    let text = json!({"role": "assistant", "content": "The answer is"});
+    assert_eq!(prefill("claude-sonnet-4.5", text.clone()), "");
+    assert!(
+        prefill("claude-opus-4.6", text).contains("does not support assistant message prefill")
+    );
+    let spaced = json!({"role": "assistant", "content": [{"type": "text", "text": "The answer "}]});
+    assert!(prefill("claude-sonnet-4.5", spaced).contains("trailing whitespace"));
+    // A paused server-tool turn sent back is resumed, not prefilled, on every model.
+    let paused = json!({"role": "assistant", "content": [
+        {"type": "text", "text": "Let me search."},
+        {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "q"}},
+    ]});
+    assert_eq!(prefill("claude-opus-4.6", paused), "");
+}
