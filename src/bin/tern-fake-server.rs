@@ -44,6 +44,9 @@ struct Args {
     /// An extra model id to accept (repeatable), besides the six defaults.
     #[arg(long = "model", value_name = "ID")]
     extra_models: Vec<String>,
+    /// Also print each request's whole JSON body (one line), to see what a client sent.
+    #[arg(long)]
+    log_bodies: bool,
 }
 
 fn scenario_help() -> String {
@@ -101,6 +104,10 @@ async fn main() -> anyhow::Result<()> {
                 let requests = server.requests();
                 for request in requests.iter().skip(logged) {
                     tern::term_println!("{}", log_line(request));
+                    if args.log_bodies && let Some(body) = request.json() {
+                        // Serialized JSON escapes control characters: safe to print.
+                        tern::term_println!("  body {body}");
+                    }
                 }
                 logged = requests.len();
             }
