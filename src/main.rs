@@ -193,6 +193,10 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
     let mut resumes = 0;
     while outcome.paused() && resumes < tern::app::history::MAX_AUTO_RESUMES {
         resumes += 1;
+        // The printed text ended its line; the resumed text starts a new paragraph.
+        if !outcome.message.text().is_empty() && tern::sanitize::print("\n").is_err() {
+            break;
+        }
         let resume = outcome.resume_request(&request);
         let before = outcome.message.content.clone();
         let mut save_more = |partial: &Message| {
@@ -295,6 +299,9 @@ fn print_exit(outcome: &oneshot::Outcome, saved_in: Option<&str>, max_tokens: u3
     }
     finish_print(&outcome.message, max_tokens);
     match &outcome.error {
+        None if outcome.message.stop_reason.as_deref() == Some("refusal") => {
+            ExitCode::from(REFUSED)
+        }
         None => ExitCode::SUCCESS,
         Some(oneshot::OneShotError::Api(e)) if kept.is_empty() => {
             report(e, e.advice());
@@ -314,6 +321,9 @@ fn print_exit(outcome: &oneshot::Outcome, saved_in: Option<&str>, max_tokens: u3
         }
     }
 }
+
+/// The exit status of `tern -p` when the model declined to answer.
+const REFUSED: u8 = 3;
 
 /// Say on stderr why the reply stopped, when it was not a plain end.
 fn finish_print(message: &Message, max_tokens: u32) {
@@ -339,9 +349,8 @@ fn finish_print(message: &Message, max_tokens: u32) {
             };
             let category = field("category").map_or(String::new(), |c| format!(" ({c})"));
             let explanation = field("explanation").map_or(String::new(), |e| format!(": {e}"));
-            term_eprintln!(
-                "tern: note: the model declined to answer{category}{explanation}; rephrase, or try another model with -m"
-            );
+            term_eprintln!("tern: the model declined to answer{category}{explanation}");
+            term_eprintln!("tern: rephrase the prompt, or try another model with -m");
         }
         _ => {}
     }

@@ -2508,3 +2508,23 @@ fn a_refused_exchange_is_not_sent_again_and_can_be_retried() {
         ]
     );
 }
+
+#[test]
+fn a_continued_stopped_reply_keeps_the_estimate_of_what_it_had() {
+    let mut app = new_app();
+    let (_, request, _) = the_send(&submit(&mut app, "q"));
+    api(&mut app, request, started(10));
+    api(&mut app, request, ApiEvent::Text("word ".repeat(40)));
+    let _ = app.update(key(KeyCode::Esc));
+    let before = last(&app).tokens().unwrap().usage.output_tokens;
+    assert!(before >= 40, "{before}");
+    let (_, more, _) = the_send(&submit(&mut app, "/continue"));
+    let rest = vec![ContentBlock::text("end")];
+    api(
+        &mut app,
+        more,
+        finished_with(rest, "end_turn", usage(100, 5)),
+    );
+    let u = last(&app).stored.usage.unwrap();
+    assert_eq!((u.input_tokens, u.output_tokens), (110, before + 5));
+}

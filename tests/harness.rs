@@ -659,7 +659,9 @@ async fn stop_reasons_continue_resume_and_explain_a_refusal() {
         assert!(!text.contains("cut off at max_tokens"), "{text}");
         // A paused turn is resumed without asking.
         user.send("look it up scenario:pause-turn");
-        user.wait_for("resumed", asked(4)).await;
+        let text = user.wait_for("resumed", asked(4)).await;
+        assert!(text.contains("⌕ web search: look it up"), "{text}");
+        assert!(text.contains("sources"), "{text}");
         user.send("something bad scenario:refusal");
         let text = user.wait_for("refused", asked(5)).await;
         assert!(text.contains("declined"), "{text}");

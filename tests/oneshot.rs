@@ -468,8 +468,11 @@ fn a_paused_turn_is_resumed_and_a_refusal_explained() {
     assert!(run.stdout().contains("Let me search the web for that."));
     assert!(!run.stderr().contains("paused"), "{}", run.stderr());
 
+    // Text after the search starts a new paragraph.
+    assert!(run.stdout().contains("that.\n\n"), "{:?}", run.stdout());
+
     let run = tern(&server, "k", &["-p", "bad scenario:refusal"], None);
-    assert!(run.ok(), "stderr: {}", run.stderr());
+    assert_eq!(run.status.code(), Some(3), "stderr: {}", run.stderr());
     assert!(
         run.stderr().contains("declined to answer"),
         "{}",

@@ -80,16 +80,30 @@ impl ContentBlock {
     }
 }
 
-/// Concatenated `text` of the text blocks (what a person reads as "the reply").
+/// The `text` of the text blocks (what a person reads as "the reply"), a new paragraph where
+/// another kind of block (not thinking) came between two.
 pub fn plain_text(blocks: &[ContentBlock]) -> String {
     let mut out = String::new();
+    let mut after_other = false;
     for block in blocks {
-        if let ContentBlock::Text { text, .. } = block {
-            out.push_str(text);
+        match block {
+            ContentBlock::Text { text, .. } => {
+                if std::mem::take(&mut after_other) && !out.is_empty() {
+                    out.push_str(TEXT_AFTER_OTHER_BLOCK);
+                }
+                out.push_str(text);
+            }
+            ContentBlock::Thinking { .. } | ContentBlock::RedactedThinking { .. } => {}
+            _ => after_other = true,
         }
     }
     out
 }
+
+/// What separates text that follows another kind of block (a tool call, a search) from the
+/// text before it: a new paragraph. Consecutive text blocks (a cited answer comes as many,
+/// split mid-sentence) join as they are.
+pub const TEXT_AFTER_OTHER_BLOCK: &str = "\n\n";
 
 /// `content` of a request message: a bare string or a list of blocks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

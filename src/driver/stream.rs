@@ -9,7 +9,8 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::effects::ClientCell;
-use crate::api::{Delta, MessagesRequest, RetryNotice, StreamEvent};
+use crate::api::types::TEXT_AFTER_OTHER_BLOCK;
+use crate::api::{ContentBlock, Delta, MessagesRequest, RetryNotice, StreamEvent};
 use crate::app::{Action, ApiEvent, RequestId};
 
 /// Stream the reply to `body` into `tx`; always ends with `Finished` or `Failed`.
@@ -48,15 +49,35 @@ pub(crate) async fn stream_reply(
             return;
         }
     };
+    // Text after another kind of block (a search, a tool call) starts a new paragraph, as
+    // `plain_text` makes of the finished reply.
+    let (mut wrote_text, mut after_other) = (false, false);
     loop {
         match stream.next().await {
+            Some(Ok(StreamEvent::BlockStart {
+                block: ContentBlock::Text { .. },
+                ..
+            })) => {
+                if std::mem::take(&mut after_other) && wrote_text {
+                    send(ApiEvent::Text(TEXT_AFTER_OTHER_BLOCK.to_owned()));
+                }
+            }
+            Some(Ok(StreamEvent::BlockStart { block, .. })) => {
+                after_other |= !matches!(
+                    block,
+                    ContentBlock::Thinking { .. } | ContentBlock::RedactedThinking { .. }
+                );
+            }
             Some(Ok(StreamEvent::MessageStart(message))) => send(ApiEvent::Started {
                 usage: message.usage,
             }),
             Some(Ok(StreamEvent::BlockDelta {
                 delta: Delta::Text(text),
                 ..
-            })) => send(ApiEvent::Text(text)),
+            })) => {
+                wrote_text = true;
+                send(ApiEvent::Text(text));
+            }
             Some(Ok(StreamEvent::BlockDelta {
                 delta: Delta::Thinking(thinking),
                 ..

@@ -13,6 +13,7 @@
 //! - [`stream`]: [`MarkdownStream`], which keeps the lines of finished blocks of a streaming
 //!   reply and re-renders only the unfinished tail;
 //! - [`tool`]: [`tool_use_lines`], a tool call's name and input as a block.
+//! - [`server_tool`]: a server-tool call (a web search) as one line, and the cited sources.
 //!
 //! All model text passes through [`crate::sanitize`] before it becomes a span. Every function
 //! here is total: any input and any width (including 0 and 1) gives lines no wider than the
@@ -20,6 +21,7 @@
 
 pub mod highlight;
 pub mod markdown;
+pub mod server_tool;
 pub mod stream;
 pub mod theme;
 pub mod tool;
@@ -27,6 +29,7 @@ pub mod wrap;
 
 pub use highlight::{HighlightCache, highlight_code};
 pub use markdown::{CodeBlock, code_blocks, render_markdown};
+pub use server_tool::{server_tool_lines, source_lines};
 pub use stream::MarkdownStream;
 pub use theme::{Theme, ThemeError};
 pub use tool::tool_use_lines;

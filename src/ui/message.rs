@@ -112,16 +112,27 @@ pub(super) fn thinking_lines(
     lines
 }
 
-/// A finished reply's text as markdown, then its tool calls.
+/// A finished reply: its server-tool calls (searches) one line each, its text as markdown,
+/// its tool calls, then the sources it cites.
 pub(super) fn reply_body(message: &ChatMessage, width: u16, theme: &Theme) -> Vec<Line<'static>> {
-    let mut lines = render_markdown(&message.text, width, theme);
-    for block in &message.stored.content {
+    let content = &message.stored.content;
+    let mut lines = crate::render::server_tool_lines(content, width, theme);
+    if !lines.is_empty() {
+        lines.push(Line::default());
+    }
+    lines.extend(render_markdown(&message.text, width, theme));
+    for block in content {
         if let crate::api::ContentBlock::ToolUse { name, input, .. } = block {
             if !lines.is_empty() {
                 lines.push(Line::default());
             }
             lines.extend(crate::render::tool_use_lines(name, input, width, theme));
         }
+    }
+    let sources = crate::render::source_lines(content, width, theme);
+    if !sources.is_empty() {
+        lines.push(Line::default());
+        lines.extend(sources);
     }
     lines
 }
@@ -140,9 +151,10 @@ pub(super) fn status_lines(
             lines.push(Line::from(Span::styled("  …", theme.dim)));
         }
         match message.status() {
-            MessageStatus::Stopped => {
-                lines.push(Line::from(Span::styled("  ■ stopped", theme.warning)))
-            }
+            MessageStatus::Stopped => lines.push(Line::from(Span::styled(
+                "  ■ stopped · /continue goes on from here",
+                theme.warning,
+            ))),
             MessageStatus::Interrupted => lines.push(Line::from(Span::styled(
                 format!(
                     "  ⚠ interrupted: tern closed before this reply finished · {} retries",

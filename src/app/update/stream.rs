@@ -175,13 +175,15 @@ impl App {
             return false;
         };
         // The blocks as they stand (a stopped reply's text joined into one), so the
-        // continuation's follow them.
+        // continuation's follow them; its tokens as shown (a stopped reply's output was never
+        // counted by the server: the estimate is all there is).
+        let usage_before = message.tokens().map(|t| t.usage).unwrap_or_default();
         message.stored.content = message.content().into_owned();
         message.text = plain_text(&message.stored.content);
         pane.continuing = Some(Continuing {
             how,
             blocks_before: message.stored.content.len(),
-            usage_before: message.stored.usage.unwrap_or_default(),
+            usage_before,
             resumes,
         });
         message.stored.status = MessageStatus::Streaming;
