@@ -97,7 +97,8 @@ pub fn source_lines(content: &[ContentBlock], width: u16, theme: &Theme) -> Vec<
             title => title,
         };
         let source = (title.to_owned(), field("url").to_owned());
-        if !(source.0.is_empty() && source.1.is_empty()) && !sources.contains(&source) {
+        let named = !source.0.is_empty() || !source.1.is_empty();
+        if named && !sources.contains(&source) {
             sources.push(source);
         }
     }
