@@ -150,3 +150,37 @@ async fn a_server_error_is_an_error_without_retries() {
     );
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn the_store_keeps_what_an_endpoint_lacks_across_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tern.db");
+    let url = "http://gw.example";
+    {
+        let store = tern::store::Store::open(&path).unwrap();
+        let fact = store.endpoint_fact(url, tern::store::NO_COUNT_TOKENS);
+        assert_eq!(fact.unwrap(), None);
+    }
+    let writer = tern::store::StoreWriter::spawn(&path).unwrap();
+    for value in ["present", "absent"] {
+        writer
+            .write(tern::store::WriteCommand::SetEndpointFact {
+                base_url: url.into(),
+                fact: tern::store::NO_COUNT_TOKENS.into(),
+                value: value.into(),
+                at_ms: 1,
+            })
+            .unwrap();
+    }
+    writer.flush().await.unwrap();
+    drop(writer);
+    let store = tern::store::Store::open(&path).unwrap();
+    let fact = store.endpoint_fact(url, tern::store::NO_COUNT_TOKENS);
+    assert_eq!(
+        fact.unwrap().as_deref(),
+        Some("absent"),
+        "the last one wins"
+    );
+    let other = store.endpoint_fact("http://other", tern::store::NO_COUNT_TOKENS);
+    assert_eq!(other.unwrap(), None, "per base URL");
+}
