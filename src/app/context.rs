@@ -1,12 +1,23 @@
 //! Will the next request fit the model's context window? Checked before sending, so an
 //! oversized turn is caught before the round trip and the server's error.
 //!
-//! The history up to the last finished reply has an exact size: that reply's usage (its input
-//! plus its output). Text after it (later turns and the new prompt) is estimated: about four
-//! characters a token, one token per wide (CJK) character. The reply's `max_tokens` counts too,
-//! since newer models reject a request whose input plus `max_tokens` exceeds the window. The
-//! estimate is rough on purpose; the user is asked, never blocked.
+//! Exact where the endpoint can say: once the input has been still for [`COUNT_AFTER`] (and
+//! after each reply), the app asks `POST /v1/messages/count_tokens` for the request it would
+//! send ([`TokenCounts`] keeps the answer with what it counted, a [`CountBasis`]). A count
+//! holds while the history, model and settings it was made for are unchanged; the warning
+//! uses it when the prompt is the one counted, the context meter whatever the draft.
+//!
+//! Otherwise estimated. The history up to the last finished reply has an exact size: that
+//! reply's usage (its input plus its output). Text after it (later turns and the new prompt)
+//! is estimated: about four characters a token, one token per wide (CJK) character. The
+//! reply's `max_tokens` counts too, since newer models reject a request whose input plus
+//! `max_tokens` exceeds the window. The estimate is rough on purpose; the user is asked, never
+//! blocked, and a send never waits for a count.
 
+use std::time::Duration;
+
+use crate::api::types::MessageContent;
+use crate::api::{ContentBlock, MessagesRequest, RequestMessage, Role};
 use crate::store::MessageStatus;
 
 use super::{App, Pane};
@@ -48,13 +59,138 @@ pub fn request_estimate(pane: &Pane, prompt: &str) -> u64 {
     known + rest.iter().map(|m| estimate_tokens(&m.text)).sum::<u64>() + estimate_tokens(prompt)
 }
 
+/// How long the input must be still before its request is counted.
+pub const COUNT_AFTER: Duration = Duration::from_millis(600);
+
+/// What a count was made for: the pane's history (its length and last message's version),
+/// model, system prompt and parameters, and the prompt. Another basis is another request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountBasis {
+    model: String,
+    turns: usize,
+    last: Option<(String, u64)>,
+    system: Option<String>,
+    params: crate::store::Params,
+    prompt: String,
+}
+
+impl CountBasis {
+    pub fn of(pane: &Pane, prompt: &str) -> CountBasis {
+        CountBasis {
+            model: pane.model.clone(),
+            turns: pane.messages.len(),
+            last: pane
+                .messages
+                .last()
+                .map(|m| (m.stored.id.clone(), m.version)),
+            system: pane.conversation.system.clone(),
+            params: pane.conversation.params.clone(),
+            prompt: prompt.to_owned(),
+        }
+    }
+
+    /// The prompt counted.
+    pub fn prompt(&self) -> &str {
+        &self.prompt
+    }
+
+    /// Whether it was made for `pane` as it is now, whatever the prompt (no copies: the view
+    /// asks on every frame).
+    fn is_for(&self, pane: &Pane) -> bool {
+        self.model == pane.model
+            && self.turns == pane.messages.len()
+            && self.last.as_ref().map(|(id, v)| (id.as_str(), *v))
+                == pane
+                    .messages
+                    .last()
+                    .map(|m| (m.stored.id.as_str(), m.version))
+            && self.system == pane.conversation.system
+            && self.params == pane.conversation.params
+    }
+}
+
+/// A pane's token counts: the one asked for, and the last answer with what it counted.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TokenCounts {
+    /// The draft a count was last scheduled or asked for: a count is scheduled again only
+    /// once the draft differs.
+    pub scheduled_for: Option<String>,
+    /// The number of the last count asked for.
+    pub generation: u64,
+    /// The last count asked for, until it is answered (one that failed never is).
+    pub pending: Option<(u64, CountBasis)>,
+    /// The last count and what it counted.
+    pub last: Option<(CountBasis, u64)>,
+}
+
+impl TokenCounts {
+    /// The exact input tokens of the request that would send `prompt` next in `pane`.
+    pub fn exact(&self, pane: &Pane, prompt: &str) -> Option<u64> {
+        let (basis, n) = self.last.as_ref()?;
+        (basis.prompt == prompt && basis.is_for(pane)).then_some(*n)
+    }
+
+    /// The last count made for `pane`'s history as it is now (whatever draft it counted).
+    pub fn current(&self, pane: &Pane) -> Option<u64> {
+        let (basis, n) = self.last.as_ref()?;
+        basis.is_for(pane).then_some(*n)
+    }
+
+    /// Whether the last count is the one for `basis`.
+    pub fn counted(&self, basis: &CountBasis) -> bool {
+        self.last.as_ref().is_some_and(|(b, _)| b == basis)
+    }
+}
+
+/// The prompt a draft would send: a blank draft sends nothing, `//text` sends `/text`.
+pub fn prompt_of(draft: &str) -> &str {
+    if draft.trim().is_empty() {
+        ""
+    } else if draft.starts_with("//") {
+        &draft[1..]
+    } else {
+        draft
+    }
+}
+
+/// `prompt` added to `request` as the next user turn, the way the history adds it: to the
+/// last user turn when that one is still unanswered (a blank line between two texts), else as
+/// a turn of its own.
+pub fn with_prompt(request: &mut MessagesRequest, prompt: &str) {
+    if prompt.is_empty() {
+        return;
+    }
+    let Some(last) = request.messages.last_mut().filter(|m| m.role == Role::User) else {
+        request.messages.push(RequestMessage::user(prompt));
+        return;
+    };
+    match &mut last.content {
+        MessageContent::Text(text) => {
+            text.push_str("\n\n");
+            text.push_str(prompt);
+        }
+        MessageContent::Blocks(blocks) => match blocks.last_mut() {
+            Some(ContentBlock::Text {
+                text,
+                citations: None,
+                ..
+            }) => {
+                text.push_str("\n\n");
+                text.push_str(prompt);
+            }
+            _ => blocks.push(ContentBlock::text(prompt)),
+        },
+    }
+}
+
 /// A prompt that would not fit the context window, with the figures shown to the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Oversize {
     pub prompt: String,
     pub model: String,
-    /// Estimated input tokens of the request.
+    /// Input tokens of the request: counted by the endpoint when `exact`, else estimated.
     pub input: u64,
+    pub exact: bool,
     pub max_tokens: u64,
     pub window: u64,
 }
@@ -64,7 +200,8 @@ impl Oversize {
     /// a narrow screen cuts only the figures).
     pub fn describe(&self, send_key: &str) -> String {
         format!(
-            "{send_key} sends anyway · ~{} tokens + {} for the reply exceed the {} context window of {}",
+            "{send_key} sends anyway · {}{} tokens + {} for the reply exceed the {} context window of {}",
+            if self.exact { "" } else { "~" },
             crate::format::format_tokens(self.input),
             crate::format::format_tokens(self.max_tokens),
             crate::format::format_tokens(self.window),
@@ -85,12 +222,14 @@ pub fn oversize(app: &App, prompt: &str) -> Option<Oversize> {
         return None;
     }
     let spec = app.model_spec(&pane.model)?;
-    let input = request_estimate(pane, prompt);
+    let exact = pane.token_counts.exact(pane, prompt);
+    let input = exact.unwrap_or_else(|| request_estimate(pane, prompt));
     let max_tokens = u64::from(pane.max_tokens(&app.settings));
     (input + max_tokens > spec.context_window).then(|| Oversize {
         prompt: prompt.to_owned(),
         model: pane.model.clone(),
         input,
+        exact: exact.is_some(),
         max_tokens,
         window: spec.context_window,
     })
@@ -107,5 +246,32 @@ mod tests {
         assert_eq!(estimate_tokens("abcde"), 2);
         assert_eq!(estimate_tokens("日本語"), 3);
         assert_eq!(estimate_tokens("hi 日本"), 3);
+    }
+
+    #[test]
+    fn a_draft_sends_what_enter_would_send() {
+        assert_eq!(prompt_of("  \n "), "");
+        assert_eq!(prompt_of("//usr"), "/usr");
+        assert_eq!(prompt_of("hi"), "hi");
+    }
+
+    #[test]
+    fn the_prompt_joins_an_unanswered_user_turn_or_follows_a_reply() {
+        let mut request = MessagesRequest {
+            messages: vec![RequestMessage::user("one")],
+            ..Default::default()
+        };
+        with_prompt(&mut request, "two");
+        assert_eq!(request.messages, [RequestMessage::user("one\n\ntwo")]);
+        request
+            .messages
+            .push(RequestMessage::assistant_blocks(vec![ContentBlock::text(
+                "a",
+            )]));
+        with_prompt(&mut request, "three");
+        assert_eq!(request.messages.len(), 3);
+        assert_eq!(request.messages[2], RequestMessage::user("three"));
+        with_prompt(&mut request, "");
+        assert_eq!(request.messages.len(), 3, "no prompt, no turn");
     }
 }

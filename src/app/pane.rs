@@ -194,6 +194,8 @@ pub struct Pane {
     pub kept_draft: String,
     /// Thinking blocks are shown whole rather than folded to one line (the view reads it).
     pub show_thinking: bool,
+    /// The endpoint's token counts of this pane's next request (see `context`).
+    pub token_counts: super::context::TokenCounts,
 }
 
 impl Pane {
@@ -252,6 +254,7 @@ impl Pane {
             confirmed_oversize: None,
             kept_draft: String::new(),
             show_thinking: false,
+            token_counts: Default::default(),
         }
     }
 

@@ -80,6 +80,7 @@ impl Session {
             store_path,
             reader: None,
             requests: Default::default(),
+            count_gate: Default::default(),
         };
         if has_key {
             driver.fetch_models();

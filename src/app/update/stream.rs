@@ -347,6 +347,7 @@ impl App {
         }
         pane.end_request();
         pane.unread |= unread;
+        self.count_tokens(index, effects);
     }
 }
 
