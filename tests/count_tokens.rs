@@ -10,12 +10,17 @@ mod session;
 
 use std::time::Duration;
 
+use crossterm::event::KeyCode;
 use serde_json::Value;
 use tern::api::types::{MessageContent, SystemPrompt};
 use tern::api::{
     ApiError, ApiKey, AuthScheme, Client, ClientConfig, MessagesRequest, RequestMessage,
 };
+use tern::app::{Action, App, COUNT_AFTER, Effect, Settings, Timer, TokenCount};
+use tern::driver::Start;
 use tern::fake::{FakeConfig, FakeServer};
+
+use common::*;
 
 fn client(server: &FakeServer) -> Client {
     Client::new(ClientConfig {
@@ -183,4 +188,344 @@ async fn the_store_keeps_what_an_endpoint_lacks_across_opens() {
     );
     let other = store.endpoint_fact("http://other", tern::store::NO_COUNT_TOKENS);
     assert_eq!(other.unwrap(), None, "per base URL");
+}
+
+// ─── The app: when it counts, and what it does with the count ───────────────────────────
+
+/// The `CountTokens` timers `effects` ask for.
+fn count_timers(effects: &[Effect]) -> Vec<Duration> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Schedule {
+                timer: Timer::CountTokens,
+                after,
+            } => Some(*after),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The `CountTokens` effects in `effects`, as (generation, prompt, body).
+fn counts(effects: &[Effect]) -> Vec<(u64, String, MessagesRequest)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::CountTokens {
+                generation,
+                prompt,
+                body,
+                ..
+            } => Some((*generation, prompt.clone(), body.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The input has been still long enough: the timer fires; the one count it asks for.
+#[track_caller]
+fn still(app: &mut App) -> (u64, String, MessagesRequest) {
+    let effects = app.update(Action::Timer(Timer::CountTokens));
+    let mut all = counts(&effects);
+    assert_eq!(all.len(), 1, "one count in {effects:#?}");
+    all.remove(0)
+}
+
+fn counted(app: &mut App, generation: u64, prompt: &str, result: TokenCount) -> Vec<Effect> {
+    let conversation = app.pane().id().to_owned();
+    app.update(Action::TokensCounted {
+        conversation,
+        generation,
+        prompt: prompt.to_owned(),
+        result,
+    })
+}
+
+/// The body as count_tokens gets it, without cache breakpoints (they take no tokens, and the
+/// ones of a send sit on its new prompt; a lone text block marked is sent as a block, the
+/// same text unmarked as a string).
+fn as_counted(body: &MessagesRequest) -> Value {
+    fn strip(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                map.remove("cache_control");
+                map.values_mut().for_each(strip);
+                if let Some(Value::Array(blocks)) = map.get("content")
+                    && let [block] = blocks.as_slice()
+                    && block.as_object().is_some_and(|b| b.len() == 2)
+                    && block["type"] == "text"
+                {
+                    let text = block["text"].clone();
+                    map.insert("content".into(), text);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut value =
+        serde_json::from_slice(&tern::api::client::count_tokens_body(body).unwrap()).unwrap();
+    strip(&mut value);
+    value
+}
+
+/// The default settings with a small context window for the default model.
+fn small_window(window: u64) -> Settings {
+    let mut settings = settings(true);
+    let spec = settings
+        .models
+        .iter_mut()
+        .find(|m| m.id == DEFAULT_MODEL)
+        .unwrap();
+    spec.context_window = window;
+    settings
+}
+
+#[test]
+fn a_still_draft_is_counted_once_as_the_request_it_would_send() {
+    let mut app = new_app();
+    assert!(
+        count_timers(&app.update(Action::Resize)).is_empty(),
+        "nothing typed, no history: nothing to count"
+    );
+    // Each change moves the one timer: it fires once the input is still.
+    for c in "hi there".chars() {
+        let effects = app.update(key(KeyCode::Char(c)));
+        assert_eq!(count_timers(&effects), [COUNT_AFTER], "{c:?}");
+        assert!(
+            counts(&effects).is_empty(),
+            "nothing is counted while typing"
+        );
+    }
+    assert!(
+        count_timers(&app.update(Action::Resize)).is_empty(),
+        "unchanged"
+    );
+    let (generation, prompt, body) = still(&mut app);
+    assert_eq!(prompt, "hi there");
+    let _ = counted(&mut app, generation, &prompt, TokenCount::Counted(7));
+    // Counted: a timer left over asks nothing more.
+    let effects = app.update(Action::Timer(Timer::CountTokens));
+    assert!(counts(&effects).is_empty(), "{effects:#?}");
+
+    // What was counted is what Enter sends.
+    let (_, _, sent) = the_send(&app.update(key(KeyCode::Enter)));
+    assert_eq!(as_counted(&body), as_counted(&sent));
+}
+
+#[test]
+fn after_a_failed_reply_the_count_joins_the_prompts_as_the_send_does() {
+    let mut app = new_app();
+    let (_, request, _) = the_send(&submit(&mut app, "first"));
+    let effects = api(&mut app, request, failed(unauthorized()));
+    // The history is counted again: the prompt, still unanswered.
+    let after = counts(&effects);
+    assert_eq!(after.len(), 1, "{effects:#?}");
+    assert_eq!(
+        session::request_history(&serde_json::to_value(&after[0].2).unwrap()).len(),
+        1
+    );
+    type_str(&mut app, "second");
+    let (_, prompt, body) = still(&mut app);
+    assert_eq!(prompt, "second");
+    let (_, _, sent) = the_send(&io(app.update(key(KeyCode::Enter))));
+    assert_eq!(as_counted(&body), as_counted(&sent));
+    assert_eq!(body.messages.len(), 1, "one user turn: first, then second");
+}
+
+#[test]
+fn the_warning_uses_the_count_of_its_prompt_and_says_it_is_exact() {
+    // 4,096 for the reply: a window of 5,000 leaves 904 for the input.
+    let mut app = app_with(small_window(5_000), stored::T0);
+    type_str(&mut app, "hi");
+    let (generation, prompt, _) = still(&mut app);
+    let _ = counted(&mut app, generation, &prompt, TokenCount::Counted(2_000));
+    let effects = io(app.update(key(KeyCode::Enter)));
+    assert!(sends(&effects).is_empty(), "held back: {effects:#?}");
+    let oversize = app.pane().confirmed_oversize.clone().expect("a warning");
+    assert_eq!((oversize.input, oversize.exact), (2_000, true));
+    let said = oversize.describe("Enter");
+    assert!(
+        said.contains(" · 2.0k tokens + 4.1k for the reply"),
+        "{said}"
+    );
+    // Enter again sends it anyway.
+    let _ = the_send(&app.update(key(KeyCode::Enter)));
+
+    // Without a count the estimate stands, and says so.
+    let mut app = app_with(small_window(5_000), stored::T0);
+    type_str(&mut app, &"word ".repeat(800));
+    let effects = io(app.update(key(KeyCode::Enter)));
+    assert!(sends(&effects).is_empty());
+    let oversize = app.pane().confirmed_oversize.clone().expect("a warning");
+    assert!(!oversize.exact);
+    assert!(oversize.describe("Enter").contains(" · ~1.0k tokens"));
+}
+
+#[test]
+fn a_count_for_another_draft_or_an_older_count_is_not_used() {
+    let mut app = app_with(small_window(5_000), stored::T0);
+    type_str(&mut app, "hi");
+    let (first, _, _) = still(&mut app);
+    type_str(&mut app, " you");
+    let (second, prompt, _) = still(&mut app);
+    assert_eq!(prompt, "hi you");
+    assert!(second > first);
+    // The first count answers late: it counted "hi", not what is typed now.
+    let _ = counted(&mut app, first, "hi", TokenCount::Counted(2_000));
+    assert_eq!(app.pane().token_counts.exact(app.pane(), "hi you"), None);
+    assert_eq!(app.pane().token_counts.current(app.pane()), None);
+    let (_, _, sent) = the_send(&io(app.update(key(KeyCode::Enter))));
+    assert_eq!(sent.messages.len(), 1, "sent on the estimate, no warning");
+}
+
+#[test]
+fn a_count_of_an_older_history_is_not_used() {
+    let mut app = app_with(small_window(5_000), stored::T0);
+    type_str(&mut app, "hi");
+    let (generation, prompt, _) = still(&mut app);
+    let (_, request, _) = the_send(&io(app.update(key(KeyCode::Enter))));
+    assert!(
+        count_timers(&app.update(key(KeyCode::Char('x')))).is_empty(),
+        "no count while a reply streams"
+    );
+    let effects = reply(&mut app, request, "hello", usage(3, 1));
+    // The reply ended: the history changed, it is counted again, with the draft.
+    let after = counts(&effects);
+    assert_eq!(after.len(), 1, "{effects:#?}");
+    assert_eq!(after[0].1, "x");
+    assert_eq!(after[0].2.messages.len(), 3);
+    // The count of "hi" before the reply answers now: it counted another request.
+    let _ = counted(&mut app, generation, &prompt, TokenCount::Counted(4_900));
+    assert_eq!(app.pane().token_counts.current(app.pane()), None);
+}
+
+#[test]
+fn a_reply_that_ends_asks_for_the_count_of_the_history() {
+    let mut app = new_app();
+    let (_, request, _) = the_send(&submit(&mut app, "hi"));
+    let effects = reply(&mut app, request, "hello", usage(3, 1));
+    let after = counts(&effects);
+    assert_eq!(after.len(), 1, "{effects:#?}");
+    let (generation, prompt, body) = after[0].clone();
+    assert_eq!(prompt, "");
+    assert_eq!(body.messages.len(), 2, "the prompt and its reply");
+    let _ = counted(&mut app, generation, "", TokenCount::Counted(5));
+    assert_eq!(app.pane().token_counts.current(app.pane()), Some(5));
+    assert_eq!(app.pane().token_counts.exact(app.pane(), ""), Some(5));
+}
+
+#[test]
+fn an_endpoint_without_count_tokens_is_asked_no_more() {
+    let mut app = new_app();
+    type_str(&mut app, "hi");
+    let (generation, prompt, _) = still(&mut app);
+    let _ = counted(&mut app, generation, &prompt, TokenCount::Absent);
+    assert!(app.count_tokens_absent);
+    assert!(count_timers(&app.update(key(KeyCode::Char('!')))).is_empty());
+    assert!(counts(&app.update(Action::Timer(Timer::CountTokens))).is_empty());
+    let (_, request, _) = the_send(&io(app.update(key(KeyCode::Enter))));
+    assert!(counts(&reply(&mut app, request, "hello", usage(3, 1))).is_empty());
+}
+
+#[test]
+fn the_context_meter_shows_the_count() {
+    let theme = tern::render::Theme::builtin("dark").unwrap();
+    let mut view = tern::ui::ViewState::new(theme, time::UtcOffset::UTC);
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 20)).unwrap();
+    let mut app = app_with(small_window(10_000), stored::T0);
+    let mut status = |app: &mut App| {
+        view.sync(app);
+        let frame = terminal
+            .draw(|frame| tern::ui::draw(app, &mut view, frame))
+            .unwrap();
+        screen_text(frame.buffer).lines().last().unwrap().to_owned()
+    };
+    type_str(&mut app, "hi");
+    let (generation, prompt, _) = still(&mut app);
+    assert!(!status(&mut app).contains("ctx"), "nothing counted yet");
+    let _ = counted(&mut app, generation, &prompt, TokenCount::Counted(5_000));
+    let line = status(&mut app);
+    assert!(line.contains("ctx 50% of 10.0k"), "{line}");
+}
+
+// ─── End to end: the real loop, the fake server, a store shared by two runs ─────────────
+
+fn count_requests(server: &FakeServer) -> usize {
+    count_bodies(server).len()
+}
+
+/// Wait (bounded, generously) until `server` has received `n` count_tokens requests.
+async fn wait_for_counts(server: &FakeServer, n: usize) {
+    let deadline = tokio::time::Instant::now() + session::WAIT;
+    while count_requests(server) < n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {n} count_tokens requests"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_counts_its_next_request_with_the_endpoint() {
+    let rig = session::Rig::new().await;
+    let server = &rig.server;
+    rig.run(Start::New, |mut user| async move {
+        user.ask("hello tern").await;
+        // The reply ended: the history is counted.
+        wait_for_counts(server, 1).await;
+        // A draft left still is counted as the next prompt.
+        user.type_str("and now a second question");
+        wait_for_counts(server, 2).await;
+        user.ctrl('c'); // clear the draft, so quitting asks nothing
+        session::quit(user)
+    })
+    .await;
+    let bodies = count_bodies(server);
+    let turns = |body: &Value| session::request_history(body);
+    assert_eq!(turns(&bodies[0]).len(), 2, "the prompt and its reply");
+    let last = turns(&bodies[1]);
+    assert_eq!(last.len(), 3);
+    assert_eq!(last[2], ("user".into(), "and now a second question".into()));
+    for body in &bodies {
+        assert!(body.get("max_tokens").is_none() && body.get("stream").is_none());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_without_count_tokens_is_asked_once_across_runs() {
+    let rig = session::Rig::with_fake(FakeConfig {
+        count_tokens_endpoint: false,
+        ..FakeConfig::default()
+    })
+    .await;
+    let server = &rig.server;
+    let absent = |app: &App| app.count_tokens_absent;
+    let (_, first) = session::drive_then(
+        rig.session(Start::New).unwrap(),
+        |mut user| async move {
+            user.ask("hello tern").await;
+            wait_for_counts(server, 1).await;
+            // Told it is absent, the app asks no more; the store keeps it.
+            user.ask("once more").await;
+            session::quit(user)
+        },
+        absent,
+    )
+    .await;
+    assert!(first, "the 404 said count_tokens is absent");
+    let (_, second) = session::drive_then(
+        rig.session(Start::Continue).unwrap(),
+        |mut user| async move {
+            user.ask("and again").await;
+            user.ask("and again twice").await;
+            session::quit(user)
+        },
+        absent,
+    )
+    .await;
+    assert!(second, "the store said count_tokens is absent");
+    assert_eq!(count_requests(server), 1, "asked once, ever");
+    assert_eq!(rig.message_requests().len(), 4);
 }

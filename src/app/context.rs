@@ -18,6 +18,9 @@ use std::time::Duration;
 
 use crate::api::types::MessageContent;
 use crate::api::{ContentBlock, MessagesRequest, RequestMessage, Role};
+
+use super::history::Turn;
+use super::{ChatMessage, Settings};
 use crate::store::MessageStatus;
 
 use super::{App, Pane};
@@ -153,34 +156,38 @@ pub fn prompt_of(draft: &str) -> &str {
     }
 }
 
-/// `prompt` added to `request` as the next user turn, the way the history adds it: to the
-/// last user turn when that one is still unanswered (a blank line between two texts), else as
-/// a turn of its own.
-pub fn with_prompt(request: &mut MessagesRequest, prompt: &str) {
-    if prompt.is_empty() {
-        return;
-    }
-    let Some(last) = request.messages.last_mut().filter(|m| m.role == Role::User) else {
-        request.messages.push(RequestMessage::user(prompt));
-        return;
+/// The request Enter on `prompt` would send in `pane` (`""`: the history alone, its last
+/// reply included). The pane's own request with its messages built again by the history's
+/// rule with `prompt` as the next turn: replies after the last prompt go back only once a
+/// prompt follows them, and an unanswered prompt is joined with the next one.
+pub fn request_with_prompt(pane: &Pane, settings: &Settings, prompt: &str) -> MessagesRequest {
+    let (mut request, _) = pane.build_request_noted(settings);
+    let contents: Vec<_> = pane.messages.iter().map(ChatMessage::content).collect();
+    let draft = [ContentBlock::text(prompt)];
+    let next = Turn {
+        role: Role::User,
+        content: if prompt.is_empty() { &[] } else { &draft },
+        model: None,
     };
-    match &mut last.content {
-        MessageContent::Text(text) => {
-            text.push_str("\n\n");
-            text.push_str(prompt);
-        }
-        MessageContent::Blocks(blocks) => match blocks.last_mut() {
-            Some(ContentBlock::Text {
-                text,
-                citations: None,
-                ..
-            }) => {
-                text.push_str("\n\n");
-                text.push_str(prompt);
-            }
-            _ => blocks.push(ContentBlock::text(prompt)),
-        },
+    let turns = pane
+        .messages
+        .iter()
+        .zip(&contents)
+        .map(|(m, content)| Turn {
+            role: m.role(),
+            content,
+            model: m.stored.model.as_deref(),
+        });
+    let mut messages = super::history::request_messages(turns.chain([next]), &pane.model);
+    let empty = |m: &RequestMessage| match &m.content {
+        MessageContent::Text(text) => text.is_empty(),
+        MessageContent::Blocks(blocks) => blocks.is_empty(),
+    };
+    if messages.last().is_some_and(empty) {
+        messages.pop();
     }
+    request.messages = messages;
+    request
 }
 
 /// A prompt that would not fit the context window, with the figures shown to the user.
@@ -253,25 +260,5 @@ mod tests {
         assert_eq!(prompt_of("  \n "), "");
         assert_eq!(prompt_of("//usr"), "/usr");
         assert_eq!(prompt_of("hi"), "hi");
-    }
-
-    #[test]
-    fn the_prompt_joins_an_unanswered_user_turn_or_follows_a_reply() {
-        let mut request = MessagesRequest {
-            messages: vec![RequestMessage::user("one")],
-            ..Default::default()
-        };
-        with_prompt(&mut request, "two");
-        assert_eq!(request.messages, [RequestMessage::user("one\n\ntwo")]);
-        request
-            .messages
-            .push(RequestMessage::assistant_blocks(vec![ContentBlock::text(
-                "a",
-            )]));
-        with_prompt(&mut request, "three");
-        assert_eq!(request.messages.len(), 3);
-        assert_eq!(request.messages[2], RequestMessage::user("three"));
-        with_prompt(&mut request, "");
-        assert_eq!(request.messages.len(), 3, "no prompt, no turn");
     }
 }

@@ -21,7 +21,7 @@ mod update;
 pub use action::*;
 pub use context::{
     COUNT_AFTER, CountBasis, Oversize, TokenCounts, estimate_tokens, prompt_of, request_estimate,
-    with_prompt,
+    request_with_prompt,
 };
 pub use keymap::{KeyAction, KeyMap, KeySpec};
 pub use overlay::*;

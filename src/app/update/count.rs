@@ -60,8 +60,7 @@ impl App {
         if pane.token_counts.counted(&basis) {
             return;
         }
-        let (mut body, _) = pane.build_request_noted(&settings);
-        with_prompt(&mut body, &prompt);
+        let body = request_with_prompt(pane, &settings, &prompt);
         if body.messages.is_empty() {
             return;
         }
