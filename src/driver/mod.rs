@@ -8,7 +8,8 @@
 //!   action goes through `App::update`, what else is queued is drained, then at most one frame
 //!   is drawn;
 //! - `pacing`: when the next frame may be drawn (sooner after input than after a stream delta);
-//! - `timers`: the deadlines of the wake-ups the app asked for (a notice's expiry, the spinner);
+//! - `timers`: the deadlines of the wake-ups the app asked for (a notice's expiry, the spinner,
+//!   a token count once the input is still);
 //! - `effects`: the I/O of each effect (requests, saves, store reads, copies, exports);
 //! - `stream`: one request's task, turning the reply stream into `Action::Api` events;
 //! - `count`: token counts in the background, and whether the endpoint has them;
