@@ -384,7 +384,7 @@ fn enter_opens_the_selected_conversation_and_closes_the_browser() {
 
     // The driver loads it: it replaces the empty start tab, with its own model and history.
     let (conversation, messages) = saved_conversation(&id(1), "Conversation 1", HAIKU);
-    let effects = open_saved(&mut app, conversation, messages);
+    let effects = io(open_saved(&mut app, conversation, messages));
     assert!(effects.is_empty(), "{effects:?}");
     assert_eq!(
         std::mem::take(&mut app.scrolls),

@@ -1382,6 +1382,19 @@ async fn count_tokens_counts_like_usage_and_can_be_missing() {
         json!({"input_tokens": 13})
     );
 
+    // What only a Messages body takes is an extra input here, as the real endpoint says.
+    for (field, value) in [("max_tokens", json!(1024)), ("stream", json!(true))] {
+        let mut with = body.clone();
+        with[field] = value;
+        let response = post_to(&server, "/v1/messages/count_tokens", &with).await;
+        assert_eq!(response.status(), 400, "{field}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(
+            error["error"]["message"],
+            format!("{field}: Extra inputs are not permitted")
+        );
+    }
+
     body["temperature"] = json!(3);
     let response = post_to(&server, "/v1/messages/count_tokens", &body).await;
     assert_eq!(response.status(), 400);

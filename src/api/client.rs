@@ -302,6 +302,49 @@ impl Client {
             .map_err(|e| ApiError::Protocol(format!("the reply is not a Messages response ({e})")))
     }
 
+    /// `POST /v1/messages/count_tokens`: the input tokens `request` would take. One try, within
+    /// [`COUNT_TOKENS_TIMEOUT`], no retries (a count is a hint, never worth a wait).
+    /// `Ok(None)` when the endpoint does not exist there (see [`is_absent_endpoint`]).
+    ///
+    /// The body is the request's own, limited to the fields the endpoint takes (it refuses
+    /// `max_tokens`, `stream`, sampling, `stop_sequences`, `metadata`, `service_tier` and
+    /// unknown keys as extra inputs): so `extra_body` fields do not reach it either.
+    pub async fn count_tokens(&self, request: &MessagesRequest) -> Result<Option<u64>, ApiError> {
+        let body = count_tokens_body(request)?;
+        let call = async {
+            let response = self
+                .attempt(
+                    reqwest::Method::POST,
+                    "/v1/messages/count_tokens",
+                    Some(&body),
+                    COUNT_TOKENS_TIMEOUT,
+                    0,
+                )
+                .await;
+            let response = match response {
+                Ok(response) => response,
+                Err(ApiError::Status(e)) if is_absent_endpoint(&e) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let count: Value = response
+                .json()
+                .await
+                .map_err(|e| ApiError::Protocol(format!("the token count is not JSON ({e})")))?;
+            count
+                .get("input_tokens")
+                .and_then(Value::as_u64)
+                .map(Some)
+                .ok_or_else(|| ApiError::Protocol("the token count has no `input_tokens`".into()))
+        };
+        tokio::time::timeout(COUNT_TOKENS_TIMEOUT, call)
+            .await
+            .unwrap_or(Err(ApiError::Timeout {
+                phase: TimeoutPhase::Response,
+                after: COUNT_TOKENS_TIMEOUT,
+                request_id: None,
+            }))
+    }
+
     /// `GET /v1/models`; `Ok(None)` when the endpoint does not offer it (404/405).
     pub async fn models(&self) -> Result<Option<Vec<ModelInfo>>, ApiError> {
         let mut none = |_: &RetryNotice| {};
@@ -349,6 +392,44 @@ impl Client {
             }
         }
     }
+}
+
+/// How long a token count may take, all of it: the count only improves a figure on screen.
+pub const COUNT_TOKENS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The top-level fields `POST /v1/messages/count_tokens` takes (Anthropic's API reference for
+/// it lists these; it refuses any other as an extra input).
+const COUNT_TOKENS_FIELDS: [&str; 10] = [
+    "model",
+    "messages",
+    "system",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "output_config",
+    "cache_control",
+    "mcp_servers",
+    "context_management",
+];
+
+/// The count_tokens body of `request`: its JSON limited to [`COUNT_TOKENS_FIELDS`].
+pub fn count_tokens_body(request: &MessagesRequest) -> Result<Vec<u8>, ApiError> {
+    let encode =
+        |e: serde_json::Error| ApiError::Protocol(format!("cannot encode the request: {e}"));
+    let mut body = serde_json::to_value(request).map_err(encode)?;
+    if let Some(fields) = body.as_object_mut() {
+        fields.retain(|key, _| COUNT_TOKENS_FIELDS.contains(&key.as_str()));
+    }
+    serde_json::to_vec(&body).map_err(encode)
+}
+
+/// Whether an error answer to count_tokens says the endpoint is not there: 404, 405 or 501,
+/// or a `not_found_error`, unless it is about the model (an unknown model is a 404
+/// `not_found_error` too, and says nothing of the endpoint).
+pub fn is_absent_endpoint(error: &super::StatusError) -> bool {
+    let missing = matches!(error.status, 404 | 405 | 501)
+        || error.error_type.as_deref() == Some("not_found_error");
+    missing && !error.names_model()
 }
 
 /// The base URL without trailing slashes or a trailing `/v1`: tern adds `/v1/messages` itself,

@@ -120,6 +120,31 @@ pub enum Action {
         /// Its latest messages.
         messages: Vec<StoredMessage>,
     },
+    /// What the endpoint counted for a request (answers `Effect::CountTokens`; a count that
+    /// failed is not answered: the estimate stands, and nothing is redrawn for it).
+    TokensCounted {
+        /// The conversation the request was built for.
+        conversation: String,
+        /// The count's number, carried back: an answer to an older count is dropped.
+        generation: u64,
+        /// The draft counted as the next prompt ("" for the history alone).
+        prompt: String,
+        /// The count, or why there is none.
+        result: TokenCount,
+    },
+    /// An earlier run found the endpoint without count_tokens (sent once at startup, from the
+    /// store): no count is asked for.
+    CountTokensAbsent,
+}
+
+/// The endpoint's answer to a token count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[deny(missing_docs)]
+pub enum TokenCount {
+    /// The request's input tokens, exactly.
+    Counted(u64),
+    /// The endpoint has no count_tokens (now or remembered from before): ask no more.
+    Absent,
 }
 
 /// A scroll of a conversation's view. Not an [`Effect`]: scrolling is the view's business, not
@@ -198,6 +223,18 @@ pub enum Effect {
     },
     /// Leave the app (after the effects before it have been carried out).
     Quit,
+    /// Count the input tokens of `body` (`POST /v1/messages/count_tokens`) in the background;
+    /// answer with `Action::TokensCounted`. Nothing waits for it: a send goes out regardless.
+    CountTokens {
+        /// The conversation the request is built for.
+        conversation: String,
+        /// The count's number, carried back.
+        generation: u64,
+        /// The draft counted as the next prompt ("" for the history alone), carried back.
+        prompt: String,
+        /// The request that would be sent with `prompt` next.
+        body: MessagesRequest,
+    },
 }
 
 /// The app's wake-ups. The app decides when it wants one; the driver only keeps the time.
@@ -208,4 +245,7 @@ pub enum Timer {
     NoticeExpiry,
     /// The next spinner frame, while a request waits for its first text.
     Spinner,
+    /// The input has been still for [`COUNT_AFTER`](super::COUNT_AFTER): count the tokens of
+    /// the request it would send.
+    CountTokens,
 }

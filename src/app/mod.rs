@@ -19,7 +19,10 @@ mod state;
 mod update;
 
 pub use action::*;
-pub use context::{Oversize, estimate_tokens, request_estimate};
+pub use context::{
+    COUNT_AFTER, CountBasis, Oversize, TokenCounts, estimate_tokens, prompt_of, request_estimate,
+    request_with_prompt,
+};
 pub use keymap::{KeyAction, KeyMap, KeySpec};
 pub use overlay::*;
 pub use pane::*;

@@ -196,6 +196,8 @@ pub struct Pane {
     pub show_thinking: bool,
     /// The request under way continues the last reply rather than starting one.
     pub continuing: Option<Continuing>,
+    /// The endpoint's token counts of this pane's next request (see `context`).
+    pub token_counts: super::context::TokenCounts,
 }
 
 /// A reply being continued: what it held before, so the continuation adds to it.
@@ -274,6 +276,7 @@ impl Pane {
             kept_draft: String::new(),
             show_thinking: false,
             continuing: None,
+            token_counts: Default::default(),
         }
     }
 

@@ -130,6 +130,8 @@ pub struct App {
     /// The terminal's size (columns, rows), set by the driver with `now`: how far the help
     /// popup can scroll depends on it.
     pub screen: (u16, u16),
+    /// The endpoint has no count_tokens: the app asks for no more counts.
+    pub count_tokens_absent: bool,
 }
 
 impl App {
@@ -159,6 +161,7 @@ impl App {
             confirm: None,
             scrolls: Vec::new(),
             screen: (0, 0),
+            count_tokens_absent: false,
         }
     }
 

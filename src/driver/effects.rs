@@ -1,7 +1,8 @@
 //! Effect execution: the I/O behind each [`Effect`] the app asks for, answered by actions on
 //! the app channel.
 //!
-//! Nothing here blocks the loop: requests run as tasks ([`super::stream`]), writes go to the
+//! Nothing here blocks the loop: requests and token counts run as tasks ([`super::stream`],
+//! [`super::count`]), writes go to the
 //! store's owner task ([`StoreWriter`]), reads run on the blocking pool after this session's
 //! queued writes. What a query returns (browser rows, an export's file name) is the store's
 //! business; this file only runs it and sends the answer.
@@ -59,6 +60,8 @@ pub(crate) struct Driver {
     /// Read connection for the browser, opened on first use.
     pub(crate) reader: Option<Arc<Mutex<Store>>>,
     pub(crate) requests: HashMap<RequestId, JoinHandle<()>>,
+    /// What this process knows of the endpoint's count_tokens.
+    pub(crate) count_gate: Arc<super::count::CountTokensGate>,
 }
 
 impl Driver {
@@ -112,6 +115,12 @@ impl Driver {
                     Err(e) => Notice::error(format!("export failed: {e}")),
                 }))
             }),
+            Effect::CountTokens {
+                conversation,
+                generation,
+                prompt,
+                body,
+            } => self.count_tokens(conversation, generation, prompt, body),
             Effect::Quit | Effect::Editor(_) | Effect::Schedule { .. } => {}
         }
     }

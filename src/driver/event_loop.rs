@@ -17,7 +17,7 @@ use super::pacing::Pacer;
 use super::session::Session;
 use super::signals::Signals;
 use super::terminal::Resizable;
-use crate::app::{Action, App, Effect};
+use crate::app::{Action, App, Effect, Timer};
 use crate::ui;
 
 /// At most this many queued actions are applied between two looks at the terminal.
@@ -67,6 +67,8 @@ where
             }
             _ = sleep_until(next_frame), if next_frame.is_some() => continue,
         };
+        // A token count's timer changes nothing on screen (the count's answer may): no frame.
+        let mut changed = !matches!(action, Action::Timer(Timer::CountTokens));
         let mut quit = apply(session, terminal, input, action)?;
         // Drain what else is queued before drawing (coalescing a burst of deltas into one frame).
         for _ in 0..DRAIN_AT_MOST {
@@ -74,11 +76,16 @@ where
                 break;
             }
             match session.rx.try_recv() {
-                Ok(action) => quit = apply(session, terminal, input, action)?,
+                Ok(action) => {
+                    changed = true;
+                    quit = apply(session, terminal, input, action)?;
+                }
                 Err(_) => break,
             }
         }
-        pacer.changed();
+        if changed {
+            pacer.changed();
+        }
         if quit {
             return Ok(());
         }

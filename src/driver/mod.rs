@@ -8,9 +8,11 @@
 //!   action goes through `App::update`, what else is queued is drained, then at most one frame
 //!   is drawn;
 //! - `pacing`: when the next frame may be drawn (sooner after input than after a stream delta);
-//! - `timers`: the deadlines of the wake-ups the app asked for (a notice's expiry, the spinner);
+//! - `timers`: the deadlines of the wake-ups the app asked for (a notice's expiry, the spinner,
+//!   a token count once the input is still);
 //! - `effects`: the I/O of each effect (requests, saves, store reads, copies, exports);
 //! - `stream`: one request's task, turning the reply stream into `Action::Api` events;
+//! - `count`: token counts in the background, and whether the endpoint has them;
 //! - `session`: the app, its store writer and the driver built from the config, a saved
 //!   conversation opened at start, and the bounded flush at exit;
 //! - `terminal`: raw mode and the alternate screen (restored on drop and on panic), and the
@@ -19,6 +21,7 @@
 //! - `editor`, `clipboard`, `signals`: `$EDITOR`, OSC 52 and clipboard tools, SIGTERM/SIGHUP.
 
 mod clipboard;
+mod count;
 mod editor;
 mod effects;
 mod event_loop;

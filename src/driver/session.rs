@@ -80,9 +80,11 @@ impl Session {
             store_path,
             reader: None,
             requests: Default::default(),
+            count_gate: Default::default(),
         };
         if has_key {
             driver.fetch_models();
+            driver.recall_count_tokens();
         }
         let mut session = Session {
             app,

@@ -1,6 +1,7 @@
 //! The app's timers: the deadlines of the wake-ups it asked for ([`Effect::Schedule`]).
 //!
-//! The app decides when it wants to be woken (a notice's expiry, the spinner's next frame);
+//! The app decides when it wants to be woken (a notice's expiry, the spinner's next frame, a
+//! token count once the input is still);
 //! the loop only keeps one deadline per [`Timer`] and sleeps until the earliest, so nothing
 //! wakes up while none is pending. Times are tokio's, so tests can run them on paused time.
 //!

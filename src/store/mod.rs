@@ -64,6 +64,9 @@ pub use writer::{StoreWriter, WriteFailure};
 /// [`StoreError::Locked`].
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The endpoint fact that its `POST /v1/messages/count_tokens` is not there (value `"absent"`).
+pub const NO_COUNT_TOKENS: &str = "count_tokens";
+
 /// A connection to the conversation database. Synchronous; writes take `&mut self`.
 ///
 /// The app writes through one [`StoreWriter`] (which owns a `Store` on its own thread) and reads

@@ -270,6 +270,17 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(id.to_owned()))
     }
 
+    /// What was learnt of the endpoint at `base_url` as `fact` (see
+    /// [`WriteCommand::SetEndpointFact`](super::WriteCommand::SetEndpointFact)), if anything.
+    pub fn endpoint_fact(&self, base_url: &str, fact: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT value FROM endpoint_facts WHERE base_url = ?1 AND fact = ?2")
+            .map_err(self.at())?
+            .query_row([base_url, fact], |row| row.get(0))
+            .optional()
+            .map_err(self.at())
+    }
+
     /// One message by id, if it exists.
     pub fn message(&self, id: &str) -> Result<Option<StoredMessage>, StoreError> {
         let at = self.at();

@@ -9,8 +9,9 @@
 //! Version 1 was the first, minimal schema: plain-text messages, no usage details, no index.
 //! Version 2 added content blocks, usage, the aggregates and the message index. Version 3
 //! gave conversations a stable integer key so their titles can be indexed too, and a draft
-//! column. Version 4 (current) adds the JSON columns for what the protocol says besides content
-//! and counts (`messages.details`, `conversations.params`):
+//! column. Version 4 added the JSON columns for what the protocol says besides content and
+//! counts (`messages.details`, `conversations.params`). Version 5 (current) adds what tern
+//! learnt of an endpoint (`endpoint_facts`, e.g. that it has no count_tokens):
 //!
 //! ```sql
 //! conversations(pk INTEGER PK,      -- stable rowid for the title index (VACUUM keeps it)
@@ -34,6 +35,8 @@
 //!                                   -- container, whole usage (NULL for prompts)
 //!   index messages_by_conversation(conversation_id, seq)             -- load()
 //!   index messages_streaming(writer) WHERE status = 'streaming'      -- crash recovery on open
+//! endpoint_facts(base_url, fact,   -- what an endpoint was found to lack, so it is not asked
+//!                value, updated_at) -- again (base URL without credentials; PK base_url+fact)
 //! message_text(pk, body)            -- view: the text blocks of non-streaming messages
 //! messages_fts(body)                -- FTS5, external content = message_text, kept by triggers
 //! ```
@@ -51,12 +54,13 @@
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 4;
+pub const CURRENT_VERSION: i64 = 5;
 
 /// One step: takes the database from version `index` to `index + 1`.
 type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
-pub(crate) const MIGRATIONS: [Migration; CURRENT_VERSION as usize] = [to_v1, to_v2, to_v3, to_v4];
+pub(crate) const MIGRATIONS: [Migration; CURRENT_VERSION as usize] =
+    [to_v1, to_v2, to_v3, to_v4, to_v5];
 
 /// Version 1, the first published schema (kept verbatim: old files were made by it).
 pub const V1_SCHEMA: &str = "\
@@ -286,6 +290,22 @@ fn to_v4(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         "
 ALTER TABLE messages ADD COLUMN details TEXT;
 ALTER TABLE conversations ADD COLUMN params TEXT NOT NULL DEFAULT '{}';
+",
+    )
+}
+
+/// Version 5: facts about an endpoint learnt from its answers, by base URL (see
+/// `Store::endpoint_fact`).
+fn to_v5(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "
+CREATE TABLE endpoint_facts (
+    base_url TEXT NOT NULL,
+    fact TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (base_url, fact)
+) WITHOUT ROWID;
 ",
     )
 }

@@ -41,6 +41,14 @@ pub enum WriteCommand {
         id: String,
         draft: String,
     },
+    /// Remember a fact about the endpoint at `base_url` (without credentials), e.g.
+    /// [`super::NO_COUNT_TOKENS`]; it belongs to no conversation.
+    SetEndpointFact {
+        base_url: String,
+        fact: String,
+        value: String,
+        at_ms: i64,
+    },
 }
 
 impl WriteCommand {
@@ -52,6 +60,7 @@ impl WriteCommand {
             | WriteCommand::DeleteConversation(id)
             | WriteCommand::SetDraft { id, .. } => id,
             WriteCommand::UpsertMessage(m) => &m.conversation_id,
+            WriteCommand::SetEndpointFact { .. } => "",
         }
     }
 
@@ -71,6 +80,9 @@ impl WriteCommand {
             WriteCommand::Rename { id, .. } => format!("renaming conversation {id}"),
             WriteCommand::DeleteConversation(id) => format!("deleting conversation {id}"),
             WriteCommand::SetDraft { id, .. } => format!("saving the draft of conversation {id}"),
+            WriteCommand::SetEndpointFact { base_url, fact, .. } => {
+                format!("remembering {fact} for {base_url}")
+            }
             WriteCommand::UpsertMessage(m) => {
                 format!(
                     "saving message {} of conversation {}",
@@ -234,6 +246,20 @@ pub(crate) fn apply(
             upsert_message(conn, m, writer, Check::Append)
         }
         WriteCommand::SetDraft { id, draft } => set_draft(conn, id, draft),
+        WriteCommand::SetEndpointFact {
+            base_url,
+            fact,
+            value,
+            at_ms,
+        } => {
+            conn.prepare_cached(
+                "INSERT INTO endpoint_facts (base_url, fact, value, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (base_url, fact) \
+                 DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )?
+            .execute(params![base_url, fact, value, at_ms])?;
+            Ok(())
+        }
     }
 }
 

@@ -282,6 +282,9 @@ fn write_pending(
                     WriteCommand::DeleteConversation(id) => store.delete_conversation(id),
                     WriteCommand::UpsertMessage(m) => store.upsert_message(m),
                     WriteCommand::SetDraft { id, draft } => store.set_draft(id, draft),
+                    fact @ WriteCommand::SetEndpointFact { .. } => {
+                        store.write_tx(|conn| super::write::apply(conn, fact, None))
+                    }
                 };
                 if let Err(error) = result {
                     report(command, error);

@@ -112,7 +112,8 @@ pub(super) fn draw(
 /// narrow, segments are dropped whole, the highest rank first. Kept longest are the context
 /// fill (it warns before a turn cannot fit) and the cost; then the last turn's tokens; then
 /// the cache counts (last turn and conversation); the conversation's token totals go first
-/// (the cost already sums them up). Nothing is shown before a reply has counted tokens.
+/// (the cost already sums them up). Nothing is shown before a reply or the endpoint has
+/// counted tokens.
 fn segments(
     app: &App,
     pane: &Pane,
@@ -120,26 +121,34 @@ fn segments(
     theme: &Theme,
     base: Style,
 ) -> Vec<(u8, Span<'static>)> {
-    let Some((model_id, tokens)) = pane.last_usage() else {
-        return Vec::new();
-    };
-    let usage = tokens.usage;
-    let mut optional = vec![(
-        2,
-        Span::styled(format!("last {}", format_in_out(&tokens, false)), base),
-    )];
-    if let Some(cache) = cache_counts(&usage, &totals.usage) {
-        optional.push((3, Span::styled(cache, base)));
+    let last = pane.last_usage();
+    // The endpoint's count of the next request, when it counted this history: exact before
+    // the reply, where the last reply's usage is the size of the history without the draft.
+    let counted = pane.token_counts.current(pane);
+    let mut optional = Vec::new();
+    if let Some((_, tokens)) = last {
+        optional.push((
+            2,
+            Span::styled(format!("last {}", format_in_out(&tokens, false)), base),
+        ));
+        if let Some(cache) = cache_counts(&tokens.usage, &totals.usage) {
+            optional.push((3, Span::styled(cache, base)));
+        }
+        optional.push((
+            4,
+            Span::styled(format!("total {}", format_in_out(&totals, true)), base),
+        ));
     }
-    optional.push((
-        4,
-        Span::styled(format!("total {}", format_in_out(&totals, true)), base),
-    ));
-    if let Some(spec) = app
-        .model_spec(model_id)
-        .or_else(|| app.model_spec(&pane.model))
-    {
-        let used = usage.total_input() + usage.output_tokens;
+    let meter = match (counted, last) {
+        (Some(n), _) => Some((n, app.model_spec(&pane.model))),
+        (None, Some((model_id, tokens))) => Some((
+            tokens.usage.total_input() + tokens.usage.output_tokens,
+            app.model_spec(model_id)
+                .or_else(|| app.model_spec(&pane.model)),
+        )),
+        (None, None) => None,
+    };
+    if let Some((used, Some(spec))) = meter {
         let pct = used as f64 * 100.0 / spec.context_window.max(1) as f64;
         optional.push((
             0,

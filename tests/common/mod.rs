@@ -62,14 +62,15 @@ pub fn alt(code: KeyCode) -> Action {
     press(code, KeyModifiers::ALT)
 }
 
-/// Type `text` key by key (a newline becomes Alt+Enter, as a user would add a line).
+/// Type `text` key by key (a newline becomes Alt+Enter, as a user would add a line). Typing
+/// does no I/O (it may move a timer: the token count waits for the input to be still).
 pub fn type_str(app: &mut App, text: &str) {
     for c in text.chars() {
-        let effects = if c == '\n' {
+        let effects = io(if c == '\n' {
             app.update(alt(KeyCode::Enter))
         } else {
             app.update(key(KeyCode::Char(c)))
-        };
+        });
         assert!(effects.is_empty(), "typing {c:?} had effects: {effects:?}");
     }
 }

@@ -217,6 +217,17 @@ impl Rig {
         }
     }
 
+    /// A rig whose fake server runs with `config`.
+    pub async fn with_fake(config: FakeConfig) -> Rig {
+        Rig {
+            server: FakeServer::start(config)
+                .await
+                .expect("the fake server starts"),
+            dir: tempfile::tempdir().unwrap(),
+            store: None,
+        }
+    }
+
     /// Sessions of this rig save into `path` (e.g. the store of a `tern` binary's home).
     pub fn with_store_at(mut self, path: PathBuf) -> Rig {
         self.store = Some(path);
@@ -270,7 +281,20 @@ impl Rig {
 /// Run `session` (built by the test, e.g. with its own config) while `script` plays the user;
 /// the script must end it (Ctrl+Q). The store is flushed before this returns. Returns every
 /// frame the script looked at.
-pub async fn drive<F, Fut>(mut session: Session, script: F) -> Vec<String>
+pub async fn drive<F, Fut>(session: Session, script: F) -> Vec<String>
+where
+    F: FnOnce(User) -> Fut,
+    Fut: std::future::Future<Output = User>,
+{
+    drive_then(session, script, |_| ()).await.0
+}
+
+/// [`drive`], and what `inspect` reads of the app once the loop has ended.
+pub async fn drive_then<F, Fut, R>(
+    mut session: Session,
+    script: F,
+    inspect: impl FnOnce(&tern::app::App) -> R,
+) -> (Vec<String>, R)
 where
     F: FnOnce(User) -> Fut,
     Fut: std::future::Future<Output = User>,
@@ -287,11 +311,12 @@ where
     };
     let (result, user) = tokio::join!(session.run(&mut terminal, &mut input), script(user));
     result.expect("the loop ends cleanly");
+    let inspected = inspect(&session.app);
     session
         .shutdown()
         .await
         .expect("every save reached the disk");
-    user.seen
+    (user.seen, inspected)
 }
 
 /// The `POST /v1/messages` bodies `server` received, in order.

@@ -6,6 +6,7 @@
 //! the popups (`overlay`) and the saved-conversation browser (`browser`).
 
 mod browser;
+mod count;
 mod input;
 mod overlay;
 mod slash;
@@ -87,12 +88,20 @@ impl App {
                 self.on_browser_rows(generation, rows, effects)
             }
             Action::BrowserPreview { id, messages } => self.on_browser_preview(id, messages),
+            Action::Timer(Timer::CountTokens) => self.count_tokens(self.active, effects),
+            Action::CountTokensAbsent => self.count_tokens_absent = true,
+            Action::TokensCounted {
+                conversation,
+                generation,
+                prompt,
+                result,
+            } => self.on_tokens_counted(&conversation, generation, &prompt, result),
         }
     }
 
     /// The wake-ups this state needs: a new notice's expiry (moving any earlier one, so it
-    /// is the latest notice that expires), and the spinner's next frame while a request
-    /// waits for its first text.
+    /// is the latest notice that expires), the spinner's next frame while a request waits
+    /// for its first text, and a token count once a changed draft is still.
     fn schedule_timers(&mut self, effects: &mut Vec<Effect>) {
         if std::mem::take(&mut self.notice_unscheduled) {
             effects.push(Effect::Schedule {
@@ -107,6 +116,7 @@ impl App {
                 after: SPINNER_EVERY,
             });
         }
+        self.schedule_count(effects);
     }
 
     /// Open a saved conversation in a new tab (in place of an untouched empty one), or focus

@@ -448,6 +448,7 @@ impl App {
         }
         pane.end_request();
         pane.unread |= unread;
+        self.count_tokens(index, effects);
     }
 }
 

@@ -38,6 +38,18 @@ fn invalid(message: impl Into<String>) -> Refusal {
     }
 }
 
+/// The fields of a Messages body that count_tokens refuses as extra inputs.
+const MESSAGES_ONLY: [&str; 8] = [
+    "max_tokens",
+    "stream",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop_sequences",
+    "metadata",
+    "service_tier",
+];
+
 /// Which endpoint the body was sent to: count_tokens takes no `max_tokens`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Endpoint {
@@ -97,6 +109,11 @@ pub(super) fn check<'a>(
             })?),
             (Endpoint::CountTokens, _) => None,
         };
+    if endpoint == Endpoint::CountTokens
+        && let Some(field) = MESSAGES_ONLY.iter().find(|f| body.contains_key(**f))
+    {
+        return Err(invalid(format!("{field}: Extra inputs are not permitted")));
+    }
     if !known_models.iter().any(|known| known == model) {
         return Err(Refusal {
             status: 404,
