@@ -120,7 +120,7 @@ fn frame(c: &mut Criterion) {
 
 /// The request for the next turn of a 1,000-turn conversation whose replies all thought: built
 /// (what `App::update` does on a send) and dropped; then built and encoded as the driver sends
-/// it (`stream` set, JSON bytes), the whole per-send cost of the request.
+/// it (`stream` set, JSON bytes): the request's whole per-send cost but the driver's own copy.
 fn request_for_a_long_conversation(c: &mut Criterion) {
     let app = conversation_with(2_001, true); // 1,000 turns and the new prompt
     c.bench_function("build_request_1000_turns_with_thinking", |b| {
