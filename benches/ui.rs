@@ -118,11 +118,20 @@ fn frame(c: &mut Criterion) {
     group.finish();
 }
 
-/// The request for the next turn of a 1,000-turn conversation whose replies all thought.
+/// The request for the next turn of a 1,000-turn conversation whose replies all thought: built
+/// (what `App::update` does on a send) and dropped; then built and encoded as the driver sends
+/// it (`stream` set, JSON bytes): the request's whole per-send cost but the driver's own copy.
 fn request_for_a_long_conversation(c: &mut Criterion) {
-    let app = conversation_with(2_000, true);
+    let app = conversation_with(2_001, true); // 1,000 turns and the new prompt
     c.bench_function("build_request_1000_turns_with_thinking", |b| {
         b.iter(|| black_box(app.pane().build_request(&app.settings)))
+    });
+    c.bench_function("build_and_encode_request_1000_turns_with_thinking", |b| {
+        b.iter(|| {
+            let mut request = app.pane().build_request(&app.settings);
+            request.stream = Some(true);
+            black_box(serde_json::to_vec(&request).unwrap())
+        })
     });
 }
 

@@ -292,14 +292,15 @@ fn user_turn(prompts: &[&[ContentBlock]]) -> RequestMessage {
             _ => blocks.push(block.clone()),
         }
     }
-    let content = match blocks.as_slice() {
+    // The lone text moves out of its block: a long prompt is copied once, not twice.
+    let content = match blocks.as_mut_slice() {
         [
             ContentBlock::Text {
                 text,
                 citations: None,
                 ..
             },
-        ] => MessageContent::Text(text.clone()),
+        ] => MessageContent::Text(std::mem::take(text)),
         _ => MessageContent::Blocks(blocks),
     };
     RequestMessage {
