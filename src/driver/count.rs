@@ -67,7 +67,11 @@ impl Driver {
     /// At startup: when an earlier run found this endpoint without count_tokens, tell the app
     /// (`Action::CountTokensAbsent`), so it never schedules a count.
     pub(crate) fn recall_count_tokens(&self) {
-        let (client, gate, tx) = (self.client.clone(), self.count_gate.clone(), self.tx.clone());
+        let (client, gate, tx) = (
+            self.client.clone(),
+            self.count_gate.clone(),
+            self.tx.clone(),
+        );
         let Some(path) = self.store_path.clone() else {
             return;
         };
