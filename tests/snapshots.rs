@@ -542,6 +542,10 @@ fn status_segments_give_way_by_rank() {
     let mut dropped = Vec::new();
     for width in (40..200).rev() {
         let shown = status_at(width);
+        // A segment of a higher rank never takes the place of one that did not fit.
+        let has = |name: &str| shown.iter().any(|s| s.starts_with(name));
+        assert!(!has("total") || has("cache"), "width {width}: {shown:?}");
+        assert!(!has("cache") || has("last"), "width {width}: {shown:?}");
         for segment in &full {
             let name = segment.split(' ').next().unwrap();
             if !shown.contains(segment) && !dropped.contains(&name) {

@@ -241,10 +241,16 @@ impl Client {
     }
 
     fn body_of(request: &MessagesRequest, stream: bool) -> Result<Vec<u8>, ApiError> {
-        let mut request = request.clone();
-        request.stream = stream.then_some(true);
-        serde_json::to_vec(&request)
-            .map_err(|e| ApiError::Protocol(format!("cannot encode the request: {e}")))
+        let wanted = stream.then_some(true);
+        // A long conversation's request is megabytes: copied only when `stream` must change.
+        let encoded = if request.stream == wanted {
+            serde_json::to_vec(request)
+        } else {
+            let mut request = request.clone();
+            request.stream = wanted;
+            serde_json::to_vec(&request)
+        };
+        encoded.map_err(|e| ApiError::Protocol(format!("cannot encode the request: {e}")))
     }
 
     /// Start a streamed reply (`"stream": true`).

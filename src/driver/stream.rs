@@ -38,6 +38,8 @@ pub(crate) async fn stream_reply(
             return;
         }
     };
+    let mut body = body;
+    body.stream = Some(true);
     let mut on_retry = |notice: &RetryNotice| send(ApiEvent::Retrying(notice.clone()));
     let mut stream = match client.stream(&body, &mut on_retry).await {
         Ok(s) => s,

@@ -129,7 +129,7 @@ fn segments(
     if let Some((_, tokens)) = last {
         optional.push((
             2,
-            Span::styled(format!("last {}", format_in_out(&tokens, false)), base),
+            Span::styled(format!("last {}", format_in_out(&tokens, true)), base),
         ));
         if let Some(cache) = cache_counts(&tokens.usage, &totals.usage) {
             optional.push((3, Span::styled(cache, base)));
@@ -213,7 +213,8 @@ fn right_side(app: &App, room: usize, theme: &Theme, base: Style) -> Span<'stati
     }
 }
 
-/// Which segments fit in `room` columns (each after a 3-column separator), taken by rank.
+/// Which segments fit in `room` columns (each after a 3-column separator), taken by rank
+/// until one does not fit.
 fn fit_by_rank(segments: &[(u8, Span)], room: usize) -> Vec<bool> {
     let mut by_rank: Vec<usize> = (0..segments.len()).collect();
     by_rank.sort_by_key(|&i| segments[i].0);
@@ -221,10 +222,12 @@ fn fit_by_rank(segments: &[(u8, Span)], room: usize) -> Vec<bool> {
     let mut used = 0;
     for i in by_rank {
         let w = 3 + display_width(&segments[i].1.content);
-        if used + w <= room {
-            used += w;
-            shown[i] = true;
+        // A segment that does not fit ends it: none of a higher rank takes its place.
+        if used + w > room {
+            break;
         }
+        used += w;
+        shown[i] = true;
     }
     shown
 }
