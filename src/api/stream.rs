@@ -189,11 +189,106 @@ impl RawError {
     }
 }
 
+/// The event nearly every byte of a reply comes in, a text delta with exactly the fields the
+/// API writes (`{"type":"content_block_delta","index":N,"delta":{"type":"text_delta",
+/// "text":"…"}}`, in that order, any spacing), read without the general parser; the text is
+/// still decoded by `serde_json`. Anything else, or anything more, is `None`: the general
+/// path reads it.
+fn text_delta(data: &[u8]) -> Option<StreamEvent> {
+    let mut json = Cursor { data, at: 0 };
+    for token in [
+        &b"{"[..],
+        br#""type""#,
+        b":",
+        br#""content_block_delta""#,
+        b",",
+        br#""index""#,
+        b":",
+    ] {
+        json.token(token)?;
+    }
+    let index = json.index()?;
+    for token in [
+        &b","[..],
+        br#""delta""#,
+        b":",
+        b"{",
+        br#""type""#,
+        b":",
+        br#""text_delta""#,
+        b",",
+        br#""text""#,
+        b":",
+    ] {
+        json.token(token)?;
+    }
+    let text = json.string()?;
+    json.token(b"}")?;
+    json.token(b"}")?;
+    json.token(b"")?;
+    (json.at == data.len()).then_some(StreamEvent::BlockDelta {
+        index,
+        delta: Delta::Text(text),
+    })
+}
+
+/// A position in an event's JSON, for [`text_delta`].
+struct Cursor<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    /// White space, then exactly `token`.
+    fn token(&mut self, token: &[u8]) -> Option<()> {
+        while self.data.get(self.at).is_some_and(u8::is_ascii_whitespace) {
+            self.at += 1;
+        }
+        let found = self.data.get(self.at..)?.starts_with(token);
+        found.then(|| self.at += token.len())
+    }
+
+    /// A block index: white space, then up to nine digits.
+    fn index(&mut self) -> Option<usize> {
+        self.token(b"")?;
+        let rest = &self.data[self.at..];
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if !(1..=9).contains(&digits) {
+            return None;
+        }
+        self.at += digits;
+        std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+    }
+
+    /// A string literal (white space before it), decoded by `serde_json`.
+    fn string(&mut self) -> Option<String> {
+        self.token(b"\"")?;
+        let start = self.at - 1;
+        loop {
+            match self.data.get(self.at)? {
+                b'\\' => self.at += 2,
+                b'"' => break,
+                _ => self.at += 1,
+            }
+        }
+        self.at += 1;
+        serde_json::from_slice(self.data.get(start..self.at)?).ok()
+    }
+}
+
 /// Parse one SSE event's data. Empty data gives `Ok(None)`.
 pub fn parse_event(name: Option<&str>, data: &[u8]) -> Result<Option<StreamEvent>, ApiError> {
     if data.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
+    if let Some(event) = text_delta(data) {
+        return Ok(Some(event));
+    }
+    parse_any_event(name, data)
+}
+
+/// [`parse_event`] by the general parser, for every kind of event.
+fn parse_any_event(name: Option<&str>, data: &[u8]) -> Result<Option<StreamEvent>, ApiError> {
     let raw: RawEvent = serde_json::from_slice(data).map_err(|e| {
         ApiError::Protocol(format!(
             "a stream event is not valid JSON ({e}): {}",

@@ -291,3 +291,48 @@ proptest::proptest! {
         let _ = decode(&[&bytes]);
     }
 }
+
+#[test]
+fn the_text_delta_fast_path_reads_what_the_general_parser_reads() {
+    let same = |data: &str| {
+        let fast = text_delta(data.as_bytes());
+        let general = parse_any_event(None, data.as_bytes()).ok().flatten();
+        assert!(fast.is_some(), "not taken: {data}");
+        assert_eq!(fast, general, "{data}");
+    };
+    same(
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}"#,
+    );
+    same(
+        r#"{"type": "content_block_delta", "index": 12, "delta": {"type": "text_delta", "text": "a \"quoted\" \\ \n 中 \u4e2d"}}"#,
+    );
+    same(r#" {"type":"content_block_delta","index":3,"delta":{"type":"text_delta","text":""}} "#);
+    // Anything else goes the general way (which may accept it, or say what is wrong).
+    for other in [
+        r#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"x"},"index":0}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x","extra":1}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}}x"#,
+        r#"{"type":"content_block_delta","index":-1,"delta":{"type":"text_delta","text":"x"}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x\"}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","text":"x"}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\ud800"}}"#,
+    ] {
+        assert_eq!(text_delta(other.as_bytes()), None, "{other}");
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_text_takes_the_fast_path_to_the_same_event(text in ".*", index in 0usize..1000, spaced in proptest::prelude::any::<bool>()) {
+        let sep = if spaced { " " } else { "" };
+        let data = format!(
+            "{{\"type\":{sep}\"content_block_delta\",{sep}\"index\":{sep}{index},{sep}\"delta\":{sep}{{\"type\":{sep}\"text_delta\",{sep}\"text\":{sep}{}}}}}",
+            serde_json::to_string(&text).unwrap()
+        );
+        let fast = text_delta(data.as_bytes());
+        proptest::prop_assert_eq!(
+            fast,
+            Some(StreamEvent::BlockDelta { index, delta: Delta::Text(text) })
+        );
+    }
+}
