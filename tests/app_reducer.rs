@@ -2047,7 +2047,8 @@ fn a_reply_another_tern_is_still_writing_holds_the_next_prompt_until_it_ends() {
     let (conversation, mut messages) = saved_chat(id, DEFAULT_MODEL);
     // Another process is streaming the answer to a second prompt (its lease is alive, so the
     // store left it `streaming`).
-    messages.push(stored::user_message(id, 2, "second question", stored::T0));
+    let mut second = stored::user_message(id, 2, "second question", stored::T0);
+    second.parent_id = Some(messages[1].id.clone());
     let mut live = StoredMessage::assistant_streaming_at(
         stored::message_id(id, 3),
         id,
@@ -2055,6 +2056,8 @@ fn a_reply_another_tern_is_still_writing_holds_the_next_prompt_until_it_ends() {
         DEFAULT_MODEL,
         stored::T0,
     );
+    live.parent_id = Some(second.id.clone());
+    messages.push(second);
     live.content = vec![ContentBlock::text("word0 word1")];
     messages.push(live.clone());
     let _ = app.update(Action::OpenSaved {
@@ -2200,7 +2203,7 @@ fn help_scroll_is_clamped_to_its_end() {
     let mut app = new_app();
     app.screen = (80, 24);
     let _ = app.update(key(KeyCode::F(1)));
-    for _ in 0..5 {
+    for _ in 0..10 {
         let _ = app.update(key(KeyCode::PageDown));
     }
     let Overlay::Help { scroll: end } = app.overlay else {
@@ -2517,4 +2520,139 @@ fn a_continued_stopped_reply_keeps_the_estimate_of_what_it_had() {
     );
     let u = last(&app).stored.usage.unwrap();
     assert_eq!((u.input_tokens, u.output_tokens), (110, before + 5));
+}
+
+// ─── Branches: regenerate, edit, switch, select ─────────────────────────────────────────
+
+/// The texts of the active path.
+fn path(app: &App) -> Vec<String> {
+    app.pane().messages.iter().map(|m| m.text.clone()).collect()
+}
+
+fn marks(app: &App) -> Vec<Option<(usize, usize)>> {
+    app.pane().messages.iter().map(|m| m.branch).collect()
+}
+
+#[test]
+fn regen_makes_a_sibling_reply_and_the_next_turn_sends_the_active_path_only() {
+    let mut app = new_app();
+    turn(&mut app, "q1", "a1");
+    turn(&mut app, "q2", "first answer");
+    let effects = submit(&mut app, "/regen claude-opus-4.6");
+    let (_, request, body) = the_send(&effects);
+    assert_eq!(body.model, "claude-opus-4.6");
+    assert_eq!(
+        history(&body),
+        [
+            (Role::User, "q1".into()),
+            (Role::Assistant, "a1".into()),
+            (Role::User, "q2".into()),
+        ]
+    );
+    // The new reply is the first answer's sibling: same parent, a later seq.
+    let saved = saved_messages(&effects);
+    let q2 = app.pane().messages[2].stored.id.clone();
+    assert_eq!(saved[0].parent_id.as_deref(), Some(q2.as_str()));
+    reply(&mut app, request, "second answer", usage(1, 1));
+    assert_eq!(path(&app), ["q1", "a1", "q2", "second answer"]);
+    assert_eq!(marks(&app), [None, None, None, Some((2, 2))]);
+    assert!(app.pane().next_seq() > 4);
+
+    // Back to the first answer: the next turn carries it, not the second.
+    io(submit(&mut app, "/branch prev"));
+    assert_eq!(path(&app), ["q1", "a1", "q2", "first answer"]);
+    assert_eq!(marks(&app)[3], Some((1, 2)));
+    let (_, _, body) = the_send(&submit(&mut app, "q3"));
+    let sent: Vec<String> = history(&body).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(sent, ["q1", "a1", "q2", "first answer", "q3"]);
+}
+
+#[test]
+fn edit_sends_a_sibling_prompt_and_esc_gives_the_draft_back() {
+    let mut app = new_app();
+    turn(&mut app, "q1", "a1");
+    turn(&mut app, "q2", "a2");
+    // From selection, `e` puts the prompt in the input; Esc gives the draft back.
+    type_str(&mut app, "half typed");
+    let _ = io(app.update(ctrl('s')));
+    let _ = io(app.update(key(KeyCode::Char('e'))));
+    assert_eq!(app.pane().input_text(), "q2");
+    assert!(app.pane().editing.is_some());
+    let _ = io(app.update(key(KeyCode::Esc)));
+    assert!(app.pane().editing.is_none());
+    assert_eq!(app.pane().input_text(), "half typed");
+    app.pane_mut().input = tern::app::new_input();
+
+    let _ = io(submit(&mut app, "/edit"));
+    assert_eq!(app.pane().input_text(), "q2");
+    type_str(&mut app, ", better");
+    let effects = io(app.update(key(KeyCode::Enter)));
+    let (_, request, body) = the_send(&effects);
+    let sent: Vec<String> = history(&body).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(sent, ["q1", "a1", "q2, better"]);
+    let a1 = app.pane().messages[1].stored.id.clone();
+    let new_prompt = &saved_messages(&effects)[0];
+    assert_eq!(new_prompt.parent_id.as_deref(), Some(a1.as_str()));
+    reply(&mut app, request, "a2'", usage(1, 1));
+    assert_eq!(path(&app), ["q1", "a1", "q2, better", "a2'"]);
+    assert_eq!(marks(&app)[2], Some((2, 2)));
+    // The old branch is still there, whole.
+    io(submit(&mut app, "/branch prev"));
+    assert_eq!(path(&app), ["q1", "a1", "q2", "a2"]);
+}
+
+#[test]
+fn selection_mode_moves_switches_copies_regenerates_and_forks() {
+    let mut app = new_app();
+    turn(&mut app, "q1", "a1");
+    turn(&mut app, "q2", "a2");
+    let (_, request, _) = the_send(&submit(&mut app, "/regen"));
+    reply(&mut app, request, "a2 again", usage(1, 1));
+
+    let _ = io(app.update(ctrl('s')));
+    assert_eq!(app.pane().selection, Some(3));
+    // ← shows the earlier version, → the later one again.
+    let _ = io(app.update(key(KeyCode::Left)));
+    assert_eq!(path(&app)[3], "a2");
+    let _ = io(app.update(key(KeyCode::Right)));
+    assert_eq!(path(&app)[3], "a2 again");
+    // ↑ twice: a1. y copies it.
+    let _ = io(app.update(key(KeyCode::Up)));
+    let _ = io(app.update(key(KeyCode::Up)));
+    assert_eq!(app.pane().selection, Some(1));
+    let copied = io(app.update(key(KeyCode::Char('y'))));
+    assert!(
+        matches!(&copied[..], [Effect::Copy { text, .. }] if text == "a1"),
+        "{copied:?}"
+    );
+    // Keys do not reach the input while selecting.
+    assert_eq!(app.pane().input_text(), "");
+    // f: a new tab with q1, a1, saved as a conversation of its own.
+    let forked = io(app.update(key(KeyCode::Char('f'))));
+    assert_eq!(app.panes.len(), 2);
+    assert_eq!(path(&app), ["q1", "a1"]);
+    assert!(matches!(
+        forked[0],
+        Effect::Save(WriteCommand::CreateConversation(_))
+    ));
+    assert_eq!(saved_messages(&forked).len(), 2);
+    assert_ne!(app.pane().id(), app.panes[0].id());
+    // Back in the first tab, r on a1 answers q1 again, as a sibling of a1.
+    let _ = app.update(alt(KeyCode::Char('1')));
+    let _ = io(app.update(ctrl('s')));
+    let _ = io(app.update(key(KeyCode::Up)));
+    let _ = io(app.update(key(KeyCode::Up)));
+    let effects = io(app.update(key(KeyCode::Char('r'))));
+    let (_, _, body) = the_send(&effects);
+    assert_eq!(history(&body), [(Role::User, "q1".into())]);
+    assert_eq!(app.pane().selection, None);
+}
+
+#[test]
+fn branches_wait_while_a_reply_streams() {
+    let mut app = new_app();
+    turn(&mut app, "q", "a");
+    let (_, _request, _) = the_send(&submit(&mut app, "again"));
+    assert!(io(submit(&mut app, "/regen")).is_empty());
+    assert_notice(&app, NoticeKind::Info, "still arriving");
 }

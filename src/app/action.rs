@@ -170,6 +170,9 @@ pub enum ScrollBy {
     Top,
     /// To the end, following new text again.
     Bottom,
+    /// Just enough to show the path's message at this index (its top when it is taller than
+    /// the view).
+    Message(usize),
 }
 
 /// What the app asks the driver to do.

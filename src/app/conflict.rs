@@ -34,6 +34,11 @@ impl App {
             effects.push(Effect::Cancel(request));
         }
         let refused = pane.messages.split_off(at);
+        for message in &refused {
+            if let Some(ids) = pane.children.get_mut(&message.stored.parent_id) {
+                ids.retain(|id| *id != message.stored.id);
+            }
+        }
         let prompts: Vec<&str> = refused
             .iter()
             .filter(|m| m.role() == Role::User)
@@ -71,7 +76,8 @@ impl App {
         }
         pane.conversation = conversation;
         pane.saved = true;
-        pane.messages = messages.into_iter().map(ChatMessage::new).collect();
+        let leaf: Option<String> = None;
+        pane.set_tree(messages, leaf.as_deref());
         self.scrolls.push(Scroll {
             conversation: pane.id().to_owned(),
             by: ScrollBy::Bottom,

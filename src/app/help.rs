@@ -29,7 +29,7 @@ const OTHER_KEYS: [(&str, &str); 5] = [
 ];
 
 /// The slash commands typed in the input.
-const SLASH_COMMANDS: [(&str, &str); 11] = [
+const SLASH_COMMANDS: [(&str, &str); 14] = [
     (
         "/system TEXT",
         "system prompt for this conversation (empty clears)",
@@ -59,7 +59,34 @@ const SLASH_COMMANDS: [(&str, &str); 11] = [
         "/continue",
         "go on with a reply cut off (max_tokens, stopped, failed) or paused",
     ),
+    (
+        "/regen [MODEL]",
+        "a new reply to the last prompt (the old one stays, as a branch)",
+    ),
+    (
+        "/edit",
+        "edit your last message; sending makes a new branch",
+    ),
+    (
+        "/branch prev|next",
+        "the last reply's previous / next version",
+    ),
 ];
+
+/// The keys of message selection (entered with `select_messages`).
+pub const SELECTION_KEYS: [(&str, &str); 8] = [
+    ("↑ ↓ / k j", "previous / next message (g G: first / last)"),
+    ("← → / h l", "previous / next version of it (branch)"),
+    ("e", "edit your message (or the one this reply answers)"),
+    ("r", "regenerate this reply (or the reply to this message)"),
+    ("y", "copy the message"),
+    ("f", "fork: a new tab with the conversation up to here"),
+    ("d d", "delete this message and everything below it"),
+    ("Esc / Enter / q", "leave selection"),
+];
+
+/// The heading over the selection keys.
+const SELECTION_HEADING: &str = "In message selection:";
 
 /// The heading over the slash commands.
 const COMMANDS_HEADING: &str = "Commands typed in the input (//text sends /text):";
@@ -121,6 +148,11 @@ pub fn lines(keymap: &KeyMap, styles: &HelpStyles, width: u16) -> Vec<Line<'stat
         lines.extend(row(keys, command.description()));
     }
     for (keys, what) in OTHER_KEYS {
+        lines.extend(row(keys, what));
+    }
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(SELECTION_HEADING, styles.heading)));
+    for (keys, what) in SELECTION_KEYS {
         lines.extend(row(keys, what));
     }
     lines.push(Line::default());

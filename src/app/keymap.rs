@@ -31,11 +31,12 @@ pub enum KeyAction {
     CopyCode,
     Retry,
     ToggleThinking,
+    SelectMessages,
     Help,
 }
 
 impl KeyAction {
-    pub const ALL: [KeyAction; 23] = [
+    pub const ALL: [KeyAction; 24] = [
         KeyAction::Send,
         KeyAction::Newline,
         KeyAction::Stop,
@@ -58,6 +59,7 @@ impl KeyAction {
         KeyAction::CopyCode,
         KeyAction::Retry,
         KeyAction::ToggleThinking,
+        KeyAction::SelectMessages,
         KeyAction::Help,
     ];
 
@@ -86,6 +88,7 @@ impl KeyAction {
             KeyAction::CopyCode => "copy_code",
             KeyAction::Retry => "retry",
             KeyAction::ToggleThinking => "toggle_thinking",
+            KeyAction::SelectMessages => "select_messages",
             KeyAction::Help => "help",
         }
     }
@@ -116,6 +119,9 @@ impl KeyAction {
             KeyAction::CopyCode => "choose a code block and copy it",
             KeyAction::Retry => "retry the last turn after an error or a refusal",
             KeyAction::ToggleThinking => "show or fold the model's thinking in this conversation",
+            KeyAction::SelectMessages => {
+                "select a message: edit, regenerate, switch branches, copy, fork"
+            }
             KeyAction::Help => "this help",
         }
     }
@@ -148,6 +154,8 @@ impl KeyAction {
             KeyAction::Retry => &["ctrl+t"],
             // Not Ctrl+K: that deletes to the end of the line in the input.
             KeyAction::ToggleThinking => &["alt+t"],
+            // Raw mode turns flow control off, so Ctrl+S reaches the app everywhere.
+            KeyAction::SelectMessages => &["ctrl+s"],
             KeyAction::Help => &["f1"],
         }
     }

@@ -16,6 +16,7 @@ mod keymap;
 mod overlay;
 mod pane;
 mod state;
+mod tree;
 mod update;
 
 pub use action::*;

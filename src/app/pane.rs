@@ -49,6 +49,8 @@ pub struct ChatMessage {
     /// How long the reply thought (first thinking delta to first text, or to its end), when
     /// this app saw it stream; the store does not keep it.
     pub thought_for: Option<std::time::Duration>,
+    /// Its place among its siblings and how many there are (`‹2/3›`), when it has any.
+    pub branch: Option<(usize, usize)>,
 }
 
 impl ChatMessage {
@@ -62,6 +64,7 @@ impl ChatMessage {
             version: 0,
             error,
             thought_for: None,
+            branch: None,
         }
     }
 
@@ -198,6 +201,23 @@ pub struct Pane {
     pub continuing: Option<Continuing>,
     /// The endpoint's token counts of this pane's next request (see `context`).
     pub token_counts: super::context::TokenCounts,
+    /// The messages of the conversation that are not on the active path, by id (see `tree`).
+    pub off_path: std::collections::HashMap<String, ChatMessage>,
+    /// Every message's children, path and off-path alike (see `tree`).
+    pub children: super::tree::Children,
+    /// Message selection mode: the selected message of the path.
+    pub selection: Option<usize>,
+    /// The prompt being edited (`/edit`): sending makes its sibling.
+    pub editing: Option<Editing>,
+}
+
+/// What `/edit` (or `e` in selection mode) is changing: a prompt of the active path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Editing {
+    /// The message being replaced by a sibling.
+    pub message: String,
+    /// The draft the input held before, given back if the edit is cancelled.
+    pub draft: String,
 }
 
 /// A reply being continued: what it held before, so the continuation adds to it.
@@ -251,8 +271,10 @@ impl Pane {
             .last_model
             .clone()
             .unwrap_or_else(|| settings.default_model.clone());
-        let messages = messages.into_iter().map(ChatMessage::new).collect();
-        Pane::with(conversation, model, true, messages, now)
+        let leaf: Option<String> = None;
+        let mut pane = Pane::with(conversation, model, true, Vec::new(), now);
+        pane.set_tree(messages, leaf.as_deref());
+        pane
     }
 
     fn with(
@@ -277,6 +299,10 @@ impl Pane {
             show_thinking: false,
             continuing: None,
             token_counts: Default::default(),
+            off_path: Default::default(),
+            children: Default::default(),
+            selection: None,
+            editing: None,
         }
     }
 

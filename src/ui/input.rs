@@ -31,7 +31,18 @@ pub(super) fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         .confirmed_oversize
         .as_ref()
         .filter(|o| o.prompt == pane.input_text());
-    let hint = if pane.is_busy() {
+    let room = usize::from(area.width).saturating_sub(4);
+    let hint = if pane.selection.is_some() {
+        let text = "selecting · ↑↓ move · ←→ branch · e edit · r regen · y copy · f fork · d delete · Esc done";
+        Span::styled(format!(" {} ", fit(text, room)), theme.accent)
+    } else if pane.editing.is_some() {
+        let text = format!(
+            "editing your message · {} sends it as a new branch · {} cancels",
+            app.settings.keymap.label(KeyAction::Send),
+            app.settings.keymap.label(KeyAction::Stop)
+        );
+        Span::styled(format!(" {} ", fit(&text, room)), theme.accent)
+    } else if pane.is_busy() {
         Span::styled(
             format!(
                 " {} stops the reply ",
@@ -41,7 +52,6 @@ pub(super) fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         )
     } else if let Some(oversize) = oversize {
         let text = oversize.describe(&app.settings.keymap.label(KeyAction::Send));
-        let room = usize::from(area.width).saturating_sub(4);
         Span::styled(format!(" ⚠ {} ", fit(&text, room)), theme.warning)
     } else {
         Span::raw("")

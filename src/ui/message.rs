@@ -284,6 +284,9 @@ pub(super) fn header_line(message: &ChatMessage, ctx: &RenderCtx) -> Line<'stati
         }
     }
     spans.push(Span::styled(format!("  {time}"), theme.dim));
+    if let Some((at, of)) = message.branch {
+        spans.push(Span::styled(format!("  ‹{at}/{of}›"), theme.accent));
+    }
     if let Some(tokens) = message.tokens()
         && message.status() != MessageStatus::Streaming
     {

@@ -285,6 +285,10 @@ impl PaneView {
                 self.new_below = false;
                 return;
             }
+            ScrollBy::Message(index) => {
+                self.show_message(pane, index, height, ctx);
+                return;
+            }
             ScrollBy::Lines(n) => n as isize,
             ScrollBy::Pages(n) => n as isize * (height.saturating_sub(2).max(1)) as isize,
         };
@@ -332,6 +336,55 @@ impl PaneView {
         }
     }
 
+    /// Scroll just enough that message `index` is in view: its top when it is above the view
+    /// or taller than it, else its end at the bottom.
+    fn show_message(&mut self, pane: &Pane, index: usize, height: usize, ctx: &RenderCtx) {
+        if index >= pane.messages.len() {
+            return;
+        }
+        let top = match self.anchor {
+            Some(a) => a,
+            None => self.bottom_anchor(pane, height, ctx),
+        };
+        let above = index < top.message || (index == top.message && top.line > 0);
+        // Lines from the view's top to the end of the message.
+        let mut to_end = 0;
+        for i in top.message..=index.max(top.message) {
+            to_end += self.height_of(pane, i, ctx);
+        }
+        to_end = to_end.saturating_sub(top.line);
+        let own = self.height_of(pane, index, ctx);
+        let at = if above || own >= height {
+            Anchor {
+                message: index,
+                line: 0,
+            }
+        } else if to_end > height {
+            // Move down until the message's end is on the last row.
+            let mut at = top;
+            let mut excess = to_end - height;
+            while excess > 0 {
+                let h = self.height_of(pane, at.message, ctx);
+                let step = (h - at.line).min(excess);
+                excess -= step;
+                at.line += step;
+                if at.line >= h {
+                    at.message += 1;
+                    at.line = 0;
+                }
+            }
+            at
+        } else {
+            return;
+        };
+        if self.fits_from(pane, at, height, ctx) {
+            self.anchor = None;
+            self.new_below = false;
+        } else {
+            self.anchor = Some(at);
+        }
+    }
+
     /// Draw the visible slice of `pane` into `area`.
     pub fn draw(&mut self, pane: &Pane, area: Rect, buf: &mut Buffer, ctx: &RenderCtx) {
         self.height = area.height;
@@ -358,12 +411,17 @@ impl PaneView {
         let mut y = area.y;
         let bottom = area.y + area.height;
         while y < bottom && at.message < pane.messages.len() {
+            let selected = pane.selection == Some(at.message);
             let entry = self.entry(pane, at.message, ctx);
             let mut i = at.line;
             while y < bottom
                 && let Some(line) = entry.line(i)
             {
                 render_line(line, Rect::new(area.x, y, area.width, 1), buf);
+                // The selected message: a bar down its left edge (the lines keep their cache).
+                if selected && !line.spans.is_empty() {
+                    buf.set_string(area.x, y, "▐", ctx.theme.accent);
+                }
                 y += 1;
                 i += 1;
             }

@@ -62,12 +62,13 @@ pub fn saved_conversation(
     let mut conversation = conversation(id, title, T0);
     conversation.last_model = Some(model.to_owned());
     let user = user_message(id, 0, "earlier question", T0);
-    let reply = answer(
+    let mut reply = answer(
         id,
         1,
         model,
         vec![ContentBlock::text("earlier answer")],
         T0 + 1_000,
     );
+    reply.parent_id = Some(user.id.clone());
     (conversation, vec![user, reply])
 }

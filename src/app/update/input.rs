@@ -112,8 +112,11 @@ impl App {
             KeyAction::Stop => {
                 if self.pane().is_busy() {
                     self.stop(self.active, effects);
+                } else if self.pane().editing.is_some() {
+                    self.cancel_edit();
                 }
             }
+            KeyAction::SelectMessages => self.select_messages(),
             KeyAction::Interrupt => self.interrupt(effects),
             KeyAction::Quit => {
                 if self.confirmed(KeyAction::Quit, "quit", self.quit_risk()) {

@@ -5,6 +5,7 @@
 //! key-bound commands (`input`), slash commands (`slash`), a turn and its stream (`stream`),
 //! the popups (`overlay`) and the saved-conversation browser (`browser`).
 
+mod branch;
 mod browser;
 mod count;
 mod input;
@@ -174,6 +175,10 @@ impl App {
         }
         if self.overlay != Overlay::None {
             self.on_overlay_key(key, effects);
+            return;
+        }
+        if self.pane().selection.is_some() {
+            self.on_selection_key(key, effects);
             return;
         }
         if key.modifiers.contains(KeyModifiers::ALT)

@@ -8,7 +8,7 @@ use crate::store::WriteCommand;
 
 impl App {
     /// `/system`, `/temp`, `/max`, `/top_p`, `/top_k`, `/think`, `/effort`, `/stop`, `/model`,
-    /// `/title`, `/continue`: one short arm per command, kept in one match so the list of commands is read
+    /// `/title`, `/continue`, `/regen`, `/edit`, `/branch`: one short arm per command, kept in one match so the list of commands is read
     /// in one place (the reason it is longer than the others).
     pub(super) fn slash_command(&mut self, rest: &str, effects: &mut Vec<Effect>) -> Slash {
         let (name, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
@@ -129,6 +129,38 @@ impl App {
                 self.continue_last(effects);
                 return Slash::Done;
             }
+            "regen" | "regenerate" => {
+                let model = match arg {
+                    "" => None,
+                    typed => match model_id(typed) {
+                        Ok(model) => Some(model),
+                        Err(e) => {
+                            self.notify(Notice::error(e));
+                            return Slash::Invalid;
+                        }
+                    },
+                };
+                self.regenerate_last(model, effects);
+                return Slash::Done;
+            }
+            "edit" => {
+                // The command line itself is no draft to give back.
+                self.pane_mut().input = new_input();
+                self.edit_last();
+                // The input now holds the prompt to edit: it must not be cleared.
+                return Slash::Kept;
+            }
+            "branch" => match arg {
+                "prev" | "previous" => {
+                    self.branch_last(-1, effects);
+                    return Slash::Done;
+                }
+                "next" => {
+                    self.branch_last(1, effects);
+                    return Slash::Done;
+                }
+                _ => Err("usage: /branch prev|next".to_owned()),
+            },
             _ => return Slash::Unknown(name.to_owned()),
         };
         match notice {
@@ -176,9 +208,9 @@ impl App {
 }
 
 /// The slash commands, as listed when an unknown one is typed (aliases work but are not shown).
-pub(super) const SLASH_COMMANDS: [&str; 11] = [
+pub(super) const SLASH_COMMANDS: [&str; 14] = [
     "system", "temp", "top_p", "top_k", "max", "think", "effort", "stop", "model", "title",
-    "continue",
+    "continue", "regen", "edit", "branch",
 ];
 
 pub(super) fn parse_opt(
@@ -220,6 +252,8 @@ pub(super) fn model_id(typed: &str) -> Result<String, String> {
 /// What a `/command` line turned out to be.
 pub(super) enum Slash {
     Done,
+    /// Done, and the command put text in the input that must stay.
+    Kept,
     Invalid,
     Unknown(String),
 }

@@ -27,6 +27,7 @@ impl App {
                     self.pane_mut().input = new_input();
                     return;
                 }
+                Slash::Kept => return,
                 // Keep the text so the typo can be fixed in place.
                 Slash::Invalid => return,
                 Slash::Unknown(name) => {
@@ -43,6 +44,7 @@ impl App {
         if self.held_back(&text, effects) {
             return;
         }
+        self.branch_for_edit();
         self.pane_mut().confirmed_oversize = None;
         self.history_cursor = None;
         if self.prompt_history.last() != Some(&text) {
@@ -63,13 +65,13 @@ impl App {
                 pane.conversation.clone(),
             )));
         }
-        let seq = next_seq(pane);
+        let seq = pane.next_seq();
         let user = follows(
             pane,
             StoredMessage::user_at(id, pane.conversation.id.clone(), seq, text, now_ms),
         );
         effects.push(Effect::Save(WriteCommand::UpsertMessage(user.clone())));
-        pane.messages.push(ChatMessage::new(user));
+        pane.push_message(user);
         self.keep_draft(self.active, effects);
         self.start_reply(self.active, effects);
     }
@@ -121,7 +123,7 @@ impl App {
         let id = self.ids.next_id();
         let pane = &mut self.panes[index];
         let (body, notes) = pane.build_request_noted(&settings);
-        let seq = next_seq(pane);
+        let seq = pane.next_seq();
         let reply = follows(
             pane,
             StoredMessage::assistant_streaming_at(
@@ -133,7 +135,7 @@ impl App {
             ),
         );
         effects.push(Effect::Save(WriteCommand::UpsertMessage(reply.clone())));
-        pane.messages.push(ChatMessage::new(reply));
+        pane.push_message(reply);
         pane.phase = Phase::Waiting {
             request,
             since: now,
@@ -475,10 +477,6 @@ fn so_far(continuing: &Option<Continuing>, more: crate::api::Usage) -> crate::ap
 
 /// Replies are flushed to the store at least this often while streaming.
 pub(super) const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
-
-pub(super) fn next_seq(pane: &Pane) -> i64 {
-    pane.messages.last().map_or(0, |m| m.stored.seq + 1)
-}
 
 /// `message` as the one after the pane's last: the store appends it only if that is still the
 /// conversation's last message (another tern may have written since).
