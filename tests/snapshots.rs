@@ -1386,3 +1386,49 @@ fn stop_reasons_say_what_to_do_next() {
     assert_no_controls(screen.draw().buffer());
     insta::assert_snapshot!("stop_reasons_80x24", screen.draw());
 }
+
+// ─── Branches ────────────────────────────────────────────────────────────────────────────
+
+/// Two turns, the second answer regenerated once, then message selection on it.
+fn branched(width: u16, height: u16) -> Screen {
+    let mut screen = Screen::new(width, height);
+    let request = screen.send("name a bird");
+    screen.stream_reply(request, &["The Arctic tern."], usage(10, 5));
+    let request = screen.send("and another");
+    screen.stream_reply(request, &["A puffin."], usage(20, 4));
+    screen.type_str("/regen");
+    let effects = screen.act(key(KeyCode::Enter));
+    let request = the_send(&effects).1;
+    screen.stream_reply(request, &["A kittiwake."], usage(20, 5));
+    screen
+}
+
+#[test]
+fn a_regenerated_reply_shows_its_place_among_its_versions() {
+    for (width, height, name) in [
+        (120, 40, "branch_mark_120x40"),
+        (60, 24, "branch_mark_60x24"),
+    ] {
+        let mut screen = branched(width, height);
+        let text = screen.text();
+        assert!(text.contains("‹2/2›"), "{text}");
+        assert!(text.contains("A kittiwake."), "{text}");
+        assert!(!text.contains("A puffin."), "{text}");
+        insta::assert_snapshot!(name, screen.draw());
+    }
+}
+
+#[test]
+fn message_selection_marks_the_message_and_says_its_keys() {
+    for (width, height, name) in [(120, 40, "selection_120x40"), (60, 24, "selection_60x24")] {
+        let mut screen = branched(width, height);
+        screen.act(ctrl('s'));
+        screen.act(key(KeyCode::Left));
+        let text = screen.text();
+        assert!(text.contains("A puffin."), "{text}");
+        assert!(text.contains("‹1/2›"), "{text}");
+        assert!(text.contains("selecting"), "{text}");
+        assert!(text.contains('▐'), "{text}");
+        insta::assert_snapshot!(name, screen.draw());
+    }
+}

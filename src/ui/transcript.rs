@@ -419,8 +419,9 @@ impl PaneView {
             {
                 render_line(line, Rect::new(area.x, y, area.width, 1), buf);
                 // The selected message: a bar down its left edge (the lines keep their cache).
+                // In the margin left of the pane when there is one.
                 if selected && !line.spans.is_empty() {
-                    buf.set_string(area.x, y, "▐", ctx.theme.accent);
+                    buf.set_string(area.x.saturating_sub(1), y, "▐", ctx.theme.accent);
                 }
                 y += 1;
                 i += 1;
