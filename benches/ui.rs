@@ -1,4 +1,5 @@
-//! Frame cost: drawing a huge conversation, and one streamed delta plus a redraw.
+//! Frame cost: drawing a huge conversation, and one streamed delta plus a redraw; the
+//! request of a long conversation; opening a tree of branches and switching between them.
 #![allow(clippy::unwrap_used)] // a failed unwrap in a bench is a failed bench
 
 use std::hint::black_box;
@@ -204,10 +205,112 @@ fn streaming_delta_at(c: &mut Criterion, width: u16, height: u16) {
     );
 }
 
+/// A conversation of 1,000 messages over 101 branches: a line of 500, and at every fifth
+/// prompt of it another reply opening a branch of five more messages.
+fn branched_messages() -> (Conversation, Vec<StoredMessage>) {
+    let conversation = Conversation::new("branches");
+    let mut messages = Vec::new();
+    let message = |id: String, seq: usize, parent: Option<String>, role: Role| StoredMessage {
+        id,
+        conversation_id: conversation.id.clone(),
+        seq: seq as i64,
+        parent_id: parent,
+        role,
+        content: vec![ContentBlock::text(body(seq))],
+        model: (role == Role::Assistant).then(|| "claude-sonnet-4.6".to_owned()),
+        usage: None,
+        stop_reason: None,
+        status: MessageStatus::Complete,
+        error: None,
+        response: None,
+        created_at: 1_700_000_000_000,
+        updated_at: 1_700_000_000_000,
+    };
+    let role = |i: usize| {
+        if i % 2 == 0 {
+            Role::User
+        } else {
+            Role::Assistant
+        }
+    };
+    for i in 0..500usize {
+        let parent = i.checked_sub(1).map(|p| format!("m{p}"));
+        messages.push(message(format!("m{i}"), i, parent, role(i)));
+    }
+    let mut seq = 500;
+    for branch in 0..100 {
+        let mut parent = format!("m{}", branch * 5 * 2 % 500);
+        for step in 0..5 {
+            let id = format!("b{branch}_{step}");
+            messages.push(message(id.clone(), seq, Some(parent), role(step + 1)));
+            parent = id;
+            seq += 1;
+        }
+    }
+    (conversation, messages)
+}
+
+/// Opening that conversation, and switching a reply near its top to its other version (so
+/// almost the whole path changes) and drawing the next frame, at 200×50.
+fn branches(c: &mut Criterion) {
+    let (conversation, messages) = branched_messages();
+    c.bench_function("open_1000_messages_101_branches", |b| {
+        b.iter_batched(
+            || {
+                let app = App::new(
+                    settings(),
+                    Instant::now(),
+                    tern::store::now_ms(),
+                    tern::app::Ids::seeded(1),
+                );
+                (app, conversation.clone(), messages.clone())
+            },
+            |(mut app, conversation, messages)| {
+                let _ = app.update(Action::OpenSaved {
+                    conversation,
+                    messages,
+                });
+                app
+            },
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    let mut app = App::new(
+        settings(),
+        Instant::now(),
+        tern::store::now_ms(),
+        tern::app::Ids::seeded(1),
+    );
+    let _ = app.update(Action::OpenSaved {
+        conversation,
+        messages,
+    });
+    // The first reply: its sibling opens a branch, so a switch replaces the path below it.
+    let first_reply = 1;
+    assert!(app.pane().siblings(first_reply).1 >= 2);
+    let mut view = ViewState::new(tern::render::Theme::default(), time::UtcOffset::UTC);
+    let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    terminal.draw(|f| draw(&app, &mut view, f)).unwrap();
+    let _ = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('s'),
+        KeyModifiers::CONTROL,
+    )));
+    let left = || Action::Key(KeyEvent::new(KeyCode::Left, KeyModifiers::NONE));
+    c.bench_function("switch_branch_and_draw_1000_messages_200x50", |b| {
+        b.iter(|| {
+            app.pane_mut().selection = Some(first_reply);
+            let _ = app.update(black_box(left()));
+            view.sync(&mut app);
+            terminal.draw(|f| draw(&app, &mut view, f)).unwrap();
+        })
+    });
+}
+
 criterion_group!(
     benches,
     frame,
     streaming_delta,
-    request_for_a_long_conversation
+    request_for_a_long_conversation,
+    branches
 );
 criterion_main!(benches);
