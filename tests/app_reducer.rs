@@ -2656,3 +2656,33 @@ fn branches_wait_while_a_reply_streams() {
     assert!(io(submit(&mut app, "/regen")).is_empty());
     assert_notice(&app, NoticeKind::Info, "still arriving");
 }
+
+#[test]
+fn d_twice_in_selection_deletes_a_branch_and_shows_its_sibling() {
+    let mut app = new_app();
+    turn(&mut app, "q1", "a1");
+    turn(&mut app, "q2", "a2");
+    let (_, request, _) = the_send(&submit(&mut app, "/regen"));
+    reply(&mut app, request, "a2 again", usage(1, 1));
+    let before = app.pane().branch_count();
+    assert_eq!(before, 2);
+
+    let _ = io(app.update(ctrl('s')));
+    let _ = io(app.update(key(KeyCode::Char('d'))));
+    assert_notice(&app, NoticeKind::Error, "d again deletes");
+    // Another key lets it go.
+    let _ = io(app.update(key(KeyCode::Char('x'))));
+    let _ = io(app.update(key(KeyCode::Char('d'))));
+    let _ = io(app.update(key(KeyCode::Char('d'))));
+    assert_eq!(path(&app), ["q1", "a1", "q2", "a2"]);
+    assert_eq!(marks(&app)[3], None);
+    assert_eq!(app.pane().branch_count(), 1);
+
+    // Deleting a prompt takes its reply with it: the path ends at the message before.
+    let _ = io(app.update(key(KeyCode::Up)));
+    let _ = io(app.update(key(KeyCode::Char('d'))));
+    let _ = io(app.update(key(KeyCode::Char('d'))));
+    assert_eq!(path(&app), ["q1", "a1"]);
+    assert_notice(&app, NoticeKind::Info, "deleted 2 messages");
+    assert_eq!(app.pane().selection, Some(1));
+}

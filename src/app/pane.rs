@@ -209,6 +209,8 @@ pub struct Pane {
     pub selection: Option<usize>,
     /// The prompt being edited (`/edit`): sending makes its sibling.
     pub editing: Option<Editing>,
+    /// `d` was pressed once in selection: a second press deletes.
+    pub delete_armed: bool,
 }
 
 /// What `/edit` (or `e` in selection mode) is changing: a prompt of the active path.
@@ -303,6 +305,7 @@ impl Pane {
             children: Default::default(),
             selection: None,
             editing: None,
+            delete_armed: false,
         }
     }
 

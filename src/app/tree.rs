@@ -187,6 +187,36 @@ impl Pane {
         Some(best.1)
     }
 
+    /// Delete the path's message `index` and everything under it from the pane: a sibling of
+    /// it is shown in its place (the previous one, else the next), or the path ends at its
+    /// parent. The ids deleted and the new path's last message id.
+    pub fn delete_branch(&mut self, index: usize) -> Option<(Vec<String>, Option<String>)> {
+        let id = self.messages.get(index)?.stored.id.clone();
+        let parent = self.messages[index].stored.parent_id.clone();
+        let leaf = match self.siblings(index) {
+            (1, 1) => {
+                self.branch_at(index);
+                self.messages.last().map(|m| m.stored.id.clone())
+            }
+            (1, _) => self.switch_sibling(index, 1),
+            _ => self.switch_sibling(index, -1),
+        };
+        let mut deleted = Vec::new();
+        let mut stack = vec![id.clone()];
+        while let Some(next) = stack.pop() {
+            self.off_path.remove(&next);
+            if let Some(children) = self.children.remove(&Some(next.clone())) {
+                stack.extend(children);
+            }
+            deleted.push(next);
+        }
+        if let Some(ids) = self.children.get_mut(&parent) {
+            ids.retain(|child| *child != id);
+        }
+        self.refresh_branch_marks();
+        Some((deleted, leaf))
+    }
+
     /// The `seq` the next message gets: after every message of the tree.
     pub fn next_seq(&self) -> i64 {
         let path = self.messages.iter().map(|m| m.stored.seq);

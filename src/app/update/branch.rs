@@ -200,7 +200,12 @@ impl App {
                 by: ScrollBy::Message(to),
             });
         };
+        // `d` asks for a second `d`; any other key lets it go.
+        if key.code != KeyCode::Char('d') {
+            self.pane_mut().delete_armed = false;
+        }
         match key.code {
+            KeyCode::Char('d') => self.delete_selected(index, effects),
             KeyCode::Up | KeyCode::Char('k') => move_to(index.saturating_sub(1), self),
             KeyCode::Down | KeyCode::Char('j') => move_to((index + 1).min(last), self),
             KeyCode::Home | KeyCode::Char('g') => move_to(0, self),
@@ -231,6 +236,43 @@ impl App {
             }
             _ => {}
         }
+    }
+
+    /// `d` on the path's message `index`: the first press asks, the second deletes it and
+    /// every message under it (on every branch), in the pane and in the store.
+    fn delete_selected(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        if !self.branch_ready() {
+            return;
+        }
+        let pane = self.pane_mut();
+        if !pane.delete_armed {
+            pane.delete_armed = true;
+            self.notify(Notice::error(
+                "d again deletes this message and everything below it, on every branch · any other key keeps it",
+            ));
+            return;
+        }
+        pane.delete_armed = false;
+        let Some((deleted, leaf)) = pane.delete_branch(index) else {
+            return;
+        };
+        let conversation = pane.conversation.id.clone();
+        pane.selection = pane
+            .messages
+            .len()
+            .checked_sub(1)
+            .map(|last| index.min(last));
+        if pane.saved {
+            effects.extend(save_delete_branch(&conversation, &deleted[0]));
+            if let Some(leaf) = leaf {
+                effects.extend(save_active_leaf(&conversation, leaf));
+            }
+        }
+        let n = deleted.len();
+        self.notify(Notice::info(format!(
+            "deleted {n} message{}",
+            if n == 1 { "" } else { "s" }
+        )));
     }
 
     /// A new tab holding a copy of the path up to message `index`, saved as a conversation of
@@ -278,5 +320,10 @@ impl App {
 
 /// The write that makes `leaf` the conversation's active leaf in the store.
 fn save_active_leaf(_conversation: &str, _leaf: String) -> Option<Effect> {
+    None
+}
+
+/// The write that deletes `message` and its subtree from the store.
+fn save_delete_branch(_conversation: &str, _message: &str) -> Option<Effect> {
     None
 }
