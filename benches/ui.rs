@@ -227,7 +227,7 @@ fn branched_messages() -> (Conversation, Vec<StoredMessage>) {
         updated_at: 1_700_000_000_000,
     };
     let role = |i: usize| {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             Role::User
         } else {
             Role::Assistant
