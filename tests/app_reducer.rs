@@ -2686,3 +2686,24 @@ fn d_twice_in_selection_deletes_a_branch_and_shows_its_sibling() {
     assert_notice(&app, NoticeKind::Info, "deleted 2 messages");
     assert_eq!(app.pane().selection, Some(1));
 }
+
+#[test]
+fn shift_r_in_selection_regenerates_with_the_model_picked() {
+    let mut app = new_app();
+    turn(&mut app, "q", "a");
+    let _ = io(app.update(ctrl('s')));
+    let _ = io(app.update(key(KeyCode::Char('R'))));
+    assert!(matches!(app.overlay, Overlay::ModelPicker(_)));
+    type_str(&mut app, "claude-opus-4.6");
+    let (_, _, body) = the_send(&io(app.update(key(KeyCode::Enter))));
+    assert_eq!(body.model, "claude-opus-4.6");
+    assert_eq!(history(&body), [(Role::User, "q".into())]);
+    // Esc in the picker regenerates nothing.
+    let _ = io(app.update(key(KeyCode::Esc)));
+    let mut app = new_app();
+    turn(&mut app, "q", "a");
+    let _ = io(app.update(ctrl('s')));
+    let _ = io(app.update(key(KeyCode::Char('R'))));
+    assert!(io(app.update(key(KeyCode::Esc))).is_empty());
+    assert_eq!(app.pane().regen_after_pick, None);
+}

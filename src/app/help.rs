@@ -78,7 +78,10 @@ pub const SELECTION_KEYS: [(&str, &str); 8] = [
     ("↑ ↓ / k j", "previous / next message (g G: first / last)"),
     ("← → / h l", "previous / next version of it (branch)"),
     ("e", "edit your message (or the one this reply answers)"),
-    ("r", "regenerate this reply (or the reply to this message)"),
+    (
+        "r / R",
+        "regenerate this reply (or the reply to this message); R: pick a model first",
+    ),
     ("y", "copy the message"),
     ("f", "fork: a new tab with the conversation up to here"),
     ("d d", "delete this message and everything below it"),

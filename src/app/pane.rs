@@ -211,6 +211,8 @@ pub struct Pane {
     pub editing: Option<Editing>,
     /// `d` was pressed once in selection: a second press deletes.
     pub delete_armed: bool,
+    /// The model picker was opened to regenerate the path's message at this index.
+    pub regen_after_pick: Option<usize>,
 }
 
 /// What `/edit` (or `e` in selection mode) is changing: a prompt of the active path.
@@ -306,6 +308,7 @@ impl Pane {
             selection: None,
             editing: None,
             delete_armed: false,
+            regen_after_pick: None,
         }
     }
 

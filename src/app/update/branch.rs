@@ -214,6 +214,12 @@ impl App {
             KeyCode::Right | KeyCode::Char('l') => self.switch_branch(index, 1, effects),
             KeyCode::Char('e') => self.edit(index),
             KeyCode::Char('r') => self.regenerate(index, None, effects),
+            KeyCode::Char('R') => {
+                // The picker's choice regenerates it (Esc there changes nothing).
+                let pane = self.pane_mut();
+                pane.regen_after_pick = Some(index);
+                self.open_model_picker();
+            }
             KeyCode::Char('y') => {
                 let message = &self.pane().messages[index];
                 let what = match message.role() {

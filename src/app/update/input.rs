@@ -171,7 +171,7 @@ impl App {
     }
 
     /// The model picker, on the pane's current model.
-    fn open_model_picker(&mut self) {
+    pub(super) fn open_model_picker(&mut self) {
         let current = self.pane().model.clone();
         let selected = self.models.iter().position(|m| *m == current).unwrap_or(0);
         self.overlay = Overlay::ModelPicker(PickerState {

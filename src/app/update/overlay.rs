@@ -63,24 +63,36 @@ impl App {
             .filter(|m| fuzzy_match(m, &picker.filter))
             .count();
         match picker_key(picker, key, count, close) {
-            PickerOutcome::Close => self.overlay = Overlay::None,
+            PickerOutcome::Close => {
+                self.overlay = Overlay::None;
+                self.pane_mut().regen_after_pick = None;
+            }
             PickerOutcome::Choose(i) => {
                 let filter = picker.filter.clone();
                 let chosen = self.filtered_models(&filter).get(i).map(|s| s.to_string());
                 self.overlay = Overlay::None;
                 if let Some(model) = chosen {
-                    self.choose_model(model, effects);
+                    self.model_picked(model, effects);
                 }
             }
             // An id the list does not know (a gateway may offer more): use it as typed.
             PickerOutcome::Typed(id) => match model_id(&id) {
                 Ok(model) => {
                     self.overlay = Overlay::None;
-                    self.choose_model(model, effects);
+                    self.model_picked(model, effects);
                 }
                 Err(e) => self.notify(Notice::error(e)),
             },
             PickerOutcome::Stay => {}
+        }
+    }
+
+    /// The picker chose `model`: it answers the next turn, or regenerates the reply the
+    /// picker was opened for (`R` in message selection).
+    fn model_picked(&mut self, model: String, effects: &mut Vec<Effect>) {
+        match self.pane_mut().regen_after_pick.take() {
+            Some(index) => self.regenerate(index, Some(model), effects),
+            None => self.choose_model(model, effects),
         }
     }
 
