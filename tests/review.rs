@@ -1266,7 +1266,14 @@ fn seed_branched(home: &Home) {
         let seq = i64::from(n);
         let mut m = match model {
             None => user_message(TREE, seq, text, at),
-            Some(model) => answer(&c, seq, model, vec![ContentBlock::text(text)], usage(1, 1), at),
+            Some(model) => answer(
+                &c,
+                seq,
+                model,
+                vec![ContentBlock::text(text)],
+                usage(1, 1),
+                at,
+            ),
         };
         m.id = id(n);
         m.parent_id = parent.map(id);
@@ -1319,7 +1326,12 @@ fn show_prints_the_active_path_and_marks_alternatives() {
     assert_eq!(text.matches('‹').count(), 1, "{text}");
     // --json: the same path, as a line.
     let doc = home.run(&["show", "d00d", "--json"]).success().json();
-    let texts: Vec<String> = doc["messages"].as_array().unwrap().iter().map(text_of).collect();
+    let texts: Vec<String> = doc["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(text_of)
+        .collect();
     assert_eq!(texts[1], "the bar-tailed godwit");
     assert_eq!(texts.len(), 4);
 }
@@ -1328,9 +1340,15 @@ fn show_prints_the_active_path_and_marks_alternatives() {
 fn show_tree_prints_every_branch_indented_where_it_forks() {
     let home = Home::offline();
     seed_branched(&home);
-    assert_eq!(home.run(&["show", "d00d", "--tree"]).success().stdout(), TREE_TEXT);
+    assert_eq!(
+        home.run(&["show", "d00d", "--tree"]).success().stdout(),
+        TREE_TEXT
+    );
     // --tree --json is the tree export.
-    let doc = home.run(&["show", "d00d", "--tree", "--json"]).success().json();
+    let doc = home
+        .run(&["show", "d00d", "--tree", "--json"])
+        .success()
+        .json();
     assert_eq!(doc["format"], "tern.conversation.v2");
     assert_eq!(doc["messages"].as_array().unwrap().len(), 5);
 }
@@ -1350,13 +1368,19 @@ fn a_tree_exported_as_json_imports_with_its_branches_and_active_path() {
     let fresh = Home::offline();
     let run = fresh.run(&["import", file.to_str().unwrap()]);
     assert_eq!(run.success().stdout().trim(), TREE);
-    assert_eq!(fresh.run(&["show", "d00d", "--tree"]).success().stdout(), TREE_TEXT);
+    assert_eq!(
+        fresh.run(&["show", "d00d", "--tree"]).success().stdout(),
+        TREE_TEXT
+    );
     assert_eq!(
         fresh.run(&["show", "d00d"]).success().stdout(),
         home.run(&["show", "d00d"]).success().stdout()
     );
     // Markdown export is the active path, with the note where alternatives exist.
-    let md = fresh.run(&["export", "d00d", "--format", "md"]).success().stdout();
+    let md = fresh
+        .run(&["export", "d00d", "--format", "md"])
+        .success()
+        .stdout();
     assert!(md.contains("*(alternative 2 of 2;"), "{md}");
     assert!(!md.contains("arctic"), "{md}");
 }

@@ -1106,8 +1106,7 @@ fn two_connections_in_two_threads_interleave_writes() {
                             (vec![m], ())
                         })
                         .unwrap();
-                    let mut own_m =
-                        text_message(&own, &format!("o{t}-{i}"), i, Role::User, "own");
+                    let mut own_m = text_message(&own, &format!("o{t}-{i}"), i, Role::User, "own");
                     own_m.parent_id = (i > 0).then(|| format!("o{t}-{}", i - 1));
                     store.upsert_message(&own_m).unwrap();
                     // A reader in the same thread sees its own writes.
@@ -1178,7 +1177,13 @@ fn two_writers_answering_the_same_message_make_siblings() {
         ))
         .unwrap();
     let ids = |store: &Store| -> Vec<String> {
-        store.load("c").unwrap().1.into_iter().map(|m| m.id).collect()
+        store
+            .load("c")
+            .unwrap()
+            .1
+            .into_iter()
+            .map(|m| m.id)
+            .collect()
     };
     assert_eq!(ids(&first), ["u0", "a1", "second-u3"]);
     let (_, tree) = first.load_tree("c").unwrap();
@@ -1309,11 +1314,14 @@ fn appending_in_the_loading_transaction_sees_the_latest_history() {
     ));
     // On a branched conversation it sees the active path, and the seq after every branch.
     store
-        .upsert_message(&after(text_message("c", "u1b", 2, Role::User, "other"), "u0"))
+        .upsert_message(&after(
+            text_message("c", "u1b", 2, Role::User, "other"),
+            "u0",
+        ))
         .unwrap();
     store.set_active_leaf("c", "u1").unwrap();
     let (_, path, seq) = store
-        .append_after_load("c", |_, messages, seq| (Vec::new(), seq))
+        .append_after_load("c", |_, _, seq| (Vec::new(), seq))
         .map(|(c, m, seq)| (c, m.into_iter().map(|m| m.id).collect::<Vec<_>>(), seq))
         .unwrap();
     assert_eq!((path, seq), (vec!["u0".to_owned(), "u1".to_owned()], 3));
@@ -1632,7 +1640,12 @@ fn seed_tree(store: &mut Store) {
         ("a1", Some("u0"), Role::Assistant, "the arctic tern"),
         ("a2", Some("u0"), Role::Assistant, "the bar-tailed godwit"),
         ("u3", Some("a1"), Role::User, "how far"),
-        ("a4", Some("u3"), Role::Assistant, "seventy thousand kilometres"),
+        (
+            "a4",
+            Some("u3"),
+            Role::Assistant,
+            "seventy thousand kilometres",
+        ),
         ("u5", None, Role::User, "which bird dives deepest"),
     ];
     for (seq, (id, parent, role, text)) in turns.into_iter().enumerate() {
@@ -1810,7 +1823,10 @@ fn the_json_export_round_trips_the_tree_and_its_active_leaf() {
     assert_eq!(doc["messages"].as_array().unwrap().len(), 4);
     // As tern wrote lines before trees: no parents, no leaf; linked in seq order.
     doc["conversation"]["id"] = json!("line");
-    doc["conversation"].as_object_mut().unwrap().remove("active_leaf");
+    doc["conversation"]
+        .as_object_mut()
+        .unwrap()
+        .remove("active_leaf");
     for m in doc["messages"].as_array_mut().unwrap() {
         m["conversation_id"] = json!("line");
         m["id"] = json!(format!("line-{}", m["id"].as_str().unwrap()));

@@ -107,11 +107,7 @@ fn bump_conversation(
         _ => latest_preview(conn, &m.conversation_id)?,
     };
     let model = m.model.as_deref().filter(|_| latest);
-    let new_leaves = if added == 0 {
-        0
-    } else {
-        new_leaves(conn, m)?
-    };
+    let new_leaves = if added == 0 { 0 } else { new_leaves(conn, m)? };
     let changed = conn
         .prepare_cached(
             "UPDATE conversations SET

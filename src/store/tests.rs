@@ -225,7 +225,10 @@ fn a_v2_database_upgrades_to_one_path_per_conversation() {
     for pair in messages.windows(2) {
         assert_eq!(pair[1].parent_id.as_deref(), Some(pair[0].id.as_str()));
     }
-    assert_eq!(conversation.active_leaf.as_deref(), Some(messages[3].id.as_str()));
+    assert_eq!(
+        conversation.active_leaf.as_deref(),
+        Some(messages[3].id.as_str())
+    );
     assert_eq!(store.summary(id).unwrap().branches, 1);
     assert_eq!(store.summary("0000aaaa0000bbbb").unwrap().branches, 0);
     assert_eq!(store.load("0000aaaa0000bbbb").unwrap().0.active_leaf, None);
@@ -345,7 +348,11 @@ enum Op {
     /// Make message `msg` the active leaf of conversation `conv`.
     SetLeaf(usize, usize),
     /// A new message `msg` in `conv` answering message `parent`, at the next seq.
-    Answer { conv: usize, msg: usize, parent: usize },
+    Answer {
+        conv: usize,
+        msg: usize,
+        parent: usize,
+    },
 }
 
 const WORDS: [&str; 6] = ["alpha", "beta", "gamma", "délta", "東京", "x\"y"];

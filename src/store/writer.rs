@@ -343,7 +343,12 @@ mod tests {
             conversation: "c".into(),
             leaf: "a".into(),
         };
-        let mut cmds = vec![upsert("a", "a1"), leaf, upsert("a", "a2"), upsert("a", "a3")];
+        let mut cmds = vec![
+            upsert("a", "a1"),
+            leaf,
+            upsert("a", "a2"),
+            upsert("a", "a3"),
+        ];
         coalesce(&mut cmds);
         let texts: Vec<String> = cmds.iter().map(text_of).collect();
         assert_eq!(
