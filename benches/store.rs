@@ -201,7 +201,7 @@ fn message(rng: &mut SmallRng, conv: &str, seq: usize, at: i64, model: &str) -> 
         id: format!("{conv}{seq:05}"),
         conversation_id: conv.to_owned(),
         seq: seq as i64,
-        parent_id: None,
+        parent_id: seq.checked_sub(1).map(|p| format!("{conv}{p:05}")),
         role,
         content: vec![ContentBlock::text(body)],
         model: (role == Role::Assistant).then(|| model.to_owned()),
@@ -255,6 +255,7 @@ fn generate(path: &PathBuf) {
             system: None,
             params: Params::default(),
             last_model: None,
+            active_leaf: None,
         }));
         for seq in 0..count {
             let m = message(&mut rng, &id, seq, at, model);
@@ -373,6 +374,7 @@ fn upsert(c: &mut Criterion) {
             system: None,
             params: Params::default(),
             last_model: None,
+            active_leaf: None,
         })
         .unwrap();
     let mut rng = SmallRng::seed_from_u64(1);
@@ -382,6 +384,7 @@ fn upsert(c: &mut Criterion) {
     for (label, size) in [("100 KB", 100_000), ("1 MB", 1_000_000)] {
         let base = text(&mut rng, size);
         let mut reply = StoredMessage::assistant_streaming(id, 1, MODELS[0]);
+        reply.parent_id = Some(question.id.clone());
         let mut step = 0usize;
         c.bench_function(
             &format!("upsert streaming snapshot ({label}, growing)"),

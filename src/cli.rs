@@ -113,11 +113,14 @@ pub enum CliCommand {
         #[arg(short = 'n', long, default_value_t = 50)]
         limit: usize,
     },
-    /// Print one saved conversation
+    /// Print one saved conversation (its active path)
     Show {
         id: String,
         #[arg(long)]
         json: bool,
+        /// Every branch: the whole tree, indented where it forks (with --json: the tree export)
+        #[arg(long)]
+        tree: bool,
     },
     /// Full-text search over saved titles and messages
     Search {

@@ -68,7 +68,7 @@ async fn dispatch(cli: Cli, config: Config, utc_offset: time::UtcOffset) -> Exit
             let path = path.as_deref();
             let result = match command {
                 CliCommand::List { json, limit } => review::list(path, *limit, *json),
-                CliCommand::Show { id, json } => review::show(path, id, *json),
+                CliCommand::Show { id, json, tree } => review::show(path, id, *json, *tree),
                 CliCommand::Search { query, json, limit } => {
                     review::search(path, &query.join(" "), *limit, *json)
                 }

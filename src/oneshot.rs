@@ -247,9 +247,8 @@ impl PrintLog {
                 Ok(mut store) => {
                     let id = resolve_target(&store, target)?;
                     let (_, _, (request, reply)) =
-                        store.append_after_load(&id, |conversation, history| {
+                        store.append_after_load(&id, |conversation, history, seq| {
                             let request = build(conversation, history);
-                            let seq = history.last().map_or(0, |m| m.seq + 1);
                             let mut user =
                                 StoredMessage::user(conversation.id.clone(), seq, prompt);
                             user.parent_id = history.last().map(|m| m.id.clone());

@@ -57,7 +57,7 @@ fn print_list_json(rows: &[ConversationSummary]) -> anyhow::Result<()> {
                 "created_at": rfc3339(c.created_at), "updated_at": rfc3339(c.updated_at),
                 "message_count": r.message_count, "models": r.models,
                 "input_tokens": r.total_input_tokens, "output_tokens": r.total_output_tokens,
-                "last_model": c.last_model,
+                "last_model": c.last_model, "branches": r.branches,
             })
         })
         .collect();
@@ -144,10 +144,18 @@ fn print_table(rows: &[ConversationSummary]) -> anyhow::Result<()> {
         );
         let models = fit(&shown(&r.models.join(",")), 24);
         let title = shown(&c.title);
-        let title = match table.title_room {
-            Some(room) => fit(&title, room),
-            None => title,
+        let branches = match r.branches {
+            0 | 1 => String::new(),
+            n => format!("  ({n} branches)"),
         };
+        let title = match table.title_room {
+            Some(room) => fit(
+                &title,
+                room.saturating_sub(crate::render::display_width(&branches))
+                    .max(10),
+            ),
+            None => title,
+        } + &branches;
         out.push(&table.row(
             short_id(&c.id),
             &relative_time(now, c.updated_at),
@@ -166,11 +174,18 @@ fn short_id(id: &str) -> &str {
     &id[..id.len().min(8)]
 }
 
-pub fn show(path: Option<&Path>, prefix: &str, as_json: bool) -> anyhow::Result<()> {
+/// `tern show`: the active path as Markdown (a message with alternatives marked `‹n/m›`), or
+/// as JSON (one line of messages, the `tern.conversation.v1` shape), or with `tree` the whole
+/// tree (see [`Store::tree_text`]).
+pub fn show(path: Option<&Path>, prefix: &str, as_json: bool, tree: bool) -> anyhow::Result<()> {
     let store = open_for_reading(path)?;
     let id = store.resolve(prefix)?;
-    if as_json {
+    if as_json && tree {
         crate::sanitize::print_json(&store.export_json(&id)?)?;
+    } else if as_json {
+        crate::sanitize::print_json(&store.export_path_json(&id)?)?;
+    } else if tree {
+        print_text(&store.tree_text(&id)?)?;
     } else {
         print_text(&store.export_markdown(&id)?)?;
     }

@@ -43,6 +43,7 @@ fn row(id: &str, title: &str) -> BrowserRow {
             total_input_tokens: 10,
             total_output_tokens: 20,
             preview: "an answer".to_owned(),
+            branches: 1,
         },
         snippet: None,
     }

@@ -45,11 +45,18 @@ fn answer(
     m
 }
 
+/// Save `c` with `messages` as one line: a message without a parent follows the one before.
 fn save(store: &mut Store, mut c: Conversation, messages: &[StoredMessage]) {
     c.last_model = messages.iter().rev().find_map(|m| m.model.clone());
     store.create_conversation(&c).unwrap();
+    let mut previous: Option<String> = None;
     for m in messages {
-        store.upsert_message(m).unwrap();
+        let mut m = m.clone();
+        if m.parent_id.is_none() {
+            m.parent_id = previous.clone();
+        }
+        store.upsert_message(&m).unwrap();
+        previous = Some(m.id);
     }
 }
 
@@ -531,6 +538,7 @@ fn list_json_has_every_field() {
             "input_tokens": 14,
             "output_tokens": 10,
             "last_model": OPUS,
+            "branches": 1,
         })
     );
     assert_eq!(rows[0]["created_at"], "2023-11-14T22:13:40Z");
@@ -597,6 +605,7 @@ fn show_prints_every_turn_with_its_model_by_unique_prefix() {
         home.run(&["show", PELICANS]).success().stdout()
     });
 
+    // `--json`: the active path, as a line.
     let doc = home.run(&["show", "bbbb3", "--json"]).success().json();
     assert_eq!(doc["format"], "tern.conversation.v1");
     assert_eq!(doc["conversation"]["id"], MIXED);
@@ -946,7 +955,7 @@ fn export_to_a_file_never_overwrites_and_takes_the_format_from_the_extension() {
         wrote.stderr()
     );
     let json: Value = serde_json::from_str(&read("p.json")).unwrap();
-    assert_eq!(json["format"], "tern.conversation.v1");
+    assert_eq!(json["format"], "tern.conversation.v2");
 
     // An existing file is refused, and left as it was.
     std::fs::write(&full, "precious").unwrap();
@@ -1026,7 +1035,7 @@ fn export_json_to_a_file_imports_into_a_fresh_home_losslessly() {
         assert!(run.stderr().contains("wrote"), "{}", run.stderr());
         let exported: Value =
             serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-        assert_eq!(exported["format"], "tern.conversation.v1");
+        assert_eq!(exported["format"], "tern.conversation.v2");
 
         let run = second.run(&["import", file_arg]);
         run.success();
@@ -1237,4 +1246,168 @@ fn search_on_a_terminal_strips_escapes_from_titles_and_models() {
         "the title's OSC sequence leaked: {out:?}"
     );
     assert_eq!(controls(out.as_bytes()), Vec::<char>::new(), "{out:?}");
+}
+
+// ─── Trees: show marks alternatives, show --tree, tree export, list ───────────────────────
+
+const TREE: &str = "d00d0000000000t1";
+
+/// A conversation with a regenerated first reply: `which bird` answered by haiku (`2…`), then
+/// again by opus (`3…`), whose branch goes on with `how far` (`4…`) and a six-line answer
+/// (`5…`), the active leaf.
+fn seed_branched(home: &Home) {
+    let mut store = home.store();
+    let c = conversation(TREE, "Which bird", T0);
+    store.create_conversation(&c).unwrap();
+    let id = |n: u8| format!("{n}{}", "0".repeat(15));
+    let mut at = T0;
+    let mut add = |n: u8, parent: Option<u8>, model: Option<&str>, text: &str| {
+        at += 1_000;
+        let seq = i64::from(n);
+        let mut m = match model {
+            None => user_message(TREE, seq, text, at),
+            Some(model) => answer(
+                &c,
+                seq,
+                model,
+                vec![ContentBlock::text(text)],
+                usage(1, 1),
+                at,
+            ),
+        };
+        m.id = id(n);
+        m.parent_id = parent.map(id);
+        store.upsert_message(&m).unwrap();
+    };
+    add(1, None, None, "which bird migrates farthest");
+    add(2, Some(1), Some(HAIKU), "the arctic tern");
+    add(3, Some(1), Some(OPUS), "the bar-tailed godwit");
+    add(4, Some(3), None, "how far");
+    add(5, Some(4), Some(OPUS), "one\ntwo\nthree\nfour\nfive\nsix");
+}
+
+const TREE_TEXT: &str = "\
+# Which bird
+
+d00d0000000000t1 · 5 messages · 2 branches · * marks the active path
+
+* user · 10000000
+    which bird migrates farthest
+    assistant · claude-haiku-4.5 · 20000000 ‹1/2›
+      the arctic tern
+  * assistant · claude-opus-4.6 · 30000000 ‹2/2›
+      the bar-tailed godwit
+  * user · 40000000
+      how far
+  * assistant · claude-opus-4.6 · 50000000
+      one
+      two
+      three
+      four
+      … (2 more lines)
+";
+
+#[test]
+fn show_prints_the_active_path_and_marks_alternatives() {
+    let home = Home::offline();
+    seed_branched(&home);
+    let text = home.run(&["show", "d00d"]).success().stdout();
+    assert!(!text.contains("arctic tern"), "another branch:\n{text}");
+    for needle in [
+        "## User · 2023-11-14 22:13 UTC\n\nwhich bird",
+        "## Assistant · claude-opus-4.6 · 2023-11-14 22:13 UTC ‹2/2›\n\n\
+         *(alternative 2 of 2; `tern show d00d0000 --tree` shows them all)*\n\n\
+         the bar-tailed godwit",
+        "how far",
+        "six",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    assert_eq!(text.matches('‹').count(), 1, "{text}");
+    // --json: the same path, as a line.
+    let doc = home.run(&["show", "d00d", "--json"]).success().json();
+    let texts: Vec<String> = doc["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(text_of)
+        .collect();
+    assert_eq!(texts[1], "the bar-tailed godwit");
+    assert_eq!(texts.len(), 4);
+}
+
+#[test]
+fn show_tree_prints_every_branch_indented_where_it_forks() {
+    let home = Home::offline();
+    seed_branched(&home);
+    assert_eq!(
+        home.run(&["show", "d00d", "--tree"]).success().stdout(),
+        TREE_TEXT
+    );
+    // --tree --json is the tree export.
+    let doc = home
+        .run(&["show", "d00d", "--tree", "--json"])
+        .success()
+        .json();
+    assert_eq!(doc["format"], "tern.conversation.v2");
+    assert_eq!(doc["messages"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn a_tree_exported_as_json_imports_with_its_branches_and_active_path() {
+    let home = Home::offline();
+    seed_branched(&home);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tree.json");
+    home.run(&["export", "d00d", "-o", file.to_str().unwrap()])
+        .success();
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(doc["conversation"]["active_leaf"], "5000000000000000");
+    assert_eq!(doc["messages"][2]["parent_id"], "1000000000000000");
+
+    let fresh = Home::offline();
+    let run = fresh.run(&["import", file.to_str().unwrap()]);
+    assert_eq!(run.success().stdout().trim(), TREE);
+    assert_eq!(
+        fresh.run(&["show", "d00d", "--tree"]).success().stdout(),
+        TREE_TEXT
+    );
+    assert_eq!(
+        fresh.run(&["show", "d00d"]).success().stdout(),
+        home.run(&["show", "d00d"]).success().stdout()
+    );
+    // Markdown export is the active path, with the note where alternatives exist.
+    let md = fresh
+        .run(&["export", "d00d", "--format", "md"])
+        .success()
+        .stdout();
+    assert!(md.contains("*(alternative 2 of 2;"), "{md}");
+    assert!(!md.contains("arctic"), "{md}");
+}
+
+#[test]
+fn list_shows_how_many_branches_a_conversation_has() {
+    let home = Home::offline();
+    seed_three(&home);
+    seed_branched(&home);
+    let text = home.run(&["list"]).success().stdout();
+    let line = |id: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&id[..8]))
+            .unwrap_or_else(|| panic!("{id} missing:\n{text}"))
+            .to_owned()
+    };
+    assert!(line(TREE).ends_with("Which bird  (2 branches)"), "{text}");
+    assert!(line(MIXED).ends_with("Mixed models"), "{text}");
+    let rows = home.run(&["list", "--json"]).success().json();
+    let branches = |id: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()["branches"]
+            .clone()
+    };
+    assert_eq!(branches(TREE), 2);
+    assert_eq!(branches(MIXED), 1);
 }

@@ -992,6 +992,7 @@ fn browser_row(id: &str, title: &str, models: &[&str], ago_ms: i64) -> tern::app
             total_input_tokens: 1234,
             total_output_tokens: 96,
             preview: format!("The last answer of “{title}”."),
+            branches: 1,
         },
         snippet: None,
     }

@@ -75,6 +75,7 @@ fn everything(id: &str) -> (Conversation, Vec<StoredMessage>) {
             ..Params::default()
         },
         last_model: Some("claude-opus-4.6".into()),
+        active_leaf: Some(format!("{id}-4")),
     };
     let user = StoredMessage {
         id: format!("{id}-u"),
@@ -175,6 +176,7 @@ fn everything(id: &str) -> (Conversation, Vec<StoredMessage>) {
     {
         let seq = 2 + i as i64;
         let mut m = text_message(id, &format!("{id}-{seq}"), seq, Role::Assistant, "partial");
+        m.parent_id = Some(messages.last().unwrap().id.clone());
         m.status = status;
         m.model = Some("claude-sonnet-4.5".into());
         m.usage = Some(Usage {
@@ -258,6 +260,7 @@ fn snapshots_replace_each_other_and_keep_aggregates_exact() {
 
     let mut reply =
         StoredMessage::assistant_streaming_at("r".into(), "c1", 1, "claude-sonnet-4.5", 2_000);
+    reply.parent_id = Some("u".into());
     store.upsert_message(&reply).unwrap();
     // No text yet: the preview still shows the question.
     assert_eq!(store.summary("c1").unwrap().preview, "Tell me about terns");
@@ -1084,28 +1087,28 @@ fn two_connections_in_two_threads_interleave_writes() {
                     .create_conversation(&conversation(&own, "t", 1))
                     .unwrap();
                 for i in 0..150i64 {
-                    let mut m = text_message(
-                        "shared",
-                        &format!("s{t}-{i}"),
-                        i * 2 + t,
-                        Role::User,
-                        &format!("shared word{t} {i}"),
-                    );
-                    m.usage = Some(Usage {
-                        input_tokens: 1,
-                        output_tokens: 2,
-                        ..Usage::default()
-                    });
-                    store.upsert_message(&m).unwrap();
+                    // Each turn follows whatever the shared conversation ends with then.
                     store
-                        .upsert_message(&text_message(
-                            &own,
-                            &format!("o{t}-{i}"),
-                            i,
-                            Role::User,
-                            "own",
-                        ))
+                        .append_after_load("shared", |_, path, seq| {
+                            let mut m = text_message(
+                                "shared",
+                                &format!("s{t}-{i}"),
+                                seq,
+                                Role::User,
+                                &format!("shared word{t} {i}"),
+                            );
+                            m.parent_id = path.last().map(|p| p.id.clone());
+                            m.usage = Some(Usage {
+                                input_tokens: 1,
+                                output_tokens: 2,
+                                ..Usage::default()
+                            });
+                            (vec![m], ())
+                        })
                         .unwrap();
+                    let mut own_m = text_message(&own, &format!("o{t}-{i}"), i, Role::User, "own");
+                    own_m.parent_id = (i > 0).then(|| format!("o{t}-{}", i - 1));
+                    store.upsert_message(&own_m).unwrap();
                     // A reader in the same thread sees its own writes.
                     if i % 50 == 0 {
                         assert!(store.message(&format!("s{t}-{i}")).unwrap().is_some());
@@ -1124,9 +1127,12 @@ fn two_connections_in_two_threads_interleave_writes() {
         (shared.total_input_tokens, shared.total_output_tokens),
         (300, 600)
     );
+    // One line of 300 turns, interleaved by the two writers.
     let (_, messages) = store.load("shared").unwrap();
     let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, (0..300).collect::<Vec<_>>());
+    assert_eq!(shared.branches, 1);
+    assert_eq!(store.load("own1").unwrap().1.len(), 150);
     assert_eq!(store.summary("own0").unwrap().message_count, 150);
     assert_eq!(store.summary("own1").unwrap().message_count, 150);
     assert_eq!(store.search("word1", 500).unwrap().len(), 150);
@@ -1140,7 +1146,7 @@ fn after(mut m: StoredMessage, parent: &str) -> StoredMessage {
 }
 
 #[test]
-fn an_append_after_a_stale_parent_is_refused_as_a_conflict() {
+fn two_writers_answering_the_same_message_make_siblings() {
     let (_dir, path) = temp_db();
     let mut first = Store::open(&path).unwrap();
     first
@@ -1163,57 +1169,110 @@ fn an_append_after_a_stale_parent_is_refused_as_a_conflict() {
             "a1",
         ))
         .unwrap();
-    // The second's turn follows a1 too, which is no longer the last message.
-    let stale = after(
-        text_message("c", "second-u2", 2, Role::User, "from the second"),
-        "a1",
+    // The second's turn follows a1 too, at a later seq: a sibling, and the new active path.
+    second
+        .upsert_message(&after(
+            text_message("c", "second-u3", 3, Role::User, "from the second"),
+            "a1",
+        ))
+        .unwrap();
+    let ids = |store: &Store| -> Vec<String> {
+        store
+            .load("c")
+            .unwrap()
+            .1
+            .into_iter()
+            .map(|m| m.id)
+            .collect()
+    };
+    assert_eq!(ids(&first), ["u0", "a1", "second-u3"]);
+    let (_, tree) = first.load_tree("c").unwrap();
+    let all: Vec<&str> = tree.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(all, ["u0", "a1", "first-u2", "second-u3"]);
+    let summary = first.summary("c").unwrap();
+    assert_eq!((summary.message_count, summary.branches), (4, 2));
+    // The first writer's reply lands on its own branch and makes it the active one again;
+    // rewrites of stored messages go through from either store and leave the leaf alone.
+    let mut a4 = after(
+        text_message("c", "first-a4", 4, Role::Assistant, "par"),
+        "first-u2",
     );
-    match second.upsert_message(&stale) {
+    first.upsert_message(&a4).unwrap();
+    assert_eq!(ids(&second), ["u0", "a1", "first-u2", "first-a4"]);
+    second.set_active_leaf("c", "second-u3").unwrap();
+    a4.content = vec![ContentBlock::text("partial, then whole")];
+    second.upsert_message(&a4).unwrap();
+    assert_eq!(ids(&first), ["u0", "a1", "second-u3"]);
+    assert_eq!(first.summary("c").unwrap().branches, 2);
+    assert_healthy(&first);
+}
+
+#[test]
+fn an_append_after_a_missing_parent_or_a_taken_seq_is_refused_as_a_conflict() {
+    let (_dir, mut store) = new_store();
+    store
+        .create_conversation(&conversation("c", "t", 1))
+        .unwrap();
+    store
+        .create_conversation(&conversation("other", "t", 1))
+        .unwrap();
+    store
+        .upsert_message(&text_message("c", "u0", 0, Role::User, "hello"))
+        .unwrap();
+    store
+        .upsert_message(&after(
+            text_message("c", "a1", 1, Role::Assistant, "hi"),
+            "u0",
+        ))
+        .unwrap();
+    // The parent is gone (another tern deleted its branch meanwhile).
+    match store.upsert_message(&after(
+        text_message("c", "u2", 2, Role::User, "late"),
+        "gone",
+    )) {
         Err(StoreError::Conflict {
             conversation_id,
             message_id,
             expected,
+            parent_found,
             found,
         }) => {
-            assert_eq!(
-                (conversation_id.as_str(), message_id.as_str()),
-                ("c", "second-u2")
-            );
-            assert_eq!(expected, "a1");
-            assert_eq!(found.as_deref(), Some("first-u2"));
+            assert_eq!((conversation_id.as_str(), message_id.as_str()), ("c", "u2"));
+            assert_eq!(expected, "gone");
+            assert!(!parent_found);
+            assert_eq!(found.as_deref(), Some("a1"));
         }
         other => panic!("expected a conflict, got {other:?}"),
     }
-    // Its reply follows its own refused message: refused as well, even at a free seq.
-    let reply = after(
-        text_message("c", "second-a3", 3, Role::Assistant, "answer"),
-        "second-u2",
-    );
+    // A parent of another conversation is no parent either.
+    store
+        .upsert_message(&text_message("other", "o0", 0, Role::User, "x"))
+        .unwrap();
     assert!(matches!(
-        second.upsert_message(&reply),
-        Err(StoreError::Conflict { .. })
+        store.upsert_message(&after(text_message("c", "u3", 3, Role::User, "x"), "o0")),
+        Err(StoreError::Conflict {
+            parent_found: false,
+            ..
+        })
     ));
-    // A parent that is the last message but a seq that does not come after it.
-    let behind = after(text_message("c", "x", 2, Role::Assistant, "x"), "first-u2");
-    assert!(matches!(
-        second.upsert_message(&behind),
-        Err(StoreError::Conflict { .. })
-    ));
-    // The first writer's reply and later snapshots of stored messages go through.
-    let mut a3 = after(
-        text_message("c", "first-a3", 3, Role::Assistant, "par"),
-        "first-u2",
+    // A seq that does not come after every stored one (another writer took it).
+    let behind = after(text_message("c", "x", 1, Role::User, "x"), "a1");
+    let err = store.upsert_message(&behind).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                parent_found: true,
+                ..
+            }
+        ),
+        "{err:?}"
     );
-    first.upsert_message(&a3).unwrap();
-    a3.content = vec![ContentBlock::text("partial, then whole")];
-    second.upsert_message(&a3).unwrap();
-
-    let (_, messages) = first.load("c").unwrap();
-    let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
-    assert_eq!(ids, ["u0", "a1", "first-u2", "first-a3"]);
-    assert_eq!(plain_text(&messages[3].content), "partial, then whole");
-    assert_eq!(first.summary("c").unwrap().message_count, 4);
-    assert_healthy(&first);
+    assert!(err.to_string().contains("another tern"), "{err}");
+    let (_, messages) = store.load_tree("c").unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(store.summary("c").unwrap().branches, 1);
+    assert_healthy(&store);
 }
 
 #[test]
@@ -1226,10 +1285,11 @@ fn appending_in_the_loading_transaction_sees_the_latest_history() {
         .upsert_message(&text_message("c", "u0", 0, Role::User, "hello"))
         .unwrap();
     let (conv, before, seen) = store
-        .append_after_load("c", |conv, messages| {
+        .append_after_load("c", |conv, messages, seq| {
             let last = messages.last().unwrap();
+            assert_eq!(seq, 1);
             let user = after(
-                text_message(&conv.id, "u1", last.seq + 1, Role::User, "again"),
+                text_message(&conv.id, "u1", seq, Role::User, "again"),
                 &last.id,
             );
             (vec![user], messages.len())
@@ -1238,9 +1298,9 @@ fn appending_in_the_loading_transaction_sees_the_latest_history() {
     assert_eq!((conv.id.as_str(), before.len(), seen), ("c", 1, 1));
     assert_eq!(store.load("c").unwrap().1.len(), 2);
     // A refused append rolls the whole transaction back.
-    let result = store.append_after_load("c", |conv, _| {
+    let result = store.append_after_load("c", |conv, _, _| {
         let ok = after(text_message(&conv.id, "u2", 2, Role::User, "x"), "u1");
-        let bad = after(text_message(&conv.id, "u3", 3, Role::User, "y"), "u1");
+        let bad = after(text_message(&conv.id, "u3", 3, Role::User, "y"), "gone");
         (vec![ok, bad], ())
     });
     assert!(
@@ -1249,9 +1309,22 @@ fn appending_in_the_loading_transaction_sees_the_latest_history() {
     );
     assert_eq!(store.load("c").unwrap().1.len(), 2);
     assert!(matches!(
-        store.append_after_load("missing", |_, _| (Vec::new(), ())),
+        store.append_after_load("missing", |_, _, _| (Vec::new(), ())),
         Err(StoreError::NotFound(_))
     ));
+    // On a branched conversation it sees the active path, and the seq after every branch.
+    store
+        .upsert_message(&after(
+            text_message("c", "u1b", 2, Role::User, "other"),
+            "u0",
+        ))
+        .unwrap();
+    store.set_active_leaf("c", "u1").unwrap();
+    let (_, path, seq) = store
+        .append_after_load("c", |_, _, seq| (Vec::new(), seq))
+        .map(|(c, m, seq)| (c, m.into_iter().map(|m| m.id).collect::<Vec<_>>(), seq))
+        .unwrap();
+    assert_eq!((path, seq), (vec!["u0".to_owned(), "u1".to_owned()], 3));
 }
 
 #[test]
@@ -1439,6 +1512,7 @@ fn child_process_entry() {
                 "claude-sonnet-4.5",
                 stored::T0,
             );
+            reply.parent_id = Some("question".into());
             reply.content = vec![ContentBlock::text("A partial reply that was cut")];
             store.upsert_message(&reply).unwrap();
             println!("READY");
@@ -1468,6 +1542,7 @@ async fn the_writer_task_applies_in_order_and_reports_failures() {
         .unwrap();
     let mut reply =
         StoredMessage::assistant_streaming_at("r".into(), "c", 1, "claude-sonnet-4.5", 2);
+    reply.parent_id = Some("q".into());
     let mut text = String::new();
     for i in 0..300 {
         text.push_str(&format!("chunk {i} "));
@@ -1543,4 +1618,238 @@ fn the_default_path_is_in_the_data_dir() {
             assert_eq!(path, Path::new(&xdg).join("tern/tern.db"));
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trees: siblings, the active path, branch deletes, tree export.
+
+/// Conversation `c`: a prompt `u0` with two replies `a1`, `a2` (regenerated), then `u3` after
+/// `a1` with its reply `a4`, and an edited prompt `u5` (a sibling of `u0`). Active: `u5`.
+///
+/// ```text
+/// u0 ─┬─ a1 ── u3 ── a4
+///     └─ a2
+/// u5
+/// ```
+fn seed_tree(store: &mut Store) {
+    store
+        .create_conversation(&conversation("c", "Tree", 1))
+        .unwrap();
+    let turns: [(&str, Option<&str>, Role, &str); 6] = [
+        ("u0", None, Role::User, "which bird migrates farthest"),
+        ("a1", Some("u0"), Role::Assistant, "the arctic tern"),
+        ("a2", Some("u0"), Role::Assistant, "the bar-tailed godwit"),
+        ("u3", Some("a1"), Role::User, "how far"),
+        (
+            "a4",
+            Some("u3"),
+            Role::Assistant,
+            "seventy thousand kilometres",
+        ),
+        ("u5", None, Role::User, "which bird dives deepest"),
+    ];
+    for (seq, (id, parent, role, text)) in turns.into_iter().enumerate() {
+        let mut m = text_message("c", id, seq as i64, role, text);
+        m.parent_id = parent.map(str::to_owned);
+        if role == Role::Assistant {
+            m.model = Some(format!("model-{id}"));
+        }
+        store.upsert_message(&m).unwrap();
+    }
+}
+
+fn path_ids(store: &Store, id: &str) -> Vec<String> {
+    let (conversation, messages) = store.load(id).unwrap();
+    let ids: Vec<String> = messages.into_iter().map(|m| m.id).collect();
+    assert_eq!(conversation.active_leaf.as_ref(), ids.last());
+    ids
+}
+
+#[test]
+fn siblings_share_a_parent_and_load_gives_the_active_path() {
+    let (_dir, mut store) = new_store();
+    seed_tree(&mut store);
+    // Each insert became the leaf: the last one is the edited prompt, a path of its own.
+    assert_eq!(path_ids(&store, "c"), ["u5"]);
+    let (_, tree) = store.load_tree("c").unwrap();
+    let all: Vec<&str> = tree.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(all, ["u0", "a1", "a2", "u3", "a4", "u5"]);
+    assert_eq!(tree[2].parent_id.as_deref(), Some("u0"));
+    let summary = store.summary("c").unwrap();
+    assert_eq!((summary.message_count, summary.branches), (6, 3));
+
+    store.set_active_leaf("c", "a4").unwrap();
+    assert_eq!(path_ids(&store, "c"), ["u0", "a1", "u3", "a4"]);
+    // The leaf may be inside the tree: the path ends there.
+    store.set_active_leaf("c", "a2").unwrap();
+    assert_eq!(path_ids(&store, "c"), ["u0", "a2"]);
+    // It survives reopening, and a header update does not move it.
+    let (header, _) = store.load("c").unwrap();
+    let mut stale = header.clone();
+    stale.active_leaf = Some("u5".into());
+    stale.title = "Renamed".into();
+    store.update_conversation(&stale).unwrap();
+    let path = store.path().to_path_buf();
+    drop(store);
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(path_ids(&store, "c"), ["u0", "a2"]);
+    assert_eq!(store.summary("c").unwrap().conversation.title, "Renamed");
+
+    // A new message moves the leaf to itself.
+    let mut a6 = text_message("c", "a6", 6, Role::Assistant, "a third answer");
+    a6.parent_id = Some("u0".into());
+    store.upsert_message(&a6).unwrap();
+    assert_eq!(path_ids(&store, "c"), ["u0", "a6"]);
+    assert_eq!(store.summary("c").unwrap().branches, 4);
+
+    // A leaf that is not a message of the conversation is refused, and changes nothing.
+    store
+        .create_conversation(&conversation("d", "Other", 1))
+        .unwrap();
+    store
+        .upsert_message(&text_message("d", "d0", 0, Role::User, "elsewhere"))
+        .unwrap();
+    for (conversation, leaf) in [("c", "d0"), ("c", "nope")] {
+        match store.set_active_leaf(conversation, leaf) {
+            Err(StoreError::NoSuchMessage {
+                conversation_id,
+                message_id,
+            }) => assert_eq!((conversation_id.as_str(), message_id.as_str()), ("c", leaf)),
+            other => panic!("expected NoSuchMessage, got {other:?}"),
+        }
+    }
+    assert!(matches!(
+        store.set_active_leaf("missing", "u0"),
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(path_ids(&store, "c"), ["u0", "a6"]);
+    // The same through the command the app sends.
+    let failed = store
+        .apply_batch(&[
+            WriteCommand::SetActiveLeaf {
+                conversation: "c".into(),
+                leaf: "u3".into(),
+            },
+            WriteCommand::SetActiveLeaf {
+                conversation: "c".into(),
+                leaf: "d0".into(),
+            },
+        ])
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].0, 1);
+    assert_eq!(path_ids(&store, "c"), ["u0", "a1", "u3"]);
+    assert_healthy(&store);
+}
+
+#[test]
+fn deleting_a_branch_removes_its_subtree_only() {
+    let (_dir, mut store) = new_store();
+    seed_tree(&mut store);
+    store.set_active_leaf("c", "a4").unwrap();
+    let before = store.summary("c").unwrap();
+    assert_eq!(store.search("seventy", 5).unwrap().len(), 1);
+    assert_eq!(store.search("arctic", 5).unwrap().len(), 1);
+
+    // a1's branch holds the active leaf: the path then ends at a1's parent.
+    store.delete_branch("c", "a1").unwrap();
+    let (_, tree) = store.load_tree("c").unwrap();
+    let all: Vec<&str> = tree.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(all, ["u0", "a2", "u5"]);
+    assert_eq!(path_ids(&store, "c"), ["u0"]);
+    assert!(store.search("seventy", 5).unwrap().is_empty());
+    assert!(store.search("arctic", 5).unwrap().is_empty());
+    assert_eq!(store.search("godwit", 5).unwrap().len(), 1);
+    let after = store.summary("c").unwrap();
+    assert_eq!((after.message_count, after.branches), (3, 2));
+    assert_eq!(after.models, ["model-a2"]);
+    assert_eq!(after.conversation.title, before.conversation.title);
+
+    // A branch off the active path leaves the leaf where it is.
+    store.set_active_leaf("c", "a2").unwrap();
+    store.delete_branch("c", "u5").unwrap();
+    assert_eq!(path_ids(&store, "c"), ["u0", "a2"]);
+    assert_eq!(store.summary("c").unwrap().branches, 1);
+
+    // Unknown messages are refused, through the command as well.
+    assert!(matches!(
+        store.delete_branch("c", "a1"),
+        Err(StoreError::NoSuchMessage { .. })
+    ));
+    let failed = store
+        .apply_batch(&[WriteCommand::DeleteBranch {
+            conversation: "c".into(),
+            message: "u0".into(),
+        }])
+        .unwrap();
+    assert!(failed.is_empty(), "{failed:?}");
+    // Deleting the root leaves an empty conversation, still titled and listed.
+    let (conversation, messages) = store.load("c").unwrap();
+    assert!(messages.is_empty());
+    assert_eq!(conversation.active_leaf, None);
+    let empty = store.summary("c").unwrap();
+    assert_eq!((empty.message_count, empty.branches), (0, 0));
+    assert_eq!(empty.conversation.title, "Tree");
+    assert_eq!(empty.total_input_tokens, 0);
+    assert_eq!(empty.preview, "");
+    assert_healthy(&store);
+}
+
+#[test]
+fn the_json_export_round_trips_the_tree_and_its_active_leaf() {
+    let (_dir, mut store) = new_store();
+    seed_tree(&mut store);
+    store.set_active_leaf("c", "a4").unwrap();
+    let json = store.export_json("c").unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["format"], EXPORT_FORMAT);
+    assert_eq!(doc["conversation"]["active_leaf"], "a4");
+    assert_eq!(doc["messages"].as_array().unwrap().len(), 6);
+    assert_eq!(doc["messages"][2]["parent_id"], "u0");
+
+    let (_dir2, mut other) = new_store();
+    assert_eq!(other.import_json(&json).unwrap(), "c");
+    assert_eq!(other.load_tree("c").unwrap(), store.load_tree("c").unwrap());
+    assert_eq!(other.load("c").unwrap(), store.load("c").unwrap());
+    assert_eq!(path_ids(&other, "c"), ["u0", "a1", "u3", "a4"]);
+    let summary = other.summary("c").unwrap();
+    assert_eq!((summary.message_count, summary.branches), (6, 3));
+    assert_healthy(&other);
+
+    // `show --json` gives the active path as a line, which imports as that one path.
+    let line = store.export_path_json("c").unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(doc["format"], tern::store::LINE_FORMAT);
+    assert_eq!(doc["messages"].as_array().unwrap().len(), 4);
+    // As tern wrote lines before trees: no parents, no leaf; linked in seq order.
+    doc["conversation"]["id"] = json!("line");
+    doc["conversation"]
+        .as_object_mut()
+        .unwrap()
+        .remove("active_leaf");
+    for m in doc["messages"].as_array_mut().unwrap() {
+        m["conversation_id"] = json!("line");
+        m["id"] = json!(format!("line-{}", m["id"].as_str().unwrap()));
+        m.as_object_mut().unwrap().remove("parent_id");
+    }
+    assert_eq!(other.import_json(&doc.to_string()).unwrap(), "line");
+    assert_eq!(
+        path_ids(&other, "line"),
+        ["line-u0", "line-a1", "line-u3", "line-a4"]
+    );
+    assert_eq!(other.summary("line").unwrap().branches, 1);
+
+    // A tree whose parent is not an earlier message of it is refused, and nothing is written.
+    let mut bad: serde_json::Value = serde_json::from_str(&json).unwrap();
+    bad["conversation"]["id"] = json!("bad");
+    for m in bad["messages"].as_array_mut().unwrap() {
+        m["conversation_id"] = json!("bad");
+        m["id"] = json!(format!("bad-{}", m["id"].as_str().unwrap()));
+    }
+    let err = other.import_json(&bad.to_string()).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Import(e) if e.contains("bad-a1 follows u0")),
+        "{err}"
+    );
+    assert!(matches!(other.load("bad"), Err(StoreError::NotFound(_))));
 }

@@ -115,18 +115,34 @@ pub enum StoreError {
         matches: Vec<String>,
     },
 
-    /// A new message was refused because another writer appended to the conversation first.
+    /// A new message was refused: its parent is no longer in the conversation (deleted by
+    /// another tern meanwhile), or another writer saved a message at or after its `seq`.
     #[error(
-        "conversation {conversation_id} was changed by another tern: message {message_id} follows {expected}, but the conversation now ends with {}; it was not saved",
-        found.as_deref().unwrap_or("nothing")
+        "conversation {conversation_id} was changed by another tern: message {message_id} {}; it was not saved",
+        if *parent_found {
+            format!("comes before its newest message {}", found.as_deref().unwrap_or("(none)"))
+        } else {
+            format!("follows {expected}, which is no longer in it")
+        }
     )]
     Conflict {
         conversation_id: String,
         message_id: String,
-        /// The parent the message was written after.
+        /// The parent the message was written after (`""` for a root).
         expected: String,
-        /// The conversation's last message when the write was refused.
+        /// Whether that parent is still a message of the conversation.
+        parent_found: bool,
+        /// The conversation's newest message when the write was refused.
         found: Option<String>,
+    },
+
+    /// A branch operation named a message that is not in the conversation.
+    #[error(
+        "conversation {conversation_id} has no message {message_id} (deleted by another tern?); nothing was changed"
+    )]
+    NoSuchMessage {
+        conversation_id: String,
+        message_id: String,
     },
 
     /// An import would overwrite an existing conversation or message.

@@ -5,10 +5,16 @@
 //! blocks become fenced JSON whose fence is longer than any backtick run inside, so nothing
 //! inside can close it early. Times are UTC so an export reads the same everywhere.
 //!
-//! The JSON is the store's own types behind a `"format": "tern.conversation.v1"` marker: every
-//! block (unknown kinds verbatim), model, usage, status, error and parameter survives
-//! `export_json` → `import_json`. A future format bumps the marker; import refuses markers it
-//! does not know rather than guessing.
+//! The JSON is the store's own types behind a `"format"` marker: every block (unknown kinds
+//! verbatim), model, usage, status, error and parameter survives `export_json` → `import_json`.
+//! `tern.conversation.v2` is the whole tree: every message with its `parent_id`, and the
+//! conversation's `active_leaf`. `tern.conversation.v1` is a line (what tern wrote before
+//! conversations were trees, and what `tern show --json` prints: the active path); importing
+//! one links each message to the one before it. A tern that knows only v1 refuses a tree rather
+//! than reading its branches as one line, and this one refuses markers it does not know.
+//!
+//! Markdown is the active path; a message that has alternatives says so in its heading
+//! (`‹2/3›`: second of three siblings, by creation) and in a note line under it.
 
 use std::fmt::Write as _;
 
@@ -21,8 +27,11 @@ use super::write::{Check, create_conversation, upsert_message};
 use super::{Store, StoreError};
 use crate::api::types::{ContentBlock, Role};
 
-/// The `format` marker of JSON exports.
-pub const EXPORT_FORMAT: &str = "tern.conversation.v1";
+/// The `format` marker of JSON exports (the whole tree).
+pub const EXPORT_FORMAT: &str = "tern.conversation.v2";
+
+/// The `format` marker of a conversation as one line (`tern show --json`: the active path).
+pub const LINE_FORMAT: &str = "tern.conversation.v1";
 
 #[derive(Serialize)]
 struct ExportRef<'a> {
@@ -40,38 +49,60 @@ struct ExportDoc {
     messages: Vec<StoredMessage>,
 }
 
+fn to_json(
+    id: &str,
+    format: &'static str,
+    conversation: &Conversation,
+    messages: &[StoredMessage],
+) -> Result<String, StoreError> {
+    let doc = ExportRef {
+        format,
+        exported_at: now_ms(),
+        conversation,
+        messages,
+    };
+    serde_json::to_string_pretty(&doc).map_err(|e| StoreError::Decode {
+        what: "conversation",
+        id: id.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
 impl Store {
-    /// The conversation as JSON (`tern.conversation.v1`), pretty-printed.
+    /// The whole conversation tree as JSON ([`EXPORT_FORMAT`]), pretty-printed.
     pub fn export_json(&self, id: &str) -> Result<String, StoreError> {
+        let (conversation, messages) = self.load_tree(id)?;
+        to_json(id, EXPORT_FORMAT, &conversation, &messages)
+    }
+
+    /// The conversation's active path as JSON ([`LINE_FORMAT`]): what `tern show --json`
+    /// prints, importable as a conversation of that one path.
+    pub fn export_path_json(&self, id: &str) -> Result<String, StoreError> {
         let (conversation, messages) = self.load(id)?;
-        let doc = ExportRef {
-            format: EXPORT_FORMAT,
-            exported_at: now_ms(),
-            conversation: &conversation,
-            messages: &messages,
-        };
-        serde_json::to_string_pretty(&doc).map_err(|e| StoreError::Decode {
-            what: "conversation",
-            id: id.to_owned(),
-            reason: e.to_string(),
-        })
+        to_json(id, LINE_FORMAT, &conversation, &messages)
     }
 
     /// Import a JSON export as a new conversation with the same ids; returns its id.
     ///
     /// Refuses ([`StoreError::AlreadyExists`]) if the conversation or any of its message ids is
     /// already saved, so importing twice never overwrites. A message exported while it was
-    /// still streaming is imported as interrupted. All or nothing: one transaction.
+    /// still streaming is imported as interrupted. A tree ([`EXPORT_FORMAT`]) keeps its parent
+    /// links (each must name an earlier message of the export) and its active leaf; a line
+    /// ([`LINE_FORMAT`]) is linked in `seq` order. All or nothing: one transaction.
     pub fn import_json(&mut self, json: &str) -> Result<String, StoreError> {
         let doc: ExportDoc = serde_json::from_str(json)
             .map_err(|e| StoreError::Import(format!("not a tern conversation export: {e}")))?;
-        if doc.format != EXPORT_FORMAT {
-            return Err(StoreError::Import(format!(
-                "unknown format {:?} (this tern reads {EXPORT_FORMAT:?})",
-                doc.format
-            )));
-        }
-        let conversation = doc.conversation;
+        let tree = match doc.format.as_str() {
+            EXPORT_FORMAT => true,
+            LINE_FORMAT => false,
+            other => {
+                return Err(StoreError::Import(format!(
+                    "unknown format {other:?} (this tern reads {EXPORT_FORMAT:?} and \
+                     {LINE_FORMAT:?})"
+                )));
+            }
+        };
+        let mut conversation = doc.conversation;
         let mut messages = doc.messages;
         for m in &mut messages {
             if m.conversation_id != conversation.id {
@@ -83,6 +114,21 @@ impl Store {
             if m.status == MessageStatus::Streaming {
                 m.status = MessageStatus::Interrupted;
             }
+        }
+        messages.sort_by_key(|m| m.seq);
+        if tree {
+            check_links(&messages)?;
+        } else {
+            let mut previous: Option<String> = None;
+            for m in &mut messages {
+                m.parent_id = previous.replace(m.id.clone());
+            }
+        }
+        if !messages
+            .iter()
+            .any(|m| Some(&m.id) == conversation.active_leaf.as_ref())
+        {
+            conversation.active_leaf = None;
         }
         let id = conversation.id.clone();
         self.write_tx(|conn| {
@@ -99,26 +145,172 @@ impl Store {
             for m in &messages {
                 upsert_message(conn, m, None, Check::None)?;
             }
-            // Message writes bump the header; put back exactly what was exported.
+            // Message writes bump the header and move the leaf; put back what was exported.
             conn.prepare_cached(
-                "UPDATE conversations SET updated_at = ?2, last_model = ?3 WHERE id = ?1",
+                "UPDATE conversations SET updated_at = ?2, last_model = ?3,
+                    active_leaf = coalesce(?4, active_leaf) WHERE id = ?1",
             )?
             .execute(rusqlite::params![
                 conversation.id,
                 conversation.updated_at,
-                conversation.last_model
+                conversation.last_model,
+                conversation.active_leaf,
             ])?;
             Ok(())
         })?;
         Ok(id)
     }
 
-    /// The conversation as Markdown, for people.
+    /// The conversation's active path as Markdown, for people.
     pub fn export_markdown(&self, id: &str) -> Result<String, StoreError> {
         let summary = self.summary(id)?;
         let (conversation, messages) = self.load(id)?;
-        Ok(render_markdown(&conversation, &summary.models, &messages))
+        let nodes = super::read::tree_shape(&self.conn, id).map_err(|e| e.at(&self.path))?;
+        let positions: Vec<(usize, usize)> = messages
+            .iter()
+            .map(|m| {
+                nodes
+                    .iter()
+                    .position(|n| n.id == m.id)
+                    .map_or((1, 1), |i| super::read::sibling_position(&nodes, i))
+            })
+            .collect();
+        Ok(render_markdown(
+            &conversation,
+            &summary.models,
+            &messages,
+            &positions,
+        ))
     }
+}
+
+/// How many lines of each message's text `tern show --tree` prints.
+pub const TREE_TEXT_LINES: usize = 4;
+
+impl Store {
+    /// The whole tree as text, for `tern show ID --tree`: the title, then every message in
+    /// tree order (depth first, siblings by creation), one header line each (`*` on the active
+    /// path, role, model, the first 8 characters of its id, `‹n/m›` among siblings) and the
+    /// first [`TREE_TEXT_LINES`] lines of its text indented below. Indentation grows where the
+    /// tree forks (a message with several children), not at every turn, so a long line of
+    /// turns stays readable.
+    pub fn tree_text(&self, id: &str) -> Result<String, StoreError> {
+        let (conversation, messages) = self.load_tree(id)?;
+        Ok(render_tree(&conversation, &messages))
+    }
+}
+
+/// See [`Store::tree_text`]; `messages` in `seq` order.
+pub(crate) fn render_tree(conversation: &Conversation, messages: &[StoredMessage]) -> String {
+    use super::read::{Node, path_to, sibling_position};
+    let nodes: Vec<Node> = messages
+        .iter()
+        .map(|m| Node {
+            id: m.id.clone(),
+            parent_id: m.parent_id.clone(),
+            seq: m.seq,
+        })
+        .collect();
+    let index: std::collections::HashMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.as_str(), i))
+        .collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    let mut roots = Vec::new();
+    for (i, n) in nodes.iter().enumerate() {
+        match n.parent_id.as_deref().and_then(|p| index.get(p)) {
+            Some(&p) if p != i => children[p].push(i),
+            _ => roots.push(i),
+        }
+    }
+    let active: std::collections::HashSet<usize> =
+        path_to(&nodes, conversation.active_leaf.as_deref())
+            .into_iter()
+            .collect();
+    let leaves = children.iter().filter(|c| c.is_empty()).count();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# {}\n\n{} · {} message{} · {} branch{} · * marks the active path\n",
+        conversation.title.trim(),
+        conversation.id,
+        messages.len(),
+        if messages.len() == 1 { "" } else { "s" },
+        leaves,
+        if leaves == 1 { "" } else { "es" },
+    );
+    // Depth first, siblings in seq order; a fork indents its children one level.
+    let fork = |siblings: usize, level: usize| if siblings > 1 { level + 1 } else { level };
+    let mut stack: Vec<(usize, usize)> = roots.iter().rev().map(|&r| (r, 0)).collect();
+    let mut seen = vec![false; nodes.len()];
+    while let Some((i, level)) = stack.pop() {
+        if std::mem::replace(&mut seen[i], true) {
+            continue;
+        }
+        let m = &messages[i];
+        let pad = "  ".repeat(level);
+        let mut header = format!(
+            "{pad}{} {}",
+            if active.contains(&i) { '*' } else { ' ' },
+            m.role.as_str()
+        );
+        if let Some(model) = &m.model {
+            let _ = write!(header, " · {model}");
+        }
+        let short: String = m.id.chars().take(8).collect();
+        let _ = write!(header, " · {short}");
+        let (position, count) = sibling_position(&nodes, i);
+        if count > 1 {
+            let _ = write!(header, " ‹{position}/{count}›");
+        }
+        if m.status != MessageStatus::Complete {
+            let _ = write!(header, " ({})", m.status);
+        }
+        out.push_str(&header);
+        out.push('\n');
+        let mut body = String::new();
+        for block in &m.content {
+            render_block(&mut body, block);
+        }
+        if let Some(error) = m.error.as_deref().filter(|e| !e.trim().is_empty()) {
+            let _ = writeln!(body, "Error: {}", error.trim());
+        }
+        let lines: Vec<&str> = body.trim().lines().collect();
+        for line in lines.iter().take(TREE_TEXT_LINES) {
+            let _ = writeln!(out, "{pad}    {}", line.trim_end());
+        }
+        if lines.len() > TREE_TEXT_LINES {
+            let more = lines.len() - TREE_TEXT_LINES;
+            let _ = writeln!(
+                out,
+                "{pad}    … ({more} more line{})",
+                if more == 1 { "" } else { "s" }
+            );
+        }
+        let kids = &children[i];
+        let next = fork(kids.len(), level);
+        stack.extend(kids.iter().rev().map(|&k| (k, next)));
+    }
+    out
+}
+
+/// Refuse a tree whose parent links do not each name an earlier message of it (`messages` in
+/// `seq` order), so what is imported is a tree.
+fn check_links(messages: &[StoredMessage]) -> Result<(), StoreError> {
+    let mut earlier = std::collections::HashSet::new();
+    for m in messages {
+        if let Some(parent) = &m.parent_id
+            && !earlier.contains(parent.as_str())
+        {
+            return Err(StoreError::Import(format!(
+                "message {} follows {parent}, which is not an earlier message of the export",
+                m.id
+            )));
+        }
+        earlier.insert(m.id.as_str());
+    }
+    Ok(())
 }
 
 /// The name, without extension, of a conversation exported from the app into the current
@@ -161,16 +353,19 @@ fn end_paragraph(out: &mut String) {
 }
 
 /// A conversation as markdown: its header (title, ids, times, models, parameters, system
-/// prompt), then each message under a heading of its own.
+/// prompt), then each message under a heading of its own. `positions` holds each message's
+/// place among its siblings (`(1, 1)`: none), as [`super::read::sibling_position`] gives it.
 pub(crate) fn render_markdown(
     conversation: &Conversation,
     models: &[String],
     messages: &[StoredMessage],
+    positions: &[(usize, usize)],
 ) -> String {
     let mut out = String::new();
     render_header(&mut out, conversation, models);
-    for m in messages {
-        render_message(&mut out, m);
+    for (i, m) in messages.iter().enumerate() {
+        let position = positions.get(i).copied().unwrap_or((1, 1));
+        render_message(&mut out, m, position, &conversation.id);
     }
     out.truncate(out.trim_end().len());
     out.push('\n');
@@ -212,9 +407,15 @@ fn render_header(out: &mut String, conversation: &Conversation, models: &[String
     }
 }
 
-/// One message: a rule, `## Role · model · time`, its blocks, then how it ended (a status
-/// note, its error) and its token counts.
-fn render_message(out: &mut String, m: &StoredMessage) {
+/// One message: a rule, `## Role · model · time` (and `‹n/m›` when it has siblings, with a
+/// note line saying so), its blocks, then how it ended (a status note, its error) and its
+/// token counts.
+fn render_message(
+    out: &mut String,
+    m: &StoredMessage,
+    (position, siblings): (usize, usize),
+    conversation_id: &str,
+) {
     out.push_str("---\n\n");
     let mut heading = match m.role {
         Role::User => "## User".to_owned(),
@@ -231,7 +432,17 @@ fn render_message(out: &mut String, m: &StoredMessage) {
         let _ = write!(heading, " (served by {served})");
     }
     let _ = write!(heading, " · {}", format_time(m.created_at));
+    if siblings > 1 {
+        let _ = write!(heading, " ‹{position}/{siblings}›");
+    }
     let _ = writeln!(out, "{heading}\n");
+    if siblings > 1 {
+        let short: String = conversation_id.chars().take(8).collect();
+        let _ = writeln!(
+            out,
+            "*(alternative {position} of {siblings}; `tern show {short} --tree` shows them all)*\n"
+        );
+    }
 
     for block in &m.content {
         render_block(out, block);
@@ -340,6 +551,7 @@ mod tests {
                 ..Params::default()
             },
             last_model: Some("claude-sonnet-4.5".into()),
+            active_leaf: None,
         };
         let mut user = StoredMessage::user("c1", 0, "What is `'a`?");
         user.created_at = 0;
@@ -364,13 +576,19 @@ mod tests {
             ),
             ContentBlock::Unknown(json!({"type": "web_search_result", "url": "https://x"})),
         ];
-        let md = render_markdown(&conversation, &["claude-sonnet-4.5".into()], &[user, reply]);
+        let md = render_markdown(
+            &conversation,
+            &["claude-sonnet-4.5".into()],
+            &[user, reply],
+            &[(1, 1), (2, 3)],
+        );
         for needle in [
             "# Lifetimes\n",
             "- Parameters: max_tokens 1024, temperature 0.5",
             "## System prompt\n\n```text\nBe brief.\n```",
             "## User · 1970-01-01 00:00 UTC\n\nWhat is `'a`?\n\n",
-            "## Assistant · claude-sonnet-4.5 · 1970-01-01 00:01 UTC",
+            "## Assistant · claude-sonnet-4.5 · 1970-01-01 00:01 UTC ‹2/3›\n\n\
+             *(alternative 2 of 3; `tern show c1 --tree` shows them all)*\n\n",
             "<details>\n<summary>Thinking</summary>\n\nThey ask about lifetimes.\n\n</details>",
             "*(redacted thinking)*",
             "```rust\nfn f<'a>(x: &'a str) {}\n```\n\n",

@@ -20,9 +20,14 @@
 //! - **Full-text search** with FTS5 over the text blocks, fed by triggers from a view over the
 //!   stored JSON, so text is stored once, and over titles; see [`schema`] for the layout and
 //!   [`search`] for how user text becomes a query that cannot be a syntax error.
-//! - **Appends are checked** ([`StoreError::Conflict`]): a message is only added after the
-//!   message its writer last saw, so two tern processes on one conversation never interleave
-//!   their turns (see `write`).
+//! - **A conversation is a tree** ([`Store::load_tree`]): each message names its parent;
+//!   siblings are alternatives (a regenerated reply, an edited prompt). The conversation keeps
+//!   the end of its active path (`active_leaf`), which every new message becomes;
+//!   [`Store::load`] gives that path, root first, so whatever sends or prints "the
+//!   conversation" reads one line.
+//! - **Appends are checked** ([`StoreError::Conflict`]): a new message's parent must be in its
+//!   conversation and its `seq` must come after every stored one, so two tern processes
+//!   answering the same message make siblings, never an interleaved line (see `write`).
 //! - **Crash recovery** on open: replies left `streaming` by a process that died become
 //!   `interrupted`; a live stream of another process is recognised by its lease ([`lease`]).
 //! - **A file that is not ours, damaged or newer is never modified**: opening probes it read-only
@@ -49,7 +54,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use error::StoreError;
-pub use export::{EXPORT_FORMAT, export_file_stem};
+pub use export::{EXPORT_FORMAT, LINE_FORMAT, export_file_stem};
 pub use model::{
     BrowserRow, Conversation, ConversationMatch, ConversationSummary, MATCH_END, MATCH_START,
     MessageStatus, Params, ResponseMeta, SearchHit, StoredMessage, TitleHit, UnknownStatus, new_id,

@@ -113,6 +113,16 @@ pub struct Conversation {
     /// The model of the latest message that named one (what `--continue` picks up again).
     #[serde(default)]
     pub last_model: Option<String>,
+    /// The last message of the active path (what is shown, and what the next turn sends).
+    /// Written only by a new message (it becomes the leaf), [`WriteCommand::SetActiveLeaf`] and
+    /// [`WriteCommand::DeleteBranch`], never by a header update. `Store::load` and
+    /// `load_tree` give the leaf in effect; list rows give it as stored (`None`: the path ends
+    /// at the newest message).
+    ///
+    /// [`WriteCommand::SetActiveLeaf`]: super::WriteCommand::SetActiveLeaf
+    /// [`WriteCommand::DeleteBranch`]: super::WriteCommand::DeleteBranch
+    #[serde(default)]
+    pub active_leaf: Option<String>,
 }
 
 impl Conversation {
@@ -131,6 +141,7 @@ impl Conversation {
             system: None,
             params: Params::default(),
             last_model: None,
+            active_leaf: None,
         }
     }
 }
@@ -198,9 +209,11 @@ impl FromStr for MessageStatus {
 pub struct StoredMessage {
     pub id: String,
     pub conversation_id: String,
-    /// Order within the conversation (ascending). Ties are broken by insertion order.
+    /// Order of creation within the conversation (ascending): a new message's is greater than
+    /// every stored one's. Ties (in files from older tern) are broken by insertion order.
     pub seq: i64,
-    /// The message this one answers or follows, for branches (edit/regenerate).
+    /// The message this one answers or follows; `None` for a root (the first prompt, or an
+    /// edit of it). Messages with the same parent are siblings: alternatives (edit/regenerate).
     #[serde(default)]
     pub parent_id: Option<String>,
     pub role: Role,
@@ -345,6 +358,8 @@ pub struct ConversationSummary {
     pub total_output_tokens: u64,
     /// The start of the latest message that has text, whitespace collapsed (≤ 160 chars).
     pub preview: String,
+    /// How many branches (leaves) the conversation's tree has: 1 for a line, 0 when empty.
+    pub branches: u64,
 }
 
 /// One message that matched a full-text search.

@@ -18,7 +18,7 @@ use crate::api::types::{ContentBlock, Role, Usage};
 
 const SUMMARY_COLUMNS: &str = "id, title, created_at, updated_at, system, max_tokens, temperature,
     top_p, last_model, message_count, total_input_tokens, total_output_tokens, models, preview,
-    params";
+    params, active_leaf, branches";
 
 const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, parent_id, role, status, model,
     stop_reason, input_tokens, output_tokens, cache_creation_input_tokens,
@@ -57,6 +57,7 @@ fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
             ..Params::default()
         },
         last_model: row.get(8)?,
+        active_leaf: row.get(15)?,
     };
     conversation
         .params
@@ -74,6 +75,7 @@ fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<(ConversationSummary, Str
             total_input_tokens: to_u64(row.get(10)?),
             total_output_tokens: to_u64(row.get(11)?),
             preview: row.get(13)?,
+            branches: to_u64(row.get(16)?),
         },
         row.get(12)?,
     ))
@@ -179,18 +181,23 @@ impl RawMessage {
     }
 }
 
-/// A conversation and its messages in `seq` order, on any connection (a transaction too).
-pub(crate) fn load(
+/// A conversation's header, its active leaf as stored.
+fn header(conn: &rusqlite::Connection, id: &str) -> Result<Conversation, StoreError> {
+    conn.prepare_cached(&format!(
+        "SELECT {SUMMARY_COLUMNS} FROM conversations WHERE id = ?1"
+    ))?
+    .query_row([id], conversation_from_row)
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(id.to_owned()))
+}
+
+/// A conversation and all its messages in `seq` order (the whole tree), on any connection (a
+/// transaction too); its `active_leaf` is the leaf in effect.
+pub(crate) fn load_tree(
     conn: &rusqlite::Connection,
     id: &str,
 ) -> Result<(Conversation, Vec<StoredMessage>), StoreError> {
-    let conversation = conn
-        .prepare_cached(&format!(
-            "SELECT {SUMMARY_COLUMNS} FROM conversations WHERE id = ?1"
-        ))?
-        .query_row([id], conversation_from_row)
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
+    let mut conversation = header(conn, id)?;
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 ORDER BY seq, pk"
     ))?;
@@ -199,7 +206,113 @@ pub(crate) fn load(
     for raw in rows {
         messages.push(raw?.decode()?);
     }
+    let nodes: Vec<Node> = messages
+        .iter()
+        .map(|m| Node {
+            id: m.id.clone(),
+            parent_id: m.parent_id.clone(),
+            seq: m.seq,
+        })
+        .collect();
+    conversation.active_leaf = effective_leaf(conversation.active_leaf.as_deref(), &nodes);
     Ok((conversation, messages))
+}
+
+/// A conversation and its active path, root first, on any connection (a transaction too);
+/// its `active_leaf` is the leaf in effect.
+pub(crate) fn load(
+    conn: &rusqlite::Connection,
+    id: &str,
+) -> Result<(Conversation, Vec<StoredMessage>), StoreError> {
+    let mut conversation = header(conn, id)?;
+    let nodes = tree_shape(conn, id)?;
+    conversation.active_leaf = effective_leaf(conversation.active_leaf.as_deref(), &nodes);
+    let path = path_to(&nodes, conversation.active_leaf.as_deref());
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"
+    ))?;
+    let mut messages = Vec::with_capacity(path.len());
+    for index in path {
+        let raw = stmt.query_row([&nodes[index].id], raw_message)?;
+        messages.push(raw.decode()?);
+    }
+    Ok((conversation, messages))
+}
+
+/// One message's place in its conversation's tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Node {
+    pub(crate) id: String,
+    pub(crate) parent_id: Option<String>,
+    pub(crate) seq: i64,
+}
+
+/// The shape of a conversation's tree: every message's id, parent and seq, in `seq` order.
+/// Reads only the small columns, never the content.
+pub(crate) fn tree_shape(conn: &rusqlite::Connection, id: &str) -> Result<Vec<Node>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, parent_id, seq FROM messages WHERE conversation_id = ?1 ORDER BY seq, pk",
+    )?;
+    let rows = stmt.query_map([id], |row| {
+        Ok(Node {
+            id: row.get(0)?,
+            parent_id: row.get(1)?,
+            seq: row.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The leaf in effect: the stored one if it is a message of the conversation, else the newest
+/// message (`None` for an empty conversation).
+pub(crate) fn effective_leaf(stored: Option<&str>, nodes: &[Node]) -> Option<String> {
+    stored
+        .filter(|leaf| nodes.iter().any(|n| n.id == *leaf))
+        .or_else(|| nodes.last().map(|n| n.id.as_str()))
+        .map(str::to_owned)
+}
+
+/// The indexes in `nodes` of the path from the root to `leaf`, root first. A parent that is
+/// not in the conversation ends the walk (that message is taken as a root), and so does a
+/// loop (only a damaged file has one).
+pub(crate) fn path_to(nodes: &[Node], leaf: Option<&str>) -> Vec<usize> {
+    let index: std::collections::HashMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.as_str(), i))
+        .collect();
+    let mut path = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut next = leaf.and_then(|id| index.get(id).copied());
+    while let Some(i) = next {
+        if !seen.insert(i) {
+            break;
+        }
+        path.push(i);
+        next = nodes[i]
+            .parent_id
+            .as_deref()
+            .and_then(|p| index.get(p).copied());
+    }
+    path.reverse();
+    path
+}
+
+/// Where message `nodes[i]` stands among its siblings (the messages with the same parent, by
+/// seq): `(position from 1, how many)`; `(1, 1)` for a message without siblings.
+pub(crate) fn sibling_position(nodes: &[Node], i: usize) -> (usize, usize) {
+    let parent = &nodes[i].parent_id;
+    let mut position = 0;
+    let mut count = 0;
+    for (j, n) in nodes.iter().enumerate() {
+        if n.parent_id == *parent {
+            count += 1;
+            if j <= i {
+                position += 1;
+            }
+        }
+    }
+    (position, count)
 }
 
 impl Store {
@@ -253,9 +366,18 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(id.to_owned()))
     }
 
-    /// A conversation and its messages in `seq` order. [`StoreError::NotFound`] if there is none.
+    /// A conversation and its active path, root first: what is shown and what the next turn
+    /// sends. Its `active_leaf` is the leaf in effect (the newest message when none was set).
+    /// [`StoreError::NotFound`] if there is none.
     pub fn load(&self, id: &str) -> Result<(Conversation, Vec<StoredMessage>), StoreError> {
         load(&self.conn, id).map_err(|e| e.at(&self.path))
+    }
+
+    /// A conversation and every message of its tree, in `seq` (creation) order; each names its
+    /// parent, and `active_leaf` is the leaf in effect. [`StoreError::NotFound`] if there is
+    /// none.
+    pub fn load_tree(&self, id: &str) -> Result<(Conversation, Vec<StoredMessage>), StoreError> {
+        load_tree(&self.conn, id).map_err(|e| e.at(&self.path))
     }
 
     /// The unsent input kept for a conversation (`""` when none). [`StoreError::NotFound`] if

@@ -10,8 +10,11 @@
 //! Version 2 added content blocks, usage, the aggregates and the message index. Version 3
 //! gave conversations a stable integer key so their titles can be indexed too, and a draft
 //! column. Version 4 added the JSON columns for what the protocol says besides content and
-//! counts (`messages.details`, `conversations.params`). Version 5 (current) adds what tern
-//! learnt of an endpoint (`endpoint_facts`, e.g. that it has no count_tokens):
+//! counts (`messages.details`, `conversations.params`). Version 5 added what tern learnt of an
+//! endpoint (`endpoint_facts`, e.g. that it has no count_tokens). Version 6 (current) makes a
+//! conversation a tree: each message names its parent (rows older tern left without one are
+//! linked to the message before them, so an old conversation is one path), the conversation
+//! remembers the end of its active path (`active_leaf`) and counts its leaves (`branches`):
 //!
 //! ```sql
 //! conversations(pk INTEGER PK,      -- stable rowid for the title index (VACUUM keeps it)
@@ -20,7 +23,9 @@
 //!               -- aggregates kept by the write path, so a list page never reads messages:
 //!               message_count, total_input_tokens, total_output_tokens, models JSON, preview,
 //!               draft,              -- unsent input, kept across restarts ('' when none)
-//!               params)             -- JSON: request parameters without a column ('{}')
+//!               params,             -- JSON: request parameters without a column ('{}')
+//!               active_leaf,        -- last message of the active path (NULL: the newest one)
+//!               branches)           -- aggregate: how many messages have no child (leaves)
 //!   index conversations_by_updated(updated_at DESC, id DESC)         -- list(), most_recent()
 //! titles_fts(title)                 -- FTS5, external content = conversations, kept by triggers
 //! messages(pk INTEGER PK,           -- stable rowid for the FTS index (VACUUM keeps it)
@@ -33,7 +38,8 @@
 //!                                   -- they are read without the overflow pages of a big reply
 //!          details TEXT)            -- JSON: the server's id, served model, stop details,
 //!                                   -- container, whole usage (NULL for prompts)
-//!   index messages_by_conversation(conversation_id, seq)             -- load()
+//!   index messages_by_conversation(conversation_id, seq)             -- load_tree()
+//!   index messages_by_parent(parent_id)                              -- children, subtrees
 //!   index messages_streaming(writer) WHERE status = 'streaming'      -- crash recovery on open
 //! endpoint_facts(base_url, fact,   -- what an endpoint was found to lack, so it is not asked
 //!                value, updated_at) -- again (base URL without credentials; PK base_url+fact)
@@ -54,13 +60,13 @@
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 5;
+pub const CURRENT_VERSION: i64 = 6;
 
 /// One step: takes the database from version `index` to `index + 1`.
 type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
 pub(crate) const MIGRATIONS: [Migration; CURRENT_VERSION as usize] =
-    [to_v1, to_v2, to_v3, to_v4, to_v5];
+    [to_v1, to_v2, to_v3, to_v4, to_v5, to_v6];
 
 /// Version 1, the first published schema (kept verbatim: old files were made by it).
 pub const V1_SCHEMA: &str = "\
@@ -308,4 +314,28 @@ CREATE TABLE endpoint_facts (
 ) WITHOUT ROWID;
 ",
     )
+}
+
+/// Version 6: a conversation is a tree. Messages without a parent that are not their
+/// conversation's first were written when a conversation was a line (v1, or tools): each gets
+/// the message before it (by `seq`, then insertion) as its parent, so it loads as the one path
+/// it was. `active_leaf` starts NULL (the path ends at the newest message).
+fn to_v6(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "
+ALTER TABLE conversations ADD COLUMN active_leaf TEXT;
+ALTER TABLE conversations ADD COLUMN branches INTEGER NOT NULL DEFAULT 0;
+UPDATE messages SET parent_id = (
+    SELECT p.id FROM messages AS p
+    WHERE p.conversation_id = messages.conversation_id
+      AND (p.seq < messages.seq OR (p.seq = messages.seq AND p.pk < messages.pk))
+    ORDER BY p.seq DESC, p.pk DESC LIMIT 1)
+WHERE parent_id IS NULL;
+CREATE INDEX messages_by_parent ON messages(parent_id);
+",
+    )?;
+    tx.execute_batch(&format!(
+        "UPDATE conversations SET branches = ({})",
+        super::summary::leaves_sql("conversations.id")
+    ))
 }

@@ -1,9 +1,12 @@
 //! The per-conversation aggregates the browser lists (message count, token totals, models,
-//! preview), kept true by every message write.
+//! preview, branches), kept true by every message write, and the active leaf a new message
+//! becomes.
 //!
 //! A write adjusts them by the difference between the old and the new snapshot of the message,
 //! so it costs the same whether the conversation has 2 messages or 2,000; only a message that
-//! moved or changed model (rare) makes them be recounted. Apart from the write path
+//! moved, changed parent or changed model (rare) makes them be recounted. The branch count is
+//! the number of leaves: a new message adds one unless its parent was a leaf until then (one
+//! indexed look-up of a sibling). Apart from the write path
 //! (`write.rs`) because this is the one place that knows what the aggregates mean.
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -17,7 +20,7 @@ use crate::api::types::Usage;
 pub(super) fn replaced_row(conn: &Connection, id: &str) -> Result<Option<OldRow>, StoreError> {
     let old = conn
         .prepare_cached(
-            "SELECT conversation_id, seq, model,
+            "SELECT conversation_id, seq, parent_id, model,
                     coalesce(input_tokens, 0) + coalesce(cache_creation_input_tokens, 0)
                         + coalesce(cache_read_input_tokens, 0),
                     coalesce(output_tokens, 0)
@@ -27,9 +30,10 @@ pub(super) fn replaced_row(conn: &Connection, id: &str) -> Result<Option<OldRow>
             Ok(OldRow {
                 conversation_id: row.get(0)?,
                 seq: row.get(1)?,
-                model: row.get(2)?,
-                input: row.get(3)?,
-                output: row.get(4)?,
+                parent_id: row.get(2)?,
+                model: row.get(3)?,
+                input: row.get(4)?,
+                output: row.get(5)?,
             })
         })
         .optional()?;
@@ -50,6 +54,7 @@ pub(super) fn update_aggregates(
         Some(old)
             if old.conversation_id == m.conversation_id
                 && old.seq == m.seq
+                && old.parent_id == m.parent_id
                 && (old.model.is_none() || old.model == m.model) =>
         {
             let d_in = total_in(usage) - old.input;
@@ -57,7 +62,7 @@ pub(super) fn update_aggregates(
             bump_conversation(conn, m, pk, 0, d_in, d_out)
         }
         Some(old) => {
-            // Moved to another conversation or position, or its model changed: rare, and the
+            // Moved to another conversation, position or parent, or its model changed: rare, and the
             // deltas cannot say what the list should show now, so recount.
             recompute_summary(conn, &old.conversation_id)?;
             recompute_summary(conn, &m.conversation_id)?;
@@ -70,12 +75,14 @@ pub(super) fn update_aggregates(
 pub(super) struct OldRow {
     conversation_id: String,
     seq: i64,
+    parent_id: Option<String>,
     model: Option<String>,
     input: i64,
     output: i64,
 }
 
-/// Apply a message write to its conversation's aggregates.
+/// Apply a message write to its conversation's aggregates; a new message (`added`) also
+/// becomes the conversation's active leaf.
 fn bump_conversation(
     conn: &Connection,
     m: &StoredMessage,
@@ -100,6 +107,7 @@ fn bump_conversation(
         _ => latest_preview(conn, &m.conversation_id)?,
     };
     let model = m.model.as_deref().filter(|_| latest);
+    let new_leaves = if added == 0 { 0 } else { new_leaves(conn, m)? };
     let changed = conn
         .prepare_cached(
             "UPDATE conversations SET
@@ -111,7 +119,9 @@ fn bump_conversation(
                 models = CASE
                     WHEN ?7 IS NULL OR EXISTS (SELECT 1 FROM json_each(models) WHERE value = ?7)
                     THEN models ELSE json_insert(models, '$[#]', ?7) END,
-                preview = ?8
+                preview = ?8,
+                branches = branches + ?9,
+                active_leaf = CASE WHEN ?2 = 1 THEN ?10 ELSE active_leaf END
              WHERE id = ?1",
         )?
         .execute(params![
@@ -123,6 +133,8 @@ fn bump_conversation(
             model,
             m.model,
             preview,
+            new_leaves,
+            m.id,
         ])?;
     if changed == 0 {
         return Err(StoreError::NotFound(m.conversation_id.clone()));
@@ -130,8 +142,43 @@ fn bump_conversation(
     Ok(())
 }
 
+/// How many leaves a new message adds: none when its parent had no child until now (the
+/// parent stops being a leaf, the message is one), else one.
+fn new_leaves(conn: &Connection, m: &StoredMessage) -> Result<i64, StoreError> {
+    let Some(parent) = &m.parent_id else {
+        return Ok(1);
+    };
+    let sibling: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE parent_id = ?1 AND id <> ?2
+                AND conversation_id = ?3)",
+        )?
+        .query_row(params![parent, m.id, m.conversation_id], |row| row.get(0))?;
+    Ok(i64::from(sibling))
+}
+
+/// The number of leaves (messages no message of the conversation names as parent) of the
+/// conversation whose id is the SQL expression `id`.
+pub(crate) fn leaves_sql(id: &str) -> String {
+    format!(
+        "SELECT count(*) FROM messages AS m WHERE m.conversation_id = {id} AND NOT EXISTS (
+            SELECT 1 FROM messages AS k WHERE k.parent_id = m.id AND k.conversation_id = {id})"
+    )
+}
+
 /// Recount one conversation's aggregates from its messages.
 pub(crate) fn recompute_summary(conn: &Connection, id: &str) -> rusqlite::Result<()> {
+    recompute_counts(conn, id)?;
+    conn.prepare_cached(&format!(
+        "UPDATE conversations SET branches = ({}) WHERE id = ?1",
+        leaves_sql("?1")
+    ))?
+    .execute([id])?;
+    Ok(())
+}
+
+/// Recount the aggregates schema v2 has (all but the branch count).
+fn recompute_counts(conn: &Connection, id: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(SUMMARY_SQL)?.execute([id])?;
     let preview = latest_preview(conn, id)?;
     conn.prepare_cached("UPDATE conversations SET preview = ?2 WHERE id = ?1")?
@@ -139,7 +186,7 @@ pub(crate) fn recompute_summary(conn: &Connection, id: &str) -> rusqlite::Result
     Ok(())
 }
 
-/// Recount every conversation's aggregates (used by the v2 upgrade).
+/// Recount every conversation's v2 aggregates (used by the v2 upgrade; v6 counts branches).
 pub(crate) fn recompute_all_summaries(conn: &Connection) -> rusqlite::Result<()> {
     let ids: Vec<String> = {
         let mut stmt = conn.prepare("SELECT id FROM conversations")?;
@@ -147,7 +194,7 @@ pub(crate) fn recompute_all_summaries(conn: &Connection) -> rusqlite::Result<()>
         rows.collect::<Result<_, _>>()?
     };
     for id in ids {
-        recompute_summary(conn, &id)?;
+        recompute_counts(conn, &id)?;
     }
     Ok(())
 }

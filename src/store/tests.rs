@@ -6,6 +6,7 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 
 use super::summary::recompute_summary;
+use super::write::next_seq;
 use super::*;
 use crate::api::types::{ContentBlock, Usage};
 
@@ -26,6 +27,7 @@ fn conversation(id: &str) -> Conversation {
         system: None,
         params: Params::default(),
         last_model: None,
+        active_leaf: None,
     }
 }
 
@@ -40,11 +42,13 @@ fn schema_of(conn: &Connection) -> Vec<String> {
         .unwrap()
 }
 
-/// Every conversation's aggregates, as (id, count, in, out, models, preview).
+/// Every conversation's aggregates, as (id, count, in, out, models, preview); the count is
+/// message count × 1000 + branches.
 fn aggregates(conn: &Connection) -> Vec<(String, i64, i64, i64, String, String)> {
     let mut stmt = conn
         .prepare(
-            "SELECT id, message_count, total_input_tokens, total_output_tokens, models, preview
+            "SELECT id, message_count * 1000 + branches, total_input_tokens, total_output_tokens,
+                    models, preview
              FROM conversations ORDER BY id",
         )
         .unwrap();
@@ -188,6 +192,50 @@ fn upgrade_keeps_every_row_and_indexes_it() {
 }
 
 #[test]
+fn a_v2_database_upgrades_to_one_path_per_conversation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    {
+        // A file as schema v2 left it: the v1 fixture taken one step, no parent links.
+        let mut conn = Connection::open(&path).unwrap();
+        conn.execute_batch(V1_FIXTURE).unwrap();
+        // As the store migrates: tables are rebuilt with foreign keys off.
+        conn.pragma_update(None, "foreign_keys", false).unwrap();
+        let tx = conn.transaction().unwrap();
+        schema::MIGRATIONS[1](&tx).unwrap();
+        tx.pragma_update(None, "user_version", 2).unwrap();
+        tx.commit().unwrap();
+        let unlinked: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM messages WHERE parent_id IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+
+        assert_eq!(unlinked, 6, "every v2 row is without a parent");
+    }
+    let store = Store::open(&path).unwrap();
+    let id = "1a2b3c4d5e6f7081";
+    let (conversation, messages) = store.load(id).unwrap();
+    let (_, tree) = store.load_tree(id).unwrap();
+    assert_eq!(messages, tree, "a line: the path is the whole tree");
+    assert_eq!(messages.len(), 4);
+    assert_eq!(messages[0].parent_id, None);
+    for pair in messages.windows(2) {
+        assert_eq!(pair[1].parent_id.as_deref(), Some(pair[0].id.as_str()));
+    }
+    assert_eq!(
+        conversation.active_leaf.as_deref(),
+        Some(messages[3].id.as_str())
+    );
+    assert_eq!(store.summary(id).unwrap().branches, 1);
+    assert_eq!(store.summary("0000aaaa0000bbbb").unwrap().branches, 0);
+    assert_eq!(store.load("0000aaaa0000bbbb").unwrap().0.active_leaf, None);
+    assert_consistent(&store);
+}
+
+#[test]
 fn a_failed_upgrade_rolls_back_and_keeps_the_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
@@ -295,6 +343,16 @@ enum Op {
     },
     Delete(usize),
     Recreate(usize),
+    /// Delete the branch of message `msg` in conversation `conv`.
+    DeleteBranch(usize, usize),
+    /// Make message `msg` the active leaf of conversation `conv`.
+    SetLeaf(usize, usize),
+    /// A new message `msg` in `conv` answering message `parent`, at the next seq.
+    Answer {
+        conv: usize,
+        msg: usize,
+        parent: usize,
+    },
 }
 
 const WORDS: [&str; 6] = ["alpha", "beta", "gamma", "délta", "東京", "x\"y"];
@@ -322,6 +380,10 @@ fn op() -> impl Strategy<Value = Op> {
             }),
         1 => (0..3usize).prop_map(Op::Delete),
         1 => (0..3usize).prop_map(Op::Recreate),
+        2 => (0..3usize, 0..6usize).prop_map(|(c, m)| Op::DeleteBranch(c, m)),
+        1 => (0..3usize, 0..6usize).prop_map(|(c, m)| Op::SetLeaf(c, m)),
+        6 => (0..3usize, 6..12usize, 0..12usize)
+            .prop_map(|(conv, msg, parent)| Op::Answer { conv, msg, parent }),
     ]
 }
 
@@ -353,7 +415,32 @@ proptest! {
                     m.model = model.map(|i| MODELS[i].to_owned());
                     m.updated_at = step as i64;
                     match store.upsert_message(&m) {
-                        Ok(()) | Err(StoreError::NotFound(_)) => {}
+                        Ok(()) | Err(StoreError::NotFound(_) | StoreError::Conflict { .. }) => {}
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+                Op::Answer { conv, msg, parent } => {
+                    let id = format!("c{conv}");
+                    let seq = next_seq(&store.conn, &id).unwrap();
+                    let mut m = StoredMessage::assistant_streaming(&id, seq, MODELS[msg % 3]);
+                    m.id = format!("m{msg}");
+                    m.parent_id = Some(format!("m{parent}"));
+                    m.status = MessageStatus::Complete;
+                    m.content = vec![ContentBlock::text(WORDS[msg % WORDS.len()])];
+                    match store.upsert_message(&m) {
+                        Ok(()) | Err(StoreError::NotFound(_) | StoreError::Conflict { .. }) => {}
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+                Op::DeleteBranch(c, msg) => {
+                    match store.delete_branch(&format!("c{c}"), &format!("m{msg}")) {
+                        Ok(()) | Err(StoreError::NotFound(_) | StoreError::NoSuchMessage { .. }) => {}
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+                Op::SetLeaf(c, msg) => {
+                    match store.set_active_leaf(&format!("c{c}"), &format!("m{msg}")) {
+                        Ok(()) | Err(StoreError::NotFound(_) | StoreError::NoSuchMessage { .. }) => {}
                         Err(e) => panic!("{e}"),
                     }
                 }
@@ -368,6 +455,18 @@ proptest! {
             }
         }
         assert_consistent(&store);
+        // Every conversation loads as one path ending at its leaf, inside its tree.
+        for c in 0..3 {
+            let id = format!("c{c}");
+            let Ok((conversation, path)) = store.load(&id) else { continue };
+            let (_, tree) = store.load_tree(&id).unwrap();
+            prop_assert_eq!(tree.len() as u64, store.summary(&id).unwrap().message_count);
+            prop_assert_eq!(path.last().map(|m| m.id.clone()), conversation.active_leaf);
+            for pair in path.windows(2) {
+                prop_assert_eq!(pair[1].parent_id.as_deref(), Some(pair[0].id.as_str()));
+            }
+            prop_assert!(path.iter().all(|m| tree.contains(m)));
+        }
     }
 }
 

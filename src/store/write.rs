@@ -5,16 +5,17 @@
 //! adjusts its conversation's aggregates in the same transaction (see `summary`); the full-text
 //! index is kept by triggers (see `schema`).
 //!
-//! **Appends are checked, so two processes cannot interleave a conversation.** A new message
-//! that names its `parent_id` is only inserted if that parent is still the conversation's last
-//! message and the new `seq` comes after every stored one; otherwise another writer (a second
-//! tern on the same conversation) appended first, and the insert is refused with
-//! [`StoreError::Conflict`] without touching anything. The check and the insert run in the same
-//! `IMMEDIATE` transaction, so no other writer can slip in between. Writers that lost learn it
-//! from the error and reload (the app) or never meet it (`tern -p` appends in the transaction
-//! that read the history). Rewrites of a message already stored (streaming snapshots) are not
-//! appends and are not checked; neither are messages without a parent (the first one) or
-//! imports, which write a new conversation in one transaction.
+//! **Appends are checked, so a conversation stays a well-formed tree.** A conversation is a tree
+//! of messages (each names its `parent_id`; siblings are alternatives: a regenerated reply, an
+//! edited prompt). A new message is only inserted if its parent is a message of the same
+//! conversation and its `seq` comes after every stored one (so `seq` stays the order of
+//! creation); otherwise it is refused with [`StoreError::Conflict`] without touching anything
+//! (the parent was deleted meanwhile, or another writer took that `seq`). Two terns answering
+//! the same message therefore make two siblings, never an interleaved line. The check and the
+//! insert run in the same `IMMEDIATE` transaction, so no other writer can slip in between. A new
+//! message becomes the conversation's active leaf in that transaction too, so a plain turn needs
+//! no other write. Rewrites of a message already stored (streaming snapshots) are not appends
+//! and are not checked; neither are imports, which write a new conversation in one transaction.
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -41,6 +42,18 @@ pub enum WriteCommand {
         id: String,
         draft: String,
     },
+    /// Make `leaf` the last message of the conversation's active path (the user switched
+    /// branch). Refused with [`StoreError::NoSuchMessage`] unless `leaf` is a message of it.
+    SetActiveLeaf {
+        conversation: String,
+        leaf: String,
+    },
+    /// Delete `message` and every message below it; if the active leaf was among them, the
+    /// path then ends at `message`'s parent.
+    DeleteBranch {
+        conversation: String,
+        message: String,
+    },
     /// Remember a fact about the endpoint at `base_url` (without credentials), e.g.
     /// [`super::NO_COUNT_TOKENS`]; it belongs to no conversation.
     SetEndpointFact {
@@ -59,6 +72,8 @@ impl WriteCommand {
             WriteCommand::Rename { id, .. }
             | WriteCommand::DeleteConversation(id)
             | WriteCommand::SetDraft { id, .. } => id,
+            WriteCommand::SetActiveLeaf { conversation, .. }
+            | WriteCommand::DeleteBranch { conversation, .. } => conversation,
             WriteCommand::UpsertMessage(m) => &m.conversation_id,
             WriteCommand::SetEndpointFact { .. } => "",
         }
@@ -68,6 +83,8 @@ impl WriteCommand {
     pub fn message_id(&self) -> Option<&str> {
         match self {
             WriteCommand::UpsertMessage(m) => Some(&m.id),
+            WriteCommand::SetActiveLeaf { leaf: id, .. }
+            | WriteCommand::DeleteBranch { message: id, .. } => Some(id),
             _ => None,
         }
     }
@@ -80,6 +97,13 @@ impl WriteCommand {
             WriteCommand::Rename { id, .. } => format!("renaming conversation {id}"),
             WriteCommand::DeleteConversation(id) => format!("deleting conversation {id}"),
             WriteCommand::SetDraft { id, .. } => format!("saving the draft of conversation {id}"),
+            WriteCommand::SetActiveLeaf { conversation, leaf } => {
+                format!("switching conversation {conversation} to the branch of {leaf}")
+            }
+            WriteCommand::DeleteBranch {
+                conversation,
+                message,
+            } => format!("deleting the branch of {message} in conversation {conversation}"),
             WriteCommand::SetEndpointFact { base_url, fact, .. } => {
                 format!("remembering {fact} for {base_url}")
             }
@@ -148,12 +172,25 @@ impl Store {
 
     /// Insert a message, or replace the stored snapshot with the same id. Bumps the
     /// conversation's `updated_at` (to the message's, if later) and, for its latest message,
-    /// `last_model` and the preview. [`StoreError::NotFound`] if the conversation does not exist;
-    /// [`StoreError::Conflict`] if the message is new, names a parent, and that parent is no
-    /// longer the conversation's last message (see the module notes).
+    /// `last_model` and the preview; a new message becomes the active leaf.
+    /// [`StoreError::NotFound`] if the conversation does not exist; [`StoreError::Conflict`] if
+    /// the message is new and its parent is not a message of the conversation, or its `seq`
+    /// does not come after every stored one (see the module notes).
     pub fn upsert_message(&mut self, message: &StoredMessage) -> Result<(), StoreError> {
         let writer = self.writer_for(message);
         self.write_tx(|conn| upsert_message(conn, message, writer.as_deref(), Check::Append))
+    }
+
+    /// Make `leaf` the end of the conversation's active path (see
+    /// [`WriteCommand::SetActiveLeaf`]). Does not touch `updated_at`.
+    pub fn set_active_leaf(&mut self, conversation: &str, leaf: &str) -> Result<(), StoreError> {
+        self.write_tx(|conn| set_active_leaf(conn, conversation, leaf))
+    }
+
+    /// Delete `message` and its descendants (see [`WriteCommand::DeleteBranch`]); aggregates and
+    /// the search index follow. The conversation stays, also when nothing is left of it.
+    pub fn delete_branch(&mut self, conversation: &str, message: &str) -> Result<(), StoreError> {
+        self.write_tx(|conn| delete_branch(conn, conversation, message))
     }
 
     /// Keep the unsent input of a conversation (`""` clears it). Does not touch `updated_at`.
@@ -164,13 +201,14 @@ impl Store {
     }
 
     /// Load a conversation and append messages after it, in one transaction: `append` sees the
-    /// conversation as stored and returns the messages to add (each is checked as an append).
-    /// Nothing can be written in between, so the history read is the one the new messages
-    /// follow. Returns the conversation, the messages it had, and what `append` returned.
+    /// conversation as stored, its active path, and the `seq` that comes after every stored
+    /// message, and returns the messages to add (each is checked as an append). Nothing can be
+    /// written in between, so the path read is the one the new messages follow. Returns the
+    /// conversation, its active path, and what `append` returned.
     pub fn append_after_load<T>(
         &mut self,
         id: &str,
-        append: impl FnOnce(&Conversation, &[StoredMessage]) -> (Vec<StoredMessage>, T),
+        append: impl FnOnce(&Conversation, &[StoredMessage], i64) -> (Vec<StoredMessage>, T),
     ) -> Result<(Conversation, Vec<StoredMessage>, T), StoreError> {
         let writer = self.writer_token();
         let path = self.path.clone();
@@ -180,7 +218,8 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(at)?;
         let (conversation, messages) = super::read::load(&tx, id).map_err(|e| e.at(&self.path))?;
-        let (new, value) = append(&conversation, &messages);
+        let next_seq = next_seq(&tx, id).map_err(|e| e.at(&self.path))?;
+        let (new, value) = append(&conversation, &messages, next_seq);
         for m in &new {
             let writer = writer
                 .as_deref()
@@ -246,6 +285,13 @@ pub(crate) fn apply(
             upsert_message(conn, m, writer, Check::Append)
         }
         WriteCommand::SetDraft { id, draft } => set_draft(conn, id, draft),
+        WriteCommand::SetActiveLeaf { conversation, leaf } => {
+            set_active_leaf(conn, conversation, leaf)
+        }
+        WriteCommand::DeleteBranch {
+            conversation,
+            message,
+        } => delete_branch(conn, conversation, message),
         WriteCommand::SetEndpointFact {
             base_url,
             fact,
@@ -281,27 +327,110 @@ pub(crate) enum Check {
     None,
 }
 
-/// Refuse a new message whose parent is no longer the conversation's last message.
+/// The `seq` after every stored message of conversation `id` (0 when it has none).
+pub(crate) fn next_seq(conn: &Connection, id: &str) -> Result<i64, StoreError> {
+    let max: Option<i64> = conn
+        .prepare_cached("SELECT max(seq) FROM messages WHERE conversation_id = ?1")?
+        .query_row([id], |row| row.get(0))?;
+    Ok(max.map_or(0, |seq| seq.saturating_add(1)))
+}
+
+/// Refuse a new message whose parent is not a message of its conversation, or whose `seq` does
+/// not come after every stored one.
 fn check_append(conn: &Connection, m: &StoredMessage) -> Result<(), StoreError> {
-    let Some(parent) = &m.parent_id else {
-        return Ok(());
+    let parent_found = match &m.parent_id {
+        Some(parent) => conn
+            .prepare_cached("SELECT 1 FROM messages WHERE id = ?1 AND conversation_id = ?2")?
+            .query_row([parent, &m.conversation_id], |_| Ok(()))
+            .optional()?
+            .is_some(),
+        None => true,
     };
-    let last: Option<(String, i64)> = conn
-        .prepare_cached(
-            "SELECT id, seq FROM messages WHERE conversation_id = ?1
-             ORDER BY seq DESC, pk DESC LIMIT 1",
-        )?
-        .query_row([&m.conversation_id], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
-    match last {
-        Some((id, seq)) if id == *parent && m.seq > seq => Ok(()),
-        last => Err(StoreError::Conflict {
-            conversation_id: m.conversation_id.clone(),
-            message_id: m.id.clone(),
-            expected: parent.clone(),
-            found: last.map(|(id, _)| id),
-        }),
+    let next = next_seq(conn, &m.conversation_id)?;
+    if parent_found && m.seq >= next {
+        return Ok(());
     }
+    let newest: Option<String> = conn
+        .prepare_cached(
+            "SELECT id FROM messages WHERE conversation_id = ?1 ORDER BY seq DESC, pk DESC LIMIT 1",
+        )?
+        .query_row([&m.conversation_id], |row| row.get(0))
+        .optional()?;
+    Err(StoreError::Conflict {
+        conversation_id: m.conversation_id.clone(),
+        message_id: m.id.clone(),
+        expected: m.parent_id.clone().unwrap_or_default(),
+        parent_found,
+        found: newest,
+    })
+}
+
+/// Refuse unless `message` is a message of `conversation` (which must exist).
+fn check_member(conn: &Connection, conversation: &str, message: &str) -> Result<(), StoreError> {
+    let found = conn
+        .prepare_cached("SELECT 1 FROM messages WHERE id = ?1 AND conversation_id = ?2")?
+        .query_row([message, conversation], |_| Ok(()))
+        .optional()?;
+    if found.is_some() {
+        return Ok(());
+    }
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM conversations WHERE id = ?1")?
+        .query_row([conversation], |_| Ok(()))
+        .optional()?;
+    match exists {
+        Some(()) => Err(StoreError::NoSuchMessage {
+            conversation_id: conversation.to_owned(),
+            message_id: message.to_owned(),
+        }),
+        None => Err(StoreError::NotFound(conversation.to_owned())),
+    }
+}
+
+fn set_active_leaf(conn: &Connection, conversation: &str, leaf: &str) -> Result<(), StoreError> {
+    check_member(conn, conversation, leaf)?;
+    conn.prepare_cached("UPDATE conversations SET active_leaf = ?2 WHERE id = ?1")?
+        .execute([conversation, leaf])?;
+    Ok(())
+}
+
+/// Delete `message` and its descendants, move the active leaf out of them, recount.
+fn delete_branch(conn: &Connection, conversation: &str, message: &str) -> Result<(), StoreError> {
+    check_member(conn, conversation, message)?;
+    let nodes = super::read::tree_shape(conn, conversation)?;
+    let stored: Option<String> = conn
+        .prepare_cached("SELECT active_leaf FROM conversations WHERE id = ?1")?
+        .query_row([conversation], |row| row.get(0))?;
+    let leaf = super::read::effective_leaf(stored.as_deref(), &nodes);
+    // The subtree, found from the shape in memory (a loop in a damaged file ends the walk).
+    let mut doomed: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    doomed.insert(message);
+    loop {
+        let before = doomed.len();
+        for n in &nodes {
+            if n.parent_id.as_deref().is_some_and(|p| doomed.contains(p)) {
+                doomed.insert(n.id.as_str());
+            }
+        }
+        if doomed.len() == before {
+            break;
+        }
+    }
+    let parent = nodes
+        .iter()
+        .find(|n| n.id == message)
+        .and_then(|n| n.parent_id.clone());
+    // The delete trigger takes each message out of the search index.
+    let mut delete = conn.prepare_cached("DELETE FROM messages WHERE id = ?1")?;
+    for id in &doomed {
+        delete.execute([id])?;
+    }
+    if leaf.as_deref().is_some_and(|l| doomed.contains(l)) {
+        conn.prepare_cached("UPDATE conversations SET active_leaf = ?2 WHERE id = ?1")?
+            .execute(params![conversation, parent])?;
+    }
+    super::summary::recompute_summary(conn, conversation)?;
+    Ok(())
 }
 
 pub(crate) fn create_conversation(conn: &Connection, c: &Conversation) -> Result<(), StoreError> {
@@ -403,8 +532,9 @@ fn details_json(m: &StoredMessage) -> Result<Option<String>, StoreError> {
         })
 }
 
-/// Insert or replace the message `m` (by id), keeping its conversation's aggregates true.
-/// With [`Check::Append`], a new message's parent must still be the conversation's last.
+/// Insert or replace the message `m` (by id), keeping its conversation's aggregates true; a
+/// new message becomes the active leaf. With [`Check::Append`], a new message must name a
+/// parent of its conversation (or none) and come after every stored `seq`.
 pub(crate) fn upsert_message(
     conn: &Connection,
     m: &StoredMessage,

@@ -222,7 +222,9 @@ fn run(
 }
 
 /// Drop upserts (and drafts) that a later one of the same message (conversation) replaces;
-/// keep the order of the rest.
+/// keep the order of the rest. A branch switch or delete is a barrier: an upsert before it is
+/// kept, since whether the message already exists then decides what the branch command does
+/// (and whether the message's insert moves the active leaf).
 pub(crate) fn coalesce(commands: &mut Vec<WriteCommand>) {
     let mut seen = std::collections::HashSet::new();
     let mut keep = vec![true; commands.len()];
@@ -230,6 +232,10 @@ pub(crate) fn coalesce(commands: &mut Vec<WriteCommand>) {
         let key = match command {
             WriteCommand::UpsertMessage(m) => Some((false, m.id.as_str())),
             WriteCommand::SetDraft { id, .. } => Some((true, id.as_str())),
+            WriteCommand::SetActiveLeaf { .. } | WriteCommand::DeleteBranch { .. } => {
+                seen.retain(|&(draft, _)| draft);
+                None
+            }
             _ => None,
         };
         if let Some(key) = key
@@ -282,8 +288,10 @@ fn write_pending(
                     WriteCommand::DeleteConversation(id) => store.delete_conversation(id),
                     WriteCommand::UpsertMessage(m) => store.upsert_message(m),
                     WriteCommand::SetDraft { id, draft } => store.set_draft(id, draft),
-                    fact @ WriteCommand::SetEndpointFact { .. } => {
-                        store.write_tx(|conn| super::write::apply(conn, fact, None))
+                    other @ (WriteCommand::SetEndpointFact { .. }
+                    | WriteCommand::SetActiveLeaf { .. }
+                    | WriteCommand::DeleteBranch { .. }) => {
+                        store.write_tx(|conn| super::write::apply(conn, other, None))
                     }
                 };
                 if let Err(error) = result {
@@ -327,6 +335,26 @@ mod tests {
         coalesce(&mut cmds);
         let texts: Vec<String> = cmds.iter().map(text_of).collect();
         assert_eq!(texts, ["b1", "renaming conversation c", "a3"]);
+    }
+
+    #[test]
+    fn coalesce_keeps_an_upsert_before_a_branch_command() {
+        let leaf = WriteCommand::SetActiveLeaf {
+            conversation: "c".into(),
+            leaf: "a".into(),
+        };
+        let mut cmds = vec![
+            upsert("a", "a1"),
+            leaf,
+            upsert("a", "a2"),
+            upsert("a", "a3"),
+        ];
+        coalesce(&mut cmds);
+        let texts: Vec<String> = cmds.iter().map(text_of).collect();
+        assert_eq!(
+            texts,
+            ["a1", "switching conversation c to the branch of a", "a3"]
+        );
     }
 
     #[test]
