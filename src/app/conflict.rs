@@ -74,9 +74,9 @@ impl App {
         if let Some(model) = &conversation.last_model {
             pane.model = model.clone();
         }
+        let leaf = conversation.active_leaf.clone();
         pane.conversation = conversation;
         pane.saved = true;
-        let leaf: Option<String> = None;
         pane.set_tree(messages, leaf.as_deref());
         self.scrolls.push(Scroll {
             conversation: pane.id().to_owned(),

@@ -275,7 +275,7 @@ impl Pane {
             .last_model
             .clone()
             .unwrap_or_else(|| settings.default_model.clone());
-        let leaf: Option<String> = None;
+        let leaf = conversation.active_leaf.clone();
         let mut pane = Pane::with(conversation, model, true, Vec::new(), now);
         pane.set_tree(messages, leaf.as_deref());
         pane

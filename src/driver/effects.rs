@@ -96,7 +96,7 @@ impl Driver {
                 Some(Action::BrowserPreview { id, messages })
             }),
             Effect::Reload(id) => self.read(move |store| {
-                Some(match store.load(&id) {
+                Some(match store.load_tree(&id) {
                     Ok((conversation, messages)) => Action::Reloaded {
                         conversation,
                         messages,
@@ -237,7 +237,8 @@ impl Driver {
 
 /// The actions that open a saved conversation: its messages, then its unsent draft.
 pub(crate) fn open_saved(store: &Store, id: &str) -> Result<Vec<Action>, StoreError> {
-    let (conversation, messages) = store.load(id)?;
+    // Every branch: the pane shows the active path and keeps the others to switch to.
+    let (conversation, messages) = store.load_tree(id)?;
     let mut actions = vec![Action::OpenSaved {
         conversation,
         messages,

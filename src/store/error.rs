@@ -136,6 +136,13 @@ pub enum StoreError {
         found: Option<String>,
     },
 
+    /// A rewrite of a stored message named another parent: a message's place in its
+    /// conversation's tree never changes.
+    #[error(
+        "message {message_id} is stored after another message; its place in the conversation cannot change; it was not saved"
+    )]
+    Reparent { message_id: String },
+
     /// A branch operation named a message that is not in the conversation.
     #[error(
         "conversation {conversation_id} has no message {message_id} (deleted by another tern?); nothing was changed"

@@ -71,6 +71,16 @@ pub(super) fn update_aggregates(
     }
 }
 
+impl OldRow {
+    pub(super) fn conversation_id(&self) -> &str {
+        &self.conversation_id
+    }
+
+    pub(super) fn parent_id(&self) -> Option<&str> {
+        self.parent_id.as_deref()
+    }
+}
+
 /// What the aggregates counted of a stored message before it is rewritten.
 pub(super) struct OldRow {
     conversation_id: String,

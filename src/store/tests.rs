@@ -279,7 +279,8 @@ fn a_full_disk_is_reported_as_such_and_nothing_half_written() {
 }
 
 #[test]
-fn moving_a_message_between_conversations_recounts_both() {
+fn a_message_never_moves_to_another_conversation() {
+    // Its parent and children stay where they are: a move would break both trees.
     let (_dir, mut store) = temp_store();
     store.create_conversation(&conversation("a")).unwrap();
     store.create_conversation(&conversation("b")).unwrap();
@@ -289,19 +290,15 @@ fn moving_a_message_between_conversations_recounts_both() {
         output_tokens: 7,
         ..Usage::default()
     });
-    m.model = Some("m1".into());
     store.upsert_message(&m).unwrap();
     m.conversation_id = "b".into();
-    store.upsert_message(&m).unwrap();
-    let a = store.summary("a").unwrap();
-    let b = store.summary("b").unwrap();
-    assert_eq!(
-        (a.message_count, a.total_output_tokens, a.preview.as_str()),
-        (0, 0, "")
-    );
-    assert!(a.models.is_empty());
-    assert_eq!((b.message_count, b.total_output_tokens), (1, 7));
-    assert_eq!(b.models, ["m1"]);
+    assert!(matches!(
+        store.upsert_message(&m),
+        Err(StoreError::AlreadyExists(id)) if id == m.id
+    ));
+    let (a, b) = (store.summary("a").unwrap(), store.summary("b").unwrap());
+    assert_eq!((a.message_count, a.total_output_tokens), (1, 7));
+    assert_eq!(b.message_count, 0);
     assert_consistent(&store);
 }
 
@@ -415,7 +412,13 @@ proptest! {
                     m.model = model.map(|i| MODELS[i].to_owned());
                     m.updated_at = step as i64;
                     match store.upsert_message(&m) {
-                        Ok(()) | Err(StoreError::NotFound(_) | StoreError::Conflict { .. }) => {}
+                        Ok(())
+                        | Err(
+                            StoreError::NotFound(_)
+                            | StoreError::Conflict { .. }
+                            | StoreError::AlreadyExists(_)
+                            | StoreError::Reparent { .. },
+                        ) => {}
                         Err(e) => panic!("{e}"),
                     }
                 }
@@ -428,7 +431,13 @@ proptest! {
                     m.status = MessageStatus::Complete;
                     m.content = vec![ContentBlock::text(WORDS[msg % WORDS.len()])];
                     match store.upsert_message(&m) {
-                        Ok(()) | Err(StoreError::NotFound(_) | StoreError::Conflict { .. }) => {}
+                        Ok(())
+                        | Err(
+                            StoreError::NotFound(_)
+                            | StoreError::Conflict { .. }
+                            | StoreError::AlreadyExists(_)
+                            | StoreError::Reparent { .. },
+                        ) => {}
                         Err(e) => panic!("{e}"),
                     }
                 }

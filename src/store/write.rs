@@ -547,6 +547,18 @@ pub(crate) fn upsert_message(
         reason: e.to_string(),
     })?;
     let old = replaced_row(conn, &m.id)?;
+    // A message never moves: not to another conversation (its id is taken there), nor under
+    // another parent (its children and the branch counts would no longer hold).
+    if let Some(old) = &old {
+        if old.conversation_id() != m.conversation_id {
+            return Err(StoreError::AlreadyExists(m.id.clone()));
+        }
+        if old.parent_id() != m.parent_id.as_deref() {
+            return Err(StoreError::Reparent {
+                message_id: m.id.clone(),
+            });
+        }
+    }
     if old.is_none() && check == Check::Append {
         check_append(conn, m)?;
     }

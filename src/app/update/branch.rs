@@ -325,11 +325,17 @@ impl App {
 }
 
 /// The write that makes `leaf` the conversation's active leaf in the store.
-fn save_active_leaf(_conversation: &str, _leaf: String) -> Option<Effect> {
-    None
+fn save_active_leaf(conversation: &str, leaf: String) -> Option<Effect> {
+    Some(Effect::Save(WriteCommand::SetActiveLeaf {
+        conversation: conversation.to_owned(),
+        leaf,
+    }))
 }
 
 /// The write that deletes `message` and its subtree from the store.
-fn save_delete_branch(_conversation: &str, _message: &str) -> Option<Effect> {
-    None
+fn save_delete_branch(conversation: &str, message: &str) -> Option<Effect> {
+    Some(Effect::Save(WriteCommand::DeleteBranch {
+        conversation: conversation.to_owned(),
+        message: message.to_owned(),
+    }))
 }
