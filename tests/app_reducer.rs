@@ -2707,3 +2707,32 @@ fn shift_r_in_selection_regenerates_with_the_model_picked() {
     assert!(io(app.update(key(KeyCode::Esc))).is_empty());
     assert_eq!(app.pane().regen_after_pick, None);
 }
+
+#[test]
+fn a_search_hit_in_another_branch_opens_on_that_branch() {
+    let mut app = new_app();
+    turn(&mut app, "q", "first answer");
+    let first = app.pane().messages[1].stored.id.clone();
+    let (_, request, _) = the_send(&submit(&mut app, "/regen"));
+    reply(&mut app, request, "second answer", usage(1, 1));
+    assert_eq!(path(&app), ["q", "second answer"]);
+    let conversation = app.pane().id().to_owned();
+    let effects = io(app.update(Action::ShowMessage {
+        conversation: conversation.clone(),
+        message: first.clone(),
+    }));
+    assert_eq!(path(&app), ["q", "first answer"]);
+    assert_eq!(
+        effects,
+        [Effect::Save(WriteCommand::SetActiveLeaf {
+            conversation: conversation.clone(),
+            leaf: first.clone(),
+        })]
+    );
+    // A hit already on the path moves nothing.
+    let effects = io(app.update(Action::ShowMessage {
+        conversation,
+        message: first,
+    }));
+    assert!(effects.is_empty(), "{effects:?}");
+}

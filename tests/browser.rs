@@ -46,6 +46,7 @@ fn row(id: &str, title: &str) -> BrowserRow {
             branches: 1,
         },
         snippet: None,
+        hit_message: None,
     }
 }
 
@@ -987,4 +988,20 @@ async fn an_unsent_draft_survives_quitting_and_comes_back_with_its_conversation(
     })
     .await;
     assert_eq!(rig.store().draft(&id).unwrap(), "");
+}
+
+#[test]
+fn enter_on_a_search_hit_opens_the_conversation_at_the_hit() {
+    let mut app = new_app();
+    let mut hit = row(&id(0), "Conversation 0");
+    hit.snippet = Some("a \u{1}tern\u{2} in flight".into());
+    hit.hit_message = Some("m7".into());
+    open_browser_with(&mut app, vec![hit]);
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        [Effect::OpenConversationAt {
+            conversation: id(0),
+            message: "m7".into()
+        }]
+    );
 }

@@ -995,6 +995,7 @@ fn browser_row(id: &str, title: &str, models: &[&str], ago_ms: i64) -> tern::app
             branches: 1,
         },
         snippet: None,
+        hit_message: None,
     }
 }
 

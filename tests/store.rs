@@ -433,6 +433,9 @@ fn the_browser_lists_newest_first_and_searches_with_a_snippet() {
         snippet.contains(&format!("{MATCH_START}pelican{MATCH_END}")),
         "{snippet:?}"
     );
+    // The hit names its message, so opening it can show the branch that holds it.
+    assert_eq!(found[1].hit_message.as_deref(), Some("m"));
+    assert_eq!(found[0].hit_message, None);
     assert_eq!(
         tern::store::export_file_stem("0123456789abcdef"),
         "tern-01234567"

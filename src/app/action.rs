@@ -132,6 +132,13 @@ pub enum Action {
         /// The count, or why there is none.
         result: TokenCount,
     },
+    /// Show the branch of `conversation` holding `message` (after a search hit opened it).
+    ShowMessage {
+        /// The conversation.
+        conversation: String,
+        /// The message whose branch to show.
+        message: String,
+    },
     /// An earlier run found the endpoint without count_tokens (sent once at startup, from the
     /// store): no count is asked for.
     CountTokensAbsent,
@@ -214,6 +221,14 @@ pub enum Effect {
     Reload(String),
     /// Load a saved conversation and open it; answer with `Action::OpenSaved`.
     OpenConversation(String),
+    /// Open a saved conversation on the branch holding `message` (a search hit); answer with
+    /// `Action::OpenSaved`, then `Action::ShowMessage`.
+    OpenConversationAt {
+        /// The conversation.
+        conversation: String,
+        /// The message to show.
+        message: String,
+    },
     /// Write a conversation as Markdown to a file in the current directory.
     Export(String),
     /// Send `Action::Timer(timer)` once `after` has passed. Asking again for a timer that is

@@ -2,9 +2,10 @@
 //! (`StoreError::Conflict`), so the pane reloads what is stored and gives the user back what
 //! they wrote.
 //!
-//! The store only ever appends a message after the message its writer last saw, so the second
-//! of two processes on one conversation learns, at its first save, that it is behind. Rather
-//! than fork or merge, the pane drops its unsaved turn (cancelling its reply, which answered a
+//! The store appends a message only after a parent it still has and after every stored `seq`
+//! (two terns answering one message make siblings), so a pane whose copy is stale learns it at
+//! its first save: its `seq` is taken, or its parent was deleted. Rather than fork or merge,
+//! the pane drops its unsaved turn (cancelling its reply, which answered a
 //! history that is no longer the conversation's), reloads the conversation as stored, and puts
 //! the refused prompt back in the input so one Enter sends it again, this time after what the
 //! other tern wrote. The conversation never holds two user turns in a row, and nothing typed is

@@ -101,17 +101,13 @@ impl Pane {
         self.show_branch(index, &target)
     }
 
-    /// Make the path go through message `id` (anywhere in the tree), down to the newest
-    /// message under it; the new path's last message id. `None` (nothing changes) if `id` is
+    /// Make the path go through message `id` (anywhere in the tree; a path that already
+    /// does stays), down to the newest message under it; the new path's last message id. `None` (nothing changes) if `id` is
     /// not in the tree.
     pub fn show_message(&mut self, id: &str) -> Option<String> {
-        if let Some(index) = self.messages.iter().position(|m| m.stored.id == id) {
-            let leaf = self.newest_under(id);
-            let target = self.messages[index].stored.id.clone();
-            if leaf == self.messages.last().map(|m| m.stored.id.clone()) {
-                return leaf;
-            }
-            return self.show_branch(index, &target);
+        // Already shown: nothing moves.
+        if self.messages.iter().any(|m| m.stored.id == id) {
+            return self.messages.last().map(|m| m.stored.id.clone());
         }
         // Where its branch leaves the path: the first ancestor on it.
         let mut chain = vec![id.to_owned()];

@@ -109,6 +109,19 @@ impl Driver {
                     vec![Action::Notify(Notice::error(format!("cannot open: {e}")))]
                 })
             }),
+            Effect::OpenConversationAt {
+                conversation,
+                message,
+            } => self.read(move |store| match open_saved(store, &conversation) {
+                Ok(mut actions) => {
+                    actions.push(Action::ShowMessage {
+                        conversation,
+                        message,
+                    });
+                    actions
+                }
+                Err(e) => vec![Action::Notify(Notice::error(format!("cannot open: {e}")))],
+            }),
             Effect::Export(id) => self.read(move |store| {
                 Some(Action::Notify(match export_here(store, &id) {
                     Ok(file) => Notice::info(format!("exported to {}", file.display())),

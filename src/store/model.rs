@@ -416,6 +416,8 @@ pub struct BrowserRow {
     pub summary: ConversationSummary,
     /// With [`MATCH_START`] / [`MATCH_END`] around matched terms.
     pub snippet: Option<String>,
+    /// The message the snippet is from (opening the row shows the branch holding it).
+    pub hit_message: Option<String>,
 }
 
 /// The title used when a prompt has no visible text.

@@ -636,6 +636,7 @@ impl Store {
                 .map(|summary| BrowserRow {
                     summary,
                     snippet: None,
+                    hit_message: None,
                 })
                 .collect());
         }
@@ -644,6 +645,7 @@ impl Store {
             .into_iter()
             .map(|m| BrowserRow {
                 snippet: m.hits.first().map(|h| h.snippet.clone()),
+                hit_message: m.hits.first().map(|h| h.message_id.clone()),
                 summary: m.summary,
             })
             .collect())

@@ -201,8 +201,12 @@ fn second_line(row: &BrowserRow, width: usize, theme: &Theme) -> Line<'static> {
             Line::from(spans)
         }
         None => {
+            let branches = match summary.branches {
+                0 | 1 => String::new(),
+                n => format!(" · {n} branches"),
+            };
             let facts = format!(
-                "   {} · {} msgs · {} tokens",
+                "   {} · {} msgs{branches} · {} tokens",
                 one_line(&summary.models.join(", ")),
                 summary.message_count,
                 format_tokens(summary.total_input_tokens + summary.total_output_tokens)

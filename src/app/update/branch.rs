@@ -175,6 +175,34 @@ impl App {
         });
     }
 
+    /// Show the branch of `conversation` that holds `message` (a search hit), scrolled to it.
+    pub(super) fn show_message(
+        &mut self,
+        conversation: &str,
+        message: &str,
+        effects: &mut Vec<Effect>,
+    ) {
+        let Some(pane) = self.panes.iter_mut().find(|p| p.id() == conversation) else {
+            return;
+        };
+        if pane.is_busy() {
+            return;
+        }
+        let before = pane.messages.last().map(|m| m.stored.id.clone());
+        let Some(leaf) = pane.show_message(message) else {
+            return;
+        };
+        if before.as_ref() != Some(&leaf) {
+            effects.extend(save_active_leaf(conversation, leaf));
+        }
+        if let Some(index) = pane.messages.iter().position(|m| m.stored.id == message) {
+            self.scrolls.push(Scroll {
+                conversation: conversation.to_owned(),
+                by: ScrollBy::Message(index),
+            });
+        }
+    }
+
     /// Enter message selection on the last message.
     pub(super) fn select_messages(&mut self) {
         let pane = self.pane_mut();

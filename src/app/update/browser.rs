@@ -66,9 +66,15 @@ impl App {
         match key.code {
             KeyCode::Enter => {
                 if let Some(row) = browser.selected_row() {
-                    effects.push(Effect::OpenConversation(
-                        row.summary.conversation.id.clone(),
-                    ));
+                    let conversation = row.summary.conversation.id.clone();
+                    // A search hit opens on the branch that holds it.
+                    effects.push(match row.hit_message.clone() {
+                        Some(message) => Effect::OpenConversationAt {
+                            conversation,
+                            message,
+                        },
+                        None => Effect::OpenConversation(conversation),
+                    });
                     self.overlay = Overlay::None;
                 }
                 return;

@@ -91,6 +91,10 @@ impl App {
             Action::BrowserPreview { id, messages } => self.on_browser_preview(id, messages),
             Action::Timer(Timer::CountTokens) => self.count_tokens(self.active, effects),
             Action::CountTokensAbsent => self.count_tokens_absent = true,
+            Action::ShowMessage {
+                conversation,
+                message,
+            } => self.show_message(&conversation, &message, effects),
             Action::TokensCounted {
                 conversation,
                 generation,

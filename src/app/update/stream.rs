@@ -478,8 +478,8 @@ fn so_far(continuing: &Option<Continuing>, more: crate::api::Usage) -> crate::ap
 /// Replies are flushed to the store at least this often while streaming.
 pub(super) const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// `message` as the one after the pane's last: the store appends it only if that is still the
-/// conversation's last message (another tern may have written since).
+/// `message` as the one after the pane's last: its parent is the active path's last message
+/// (the store refuses it if that is gone, or its `seq` is taken: another tern wrote since).
 pub(super) fn follows(pane: &Pane, mut message: StoredMessage) -> StoredMessage {
     message.parent_id = pane.messages.last().map(|m| m.stored.id.clone());
     message
