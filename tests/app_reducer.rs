@@ -2736,3 +2736,141 @@ fn a_search_hit_in_another_branch_opens_on_that_branch() {
     }));
     assert!(effects.is_empty(), "{effects:?}");
 }
+
+// ─── Compare ─────────────────────────────────────────────────────────────────────────────
+
+#[test]
+fn compare_sends_the_prompt_to_each_model_and_pick_keeps_one() {
+    let mut app = new_app();
+    turn(&mut app, "q1", "a1");
+    assert!(
+        sends(&submit(
+            &mut app,
+            "/compare claude-haiku-4.5 claude-opus-4.6"
+        ))
+        .is_empty()
+    );
+    assert_notice(&app, NoticeKind::Info, "compare");
+    let effects = submit(&mut app, "which bird?");
+    let sent = sends(&effects);
+    assert_eq!(sent.len(), 2);
+    let models: Vec<&str> = sent.iter().map(|(_, _, b)| b.model.as_str()).collect();
+    assert_eq!(models, ["claude-haiku-4.5", "claude-opus-4.6"]);
+    for (_, _, body) in &sent {
+        let texts: Vec<String> = history(body).into_iter().map(|(_, t)| t).collect();
+        assert_eq!(texts, ["q1", "a1", "which bird?"]);
+    }
+    // Both replies are saved as siblings under the prompt; the path ends at the prompt.
+    let saved = saved_messages(&effects);
+    let prompt = saved[0].id.clone();
+    assert_eq!(saved.len(), 3);
+    assert!(
+        saved[1..]
+            .iter()
+            .all(|m| m.parent_id.as_deref() == Some(prompt.as_str()))
+    );
+    assert_eq!(path(&app), ["q1", "a1", "which bird?"]);
+    assert!(app.pane().is_busy());
+
+    // Each streams independently.
+    let (haiku, opus) = (sent[0].1, sent[1].1);
+    api(&mut app, haiku, ApiEvent::Text("A tern.".into()));
+    api(&mut app, opus, ApiEvent::Text("A puffin".into()));
+    let column = |app: &App, i: usize| {
+        let id = &app.pane().columns[i].message;
+        app.pane().message(id).unwrap().text.clone()
+    };
+    assert_eq!(
+        (column(&app, 0), column(&app, 1)),
+        ("A tern.".into(), "A puffin".into())
+    );
+    api(
+        &mut app,
+        haiku,
+        finished("claude-haiku-4.5", "A tern.", usage(5, 3)),
+    );
+    assert!(app.pane().is_busy(), "one column still streams");
+    // /pick waits for them all.
+    assert!(io(submit(&mut app, "/pick 2")).is_empty());
+    assert_notice(&app, NoticeKind::Error, "still arriving");
+    app.pane_mut().input = tern::app::new_input();
+    api(
+        &mut app,
+        opus,
+        finished("claude-opus-4.6", "A puffin.", usage(5, 3)),
+    );
+    assert!(!app.pane().is_busy());
+
+    let effects = io(submit(&mut app, "/pick 2"));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Save(WriteCommand::SetActiveLeaf { .. })))
+    );
+    assert_eq!(path(&app), ["q1", "a1", "which bird?", "A puffin."]);
+    assert_eq!(marks(&app)[3], Some((2, 2)));
+    assert!(app.pane().columns.is_empty());
+    assert_eq!(app.pane().model, "claude-opus-4.6");
+}
+
+#[test]
+fn a_failing_column_does_not_stop_the_others_and_esc_stops_all() {
+    let mut app = new_app();
+    io(submit(
+        &mut app,
+        "/compare claude-haiku-4.5 claude-opus-4.6 claude-sonnet-4.5",
+    ));
+    let sent = sends(&submit(&mut app, "hi"));
+    assert_eq!(sent.len(), 3);
+    api(&mut app, sent[0].1, failed(unauthorized()));
+    api(&mut app, sent[1].1, ApiEvent::Text("partial".into()));
+    let first = app.pane().columns[0].message.clone();
+    assert_eq!(
+        app.pane().message(&first).unwrap().status(),
+        MessageStatus::Error
+    );
+    assert!(app.pane().is_busy());
+    // F6 stops the second column only.
+    let effects = io(app.update(key(KeyCode::F(6))));
+    assert_eq!(
+        effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Cancel(_)))
+            .count(),
+        1
+    );
+    assert!(app.pane().is_busy(), "the third still streams");
+    let effects = io(app.update(key(KeyCode::Esc)));
+    assert_eq!(
+        effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Cancel(_)))
+            .count(),
+        1
+    );
+    assert!(!app.pane().is_busy());
+    let second = app.pane().columns[1].message.clone();
+    assert_eq!(
+        app.pane().message(&second).unwrap().status(),
+        MessageStatus::Stopped
+    );
+    // A prompt sent without picking goes on from the first reply (which failed, so its
+    // prompt joins the next one).
+    let (_, _, body) = sends(&submit(&mut app, "next"))[0].clone();
+    assert_eq!(history(&body).last().unwrap().1, "hi\n\nnext");
+}
+
+#[test]
+fn compare_needs_two_to_four_models_and_turns_off() {
+    let mut app = new_app();
+    io(submit(&mut app, "/compare claude-haiku-4.5"));
+    assert_notice(&app, NoticeKind::Error, "2 to 4");
+    // The typo stays in the input to fix.
+    assert_eq!(app.pane().input_text(), "/compare claude-haiku-4.5");
+    app.pane_mut().input = tern::app::new_input();
+    io(submit(&mut app, "/compare a b"));
+    assert_eq!(app.pane().compare, ["a", "b"]);
+    io(submit(&mut app, "/compare off"));
+    assert!(app.pane().compare.is_empty());
+    assert_eq!(sends(&submit(&mut app, "hi")).len(), 1);
+}

@@ -73,7 +73,9 @@ impl Screen {
             .app
             .panes
             .iter()
-            .find(|p| p.request() == Some(request))
+            .find(|p| {
+                p.request() == Some(request) || p.columns.iter().any(|c| c.request == Some(request))
+            })
             .expect("a pane owns the request")
             .conversation
             .id
@@ -1431,6 +1433,38 @@ fn message_selection_marks_the_message_and_says_its_keys() {
         assert!(text.contains("‹1/2›"), "{text}");
         assert!(text.contains("selecting"), "{text}");
         assert!(text.contains('▐'), "{text}");
+        insta::assert_snapshot!(name, screen.draw());
+    }
+}
+
+// ─── Compare ─────────────────────────────────────────────────────────────────────────────
+
+#[test]
+fn a_compare_streams_its_replies_side_by_side_or_stacked() {
+    for (width, height, name) in [(120, 40, "compare_120x40"), (60, 24, "compare_60x24")] {
+        let mut screen = Screen::new(width, height);
+        screen.type_str("/compare claude-haiku-4.5 claude-opus-4.6 claude-sonnet-4.5");
+        screen.act(key(KeyCode::Enter));
+        screen.type_str("name a seabird");
+        let effects = screen.act(key(KeyCode::Enter));
+        let requests: Vec<_> = sends(&effects).into_iter().map(|(_, r, _)| r).collect();
+        assert_eq!(requests.len(), 3);
+        screen.event(requests[0], started(12));
+        screen.event(requests[0], ApiEvent::Text("The **Arctic tern**.".into()));
+        screen.event(
+            requests[0],
+            finished("claude-haiku-4.5", "The **Arctic tern**.", usage(12, 6)),
+        );
+        screen.event(requests[1], started(12));
+        screen.event(requests[1], ApiEvent::Text("A puffin, which".into()));
+        screen.event(requests[2], failed(unauthorized()));
+        let text = screen.text();
+        assert!(text.contains("1 claude-haiku-4.5"), "{text}");
+        assert!(text.contains("2 claude-opus-4.6"), "{text}");
+        assert!(text.contains("F6 stops"), "{text}");
+        assert!(text.contains("Arctic tern"), "{text}");
+        assert!(text.contains("A puffin, which"), "{text}");
+        assert!(text.contains("compare claude-haiku-4.5"), "{text}");
         insta::assert_snapshot!(name, screen.draw());
     }
 }

@@ -29,7 +29,7 @@ const OTHER_KEYS: [(&str, &str); 5] = [
 ];
 
 /// The slash commands typed in the input.
-const SLASH_COMMANDS: [(&str, &str); 14] = [
+const SLASH_COMMANDS: [(&str, &str); 16] = [
     (
         "/system TEXT",
         "system prompt for this conversation (empty clears)",
@@ -71,6 +71,11 @@ const SLASH_COMMANDS: [(&str, &str); 14] = [
         "/branch prev|next",
         "the last reply's previous / next version",
     ),
+    (
+        "/compare A B…|off",
+        "send each prompt to 2–4 models at once, side by side (F5…F8 stop one)",
+    ),
+    ("/pick N", "go on with the compare's Nth reply"),
 ];
 
 /// The keys of message selection (entered with `select_messages`).

@@ -213,6 +213,25 @@ pub struct Pane {
     pub delete_armed: bool,
     /// The model picker was opened to regenerate the path's message at this index.
     pub regen_after_pick: Option<usize>,
+    /// `/compare`: the models each prompt goes to at once (empty: one model, as usual).
+    pub compare: Vec<String>,
+    /// The replies of the last compared prompt, side by side until one is picked or the
+    /// next prompt is sent.
+    pub columns: Vec<Column>,
+}
+
+/// One model's reply of a compare.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub model: String,
+    /// The reply's message id (in the tree: the first column's on the path).
+    pub message: String,
+    /// The request still streaming it.
+    pub request: Option<RequestId>,
+    pub since: Instant,
+    pub first_text: Option<Instant>,
+    pub ended: Option<Instant>,
+    pub last_flush: Instant,
 }
 
 /// What `/edit` (or `e` in selection mode) is changing: a prompt of the active path.
@@ -309,6 +328,8 @@ impl Pane {
             editing: None,
             delete_armed: false,
             regen_after_pick: None,
+            compare: Vec::new(),
+            columns: Vec::new(),
         }
     }
 
@@ -317,7 +338,7 @@ impl Pane {
     }
 
     pub fn is_busy(&self) -> bool {
-        self.phase != Phase::Idle
+        self.phase != Phase::Idle || self.columns.iter().any(|c| c.request.is_some())
     }
 
     /// The request running for this pane, if any.
@@ -382,10 +403,19 @@ impl Pane {
     /// [`Pane::build_request`], and what the API's rules changed of the conversation's
     /// settings for this model (for a notice): see [`crate::config::apply_rules`].
     pub fn build_request_noted(&self, settings: &Settings) -> (MessagesRequest, Vec<String>) {
+        self.build_request_to(settings, &self.model)
+    }
+
+    /// [`Pane::build_request_noted`] for `model` (a compare asks several).
+    pub fn build_request_to(
+        &self,
+        settings: &Settings,
+        model: &str,
+    ) -> (MessagesRequest, Vec<String>) {
         let contents: Vec<_> = self.messages.iter().map(ChatMessage::content).collect();
         let turns = self.messages.iter().zip(&contents).map(Turn::of);
-        let messages = super::history::request_messages(turns, &self.model);
-        self.request_with(settings, messages)
+        let messages = super::history::request_messages(turns, model);
+        self.request_with(settings, model, messages)
     }
 
     /// The request that continues the pane's last message, a reply (see
@@ -408,18 +438,19 @@ impl Pane {
             &self.model,
             how,
         )?;
-        Some(self.request_with(settings, messages))
+        Some(self.request_with(settings, &self.model, messages))
     }
 
-    /// The request sending `messages` with this pane's model, system prompt and settings.
+    /// The request sending `messages` to `model` with this pane's system prompt and settings.
     fn request_with(
         &self,
         settings: &Settings,
+        model: &str,
         messages: Vec<crate::api::RequestMessage>,
     ) -> (MessagesRequest, Vec<String>) {
         let params = &self.conversation.params;
         let mut request = MessagesRequest {
-            model: self.model.clone(),
+            model: model.to_owned(),
             messages,
             system: self
                 .conversation
@@ -436,7 +467,7 @@ impl Pane {
             ..Default::default()
         };
         settings.request.fixed_fields(&mut request);
-        let caps = crate::config::capabilities_of(&settings.models, &self.model);
+        let caps = crate::config::capabilities_of(&settings.models, model);
         let notes = crate::config::apply_rules(&mut request, params.thinking, params.effort, &caps);
         super::cache::place_cache_breakpoints(&mut request, settings.request.prompt_cache);
         (request, notes)

@@ -62,6 +62,32 @@ impl Pane {
         self.refresh_branch_marks();
     }
 
+    /// Add `message` to the tree beside the path (a compare's other replies).
+    pub fn add_off_path(&mut self, message: StoredMessage) {
+        self.children
+            .entry(message.parent_id.clone())
+            .or_default()
+            .push(message.id.clone());
+        self.off_path
+            .insert(message.id.clone(), ChatMessage::new(message));
+        self.refresh_branch_marks();
+    }
+
+    /// The message `id`, on the path or off it.
+    pub fn message(&self, id: &str) -> Option<&ChatMessage> {
+        self.off_path
+            .get(id)
+            .or_else(|| self.messages.iter().rev().find(|m| m.stored.id == id))
+    }
+
+    /// The message `id`, on the path or off it, to change.
+    pub fn message_mut(&mut self, id: &str) -> Option<&mut ChatMessage> {
+        match self.off_path.get_mut(id) {
+            Some(message) => Some(message),
+            None => self.messages.iter_mut().rev().find(|m| m.stored.id == id),
+        }
+    }
+
     /// Leave the path at `index`: that message and those after it go off the path (they stay
     /// in the tree), so the next message written there is their sibling.
     pub fn branch_at(&mut self, index: usize) {

@@ -1,4 +1,5 @@
-//! The pane header: the model for the next turn and the conversation's settings (sampling,
+//! The pane header: the model for the next turn (every model of a compare) and the
+//! conversation's settings (sampling,
 //! thinking, effort, stop sequences, max tokens, the system prompt in whatever room is left).
 
 use ratatui::buffer::Buffer;
@@ -18,7 +19,18 @@ pub(super) fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let pane = app.pane();
     let c = &pane.conversation;
     let mut spans = vec![Span::raw(" ")];
-    spans.extend(marked(&pane.model, theme.accent));
+    if pane.compare.is_empty() {
+        spans.extend(marked(&pane.model, theme.accent));
+    } else {
+        // A compare: every model the next prompt goes to.
+        spans.push(Span::styled("compare ", theme.dim));
+        for (i, model) in pane.compare.iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::styled(" · ", theme.dim));
+            }
+            spans.extend(marked(model, theme.accent));
+        }
+    }
     if let Some(t) = c.params.temperature {
         spans.push(Span::styled(format!(" · temp {t}"), theme.dim));
     }

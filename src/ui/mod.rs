@@ -6,6 +6,7 @@
 //! from the `Overlay` match below), over the shared primitives in `text` and `popup`.
 
 mod browser;
+mod columns;
 mod header;
 mod help;
 mod input;
@@ -59,10 +60,20 @@ pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
     .areas(area);
     tabs::draw(app, theme, tabs, buf);
     header::draw(app, theme, header, buf);
-    if pane.messages.is_empty() {
+    if pane.messages.is_empty() && pane.columns.is_empty() {
         welcome::draw(app, theme, body, buf);
-    } else {
+    } else if pane.columns.is_empty() {
         pane_view.draw(pane, body.inner(Margin::new(1, 0)), buf, &ctx);
+    } else {
+        // A compare: the conversation up to the prompt above, its replies side by side below.
+        let inner = body.inner(Margin::new(1, 0));
+        let rows = (inner.height * 2 / 3).max(6).min(inner.height);
+        let [above, below] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(rows)]).areas(inner);
+        if above.height > 0 {
+            pane_view.draw(pane, above, buf, &ctx);
+        }
+        columns::draw(app, pane, &mut pane_view.columns, below, buf, &ctx);
     }
     input::draw(app, theme, input, buf);
     let stats = pane_view.stats(app, pane);

@@ -19,7 +19,16 @@ use super::text::{format_in_out, render_line, spinner};
 
 fn phase_text(app: &App, pane: &Pane, now: Instant) -> (String, bool) {
     let spin = spinner(app);
+    let live = pane.columns.iter().filter(|c| c.request.is_some()).count();
     match &pane.phase {
+        Phase::Idle if live > 0 => (
+            format!(
+                "{spin} comparing: {live} of {} streaming",
+                pane.columns.len()
+            ),
+            false,
+        ),
+        Phase::Idle if !pane.columns.is_empty() => ("ready · /pick N".into(), false),
         Phase::Idle => ("ready".into(), false),
         Phase::Waiting { retry: Some(r), .. } => (
             format!(

@@ -76,6 +76,8 @@ pub struct PaneView {
     pub height: u16,
     /// Conversation totals and estimated cost, keyed by (message count, last version).
     stats: Option<((usize, u64), Tokens, Option<f64>)>,
+    /// A compare's replies, rendered per column.
+    pub columns: super::columns::ColumnLines,
 }
 impl PaneView {
     /// Token totals and estimated cost of the pane, recomputed only when its messages change.

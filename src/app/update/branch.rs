@@ -16,6 +16,10 @@ use crate::store::WriteCommand;
 impl App {
     /// Whether the pane is free for a branch change; says why not.
     fn branch_ready(&mut self) -> bool {
+        if !self.pane().columns.is_empty() && !self.pane().is_busy() {
+            self.notify(Notice::info("pick a reply of the compare first: /pick N"));
+            return false;
+        }
         if self.pane().is_busy() {
             let key = self.settings.keymap.label(KeyAction::Stop);
             self.notify(Notice::info(format!(

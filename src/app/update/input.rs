@@ -110,7 +110,9 @@ impl App {
             KeyAction::Send => self.send(effects),
             KeyAction::Newline => self.pane_mut().input.insert_newline(),
             KeyAction::Stop => {
-                if self.pane().is_busy() {
+                if self.pane().columns.iter().any(|c| c.request.is_some()) {
+                    self.stop_columns(None, effects);
+                } else if self.pane().is_busy() {
                     self.stop(self.active, effects);
                 } else if self.pane().editing.is_some() {
                     self.cancel_edit();

@@ -7,6 +7,7 @@
 
 mod branch;
 mod browser;
+mod compare;
 mod count;
 mod input;
 mod overlay;
@@ -185,6 +186,13 @@ impl App {
             self.on_selection_key(key, effects);
             return;
         }
+        // F5..F8 stop one column of a compare.
+        if let KeyCode::F(n @ 5..=8) = key.code
+            && self.pane().columns.len() > usize::from(n - 5)
+        {
+            self.stop_columns(Some(usize::from(n - 5)), effects);
+            return;
+        }
         if key.modifiers.contains(KeyModifiers::ALT)
             && let KeyCode::Char(d @ '1'..='9') = key.code
         {
@@ -310,6 +318,7 @@ impl App {
         self.confirm = None;
         for index in 0..self.panes.len() {
             self.stop(index, effects);
+            self.stop_pane_columns(index, effects);
             self.keep_draft(index, effects);
         }
         self.should_quit = true;

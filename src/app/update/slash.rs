@@ -8,7 +8,7 @@ use crate::store::WriteCommand;
 
 impl App {
     /// `/system`, `/temp`, `/max`, `/top_p`, `/top_k`, `/think`, `/effort`, `/stop`, `/model`,
-    /// `/title`, `/continue`, `/regen`, `/edit`, `/branch`: one short arm per command, kept in one match so the list of commands is read
+    /// `/title`, `/continue`, `/regen`, `/edit`, `/branch`, `/compare`, `/pick`: one short arm per command, kept in one match so the list of commands is read
     /// in one place (the reason it is longer than the others).
     pub(super) fn slash_command(&mut self, rest: &str, effects: &mut Vec<Effect>) -> Slash {
         let (name, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
@@ -150,6 +150,8 @@ impl App {
                 // The input now holds the prompt to edit: it must not be cleared.
                 return Slash::Kept;
             }
+            "compare" => self.set_compare(arg),
+            "pick" => self.pick(arg, effects),
             "branch" => match arg {
                 "prev" | "previous" => {
                     self.branch_last(-1, effects);
@@ -208,9 +210,9 @@ impl App {
 }
 
 /// The slash commands, as listed when an unknown one is typed (aliases work but are not shown).
-pub(super) const SLASH_COMMANDS: [&str; 14] = [
+pub(super) const SLASH_COMMANDS: [&str; 16] = [
     "system", "temp", "top_p", "top_k", "max", "think", "effort", "stop", "model", "title",
-    "continue", "regen", "edit", "branch",
+    "continue", "regen", "edit", "branch", "compare", "pick",
 ];
 
 pub(super) fn parse_opt(

@@ -45,6 +45,7 @@ impl App {
             return;
         }
         self.branch_for_edit();
+        self.settle_compare();
         self.pane_mut().confirmed_oversize = None;
         self.history_cursor = None;
         if self.prompt_history.last() != Some(&text) {
@@ -73,7 +74,11 @@ impl App {
         effects.push(Effect::Save(WriteCommand::UpsertMessage(user.clone())));
         pane.push_message(user);
         self.keep_draft(self.active, effects);
-        self.start_reply(self.active, effects);
+        if self.pane().compare.is_empty() {
+            self.start_reply(self.active, effects);
+        } else {
+            self.start_compare(self.active, effects);
+        }
     }
 
     /// Whether `text` must wait (a reply still arriving, another tern writing here, too big
@@ -297,6 +302,13 @@ impl App {
         event: ApiEvent,
         effects: &mut Vec<Effect>,
     ) {
+        let column = self.panes.iter().any(|p| {
+            p.id() == conversation && p.columns.iter().any(|c| c.request == Some(request))
+        });
+        if column {
+            self.on_column_api(conversation, request, event, effects);
+            return;
+        }
         let Some(index) = self
             .panes
             .iter()

@@ -1,0 +1,154 @@
+//! A compare's replies side by side (stacked when the terminal is too narrow for columns),
+//! each under a header with its model and how it is doing: time to first token, tokens a
+//! second, tokens and cost.
+//!
+//! Each column shows the end of its reply, as the transcript follows the bottom. Its lines
+//! are cached by (message, version, width), so a frame re-renders only the columns whose reply
+//! changed, and each renders only its own reply at its own width.
+
+use std::collections::HashMap;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+
+use crate::app::{App, ChatMessage, Column, Pane};
+use crate::format::{fit, format_tokens};
+use crate::pricing;
+
+use super::RenderCtx;
+use super::message::{reply_body, status_lines};
+use super::text::render_line;
+
+/// Columns narrower than this are stacked instead.
+const MIN_COLUMN_WIDTH: u16 = 32;
+
+/// Rendered lines of the columns' replies: message id → (version, width, lines).
+#[derive(Default)]
+pub struct ColumnLines(HashMap<String, (u64, u16, Vec<Line<'static>>)>);
+
+impl ColumnLines {
+    fn lines(&mut self, message: &ChatMessage, width: u16, ctx: &RenderCtx) -> &[Line<'static>] {
+        let fresh = matches!(
+            self.0.get(&message.stored.id),
+            Some((version, w, _)) if *version == message.version && *w == width
+        );
+        if !fresh {
+            let mut lines = if message.text.is_empty() {
+                Vec::new()
+            } else {
+                reply_body(message, width, ctx.theme)
+            };
+            lines.extend(status_lines(message, width, ctx));
+            self.0
+                .insert(message.stored.id.clone(), (message.version, width, lines));
+        }
+        &self.0[&message.stored.id].2
+    }
+
+    /// Forget replies no longer shown.
+    fn keep_only(&mut self, columns: &[Column]) {
+        self.0
+            .retain(|id, _| columns.iter().any(|c| c.message == *id));
+    }
+}
+
+/// Draw `pane`'s compare columns into `area`.
+pub fn draw(
+    app: &App,
+    pane: &Pane,
+    cache: &mut ColumnLines,
+    area: Rect,
+    buf: &mut Buffer,
+    ctx: &RenderCtx,
+) {
+    cache.keep_only(&pane.columns);
+    let n = pane.columns.len() as u16;
+    if n == 0 || area.width == 0 || area.height == 0 {
+        return;
+    }
+    let side_by_side = area.width / n >= MIN_COLUMN_WIDTH;
+    let areas: Vec<Rect> = if side_by_side {
+        Layout::horizontal((0..n).map(|_| Constraint::Ratio(1, u32::from(n))))
+            .spacing(1)
+            .split(area)
+            .to_vec()
+    } else {
+        Layout::vertical((0..n).map(|_| Constraint::Ratio(1, u32::from(n))))
+            .split(area)
+            .to_vec()
+    };
+    for (i, (column, rect)) in pane.columns.iter().zip(areas).enumerate() {
+        let Some(message) = pane.message(&column.message) else {
+            continue;
+        };
+        let header = header(app, i, column, message);
+        let style = if column.request.is_some() {
+            ctx.theme.assistant_label
+        } else {
+            ctx.theme.dim.add_modifier(Modifier::BOLD)
+        };
+        render_line(
+            &Line::from(Span::styled(fit(&header, usize::from(rect.width)), style)),
+            Rect::new(rect.x, rect.y, rect.width, 1),
+            buf,
+        );
+        let body = Rect::new(
+            rect.x,
+            rect.y + 1,
+            rect.width,
+            rect.height.saturating_sub(1),
+        );
+        let lines = cache.lines(message, body.width, ctx);
+        // The end of the reply, as the transcript follows the bottom.
+        let skip = lines.len().saturating_sub(usize::from(body.height));
+        for (row, line) in lines[skip..].iter().enumerate() {
+            render_line(
+                line,
+                Rect::new(body.x, body.y + row as u16, body.width, 1),
+                buf,
+            );
+        }
+    }
+}
+
+/// `1 claude-haiku-4.5 · 0.4 s · 52 tok/s · 310 out · ~$0.0012` (F5… stop one while it streams).
+fn header(app: &App, i: usize, column: &Column, message: &ChatMessage) -> String {
+    let model = crate::sanitize::for_terminal(&column.model).into_owned();
+    let mut parts = vec![format!("{} {model}", i + 1)];
+    if column.request.is_some() {
+        parts.push(format!("F{} stops", i + 5));
+    }
+    if let Some(first) = column.first_text {
+        let ttft = first.saturating_duration_since(column.since).as_secs_f64();
+        parts.push(format!("{ttft:.1} s"));
+    }
+    let tokens = message.tokens();
+    if let (Some(first), Some(tokens)) = (column.first_text, tokens) {
+        let until = column.ended.unwrap_or(app.now);
+        let secs = until.saturating_duration_since(first).as_secs_f64();
+        if secs > 0.05 {
+            parts.push(format!(
+                "{:.0} tok/s",
+                tokens.usage.output_tokens as f64 / secs
+            ));
+        }
+    }
+    if let Some(tokens) = tokens {
+        let mark = if tokens.estimated { "~" } else { "" };
+        parts.push(format!(
+            "{mark}{} out",
+            format_tokens(tokens.usage.output_tokens)
+        ));
+        let cost = pricing::estimated_cost(
+            [(column.model.as_str(), tokens.usage)],
+            |id| app.model_spec(id),
+            app.settings.request.prompt_cache,
+        );
+        if let Some(cost) = cost {
+            parts.push(format!("~${cost:.4}"));
+        }
+    }
+    parts.join(" · ")
+}
