@@ -306,8 +306,82 @@ fn branches(c: &mut Criterion) {
     });
 }
 
+/// A compare of three models at 200×50, each reply 20 KB in progress: one delta to every
+/// column and a redraw per iteration; and the same with one reply streaming alone, for the
+/// ratio (each column renders only its unfinished block again).
+fn compare_columns(c: &mut Criterion) {
+    for models in [
+        &["claude-haiku-4.5", "claude-opus-4.6", "claude-sonnet-4.5"][..],
+        &["claude-haiku-4.5", "claude-opus-4.6"][..],
+    ] {
+        let mut app = conversation(10);
+        let mut view = ViewState::new(tern::render::Theme::default(), time::UtcOffset::UTC);
+        let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
+        let mut press =
+            |app: &mut App, code| app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        for ch in format!("/compare {}", models.join(" ")).chars() {
+            let _ = press(&mut app, KeyCode::Char(ch));
+        }
+        let _ = press(&mut app, KeyCode::Enter);
+        let _ = press(&mut app, KeyCode::Char('q'));
+        let effects = press(&mut app, KeyCode::Enter);
+        let requests: Vec<_> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send {
+                    conversation,
+                    request,
+                    ..
+                } => Some((conversation.clone(), *request)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(requests.len(), models.len());
+        // With two models only the first streams: one column's cost beside the others'.
+        let streaming = if models.len() == 3 { 3 } else { 1 };
+        let send = |app: &mut App, i: usize, text: &str| {
+            let (conversation, request) = requests[i].clone();
+            app.update(Action::Api {
+                conversation,
+                request,
+                event: ApiEvent::Text(text.to_owned()),
+            })
+        };
+        for i in 0..streaming {
+            let mut fed = 0;
+            let mut k = 0;
+            while fed < 20_000 {
+                let chunk = body(k);
+                fed += chunk.len();
+                send(&mut app, i, &chunk);
+                k += 1;
+            }
+        }
+        terminal.draw(|f| draw(&app, &mut view, f)).unwrap();
+        let mut n = 0u64;
+        c.bench_function(
+            &format!("compare_{streaming}_streaming_delta_and_redraw_200x50"),
+            |b| {
+                b.iter(|| {
+                    n += 1;
+                    let delta = if n.is_multiple_of(40) {
+                        " end.\n\nNext "
+                    } else {
+                        " the tern dives"
+                    };
+                    for i in 0..streaming {
+                        send(&mut app, i, black_box(delta));
+                    }
+                    terminal.draw(|f| draw(&app, &mut view, f)).unwrap();
+                })
+            },
+        );
+    }
+}
+
 criterion_group!(
     benches,
+    compare_columns,
     frame,
     streaming_delta,
     request_for_a_long_conversation,

@@ -2874,3 +2874,23 @@ fn compare_needs_two_to_four_models_and_turns_off() {
     assert!(app.pane().compare.is_empty());
     assert_eq!(sends(&submit(&mut app, "hi")).len(), 1);
 }
+
+#[test]
+fn fork_waits_for_the_reply_and_the_first_message_alone_is_not_deleted_here() {
+    let mut app = new_app();
+    turn(&mut app, "q", "a");
+    let _ = the_send(&submit(&mut app, "slow one"));
+    let _ = io(app.update(ctrl('s')));
+    assert!(io(app.update(key(KeyCode::Char('f')))).is_empty());
+    assert_eq!(app.panes.len(), 1);
+    assert_notice(&app, NoticeKind::Info, "still arriving");
+
+    let mut app = new_app();
+    turn(&mut app, "q", "a");
+    let _ = io(app.update(ctrl('s')));
+    let _ = io(app.update(key(KeyCode::Char('g'))));
+    let _ = io(app.update(key(KeyCode::Char('d'))));
+    assert_notice(&app, NoticeKind::Info, "whole conversation");
+    let _ = io(app.update(key(KeyCode::Char('d'))));
+    assert_eq!(path(&app), ["q", "a"]);
+}

@@ -712,3 +712,61 @@ async fn stop_reasons_continue_resume_and_explain_a_refusal() {
     );
     assert_eq!(replies[2].stop_reason.as_deref(), Some("refusal"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compare_streams_each_model_saves_siblings_and_survives_a_failing_one() {
+    let rig = Rig::new().await;
+    rig.run(Start::New, |mut user| async move {
+        user.send("/compare claude-haiku-4.5 no-such-model claude-opus-4.6");
+        user.wait_text("compare claude-haiku-4.5").await;
+        user.send("name a seabird");
+        let text = user
+            .wait_for("compare done", |t| {
+                status_line(t).contains("ready · /pick N")
+            })
+            .await;
+        assert!(text.contains("1 claude-haiku-4.5"), "{text}");
+        assert!(text.contains("3 claude-opus-4.6"), "{text}");
+        assert!(
+            text.contains("not_found_error") || text.contains("not found"),
+            "{text}"
+        );
+        user.send("/pick 3");
+        let text = user.wait_text("going on with claude-opus-4.6").await;
+        assert!(text.contains("‹3/3›"), "{text}");
+        quit(user)
+    })
+    .await;
+    let store = rig.store();
+    let (conversation, tree) = {
+        let id = store.most_recent().unwrap().unwrap();
+        store.load_tree(&id).unwrap()
+    };
+    let prompt = tree.iter().find(|m| m.role == Role::User).unwrap();
+    let replies: Vec<&StoredMessage> = tree
+        .iter()
+        .filter(|m| m.parent_id.as_deref() == Some(prompt.id.as_str()))
+        .collect();
+    assert_eq!(replies.len(), 3, "three siblings under the prompt");
+    assert_eq!(
+        replies
+            .iter()
+            .filter(|m| m.status == tern::store::MessageStatus::Complete)
+            .count(),
+        2
+    );
+    assert_eq!(
+        conversation.active_leaf.as_deref(),
+        Some(replies[2].id.as_str())
+    );
+    let bodies = rig.message_requests();
+    let mut models: Vec<&str> = bodies
+        .iter()
+        .map(|b| b["model"].as_str().unwrap())
+        .collect();
+    models.sort();
+    assert_eq!(
+        models,
+        ["claude-haiku-4.5", "claude-opus-4.6", "no-such-model"]
+    );
+}

@@ -1468,3 +1468,71 @@ fn a_compare_streams_its_replies_side_by_side_or_stacked() {
         insta::assert_snapshot!(name, screen.draw());
     }
 }
+
+#[test]
+fn a_search_hit_opened_in_a_new_tab_is_scrolled_into_view() {
+    let mut screen = Screen::new(80, 24);
+    let id = "0123456789abcdef";
+    let (conversation, mut messages) = tern_saved(id, 30);
+    // A sibling of the second reply, holding the hit.
+    let mut hit = messages[1].clone();
+    hit.id = "hit".into();
+    hit.seq = 100;
+    hit.content = vec![tern::api::ContentBlock::text("the zeppelin answer")];
+    messages.push(hit);
+    screen.act(Action::OpenSaved {
+        conversation,
+        messages,
+    });
+    screen.act(Action::ShowMessage {
+        conversation: id.into(),
+        message: "hit".into(),
+    });
+    let text = screen.text();
+    assert!(text.contains("the zeppelin answer"), "{text}");
+    assert!(text.contains("‹2/2›"), "{text}");
+    assert!(!text.contains("new text below"), "{text}");
+}
+
+/// A saved line of `n` messages (question, answer, …), each naming its parent.
+fn tern_saved(id: &str, n: usize) -> (tern::store::Conversation, Vec<tern::store::StoredMessage>) {
+    let conversation = stored::conversation(id, "saved", stored::T0);
+    let mut messages: Vec<tern::store::StoredMessage> = Vec::new();
+    for i in 0..n {
+        let mut m = if i % 2 == 0 {
+            stored::user_message(id, i as i64, &format!("question {i}"), stored::T0)
+        } else {
+            stored::answer(
+                id,
+                i as i64,
+                "claude-sonnet-4.6",
+                vec![tern::api::ContentBlock::text(format!("answer {i}"))],
+                stored::T0,
+            )
+        };
+        m.parent_id = messages.last().map(|p| p.id.clone());
+        messages.push(m);
+    }
+    (conversation, messages)
+}
+
+#[test]
+fn the_cost_follows_the_model_of_the_reply_shown() {
+    let mut screen = Screen::new(200, 24);
+    let request = screen.send("hi");
+    screen.stream_reply(request, &["hello"], usage(1_000, 1_000));
+    let cheap = status_segments(screen.text().lines().last().unwrap());
+    screen.type_str("/regen claude-opus-4.6");
+    let effects = screen.act(key(KeyCode::Enter));
+    let request = the_send(&effects).1;
+    screen.start(request, 1_000);
+    screen.event(request, ApiEvent::Text("hello".into()));
+    screen.event(request, ApiEvent::Usage(usage(1_000, 1_000)));
+    screen.event(
+        request,
+        finished("claude-opus-4.6", "hello", usage(1_000, 1_000)),
+    );
+    let dear = status_segments(screen.text().lines().last().unwrap());
+    let cost = |segments: &[String]| segments.iter().find(|s| s.starts_with("~$")).cloned();
+    assert_ne!(cost(&cheap), cost(&dear), "{cheap:?} {dear:?}");
+}

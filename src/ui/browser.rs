@@ -206,10 +206,10 @@ fn second_line(row: &BrowserRow, width: usize, theme: &Theme) -> Line<'static> {
                 n => format!(" · {n} branches"),
             };
             let facts = format!(
-                "   {} · {} msgs{branches} · {} tokens",
-                one_line(&summary.models.join(", ")),
+                "   {} msgs{branches} · {} tokens · {}",
                 summary.message_count,
-                format_tokens(summary.total_input_tokens + summary.total_output_tokens)
+                format_tokens(summary.total_input_tokens + summary.total_output_tokens),
+                one_line(&summary.models.join(", ")),
             );
             Line::from(Span::styled(fit(&facts, width), theme.dim))
         }

@@ -4,9 +4,8 @@
 //!
 //! Each column shows the end of its reply, as the transcript follows the bottom. Its lines
 //! are cached by (message, version, width), so a frame re-renders only the columns whose reply
-//! changed, and each renders only its own reply at its own width.
-
-use std::collections::HashMap;
+//! changed; a streaming reply is rendered incrementally (only its unfinished block again), so
+//! three columns cost about three times one column's delta, not a full render each.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -16,6 +15,8 @@ use ratatui::text::{Line, Span};
 use crate::app::{App, ChatMessage, Column, Pane};
 use crate::format::{fit, format_tokens};
 use crate::pricing;
+use crate::render::MarkdownStream;
+use crate::store::MessageStatus;
 
 use super::RenderCtx;
 use super::message::{reply_body, status_lines};
@@ -24,33 +25,95 @@ use super::text::render_line;
 /// Columns narrower than this are stacked instead.
 const MIN_COLUMN_WIDTH: u16 = 32;
 
-/// Rendered lines of the columns' replies: message id → (version, width, lines).
+/// One column's rendered reply: while it streams, a [`MarkdownStream`] fed only the new text,
+/// its finished blocks kept in `head` and the unfinished one in `tail`, as the transcript does.
+struct Rendered {
+    id: String,
+    version: u64,
+    width: u16,
+    /// Bytes of the text fed so far, and the renderer, while the reply streams.
+    stream: Option<(usize, MarkdownStream)>,
+    stable_used: usize,
+    head: Vec<Line<'static>>,
+    tail: Vec<Line<'static>>,
+}
+
+/// Rendered lines of the columns' replies, one entry a column.
 #[derive(Default)]
-pub struct ColumnLines(HashMap<String, (u64, u16, Vec<Line<'static>>)>);
+pub struct ColumnLines(Vec<Rendered>);
 
 impl ColumnLines {
-    fn lines(&mut self, message: &ChatMessage, width: u16, ctx: &RenderCtx) -> &[Line<'static>] {
-        let fresh = matches!(
-            self.0.get(&message.stored.id),
-            Some((version, w, _)) if *version == message.version && *w == width
-        );
-        if !fresh {
-            let mut lines = if message.text.is_empty() {
-                Vec::new()
-            } else {
-                reply_body(message, width, ctx.theme)
+    /// Column `at`'s lines (finished part, then the rest), brought up to date.
+    fn lines(
+        &mut self,
+        at: usize,
+        message: &ChatMessage,
+        width: u16,
+        ctx: &RenderCtx,
+    ) -> (&[Line<'static>], &[Line<'static>]) {
+        let entry = &mut self.0[at];
+        if entry.id != message.stored.id || entry.width != width {
+            *entry = Rendered {
+                id: message.stored.id.clone(),
+                version: u64::MAX,
+                width,
+                stream: None,
+                stable_used: 0,
+                head: Vec::new(),
+                tail: Vec::new(),
             };
-            lines.extend(status_lines(message, width, ctx));
-            self.0
-                .insert(message.stored.id.clone(), (message.version, width, lines));
         }
-        &self.0[&message.stored.id].2
+        if entry.version != message.version {
+            entry.version = message.version;
+            entry.tail.clear();
+            if message.status() == MessageStatus::Streaming {
+                if !matches!(&entry.stream, Some((fed, _)) if *fed <= message.text.len()) {
+                    entry.stream = Some((0, MarkdownStream::new()));
+                    entry.head.clear();
+                    entry.stable_used = 0;
+                }
+                let Some((fed, stream)) = entry.stream.as_mut() else {
+                    unreachable!("set above")
+                };
+                if let Some(new) = message.text.get(*fed..) {
+                    stream.push(new);
+                    *fed = message.text.len();
+                }
+                let (stable, tail) = stream.lines(width, ctx.theme);
+                if stable.len() < entry.stable_used {
+                    entry.head.clear();
+                    entry.stable_used = 0;
+                }
+                entry
+                    .head
+                    .extend(stable[entry.stable_used..].iter().cloned());
+                entry.stable_used = stable.len();
+                entry.tail.extend(tail.iter().cloned());
+            } else {
+                entry.stream = None;
+                entry.head = if message.text.is_empty() {
+                    Vec::new()
+                } else {
+                    reply_body(message, width, ctx.theme)
+                };
+            }
+            entry.tail.extend(status_lines(message, width, ctx));
+        }
+        (&entry.head, &entry.tail)
     }
 
-    /// Forget replies no longer shown.
-    fn keep_only(&mut self, columns: &[Column]) {
-        self.0
-            .retain(|id, _| columns.iter().any(|c| c.message == *id));
+    /// One entry for each of `n` columns.
+    fn resize(&mut self, n: usize) {
+        self.0.resize_with(n, || Rendered {
+            id: String::new(),
+            version: u64::MAX,
+            width: 0,
+            stream: None,
+            stable_used: 0,
+            head: Vec::new(),
+            tail: Vec::new(),
+        });
+        self.0.truncate(n);
     }
 }
 
@@ -63,7 +126,7 @@ pub fn draw(
     buf: &mut Buffer,
     ctx: &RenderCtx,
 ) {
-    cache.keep_only(&pane.columns);
+    cache.resize(pane.columns.len());
     let n = pane.columns.len() as u16;
     if n == 0 || area.width == 0 || area.height == 0 {
         return;
@@ -100,10 +163,10 @@ pub fn draw(
             rect.width,
             rect.height.saturating_sub(1),
         );
-        let lines = cache.lines(message, body.width, ctx);
+        let (head, tail) = cache.lines(i, message, body.width, ctx);
         // The end of the reply, as the transcript follows the bottom.
-        let skip = lines.len().saturating_sub(usize::from(body.height));
-        for (row, line) in lines[skip..].iter().enumerate() {
+        let skip = (head.len() + tail.len()).saturating_sub(usize::from(body.height));
+        for (row, line) in head.iter().chain(tail).skip(skip).enumerate() {
             render_line(
                 line,
                 Rect::new(body.x, body.y + row as u16, body.width, 1),

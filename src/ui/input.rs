@@ -33,7 +33,13 @@ pub(super) fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         .filter(|o| o.prompt == pane.input_text());
     let room = usize::from(area.width).saturating_sub(4);
     let hint = if pane.selection.is_some() {
-        let text = "selecting · ↑↓ move · ←→ branch · e edit · r regen · y copy · f fork · d delete · Esc done";
+        let long = "selecting · ↑↓ move · ←→ branch · e edit · r regen · y copy · f fork · d delete · Esc done";
+        let short = "select · ↑↓ ←→ · e r y f d · Esc done";
+        let text = if display_width(long) <= room {
+            long
+        } else {
+            short
+        };
         Span::styled(format!(" {} ", fit(text, room)), theme.accent)
     } else if pane.editing.is_some() {
         let text = format!(

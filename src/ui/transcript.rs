@@ -74,17 +74,22 @@ pub struct PaneView {
     /// The streaming reply's incremental renderer: message id, bytes fed so far, renderer.
     stream: Option<(String, usize, MarkdownStream)>,
     pub height: u16,
-    /// Conversation totals and estimated cost, keyed by (message count, last version).
-    stats: Option<((usize, u64), Tokens, Option<f64>)>,
+    /// Conversation totals and estimated cost, keyed by (message count, last id, last version).
+    stats: Option<((usize, String, u64), Tokens, Option<f64>)>,
+    /// A message to bring into view once the pane has been drawn (its size is known).
+    pending_show: Option<usize>,
     /// A compare's replies, rendered per column.
     pub columns: super::columns::ColumnLines,
 }
 impl PaneView {
     /// Token totals and estimated cost of the pane, recomputed only when its messages change.
     pub fn stats(&mut self, app: &App, pane: &Pane) -> (Tokens, Option<f64>) {
+        // The last id too: another branch's reply can have the same length and version.
+        let last = pane.messages.last();
         let key = (
             pane.messages.len(),
-            pane.messages.last().map_or(0, |m| m.version),
+            last.map_or_else(String::new, |m| m.stored.id.clone()),
+            last.map_or(0, |m| m.version),
         );
         match &self.stats {
             Some((k, usage, cost)) if *k == key => (*usage, *cost),
@@ -270,6 +275,10 @@ impl PaneView {
 
     pub fn scroll(&mut self, pane: &Pane, by: ScrollBy, ctx: &RenderCtx) {
         if self.width == 0 || pane.messages.is_empty() {
+            // Not drawn yet (a conversation just opened): its size is known at the first draw.
+            if let ScrollBy::Message(index) = by {
+                self.pending_show = Some(index);
+            }
             return;
         }
         self.sync(pane, self.width, ctx.theme);
@@ -344,6 +353,12 @@ impl PaneView {
         if index >= pane.messages.len() {
             return;
         }
+        // What is below is the rest of the conversation (another branch), not new text.
+        self.new_below = false;
+        self.seen = (
+            pane.messages.len(),
+            pane.messages.last().map_or(0, |m| m.version),
+        );
         let top = match self.anchor {
             Some(a) => a,
             None => self.bottom_anchor(pane, height, ctx),
@@ -381,7 +396,6 @@ impl PaneView {
         };
         if self.fits_from(pane, at, height, ctx) {
             self.anchor = None;
-            self.new_below = false;
         } else {
             self.anchor = Some(at);
         }
@@ -394,6 +408,9 @@ impl PaneView {
         let height = usize::from(area.height);
         if height == 0 || pane.messages.is_empty() {
             return;
+        }
+        if let Some(index) = self.pending_show.take() {
+            self.show_message(pane, index, height, ctx);
         }
         let mut at = match self.anchor {
             Some(a) if a.message < pane.messages.len() => {

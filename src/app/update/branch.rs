@@ -127,6 +127,9 @@ impl App {
     /// Before a send while editing: leave the path at the edited prompt, so the prompt sent
     /// becomes its sibling.
     pub(super) fn branch_for_edit(&mut self) {
+        if self.pane().editing.is_some() {
+            self.notice = None;
+        }
         let pane = self.pane_mut();
         if let Some(editing) = pane.editing.take()
             && let Some(index) = pane
@@ -140,6 +143,9 @@ impl App {
 
     /// `/branch prev|next`: the last reply's previous or next sibling.
     pub(super) fn branch_last(&mut self, step: isize, effects: &mut Vec<Effect>) {
+        if !self.branch_ready() {
+            return;
+        }
         let pane = self.pane();
         let last_reply = pane
             .messages
@@ -233,8 +239,8 @@ impl App {
             });
         };
         // `d` asks for a second `d`; any other key lets it go.
-        if key.code != KeyCode::Char('d') {
-            self.pane_mut().delete_armed = false;
+        if key.code != KeyCode::Char('d') && std::mem::take(&mut self.pane_mut().delete_armed) {
+            self.notice = None;
         }
         match key.code {
             KeyCode::Char('d') => self.delete_selected(index, effects),
@@ -266,6 +272,7 @@ impl App {
             KeyCode::Char('f') => self.fork(index, effects),
             KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => {
                 self.pane_mut().selection = None;
+                self.notice = None;
                 let conversation = self.pane().id().to_owned();
                 self.scrolls.push(Scroll {
                     conversation,
@@ -282,12 +289,17 @@ impl App {
         if !self.branch_ready() {
             return;
         }
+        if index == 0 && self.pane().siblings(0).1 == 1 {
+            let key = self.settings.keymap.label(KeyAction::Browser);
+            self.notify(Notice::info(format!(
+                "that is the whole conversation: delete it from the list ({key}, Del)"
+            )));
+            return;
+        }
         let pane = self.pane_mut();
         if !pane.delete_armed {
             pane.delete_armed = true;
-            self.notify(Notice::error(
-                "d again deletes this message and everything below it, on every branch · any other key keeps it",
-            ));
+            self.notify(Notice::error("d again deletes this and all below it"));
             return;
         }
         pane.delete_armed = false;
@@ -316,6 +328,10 @@ impl App {
     /// A new tab holding a copy of the path up to message `index`, saved as a conversation of
     /// its own ("fork of …"), to go on from there.
     fn fork(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        // A reply still arriving has no content to copy yet.
+        if !self.branch_ready() {
+            return;
+        }
         let now_ms = self.now_ms;
         let source = self.pane();
         let copied: Vec<_> = source.messages[..=index]
