@@ -435,11 +435,14 @@ mod tests {
             let err = Cli::try_parse_args(["tern", "-p", "x", "--compare", bad]).unwrap_err();
             assert!(err.to_string().contains(says), "{bad}: {err}");
         }
-        let err = Cli::try_parse_args(["tern", "-p", "x", "--compare", "a,b", "-m", "c"])
-            .unwrap_err();
+        let err =
+            Cli::try_parse_args(["tern", "-p", "x", "--compare", "a,b", "-m", "c"]).unwrap_err();
         assert!(err.to_string().contains("cannot be used with"), "{err}");
         for alone in ["--columns", "--json"] {
-            assert!(Cli::try_parse_args(["tern", "-p", "x", alone]).is_err(), "{alone}");
+            assert!(
+                Cli::try_parse_args(["tern", "-p", "x", alone]).is_err(),
+                "{alone}"
+            );
         }
         assert!(
             Cli::try_parse_args(["tern", "-p", "x", "--compare", "a,b", "--columns", "--json"])

@@ -326,7 +326,10 @@ async fn compare_mode(
     let saved_in = log.as_ref().map(|l| l.conversation_id().to_owned());
     let finished = compare::run(client, &requests, !cli.no_stream, log, interrupts, layout).await;
     let kept = saved_in.map_or(String::new(), |id| {
-        format!("; the replies were saved in conversation {}", &id[..id.len().min(8)])
+        format!(
+            "; the replies were saved in conversation {}",
+            &id[..id.len().min(8)]
+        )
     });
     if let Some(signal) = finished.interrupted {
         term_eprintln!("tern: stopped by {}{kept}", signal.name());
@@ -336,13 +339,12 @@ async fn compare_mode(
         term_eprintln!("tern: error: cannot write the replies: {e}");
         return ExitCode::FAILURE;
     }
-    let failed = finished
-        .answers
-        .iter()
-        .filter(|a| a.failed())
-        .count();
+    let failed = finished.answers.iter().filter(|a| a.failed()).count();
     if failed > 0 && finished.interrupted.is_none() && finished.output_error.is_none() {
-        term_eprintln!("tern: {failed} of {} models failed{kept}", finished.answers.len());
+        term_eprintln!(
+            "tern: {failed} of {} models failed{kept}",
+            finished.answers.len()
+        );
     }
     ExitCode::from(finished.exit_code())
 }

@@ -427,7 +427,6 @@ impl Output {
             wrote: false,
         }
     }
-
 }
 
 impl Sink for Output {

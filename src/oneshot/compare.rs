@@ -218,11 +218,23 @@ impl Answer {
         }
     }
 
+    /// Output tokens: the server's count, or, for a reply that did not finish (the server
+    /// counts at the end), a guess from its text (marked `true`).
+    fn tokens(&self) -> (u64, bool) {
+        let counted = self.outcome.message.usage.output_tokens;
+        let guess = (self.text.chars().count() / 4) as u64;
+        if self.outcome.status().0 != MessageStatus::Complete && guess > counted {
+            (guess, true)
+        } else {
+            (counted, false)
+        }
+    }
+
     /// Output tokens per second after the first token, when that can be told.
     fn tokens_per_second(&self) -> Option<f64> {
         let first = self.first_token?;
         let streaming = self.elapsed.checked_sub(first)?.as_secs_f64();
-        let tokens = self.outcome.message.usage.output_tokens;
+        let (tokens, _) = self.tokens();
         (streaming > 0.0 && tokens > 0).then(|| tokens as f64 / streaming)
     }
 
@@ -235,7 +247,10 @@ impl Answer {
         let rate = self
             .tokens_per_second()
             .map_or_else(String::new, |r| format!(" · {r:.1} tokens/s"));
-        let tokens = self.outcome.message.usage.output_tokens;
+        let tokens = match self.tokens() {
+            (n, true) => format!("~{n}"),
+            (n, false) => n.to_string(),
+        };
         let (status, _) = self.outcome.status();
         let ended = match status {
             MessageStatus::Complete => String::new(),
@@ -285,7 +300,8 @@ struct Section {
 impl Sink for Section {
     fn write(&mut self, text: &str) -> std::io::Result<()> {
         if !text.is_empty() {
-            self.first_token.get_or_insert_with(|| self.started.elapsed());
+            self.first_token
+                .get_or_insert_with(|| self.started.elapsed());
             self.text.push_str(text);
         }
         Ok(())
@@ -493,9 +509,9 @@ pub async fn run(
             let message = ids.as_ref().map(|(_, m)| m[index].as_str());
             let shown = match layout {
                 Layout::Sections => print_section(&answer),
-                Layout::Json => crate::sanitize::print_json(
-                    &answer.json(conversation, message).to_string(),
-                ),
+                Layout::Json => {
+                    crate::sanitize::print_json(&answer.json(conversation, message).to_string())
+                }
                 Layout::Columns { .. } => Ok(()),
             };
             if let Err(e) = shown {
@@ -651,10 +667,7 @@ mod tests {
 
     #[test]
     fn columns_sit_side_by_side_and_wrap() {
-        let blocks = vec![
-            wrap("one two three four", 9),
-            wrap("词词词词词词", 9),
-        ];
+        let blocks = vec![wrap("one two three four", 9), wrap("词词词词词词", 9)];
         assert_eq!(blocks[0], ["one two", "three", "four"]);
         assert_eq!(blocks[1], ["词词词词", "词词"]);
         assert_eq!(
