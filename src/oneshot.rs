@@ -26,12 +26,12 @@ use crate::app::history::Turn;
 use crate::cli::RequestArgs;
 use crate::config::Config;
 use crate::sanitize::TermStream;
-pub mod compare;
-
 use crate::store::{
     Conversation, MessageStatus, Store, StoreError, StoredMessage, data_dir, now_ms,
     title_from_prompt,
 };
+
+pub mod compare;
 
 /// Join the `-p` words with piped stdin (stdin first, then the instruction).
 pub fn gather_prompt(words: &str) -> std::io::Result<String> {

@@ -758,3 +758,59 @@ fn compare_takes_no_model_flag() {
     );
     assert!(server.requests().is_empty());
 }
+
+#[test]
+fn compare_stopped_by_sigint_saves_every_partial_reply_as_stopped() {
+    use tern::store::{MessageStatus, Store};
+    let server = server(None);
+    let home = Home::new(&server.base_url());
+    let mut child = home.spawn(&[
+        "-p",
+        "--compare",
+        "claude-haiku-4.5,claude-opus-4.6",
+        "scenario:slow words:400",
+    ]);
+    // Wait until both replies have saved some text (progress is saved while they stream).
+    let saved_text = || -> bool {
+        let Ok(store) = Store::open_readonly(home.store_path()) else {
+            return false;
+        };
+        let Ok(list) = store.list(0, 1) else {
+            return false;
+        };
+        let Some(row) = list.first() else {
+            return false;
+        };
+        let Ok((_, tree)) = store.load_tree(&row.conversation.id) else {
+            return false;
+        };
+        tree.len() == 3
+            && tree[1..]
+                .iter()
+                .all(|m| !tern::api::types::plain_text(&m.content).is_empty())
+    };
+    while !saved_text() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("tern ended before the signal: {status}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: kill(2) on the pid of a child this test started and has not reaped yet.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("stopped by SIGINT"), "{stderr}");
+    let (_, tree) = the_tree(&home);
+    for reply in &tree[1..] {
+        assert_eq!(reply.status, MessageStatus::Stopped, "{reply:?}");
+        let model = reply.model.as_deref().unwrap();
+        let text = tern::api::types::plain_text(&reply.content);
+        let section = format!("── {model} ──\n{text}\n[stopped]\n");
+        assert!(
+            stdout.contains(&section),
+            "{model}: what is saved is what was printed: {stdout}"
+        );
+    }
+}

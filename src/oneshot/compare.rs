@@ -199,7 +199,7 @@ pub struct Answer {
     pub outcome: Outcome,
     /// The reply text as printed (text blocks joined, a paragraph after a tool call).
     pub text: String,
-    /// From the request to the first text.
+    /// From the request to the first text (streamed replies only).
     pub first_token: Option<Duration>,
     /// From the request to the end.
     pub elapsed: Duration,
@@ -240,10 +240,11 @@ impl Answer {
 
     /// The one-line stderr summary: time to first token, tokens/s, tokens.
     pub fn summary(&self) -> String {
-        let first = self.first_token.map_or_else(
-            || "no text".to_owned(),
-            |d| format!("first token {:.2}s", d.as_secs_f64()),
-        );
+        let first = match self.first_token {
+            Some(d) => format!("first token {:.2}s", d.as_secs_f64()),
+            None if self.text.is_empty() => "no text".to_owned(),
+            None => "not streamed".to_owned(),
+        };
         let rate = self
             .tokens_per_second()
             .map_or_else(String::new, |r| format!(" · {r:.1} tokens/s"));
@@ -387,7 +388,7 @@ async fn ask(
         model,
         outcome,
         text: section.text,
-        first_token: section.first_token,
+        first_token: section.first_token.filter(|_| stream),
         elapsed: section.started.elapsed(),
     };
     (index, answer)
