@@ -57,6 +57,19 @@ pub struct Cli {
     #[arg(long)]
     pub no_save: bool,
 
+    /// Send the -p prompt to 2–4 models at once (comma-separated ids); each reply is saved as
+    /// an alternative of the others
+    #[arg(long, value_name = "MODEL,MODEL", value_parser = compare_models, conflicts_with = "model")]
+    pub compare: Option<CompareModels>,
+
+    /// With --compare: the replies side by side in columns (when stdout is a terminal)
+    #[arg(long, requires = "compare", conflicts_with = "json")]
+    pub columns: bool,
+
+    /// With --compare: one JSON object per model, one a line, as each finishes
+    #[arg(long, requires = "compare")]
+    pub json: bool,
+
     /// Read configuration from FILE instead of the default config.toml
     #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
@@ -206,6 +219,37 @@ impl Cli {
         let words: Vec<String> = first.into_iter().chain(self.rest.iter().cloned()).collect();
         Some(words.join(" "))
     }
+}
+
+/// The models of `--compare`: 2 to 4 distinct ids, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompareModels(pub Vec<String>);
+
+/// How many models `--compare` takes.
+pub const COMPARE_RANGE: std::ops::RangeInclusive<usize> = 2..=4;
+
+/// `--compare`: comma-separated model ids, 2 to 4 of them, none twice, none empty.
+fn compare_models(text: &str) -> Result<CompareModels, String> {
+    let ids: Vec<String> = text.split(',').map(|id| id.trim().to_owned()).collect();
+    if ids.iter().any(String::is_empty) {
+        return Err("expected model ids separated by commas, with none empty \
+                    (e.g. claude-haiku-4.5,claude-opus-4.6)"
+            .to_owned());
+    }
+    if !COMPARE_RANGE.contains(&ids.len()) {
+        return Err(format!(
+            "expected {} to {} model ids separated by commas, got {}",
+            COMPARE_RANGE.start(),
+            COMPARE_RANGE.end(),
+            ids.len()
+        ));
+    }
+    for (i, id) in ids.iter().enumerate() {
+        if ids[..i].contains(id) {
+            return Err(format!("{id} is listed twice; compare distinct models"));
+        }
+    }
+    Ok(CompareModels(ids))
 }
 
 /// `--temperature` and `--top-p`: a number in the API's range.
@@ -373,6 +417,37 @@ mod tests {
             args.extend_from_slice(bad);
             assert!(Cli::try_parse_args(args).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn compare_takes_two_to_four_distinct_models() {
+        let cli = Cli::try_parse_args(["tern", "-p", "x", "--compare", "a, b,c"]).unwrap();
+        assert_eq!(
+            cli.compare,
+            Some(CompareModels(vec!["a".into(), "b".into(), "c".into()]))
+        );
+        for (bad, says) in [
+            ("a", "2 to 4"),
+            ("a,b,c,d,e", "got 5"),
+            ("a,a", "listed twice"),
+            ("a,,b", "none empty"),
+        ] {
+            let err = Cli::try_parse_args(["tern", "-p", "x", "--compare", bad]).unwrap_err();
+            assert!(err.to_string().contains(says), "{bad}: {err}");
+        }
+        let err =
+            Cli::try_parse_args(["tern", "-p", "x", "--compare", "a,b", "-m", "c"]).unwrap_err();
+        assert!(err.to_string().contains("cannot be used with"), "{err}");
+        for alone in ["--columns", "--json"] {
+            assert!(
+                Cli::try_parse_args(["tern", "-p", "x", alone]).is_err(),
+                "{alone}"
+            );
+        }
+        assert!(
+            Cli::try_parse_args(["tern", "-p", "x", "--compare", "a,b", "--columns", "--json"])
+                .is_err()
+        );
     }
 
     #[test]

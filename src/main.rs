@@ -172,6 +172,9 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(models) = &cli.compare {
+        return compare_mode(cli, config, &prompt, &models.0, &client, &mut interrupts).await;
+    }
     let (request, mut log) = match print_request(cli, config, &prompt) {
         Ok(started) => started,
         Err(code) => return code,
@@ -248,12 +251,7 @@ fn print_request(
     prompt: &str,
 ) -> Result<(MessagesRequest, Option<oneshot::PrintLog>), ExitCode> {
     let store_path = tern::store::Store::default_path();
-    let target = match (&cli.resume, cli.continue_last) {
-        (Some(id), _) => Some(oneshot::Continue::Id(id)),
-        (None, true) => Some(oneshot::Continue::Latest),
-        (None, false) => None,
-    };
-    let Some(target) = target else {
+    let Some(target) = continue_target(cli) else {
         let request = oneshot::build_request(config, prompt);
         let log = if cli.no_save {
             None
@@ -275,6 +273,80 @@ fn print_request(
         term_eprintln!("tern: error: {e:#}");
         ExitCode::FAILURE
     })
+}
+
+/// The saved conversation `-p` continues (`--resume ID`, `--continue`), if any.
+fn continue_target(cli: &Cli) -> Option<oneshot::Continue<'_>> {
+    match (&cli.resume, cli.continue_last) {
+        (Some(id), _) => Some(oneshot::Continue::Id(id)),
+        (None, true) => Some(oneshot::Continue::Latest),
+        (None, false) => None,
+    }
+}
+
+/// `-p --compare`: the prompt to each model at once, each reply shown and saved as a sibling.
+async fn compare_mode(
+    cli: &Cli,
+    config: &Config,
+    prompt: &str,
+    models: &[String],
+    client: &Client,
+    interrupts: &mut oneshot::Interrupts,
+) -> ExitCode {
+    use oneshot::compare::{self, Layout};
+    let layout = if cli.json {
+        Layout::Json
+    } else if cli.columns && tern::sanitize::stdout_is_terminal() {
+        Layout::Columns {
+            width: tern::sanitize::stdout_columns().unwrap_or(80),
+        }
+    } else {
+        if cli.columns {
+            term_eprintln!(
+                "tern: note: --columns needs stdout to be a terminal; printing each reply as it finishes"
+            );
+        }
+        Layout::Sections
+    };
+    let started = compare::start(
+        config,
+        &cli.request,
+        models,
+        continue_target(cli),
+        prompt,
+        cli.no_save,
+    );
+    let (requests, log) = match started {
+        Ok(started) => started,
+        Err(e) => {
+            term_eprintln!("tern: error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let saved_in = log.as_ref().map(|l| l.conversation_id().to_owned());
+    let finished = compare::run(client, &requests, !cli.no_stream, log, interrupts, layout).await;
+    let kept = saved_in.map_or(String::new(), |id| {
+        format!(
+            "; the replies were saved in conversation {}",
+            &id[..id.len().min(8)]
+        )
+    });
+    if let Some(signal) = finished.interrupted {
+        term_eprintln!("tern: stopped by {}{kept}", signal.name());
+    } else if let Some(e) = &finished.output_error
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        term_eprintln!("tern: error: cannot write the replies: {e}");
+        return ExitCode::FAILURE;
+    }
+    let failed = finished.answers.iter().filter(|a| a.failed()).count();
+    if failed > 0 && finished.interrupted.is_none() && finished.output_error.is_none() {
+        term_eprintln!(
+            "tern: {failed} of {} models failed{kept}",
+            finished.answers.len()
+        );
+    }
+    ExitCode::from(finished.exit_code())
 }
 
 /// What `-p` says last and exits with: the signal that stopped it, the error, or success;

@@ -31,6 +31,8 @@ use crate::store::{
     title_from_prompt,
 };
 
+pub mod compare;
+
 /// Join the `-p` words with piped stdin (stdin first, then the instruction).
 pub fn gather_prompt(words: &str) -> std::io::Result<String> {
     let mut piped = String::new();
@@ -188,27 +190,7 @@ impl PrintLog {
     pub fn begin(path: Option<&Path>, request: &MessagesRequest, prompt: &str) -> Option<PrintLog> {
         let attempt = || -> Result<PrintLog, StoreError> {
             let mut store = Store::open(data_dir(path)?)?;
-            let mut conversation = Conversation::new(title_from_prompt(prompt));
-            conversation.system = request.system.as_ref().and_then(|s| s.text());
-            conversation.params.max_tokens = Some(request.max_tokens);
-            conversation.params.temperature = request.temperature;
-            conversation.params.top_p = request.top_p;
-            conversation.params.top_k = request.top_k;
-            conversation.params.stop_sequences = request.stop_sequences.clone().unwrap_or_default();
-            conversation.params.thinking = match request.thinking {
-                Some(crate::api::types::ThinkingParam::Enabled { budget_tokens }) => {
-                    crate::config::Thinking::Budget(budget_tokens)
-                }
-                Some(crate::api::types::ThinkingParam::Adaptive) => {
-                    crate::config::Thinking::Adaptive
-                }
-                _ => crate::config::Thinking::Off,
-            };
-            conversation.params.effort = request
-                .output_config
-                .as_ref()
-                .and_then(|o| o.effort.as_deref()?.parse().ok());
-            conversation.last_model = Some(request.model.clone());
+            let conversation = new_conversation(request, prompt);
             store.create_conversation(&conversation)?;
             let user = StoredMessage::user(conversation.id.clone(), 0, prompt);
             store.upsert_message(&user)?;
@@ -290,18 +272,53 @@ impl PrintLog {
     }
 
     fn record(&mut self, message: &Message, status: MessageStatus, error: Option<&ApiError>) {
-        let reply = &mut self.reply;
-        reply.content = message.content.clone();
-        if message.usage != Default::default() {
-            reply.usage = Some(message.usage);
+        record_reply(&mut self.store, &mut self.reply, message, status, error);
+    }
+}
+
+/// A new conversation for `prompt`, its system prompt and parameters those of `request`.
+fn new_conversation(request: &MessagesRequest, prompt: &str) -> Conversation {
+    let mut conversation = Conversation::new(title_from_prompt(prompt));
+    conversation.system = request.system.as_ref().and_then(|s| s.text());
+    conversation.params.max_tokens = Some(request.max_tokens);
+    conversation.params.temperature = request.temperature;
+    conversation.params.top_p = request.top_p;
+    conversation.params.top_k = request.top_k;
+    conversation.params.stop_sequences = request.stop_sequences.clone().unwrap_or_default();
+    conversation.params.thinking = match request.thinking {
+        Some(crate::api::types::ThinkingParam::Enabled { budget_tokens }) => {
+            crate::config::Thinking::Budget(budget_tokens)
         }
-        reply.stop_reason = message.stop_reason.clone();
-        reply.status = status;
-        reply.error = error.map(|e| crate::app::ErrorInfo::from_api(e).to_stored());
-        reply.updated_at = now_ms();
-        if let Err(e) = self.store.upsert_message(reply) {
-            crate::term_eprintln!("tern: warning: the reply was not saved: {e}");
-        }
+        Some(crate::api::types::ThinkingParam::Adaptive) => crate::config::Thinking::Adaptive,
+        _ => crate::config::Thinking::Off,
+    };
+    conversation.params.effort = request
+        .output_config
+        .as_ref()
+        .and_then(|o| o.effort.as_deref()?.parse().ok());
+    conversation.last_model = Some(request.model.clone());
+    conversation
+}
+
+/// Save `message` as the snapshot of `reply` (how it ended: `status`, `error`); a failed
+/// write costs a warning.
+fn record_reply(
+    store: &mut Store,
+    reply: &mut StoredMessage,
+    message: &Message,
+    status: MessageStatus,
+    error: Option<&ApiError>,
+) {
+    reply.content = message.content.clone();
+    if message.usage != Default::default() {
+        reply.usage = Some(message.usage);
+    }
+    reply.stop_reason = message.stop_reason.clone();
+    reply.status = status;
+    reply.error = error.map(|e| crate::app::ErrorInfo::from_api(e).to_stored());
+    reply.updated_at = now_ms();
+    if let Err(e) = store.upsert_message(reply) {
+        crate::term_eprintln!("tern: warning: the reply was not saved: {e}");
     }
 }
 
@@ -370,6 +387,31 @@ impl Interrupts {
     }
 }
 
+/// What ends a run early: a signal caught by [`Interrupts`], or (for `--compare`) the one that
+/// stopped every model.
+pub(crate) trait Stop {
+    /// The signal, once it comes.
+    async fn signal(&mut self) -> Interrupt;
+}
+
+impl Stop for Interrupts {
+    async fn signal(&mut self) -> Interrupt {
+        self.recv().await
+    }
+}
+
+/// Where a run writes the reply text as it arrives.
+pub(crate) trait Sink {
+    /// Write `text` (from the model).
+    fn write(&mut self, text: &str) -> std::io::Result<()>;
+    /// Whether anything was written yet.
+    fn wrote(&self) -> bool;
+    /// The reply ended.
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Writes reply text to stdout (sanitised when stdout is a terminal) and ends it with a newline.
 struct Output {
     out: TermStream,
@@ -385,7 +427,9 @@ impl Output {
             wrote: false,
         }
     }
+}
 
+impl Sink for Output {
     fn write(&mut self, text: &str) -> std::io::Result<()> {
         let written = self.out.write(text)?;
         if !written.is_empty() {
@@ -393,6 +437,10 @@ impl Output {
             self.wrote = true;
         }
         Ok(())
+    }
+
+    fn wrote(&self) -> bool {
+        self.wrote
     }
 
     fn finish(&mut self) -> std::io::Result<()> {
@@ -453,7 +501,7 @@ impl Outcome {
     }
 
     /// Stopped by `signal` before any reply arrived.
-    fn stopped(signal: Interrupt) -> Outcome {
+    pub(crate) fn stopped(signal: Interrupt) -> Outcome {
         Outcome {
             message: Message::default(),
             error: None,
@@ -500,29 +548,51 @@ pub async fn run(
     interrupts: &mut Interrupts,
 ) -> Outcome {
     let mut on_retry = report_retry;
+    let mut output = Output::new();
+    run_into(
+        client,
+        request,
+        stream,
+        on_progress,
+        interrupts,
+        &mut on_retry,
+        &mut output,
+    )
+    .await
+}
+
+/// [`run`], writing the reply to `output`, stopped by `stop`, retries told to `on_retry`.
+pub(crate) async fn run_into(
+    client: &Client,
+    request: &MessagesRequest,
+    stream: bool,
+    on_progress: &mut dyn FnMut(&Message),
+    stop: &mut impl Stop,
+    on_retry: &mut (dyn FnMut(&RetryNotice) + Send),
+    output: &mut impl Sink,
+) -> Outcome {
     if !stream {
         let created = tokio::select! {
-            signal = interrupts.recv() => return Outcome::stopped(signal),
-            created = client.create(request, &mut on_retry) => created,
+            signal = stop.signal() => return Outcome::stopped(signal),
+            created = client.create(request, on_retry) => created,
         };
         return match created {
-            Ok(message) => print_whole(message),
+            Ok(message) => print_whole(message, output),
             Err(e) => Outcome::failed(e),
         };
     }
     let started = tokio::select! {
-        signal = interrupts.recv() => return Outcome::stopped(signal),
-        started = client.stream(request, &mut on_retry) => started,
+        signal = stop.signal() => return Outcome::stopped(signal),
+        started = client.stream(request, on_retry) => started,
     };
     match started {
-        Ok(reply) => print_stream(reply, on_progress, interrupts).await,
+        Ok(reply) => print_stream(reply, on_progress, stop, output).await,
         Err(e) => Outcome::failed(e),
     }
 }
 
 /// A non-streamed reply, printed at once.
-fn print_whole(message: Message) -> Outcome {
-    let mut output = Output::new();
+fn print_whole(message: Message, output: &mut impl Sink) -> Outcome {
     let printed = output.write(&message.text()).and_then(|_| output.finish());
     Outcome {
         error: printed.err().map(OneShotError::from),
@@ -535,9 +605,9 @@ fn print_whole(message: Message) -> Outcome {
 async fn print_stream(
     mut reply: MessageStream,
     on_progress: &mut dyn FnMut(&Message),
-    interrupts: &mut Interrupts,
+    stop: &mut impl Stop,
+    output: &mut impl Sink,
 ) -> Outcome {
-    let mut output = Output::new();
     let mut error = None;
     let mut interrupted = None;
     let mut printer = Printer::default();
@@ -545,7 +615,7 @@ async fn print_stream(
     loop {
         let event = tokio::select! {
             biased;
-            signal = interrupts.recv() => {
+            signal = stop.signal() => {
                 interrupted = Some(signal);
                 break;
             }
@@ -556,13 +626,13 @@ async fn print_stream(
             last_progress = std::time::Instant::now();
             on_progress(&reply.snapshot());
         }
-        if let Err(e) = printer.print(event, &mut output) {
+        if let Err(e) = printer.print(event, output) {
             error = Some(e);
             break;
         }
     }
     if interrupted.is_some() {
-        print_decoded(&mut reply, &mut printer, &mut output);
+        print_decoded(&mut reply, &mut printer, output);
     }
     if let Err(e) = output.finish() {
         error.get_or_insert(e.into());
@@ -577,7 +647,7 @@ async fn print_stream(
 /// Events already decoded are in the snapshot: print them too, without waiting for more, so
 /// the saved reply is exactly what was printed. (`next` is cancel-safe: an event is either
 /// returned or still queued.)
-fn print_decoded(reply: &mut MessageStream, printer: &mut Printer, output: &mut Output) {
+fn print_decoded(reply: &mut MessageStream, printer: &mut Printer, output: &mut impl Sink) {
     use futures_util::FutureExt as _;
     while let Some(Some(event)) = reply.next().now_or_never() {
         if printer.print(event, output).is_err() {
@@ -599,21 +669,21 @@ impl Printer {
     fn print(
         &mut self,
         event: Result<StreamEvent, ApiError>,
-        output: &mut Output,
+        output: &mut impl Sink,
     ) -> Result<(), OneShotError> {
         let written = match event {
             Ok(StreamEvent::BlockStart {
                 block: ContentBlock::Text { .. },
                 ..
             }) => {
-                if std::mem::take(&mut self.after_other_block) && output.wrote {
+                if std::mem::take(&mut self.after_other_block) && output.wrote() {
                     output.write("\n\n")
                 } else {
                     Ok(())
                 }
             }
             Ok(StreamEvent::BlockStart { .. }) => {
-                self.after_other_block = output.wrote;
+                self.after_other_block = output.wrote();
                 Ok(())
             }
             Ok(StreamEvent::BlockDelta {

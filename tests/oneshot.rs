@@ -479,3 +479,338 @@ fn a_paused_turn_is_resumed_and_a_refusal_explained() {
         run.stderr()
     );
 }
+
+// ─── --compare ───────────────────────────────────────────────────────────────────────────
+
+/// The models of the `POST /v1/messages` requests `server` received, in order.
+fn asked_models(server: &FakeServer) -> Vec<String> {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1/messages")
+        .map(|r| r.json().unwrap()["model"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The one saved conversation of `home`: its header and whole tree.
+fn the_tree(home: &Home) -> (tern::store::Conversation, Vec<tern::store::StoredMessage>) {
+    let store = home.store();
+    let list = store.list(0, 10).unwrap();
+    assert_eq!(list.len(), 1, "one conversation saved");
+    store.load_tree(&list[0].conversation.id).unwrap()
+}
+
+#[test]
+fn compare_answers_with_each_model_and_saves_siblings() {
+    let server = server(None);
+    let home = Home::new(&server.base_url());
+    let run = home.run(&[
+        "-p",
+        "--compare",
+        "claude-haiku-4.5,claude-opus-4.6",
+        "hello terns",
+    ]);
+    run.success();
+    let mut asked = asked_models(&server);
+    asked.sort();
+    assert_eq!(asked, ["claude-haiku-4.5", "claude-opus-4.6"]);
+    let stdout = run.stdout();
+    for model in ["claude-haiku-4.5", "claude-opus-4.6"] {
+        let label = format!("── {model} ──\n# Echo from {model}");
+        assert!(stdout.contains(&label), "no section for {model}: {stdout}");
+        let summary = format!("tern: {model}: first token ");
+        assert!(run.stderr().contains(&summary), "{}", run.stderr());
+    }
+
+    let (conversation, tree) = the_tree(&home);
+    assert_eq!(tree.len(), 3, "{tree:#?}");
+    let user = &tree[0];
+    assert_eq!(user.role, tern::api::Role::User);
+    let replies: Vec<_> = tree[1..].iter().collect();
+    for (reply, model) in replies.iter().zip(["claude-haiku-4.5", "claude-opus-4.6"]) {
+        assert_eq!(reply.parent_id.as_deref(), Some(user.id.as_str()));
+        assert_eq!(reply.model.as_deref(), Some(model));
+        assert_eq!(reply.status, tern::store::MessageStatus::Complete);
+        assert!(
+            tern::api::types::plain_text(&reply.content).contains(&format!("Echo from {model}")),
+            "{reply:?}"
+        );
+    }
+    // The conversation goes on from the first model's reply, with that model.
+    assert_eq!(
+        conversation.active_leaf.as_deref(),
+        Some(replies[0].id.as_str())
+    );
+    assert_eq!(conversation.last_model.as_deref(), Some("claude-haiku-4.5"));
+}
+
+#[test]
+fn compare_continues_a_saved_conversation_for_each_model() {
+    let server = server(None);
+    let home = Home::new(&server.base_url());
+    home.run(&["-p", "first question"]).success();
+    let run = home.run(&[
+        "-c",
+        "-p",
+        "--compare",
+        "claude-haiku-4.5,claude-sonnet-4.5",
+        "second question",
+    ]);
+    run.success();
+    let bodies: Vec<serde_json::Value> = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1/messages")
+        .map(|r| r.json().unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 3);
+    for body in &bodies[1..] {
+        let messages = body["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 3, "the history, then the prompt: {body}");
+        assert_eq!(messages[2]["content"][0]["text"], "second question");
+    }
+    let (conversation, tree) = the_tree(&home);
+    assert_eq!(tree.len(), 5);
+    let prompt = &tree[2];
+    assert_eq!(prompt.parent_id.as_deref(), Some(tree[1].id.as_str()));
+    assert!(
+        tree[3..]
+            .iter()
+            .all(|m| m.parent_id.as_deref() == Some(prompt.id.as_str()))
+    );
+    assert_eq!(
+        conversation.active_leaf.as_deref(),
+        Some(tree[3].id.as_str())
+    );
+}
+
+#[test]
+fn compare_with_one_model_failing_lets_the_other_finish() {
+    let server = server(None);
+    let home = Home::new(&server.base_url());
+    let run = home.run(&["-p", "--compare", "claude-nope,claude-haiku-4.5", "hi"]);
+    assert_eq!(run.status.code(), Some(1), "stderr: {}", run.stderr());
+    let stdout = run.stdout();
+    assert!(
+        stdout.contains("── claude-nope ──\n[error: model not found (HTTP 404"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("That is all, from `claude-haiku-4.5`."),
+        "{stdout}"
+    );
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("tern: error: claude-nope: model not found"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("tern: 1 of 2 models failed"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let (_, tree) = the_tree(&home);
+    let status = |model: &str| {
+        tree.iter()
+            .find(|m| m.model.as_deref() == Some(model))
+            .map(|m| m.status)
+    };
+    assert_eq!(
+        status("claude-nope"),
+        Some(tern::store::MessageStatus::Error)
+    );
+    assert_eq!(
+        status("claude-haiku-4.5"),
+        Some(tern::store::MessageStatus::Complete)
+    );
+}
+
+#[test]
+fn compare_json_is_one_object_per_model() {
+    let server = server(None);
+    let home = Home::new(&server.base_url());
+    let run = home.run(&[
+        "-p",
+        "--json",
+        "--compare",
+        "claude-haiku-4.5,claude-opus-4.6,claude-nope",
+        "hi",
+    ]);
+    assert_eq!(run.status.code(), Some(1), "stderr: {}", run.stderr());
+    let objects: Vec<serde_json::Value> = run
+        .stdout()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(objects.len(), 3, "{}", run.stdout());
+    let (_, tree) = the_tree(&home);
+    for object in &objects {
+        let model = object["model"].as_str().unwrap();
+        let saved = tree
+            .iter()
+            .find(|m| m.model.as_deref() == Some(model))
+            .unwrap();
+        assert_eq!(object["message_id"], saved.id.as_str());
+        assert_eq!(object["conversation"], saved.conversation_id.as_str());
+        if model == "claude-nope" {
+            assert_eq!(object["status"], "error");
+            assert_eq!(object["error"]["status"], 404);
+            assert_eq!(object["text"], "");
+        } else {
+            assert_eq!(object["status"], "complete");
+            assert_eq!(object["stop_reason"], "end_turn");
+            assert!(object["error"].is_null());
+            assert!(object["usage"]["output_tokens"].as_u64().unwrap() > 0);
+            assert_eq!(
+                object["text"].as_str().unwrap(),
+                tern::api::types::plain_text(&saved.content)
+            );
+        }
+    }
+}
+
+#[test]
+fn compare_columns_off_a_terminal_prints_sections() {
+    let server = server(None);
+    let home = Home::new(&server.base_url());
+    let run = home.run(&[
+        "-p",
+        "--columns",
+        "--compare",
+        "claude-haiku-4.5,claude-opus-4.6",
+        "hi",
+    ]);
+    run.success();
+    assert!(
+        run.stderr()
+            .contains("note: --columns needs stdout to be a terminal"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        run.stdout().contains("── claude-haiku-4.5 ──\n"),
+        "{}",
+        run.stdout()
+    );
+    assert!(!run.stdout().contains(" │ "), "{}", run.stdout());
+}
+
+#[test]
+fn compare_columns_on_a_terminal_sit_side_by_side() {
+    let server = server(None);
+    let home = Home::new(&server.base_url());
+    let cmd = home.command(&[
+        "-p",
+        "--columns",
+        "--compare",
+        "claude-haiku-4.5,claude-opus-4.6",
+        "hi \u{1b}]0;title\u{7} scenario:escapes",
+    ]);
+    let run = home.run_command_on_tty(
+        cmd,
+        cli::Tty {
+            size: Some((90, 30)),
+            stderr: false,
+        },
+    );
+    run.success();
+    let screen = run.stdout();
+    let header = screen.lines().next().unwrap();
+    assert!(
+        header.starts_with("claude-haiku-4.5") && header.contains(" │ claude-opus-4.6"),
+        "{screen}"
+    );
+    assert!(
+        screen
+            .lines()
+            .all(|l| unicode_width(l.trim_end_matches('\r')) <= 90),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains('\u{1b}'),
+        "escape sequences reached the terminal: {screen:?}"
+    );
+}
+
+fn unicode_width(s: &str) -> usize {
+    tern::render::wrap::display_width(s)
+}
+
+#[test]
+fn compare_takes_no_model_flag() {
+    let server = server(None);
+    let run = tern(
+        &server,
+        "k",
+        &[
+            "-m",
+            "claude-opus-4.6",
+            "--compare",
+            "claude-haiku-4.5,claude-sonnet-4.6",
+            "-p",
+            "x",
+        ],
+        None,
+    );
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        run.stderr().contains("cannot be used with"),
+        "{}",
+        run.stderr()
+    );
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn compare_stopped_by_sigint_saves_every_partial_reply_as_stopped() {
+    use tern::store::{MessageStatus, Store};
+    let server = server(None);
+    let home = Home::new(&server.base_url());
+    let mut child = home.spawn(&[
+        "-p",
+        "--compare",
+        "claude-haiku-4.5,claude-opus-4.6",
+        "scenario:slow words:400",
+    ]);
+    // Wait until both replies have saved some text (progress is saved while they stream).
+    let saved_text = || -> bool {
+        let Ok(store) = Store::open_readonly(home.store_path()) else {
+            return false;
+        };
+        let Ok(list) = store.list(0, 1) else {
+            return false;
+        };
+        let Some(row) = list.first() else {
+            return false;
+        };
+        let Ok((_, tree)) = store.load_tree(&row.conversation.id) else {
+            return false;
+        };
+        tree.len() == 3
+            && tree[1..]
+                .iter()
+                .all(|m| !tern::api::types::plain_text(&m.content).is_empty())
+    };
+    while !saved_text() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("tern ended before the signal: {status}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: kill(2) on the pid of a child this test started and has not reaped yet.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("stopped by SIGINT"), "{stderr}");
+    let (_, tree) = the_tree(&home);
+    for reply in &tree[1..] {
+        assert_eq!(reply.status, MessageStatus::Stopped, "{reply:?}");
+        let model = reply.model.as_deref().unwrap();
+        let text = tern::api::types::plain_text(&reply.content);
+        let section = format!("── {model} ──\n{text}\n[stopped]\n");
+        assert!(
+            stdout.contains(&section),
+            "{model}: what is saved is what was printed: {stdout}"
+        );
+    }
+}
