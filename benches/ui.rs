@@ -317,7 +317,7 @@ fn compare_columns(c: &mut Criterion) {
         let mut app = conversation(10);
         let mut view = ViewState::new(tern::render::Theme::default(), time::UtcOffset::UTC);
         let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
-        let mut press =
+        let press =
             |app: &mut App, code| app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
         for ch in format!("/compare {}", models.join(" ")).chars() {
             let _ = press(&mut app, KeyCode::Char(ch));

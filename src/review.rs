@@ -185,7 +185,12 @@ pub fn show(path: Option<&Path>, prefix: &str, as_json: bool, tree: bool) -> any
     } else if as_json {
         crate::sanitize::print_json(&store.export_path_json(&id)?)?;
     } else if tree {
-        print_text(&store.tree_text(&id)?)?;
+        let mut text = store.tree_text(&id)?;
+        // The shell's prompt starts on a line of its own.
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        print_text(&text)?;
     } else {
         print_text(&store.export_markdown(&id)?)?;
     }

@@ -59,6 +59,9 @@ impl Entry {
     }
 }
 
+/// What the cached totals were computed for: message count, last message id and version.
+type StatsKey = (usize, String, u64);
+
 /// View state of one pane: the line cache and the scroll position.
 #[derive(Default)]
 pub struct PaneView {
@@ -75,7 +78,7 @@ pub struct PaneView {
     stream: Option<(String, usize, MarkdownStream)>,
     pub height: u16,
     /// Conversation totals and estimated cost, keyed by (message count, last id, last version).
-    stats: Option<((usize, String, u64), Tokens, Option<f64>)>,
+    stats: Option<(StatsKey, Tokens, Option<f64>)>,
     /// A message to bring into view once the pane has been drawn (its size is known).
     pending_show: Option<usize>,
     /// A compare's replies, rendered per column.
