@@ -12,7 +12,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
-use crate::app::{App, ChatMessage, Column, Pane};
+use crate::app::{App, ChatMessage, Column, Pane, Tokens};
 use crate::format::{fit, format_tokens};
 use crate::pricing;
 use crate::render::MarkdownStream;
@@ -36,6 +36,8 @@ struct Rendered {
     stable_used: usize,
     head: Vec<Line<'static>>,
     tail: Vec<Line<'static>>,
+    /// The reply's tokens as of `version` (an estimate reads the whole text).
+    tokens: Option<Tokens>,
 }
 
 /// Rendered lines of the columns' replies, one entry a column.
@@ -50,7 +52,7 @@ impl ColumnLines {
         message: &ChatMessage,
         width: u16,
         ctx: &RenderCtx,
-    ) -> (&[Line<'static>], &[Line<'static>]) {
+    ) -> (&[Line<'static>], &[Line<'static>], Option<Tokens>) {
         let entry = &mut self.0[at];
         if entry.id != message.stored.id || entry.width != width {
             *entry = Rendered {
@@ -61,10 +63,12 @@ impl ColumnLines {
                 stable_used: 0,
                 head: Vec::new(),
                 tail: Vec::new(),
+                tokens: None,
             };
         }
         if entry.version != message.version {
             entry.version = message.version;
+            entry.tokens = message.tokens();
             entry.tail.clear();
             if message.status() == MessageStatus::Streaming {
                 if !matches!(&entry.stream, Some((fed, _)) if *fed <= message.text.len()) {
@@ -99,7 +103,7 @@ impl ColumnLines {
             }
             entry.tail.extend(status_lines(message, width, ctx));
         }
-        (&entry.head, &entry.tail)
+        (&entry.head, &entry.tail, entry.tokens)
     }
 
     /// One entry for each of `n` columns.
@@ -112,6 +116,7 @@ impl ColumnLines {
             stable_used: 0,
             head: Vec::new(),
             tail: Vec::new(),
+            tokens: None,
         });
         self.0.truncate(n);
     }
@@ -146,24 +151,24 @@ pub fn draw(
         let Some(message) = pane.message(&column.message) else {
             continue;
         };
-        let header = header(app, i, column, message);
         let style = if column.request.is_some() {
             ctx.theme.assistant_label
         } else {
             ctx.theme.dim.add_modifier(Modifier::BOLD)
         };
-        render_line(
-            &Line::from(Span::styled(fit(&header, usize::from(rect.width)), style)),
-            Rect::new(rect.x, rect.y, rect.width, 1),
-            buf,
-        );
         let body = Rect::new(
             rect.x,
             rect.y + 1,
             rect.width,
             rect.height.saturating_sub(1),
         );
-        let (head, tail) = cache.lines(i, message, body.width, ctx);
+        let (head, tail, tokens) = cache.lines(i, message, body.width, ctx);
+        let header = header(app, i, column, tokens);
+        render_line(
+            &Line::from(Span::styled(fit(&header, usize::from(rect.width)), style)),
+            Rect::new(rect.x, rect.y, rect.width, 1),
+            buf,
+        );
         // The end of the reply, as the transcript follows the bottom.
         let skip = (head.len() + tail.len()).saturating_sub(usize::from(body.height));
         for (row, line) in head.iter().chain(tail).skip(skip).enumerate() {
@@ -177,7 +182,7 @@ pub fn draw(
 }
 
 /// `1 claude-haiku-4.5 · 0.4 s · 52 tok/s · 310 out · ~$0.0012` (F5… stop one while it streams).
-fn header(app: &App, i: usize, column: &Column, message: &ChatMessage) -> String {
+fn header(app: &App, i: usize, column: &Column, tokens: Option<Tokens>) -> String {
     let model = crate::sanitize::for_terminal(&column.model).into_owned();
     let mut parts = vec![format!("{} {model}", i + 1)];
     if column.request.is_some() {
@@ -187,7 +192,6 @@ fn header(app: &App, i: usize, column: &Column, message: &ChatMessage) -> String
         let ttft = first.saturating_duration_since(column.since).as_secs_f64();
         parts.push(format!("{ttft:.1} s"));
     }
-    let tokens = message.tokens();
     if let (Some(first), Some(tokens)) = (column.first_text, tokens) {
         let until = column.ended.unwrap_or(app.now);
         let secs = until.saturating_duration_since(first).as_secs_f64();
