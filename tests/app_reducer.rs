@@ -2894,3 +2894,27 @@ fn fork_waits_for_the_reply_and_the_first_message_alone_is_not_deleted_here() {
     let _ = io(app.update(key(KeyCode::Char('d'))));
     assert_eq!(path(&app), ["q", "a"]);
 }
+
+#[test]
+fn pick_refuses_a_failed_reply_and_branch_looks_only_at_the_last_exchange() {
+    let mut app = new_app();
+    io(submit(&mut app, "/compare claude-haiku-4.5 no-such-model"));
+    let sent = sends(&submit(&mut app, "q"));
+    api(
+        &mut app,
+        sent[0].1,
+        finished("claude-haiku-4.5", "a", usage(1, 1)),
+    );
+    api(&mut app, sent[1].1, failed(unauthorized()));
+    io(submit(&mut app, "/pick 2"));
+    assert_notice(&app, NoticeKind::Error, "reply 2 failed");
+    app.pane_mut().input = tern::app::new_input();
+    io(submit(&mut app, "/pick 1"));
+    io(submit(&mut app, "/compare off"));
+    // A later exchange without alternatives: /branch does not reach up to the compare.
+    turn(&mut app, "later", "answer");
+    let before = path(&app);
+    io(submit(&mut app, "/branch prev"));
+    assert_notice(&app, NoticeKind::Info, "no other versions");
+    assert_eq!(path(&app), before);
+}

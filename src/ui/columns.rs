@@ -19,7 +19,7 @@ use crate::render::MarkdownStream;
 use crate::store::MessageStatus;
 
 use super::RenderCtx;
-use super::message::{reply_body, status_lines};
+use super::message::{column_status_lines, reply_body};
 use super::text::render_line;
 
 /// Columns narrower than this are stacked instead.
@@ -101,7 +101,7 @@ impl ColumnLines {
                     reply_body(message, width, ctx.theme)
                 };
             }
-            entry.tail.extend(status_lines(message, width, ctx));
+            entry.tail.extend(column_status_lines(message, width, ctx));
         }
         (&entry.head, &entry.tail, entry.tokens)
     }
@@ -147,6 +147,15 @@ pub fn draw(
             .split(area)
             .to_vec()
     };
+    if side_by_side {
+        // A rule in each gap, so the columns' text does not run together.
+        for rect in &areas[..areas.len() - 1] {
+            let x = rect.x + rect.width;
+            for y in area.y..area.y + area.height {
+                buf.set_string(x, y, "│", ctx.theme.border);
+            }
+        }
+    }
     for (i, (column, rect)) in pane.columns.iter().zip(areas).enumerate() {
         let Some(message) = pane.message(&column.message) else {
             continue;
@@ -181,26 +190,14 @@ pub fn draw(
     }
 }
 
-/// `1 claude-haiku-4.5 · 0.4 s · 52 tok/s · 310 out · ~$0.0012` (F5… stop one while it streams).
+/// `1 claude-haiku-4.5 · 310 out · $0.0012 · first 0.4 s · 52 tok/s` (`F5 stops` after the
+/// model while it streams).
 fn header(app: &App, i: usize, column: &Column, tokens: Option<Tokens>) -> String {
     let model = crate::sanitize::for_terminal(&column.model).into_owned();
+    // Most telling first, as a narrow column cuts the end: tokens and cost, then speed.
     let mut parts = vec![format!("{} {model}", i + 1)];
     if column.request.is_some() {
         parts.push(format!("F{} stops", i + 5));
-    }
-    if let Some(first) = column.first_text {
-        let ttft = first.saturating_duration_since(column.since).as_secs_f64();
-        parts.push(format!("{ttft:.1} s"));
-    }
-    if let (Some(first), Some(tokens)) = (column.first_text, tokens) {
-        let until = column.ended.unwrap_or(app.now);
-        let secs = until.saturating_duration_since(first).as_secs_f64();
-        if secs > 0.05 {
-            parts.push(format!(
-                "{:.0} tok/s",
-                tokens.usage.output_tokens as f64 / secs
-            ));
-        }
     }
     if let Some(tokens) = tokens {
         let mark = if tokens.estimated { "~" } else { "" };
@@ -214,7 +211,21 @@ fn header(app: &App, i: usize, column: &Column, tokens: Option<Tokens>) -> Strin
             app.settings.request.prompt_cache,
         );
         if let Some(cost) = cost {
-            parts.push(format!("~${cost:.4}"));
+            parts.push(format!("${cost:.4}"));
+        }
+    }
+    if let Some(first) = column.first_text {
+        let ttft = first.saturating_duration_since(column.since).as_secs_f64();
+        parts.push(format!("first {ttft:.1} s"));
+    }
+    if let (Some(first), Some(tokens)) = (column.first_text, tokens) {
+        let until = column.ended.unwrap_or(app.now);
+        let secs = until.saturating_duration_since(first).as_secs_f64();
+        if secs > 0.05 {
+            parts.push(format!(
+                "{:.0} tok/s",
+                tokens.usage.output_tokens as f64 / secs
+            ));
         }
     }
     parts.join(" · ")

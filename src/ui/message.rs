@@ -298,6 +298,25 @@ pub(super) fn header_line(message: &ChatMessage, ctx: &RenderCtx) -> Line<'stati
     Line::from(spans)
 }
 
+/// What follows a compare column's reply: stopped, or its error, without the hints of a turn
+/// (retry, continue), which apply once a reply is picked.
+pub(super) fn column_status_lines(
+    message: &ChatMessage,
+    width: u16,
+    ctx: &RenderCtx,
+) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if message.status() == MessageStatus::Stopped {
+        lines.push(Line::from(Span::styled("■ stopped", ctx.theme.warning)));
+    }
+    if let Some(error) = &message.error {
+        let mut block = error_block(error, width, ctx);
+        block.pop(); // the retry hint
+        lines.extend(block);
+    }
+    lines
+}
+
 fn error_block(error: &crate::app::ErrorInfo, width: u16, ctx: &RenderCtx) -> Vec<Line<'static>> {
     let theme = ctx.theme;
     let mut out = Vec::new();

@@ -151,8 +151,13 @@ impl App {
             .messages
             .iter()
             .rposition(|m| m.role() == Role::Assistant);
-        // The last message with siblings: the reply, or the prompt it answers.
-        let index = last_reply.and_then(|r| (0..=r).rev().find(|&i| pane.siblings(i).1 > 1));
+        // The reply, or else the prompt it answers: nothing further up.
+        let index = last_reply.and_then(|r| {
+            [Some(r), r.checked_sub(1)]
+                .into_iter()
+                .flatten()
+                .find(|&i| pane.siblings(i).1 > 1)
+        });
         match index {
             Some(index) => self.switch_branch(index, step, effects),
             None => {

@@ -40,11 +40,21 @@ impl App {
                 "usage: /compare MODEL MODEL [MODEL…] (2 to {MAX_COLUMNS} models) or /compare off"
             ));
         }
-        let shown = models.join(" · ");
+        let unknown: Vec<&str> = models
+            .iter()
+            .filter(|m| !self.models.contains(m))
+            .map(String::as_str)
+            .collect();
+        let note = match unknown.as_slice() {
+            [] => String::new(),
+            ids => format!(
+                " · not in the known list, sent as typed: {}",
+                ids.join(", ")
+            ),
+        };
+        let n = models.len();
         self.pane_mut().compare = models;
-        Ok(format!(
-            "compare: the next prompts go to {shown} at once · /pick N keeps one"
-        ))
+        Ok(format!("compare on: each prompt goes to {n} models{note}"))
     }
 
     /// Send the prompt just added to the path to each model of the compare: one reply each,
@@ -253,6 +263,12 @@ impl App {
             ));
         }
         let column = pane.columns[n - 1].clone();
+        let failed = pane
+            .message(&column.message)
+            .is_some_and(|m| m.status() == crate::store::MessageStatus::Error);
+        if failed {
+            return Err(format!("reply {n} failed: pick another"));
+        }
         let conversation = pane.conversation.id.clone();
         let pane = self.pane_mut();
         pane.columns.clear();
