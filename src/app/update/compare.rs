@@ -16,7 +16,7 @@ use crate::app::*;
 use crate::store::{MessageStatus, StoredMessage, WriteCommand};
 
 use super::slash::model_id;
-use super::stream::FLUSH_EVERY;
+use super::stream::{FLUSH_EVERY, grow_thinking};
 
 /// The most models one compare asks.
 pub(super) const MAX_COLUMNS: usize = 4;
@@ -149,13 +149,7 @@ impl App {
             ApiEvent::Retrying(_) => return true,
             ApiEvent::Started { usage } => message.stored.usage = Some(usage),
             ApiEvent::Text(text) => message.text.push_str(&text),
-            ApiEvent::Thinking(more) => match message.stored.content.last_mut() {
-                Some(ContentBlock::Thinking { thinking, .. }) => thinking.push_str(&more),
-                _ => message.stored.content.push(ContentBlock::Thinking {
-                    thinking: more,
-                    signature: String::new(),
-                }),
-            },
+            ApiEvent::Thinking(more) => grow_thinking(&mut message.stored.content, more),
             ApiEvent::Usage(usage) => {
                 message.stored.usage = Some(usage);
                 message.usage_final = true;

@@ -335,20 +335,7 @@ impl App {
                 if let Phase::Waiting { thinking_since, .. } = &mut pane.phase {
                     thinking_since.get_or_insert(self.now);
                 }
-                // Grows the last block while it is thinking, else starts one: the partial reply
-                // saved while streaming (or when it fails or is stopped) keeps it.
-                match message.stored.content.last_mut() {
-                    Some(crate::api::ContentBlock::Thinking { thinking, .. }) => {
-                        thinking.push_str(&more)
-                    }
-                    _ => message
-                        .stored
-                        .content
-                        .push(crate::api::ContentBlock::Thinking {
-                            thinking: more,
-                            signature: String::new(),
-                        }),
-                }
+                grow_thinking(&mut message.stored.content, more);
                 message.version += 1;
             }
             ApiEvent::Usage(usage) => {
@@ -485,6 +472,18 @@ fn continuable(reply: &ChatMessage) -> Option<Continuation> {
 /// A reply's usage with `more` of its request: added to what it had when continuing.
 fn so_far(continuing: &Option<Continuing>, more: crate::api::Usage) -> crate::api::Usage {
     continuing.as_ref().map_or(more, |c| c.usage(more))
+}
+
+/// A thinking delta: grows the last block while it is thinking, else starts one, so the
+/// partial reply saved while streaming (or when it fails or is stopped) keeps it.
+pub(super) fn grow_thinking(content: &mut Vec<crate::api::ContentBlock>, more: String) {
+    match content.last_mut() {
+        Some(crate::api::ContentBlock::Thinking { thinking, .. }) => thinking.push_str(&more),
+        _ => content.push(crate::api::ContentBlock::Thinking {
+            thinking: more,
+            signature: String::new(),
+        }),
+    }
 }
 
 /// Replies are flushed to the store at least this often while streaming.
