@@ -73,7 +73,7 @@ const SLASH_COMMANDS: [(&str, &str); 16] = [
     ),
     (
         "/compare A B…|off",
-        "send each prompt to 2–4 models at once, side by side (F5…F8 stop one)",
+        "send each prompt to 2–4 models at once, side by side (F5…F8 stop, then pick, one)",
     ),
     ("/pick N", "go on with the compare's Nth reply"),
 ];

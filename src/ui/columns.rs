@@ -190,15 +190,17 @@ pub fn draw(
     }
 }
 
-/// `1 claude-haiku-4.5 · 310 out · $0.0012 · first 0.4 s · 52 tok/s` (`F5 stops` after the
-/// model while it streams).
+/// `1 claude-haiku-4.5 · F5 picks · 310 out · $0.0012 · first 0.4 s · 52 tok/s` (`F5 stops`
+/// while it streams).
 fn header(app: &App, i: usize, column: &Column, tokens: Option<Tokens>) -> String {
     let model = crate::sanitize::for_terminal(&column.model).into_owned();
     // Most telling first, as a narrow column cuts the end: tokens and cost, then speed.
     let mut parts = vec![format!("{} {model}", i + 1)];
-    if column.request.is_some() {
-        parts.push(format!("F{} stops", i + 5));
-    }
+    parts.push(if column.request.is_some() {
+        format!("F{} stops", i + 5)
+    } else {
+        format!("F{} picks", i + 5)
+    });
     if let Some(tokens) = tokens {
         let mark = if tokens.estimated { "~" } else { "" };
         parts.push(format!(

@@ -239,6 +239,16 @@ impl App {
         }
     }
 
+    /// F5..F8 on a finished column: `/pick` it, saying how it went.
+    pub(super) fn pick_column(&mut self, at: usize, effects: &mut Vec<Effect>) {
+        let notice = match self.pick(&(at + 1).to_string(), effects) {
+            Ok(text) => Notice::info(text),
+            Err(text) => Notice::error(text),
+        };
+        self.conversation_changed(effects);
+        self.notify(notice);
+    }
+
     /// `/pick N`: go on with the compare's Nth reply; the others stay as its siblings.
     pub(super) fn pick(&mut self, arg: &str, effects: &mut Vec<Effect>) -> Result<String, String> {
         let pane = self.pane();

@@ -186,11 +186,16 @@ impl App {
             self.on_selection_key(key, effects);
             return;
         }
-        // F5..F8 stop one column of a compare.
+        // F5..F8 stop one column of a compare while it streams, and pick it once it is done.
         if let KeyCode::F(n @ 5..=8) = key.code
             && self.pane().columns.len() > usize::from(n - 5)
         {
-            self.stop_columns(Some(usize::from(n - 5)), effects);
+            let at = usize::from(n - 5);
+            if self.pane().columns[at].request.is_some() {
+                self.stop_columns(Some(at), effects);
+            } else {
+                self.pick_column(at, effects);
+            }
             return;
         }
         if key.modifiers.contains(KeyModifiers::ALT)
