@@ -2801,7 +2801,8 @@ fn compare_sends_the_prompt_to_each_model_and_pick_keeps_one() {
     );
     assert!(!app.pane().is_busy());
 
-    let effects = io(submit(&mut app, "/pick 2"));
+    // F6 on a finished column picks it, as /pick 2 does.
+    let effects = io(app.update(key(KeyCode::F(6))));
     assert!(
         effects
             .iter()
