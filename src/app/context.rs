@@ -27,14 +27,31 @@ use super::{App, Pane};
 
 /// Tokens `text` is likely to take.
 pub fn estimate_tokens(text: &str) -> u64 {
-    let (mut narrow, mut wide) = (0u64, 0u64);
-    for c in text.chars() {
-        match unicode_width::UnicodeWidthChar::width(c) {
-            Some(2..) => wide += 1,
-            _ => narrow += 1,
+    let mut estimate = TokenEstimate::default();
+    estimate.add(text);
+    estimate.tokens()
+}
+
+/// [`estimate_tokens`] of a text that grows, fed only what is new.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenEstimate {
+    narrow: u64,
+    wide: u64,
+}
+
+impl TokenEstimate {
+    pub fn add(&mut self, more: &str) {
+        for c in more.chars() {
+            match unicode_width::UnicodeWidthChar::width(c) {
+                Some(2..) => self.wide += 1,
+                _ => self.narrow += 1,
+            }
         }
     }
-    narrow.div_ceil(4) + wide
+
+    pub fn tokens(&self) -> u64 {
+        self.narrow.div_ceil(4) + self.wide
+    }
 }
 
 /// Estimated input tokens of the request that would send `prompt` next in `pane`.
@@ -255,6 +272,16 @@ mod tests {
         assert_eq!(estimate_tokens("abcde"), 2);
         assert_eq!(estimate_tokens("日本語"), 3);
         assert_eq!(estimate_tokens("hi 日本"), 3);
+    }
+
+    #[test]
+    fn an_estimate_fed_piece_by_piece_is_the_estimate_of_the_whole() {
+        let text = "The Arctic tern 日本 flies far, every year.";
+        let mut estimate = TokenEstimate::default();
+        for piece in ["The Arc", "tic tern 日", "本 flies far,", " every year."] {
+            estimate.add(piece);
+        }
+        assert_eq!(estimate.tokens(), estimate_tokens(text));
     }
 
     #[test]

@@ -21,8 +21,8 @@ mod update;
 
 pub use action::*;
 pub use context::{
-    COUNT_AFTER, CountBasis, Oversize, TokenCounts, estimate_tokens, prompt_of, request_estimate,
-    request_with_prompt,
+    COUNT_AFTER, CountBasis, Oversize, TokenCounts, TokenEstimate, estimate_tokens, prompt_of,
+    request_estimate, request_with_prompt,
 };
 pub use keymap::{KeyAction, KeyMap, KeySpec};
 pub use overlay::*;

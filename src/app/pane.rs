@@ -70,6 +70,12 @@ impl ChatMessage {
 
     /// The tokens to show for this message, if there is anything to show.
     pub fn tokens(&self) -> Option<Tokens> {
+        self.tokens_given(|| estimate_tokens(&self.text))
+    }
+
+    /// [`ChatMessage::tokens`], the text's estimate from `text_tokens` (for a caller that
+    /// counts a streaming reply's text as it grows).
+    pub fn tokens_given(&self, text_tokens: impl FnOnce() -> u64) -> Option<Tokens> {
         let server = self.stored.usage;
         if self.usage_final || self.role() == Role::User {
             return server.map(|usage| Tokens {
@@ -78,7 +84,7 @@ impl ChatMessage {
             });
         }
         // Thinking is output too (the server counts it in `output_tokens`).
-        let guess = estimate_tokens(&self.text) + estimate_tokens(&self.thinking_text());
+        let guess = text_tokens() + estimate_tokens(&self.thinking_text());
         if server.is_none() && guess == 0 {
             return None;
         }

@@ -12,7 +12,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
-use crate::app::{App, ChatMessage, Column, Pane, Tokens};
+use crate::app::{App, ChatMessage, Column, Pane, TokenEstimate, Tokens};
 use crate::format::{fit, format_tokens};
 use crate::pricing;
 use crate::render::MarkdownStream;
@@ -36,8 +36,11 @@ struct Rendered {
     stable_used: usize,
     head: Vec<Line<'static>>,
     tail: Vec<Line<'static>>,
-    /// The reply's tokens as of `version` (an estimate reads the whole text).
+    /// The reply's tokens as of `version`.
     tokens: Option<Tokens>,
+    /// The estimate of the text so far, and how many bytes of it that counts (fed only the
+    /// new text, as the renderer is).
+    estimate: (usize, TokenEstimate),
 }
 
 /// Rendered lines of the columns' replies, one entry a column.
@@ -64,11 +67,22 @@ impl ColumnLines {
                 head: Vec::new(),
                 tail: Vec::new(),
                 tokens: None,
+                estimate: Default::default(),
             };
         }
         if entry.version != message.version {
             entry.version = message.version;
-            entry.tokens = message.tokens();
+            let (counted, estimate) = &mut entry.estimate;
+            match message.text.get(*counted..) {
+                Some(more) => estimate.add(more),
+                None => {
+                    *estimate = TokenEstimate::default();
+                    estimate.add(&message.text);
+                }
+            }
+            *counted = message.text.len();
+            let text_tokens = estimate.tokens();
+            entry.tokens = message.tokens_given(|| text_tokens);
             entry.tail.clear();
             if message.status() == MessageStatus::Streaming {
                 if !matches!(&entry.stream, Some((fed, _)) if *fed <= message.text.len()) {
@@ -117,6 +131,7 @@ impl ColumnLines {
             head: Vec::new(),
             tail: Vec::new(),
             tokens: None,
+            estimate: Default::default(),
         });
         self.0.truncate(n);
     }
