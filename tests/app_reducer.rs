@@ -2919,3 +2919,32 @@ fn pick_refuses_a_failed_reply_and_branch_looks_only_at_the_last_exchange() {
     assert_notice(&app, NoticeKind::Info, "no other versions");
     assert_eq!(path(&app), before);
 }
+
+#[test]
+fn the_spinner_turns_while_compare_columns_wait_for_their_first_text() {
+    let mut app = new_app();
+    io(submit(
+        &mut app,
+        "/compare claude-haiku-4.5 claude-opus-4.6",
+    ));
+    type_str(&mut app, "q");
+    let effects = app.update(key(KeyCode::Enter));
+    let spinner = |effects: &[Effect]| {
+        effects.iter().any(|e| {
+            matches!(
+                e,
+                Effect::Schedule {
+                    timer: tern::app::Timer::Spinner,
+                    ..
+                }
+            )
+        })
+    };
+    assert!(spinner(&effects), "{effects:?}");
+    assert!(app.is_waiting());
+    let requests: Vec<_> = sends(&effects).into_iter().map(|(_, r, _)| r).collect();
+    for request in requests {
+        api(&mut app, request, ApiEvent::Text("x".into()));
+    }
+    assert!(!app.is_waiting());
+}

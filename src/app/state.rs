@@ -188,9 +188,12 @@ impl App {
     /// Whether a request is waiting for its first text (the spinner and the "waiting Ns"
     /// counter tick only then; a streaming reply redraws on its own deltas).
     pub fn is_waiting(&self) -> bool {
-        self.panes
-            .iter()
-            .any(|p| matches!(p.phase, Phase::Waiting { .. }))
+        self.panes.iter().any(|p| {
+            matches!(p.phase, Phase::Waiting { .. })
+                || p.columns
+                    .iter()
+                    .any(|c| c.request.is_some() && c.first_text.is_none())
+        })
     }
 
     pub fn model_spec(&self, id: &str) -> Option<&ModelSpec> {
