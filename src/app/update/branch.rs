@@ -54,12 +54,7 @@ impl App {
         if !self.branch_ready() {
             return;
         }
-        let messages = &self.pane().messages;
-        // The prompt answered: the message itself, or the last one before the reply.
-        let Some(prompt) = messages[..=index.min(messages.len().saturating_sub(1))]
-            .iter()
-            .rposition(|m| m.role() == Role::User)
-        else {
+        let Some(prompt) = prompt_at(self.pane(), index) else {
             self.notify(Notice::info("nothing to regenerate: no prompt before it"));
             return;
         };
@@ -91,13 +86,10 @@ impl App {
         if !self.branch_ready() {
             return;
         }
-        let messages = &self.pane().messages;
-        let Some(prompt) = messages[..=index.min(messages.len().saturating_sub(1))]
-            .iter()
-            .rposition(|m| m.role() == Role::User)
-        else {
+        let Some(prompt) = prompt_at(self.pane(), index) else {
             return;
         };
+        let messages = &self.pane().messages;
         let (id, text) = {
             let m = &messages[prompt];
             (m.stored.id.clone(), m.text.clone())
@@ -375,6 +367,15 @@ impl App {
         self.switch_to(self.panes.len() - 1, effects);
         self.notify(Notice::info("forked into a new tab"));
     }
+}
+
+/// The prompt at or before the path's message `index`: the message itself, or the prompt a
+/// reply there answers.
+fn prompt_at(pane: &Pane, index: usize) -> Option<usize> {
+    let last = pane.messages.len().checked_sub(1)?;
+    pane.messages[..=index.min(last)]
+        .iter()
+        .rposition(|m| m.role() == Role::User)
 }
 
 /// The write that makes `leaf` the conversation's active leaf in the store.

@@ -124,7 +124,7 @@ impl App {
         let request = self.next_request;
         self.next_request += 1;
         let settings = self.settings.clone();
-        let (now, now_ms) = (self.now, self.now_ms);
+        let now_ms = self.now_ms;
         let id = self.ids.next_id();
         let pane = &mut self.panes[index];
         let (body, notes) = pane.build_request_noted(&settings);
@@ -141,25 +141,7 @@ impl App {
         );
         effects.push(Effect::Save(WriteCommand::UpsertMessage(reply.clone())));
         pane.push_message(reply);
-        pane.phase = Phase::Waiting {
-            request,
-            since: now,
-            retry: None,
-            thinking_since: None,
-        };
-        pane.last_flush = now;
-        effects.push(Effect::Send {
-            conversation: pane.conversation.id.clone(),
-            request,
-            body,
-        });
-        self.scrolls.push(Scroll {
-            conversation: pane.conversation.id.clone(),
-            by: ScrollBy::Bottom,
-        });
-        if !notes.is_empty() {
-            self.notify(Notice::info(notes.join("; ")));
-        }
+        self.send_request(index, request, body, &notes, effects);
     }
 
     /// Go on with the pane's last reply (`how` says in which way) as a new request whose blocks
@@ -173,7 +155,7 @@ impl App {
         effects: &mut Vec<Effect>,
     ) -> bool {
         let settings = self.settings.clone();
-        let (now, now_ms) = (self.now, self.now_ms);
+        let now_ms = self.now_ms;
         let pane = &mut self.panes[index];
         let Some((body, notes)) = pane.build_continuation(&settings, how) else {
             return false;
@@ -203,6 +185,22 @@ impl App {
         )));
         let request = self.next_request;
         self.next_request += 1;
+        self.send_request(index, request, body, &notes, effects);
+        true
+    }
+
+    /// Send `body` as `request` for pane `index`, which waits for it from now; say what the
+    /// API's rules changed (`notes`).
+    fn send_request(
+        &mut self,
+        index: usize,
+        request: RequestId,
+        body: crate::api::MessagesRequest,
+        notes: &[String],
+        effects: &mut Vec<Effect>,
+    ) {
+        let now = self.now;
+        let pane = &mut self.panes[index];
         pane.phase = Phase::Waiting {
             request,
             since: now,
@@ -222,7 +220,6 @@ impl App {
         if !notes.is_empty() {
             self.notify(Notice::info(notes.join("; ")));
         }
-        true
     }
 
     /// `/continue`: go on with the last reply where it was cut off or paused.
