@@ -203,13 +203,7 @@ impl PrintLog {
             store.upsert_message(&reply)?;
             Ok(PrintLog { store, reply })
         };
-        match attempt() {
-            Ok(log) => Some(log),
-            Err(e) => {
-                crate::term_eprintln!("tern: warning: this exchange is not saved: {e}");
-                None
-            }
-        }
+        saved_or_warned(attempt())
     }
 
     /// Continue a saved conversation: `build` makes the request from it and its history, and
@@ -319,6 +313,18 @@ fn record_reply(
     reply.updated_at = now_ms();
     if let Err(e) = store.upsert_message(reply) {
         crate::term_eprintln!("tern: warning: the reply was not saved: {e}");
+    }
+}
+
+/// The log that saves the exchange, or `None` after a warning that it is not saved (a
+/// failed save never stops the reply from printing).
+pub(crate) fn saved_or_warned<T>(attempt: Result<T, StoreError>) -> Option<T> {
+    match attempt {
+        Ok(log) => Some(log),
+        Err(e) => {
+            crate::term_eprintln!("tern: warning: this exchange is not saved: {e}");
+            None
+        }
     }
 }
 

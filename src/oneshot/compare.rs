@@ -75,13 +75,7 @@ impl CompareLog {
             store.set_active_leaf(&conversation.id, &replies[0].id)?;
             Ok(CompareLog { store, replies })
         };
-        match attempt() {
-            Ok(log) => Some(log),
-            Err(e) => {
-                crate::term_eprintln!("tern: warning: this exchange is not saved: {e}");
-                None
-            }
-        }
+        super::saved_or_warned(attempt())
     }
 
     /// Continue a saved conversation: `build` makes each model's request from it and its

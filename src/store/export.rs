@@ -203,14 +203,7 @@ impl Store {
 /// See [`Store::tree_text`]; `messages` in `seq` order.
 pub(crate) fn render_tree(conversation: &Conversation, messages: &[StoredMessage]) -> String {
     use super::read::{Node, path_to, sibling_position};
-    let nodes: Vec<Node> = messages
-        .iter()
-        .map(|m| Node {
-            id: m.id.clone(),
-            parent_id: m.parent_id.clone(),
-            seq: m.seq,
-        })
-        .collect();
+    let nodes: Vec<Node> = messages.iter().map(Node::from).collect();
     let index: std::collections::HashMap<&str, usize> = nodes
         .iter()
         .enumerate()

@@ -206,14 +206,7 @@ pub(crate) fn load_tree(
     for raw in rows {
         messages.push(raw?.decode()?);
     }
-    let nodes: Vec<Node> = messages
-        .iter()
-        .map(|m| Node {
-            id: m.id.clone(),
-            parent_id: m.parent_id.clone(),
-            seq: m.seq,
-        })
-        .collect();
+    let nodes: Vec<Node> = messages.iter().map(Node::from).collect();
     conversation.active_leaf = effective_leaf(conversation.active_leaf.as_deref(), &nodes);
     Ok((conversation, messages))
 }
@@ -245,6 +238,16 @@ pub(crate) struct Node {
     pub(crate) id: String,
     pub(crate) parent_id: Option<String>,
     pub(crate) seq: i64,
+}
+
+impl From<&StoredMessage> for Node {
+    fn from(m: &StoredMessage) -> Node {
+        Node {
+            id: m.id.clone(),
+            parent_id: m.parent_id.clone(),
+            seq: m.seq,
+        }
+    }
 }
 
 /// The shape of a conversation's tree: every message's id, parent and seq, in `seq` order.
