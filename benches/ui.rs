@@ -9,97 +9,13 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use tern::api::{ContentBlock, Role, Usage};
-use tern::app::{Action, ApiEvent, App, Effect, KeyMap, Settings};
-use tern::config::{Config, Overrides};
+use tern::api::{ContentBlock, Role};
+use tern::app::{Action, ApiEvent, App, Effect};
 use tern::store::{Conversation, MessageStatus, StoredMessage};
 use tern::ui::{ViewState, draw};
 
-fn settings() -> Settings {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("config.toml");
-    std::fs::write(&file, "").unwrap();
-    let overrides = Overrides {
-        config_file: Some(file),
-        ..Default::default()
-    };
-    let config = Config::load_with(&overrides, &|_| None).unwrap();
-    Settings::from_config(&config, KeyMap::default())
-}
-
-/// About 1 KB of markdown, with a code block every fourth reply.
-fn body(i: usize) -> String {
-    let mut text = format!(
-        "## Reply {i}\n\nThe Arctic tern flies from pole to pole, **every** year; a `tern` weighs about 100 g. "
-    );
-    text.push_str(
-        &"Terns hunt by hovering over the water and plunging after small fish. ".repeat(8),
-    );
-    if i.is_multiple_of(4) {
-        text.push_str("\n\n```rust\nfn main() {\n    println!(\"tern {i}\");\n}\n```\n");
-    }
-    text.push_str("\n\n- one\n- two\n");
-    text
-}
-
-fn conversation(messages: usize) -> App {
-    conversation_with(messages, false)
-}
-
-/// `messages` messages; with `thinking`, each reply starts with a signed thinking block.
-fn conversation_with(messages: usize, thinking: bool) -> App {
-    let mut app = App::new(
-        settings(),
-        Instant::now(),
-        tern::store::now_ms(),
-        tern::app::Ids::seeded(1),
-    );
-    let conversation = Conversation::new("bench");
-    let stored = (0..messages)
-        .map(|i| {
-            let role = if i % 2 == 0 {
-                Role::User
-            } else {
-                Role::Assistant
-            };
-            StoredMessage {
-                id: format!("m{i}"),
-                conversation_id: conversation.id.clone(),
-                seq: i as i64,
-                parent_id: None,
-                role,
-                content: if thinking && role == Role::Assistant {
-                    vec![
-                        ContentBlock::Thinking {
-                            thinking: "The user asks about terns; ".repeat(20),
-                            signature: "EqQBCkgIARABGAIiQ".repeat(12),
-                        },
-                        ContentBlock::text(body(i)),
-                    ]
-                } else {
-                    vec![ContentBlock::text(body(i))]
-                },
-                model: (role == Role::Assistant).then(|| "claude-sonnet-4.6".to_owned()),
-                usage: Some(Usage {
-                    input_tokens: 100,
-                    output_tokens: 200,
-                    ..Default::default()
-                }),
-                stop_reason: None,
-                status: MessageStatus::Complete,
-                error: None,
-                response: None,
-                created_at: 1_700_000_000_000,
-                updated_at: 1_700_000_000_000,
-            }
-        })
-        .collect();
-    let _ = app.update(Action::OpenSaved {
-        conversation,
-        messages: stored,
-    });
-    app
-}
+mod support;
+use support::{CompareRig, body, conversation, conversation_with, settings};
 
 fn frame(c: &mut Criterion) {
     let mut group = c.benchmark_group("frame_200x50");
@@ -307,74 +223,14 @@ fn branches(c: &mut Criterion) {
 }
 
 /// A compare of three models at 200×50, each reply 20 KB in progress: one delta to every
-/// column and a redraw per iteration; and the same with one reply streaming alone, for the
-/// ratio (each column renders only its unfinished block again).
+/// column and a redraw per iteration; and the same with one reply streaming beside an idle
+/// one, for the ratio (each column renders only its unfinished block again).
 fn compare_columns(c: &mut Criterion) {
-    for models in [
-        &["claude-haiku-4.5", "claude-opus-4.6", "claude-sonnet-4.5"][..],
-        &["claude-haiku-4.5", "claude-opus-4.6"][..],
-    ] {
-        let mut app = conversation(10);
-        let mut view = ViewState::new(tern::render::Theme::default(), time::UtcOffset::UTC);
-        let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
-        let press =
-            |app: &mut App, code| app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-        for ch in format!("/compare {}", models.join(" ")).chars() {
-            let _ = press(&mut app, KeyCode::Char(ch));
-        }
-        let _ = press(&mut app, KeyCode::Enter);
-        let _ = press(&mut app, KeyCode::Char('q'));
-        let effects = press(&mut app, KeyCode::Enter);
-        let requests: Vec<_> = effects
-            .iter()
-            .filter_map(|e| match e {
-                Effect::Send {
-                    conversation,
-                    request,
-                    ..
-                } => Some((conversation.clone(), *request)),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(requests.len(), models.len());
-        // With two models only the first streams: one column's cost beside the others'.
-        let streaming = if models.len() == 3 { 3 } else { 1 };
-        let send = |app: &mut App, i: usize, text: &str| {
-            let (conversation, request) = requests[i].clone();
-            app.update(Action::Api {
-                conversation,
-                request,
-                event: ApiEvent::Text(text.to_owned()),
-            })
-        };
-        for i in 0..streaming {
-            let mut fed = 0;
-            let mut k = 0;
-            while fed < 20_000 {
-                let chunk = body(k);
-                fed += chunk.len();
-                send(&mut app, i, &chunk);
-                k += 1;
-            }
-        }
-        terminal.draw(|f| draw(&app, &mut view, f)).unwrap();
-        let mut n = 0u64;
+    for (models, streaming) in [(3, 3), (2, 1)] {
+        let mut rig = CompareRig::new(models, streaming);
         c.bench_function(
             &format!("compare_{streaming}_streaming_delta_and_redraw_200x50"),
-            |b| {
-                b.iter(|| {
-                    n += 1;
-                    let delta = if n.is_multiple_of(40) {
-                        " end.\n\nNext "
-                    } else {
-                        " the tern dives"
-                    };
-                    for i in 0..streaming {
-                        send(&mut app, i, black_box(delta));
-                    }
-                    terminal.draw(|f| draw(&app, &mut view, f)).unwrap();
-                })
-            },
+            |b| b.iter(|| rig.frame()),
         );
     }
 }
