@@ -759,17 +759,77 @@ fn compare_takes_no_model_flag() {
     assert!(server.requests().is_empty());
 }
 
-#[test]
-fn compare_stopped_by_sigint_saves_every_partial_reply_as_stopped() {
-    use tern::store::{MessageStatus, Store};
+/// `tern -p --compare` of two models, each streaming `words` words slowly; the server, the
+/// home and the running child.
+fn compare_slowly(words: usize) -> (FakeServer, Home, std::process::Child) {
     let server = server(None);
     let home = Home::new(&server.base_url());
-    let mut child = home.spawn(&[
+    let child = home.spawn(&[
         "-p",
         "--compare",
         "claude-haiku-4.5,claude-opus-4.6",
-        "scenario:slow words:400",
+        &format!("scenario:slow words:{words}"),
     ]);
+    (server, home, child)
+}
+
+#[test]
+fn compare_sections_stream_live_and_never_interleave() {
+    let (_server, home, mut child) = compare_slowly(60);
+    // Read until the first label and some text after it have come (the prose has no newline
+    // before its end).
+    let mut pipe = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let has_text = |seen: &[u8]| {
+        let seen = String::from_utf8_lossy(seen);
+        seen.split_once(" ──\n")
+            .is_some_and(|(_, after)| !after.trim().is_empty())
+    };
+    while !has_text(&seen) {
+        let mut chunk = [0u8; 256];
+        let n = std::io::Read::read(&mut pipe, &mut chunk).unwrap();
+        assert!(
+            n > 0,
+            "stdout ended early: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    assert!(seen.starts_with("── claude-".as_bytes()));
+    // Sixty words at 50 ms each take seconds: the first reply is on stdout while both stream.
+    let (_, tree) = the_tree(&home);
+    for reply in &tree[1..] {
+        assert_eq!(
+            reply.status,
+            tern::store::MessageStatus::Streaming,
+            "the first reply is written as it comes, not once it has ended"
+        );
+    }
+    std::io::Read::read_to_end(&mut pipe, &mut seen).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(seen).unwrap();
+    let (_, tree) = the_tree(&home);
+    for reply in &tree[1..] {
+        let model = reply.model.as_deref().unwrap();
+        let text = tern::api::types::plain_text(&reply.content);
+        let section = format!("── {model} ──\n{text}\n\n");
+        assert!(
+            stdout.contains(&section),
+            "{model}, whole and apart: {stdout}"
+        );
+    }
+    assert_eq!(stdout.matches("── claude-").count(), 2, "{stdout}");
+}
+
+#[test]
+fn compare_stopped_by_sigint_saves_every_partial_reply_as_stopped() {
+    use tern::store::{MessageStatus, Store};
+    let (_server, home, mut child) = compare_slowly(400);
     // Wait until both replies have saved some text (progress is saved while they stream).
     let saved_text = || -> bool {
         let Ok(store) = Store::open_readonly(home.store_path()) else {

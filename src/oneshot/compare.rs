@@ -7,9 +7,11 @@
 //! progress and outcome, as a single `-p` saves its one reply; the active path ends on the
 //! first model's reply.
 //!
-//! Output is written only when a reply has finished, so replies never interleave: a labelled
-//! section per reply in order of arrival, one JSON object per line (`--json`), or, with
-//! `--columns` on a terminal, columns side by side once all have finished. Model text reaches
+//! Replies never interleave. As labelled sections they stream: the first reply to bring text
+//! writes live under its label, the others keep theirs until it ends, then follow in the order
+//! their text came (see [`Stage`]). One JSON object per line (`--json`) is written as each
+//! reply finishes; `--columns` on a terminal prints the columns side by side once all have
+//! finished, since a column cannot grow under text already written. Model text reaches
 //! stdout through [`crate::sanitize`] as the rest of `-p` does: exact in a pipe, cleaned on a
 //! terminal.
 //!
@@ -285,19 +287,25 @@ impl Answer {
     }
 }
 
-/// Collects one reply's text, noting when the first of it came.
-struct Section {
+/// Collects one reply's text, noting when the first of it came, and passes it to the stage
+/// when there is one.
+struct Section<'a> {
+    index: usize,
+    stage: Option<&'a RefCell<Stage>>,
     started: Instant,
     first_token: Option<Duration>,
     text: String,
 }
 
-impl Sink for Section {
+impl Sink for Section<'_> {
     fn write(&mut self, text: &str) -> std::io::Result<()> {
         if !text.is_empty() {
             self.first_token
                 .get_or_insert_with(|| self.started.elapsed());
             self.text.push_str(text);
+            if let Some(stage) = self.stage {
+                stage.borrow_mut().write(self.index, text)?;
+            }
         }
         Ok(())
     }
@@ -326,9 +334,12 @@ async fn ask(
     stream: bool,
     mut stop: watch::Receiver<Option<Interrupt>>,
     log: &RefCell<Option<CompareLog>>,
+    stage: Option<&RefCell<Stage>>,
 ) -> (usize, Answer) {
     let model = request.model.clone();
     let mut section = Section {
+        index,
+        stage,
         started: Instant::now(),
         first_token: None,
         text: String::new(),
@@ -478,10 +489,25 @@ pub async fn run(
         )
     });
     let log = RefCell::new(log);
+    let stage = (layout == Layout::Sections).then(|| {
+        RefCell::new(Stage::new(
+            requests.iter().map(|r| r.model.clone()).collect(),
+        ))
+    });
     let mut pending: FuturesUnordered<_> = requests
         .iter()
         .enumerate()
-        .map(|(i, request)| ask(client, i, request, stream, stop_rx.clone(), &log))
+        .map(|(i, request)| {
+            ask(
+                client,
+                i,
+                request,
+                stream,
+                stop_rx.clone(),
+                &log,
+                stage.as_ref(),
+            )
+        })
         .collect();
     let mut answers: Vec<Option<Answer>> = requests.iter().map(|_| None).collect();
     let mut interrupted = None;
@@ -498,16 +524,18 @@ pub async fn run(
                 None => break,
             },
         };
-        report(&answer);
+        if stage.is_none() {
+            report(&answer);
+        }
         if output_error.is_none() {
             let conversation = ids.as_ref().map(|(c, _)| c.as_str());
             let message = ids.as_ref().map(|(_, m)| m[index].as_str());
-            let shown = match layout {
-                Layout::Sections => print_section(&answer),
-                Layout::Json => {
+            let shown = match (layout, &stage) {
+                (Layout::Sections, Some(stage)) => stage.borrow_mut().finish(index, &answer),
+                (Layout::Json, _) => {
                     crate::sanitize::print_json(&answer.json(conversation, message).to_string())
                 }
-                Layout::Columns { .. } => Ok(()),
+                _ => Ok(()),
             };
             if let Err(e) = shown {
                 // Nobody reads on: stop the others, whose replies are saved as stopped.
@@ -518,6 +546,10 @@ pub async fn run(
         answers[index] = Some(answer);
     }
     drop(pending);
+    if let Some(stage) = stage {
+        // The sections not shown because writing failed: their summaries still go to stderr.
+        stage.into_inner().report_unshown();
+    }
     if let Some(log) = log.into_inner() {
         log.close();
     }
@@ -534,15 +566,185 @@ pub async fn run(
     }
 }
 
-/// The stderr line for a finished reply: its summary, or its error.
+/// The stderr lines for a finished reply: its summary, or its error.
 fn report(answer: &Answer) {
-    if let Some(e) = answer.api_error() {
-        crate::term_eprintln!("tern: error: {}: {e} — {}", answer.model, e.advice());
-        if answer.first_token.is_some() {
-            crate::term_eprintln!("tern: {}", answer.summary());
+    for line in report_lines(answer) {
+        crate::term_eprintln!("{line}");
+    }
+}
+
+fn report_lines(answer: &Answer) -> Vec<String> {
+    let summary = format!("tern: {}", answer.summary());
+    match answer.api_error() {
+        Some(e) => {
+            let error = format!("tern: error: {}: {e} — {}", answer.model, e.advice());
+            if answer.first_token.is_some() {
+                vec![error, summary]
+            } else {
+                vec![error]
+            }
         }
-    } else {
-        crate::term_eprintln!("tern: {}", answer.summary());
+        None => vec![summary],
+    }
+}
+
+/// Stdout for the sections layout: who writes live and what the others keep meanwhile.
+///
+/// The first reply to bring text takes the stage: its label, then its text as it comes. The
+/// others keep their text until the live one ends; then they follow in the order their text
+/// came (a reply that failed before any text, in the order it ended): one that has ended is
+/// printed whole, and the first still streaming catches up and goes on live. A reply's stderr
+/// summary is written when its section closes, so it never lands inside another's text.
+struct Stage {
+    live: Option<usize>,
+    out: crate::sanitize::TermStream,
+    ends_with_newline: bool,
+    sections: Vec<Staged>,
+    arrivals: u64,
+}
+
+/// One reply's part of the [`Stage`].
+struct Staged {
+    model: String,
+    /// Text not yet written.
+    kept: String,
+    /// When its first text came (or it ended without any), in arrival order.
+    arrived: Option<u64>,
+    /// Once the reply has ended: the line saying how (if not plainly), and its summary.
+    ended: Option<(Option<String>, Vec<String>)>,
+    shown: bool,
+}
+
+impl Stage {
+    fn new(models: Vec<String>) -> Self {
+        Stage {
+            live: None,
+            out: crate::sanitize::TermStream::stdout(),
+            ends_with_newline: true,
+            sections: models
+                .into_iter()
+                .map(|model| Staged {
+                    model,
+                    kept: String::new(),
+                    arrived: None,
+                    ended: None,
+                    shown: false,
+                })
+                .collect(),
+            arrivals: 0,
+        }
+    }
+
+    fn arrive(&mut self, index: usize) {
+        let next = self.arrivals;
+        if self.sections[index].arrived.is_none() {
+            self.sections[index].arrived = Some(next);
+            self.arrivals += 1;
+        }
+    }
+
+    /// Text from the reply at `index`: written if it is live (or nobody is), kept otherwise.
+    fn write(&mut self, index: usize, text: &str) -> std::io::Result<()> {
+        self.arrive(index);
+        match self.live {
+            Some(live) if live == index => self.emit(text),
+            Some(_) => {
+                self.sections[index].kept.push_str(text);
+                Ok(())
+            }
+            None => {
+                self.sections[index].kept.push_str(text);
+                self.go_live(index)
+            }
+        }
+    }
+
+    /// The reply at `index` ended: its section closes if it is live, and the next goes on.
+    fn finish(&mut self, index: usize, answer: &Answer) -> std::io::Result<()> {
+        self.arrive(index);
+        self.sections[index].ended = Some((ending(answer), report_lines(answer)));
+        match self.live {
+            Some(live) if live == index => {
+                self.close(index)?;
+                self.hand_over()
+            }
+            Some(_) => Ok(()),
+            None => self.hand_over(),
+        }
+    }
+
+    /// Sections in arrival order while the stage is free: ended ones whole, then the first
+    /// still streaming goes live.
+    fn hand_over(&mut self) -> std::io::Result<()> {
+        while self.live.is_none() {
+            let Some(next) = (0..self.sections.len())
+                .filter(|&i| !self.sections[i].shown)
+                .filter_map(|i| Some((self.sections[i].arrived?, i)))
+                .min()
+                .map(|(_, i)| i)
+            else {
+                return Ok(());
+            };
+            self.go_live(next)?;
+            if self.sections[next].ended.is_some() {
+                self.close(next)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `── MODEL ──`, then what the reply at `index` has kept; it writes live from now on.
+    fn go_live(&mut self, index: usize) -> std::io::Result<()> {
+        self.live = Some(index);
+        // A fresh sanitizer: one reply's unfinished escape never reaches into the next.
+        self.out = crate::sanitize::TermStream::stdout();
+        let label = format!("── {} ──\n", self.sections[index].model);
+        self.emit(&label)?;
+        let kept = std::mem::take(&mut self.sections[index].kept);
+        self.emit(&kept)
+    }
+
+    /// The end of the live section: a newline if the text had none, how it ended, a blank
+    /// line; then its summary on stderr.
+    fn close(&mut self, index: usize) -> std::io::Result<()> {
+        self.live = None;
+        self.sections[index].shown = true;
+        let (line, summary) = self.sections[index].ended.take().unwrap_or_default();
+        let mut tail = String::new();
+        if !self.ends_with_newline {
+            tail.push('\n');
+        }
+        if let Some(line) = line {
+            tail.push_str(&line);
+            tail.push('\n');
+        }
+        tail.push('\n');
+        let written = self.emit(&tail);
+        for line in summary {
+            crate::term_eprintln!("{line}");
+        }
+        written
+    }
+
+    fn emit(&mut self, text: &str) -> std::io::Result<()> {
+        let written = self.out.write(text)?;
+        if let Some(last) = written.chars().last() {
+            self.ends_with_newline = last == '\n';
+        }
+        Ok(())
+    }
+
+    /// Summaries of replies whose sections were never shown (stdout went away first).
+    fn report_unshown(self) {
+        for section in self.sections.into_iter().filter(|s| !s.shown) {
+            for line in section
+                .ended
+                .map(|(_, summary)| summary)
+                .unwrap_or_default()
+            {
+                crate::term_eprintln!("{line}");
+            }
+        }
     }
 }
 
@@ -561,20 +763,13 @@ fn ending(answer: &Answer) -> Option<String> {
     }
 }
 
-/// `── MODEL ──`, the reply, and how it ended if not plainly; a blank line after.
+/// One ended reply as a section (its summary is already on stderr).
 fn print_section(answer: &Answer) -> std::io::Result<()> {
-    let mut out = crate::sanitize::TermText::stdout();
-    out.push(&format!("── {} ──\n", answer.model));
-    out.push(&answer.text);
-    if !answer.text.is_empty() && !answer.text.ends_with('\n') {
-        out.push("\n");
-    }
-    if let Some(line) = ending(answer) {
-        out.push(&line);
-        out.push("\n");
-    }
-    out.push("\n");
-    out.print()
+    let mut stage = Stage::new(vec![answer.model.clone()]);
+    stage.arrive(0);
+    stage.sections[0].kept = answer.text.clone();
+    stage.sections[0].ended = Some((ending(answer), Vec::new()));
+    stage.hand_over()
 }
 
 /// The narrowest column worth printing; below it the replies are printed as sections.
