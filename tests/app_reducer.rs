@@ -2694,6 +2694,14 @@ fn shift_r_in_selection_regenerates_with_the_model_picked() {
     let _ = io(app.update(ctrl('s')));
     let _ = io(app.update(key(KeyCode::Char('R'))));
     assert!(matches!(app.overlay, Overlay::ModelPicker(_)));
+    // The picker says what the pick is for.
+    let mut view = tern::ui::ViewState::new(tern::render::Theme::default(), time::UtcOffset::UTC);
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+    terminal
+        .draw(|frame| tern::ui::draw(&app, &mut view, frame))
+        .unwrap();
+    let screen = common::screen_text(terminal.backend().buffer());
+    assert!(screen.contains("Regenerate the reply with"), "{screen}");
     type_str(&mut app, "claude-opus-4.6");
     let (_, _, body) = the_send(&io(app.update(key(KeyCode::Enter))));
     assert_eq!(body.model, "claude-opus-4.6");

@@ -102,15 +102,12 @@ pub(super) fn draw_models(
     } else {
         format!("not in the list · Enter uses “{typed}” as typed")
     };
-    draw(
-        "Model for the next turn",
-        picker,
-        &items,
-        &no_match,
-        theme,
-        area,
-        buf,
-    );
+    let title = if app.pane().regen_after_pick.is_some() {
+        "Regenerate the reply with"
+    } else {
+        "Model for the next turn"
+    };
+    draw(title, picker, &items, &no_match, theme, area, buf);
 }
 
 /// The code-block picker: the blocks of the conversation whose label matches the filter.
