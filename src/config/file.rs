@@ -42,6 +42,12 @@ pub struct FileConfig {
     pub prompt_cache: Option<super::PromptCache>,
     pub extra_body: Option<toml::Table>,
     pub auth: Option<crate::api::AuthScheme>,
+    pub mcp_servers: Option<BTreeMap<String, super::tools::FileMcpServer>>,
+    /// `auto`, `any`, `none` or a tool's name.
+    pub tool_choice: Option<String>,
+    pub disable_parallel_tool_use: Option<bool>,
+    pub max_tool_steps: Option<u32>,
+    pub tool_result_max_bytes: Option<usize>,
 }
 
 /// A `[models.ID]` table: what the file says of one model.

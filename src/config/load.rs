@@ -77,6 +77,23 @@ impl Config {
         }
         let extra_body = extra_body(file.extra_body.take(), &mut warnings);
         let secs = |value: Option<u64>, default| Duration::from_secs(value.unwrap_or(default));
+        let tools = super::ToolConfig {
+            servers: super::tools::servers(file.mcp_servers.take())?,
+            tool_choice: match file.tool_choice.take() {
+                Some(word) => {
+                    super::ToolChoice::parse(&word).map_err(|message| ConfigError::Invalid {
+                        field: "tool_choice",
+                        message,
+                    })?
+                }
+                None => super::ToolChoice::Auto,
+            },
+            disable_parallel_tool_use: file.disable_parallel_tool_use.unwrap_or(false),
+            max_tool_steps: file.max_tool_steps.unwrap_or(super::DEFAULT_MAX_TOOL_STEPS),
+            tool_result_max_bytes: file
+                .tool_result_max_bytes
+                .unwrap_or(super::DEFAULT_TOOL_RESULT_MAX_BYTES),
+        };
         let config = Config {
             base_url: crate::api::client::normalize_base_url(
                 &env("APIFREE_BASE_URL")
@@ -130,6 +147,7 @@ impl Config {
                 .or(file.theme)
                 .unwrap_or_else(|| "dark".to_owned()),
             keys: file.keys.unwrap_or_default(),
+            tools,
             file: path,
             warnings,
         };
@@ -175,6 +193,12 @@ impl Config {
         }
         if let Err(message) = self.request.thinking.check(self.max_tokens) {
             return invalid("thinking", &message);
+        }
+        if self.tools.max_tool_steps == 0 {
+            return invalid("max_tool_steps", "must be at least 1");
+        }
+        if self.tools.tool_result_max_bytes < 1024 {
+            return invalid("tool_result_max_bytes", "must be at least 1024");
         }
         if self.request.top_k == Some(0) {
             return invalid("top_k", "must be at least 1");

@@ -3,7 +3,8 @@
 //! One file per concern, so a new setting touches the file's fields (`file.rs`) and the merge
 //! (`load.rs`) and nothing else: `models.rs` (the known models and their prices), `key.rs`
 //! (where the API key comes from), `cleartext.rs` (the plain-http warning), `request.rs`
-//! (thinking, effort and the API's rules for them). This file holds the
+//! (thinking, effort and the API's rules for them), `tools.rs` (MCP servers, the tool loop).
+//! This file holds the
 //! resolved [`Config`], the flags, the error and the defaults. The API key is resolved lazily
 //! (it may come from `api_key_command`) and only ever lives in an [`ApiKey`], whose `Debug` is
 //! redacted.
@@ -16,6 +17,7 @@ mod models;
 mod request;
 #[cfg(test)]
 mod tests;
+mod tools;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -31,6 +33,10 @@ pub use models::{
 pub use request::{
     Capabilities, Effort, MIN_THINKING_BUDGET, PromptCache, ServiceTier, THINKING_TOP_P, Thinking,
     apply_rules, fallback_budget,
+};
+pub use tools::{
+    Approval, DEFAULT_MAX_TOOL_STEPS, DEFAULT_TOOL_RESULT_MAX_BYTES, FileMcpServer, MAX_TOOL_NAME,
+    McpServerConfig, McpTransport, TOOL_NAME_SEPARATOR, ToolChoice, ToolConfig,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://api.apifree.ai";
@@ -101,6 +107,8 @@ pub struct Config {
     pub models: Vec<ModelSpec>,
     pub theme: String,
     pub keys: BTreeMap<String, String>,
+    /// MCP servers and the tool loop's settings.
+    pub tools: ToolConfig,
     /// The file that was read, if any.
     pub file: Option<PathBuf>,
     /// Things the user should hear about (e.g. a world-readable file holding a key).
