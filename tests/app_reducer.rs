@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
+#[path = "app_reducer/tool_loop.rs"]
+mod tool_loop;
 
 use std::time::{Duration, Instant};
 

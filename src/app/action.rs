@@ -142,6 +142,23 @@ pub enum Action {
     /// An earlier run found the endpoint without count_tokens (sent once at startup, from the
     /// store): no count is asked for.
     CountTokensAbsent,
+    /// The MCP servers have started (those that could): their tools (answers
+    /// `Effect::StartTools`).
+    ToolsReady {
+        /// Every tool of the servers that are up.
+        tools: Vec<super::tools::Tool>,
+        /// One line per server that failed to start, for the user.
+        problems: Vec<String>,
+    },
+    /// A tool call ended (answers `Effect::CallTool`; a cancelled call is not answered).
+    ToolFinished {
+        /// The conversation whose reply made the call.
+        conversation: String,
+        /// The `tool_use` id.
+        call: String,
+        /// The result, or why there is none (the call failed, its server is down).
+        result: Result<super::tools::ToolOutcome, String>,
+    },
 }
 
 /// The endpoint's answer to a token count.
@@ -252,6 +269,24 @@ pub enum Effect {
         prompt: String,
         /// The request that would be sent with `prompt` next.
         body: MessagesRequest,
+    },
+    /// Start the configured MCP servers in the background; answer with `Action::ToolsReady`.
+    StartTools,
+    /// Run a tool; answer with `Action::ToolFinished`.
+    CallTool {
+        /// The conversation whose reply made the call, carried back.
+        conversation: String,
+        /// The `tool_use` id, carried back.
+        call: String,
+        /// The tool's name as the model sees it (`server__tool`).
+        name: String,
+        /// Its arguments (a JSON object).
+        arguments: serde_json::Map<String, serde_json::Value>,
+    },
+    /// Cancel a running tool call (its server is told); nothing is answered.
+    CancelTool {
+        /// The `tool_use` id.
+        call: String,
     },
 }
 

@@ -64,6 +64,8 @@ pub fn request_messages<'a>(
     let mut answers: Vec<Vec<ContentBlock>> = Vec::new();
     // The last reply to the prompts so far was a refusal.
     let mut refused = false;
+    // The tool calls of the reply sent last: the next user turn's results answer them.
+    let mut calls: Vec<String> = Vec::new();
     for turn in turns {
         match turn.role {
             Role::User => {
@@ -77,7 +79,8 @@ pub fn request_messages<'a>(
                 if refused {
                     prompts.clear();
                 } else if let Some(answer) = answer {
-                    out.push(user_turn(&prompts));
+                    out.push(user_turn(&prompts, &calls));
+                    calls = call_ids(&answer);
                     out.push(RequestMessage::assistant_blocks(answer));
                     prompts.clear();
                 }
@@ -100,9 +103,32 @@ pub fn request_messages<'a>(
         }
     }
     if !prompts.is_empty() {
-        out.push(user_turn(&prompts));
+        out.push(user_turn(&prompts, &calls));
     }
     out
+}
+
+/// The ids of a reply's `tool_use` blocks.
+fn call_ids(answer: &[ContentBlock]) -> Vec<String> {
+    answer
+        .iter()
+        .filter_map(|b| match b {
+            ContentBlock::ToolUse { id, .. } => Some(id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A `tool_result` block, and the call it answers.
+fn result_for(block: &ContentBlock) -> Option<&str> {
+    match block {
+        ContentBlock::Unknown(v)
+            if v.get("type").and_then(Value::as_str) == Some("tool_result") =>
+        {
+            Some(v.get("tool_use_id").and_then(Value::as_str).unwrap_or(""))
+        }
+        _ => None,
+    }
 }
 
 /// How a reply is continued.
@@ -268,10 +294,20 @@ fn answered_tools(answer: Vec<ContentBlock>, next_user: &[ContentBlock]) -> Vec<
 }
 
 /// One user turn from the prompts it answers: their blocks in order, two plain texts next to
-/// each other joined by a blank line, and a lone plain text sent as a string.
-fn user_turn(prompts: &[&[ContentBlock]]) -> RequestMessage {
-    let mut blocks: Vec<ContentBlock> = Vec::new();
+/// each other joined by a blank line, and a lone plain text sent as a string. Tool results
+/// go first, and only those answering `calls` (the reply before): a result whose call was
+/// left out would be refused.
+fn user_turn(prompts: &[&[ContentBlock]], calls: &[String]) -> RequestMessage {
+    let mut blocks: Vec<ContentBlock> = prompts
+        .iter()
+        .flat_map(|p| p.iter())
+        .filter(|b| result_for(b).is_some_and(|id| calls.iter().any(|c| c == id)))
+        .cloned()
+        .collect();
     for block in prompts.iter().flat_map(|p| p.iter()) {
+        if result_for(block).is_some() {
+            continue;
+        }
         match (blocks.last_mut(), block) {
             (_, ContentBlock::Text { text, .. }) if text.is_empty() => {}
             (

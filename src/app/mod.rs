@@ -16,6 +16,7 @@ mod keymap;
 mod overlay;
 mod pane;
 mod state;
+pub mod tools;
 mod tree;
 mod update;
 

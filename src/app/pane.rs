@@ -51,6 +51,8 @@ pub struct ChatMessage {
     pub thought_for: Option<std::time::Duration>,
     /// Its place among its siblings and how many there are (`‹2/3›`), when it has any.
     pub branch: Option<(usize, usize)>,
+    /// A reply's tool calls while the loop asks about and runs them (see `tools`).
+    pub calls: Vec<super::tools::ToolCall>,
 }
 
 impl ChatMessage {
@@ -65,6 +67,7 @@ impl ChatMessage {
             error,
             thought_for: None,
             branch: None,
+            calls: Vec::new(),
         }
     }
 
@@ -224,6 +227,18 @@ pub struct Pane {
     /// The replies of the last compared prompt, side by side until one is picked or the
     /// next prompt is sent.
     pub columns: Vec<Column>,
+    /// What the requests' `tool_choice` says (`/tools`).
+    pub tool_choice: crate::config::ToolChoice,
+    /// Tools the user allowed for the rest of this conversation (`a`).
+    pub always_allowed: std::collections::BTreeSet<String>,
+    /// The prompt was sent while the tools were starting: its reply starts once they are up.
+    pub waiting_for_tools: bool,
+    /// Model turns taken by the tool loop since the last prompt (or the last go-ahead).
+    pub tool_steps: u32,
+    /// The loop reached `max_tool_steps`: Enter on an empty input goes on.
+    pub tool_cap_reached: bool,
+    /// The call whose arguments are being edited in the input (`e`).
+    pub editing_call: Option<String>,
 }
 
 /// One model's reply of a compare.
@@ -280,13 +295,15 @@ impl Pane {
         conversation.params.effort = settings.request.effort;
         conversation.params.top_k = settings.request.top_k;
         conversation.params.stop_sequences = settings.request.stop_sequences.clone();
-        Pane::with(
+        let mut pane = Pane::with(
             conversation,
             settings.default_model.clone(),
             false,
             Vec::new(),
             now,
-        )
+        );
+        pane.tool_choice = settings.tool_choice.clone();
+        pane
     }
 
     /// A pane for a saved conversation.
@@ -302,6 +319,7 @@ impl Pane {
             .unwrap_or_else(|| settings.default_model.clone());
         let leaf = conversation.active_leaf.clone();
         let mut pane = Pane::with(conversation, model, true, Vec::new(), now);
+        pane.tool_choice = settings.tool_choice.clone();
         pane.set_tree(messages, leaf.as_deref());
         pane
     }
@@ -336,6 +354,12 @@ impl Pane {
             regen_after_pick: None,
             compare: Vec::new(),
             columns: Vec::new(),
+            tool_choice: crate::config::ToolChoice::Auto,
+            always_allowed: Default::default(),
+            waiting_for_tools: false,
+            tool_steps: 0,
+            tool_cap_reached: false,
+            editing_call: None,
         }
     }
 
@@ -344,7 +368,19 @@ impl Pane {
     }
 
     pub fn is_busy(&self) -> bool {
-        self.phase != Phase::Idle || self.columns.iter().any(|c| c.request.is_some())
+        self.phase != Phase::Idle
+            || self.columns.iter().any(|c| c.request.is_some())
+            || self.waiting_for_tools
+            || self.tool_calls_open()
+    }
+
+    /// The last reply has calls still asked about or running.
+    pub fn tool_calls_open(&self) -> bool {
+        self.messages.last().is_some_and(|m| {
+            m.calls
+                .iter()
+                .any(|c| !matches!(c.state, super::tools::CallState::Done(_)))
+        })
     }
 
     /// The request running for this pane, if any.
@@ -473,10 +509,32 @@ impl Pane {
             ..Default::default()
         };
         settings.request.fixed_fields(&mut request);
+        self.offer_tools(settings, &mut request);
         let caps = crate::config::capabilities_of(&settings.models, model);
         let notes = crate::config::apply_rules(&mut request, params.thinking, params.effort, &caps);
         super::cache::place_cache_breakpoints(&mut request, settings.request.prompt_cache);
         (request, notes)
+    }
+}
+
+impl Pane {
+    /// The tools of the started servers, and the conversation's `tool_choice` when it is not
+    /// the API's default (a choice naming a tool that is not offered falls back to it).
+    fn offer_tools(&self, settings: &Settings, request: &mut MessagesRequest) {
+        use crate::config::ToolChoice;
+        if settings.tools.is_empty() {
+            return;
+        }
+        request.tools = Some(settings.tools.iter().map(|t| t.to_api()).collect());
+        let choice = match &self.tool_choice {
+            ToolChoice::Tool(name) if !settings.tools.iter().any(|t| &t.name == name) => {
+                &ToolChoice::Auto
+            }
+            choice => choice,
+        };
+        if *choice != ToolChoice::Auto || settings.disable_parallel_tool_use {
+            request.tool_choice = Some(choice.to_json(settings.disable_parallel_tool_use));
+        }
     }
 }
 

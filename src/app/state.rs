@@ -29,6 +29,17 @@ pub struct Settings {
     /// Thinking, effort, stop sequences, top_k (a new conversation's), and the fields every
     /// request carries.
     pub request: crate::config::RequestDefaults,
+    /// MCP servers are configured (their tools come once started).
+    pub tools_configured: bool,
+    /// A new conversation's `tool_choice`.
+    pub tool_choice: crate::config::ToolChoice,
+    pub disable_parallel_tool_use: bool,
+    /// Model turns one prompt may take in the tool loop before tern asks.
+    pub max_tool_steps: u32,
+    pub tool_result_max_bytes: usize,
+    /// The tools the started MCP servers offer (set when they are up): every request carries
+    /// them.
+    pub tools: Vec<super::tools::Tool>,
 }
 
 impl Settings {
@@ -45,6 +56,12 @@ impl Settings {
             base_url: config.base_url.clone(),
             config_file: crate::config::default_config_path().map(|p| p.display().to_string()),
             request: config.request_defaults(),
+            tools_configured: config.tools.servers.iter().any(|s| s.enabled),
+            tool_choice: config.tools.tool_choice.clone(),
+            disable_parallel_tool_use: config.tools.disable_parallel_tool_use,
+            max_tool_steps: config.tools.max_tool_steps,
+            tool_result_max_bytes: config.tools.tool_result_max_bytes,
+            tools: Vec::new(),
         }
     }
 }
@@ -132,12 +149,18 @@ pub struct App {
     pub screen: (u16, u16),
     /// The endpoint has no count_tokens: the app asks for no more counts.
     pub count_tokens_absent: bool,
+    pub tools_state: super::tools::ToolsState,
 }
 
 impl App {
     /// The app at `now` (`now_ms` the same moment in unix ms), its ids drawn from `ids`.
     pub fn new(settings: Settings, now: Instant, now_ms: i64, mut ids: Ids) -> App {
         let models = settings.models.iter().map(|m| m.id.clone()).collect();
+        let tools_state = if settings.tools_configured {
+            super::tools::ToolsState::NotStarted
+        } else {
+            super::tools::ToolsState::Off
+        };
         let settings = Arc::new(settings);
         let pane = Pane::new(&settings, now, ids.next_id(), now_ms);
         App {
@@ -162,6 +185,7 @@ impl App {
             scrolls: Vec::new(),
             screen: (0, 0),
             count_tokens_absent: false,
+            tools_state,
         }
     }
 

@@ -285,6 +285,22 @@ pub fn apply_rules(
         }),
     };
     if thinking.is_on() {
+        // Thinking forbids forced tool use: the model chooses instead.
+        let forced = request
+            .tool_choice
+            .as_ref()
+            .and_then(|c| c.get("type"))
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|kind| kind == "any" || kind == "tool");
+        if let Some(choice) = request.tool_choice.as_mut().filter(|_| forced) {
+            choice["type"] = serde_json::Value::from("auto");
+            if let Some(object) = choice.as_object_mut() {
+                object.remove("name");
+            }
+            notes.push(
+                "tool_choice sent as auto: thinking does not allow forcing a tool call".to_owned(),
+            );
+        }
         if let Some(t) = request.temperature.take() {
             notes.push(format!("temperature {t} is not sent: thinking takes none"));
         }

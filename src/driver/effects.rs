@@ -134,6 +134,14 @@ impl Driver {
                 prompt,
                 body,
             } => self.count_tokens(conversation, generation, prompt, body),
+            // The MCP driver lands next; until then no server starts.
+            Effect::StartTools => {
+                let _ = self.tx.send(Action::ToolsReady {
+                    tools: Vec::new(),
+                    problems: vec!["MCP servers are not started by this build yet".to_owned()],
+                });
+            }
+            Effect::CallTool { .. } | Effect::CancelTool { .. } => {}
             Effect::Quit | Effect::Editor(_) | Effect::Schedule { .. } => {}
         }
     }

@@ -32,5 +32,5 @@ pub use markdown::{CodeBlock, code_blocks, render_markdown};
 pub use server_tool::{server_tool_lines, source_lines};
 pub use stream::MarkdownStream;
 pub use theme::{Theme, ThemeError};
-pub use tool::tool_use_lines;
+pub use tool::{tool_call_state_lines, tool_result_lines, tool_use_lines};
 pub use wrap::{display_width, wrap_spans, wrap_spans_indented};

@@ -47,7 +47,7 @@ pub fn plain_lines(text: &str, width: u16, style: Style) -> Vec<Line<'static>> {
 pub fn message_lines(message: &ChatMessage, width: u16, ctx: &RenderCtx) -> Vec<Line<'static>> {
     let body_width = width.max(4).saturating_sub(2).max(2);
     let body = match message.role() {
-        Role::User => plain_lines(&message.text, body_width, ctx.theme.text),
+        Role::User => user_body(message, None, body_width, ctx.theme),
         Role::Assistant => reply_body(message, body_width, ctx.theme),
     };
     let mut lines = vec![header_line(message, ctx)];
@@ -112,8 +112,48 @@ pub(super) fn thinking_lines(
     lines
 }
 
+/// What the user sent: the text as typed, or the results of the tools the reply `before` it
+/// called (each named by its call, folded to a few lines).
+pub(super) fn user_body(
+    message: &ChatMessage,
+    before: Option<&ChatMessage>,
+    width: u16,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let results = crate::app::tools::results_of(&message.stored.content);
+    if results.is_empty() {
+        return plain_lines(&message.text, width, theme.text);
+    }
+    let name_of = |id: &str| {
+        before
+            .into_iter()
+            .flat_map(|m| m.stored.content.iter())
+            .find_map(|b| match b {
+                crate::api::ContentBlock::ToolUse { id: call, name, .. } if call == id => {
+                    Some(name.as_str())
+                }
+                _ => None,
+            })
+    };
+    let mut lines = Vec::new();
+    for (id, text, is_error) in results {
+        lines.extend(crate::render::tool_result_lines(
+            name_of(id),
+            &text,
+            is_error,
+            width,
+            theme,
+        ));
+    }
+    if !message.text.is_empty() {
+        lines.push(Line::default());
+        lines.extend(plain_lines(&message.text, width, theme.text));
+    }
+    lines
+}
+
 /// A finished reply: its server-tool calls (searches) one line each, its text as markdown,
-/// its tool calls, then the sources it cites.
+/// its tool calls (with where each stands while the loop runs), then the sources it cites.
 pub(super) fn reply_body(message: &ChatMessage, width: u16, theme: &Theme) -> Vec<Line<'static>> {
     let content = &message.stored.content;
     let mut lines = crate::render::server_tool_lines(content, width, theme);
@@ -127,6 +167,11 @@ pub(super) fn reply_body(message: &ChatMessage, width: u16, theme: &Theme) -> Ve
                 lines.push(Line::default());
             }
             lines.extend(crate::render::tool_use_lines(name, input, width, theme));
+            if let crate::api::ContentBlock::ToolUse { id, .. } = block
+                && let Some(call) = message.calls.iter().find(|c| &c.id == id)
+            {
+                lines.extend(crate::render::tool_call_state_lines(call, width, theme));
+            }
         }
     }
     let sources = crate::render::source_lines(content, width, theme);
@@ -270,6 +315,9 @@ pub(super) fn header_line(message: &ChatMessage, ctx: &RenderCtx) -> Line<'stati
     .unwrap_or_default();
     let mut spans = Vec::new();
     match message.role() {
+        Role::User if !crate::app::tools::results_of(&message.stored.content).is_empty() => {
+            spans.push(Span::styled("▌tool results", theme.dim));
+        }
         Role::User => spans.push(Span::styled("▌You", theme.user_label)),
         Role::Assistant => {
             let model = message

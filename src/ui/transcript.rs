@@ -20,7 +20,7 @@ use crate::render::{MarkdownStream, Theme, wrap};
 use crate::store::MessageStatus;
 
 use super::RenderCtx;
-use super::message::{header_line, indent, plain_lines, reply_body, status_lines, thinking_lines};
+use super::message::{header_line, indent, reply_body, status_lines, thinking_lines, user_body};
 use super::text::render_line;
 
 /// Top line of the viewport: message index and line within it.
@@ -160,7 +160,8 @@ impl PaneView {
                 },
             };
             entry.version = message.version;
-            self.render_into(&mut entry, message, pane.show_thinking, ctx);
+            let before = index.checked_sub(1).map(|i| &pane.messages[i]);
+            self.render_into(&mut entry, message, before, pane.show_thinking, ctx);
             self.entries[index] = Some(entry);
         }
         self.entries[index].as_ref().expect("entry filled above")
@@ -174,6 +175,7 @@ impl PaneView {
         &mut self,
         entry: &mut Entry,
         message: &ChatMessage,
+        before: Option<&ChatMessage>,
         show_thinking: bool,
         ctx: &RenderCtx,
     ) {
@@ -188,7 +190,7 @@ impl PaneView {
             .extend(thinking_lines(message, show_thinking, body_width, theme));
         match message.role() {
             Role::User => entry.head.extend(
-                plain_lines(&message.text, body_width, theme.text)
+                user_body(message, before, body_width, theme)
                     .into_iter()
                     .map(|l| indent(l, 2)),
             ),

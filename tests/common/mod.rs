@@ -27,6 +27,12 @@ pub fn settings(has_key: bool) -> Settings {
         base_url: "https://api.apifree.ai".to_owned(),
         config_file: Some("/home/user/.config/tern/config.toml".to_owned()),
         request: Default::default(),
+        tools_configured: false,
+        tool_choice: Default::default(),
+        disable_parallel_tool_use: false,
+        max_tool_steps: tern::config::DEFAULT_MAX_TOOL_STEPS,
+        tool_result_max_bytes: tern::config::DEFAULT_TOOL_RESULT_MAX_BYTES,
+        tools: Vec::new(),
     }
 }
 

@@ -3,7 +3,8 @@
 //! This file dispatches actions and holds what several concerns share (tabs, drafts, the
 //! second-press question, quitting); each concern has its own file: the input line and its
 //! key-bound commands (`input`), slash commands (`slash`), a turn and its stream (`stream`),
-//! the popups (`overlay`) and the saved-conversation browser (`browser`).
+//! the popups (`overlay`), the saved-conversation browser (`browser`) and the tool loop
+//! (`tools`).
 
 mod branch;
 mod browser;
@@ -13,6 +14,7 @@ mod input;
 mod overlay;
 mod slash;
 mod stream;
+mod tools;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
@@ -102,6 +104,12 @@ impl App {
                 prompt,
                 result,
             } => self.on_tokens_counted(&conversation, generation, &prompt, result),
+            Action::ToolsReady { tools, problems } => self.on_tools_ready(tools, problems, effects),
+            Action::ToolFinished {
+                conversation,
+                call,
+                result,
+            } => self.on_tool_finished(&conversation, &call, result, effects),
         }
     }
 
@@ -184,6 +192,9 @@ impl App {
         }
         if self.pane().selection.is_some() {
             self.on_selection_key(key, effects);
+            return;
+        }
+        if self.on_tool_key(key, effects) {
             return;
         }
         // F5..F8 stop one column of a compare while it streams, and pick it once it is done.

@@ -8,7 +8,7 @@ use crate::store::WriteCommand;
 
 impl App {
     /// `/system`, `/temp`, `/max`, `/top_p`, `/top_k`, `/think`, `/effort`, `/stop`, `/model`,
-    /// `/title`, `/continue`, `/regen`, `/edit`, `/branch`, `/compare`, `/pick`: one short arm per command, kept in one match so the list of commands is read
+    /// `/title`, `/continue`, `/regen`, `/edit`, `/branch`, `/compare`, `/pick`, `/tools`: one short arm per command, kept in one match so the list of commands is read
     /// in one place (the reason it is longer than the others).
     pub(super) fn slash_command(&mut self, rest: &str, effects: &mut Vec<Effect>) -> Slash {
         let (name, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
@@ -150,6 +150,7 @@ impl App {
                 // The input now holds the prompt to edit: it must not be cleared.
                 return Slash::Kept;
             }
+            "tools" => self.set_tool_choice(arg),
             "compare" => self.set_compare(arg),
             "pick" => self.pick(arg, effects),
             "branch" => match arg {
@@ -176,6 +177,44 @@ impl App {
                 Slash::Invalid
             }
         }
+    }
+
+    /// `/tools`: what the model is offered; `/tools auto|any|none|NAME`: the `tool_choice`
+    /// of this conversation's requests from now on.
+    fn set_tool_choice(&mut self, arg: &str) -> Result<String, String> {
+        use crate::app::tools::ToolsState;
+        let tools = &self.settings.tools;
+        let offered = match self.tools_state {
+            ToolsState::Off => "no MCP server is configured".to_owned(),
+            ToolsState::NotStarted => "the MCP servers start with the first prompt".to_owned(),
+            ToolsState::Starting => "the MCP servers are starting".to_owned(),
+            ToolsState::Ready if tools.is_empty() => "no tools are offered".to_owned(),
+            ToolsState::Ready => {
+                let names: Vec<String> = tools
+                    .iter()
+                    .map(|t| crate::sanitize::for_terminal(&t.name).into_owned())
+                    .collect();
+                format!("{} tools: {}", names.len(), names.join(" "))
+            }
+        };
+        if arg.is_empty() {
+            return Ok(format!(
+                "tool_choice {} · {offered}",
+                self.pane().tool_choice.label()
+            ));
+        }
+        let choice = crate::config::ToolChoice::parse(arg)?;
+        if let crate::config::ToolChoice::Tool(name) = &choice
+            && self.tools_state == ToolsState::Ready
+            && !tools.iter().any(|t| &t.name == name)
+        {
+            return Err(format!(
+                "no tool named {name} · usage: /tools auto|any|none|NAME · {offered}"
+            ));
+        }
+        let label = choice.label().to_owned();
+        self.pane_mut().tool_choice = choice;
+        Ok(format!("tool_choice {label}"))
     }
 
     /// Any id is accepted (gateways offer more than any list); an unlisted one is said so, and
@@ -210,9 +249,9 @@ impl App {
 }
 
 /// The slash commands, as listed when an unknown one is typed (aliases work but are not shown).
-pub(super) const SLASH_COMMANDS: [&str; 16] = [
+pub(super) const SLASH_COMMANDS: [&str; 17] = [
     "system", "temp", "top_p", "top_k", "max", "think", "effort", "stop", "model", "title",
-    "continue", "regen", "edit", "branch", "compare", "pick",
+    "continue", "regen", "edit", "branch", "compare", "pick", "tools",
 ];
 
 pub(super) fn parse_opt(

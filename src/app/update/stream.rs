@@ -14,6 +14,7 @@ impl App {
     pub(super) fn send(&mut self, effects: &mut Vec<Effect>) {
         let mut text = self.pane().input_text();
         if text.trim().is_empty() {
+            self.go_on_with_tools(effects);
             return;
         }
         if text.starts_with("//") {
@@ -75,7 +76,7 @@ impl App {
         pane.push_message(user);
         self.keep_draft(self.active, effects);
         if self.pane().compare.is_empty() {
-            self.start_reply(self.active, effects);
+            self.reply_when_tools_ready(self.active, effects);
         } else {
             self.start_compare(self.active, effects);
         }
@@ -267,6 +268,9 @@ impl App {
 
     /// Stop the pane's reply now, keeping what arrived, marked stopped.
     pub(super) fn stop(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        if self.stop_tool_loop(index, effects) {
+            return;
+        }
         let (now, now_ms) = (self.now, self.now_ms);
         let pane = &mut self.panes[index];
         let thinking_since = match pane.phase {
@@ -356,10 +360,18 @@ impl App {
                 message.stored.status = MessageStatus::Complete;
                 message.text = plain_text(&message.stored.content);
                 let paused = message.stored.stop_reason.as_deref() == Some("pause_turn");
+                let calls_tools = message.stored.stop_reason.as_deref() == Some("tool_use")
+                    && message
+                        .stored
+                        .content
+                        .iter()
+                        .any(|b| matches!(b, crate::api::ContentBlock::ToolUse { .. }));
                 self.end_reply(index, effects);
                 let resumes = continuing.map_or(0, |c| c.resumes);
                 if paused && resumes < MAX_AUTO_RESUMES {
                     self.continue_reply(index, Continuation::Resume, resumes + 1, effects);
+                } else if calls_tools && self.tools_state != crate::app::tools::ToolsState::Off {
+                    self.begin_tool_calls(index, effects);
                 }
             }
             ApiEvent::Failed { error, partial } => {
