@@ -331,11 +331,11 @@ fn the_help_overlay() {
 fn the_help_overlay_scrolled_to_the_end() {
     let mut screen = Screen::new(80, 24);
     screen.act(key(KeyCode::F(1)));
-    for _ in 0..5 {
+    for _ in 0..8 {
         screen.act(key(KeyCode::PageDown));
     }
     let text = screen.text();
-    assert!(text.contains("/title TEXT"), "{text}");
+    assert!(text.contains("/tools [auto|any|none|NAME]"), "{text}");
     insta::assert_snapshot!("help_end_80x24", screen.draw());
 }
 
@@ -850,6 +850,57 @@ fn a_tool_call_shows_its_name_and_input() {
     );
     assert!(text.contains(r#""unit": "celsius""#), "{text}");
     insta::assert_snapshot!("tool_call_80x24", screen.draw());
+}
+
+/// A screen whose MCP servers are up with one tool that asks before it runs.
+fn with_a_tool(width: u16, height: u16) -> Screen {
+    let mut settings = settings(true);
+    settings.tools_configured = true;
+    settings.tools = vec![tern::app::tools::Tool {
+        name: "files__read_file".into(),
+        description: Some("Read a file".into()),
+        input_schema: serde_json::json!({"type": "object"}),
+        runs_unasked: false,
+    }];
+    let mut screen = Screen::with_settings(width, height, settings);
+    screen.app.tools_state = tern::app::tools::ToolsState::Ready;
+    screen
+}
+
+#[test]
+fn a_tool_call_asks_runs_and_shows_its_result() {
+    for (width, height) in [(80, 24), (120, 40)] {
+        let mut screen = with_a_tool(width, height);
+        let request = screen.send("what do my notes say?");
+        screen.event(
+            request,
+            tool_reply(
+                "files__read_file",
+                serde_json::json!({"path": "/home/me/notes/todo.md"}),
+            ),
+        );
+        let asking = screen.text();
+        assert!(asking.contains("▶ run it?"), "{asking}");
+        insta::assert_snapshot!(format!("tool_call_asking_{width}x{height}"), asking);
+        let effects = screen.act(key(KeyCode::Char('y')));
+        assert!(effects.iter().any(|e| matches!(e, Effect::CallTool { .. })));
+        assert!(screen.text().contains("⋯ running"));
+        let conversation = screen.app.pane().id().to_owned();
+        let lines: Vec<String> = (1..=9).map(|i| format!("- item {i}")).collect();
+        screen.act(Action::ToolFinished {
+            conversation,
+            call: "toolu_1".into(),
+            result: Ok(tern::app::tools::ToolOutcome {
+                content: vec![serde_json::json!({"type": "text", "text": lines.join("\n")})],
+                is_error: false,
+                summary: lines.join("\n"),
+            }),
+        });
+        let result = screen.text();
+        assert!(result.contains("↳ files__read_file"), "{result}");
+        assert!(result.contains("… 3 more lines"), "{result}");
+        insta::assert_snapshot!(format!("tool_call_result_{width}x{height}"), result);
+    }
 }
 
 #[test]

@@ -29,7 +29,7 @@ const OTHER_KEYS: [(&str, &str); 5] = [
 ];
 
 /// The slash commands typed in the input.
-const SLASH_COMMANDS: [(&str, &str); 16] = [
+const SLASH_COMMANDS: [(&str, &str); 17] = [
     (
         "/system TEXT",
         "system prompt for this conversation (empty clears)",
@@ -76,7 +76,29 @@ const SLASH_COMMANDS: [(&str, &str); 16] = [
         "send each prompt to 2–4 models at once, side by side (F5…F8 stop, then pick, one)",
     ),
     ("/pick N", "go on with the compare's Nth reply"),
+    (
+        "/tools [auto|any|none|NAME]",
+        "the tools offered (MCP servers); how the model may call them",
+    ),
 ];
+
+/// The keys of a tool call waiting for the user.
+pub const TOOL_CALL_KEYS: [(&str, &str); 5] = [
+    ("y", "run the call once"),
+    (
+        "a",
+        "run it, and this tool without asking for the rest of the conversation",
+    ),
+    ("n", "refuse: the model is told the user declined"),
+    (
+        "e",
+        "edit its arguments (JSON) in the input; Enter runs, Esc goes back",
+    ),
+    ("Esc", "stop the tool loop (running calls are cancelled)"),
+];
+
+/// The heading over the tool call keys.
+const TOOL_CALL_HEADING: &str = "When a tool call waits:";
 
 /// The keys of message selection (entered with `select_messages`).
 pub const SELECTION_KEYS: [(&str, &str); 8] = [
@@ -161,6 +183,11 @@ pub fn lines(keymap: &KeyMap, styles: &HelpStyles, width: u16) -> Vec<Line<'stat
     lines.push(Line::default());
     lines.push(Line::from(Span::styled(SELECTION_HEADING, styles.heading)));
     for (keys, what) in SELECTION_KEYS {
+        lines.extend(row(keys, what));
+    }
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(TOOL_CALL_HEADING, styles.heading)));
+    for (keys, what) in TOOL_CALL_KEYS {
         lines.extend(row(keys, what));
     }
     lines.push(Line::default());

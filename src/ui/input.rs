@@ -76,14 +76,38 @@ pub(super) fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     pane.input.render(inner, buf);
     if pane.input.is_empty() && inner.width > 2 {
         let keys = &app.settings.keymap;
-        let hint = format!(
-            "Message — {} sends, {} adds a line, {} help",
-            keys.label(KeyAction::Send),
-            keys.label(KeyAction::Newline),
-            keys.label(KeyAction::Help)
-        );
+        let asking = pane.messages.last().is_some_and(|m| {
+            m.calls
+                .iter()
+                .any(|c| c.state == crate::app::tools::CallState::Asking)
+        });
+        let (hint, style) = if asking {
+            (
+                "A tool call waits — y run once · a always · n refuse · e edit · Esc stops"
+                    .to_owned(),
+                theme.warning,
+            )
+        } else if pane.tool_cap_reached {
+            (
+                format!(
+                    "The tool loop paused — {} goes on, or type a message",
+                    keys.label(KeyAction::Send)
+                ),
+                theme.warning,
+            )
+        } else {
+            (
+                format!(
+                    "Message — {} sends, {} adds a line, {} help",
+                    keys.label(KeyAction::Send),
+                    keys.label(KeyAction::Newline),
+                    keys.label(KeyAction::Help)
+                ),
+                theme.dim,
+            )
+        };
         let width = usize::from(inner.width - 1);
-        Line::from(Span::styled(fit(&hint, width), theme.dim))
+        Line::from(Span::styled(fit(&hint, width), style))
             .render(Rect::new(inner.x + 1, inner.y, inner.width - 1, 1), buf);
     }
 }

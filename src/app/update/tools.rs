@@ -140,17 +140,20 @@ impl App {
                 .messages
                 .last()
                 .and_then(|m| m.calls.iter().find(|c| c.state == CallState::Asking));
-            if let Some(call) = asking {
-                let name = crate::sanitize::for_terminal(&call.name).into_owned();
-                self.notify(Notice::info(format!(
-                    "run {name}? y once · a always · n refuse · e edit · Esc stops"
-                )));
-            }
+            let notice = match asking {
+                Some(call) => format!(
+                    "run {}? y once · a always · n refuse · e edit · Esc stops",
+                    crate::sanitize::for_terminal(&call.name)
+                ),
+                None => "running the tool calls · Esc stops".to_owned(),
+            };
+            self.notify(Notice::info(notice));
             return;
         }
         if !self.save_results(index, effects) {
             return;
         }
+        self.notice = None;
         let max_steps = self.settings.max_tool_steps;
         let pane = &mut self.panes[index];
         if pane.tool_steps >= max_steps {
