@@ -403,6 +403,42 @@ mod tests {
 
     use Role::{Assistant as A, User as U};
 
+    fn call(id: &str) -> ContentBlock {
+        block(json!({"type": "tool_use", "id": id, "name": "files__read", "input": {}}))
+    }
+
+    fn result(id: &str) -> ContentBlock {
+        block(json!({"type": "tool_result", "tool_use_id": id, "content": "ok"}))
+    }
+
+    #[test]
+    fn tool_results_answer_the_calls_before_them_and_go_first() {
+        // A loop stopped after its results: the next prompt joins them, results first.
+        let turns = [
+            (U, text("read it")),
+            (A, vec![ContentBlock::text("Looking."), call("toolu_1")]),
+            (U, vec![result("toolu_1")]),
+            (U, text("thanks")),
+        ];
+        let sent = send(&turns);
+        assert_eq!(sent.len(), 3);
+        let last = blocks_of(&sent[2]);
+        assert_eq!(last[0]["type"], "tool_result");
+        assert_eq!(last[1]["text"], "thanks");
+        // A result whose call is not sent (its reply was replaced by a retry without
+        // calls) would be refused: it is left out.
+        let turns = [
+            (U, text("read it")),
+            (A, vec![call("toolu_1")]),
+            (A, text("I cannot read files.")),
+            (U, vec![result("toolu_1")]),
+            (U, text("ok")),
+        ];
+        let sent = send(&turns);
+        let last = blocks_of(sent.last().unwrap());
+        assert!(last.iter().all(|b| b["type"] != "tool_result"), "{last:?}");
+    }
+
     #[test]
     fn replies_with_text_are_sent_whatever_ended_them() {
         assert_eq!(
