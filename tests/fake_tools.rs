@@ -298,3 +298,290 @@ async fn a_tool_result_has_the_api_shape() {
     )
     .await;
 }
+
+/// One SSE event's parsed `data:`.
+fn parse_sse(text: &str) -> Vec<Value> {
+    text.split("\n\n")
+        .filter_map(|block| {
+            block
+                .lines()
+                .find_map(|line| line.strip_prefix("data: "))
+                .map(|data| serde_json::from_str(data).expect("data is JSON"))
+        })
+        .collect()
+}
+
+/// Streams `body`; returns the assistant turn the events build (tool input parsed from its
+/// `input_json_delta` fragments, which must start with an empty one), the stop reason, and
+/// the events.
+async fn streamed_turn(server: &FakeServer, body: &Value) -> (Value, String, Vec<Value>) {
+    let response = post(server, body).await;
+    assert_eq!(response.status(), 200, "{body}");
+    let events = parse_sse(&response.text().await.unwrap());
+    let mut blocks: Vec<Value> = Vec::new();
+    let mut fragments: Vec<String> = Vec::new();
+    let mut stop_reason = String::new();
+    for event in &events {
+        match event["type"].as_str().unwrap() {
+            "content_block_start" => {
+                assert_eq!(event["index"], blocks.len());
+                blocks.push(event["content_block"].clone());
+                fragments.clear();
+            }
+            "content_block_delta" => {
+                let block = blocks.last_mut().unwrap();
+                let delta = &event["delta"];
+                match delta["type"].as_str().unwrap() {
+                    "text_delta" => {
+                        let text = block["text"].as_str().unwrap().to_string();
+                        block["text"] = json!(text + delta["text"].as_str().unwrap());
+                    }
+                    "thinking_delta" => {
+                        let text = block["thinking"].as_str().unwrap().to_string();
+                        block["thinking"] = json!(text + delta["thinking"].as_str().unwrap());
+                    }
+                    "signature_delta" => block["signature"] = delta["signature"].clone(),
+                    "input_json_delta" => {
+                        fragments.push(delta["partial_json"].as_str().unwrap().to_string())
+                    }
+                    other => panic!("unexpected delta {other}"),
+                }
+            }
+            "content_block_stop" if blocks.last().unwrap()["type"] == "tool_use" => {
+                assert_eq!(fragments.first().map(String::as_str), Some(""));
+                let block = blocks.last_mut().unwrap();
+                assert_eq!(block["input"], json!({}));
+                block["input"] = serde_json::from_str(&fragments.concat()).unwrap();
+            }
+            "message_delta" => stop_reason = event["delta"]["stop_reason"].as_str().unwrap().into(),
+            _ => {}
+        }
+    }
+    (
+        json!({"role": "assistant", "content": blocks}),
+        stop_reason,
+        events,
+    )
+}
+
+fn calls_of(turn: &Value) -> Vec<Value> {
+    turn["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|block| block["type"] == "tool_use")
+        .cloned()
+        .collect()
+}
+
+fn text_of(turn: &Value) -> String {
+    turn["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|block| block["type"] == "text")
+        .map(|block| block["text"].as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `body` with `turn` and a user turn answering each call of it with `answer(call)`.
+fn answered(body: &mut Value, turn: Value, answer: impl FnMut(&Value) -> Value) {
+    let results: Vec<Value> = calls_of(&turn).iter().map(answer).collect();
+    let messages = body["messages"].as_array_mut().unwrap();
+    messages.push(turn);
+    messages.push(json!({"role": "user", "content": results}));
+}
+
+const READ_NOTES: &str =
+    r#"read my notes scenario:call-tool tool:files__read_file args:{"path":"notes.txt"}"#;
+
+#[tokio::test]
+async fn call_tool_calls_the_named_tool_and_quotes_the_result() {
+    let server = start().await;
+    let mut request = body(READ_NOTES, true);
+    let (turn, stop_reason, _) = streamed_turn(&server, &request).await;
+    assert_eq!(stop_reason, "tool_use");
+    let content = turn["content"].as_array().unwrap();
+    assert_eq!(content.len(), 2, "{turn}");
+    assert_eq!(content[0]["type"], "text");
+    assert_eq!(
+        content[0]["text"],
+        "Let me call `files__read_file` for you."
+    );
+    assert_eq!(content[1]["type"], "tool_use");
+    assert_eq!(content[1]["id"], "toolu_fake_1_1");
+    assert_eq!(content[1]["name"], "files__read_file");
+    assert_eq!(content[1]["input"], json!({"path": "notes.txt"}));
+
+    answered(
+        &mut request,
+        turn,
+        |call| json!({"type": "tool_result", "tool_use_id": call["id"], "content": "Buy milk.\nCall Ann."}),
+    );
+    let (answer, stop_reason, _) = streamed_turn(&server, &request).await;
+    assert_eq!(stop_reason, "end_turn");
+    assert_eq!(
+        text_of(&answer),
+        "Tool result for toolu_fake_1_1: Buy milk.\nCall Ann."
+    );
+
+    // Without streaming, the same; an error result is marked.
+    let mut request = body(READ_NOTES, false);
+    let message: Value = post(&server, &request).await.json().await.unwrap();
+    assert_eq!(message["stop_reason"], "tool_use");
+    assert_eq!(message["content"][1]["input"], json!({"path": "notes.txt"}));
+    let turn = json!({"role": "assistant", "content": message["content"]});
+    answered(&mut request, turn, |call| {
+        json!({"type": "tool_result", "tool_use_id": call["id"], "is_error": true,
+               "content": [{"type": "text", "text": "ENOENT: no such file"}]})
+    });
+    let message: Value = post(&server, &request).await.json().await.unwrap();
+    assert_eq!(message["stop_reason"], "end_turn");
+    assert_eq!(
+        message["content"][0]["text"],
+        "Tool result for toolu_fake_3_1 (error): ENOENT: no such file"
+    );
+}
+
+#[tokio::test]
+async fn call_tool_makes_parallel_calls_unless_told_not_to() {
+    let server = start().await;
+    let prompt = format!("{READ_NOTES} calls:3");
+    let mut request = body(&prompt, true);
+    let (turn, stop_reason, _) = streamed_turn(&server, &request).await;
+    assert_eq!(stop_reason, "tool_use");
+    let calls = calls_of(&turn);
+    let ids: Vec<&str> = calls.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["toolu_fake_1_1", "toolu_fake_1_2", "toolu_fake_1_3"]);
+    assert!(
+        calls
+            .iter()
+            .all(|c| c["input"] == json!({"path": "notes.txt"}))
+    );
+    assert!(text_of(&turn).contains("3 times at once"));
+
+    answered(&mut request, turn, |call| {
+        let id = call["id"].as_str().unwrap();
+        if id.ends_with('2') {
+            json!({"type": "tool_result", "tool_use_id": id, "content": [
+                {"type": "text", "text": "a chart:"},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}},
+            ]})
+        } else {
+            json!({"type": "tool_result", "tool_use_id": id, "content": format!("text of {id}")})
+        }
+    });
+    let (answer, _, _) = streamed_turn(&server, &request).await;
+    assert_eq!(
+        text_of(&answer),
+        "Tool result for toolu_fake_1_1: text of toolu_fake_1_1\n\n\
+         Tool result for toolu_fake_1_2: a chart:\n[image]\n\n\
+         Tool result for toolu_fake_1_3: text of toolu_fake_1_3"
+    );
+
+    let mut one = body(&prompt, true);
+    one["tool_choice"] = json!({"type": "auto", "disable_parallel_tool_use": true});
+    let (turn, _, _) = streamed_turn(&server, &one).await;
+    assert_eq!(calls_of(&turn).len(), 1, "{turn}");
+}
+
+#[tokio::test]
+async fn call_tool_loops_for_its_steps_with_thinking_kept() {
+    let server = start().await;
+    let mut request = body(&format!("{READ_NOTES} steps:3"), true);
+    request["max_tokens"] = json!(4096);
+    request["thinking"] = json!({"type": "enabled", "budget_tokens": 2048});
+    let mut seen = Vec::new();
+    for round in 1..=3 {
+        let (turn, stop_reason, _) = streamed_turn(&server, &request).await;
+        assert_eq!(stop_reason, "tool_use", "round {round}: {turn}");
+        assert_eq!(turn["content"][0]["type"], "thinking");
+        if round > 1 {
+            let text = text_of(&turn);
+            assert!(text.contains(&format!("Round {round} of 3")), "{text}");
+            assert!(text.contains(&format!("result {}", round - 1)), "{text}");
+        }
+        answered(&mut request, turn, |call| {
+            seen.push(call["id"].as_str().unwrap().to_string());
+            json!({"type": "tool_result", "tool_use_id": call["id"], "content": format!("result {round}")})
+        });
+    }
+    let (answer, stop_reason, _) = streamed_turn(&server, &request).await;
+    assert_eq!(stop_reason, "end_turn");
+    assert_eq!(
+        text_of(&answer),
+        format!("Tool result for {}: result 3", seen[2])
+    );
+    let distinct: std::collections::HashSet<_> = seen.iter().collect();
+    assert_eq!(distinct.len(), 3, "{seen:?}");
+    assert_eq!(server.requests().len(), 4);
+}
+
+#[tokio::test]
+async fn call_tool_cannot_call_what_it_was_not_given() {
+    let server = start().await;
+    let (turn, stop_reason, _) = streamed_turn(
+        &server,
+        &body("scenario:call-tool tool:files__write args:{}", true),
+    )
+    .await;
+    assert_eq!(stop_reason, "end_turn");
+    assert!(calls_of(&turn).is_empty());
+    assert_eq!(
+        text_of(&turn),
+        "I cannot call `files__write`: it is not among my tools (the request offers: files__read_file, files__list)."
+    );
+
+    let mut no_tools = body("scenario:call-tool tool:files__list", true);
+    no_tools.as_object_mut().unwrap().remove("tools");
+    let (turn, _, _) = streamed_turn(&server, &no_tools).await;
+    assert!(
+        text_of(&turn).contains("the request offers no tools"),
+        "{turn}"
+    );
+
+    let mut none = body("scenario:call-tool tool:files__list", true);
+    none["tool_choice"] = json!({"type": "none"});
+    let (turn, stop_reason, _) = streamed_turn(&server, &none).await;
+    assert_eq!(stop_reason, "end_turn");
+    assert!(text_of(&turn).contains("tool_choice is none"), "{turn}");
+
+    // Without `args:` the input fits the schema; a broken `args:` is the prompt's mistake.
+    let (turn, _, _) =
+        streamed_turn(&server, &body("scenario:call-tool tool:files__list", true)).await;
+    assert_eq!(calls_of(&turn)[0]["input"], json!({"path": "tern"}));
+    let response = post(
+        &server,
+        &body(r#"scenario:call-tool args:{"path": "#, false),
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    let answer: Value = response.json().await.unwrap();
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("args:"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn tool_use_answers_its_results_instead_of_calling_again() {
+    let server = start().await;
+    let mut request = body("weather? scenario:tool-use", true);
+    let (turn, stop_reason, _) = streamed_turn(&server, &request).await;
+    assert_eq!(stop_reason, "tool_use");
+    answered(
+        &mut request,
+        turn,
+        |call| json!({"type": "tool_result", "tool_use_id": call["id"], "content": "18 °C and foggy"}),
+    );
+    let (answer, stop_reason, _) = streamed_turn(&server, &request).await;
+    assert_eq!(stop_reason, "end_turn");
+    assert_eq!(
+        text_of(&answer),
+        "Tool result for toolu_fake_1: 18 °C and foggy"
+    );
+}
