@@ -5,8 +5,9 @@
 //! client could provoke is here: sampling values and their limits with thinking on, thinking
 //! budgets and modes per model, effort levels per model, cache breakpoints (at most four, TTL
 //! `5m`/`1h`, longer TTLs first), thinking blocks whose signature does not match their text,
-//! redacted thinking the server never issued, tool calls left unanswered and answers to no
-//! call, and the shape of the conversation. On one point it is stricter than the real API,
+//! redacted thinking the server never issued, tool definitions (name pattern, object schema,
+//! unique names) and `tool_choice` shapes, tool calls left unanswered, answers to no call or
+//! not first in their turn, tool blocks without tools, and the shape of the conversation. On one point it is stricter than the real API,
 //! which merges consecutive turns of one role: it refuses them, since a client that sends two
 //! user turns in a row has lost a reply. Unknown top-level fields pass, as gateway-specific
 //! fields must. Every rule sits in this one file, in the order the API checks them, so the
