@@ -44,7 +44,8 @@ struct Args {
     /// An extra model id to accept (repeatable), besides the six defaults.
     #[arg(long = "model", value_name = "ID")]
     extra_models: Vec<String>,
-    /// Also print each request's whole JSON body (one line), to see what a client sent.
+    /// Also print each request's whole JSON body (one line), to see what a client sent: its
+    /// tools, tool_choice and tool results included.
     #[arg(long)]
     log_bodies: bool,
 }
@@ -52,7 +53,8 @@ struct Args {
 fn scenario_help() -> String {
     let mut help = String::from(
         "Scenarios (put `scenario:NAME` in a prompt to pick one for that request; \
-         `words:N` sets the reply length). Any reply starts with a signed thinking block when \
+         `words:N` sets the reply length; call-tool also reads `tool:NAME`, `args:{JSON}`, \
+         `calls:N` and `steps:N`, from the prompt that started the tool loop). Any reply starts with a signed thinking block when \
          the request turns thinking on, stops at a stop sequence and at max_tokens:\n",
     );
     for scenario in Scenario::ALL {
@@ -142,6 +144,84 @@ fn log_line(request: &RecordedRequest) -> String {
         // `{:?}` escapes control characters, so a hostile prompt cannot drive this terminal.
         let preview: String = prompt.chars().take(60).collect();
         line.push_str(&format!(" {preview:?}"));
+        line.push_str(&tool_summary(&body));
     }
     line
+}
+
+/// ` tools=a,b tool_choice=auto results=toolu_1,toolu_2(error)`: the tools offered, the
+/// `tool_choice`, and the `tool_result`s the last message sends back (each part only when
+/// present), so a tool loop can be followed from the log.
+fn tool_summary(body: &serde_json::Value) -> String {
+    let mut summary = String::new();
+    let names = |blocks: Option<&Vec<serde_json::Value>>, key: &str, kind: Option<&str>| {
+        blocks
+            .into_iter()
+            .flatten()
+            .filter(|block| {
+                kind.is_none_or(|kind| block.get("type").and_then(|t| t.as_str()) == Some(kind))
+            })
+            .filter_map(|block| {
+                let name = block.get(key)?.as_str()?;
+                let failed = block.get("is_error").and_then(|e| e.as_bool()) == Some(true);
+                Some(if failed {
+                    format!("{name}(error)")
+                } else {
+                    name.to_string()
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    let tools = names(body.get("tools").and_then(|t| t.as_array()), "name", None);
+    if !tools.is_empty() {
+        summary.push_str(&format!(" tools={}", tools.join(",")));
+    }
+    if let Some(choice) = body.get("tool_choice") {
+        let kind = choice.get("type").and_then(|t| t.as_str()).unwrap_or("?");
+        summary.push_str(&format!(" tool_choice={kind}"));
+        if let Some(name) = choice.get("name").and_then(|n| n.as_str()) {
+            summary.push_str(&format!(":{name}"));
+        }
+        if choice
+            .get("disable_parallel_tool_use")
+            .and_then(|d| d.as_bool())
+            == Some(true)
+        {
+            summary.push_str(",one-call");
+        }
+    }
+    let last = body
+        .get("messages")
+        .and_then(|m| m.as_array())
+        .and_then(|m| m.last())
+        .and_then(|m| m.get("content"))
+        .and_then(|c| c.as_array());
+    let results = names(last, "tool_use_id", Some("tool_result"));
+    if !results.is_empty() {
+        summary.push_str(&format!(" results={}", results.join(",")));
+    }
+    summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_line_names_tools_choice_and_results() {
+        let body = serde_json::json!({
+            "model": "m",
+            "tools": [{"name": "files__read_file"}, {"name": "files__list"}],
+            "tool_choice": {"type": "auto", "disable_parallel_tool_use": true},
+            "messages": [{"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "x"},
+                {"type": "tool_result", "tool_use_id": "toolu_2", "is_error": true},
+            ]}],
+        });
+        assert_eq!(
+            tool_summary(&body),
+            " tools=files__read_file,files__list tool_choice=auto,one-call results=toolu_1,toolu_2(error)"
+        );
+        assert_eq!(tool_summary(&serde_json::json!({"messages": []})), "");
+    }
 }

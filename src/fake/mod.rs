@@ -4,7 +4,8 @@
 //! It is a real HTTP/1.1 server over a real socket, not a mock of the client's HTTP layer, so
 //! the client's whole path (reqwest, chunked bodies, the SSE decoder, retries, timeouts) runs
 //! against it. Each request gets a [`Scenario`]: the server's default, or the one named by
-//! `scenario:NAME` in the last user message, so one server can play every fault in turn.
+//! `scenario:NAME` in the prompt (the last user message with text of its own, so a tool loop
+//! keeps the scenario of the prompt that started it), so one server can play every fault in turn.
 //! Everything received is recorded for tests to inspect.
 //!
 //! It is as strict as the real API about what it accepts (`handler/validate.rs`), signs the

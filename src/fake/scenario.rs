@@ -27,6 +27,7 @@ pub enum Scenario {
     TooLarge,
     Thinking,
     ToolUse,
+    CallTool,
     Escapes,
     Bidi,
     HostileError,
@@ -41,7 +42,7 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in `--help` order.
-    pub const ALL: [Scenario; 25] = [
+    pub const ALL: [Scenario; 26] = [
         Scenario::Ok,
         Scenario::Long,
         Scenario::Slow,
@@ -57,6 +58,7 @@ impl Scenario {
         Scenario::TooLarge,
         Scenario::Thinking,
         Scenario::ToolUse,
+        Scenario::CallTool,
         Scenario::Escapes,
         Scenario::Bidi,
         Scenario::HostileError,
@@ -116,7 +118,14 @@ impl Scenario {
             Scenario::ToolUse => (
                 "tool-use",
                 "a text block, then a call of the request's first tool (input streamed as \
-                 input_json_delta), stop_reason tool_use; a plain reply without tools",
+                 input_json_delta), stop_reason tool_use; a plain reply without tools; \
+                 tool results are answered by quoting them",
+            ),
+            Scenario::CallTool => (
+                "call-tool",
+                "calls `tool:NAME` with `args:{JSON}` (`calls:N` parallel calls, `steps:N` rounds), \
+                 then answers the tool_result blocks by quoting each; says so when NAME is not \
+                 in the request's tools",
             ),
             Scenario::Escapes => (
                 "escapes",
@@ -211,27 +220,112 @@ impl FromStr for Scenario {
     }
 }
 
-/// What a prompt asked of the fake server: `scenario:NAME` and `words:N`.
+/// What a prompt asked of the fake server: `scenario:NAME`, `words:N`, and for `call-tool`
+/// `tool:NAME`, `args:{…}`, `calls:N` and `steps:N`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Directives {
     /// `Some(Ok(_))` for a known name, `Some(Err(_))` for a typo, `None` when absent.
     pub scenario: Option<Result<Scenario, ParseScenarioError>>,
     pub words: Option<usize>,
+    /// `tool:NAME`: the tool to call.
+    pub tool: Option<String>,
+    /// `args:{…}`: its input, a JSON object running to its matching brace; `Err` says why it
+    /// is not one.
+    pub args: Option<Result<serde_json::Map<String, serde_json::Value>, String>>,
+    /// `calls:N`: parallel calls per reply (1..=[`MAX_CALLS`]).
+    pub calls: Option<usize>,
+    /// `steps:N`: rounds of calls before the answer (1..=[`MAX_STEPS`]).
+    pub steps: Option<usize>,
 }
 
 /// Upper bound for `words:N`, so a typo cannot make the server build a gigabyte reply.
 pub(crate) const MAX_WORDS: usize = 2_000_000;
+/// Upper bound for `calls:N`.
+pub(crate) const MAX_CALLS: usize = 16;
+/// Upper bound for `steps:N`, above any client's step cap worth testing.
+pub(crate) const MAX_STEPS: usize = 100;
 
 impl Directives {
-    /// Reads the first `scenario:NAME` and `words:N` found in `text`.
+    /// Reads the first of each directive found in `text`.
     pub fn parse(text: &str) -> Directives {
         let scenario = value_after(text, "scenario:", |c| c.is_ascii_alphanumeric() || c == '-')
             .map(|name| name.parse::<Scenario>());
         let words = value_after(text, "words:", |c| c.is_ascii_digit())
             .and_then(|digits| digits.parse::<usize>().ok())
             .map(|n| n.min(MAX_WORDS));
-        Directives { scenario, words }
+        let count = |key: &str, max: usize| {
+            directive(text, key)
+                .and_then(|rest| leading(rest, |c| c.is_ascii_digit()))
+                .and_then(|digits| digits.parse::<usize>().ok())
+                .map(|n| n.clamp(1, max))
+        };
+        let tool = directive(text, "tool:")
+            .and_then(|rest| leading(rest, |c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .map(String::from);
+        Directives {
+            scenario,
+            words,
+            tool,
+            args: directive(text, "args:").map(json_object),
+            calls: count("calls:", MAX_CALLS),
+            steps: count("steps:", MAX_STEPS),
+        }
     }
+}
+
+/// What follows the first `key` in `text` that starts a word (so `tool:` is not found in
+/// `mytool:`).
+fn directive<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    text.match_indices(key).find_map(|(at, _)| {
+        let starts_word = text[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '-'));
+        starts_word.then(|| &text[at + key.len()..])
+    })
+}
+
+/// The run of `allowed` characters that starts `rest`, when it is not empty.
+fn leading(rest: &str, allowed: impl Fn(char) -> bool) -> Option<&str> {
+    let end = rest.find(|c: char| !allowed(c)).unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
+}
+
+/// The JSON object at the start of `rest`, up to its matching brace (braces inside strings do
+/// not count).
+fn json_object(rest: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    if !rest.starts_with('{') {
+        return Err("args: expected a JSON object right after `args:`".to_string());
+    }
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut end = None;
+    for (at, c) in rest.char_indices() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    end = Some(at + 1);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let end = end.ok_or_else(|| "args: the JSON object has no closing brace".to_string())?;
+    serde_json::from_str(&rest[..end]).map_err(|error| format!("args: not a JSON object: {error}"))
 }
 
 /// The run of `allowed` characters right after the first `key` in `text` that has one.
@@ -284,5 +378,26 @@ mod tests {
             None
         );
         assert_eq!(Directives::parse("words:9999999999").words, Some(MAX_WORDS));
+    }
+
+    #[test]
+    fn call_tool_directives_read_a_name_an_object_and_counts() {
+        let d = Directives::parse(
+            r#"please scenario:call-tool tool:files__read_file args:{"path":"a } \" {b.txt","n":{"deep":[1]}} calls:3 steps:2 thanks"#,
+        );
+        assert_eq!(d.scenario, Some(Ok(Scenario::CallTool)));
+        assert_eq!(d.tool.as_deref(), Some("files__read_file"));
+        let args = d.args.unwrap().unwrap();
+        assert_eq!(args["path"], r#"a } " {b.txt"#);
+        assert_eq!(args["n"]["deep"][0], 1);
+        assert_eq!((d.calls, d.steps), (Some(3), Some(2)));
+
+        let d = Directives::parse("mytool:x tool: y xargs:{} calls:0 steps:999");
+        assert_eq!((d.tool, d.args), (None, None));
+        assert_eq!((d.calls, d.steps), (Some(1), Some(MAX_STEPS)));
+
+        for bad in [r#"args:{"a":1"#, "args:[1]", r#"args:{"a":}"#] {
+            assert!(matches!(Directives::parse(bad).args, Some(Err(_))), "{bad}");
+        }
     }
 }

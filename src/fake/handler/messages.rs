@@ -45,7 +45,10 @@ pub(super) fn respond_messages(
         Err(refusal) => return refusal.into(),
     };
     let prompt = last_user_text(checked.messages);
-    let directives = Directives::parse(&prompt);
+    // In a tool loop the last user turns hold only tool results: the directives stay those of
+    // the prompt that started the loop.
+    let (origin, own_text) = origin_prompt(checked.messages);
+    let directives = Directives::parse(&own_text);
     let scenario = match directives.scenario {
         Some(Ok(scenario)) => scenario,
         Some(Err(error)) => return Answer::error(400, "invalid_request_error", error.to_string()),
@@ -83,6 +86,10 @@ pub(super) fn respond_messages(
         thinking: checked.thinking,
         stop_sequences: checked.stop_sequences,
         tools: checked.tools,
+        tool_choice: checked.tool_choice,
+        messages: checked.messages,
+        origin,
+        directives: &directives,
         continues,
         paused_call,
         delay: state.config.delay,
@@ -106,6 +113,30 @@ pub(super) fn respond_count_tokens(state: &ServerState, request: &RecordedReques
         }
         Err(refusal) => refusal.into(),
     }
+}
+
+/// The last `user` message with text of its own (outside `tool_result` blocks): its index and
+/// that text, blocks joined by newlines.
+fn origin_prompt(messages: &[Value]) -> (usize, String) {
+    messages
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(_, message)| message.get("role").and_then(Value::as_str) == Some("user"))
+        .find_map(|(index, message)| {
+            let text = match message.get("content")? {
+                Value::String(text) => text.clone(),
+                Value::Array(blocks) => blocks
+                    .iter()
+                    .filter(|block| block.get("type").and_then(Value::as_str) == Some("text"))
+                    .filter_map(|block| block.get("text").and_then(Value::as_str))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                _ => return None,
+            };
+            (!text.is_empty()).then_some((index, text))
+        })
+        .unwrap_or_default()
 }
 
 /// The text of the last `user` message, blocks joined by newlines.
@@ -140,5 +171,9 @@ mod tests {
             ]},
         ]);
         assert_eq!(last_user_text(messages.as_array().unwrap()), "five six");
+        assert_eq!(
+            origin_prompt(messages.as_array().unwrap()),
+            (0, "one two three".to_string())
+        );
     }
 }

@@ -10,11 +10,11 @@ use serde_json::{Map, Value, json};
 
 use super::super::cache::{self, Unit};
 use super::super::reply::{self, Block, BlockKind, LONG_GROUPS, Reply, SHORT_GROUPS};
-use super::super::scenario::{MAX_WORDS, Scenario};
+use super::super::scenario::{Directives, MAX_WORDS, Scenario};
 use super::super::wire::ApiError;
 use super::super::{ServerState, lock};
 use super::answer::{Answer, Ending, SseStyle};
-use super::validate::Thinking;
+use super::validate::{Thinking, ToolChoice, ToolChoiceKind, is_custom_tool};
 
 /// The body of the `html-502` scenario, as nginx sends it.
 const HTML_502: &str = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
@@ -49,6 +49,12 @@ pub(super) struct Turn<'a> {
     pub(super) thinking: Thinking,
     pub(super) stop_sequences: Vec<String>,
     pub(super) tools: &'a [Value],
+    pub(super) tool_choice: ToolChoice,
+    pub(super) messages: &'a [Value],
+    /// The index of the user turn whose own text holds the directives (the prompt that
+    /// started a tool loop).
+    pub(super) origin: usize,
+    pub(super) directives: &'a Directives,
     /// The request ends with an assistant turn, to be continued.
     pub(super) continues: bool,
     /// The id of the last `server_tool_use` in that assistant turn.
@@ -179,6 +185,7 @@ pub(super) fn answer_scenario(state: &ServerState, turn: &Turn<'_>, scenario: Sc
             turn.complete_blocks(reply::thinking_blocks(&turn.prompt, turn.model))
         }
         Scenario::ToolUse => tool_use(turn),
+        Scenario::CallTool => call_tool(turn),
         Scenario::Escapes => turn.complete_blocks(vec![reply::escapes_block(turn.model)]),
         Scenario::Bidi => turn.complete_blocks(vec![reply::bidi_block(turn.model)]),
         Scenario::HostileError => Answer::Error {
@@ -257,13 +264,16 @@ fn cut_halfway(turn: &Turn<'_>) -> Answer {
 /// `tool-use`: a reply that stops to call the request's first tool, or a plain reply when the
 /// request has no tools (the model cannot call what it was not given).
 fn tool_use(turn: &Turn<'_>) -> Answer {
-    let Some(tool) = turn.tools.iter().find(|tool| {
-        tool.get("type")
-            .and_then(Value::as_str)
-            .is_none_or(|kind| kind == "custom")
-    }) else {
+    let results = tool_results(turn.messages);
+    if !results.is_empty() {
+        return turn.complete_blocks(vec![Block::text(quote_results(&results), SHORT_GROUPS)]);
+    }
+    let Some(tool) = turn.tools.iter().find(|tool| is_custom_tool(tool)) else {
         return turn.complete(turn.ok_reply());
     };
+    if turn.tool_choice.kind == ToolChoiceKind::None {
+        return turn.complete(turn.ok_reply());
+    }
     let name = tool.get("name").and_then(Value::as_str).unwrap_or("tool");
     let input = if name == "get_weather" {
         reply::WEATHER_INPUT.to_string()
@@ -272,6 +282,149 @@ fn tool_use(turn: &Turn<'_>) -> Answer {
     };
     let blocks = reply::tool_use_blocks(format!("toolu_fake_{}", turn.number), name, input);
     turn.complete(turn.reply(blocks, "tool_use"))
+}
+
+/// `call-tool`: calls `tool:NAME` with `args:{…}`, `calls:N` times in parallel, for `steps:N`
+/// rounds; then answers the results by quoting each. Without `tool:` it calls the request's
+/// first tool; without `args:` it makes up an input that fits the schema. A tool the request
+/// does not offer cannot be called: the reply says so.
+fn call_tool(turn: &Turn<'_>) -> Answer {
+    let directives = turn.directives;
+    let results = tool_results(turn.messages);
+    let quoted = (!results.is_empty()).then(|| quote_results(&results));
+    let rounds = turn.messages[turn.origin..]
+        .iter()
+        .filter(|message| !tool_results(std::slice::from_ref(message)).is_empty())
+        .count();
+    let steps = directives.steps.unwrap_or(1);
+    if rounds >= steps {
+        let text = quoted.unwrap_or_else(|| "Done.".to_string());
+        return turn.complete_blocks(vec![Block::text(text, SHORT_GROUPS)]);
+    }
+    let custom = || turn.tools.iter().filter(|tool| is_custom_tool(tool));
+    let wanted = match &turn.tool_choice.kind {
+        ToolChoiceKind::Tool(forced) => Some(forced.as_str()),
+        _ => directives.tool.as_deref(),
+    };
+    let tool = match wanted {
+        Some(name) => custom().find(|tool| tool.get("name").and_then(Value::as_str) == Some(name)),
+        None => custom().next(),
+    };
+    let Some(tool) = tool else {
+        let offered: Vec<&str> = custom()
+            .filter_map(|tool| tool.get("name").and_then(Value::as_str))
+            .collect();
+        let offered = if offered.is_empty() {
+            "the request offers no tools".to_string()
+        } else {
+            format!("the request offers: {}", offered.join(", "))
+        };
+        let text = format!(
+            "I cannot call `{}`: it is not among my tools ({offered}).",
+            wanted.unwrap_or("a tool")
+        );
+        return turn.complete_blocks(vec![Block::text(text, SHORT_GROUPS)]);
+    };
+    let name = tool.get("name").and_then(Value::as_str).unwrap_or("tool");
+    if turn.tool_choice.kind == ToolChoiceKind::None {
+        let text = format!("Not calling `{name}`: tool_choice is none.");
+        return turn.complete_blocks(vec![Block::text(text, SHORT_GROUPS)]);
+    }
+    let input = match (&directives.args, &turn.tool_choice.kind) {
+        (Some(Err(error)), _) => return Answer::error(400, "invalid_request_error", error.clone()),
+        // A forced tool other than the one asked for gets an input of its own.
+        (_, ToolChoiceKind::Tool(forced)) if directives.tool.as_ref() != Some(forced) => {
+            sample_input(tool.get("input_schema"))
+        }
+        (Some(Ok(args)), _) => Value::Object(args.clone()),
+        (None, _) => sample_input(tool.get("input_schema")),
+    };
+    let calls = if turn.tool_choice.one_call {
+        1
+    } else {
+        directives.calls.unwrap_or(1)
+    };
+    let intro = match calls {
+        1 => format!("Let me call `{name}` for you."),
+        n => format!("Let me call `{name}` {n} times at once."),
+    };
+    let text = match quoted {
+        Some(quoted) => format!("{quoted}\n\nRound {} of {steps}: {intro}", rounds + 1),
+        None => intro,
+    };
+    let mut blocks = vec![Block::text(text, SHORT_GROUPS)];
+    for call in 1..=calls {
+        blocks.push(Block::tool_call(
+            BlockKind::ToolUse {
+                id: format!("toolu_fake_{}_{call}", turn.number),
+                name: name.to_string(),
+            },
+            input.to_string(),
+        ));
+    }
+    turn.complete(turn.reply(blocks, "tool_use"))
+}
+
+/// The `tool_result` blocks of the last message, when it is a user turn.
+fn tool_results(messages: &[Value]) -> Vec<&Value> {
+    let Some(last) = messages
+        .last()
+        .filter(|message| message.get("role").and_then(Value::as_str) == Some("user"))
+    else {
+        return Vec::new();
+    };
+    last.get("content")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|block| block.get("type").and_then(Value::as_str) == Some("tool_result"))
+        .collect()
+}
+
+/// `Tool result for ID: TEXT` per result (`ID (error)` when `is_error`), a paragraph each, so
+/// a test sees exactly what came back.
+fn quote_results(results: &[&Value]) -> String {
+    results
+        .iter()
+        .map(|result| {
+            let id = result
+                .get("tool_use_id")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let mark = if result.get("is_error") == Some(&Value::Bool(true)) {
+                " (error)"
+            } else {
+                ""
+            };
+            format!("Tool result for {id}{mark}: {}", result_text(result))
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// A result's content as text: its text blocks, `[image]` (or the block's type) for the rest.
+fn result_text(result: &Value) -> String {
+    let text = match result.get("content") {
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .map(|part| match part.get("type").and_then(Value::as_str) {
+                Some("text") => part
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                kind => format!("[{}]", kind.unwrap_or("block")),
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    };
+    if text.trim().is_empty() {
+        "(empty)".to_string()
+    } else {
+        text
+    }
 }
 
 /// An input that fits a tool's `input_schema`: a sample value for each property.

@@ -5,8 +5,9 @@
 //! client could provoke is here: sampling values and their limits with thinking on, thinking
 //! budgets and modes per model, effort levels per model, cache breakpoints (at most four, TTL
 //! `5m`/`1h`, longer TTLs first), thinking blocks whose signature does not match their text,
-//! redacted thinking the server never issued, tool calls left unanswered and answers to no
-//! call, and the shape of the conversation. On one point it is stricter than the real API,
+//! redacted thinking the server never issued, tool definitions (name pattern, object schema,
+//! unique names) and `tool_choice` shapes, tool calls left unanswered, answers to no call or
+//! not first in their turn, tool blocks without tools, and the shape of the conversation. On one point it is stricter than the real API,
 //! which merges consecutive turns of one role: it refuses them, since a client that sends two
 //! user turns in a row has lost a reply. Unknown top-level fields pass, as gateway-specific
 //! fields must. Every rule sits in this one file, in the order the API checks them, so the
@@ -75,6 +76,7 @@ pub(super) struct Checked<'a> {
     pub thinking: Thinking,
     pub stop_sequences: Vec<String>,
     pub tools: &'a [Value],
+    pub tool_choice: ToolChoice,
     pub messages: &'a [Value],
     pub stream: bool,
 }
@@ -140,6 +142,7 @@ pub(super) fn check<'a>(
     };
     check_system(body.get("system"))?;
     let tools = check_tools(body.get("tools"))?;
+    let tool_choice = check_tool_choice(body.get("tool_choice"), tools)?;
     check_sampling(body)?;
     let thinking = check_thinking(body, model, &spec, max_tokens)?;
     if thinking != Thinking::Off {
@@ -150,6 +153,7 @@ pub(super) fn check<'a>(
     check_service_tier(body.get("service_tier"))?;
     check_output_config(body.get("output_config"), model, &spec)?;
     check_messages(messages, thinking)?;
+    check_tools_defined(messages, tools)?;
     check_prefill(messages, &spec)?;
     check_cache_control(body, tools, messages)?;
     Ok(Checked {
@@ -159,6 +163,7 @@ pub(super) fn check<'a>(
         thinking,
         stop_sequences,
         tools,
+        tool_choice,
         messages,
         stream,
     })
@@ -184,22 +189,175 @@ fn check_system(system: Option<&Value>) -> Result<(), Refusal> {
     }
 }
 
+/// The longest tool name the API takes.
+const MAX_TOOL_NAME: usize = 64;
+
+/// Whether `name` matches the API's `^[a-zA-Z0-9_-]{1,64}$`.
+fn valid_tool_name(name: &str) -> bool {
+    (1..=MAX_TOOL_NAME).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Whether `tool` is a client tool (no `type`, or `custom`), as opposed to a server tool such
+/// as `web_search_20250305`.
+pub(super) fn is_custom_tool(tool: &Value) -> bool {
+    tool.get("type")
+        .and_then(Value::as_str)
+        .is_none_or(|kind| kind == "custom")
+}
+
+/// Each tool named within the API's pattern, a client tool with an object `input_schema`,
+/// and no name twice.
 fn check_tools(tools: Option<&Value>) -> Result<&[Value], Refusal> {
     let tools = match tools {
         None | Some(Value::Null) => return Ok(&[]),
         Some(Value::Array(tools)) => tools,
         Some(_) => return Err(invalid("tools: Input should be a valid list")),
     };
+    let mut names = std::collections::HashSet::new();
     for (index, tool) in tools.iter().enumerate() {
-        if tool
-            .get("name")
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-        {
-            return Err(invalid(format!("tools.{index}.name: Field required")));
+        let custom = is_custom_tool(tool);
+        let path = if custom {
+            format!("tools.{index}.custom")
+        } else {
+            format!("tools.{index}")
+        };
+        let name = match tool.get("name") {
+            None | Some(Value::Null) => {
+                return Err(invalid(format!("{path}.name: Field required")));
+            }
+            Some(Value::String(name)) => name,
+            Some(_) => {
+                return Err(invalid(format!(
+                    "{path}.name: Input should be a valid string"
+                )));
+            }
+        };
+        if !valid_tool_name(name) {
+            return Err(invalid(format!(
+                "{path}.name: String should match pattern '^[a-zA-Z0-9_-]{{1,{MAX_TOOL_NAME}}}$'"
+            )));
+        }
+        if custom {
+            match tool.get("input_schema") {
+                None | Some(Value::Null) => {
+                    return Err(invalid(format!("{path}.input_schema: Field required")));
+                }
+                Some(Value::Object(schema)) => {
+                    if schema.get("type").and_then(Value::as_str) != Some("object") {
+                        return Err(invalid(format!(
+                            "{path}.input_schema.type: Input should be 'object'"
+                        )));
+                    }
+                }
+                Some(_) => {
+                    return Err(invalid(format!(
+                        "{path}.input_schema: Input should be a valid dictionary"
+                    )));
+                }
+            }
+        }
+        if !names.insert(name.as_str()) {
+            return Err(invalid("tools: Tool names must be unique."));
         }
     }
     Ok(tools)
+}
+
+/// How the request lets the model use its tools.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(super) struct ToolChoice {
+    /// `auto` (also when absent), `any`, `tool` or `none`.
+    pub kind: ToolChoiceKind,
+    /// `disable_parallel_tool_use: true`: at most one call per reply.
+    pub one_call: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(super) enum ToolChoiceKind {
+    #[default]
+    Auto,
+    Any,
+    Tool(String),
+    None,
+}
+
+/// `tool_choice`: one of the four shapes, no field another shape owns, `tool` naming one of
+/// `tools`, and only with tools.
+fn check_tool_choice(choice: Option<&Value>, tools: &[Value]) -> Result<ToolChoice, Refusal> {
+    let Some(choice) = choice.filter(|c| !c.is_null()) else {
+        return Ok(ToolChoice::default());
+    };
+    let Some(fields) = choice.as_object() else {
+        return Err(invalid(
+            "tool_choice: Input should be a valid dictionary or object to extract fields from",
+        ));
+    };
+    let kind = match fields.get("type").and_then(Value::as_str) {
+        None => {
+            return Err(invalid(
+                "tool_choice: Unable to extract tag using discriminator 'type'",
+            ));
+        }
+        Some(kind @ ("auto" | "any" | "tool" | "none")) => kind,
+        Some(other) => {
+            return Err(invalid(format!(
+                "tool_choice: Input tag '{other}' found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'"
+            )));
+        }
+    };
+    let allowed: &[&str] = match kind {
+        "tool" => &["type", "name", "disable_parallel_tool_use"],
+        "none" => &["type"],
+        _ => &["type", "disable_parallel_tool_use"],
+    };
+    if let Some(extra) = fields.keys().find(|key| !allowed.contains(&key.as_str())) {
+        return Err(invalid(format!(
+            "tool_choice.{kind}.{extra}: Extra inputs are not permitted"
+        )));
+    }
+    let one_call = match fields.get("disable_parallel_tool_use") {
+        None => false,
+        Some(Value::Bool(one)) => *one,
+        Some(_) => {
+            return Err(invalid(format!(
+                "tool_choice.{kind}.disable_parallel_tool_use: Input should be a valid boolean"
+            )));
+        }
+    };
+    let kind = match kind {
+        "auto" => ToolChoiceKind::Auto,
+        "any" => ToolChoiceKind::Any,
+        "none" => ToolChoiceKind::None,
+        _ => match fields.get("name") {
+            None | Some(Value::Null) => {
+                return Err(invalid("tool_choice.tool.name: Field required"));
+            }
+            Some(Value::String(name)) => ToolChoiceKind::Tool(name.clone()),
+            Some(_) => {
+                return Err(invalid(
+                    "tool_choice.tool.name: Input should be a valid string",
+                ));
+            }
+        },
+    };
+    if tools.is_empty() {
+        return Err(invalid(
+            "tool_choice: `tool_choice` may only be specified while providing tools.",
+        ));
+    }
+    if let ToolChoiceKind::Tool(name) = &kind
+        && !tools
+            .iter()
+            .any(|tool| tool.get("name").and_then(Value::as_str) == Some(name))
+    {
+        return Err(invalid(format!(
+            "tool_choice.tool.name: Tool '{name}' not found in `tools`."
+        )));
+    }
+    Ok(ToolChoice { kind, one_call })
 }
 
 /// A number in 0..=1 for `temperature` and `top_p`, an integer ≥ 0 for `top_k`.
@@ -567,13 +725,65 @@ fn check_content(message: &Value, index: usize, role: &str, last: bool) -> Resul
                     )));
                 }
             }
-            "tool_result" if block.get("tool_use_id").and_then(Value::as_str).is_none() => {
-                return Err(invalid(format!("{path}.tool_use_id: Field required")));
-            }
+            "tool_result" => check_tool_result(block, &path)?,
             _ => {}
         }
     }
     Ok(())
+}
+
+/// The block types a `tool_result`'s `content` list may hold.
+const TOOL_RESULT_BLOCKS: [&str; 5] = [
+    "text",
+    "image",
+    "document",
+    "search_result",
+    "tool_reference",
+];
+
+/// A `tool_result`: a string `tool_use_id`, `content` a string or a list of content blocks,
+/// `is_error` a boolean.
+fn check_tool_result(block: &Value, path: &str) -> Result<(), Refusal> {
+    match block.get("tool_use_id") {
+        None | Some(Value::Null) => {
+            return Err(invalid(format!("{path}.tool_use_id: Field required")));
+        }
+        Some(Value::String(_)) => {}
+        Some(_) => {
+            return Err(invalid(format!(
+                "{path}.tool_use_id: Input should be a valid string"
+            )));
+        }
+    }
+    match block.get("content") {
+        None | Some(Value::Null | Value::String(_)) => {}
+        Some(Value::Array(parts)) => {
+            for (at, part) in parts.iter().enumerate() {
+                let part_path = format!("{path}.content.{at}");
+                match block_type(part) {
+                    "" => return Err(invalid(format!("{part_path}.type: Field required"))),
+                    "text" => check_text(part, &part_path)?,
+                    kind if TOOL_RESULT_BLOCKS.contains(&kind) => {}
+                    kind => {
+                        return Err(invalid(format!(
+                            "{part_path}: Input tag '{kind}' found using 'type' does not match any of the expected tags: 'text', 'image', 'document', 'search_result', 'tool_reference'"
+                        )));
+                    }
+                }
+            }
+        }
+        Some(_) => {
+            return Err(invalid(format!(
+                "{path}.content: Input should be a valid string or a list of content blocks"
+            )));
+        }
+    }
+    match block.get("is_error") {
+        None | Some(Value::Null | Value::Bool(_)) => Ok(()),
+        Some(_) => Err(invalid(format!(
+            "{path}.is_error: Input should be a valid boolean"
+        ))),
+    }
 }
 
 /// A thinking block must come back exactly as this server signed it.
@@ -618,7 +828,21 @@ fn check_tool_pairs(messages: &[Value]) -> Result<(), Refusal> {
             .checked_sub(1)
             .map(|before| tool_use_ids(&messages[before]))
             .unwrap_or_default();
-        for (at, block) in blocks(message).iter().enumerate() {
+        let content = blocks(message);
+        let leading = content
+            .iter()
+            .take_while(|block| block_type(block) == "tool_result")
+            .count();
+        if let Some(late) = content[leading..]
+            .iter()
+            .position(|block| block_type(block) == "tool_result")
+        {
+            return Err(invalid(format!(
+                "messages.{index}.content.{}: `tool_result` blocks must come first in the user message content, before any other block. Each `tool_use` block must have a corresponding `tool_result` block in the next message.",
+                leading + late
+            )));
+        }
+        for (at, block) in content.iter().enumerate() {
             if block_type(block) != "tool_result" {
                 continue;
             }
@@ -632,6 +856,23 @@ fn check_tool_pairs(messages: &[Value]) -> Result<(), Refusal> {
                 )));
             }
         }
+    }
+    Ok(())
+}
+
+/// `tool_use` and `tool_result` blocks only in a request that offers tools.
+fn check_tools_defined(messages: &[Value], tools: &[Value]) -> Result<(), Refusal> {
+    if !tools.is_empty() {
+        return Ok(());
+    }
+    let uses_tools = messages.iter().flat_map(blocks).any(|block| {
+        let kind = block_type(block);
+        kind == "tool_use" || kind == "tool_result"
+    });
+    if uses_tools {
+        return Err(invalid(
+            "Requests which include `tool_use` or `tool_result` blocks must define tools.",
+        ));
     }
     Ok(())
 }
