@@ -639,9 +639,12 @@ async fn a_twenty_turn_conversation_reads_its_history_from_the_prompt_cache() {
 async fn stop_reasons_continue_resume_and_explain_a_refusal() {
     let rig = Rig::new().await;
     let server = &rig.server;
-    let asked = |n: usize| {
+    // Ready after the n-th request, with `shown` on screen: a frame from before the request
+    // was answered also reads "ready", so the count alone would pass on it.
+    let asked = |n: usize, shown: &'static str| {
         move |t: &str| {
             status_line(t).contains("│ ready")
+                && t.contains(shown)
                 && server
                     .requests()
                     .iter()
@@ -652,21 +655,30 @@ async fn stop_reasons_continue_resume_and_explain_a_refusal() {
     };
     rig.run(Start::New, |mut user| async move {
         user.send("a poem scenario:max-tokens words:30");
-        let text = user.wait_for("cut off", asked(1)).await;
+        let text = user
+            .wait_for("cut off", asked(1, "cut off at max_tokens"))
+            .await;
         assert!(text.contains("cut off at max_tokens"), "{text}");
         user.send("/continue");
-        let text = user.wait_for("continued", asked(2)).await;
+        let continued = asked(2, "");
+        let text = user
+            .wait_for("continued", |t| {
+                continued(t) && !t.contains("cut off at max_tokens")
+            })
+            .await;
         assert!(!text.contains("cut off at max_tokens"), "{text}");
         // A paused turn is resumed without asking.
         user.send("look it up scenario:pause-turn");
-        let text = user.wait_for("resumed", asked(4)).await;
+        let text = user.wait_for("resumed", asked(4, "sources")).await;
         assert!(text.contains("⌕ web search: look it up"), "{text}");
         assert!(text.contains("sources"), "{text}");
         user.send("something bad scenario:refusal");
-        let text = user.wait_for("refused", asked(5)).await;
+        let text = user.wait_for("refused", asked(5, "declined")).await;
         assert!(text.contains("declined"), "{text}");
         user.send("something else");
-        let text = user.wait_for("after the refusal", asked(6)).await;
+        let text = user
+            .wait_for("after the refusal", asked(6, "something else"))
+            .await;
         assert!(!text.contains("Error"), "{text}");
         quit(user)
     })
