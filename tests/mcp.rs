@@ -461,7 +461,10 @@ async fn eager_servers_start_alone() {
     assert_eq!(tools.len(), 14, "the disabled server stays off");
     let error = mcp.call("off__echo", Map::new()).await.unwrap_err();
     assert!(matches!(error, McpError::Disabled { .. }), "{error}");
-    assert!(Mcp::new(vec![stdio("x", &[]).clone()]).runs_unasked("x__echo") == false);
+    assert!(!mcp.runs_unasked("eager__echo"), "approve = \"ask\" asks");
+    let mut always = stdio("x", &[]);
+    always.approve = Approval::Always;
+    assert!(Mcp::new(vec![always]).runs_unasked("x__echo"));
     mcp.shutdown().await;
 }
 

@@ -353,14 +353,11 @@ impl Mcp {
         let server_name = server.config.name.clone();
         let params = CallToolRequestParams::new(tool.clone()).with_arguments(arguments);
         let call = conn.peer().call_tool(params);
-        let result = match tokio::time::timeout(server.config.call_timeout, call).await {
-            Ok(result) => result,
-            Err(_) => {
-                return Err(McpError::Timeout {
-                    server: server_name,
-                    after: server.config.call_timeout,
-                });
-            }
+        let Ok(result) = tokio::time::timeout(server.config.call_timeout, call).await else {
+            return Err(McpError::Timeout {
+                server: server_name,
+                after: server.config.call_timeout,
+            });
         };
         match result {
             Ok(result) => Ok(tool_output(&result)),
