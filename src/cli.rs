@@ -167,6 +167,11 @@ pub enum CliCommand {
         #[arg(long)]
         json: bool,
     },
+    /// MCP servers: list them with their tools, or call a tool by hand
+    Mcp {
+        #[command(subcommand)]
+        command: crate::mcp::cli::McpCommand,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -38,6 +38,7 @@ pub mod config;
 pub mod driver;
 pub mod fake;
 pub mod format;
+pub mod mcp;
 pub mod oneshot;
 pub mod pricing;
 pub mod render;

@@ -63,6 +63,9 @@ async fn dispatch(cli: Cli, config: Config, utc_offset: time::UtcOffset) -> Exit
     }
     match &cli.command {
         Some(CliCommand::Models { json }) => models(&config, *json).await,
+        Some(CliCommand::Mcp { command }) => {
+            tern::mcp::cli::run(config.tools.servers.clone(), command).await
+        }
         Some(command) => {
             let path = tern::store::Store::default_path();
             let path = path.as_deref();
@@ -79,7 +82,9 @@ async fn dispatch(cli: Cli, config: Config, utc_offset: time::UtcOffset) -> Exit
                     force,
                 } => review::export(path, id, *format, output.as_deref(), *force),
                 CliCommand::Import { file } => review::import(path, file),
-                CliCommand::Models { .. } => unreachable!("handled above"),
+                CliCommand::Models { .. } | CliCommand::Mcp { .. } => {
+                    unreachable!("handled above")
+                }
             };
             match result {
                 Ok(()) => ExitCode::SUCCESS,

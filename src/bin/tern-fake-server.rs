@@ -2,13 +2,15 @@
 //! the TUI (and every failure it must handle) without an API key.
 //!
 //! It prints the environment to point `tern` at it, the scenarios and how to trigger them, then
-//! logs one line per request until Ctrl+C.
+//! logs one line per request until Ctrl+C. `mcp-stdio` and `mcp-http` serve the fixture MCP
+//! server instead (`tern::fake::mcp`), for `[mcp_servers]` without npm.
 
 #![forbid(unsafe_code)]
 
 use std::time::Duration;
 
 use clap::Parser;
+use tern::fake::mcp::{McpFixtureOptions, McpHttpFixture};
 use tern::fake::{FakeConfig, FakeServer, RecordedRequest, Scenario};
 
 /// Serve a fake Anthropic Messages-compatible API on 127.0.0.1.
@@ -48,6 +50,24 @@ struct Args {
     /// tools, tool_choice and tool results included.
     #[arg(long)]
     log_bodies: bool,
+    #[command(subcommand)]
+    mcp: Option<McpMode>,
+}
+
+/// The fixture MCP server instead of the Messages endpoint.
+#[derive(Debug, clap::Subcommand)]
+enum McpMode {
+    /// Serve the fixture MCP server on stdin and stdout (`command = "tern-fake-server"`,
+    /// `args = ["mcp-stdio"]` in a [mcp_servers.NAME] table)
+    McpStdio(McpFixtureOptions),
+    /// Serve the fixture MCP server over streamable HTTP on 127.0.0.1 and print its URL
+    McpHttp {
+        /// Port to listen on (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        #[command(flatten)]
+        options: McpFixtureOptions,
+    },
 }
 
 fn scenario_help() -> String {
@@ -74,6 +94,18 @@ const LOG_POLL: Duration = Duration::from_millis(100);
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    match args.mcp {
+        Some(McpMode::McpStdio(options)) => return tern::fake::mcp::serve_stdio(options).await,
+        Some(McpMode::McpHttp { port, options }) => {
+            let server = McpHttpFixture::start_standalone(options, port).await?;
+            tern::term_println!("tern fake MCP server listening: url = \"{}\"", server.url());
+            tern::term_println!("Ctrl+C to stop.");
+            tokio::signal::ctrl_c().await?;
+            server.shutdown();
+            return Ok(());
+        }
+        None => {}
+    }
     let mut config = FakeConfig {
         port: args.port,
         api_key: args.key.clone(),

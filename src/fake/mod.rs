@@ -25,6 +25,7 @@ mod cache;
 mod catalog;
 mod handler;
 mod http;
+pub mod mcp;
 mod reply;
 mod scenario;
 mod signature;
