@@ -1460,6 +1460,10 @@ fn seed_tools(home: &Home) {
             "type": "tool_result", "tool_use_id": "toolu_02",
             "content": "no such directory: notes/fish", "is_error": true
         })),
+        // One whose call is not in the conversation, with nothing to say.
+        ContentBlock::Unknown(json!({
+            "type": "tool_result", "tool_use_id": "toolu_gone", "content": []
+        })),
     ];
     let last = answer(
         &c,
@@ -1487,6 +1491,7 @@ fn show_and_export_print_tool_calls_and_their_results_by_name() {
         "**↳ `files__read`**\n\n```text\nKittiwakes nest on \u{1b}]0;pwned\u{7}sea cliffs.\n\
          [image image/png]\n```",
         "**↳ `files__stat` (error)**\n\n```text\nno such directory: notes/fish\n```",
+        "**↳ `toolu_gone`**\n\n*(no output)*",
         "Your notes say kittiwakes",
     ] {
         assert!(md.contains(needle), "missing {needle:?} in\n{md}");
@@ -1511,7 +1516,8 @@ fn show_and_export_print_tool_calls_and_their_results_by_name() {
         "* tool results · 70010000\n\
          \x20   ↳ files__read: Kittiwakes nest on \u{1b}]0;pwned\u{7}sea cliffs.\n\
          \x20   [image image/png]\n\
-         \x20   ↳ files__stat (error): no such directory: notes/fish\n",
+         \x20   ↳ files__stat (error): no such directory: notes/fish\n\
+         \x20   ↳ toolu_gone (no output)\n",
     ] {
         assert!(tree.contains(needle), "missing {needle:?} in\n{tree}");
     }

@@ -533,7 +533,10 @@ fn render_tree_block(out: &mut String, block: &ContentBlock, names: &ToolNames) 
         ContentBlock::Unknown(value) if block.kind() == "tool_result" => {
             let (name, text, is_error) = tool_result(value, names);
             let error = if is_error { " (error)" } else { "" };
-            let _ = writeln!(out, "↳ {name}{error}: {}", text.trim());
+            let _ = match text.trim() {
+                "" => writeln!(out, "↳ {name}{error} (no output)"),
+                text => writeln!(out, "↳ {name}{error}: {text}"),
+            };
         }
         other => render_block(out, other, names),
     }
