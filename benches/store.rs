@@ -363,25 +363,28 @@ fn load(c: &mut Criterion) {
 
 fn upsert(c: &mut Criterion) {
     let mut store = Store::open(bench_db()).unwrap();
-    let id = "5eed5eed5eed5eed";
-    let _ = store.delete_conversation(id);
-    store
-        .create_conversation(&Conversation {
-            id: id.into(),
-            title: "streaming bench".into(),
-            created_at: 0,
-            updated_at: 0,
-            system: None,
-            params: Params::default(),
-            last_model: None,
-            active_leaf: None,
-        })
-        .unwrap();
     let mut rng = SmallRng::seed_from_u64(1);
-    let question = message(&mut rng, id, 0, 0, MODELS[0]);
-    store.upsert_message(&question).unwrap();
-
-    for (label, size) in [("100 KB", 100_000), ("1 MB", 1_000_000)] {
+    // A conversation per size: a second reply to the same question would be a branch the
+    // write path refuses to start behind the back of the first.
+    for (label, size, id) in [
+        ("100 KB", 100_000, "5eed5eed5eed5eed"),
+        ("1 MB", 1_000_000, "5eed5eed5eed5ee1"),
+    ] {
+        let _ = store.delete_conversation(id);
+        store
+            .create_conversation(&Conversation {
+                id: id.into(),
+                title: "streaming bench".into(),
+                created_at: 0,
+                updated_at: 0,
+                system: None,
+                params: Params::default(),
+                last_model: None,
+                active_leaf: None,
+            })
+            .unwrap();
+        let question = message(&mut rng, id, 0, 0, MODELS[0]);
+        store.upsert_message(&question).unwrap();
         let base = text(&mut rng, size);
         let mut reply = StoredMessage::assistant_streaming(id, 1, MODELS[0]);
         reply.parent_id = Some(question.id.clone());
@@ -434,8 +437,8 @@ fn upsert(c: &mut Criterion) {
                 )
             },
         );
+        store.delete_conversation(id).unwrap();
     }
-    store.delete_conversation(id).unwrap();
 }
 
 criterion_group! {

@@ -1411,3 +1411,183 @@ fn list_shows_how_many_branches_a_conversation_has() {
     assert_eq!(branches(TREE), 2);
     assert_eq!(branches(MIXED), 1);
 }
+
+// ─── Tool calls and their results ─────────────────────────────────────────────────────────
+
+const TOOLS: &str = "7001000000000c7a";
+
+/// A conversation with one tool turn as the app saves it: a reply calling two tools, the user
+/// message of their results (one of text and an image, with escapes a server could send; one an
+/// error), and the answer that follows.
+fn seed_tools(home: &Home) {
+    let mut store = home.store();
+    let c = conversation(TOOLS, "Notes about birds", T0);
+    let question = user_message(TOOLS, 0, "what do my notes say?", T0);
+    let mut call = answer(
+        &c,
+        1,
+        SONNET,
+        vec![
+            ContentBlock::text("Let me read them."),
+            ContentBlock::ToolUse {
+                id: "toolu_01".into(),
+                name: "files__read".into(),
+                input: json!({"path": "notes/birds.md"}),
+                extra: Default::default(),
+            },
+            ContentBlock::ToolUse {
+                id: "toolu_02".into(),
+                name: "files__stat".into(),
+                input: json!({"path": "notes/fish"}),
+                extra: Default::default(),
+            },
+        ],
+        usage(20, 9),
+        T0 + 1_000,
+    );
+    call.stop_reason = Some("tool_use".into());
+    let mut results = user_message(TOOLS, 2, "", T0 + 2_000);
+    results.content = vec![
+        ContentBlock::Unknown(json!({
+            "type": "tool_result", "tool_use_id": "toolu_01",
+            "content": [
+                {"type": "text", "text": "Kittiwakes nest on \u{1b}]0;pwned\u{7}sea cliffs."},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                             "data": "aGlkZGVuIGltYWdl"}},
+            ]
+        })),
+        ContentBlock::Unknown(json!({
+            "type": "tool_result", "tool_use_id": "toolu_02",
+            "content": "no such directory: notes/fish", "is_error": true
+        })),
+        // One whose call is not in the conversation, with nothing to say.
+        ContentBlock::Unknown(json!({
+            "type": "tool_result", "tool_use_id": "toolu_gone", "content": []
+        })),
+    ];
+    let last = answer(
+        &c,
+        3,
+        SONNET,
+        vec![ContentBlock::text(
+            "Your notes say kittiwakes nest on cliffs.",
+        )],
+        usage(60, 12),
+        T0 + 3_000,
+    );
+    save(&mut store, c, &[question, call, results, last]);
+}
+
+#[test]
+fn show_and_export_print_tool_calls_and_their_results_by_name() {
+    let home = Home::offline();
+    seed_tools(&home);
+    let md = home.run(&["show", TOOLS]).success().stdout();
+    for needle in [
+        "## Assistant · claude-sonnet-4.6 · 2023-11-14 22:13 UTC\n\nLet me read them.\n\n\
+         **Tool call:** `files__read`\n\n```json\n{\n  \"path\": \"notes/birds.md\"\n}\n```",
+        "**Tool call:** `files__stat`",
+        "## Tool results · 2023-11-14 22:13 UTC\n\n",
+        "**↳ `files__read`**\n\n```text\nKittiwakes nest on \u{1b}]0;pwned\u{7}sea cliffs.\n\
+         [image image/png]\n```",
+        "**↳ `files__stat` (error)**\n\n```text\nno such directory: notes/fish\n```",
+        "**↳ `toolu_gone`**\n\n*(no output)*",
+        "Your notes say kittiwakes",
+    ] {
+        assert!(md.contains(needle), "missing {needle:?} in\n{md}");
+    }
+    assert_eq!(md.matches("## User · ").count(), 1, "{md}");
+    assert!(!md.contains("aGlkZGVuIGltYWdl"), "image data: {md}");
+    // Export writes the same Markdown.
+    assert_eq!(
+        home.run(&["export", TOOLS, "--format", "md"])
+            .success()
+            .stdout(),
+        md
+    );
+
+    // The tree: a line for each call and each result.
+    let tree = home.run(&["show", TOOLS, "--tree"]).success().stdout();
+    for needle in [
+        "* assistant · claude-sonnet-4.6 · 70010000\n\
+         \x20   Let me read them.\n\
+         \x20   tool call: files__read {\"path\":\"notes/birds.md\"}\n\
+         \x20   tool call: files__stat {\"path\":\"notes/fish\"}\n",
+        "* tool results · 70010000\n\
+         \x20   ↳ files__read: Kittiwakes nest on \u{1b}]0;pwned\u{7}sea cliffs.\n\
+         \x20   [image image/png]\n\
+         \x20   ↳ files__stat (error): no such directory: notes/fish\n\
+         \x20   ↳ toolu_gone (no output)\n",
+    ] {
+        assert!(tree.contains(needle), "missing {needle:?} in\n{tree}");
+    }
+
+    // On a terminal the result's escape is gone, its text is not.
+    for args in [
+        &["show", TOOLS][..],
+        &["show", TOOLS, "--tree"],
+        &["export", TOOLS, "--format", "md"],
+    ] {
+        let run = home.run_on_tty(args);
+        run.success();
+        let out = String::from_utf8_lossy(&run.stdout).into_owned();
+        assert!(out.contains("files__read"), "{args:?}: {out:?}");
+        assert!(out.contains("sea cliffs"), "{args:?}: {out:?}");
+        assert!(!out.contains("pwned"), "{args:?}: {out:?}");
+        assert_eq!(
+            controls(&run.stdout),
+            Vec::<char>::new(),
+            "{args:?}: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn tool_calls_and_results_round_trip_through_json_export_and_import() {
+    let home = Home::offline();
+    seed_tools(&home);
+    let exported = home
+        .run(&["export", TOOLS, "--format", "json"])
+        .success()
+        .json();
+    let results = &exported["messages"][2]["content"];
+    assert_eq!(results[0]["type"], "tool_result");
+    assert_eq!(
+        results[0]["content"][1]["source"]["data"],
+        "aGlkZGVuIGltYWdl"
+    );
+    assert_eq!(results[1]["is_error"], true);
+    assert_eq!(exported["messages"][1]["content"][1]["type"], "tool_use");
+
+    let fresh = Home::offline();
+    fresh
+        .run_with_stdin(&["import", "-"], &exported.to_string())
+        .success();
+    let again = fresh
+        .run(&["export", TOOLS, "--format", "json"])
+        .success()
+        .json();
+    assert_eq!(without_stamp(again), without_stamp(exported));
+    assert_eq!(
+        fresh.run(&["show", TOOLS]).success().stdout(),
+        home.run(&["show", TOOLS]).success().stdout()
+    );
+    // What the tools said is searchable in the new home, on the results message.
+    let hits = fresh
+        .run(&["search", "--json", "kittiwakes cliffs"])
+        .success()
+        .json();
+    let ids: Vec<&str> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["message_id"].as_str())
+        .collect();
+    assert!(ids.contains(&format!("{TOOLS}-2").as_str()), "{hits}");
+    let hits = fresh.run(&["search", "--json", "fish"]).success().json();
+    assert_eq!(
+        hits.as_array().unwrap().len(),
+        2,
+        "the call and its result: {hits}"
+    );
+}

@@ -3,7 +3,9 @@
 //! The Markdown is meant to be read or pasted elsewhere: the reply text is already Markdown and
 //! goes out verbatim (code blocks intact); thinking folds into `<details>`, tool calls and other
 //! blocks become fenced JSON whose fence is longer than any backtick run inside, so nothing
-//! inside can close it early. Times are UTC so an export reads the same everywhere.
+//! inside can close it early. The user message that carries tool results is headed `Tool
+//! results`, each result named `↳ TOOL` after the call it answers (an error marked) with its
+//! text fenced the same way. Times are UTC so an export reads the same everywhere.
 //!
 //! The JSON is the store's own types behind a `"format"` marker: every block (unknown kinds
 //! verbatim), model, usage, status, error and parameter survives `export_json` → `import_json`.
@@ -222,6 +224,7 @@ pub(crate) fn render_tree(conversation: &Conversation, messages: &[StoredMessage
             .into_iter()
             .collect();
     let leaves = children.iter().filter(|c| c.is_empty()).count();
+    let names = tool_names(messages);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -246,7 +249,11 @@ pub(crate) fn render_tree(conversation: &Conversation, messages: &[StoredMessage
         let mut header = format!(
             "{pad}{} {}",
             if active.contains(&i) { '*' } else { ' ' },
-            m.role.as_str()
+            if is_tool_results(m) {
+                "tool results"
+            } else {
+                m.role.as_str()
+            }
         );
         if let Some(model) = &m.model {
             let _ = write!(header, " · {model}");
@@ -264,7 +271,7 @@ pub(crate) fn render_tree(conversation: &Conversation, messages: &[StoredMessage
         out.push('\n');
         let mut body = String::new();
         for block in &m.content {
-            render_block(&mut body, block);
+            render_tree_block(&mut body, block, &names);
         }
         if let Some(error) = m.error.as_deref().filter(|e| !e.trim().is_empty()) {
             let _ = writeln!(body, "Error: {}", error.trim());
@@ -356,9 +363,10 @@ pub(crate) fn render_markdown(
 ) -> String {
     let mut out = String::new();
     render_header(&mut out, conversation, models);
+    let names = tool_names(messages);
     for (i, m) in messages.iter().enumerate() {
         let position = positions.get(i).copied().unwrap_or((1, 1));
-        render_message(&mut out, m, position, &conversation.id);
+        render_message(&mut out, m, position, &conversation.id, &names);
     }
     out.truncate(out.trim_end().len());
     out.push('\n');
@@ -400,17 +408,19 @@ fn render_header(out: &mut String, conversation: &Conversation, models: &[String
     }
 }
 
-/// One message: a rule, `## Role · model · time` (and `‹n/m›` when it has siblings, with a
-/// note line saying so), its blocks, then how it ended (a status note, its error) and its
-/// token counts.
+/// One message: a rule, `## Role · model · time` (`## Tool results` for the user message that
+/// only carries them; `‹n/m›` when it has siblings, with a note line saying so), its blocks,
+/// then how it ended (a status note, its error) and its token counts.
 fn render_message(
     out: &mut String,
     m: &StoredMessage,
     (position, siblings): (usize, usize),
     conversation_id: &str,
+    names: &ToolNames,
 ) {
     out.push_str("---\n\n");
     let mut heading = match m.role {
+        Role::User if is_tool_results(m) => "## Tool results".to_owned(),
         Role::User => "## User".to_owned(),
         Role::Assistant => "## Assistant".to_owned(),
     };
@@ -438,7 +448,7 @@ fn render_message(
     }
 
     for block in &m.content {
-        render_block(out, block);
+        render_block(out, block, names);
     }
     match m.status {
         MessageStatus::Complete => {}
@@ -473,7 +483,66 @@ fn render_message(
     }
 }
 
-fn render_block(out: &mut String, block: &ContentBlock) {
+/// Each `tool_use` id of `messages` and the name of the tool it calls, to name the results.
+type ToolNames = std::collections::HashMap<String, String>;
+
+fn tool_names(messages: &[StoredMessage]) -> ToolNames {
+    messages
+        .iter()
+        .flat_map(|m| &m.content)
+        .filter_map(|block| match block {
+            ContentBlock::ToolUse { id, name, .. } => Some((id.clone(), name.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A user message made only of `tool_result` blocks: what the tool loop sends back.
+fn is_tool_results(m: &StoredMessage) -> bool {
+    m.role == Role::User
+        && !m.content.is_empty()
+        && m.content.iter().all(|b| b.kind() == "tool_result")
+}
+
+/// A `tool_result` block's parts: the name of the tool it answers (its call's id when that call
+/// is not among the messages), its text (images as a line naming them), whether it failed.
+fn tool_result(value: &Value, names: &ToolNames) -> (String, String, bool) {
+    let id = value
+        .get("tool_use_id")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let name = names.get(id).cloned().unwrap_or_else(|| id.to_owned());
+    let text = crate::app::tools::result_text(value.get("content"));
+    let is_error = value.get("is_error").and_then(Value::as_bool) == Some(true);
+    (name, text, is_error)
+}
+
+/// A block as `tern show --tree` prints it under its message: as in Markdown, except that tool
+/// calls and results take one line to say what they are (`tool call: NAME {…}`, `↳ NAME: …`).
+fn render_tree_block(out: &mut String, block: &ContentBlock, names: &ToolNames) {
+    if matches!(block, ContentBlock::ToolUse { .. }) || block.kind() == "tool_result" {
+        // Right under the text before it: these are lines, not paragraphs.
+        while out.ends_with("\n\n") {
+            out.pop();
+        }
+    }
+    match block {
+        ContentBlock::ToolUse { name, input, .. } => {
+            let _ = writeln!(out, "tool call: {name} {input}");
+        }
+        ContentBlock::Unknown(value) if block.kind() == "tool_result" => {
+            let (name, text, is_error) = tool_result(value, names);
+            let error = if is_error { " (error)" } else { "" };
+            let _ = match text.trim() {
+                "" => writeln!(out, "↳ {name}{error} (no output)"),
+                text => writeln!(out, "↳ {name}{error}: {text}"),
+            };
+        }
+        other => render_block(out, other, names),
+    }
+}
+
+fn render_block(out: &mut String, block: &ContentBlock, names: &ToolNames) {
     match block {
         ContentBlock::Text { text, .. } => {
             out.push_str(text);
@@ -489,18 +558,19 @@ fn render_block(out: &mut String, block: &ContentBlock) {
             let _ = writeln!(out, "**Tool call:** `{name}`\n");
             fenced(out, "json", &pretty(input));
         }
-        ContentBlock::Unknown(value) => {
-            let kind = block.kind();
-            match value.get("content") {
-                Some(Value::String(text)) if kind == "tool_result" => {
-                    out.push_str("**Tool result:**\n\n");
-                    fenced(out, "text", text);
-                }
-                _ => {
-                    let _ = writeln!(out, "**{kind}:**\n");
-                    fenced(out, "json", &pretty(value));
-                }
+        ContentBlock::Unknown(value) if block.kind() == "tool_result" => {
+            let (name, text, is_error) = tool_result(value, names);
+            let error = if is_error { " (error)" } else { "" };
+            let _ = writeln!(out, "**↳ `{name}`{error}**\n");
+            if text.trim().is_empty() {
+                out.push_str("*(no output)*\n\n");
+            } else {
+                fenced(out, "text", &text);
             }
+        }
+        ContentBlock::Unknown(value) => {
+            let _ = writeln!(out, "**{}:**\n", block.kind());
+            fenced(out, "json", &pretty(value));
         }
     }
 }
@@ -586,7 +656,7 @@ mod tests {
             "*(redacted thinking)*",
             "```rust\nfn f<'a>(x: &'a str) {}\n```\n\n",
             "**Tool call:** `search`\n\n````json\n{\n  \"q\": \"```\"\n}\n````",
-            "**Tool result:**\n\n```text\nfound\n```",
+            "**↳ `search`**\n\n```text\nfound\n```",
             "**web_search_result:**",
             "*(stopped before the end)*",
         ] {

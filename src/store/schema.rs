@@ -11,10 +11,11 @@
 //! gave conversations a stable integer key so their titles can be indexed too, and a draft
 //! column. Version 4 added the JSON columns for what the protocol says besides content and
 //! counts (`messages.details`, `conversations.params`). Version 5 added what tern learnt of an
-//! endpoint (`endpoint_facts`, e.g. that it has no count_tokens). Version 6 (current) makes a
+//! endpoint (`endpoint_facts`, e.g. that it has no count_tokens). Version 6 made a
 //! conversation a tree: each message names its parent (rows older tern left without one are
 //! linked to the message before them, so an old conversation is one path), the conversation
-//! remembers the end of its active path (`active_leaf`) and counts its leaves (`branches`):
+//! remembers the end of its active path (`active_leaf`) and counts its leaves (`branches`).
+//! Version 7 (current) indexes what tools said too (tool results, tool call inputs):
 //!
 //! ```sql
 //! conversations(pk INTEGER PK,      -- stable rowid for the title index (VACUUM keeps it)
@@ -43,14 +44,16 @@
 //!   index messages_streaming(writer) WHERE status = 'streaming'      -- crash recovery on open
 //! endpoint_facts(base_url, fact,   -- what an endpoint was found to lack, so it is not asked
 //!                value, updated_at) -- again (base URL without credentials; PK base_url+fact)
-//! message_text(pk, body)            -- view: the text blocks of non-streaming messages
+//! message_text(pk, body)            -- view: the text of non-streaming messages (text blocks,
+//!                                   -- tool call inputs as JSON, tool result text)
 //! messages_fts(body)                -- FTS5, external content = message_text, kept by triggers
 //! ```
 //!
 //! The full-text index reads its text through a view instead of a copy of the text: the text of
-//! a reply is stored once (inside `content`), the view pulls the `text` blocks out with SQLite's
-//! own JSON functions (no `json_each`: FTS5 reads external content with virtual tables disabled),
-//! and the triggers feed the same expression to FTS5 on insert, update and delete. Messages are
+//! a reply is stored once (inside `content`), the view pulls the text out of the blocks with
+//! SQLite's own JSON functions (no `json_each`: FTS5 reads external content with virtual tables
+//! disabled), and the triggers feed the same expression to FTS5 on insert, update and delete.
+//! A tool result's images are not text and stay out of the index. Messages are
 //! indexed only once they stop streaming, so a streaming snapshot rewrite (once a second, up to
 //! megabytes) costs no tokenizing; a reply becomes searchable when it completes, stops, fails or
 //! is marked interrupted. Titles have their own small index (`titles_fts`, same tokenizer), so
@@ -60,13 +63,13 @@
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 6;
+pub const CURRENT_VERSION: i64 = 7;
 
 /// One step: takes the database from version `index` to `index + 1`.
 type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
 pub(crate) const MIGRATIONS: [Migration; CURRENT_VERSION as usize] =
-    [to_v1, to_v2, to_v3, to_v4, to_v5, to_v6];
+    [to_v1, to_v2, to_v3, to_v4, to_v5, to_v6, to_v7];
 
 /// Version 1, the first published schema (kept verbatim: old files were made by it).
 pub const V1_SCHEMA: &str = "\
@@ -98,15 +101,45 @@ fn to_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(V1_SCHEMA)
 }
 
-/// The searchable text of a message: its `text` blocks joined by newlines ('' for anything that
-/// is not a JSON array). `x` is the SQL expression holding the content JSON.
-fn message_text_sql(x: &str) -> String {
+/// v2's searchable text of a message: its `text` blocks joined by newlines ('' for anything
+/// that is not a JSON array). `x` is the SQL expression holding the content JSON. Kept as v2
+/// wrote it: the v7 step needs it to take out exactly what v2 put in.
+fn v2_text_sql(x: &str) -> String {
     format!(
         "CASE WHEN json_valid({x}) AND json_type({x}) = 'array' THEN (\
             WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i \
                 WHERE n + 1 < json_array_length({x})) \
             SELECT coalesce(group_concat(json_extract({x}, '$[' || n || '].text'), char(10)), '') \
             FROM i WHERE json_extract({x}, '$[' || n || '].type') = 'text'\
+        ) ELSE '' END"
+    )
+}
+
+/// The searchable text of a message (v7 on), its blocks in order joined by newlines: a `text`
+/// block's text, a `tool_use` block's input as JSON text (so an argument such as a file name
+/// finds the call), and a `tool_result` block's content: a string as it is, or the `text` of
+/// each of its blocks (images and the like are not text and are left out). Other blocks and
+/// anything that is not a JSON array give ''. `x` is the SQL expression holding the content.
+fn message_text_sql(x: &str) -> String {
+    format!(
+        "CASE WHEN json_valid({x}) AND json_type({x}) = 'array' THEN (\
+            WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i \
+                WHERE n + 1 < json_array_length({x})), \
+            b(p, kind) AS (SELECT '$[' || n || ']', json_extract({x}, '$[' || n || '].type') \
+                FROM i) \
+            SELECT coalesce(group_concat(CASE kind \
+                WHEN 'text' THEN json_extract({x}, p || '.text') \
+                WHEN 'tool_use' THEN json_extract({x}, p || '.input') \
+                WHEN 'tool_result' THEN CASE json_type({x}, p || '.content') \
+                    WHEN 'text' THEN json_extract({x}, p || '.content') \
+                    WHEN 'array' THEN (\
+                        WITH RECURSIVE j(m) AS (SELECT 0 UNION ALL SELECT m + 1 FROM j \
+                            WHERE m + 1 < json_array_length({x}, p || '.content')) \
+                        SELECT group_concat(json_extract({x}, p || '.content[' || m || '].text'), \
+                            char(10)) \
+                        FROM j WHERE json_extract({x}, p || '.content[' || m || '].type') = 'text'\
+                    ) END \
+                END, char(10)), '') FROM b\
         ) ELSE '' END"
     )
 }
@@ -188,15 +221,26 @@ CREATE INDEX messages_streaming ON messages(writer) WHERE status = 'streaming';
 /// v2's full-text index of message text: a view of each message's text blocks, the index over
 /// it, and the triggers that keep it (a streaming message is indexed once it ends).
 fn v2_message_index(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    let body = |x: &str| message_text_sql(x);
     tx.execute_batch(&format!(
         "
-CREATE VIEW message_text(pk, body) AS
-    SELECT m.pk, {view} FROM messages AS m WHERE m.status <> 'streaming';
 CREATE VIRTUAL TABLE messages_fts USING fts5(
     body, content = 'message_text', content_rowid = 'pk',
     tokenize = 'unicode61 remove_diacritics 2', prefix = '3'
 );
+{index}
+INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+",
+        index = message_index_sql(v2_text_sql),
+    ))
+}
+
+/// The view `messages_fts` reads its text from and the triggers that keep the index, for the
+/// body expression `body` (a streaming message is indexed once it ends).
+fn message_index_sql(body: fn(&str) -> String) -> String {
+    format!(
+        "
+CREATE VIEW message_text(pk, body) AS
+    SELECT m.pk, {view} FROM messages AS m WHERE m.status <> 'streaming';
 CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
 WHEN new.status <> 'streaming' BEGIN
     INSERT INTO messages_fts(rowid, body) VALUES (new.pk, {new});
@@ -213,12 +257,11 @@ WHEN old.content IS NOT new.content
     INSERT INTO messages_fts(rowid, body)
         SELECT new.pk, {new} WHERE new.status <> 'streaming';
 END;
-INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
 ",
         view = body("m.content"),
         new = body("new.content"),
         old = body("old.content"),
-    ))
+    )
 }
 
 /// The tokenizer options shared by both full-text indexes.
@@ -337,5 +380,38 @@ CREATE INDEX messages_by_parent ON messages(parent_id);
     tx.execute_batch(&format!(
         "UPDATE conversations SET branches = ({})",
         super::summary::leaves_sql("conversations.id")
+    ))
+}
+
+/// Version 7: the index holds what tools said too: a `tool_result`'s text and a `tool_use`'s
+/// input (see [`message_text_sql`]). The view and triggers are redefined; only messages whose
+/// body changes (those with tool blocks) are re-indexed, so a large history upgrades in a
+/// moment instead of re-tokenizing all of it (200,000 messages: 35 s for a rebuild).
+fn to_v7(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    // `instr` first: content is written by serde_json, so a tool block's type is spelt out
+    // there, and the scan skips parsing a history without tools.
+    let changed = format!(
+        "FROM messages WHERE status <> 'streaming' AND instr(content, '\"tool_') > 0
+            AND ({}) IS NOT ({})",
+        v2_text_sql("content"),
+        message_text_sql("content")
+    );
+    tx.execute_batch(&format!(
+        "
+CREATE TEMP TABLE v7_reindex AS SELECT pk {changed};
+INSERT INTO messages_fts(messages_fts, rowid, body)
+    SELECT 'delete', pk, {old} FROM messages WHERE pk IN (SELECT pk FROM temp.v7_reindex);
+DROP TRIGGER messages_fts_insert;
+DROP TRIGGER messages_fts_delete;
+DROP TRIGGER messages_fts_update;
+DROP VIEW message_text;
+{index}
+INSERT INTO messages_fts(rowid, body)
+    SELECT pk, {new} FROM messages WHERE pk IN (SELECT pk FROM temp.v7_reindex);
+DROP TABLE temp.v7_reindex;
+",
+        old = v2_text_sql("content"),
+        new = message_text_sql("content"),
+        index = message_index_sql(message_text_sql),
     ))
 }

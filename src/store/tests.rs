@@ -203,6 +203,16 @@ fn a_v2_database_upgrades_to_one_path_per_conversation() {
         conn.pragma_update(None, "foreign_keys", false).unwrap();
         let tx = conn.transaction().unwrap();
         schema::MIGRATIONS[1](&tx).unwrap();
+        // A tool result (a user message of `tool_result` blocks), as tools wrote it then.
+        tx.execute(
+            "INSERT INTO messages (id, conversation_id, seq, role, status, created_at, updated_at,
+                                   content)
+             VALUES ('m000000000000007', '9f8e7d6c5b4a3921', 2, 'user', 'complete', 1714646500000,
+                     1714646500000, ?1)",
+            [r#"[{"type":"tool_result","tool_use_id":"toolu_9","content":"steamed milk froth"}]"#],
+        )
+        .unwrap();
+        super::summary::recompute_all_summaries(&tx).unwrap();
         tx.pragma_update(None, "user_version", 2).unwrap();
         tx.commit().unwrap();
         let unlinked: i64 = conn
@@ -213,7 +223,7 @@ fn a_v2_database_upgrades_to_one_path_per_conversation() {
             )
             .unwrap();
 
-        assert_eq!(unlinked, 6, "every v2 row is without a parent");
+        assert_eq!(unlinked, 7, "every v2 row is without a parent");
     }
     let store = Store::open(&path).unwrap();
     let id = "1a2b3c4d5e6f7081";
@@ -232,7 +242,209 @@ fn a_v2_database_upgrades_to_one_path_per_conversation() {
     assert_eq!(store.summary(id).unwrap().branches, 1);
     assert_eq!(store.summary("0000aaaa0000bbbb").unwrap().branches, 0);
     assert_eq!(store.load("0000aaaa0000bbbb").unwrap().0.active_leaf, None);
+    // The tool result is searchable, on its message, and old text still is.
+    let hits = store.search("froth", 5).unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].message_id, "m000000000000007");
+    assert_eq!(store.search("cafe plait", 10).unwrap().len(), 1);
+    let (_, cafe) = store.load("9f8e7d6c5b4a3921").unwrap();
+    assert_eq!(cafe[2].parent_id.as_deref(), Some(cafe[1].id.as_str()));
     assert_consistent(&store);
+}
+
+/// One tool turn of conversation `conv` from `seq` on, as the app saves it: a reply that calls
+/// `files__read` on `notes/quokka.md`, then the user message of its results (a string, and an
+/// array of text and an image), linked after `parent`.
+fn tool_turn(conv: &str, seq: i64, parent: Option<&str>) -> [StoredMessage; 2] {
+    let mut call = StoredMessage::assistant_streaming(conv, seq, "claude-sonnet-4.5");
+    call.parent_id = parent.map(str::to_owned);
+    call.status = MessageStatus::Complete;
+    call.stop_reason = Some("tool_use".into());
+    call.content = vec![
+        ContentBlock::text("Let me read it."),
+        ContentBlock::ToolUse {
+            id: "toolu_1".into(),
+            name: "files__read".into(),
+            input: serde_json::json!({"path": "notes/quokka.md"}),
+            extra: Default::default(),
+        },
+        ContentBlock::ToolUse {
+            id: "toolu_2".into(),
+            name: "files__stat".into(),
+            input: serde_json::json!({"path": "notes"}),
+            extra: Default::default(),
+        },
+    ];
+    let mut results = StoredMessage::user(conv, seq + 1, "");
+    results.parent_id = Some(call.id.clone());
+    results.content = vec![
+        ContentBlock::Unknown(serde_json::json!({
+            "type": "tool_result", "tool_use_id": "toolu_1",
+            "content": [
+                {"type": "text", "text": "Kittiwakes nest on sea cliffs."},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                             "data": "Zm9vYmFyYmF6cXV1eA"}},
+                {"type": "text", "text": "Puffins burrow."}
+            ]
+        })),
+        ContentBlock::Unknown(serde_json::json!({
+            "type": "tool_result", "tool_use_id": "toolu_2",
+            "content": "no such directory: cormorant", "is_error": true
+        })),
+    ];
+    [call, results]
+}
+
+#[test]
+fn tool_results_and_call_inputs_are_searchable() {
+    let (_dir, mut store) = temp_store();
+    store.create_conversation(&conversation("c")).unwrap();
+    let question = StoredMessage::user("c", 0, "what is in my notes?");
+    store.upsert_message(&question).unwrap();
+    let [call, results] = tool_turn("c", 1, Some(&question.id));
+    store.upsert_message(&call).unwrap();
+    store.upsert_message(&results).unwrap();
+
+    // A result's text, from array content and from string content: the hit is the results
+    // message, and its snippet shows the result.
+    for (query, snippet) in [
+        ("kittiwakes", "Kittiwakes"),
+        ("puffins burrow", "Puffins"),
+        ("cormorant", "cormorant"),
+    ] {
+        let hits = store.search(query, 5).unwrap();
+        assert_eq!(hits.len(), 1, "{query}: {hits:?}");
+        assert_eq!(hits[0].message_id, results.id, "{query}");
+        assert_eq!(hits[0].conversation_id, "c");
+        assert!(hits[0].snippet.contains(snippet), "{query}: {hits:?}");
+    }
+    // A call's argument finds the call; its text still finds it too.
+    let hits = store.search("quokka.md", 5).unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].message_id, call.id);
+    assert_eq!(
+        store.search("let me read", 5).unwrap()[0].message_id,
+        call.id
+    );
+    // Images are not text.
+    assert!(store.search("Zm9vYmFyYmF6cXV1eA", 5).unwrap().is_empty());
+    assert!(store.search("base64", 5).unwrap().is_empty());
+    assert_consistent(&store);
+
+    // Rewritten and deleted, the index follows.
+    let mut edited = results.clone();
+    edited.content.truncate(1);
+    store.upsert_message(&edited).unwrap();
+    assert!(store.search("cormorant", 5).unwrap().is_empty());
+    assert_eq!(store.search("kittiwakes", 5).unwrap().len(), 1);
+    assert_consistent(&store);
+    store.delete_conversation("c").unwrap();
+    assert!(store.search("kittiwakes", 5).unwrap().is_empty());
+    assert_consistent(&store);
+}
+
+#[test]
+fn a_streaming_reply_with_a_tool_call_is_indexed_once_it_ends() {
+    let (_dir, mut store) = temp_store();
+    store.create_conversation(&conversation("c")).unwrap();
+    let [mut call, _] = tool_turn("c", 0, None);
+    call.status = MessageStatus::Streaming;
+    store.upsert_message(&call).unwrap();
+    assert!(store.search("quokka", 5).unwrap().is_empty());
+    call.status = MessageStatus::Complete;
+    store.upsert_message(&call).unwrap();
+    assert_eq!(store.search("quokka", 5).unwrap().len(), 1);
+    assert_consistent(&store);
+}
+
+/// A database file as schema v6 left it, with one conversation holding a question and a tool
+/// turn written as v6's write path did (its triggers indexed only text blocks).
+fn v6_file_with_a_tool_turn(path: &std::path::Path) -> (StoredMessage, [StoredMessage; 2]) {
+    let mut conn = Connection::open(path).unwrap();
+    conn.pragma_update(None, "foreign_keys", false).unwrap();
+    let tx = conn.transaction().unwrap();
+    for step in &schema::MIGRATIONS[..6] {
+        step(&tx).unwrap();
+    }
+    tx.pragma_update(None, "user_version", 6).unwrap();
+    let c = conversation("c6");
+    tx.execute(
+        "INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?4)",
+        rusqlite::params![c.id, c.title, c.created_at, c.updated_at],
+    )
+    .unwrap();
+    let question = StoredMessage::user("c6", 0, "what is in my notes?");
+    let turn = tool_turn("c6", 1, Some(&question.id));
+    for m in std::iter::once(&question).chain(&turn) {
+        tx.execute(
+            "INSERT INTO messages (id, conversation_id, seq, parent_id, role, status, created_at,
+                                   updated_at, content)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            rusqlite::params![
+                m.id,
+                m.conversation_id,
+                m.seq,
+                m.parent_id,
+                m.role.as_str(),
+                m.status.as_str(),
+                m.created_at,
+                m.updated_at,
+                serde_json::to_string(&m.content).unwrap(),
+            ],
+        )
+        .unwrap();
+    }
+    recompute_summary(&tx, "c6").unwrap();
+    tx.commit().unwrap();
+    // v6 indexed the question and the call's text, not the results.
+    let indexed = |q: &str| -> i64 {
+        conn.query_row(
+            "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1",
+            [q],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        (indexed("notes"), indexed("kittiwakes"), indexed("quokka")),
+        (1, 0, 0)
+    );
+    (question, turn)
+}
+
+#[test]
+fn a_v6_database_upgrades_and_its_tool_results_become_searchable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v6.db");
+    let (question, [call, results]) = v6_file_with_a_tool_turn(&path);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        schema::version(&store.conn).unwrap(),
+        schema::CURRENT_VERSION
+    );
+    assert_eq!(
+        store.search("kittiwakes", 5).unwrap()[0].message_id,
+        results.id
+    );
+    assert_eq!(
+        store.search("cormorant", 5).unwrap()[0].message_id,
+        results.id
+    );
+    assert_eq!(store.search("quokka", 5).unwrap()[0].message_id, call.id);
+    // What was indexed before is still found, once.
+    let notes: Vec<String> = store
+        .search("notes", 5)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.message_id)
+        .collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(notes.contains(&question.id) && notes.contains(&call.id));
+    assert_eq!(store.load("c6").unwrap().1.len(), 3);
+    assert_consistent(&store);
+    // The upgraded file has the schema of a new one.
+    let (_fresh_dir, fresh) = temp_store();
+    assert_eq!(schema_of(&store.conn), schema_of(&fresh.conn));
 }
 
 #[test]
