@@ -782,3 +782,74 @@ async fn a_compare_streams_each_model_saves_siblings_and_survives_a_failing_one(
         ["claude-haiku-4.5", "claude-opus-4.6", "no-such-model"]
     );
 }
+
+/// A rig whose config runs the fixture MCP server over stdio as `fx`.
+async fn with_fixture_tools() -> Rig {
+    let fixture = env!("CARGO_BIN_EXE_tern-fake-server");
+    Rig::new().await.with_config(&format!(
+        "[mcp_servers.fx]\ncommand = {fixture:?}\nargs = [\"mcp-stdio\"]\n"
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_call_runs_on_its_mcp_server_once_allowed_and_its_result_goes_back() {
+    let rig = with_fixture_tools().await;
+    rig.run(Start::New, |mut user| async move {
+        user.send(r#"say it scenario:call-tool tool:fx__echo args:{"text":"hello from fx"}"#);
+        let text = user.wait_text("▶ run it?").await;
+        assert!(text.contains("tool call: fx__echo"), "{text}");
+        assert!(text.contains("\"hello from fx\""), "{text}");
+        user.key(KeyCode::Char('y'));
+        let text = user.wait_ready_with("Tool result for toolu_").await;
+        assert!(text.contains("↳ fx__echo"), "{text}");
+        // Refused: the model hears that the user declined.
+        user.send(r#"again scenario:call-tool tool:fx__echo args:{"text":"no"}"#);
+        user.wait_text("▶ run it?").await;
+        user.key(KeyCode::Char('n'));
+        let text = user.wait_ready_with("(error)").await;
+        assert!(text.contains("declined"), "{text}");
+        quit(user)
+    })
+    .await;
+    let bodies = rig.message_requests();
+    let tools = bodies[0]["tools"].as_array().unwrap();
+    let echo = tools.iter().find(|t| t["name"] == "fx__echo").unwrap();
+    assert_eq!(echo["input_schema"]["type"], "object");
+    let results = bodies[1]["messages"].as_array().unwrap().last().unwrap();
+    let result = &results["content"][0];
+    assert_eq!(result["type"], "tool_result");
+    let call = &bodies[1]["messages"].as_array().unwrap()[1]["content"][1];
+    assert_eq!(result["tool_use_id"], call["id"]);
+    assert_eq!(result["content"][0]["text"], "hello from fx");
+    // What was said is saved: call, results, answer, in order on one path.
+    let (_, messages) = rig.latest();
+    let results_saved = messages
+        .iter()
+        .filter(|m| m.role == Role::User && !tern::app::tools::results_of(&m.content).is_empty())
+        .count();
+    assert_eq!(results_saved, 2, "{messages:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esc_cancels_a_running_tool_call_and_the_conversation_goes_on() {
+    let rig = with_fixture_tools().await;
+    rig.run(Start::New, |mut user| async move {
+        user.send(r#"wait scenario:call-tool tool:fx__slow args:{"ms":60000}"#);
+        user.wait_text("▶ run it?").await;
+        user.key(KeyCode::Char('y'));
+        user.wait_text("⋯ running").await;
+        user.key(KeyCode::Esc);
+        let text = user.wait_text("↳ fx__slow").await;
+        assert!(text.contains("stopped the tool loop"), "{text}");
+        // The next prompt is accepted by the (strict) server.
+        let text = user.ask_until("and now?", "That is all").await;
+        assert!(!text.contains("Error"), "{text}");
+        quit(user)
+    })
+    .await;
+    let bodies = rig.message_requests();
+    assert_eq!(bodies.len(), 2);
+    let last = bodies[1]["messages"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["content"][0]["type"], "tool_result");
+    assert_eq!(last["content"][0]["is_error"], true);
+}

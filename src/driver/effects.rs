@@ -1,8 +1,8 @@
 //! Effect execution: the I/O behind each [`Effect`] the app asks for, answered by actions on
 //! the app channel.
 //!
-//! Nothing here blocks the loop: requests and token counts run as tasks ([`super::stream`],
-//! [`super::count`]), writes go to the
+//! Nothing here blocks the loop: requests, token counts and tool calls run as tasks
+//! ([`super::stream`], [`super::count`], [`super::tools`]), writes go to the
 //! store's owner task ([`StoreWriter`]), reads run on the blocking pool after this session's
 //! queued writes. What a query returns (browser rows, an export's file name) is the store's
 //! business; this file only runs it and sends the answer.
@@ -62,6 +62,10 @@ pub(crate) struct Driver {
     pub(crate) requests: HashMap<RequestId, JoinHandle<()>>,
     /// What this process knows of the endpoint's count_tokens.
     pub(crate) count_gate: Arc<super::count::CountTokensGate>,
+    /// The MCP servers (started when the app asks).
+    pub(crate) mcp: crate::mcp::Mcp,
+    /// Tool calls running, by `tool_use` id.
+    pub(crate) tool_calls: HashMap<String, JoinHandle<()>>,
 }
 
 impl Driver {
@@ -134,14 +138,14 @@ impl Driver {
                 prompt,
                 body,
             } => self.count_tokens(conversation, generation, prompt, body),
-            // The MCP driver lands next; until then no server starts.
-            Effect::StartTools => {
-                let _ = self.tx.send(Action::ToolsReady {
-                    tools: Vec::new(),
-                    problems: vec!["MCP servers are not started by this build yet".to_owned()],
-                });
-            }
-            Effect::CallTool { .. } | Effect::CancelTool { .. } => {}
+            Effect::StartTools => self.start_tools(),
+            Effect::CallTool {
+                conversation,
+                call,
+                name,
+                arguments,
+            } => self.call_tool(conversation, call, name, arguments),
+            Effect::CancelTool { call } => self.cancel_tool(&call),
             Effect::Quit | Effect::Editor(_) | Effect::Schedule { .. } => {}
         }
     }

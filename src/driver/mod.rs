@@ -32,6 +32,7 @@ mod signals;
 mod stream;
 mod terminal;
 mod timers;
+mod tools;
 
 pub use input::Input;
 pub use session::Session;

@@ -73,6 +73,7 @@ impl Session {
             effects.extend(app.update(Action::Notify(Notice::error(warning.clone()))));
         }
         let has_key = config.has_key();
+        let mcp = crate::mcp::Mcp::new(config.tools.servers.clone());
         let driver = Driver {
             tx,
             client: Arc::new(ClientCell::new(config)),
@@ -81,11 +82,14 @@ impl Session {
             reader: None,
             requests: Default::default(),
             count_gate: Default::default(),
+            mcp,
+            tool_calls: Default::default(),
         };
         if has_key {
             driver.fetch_models();
             driver.recall_count_tokens();
         }
+        driver.start_eager_tools();
         let mut session = Session {
             app,
             view: ViewState::new(theme, utc_offset),
@@ -118,11 +122,16 @@ impl Session {
         super::event_loop::event_loop(self, terminal, input).await
     }
 
-    /// Stop streams and wait (bounded) for every save to reach the disk.
+    /// Stop streams, tool calls and MCP servers, and wait (bounded) for every save to reach
+    /// the disk.
     pub async fn shutdown(mut self) -> Result<(), StoreError> {
         for (_, task) in self.driver.requests.drain() {
             task.abort();
         }
+        for (_, task) in self.driver.tool_calls.drain() {
+            task.abort();
+        }
+        let _ = tokio::time::timeout(SHUTDOWN_FLUSH, self.driver.mcp.shutdown()).await;
         match &self.driver.writer {
             Some(writer) => tokio::time::timeout(SHUTDOWN_FLUSH, writer.flush())
                 .await

@@ -182,8 +182,13 @@ pub fn config(server: &FakeServer, dir: &Path) -> Config {
 
 /// A config pointing at the endpoint `url`, with no user config file involved.
 pub fn config_at(url: String, dir: &Path) -> Config {
+    config_with(url, dir, "")
+}
+
+/// A config pointing at the endpoint `url`, its file holding `text`.
+pub fn config_with(url: String, dir: &Path, text: &str) -> Config {
     let file = dir.join("config.toml");
-    std::fs::write(&file, "").unwrap();
+    std::fs::write(&file, text).unwrap();
     Config::load_with(
         &Overrides {
             config_file: Some(file),
@@ -204,6 +209,8 @@ pub struct Rig {
     dir: tempfile::TempDir,
     /// Where the store lives, when not in `dir` (see [`Rig::with_store_at`]).
     store: Option<PathBuf>,
+    /// What the sessions' config file says (see [`Rig::with_config`]).
+    config_text: String,
 }
 
 impl Rig {
@@ -214,6 +221,7 @@ impl Rig {
                 .expect("the fake server starts"),
             dir: tempfile::tempdir().unwrap(),
             store: None,
+            config_text: String::new(),
         }
     }
 
@@ -225,12 +233,19 @@ impl Rig {
                 .expect("the fake server starts"),
             dir: tempfile::tempdir().unwrap(),
             store: None,
+            config_text: String::new(),
         }
     }
 
     /// Sessions of this rig save into `path` (e.g. the store of a `tern` binary's home).
     pub fn with_store_at(mut self, path: PathBuf) -> Rig {
         self.store = Some(path);
+        self
+    }
+
+    /// Sessions of this rig read `text` as their config file.
+    pub fn with_config(mut self, text: &str) -> Rig {
+        self.config_text = text.to_owned();
         self
     }
 
@@ -243,7 +258,7 @@ impl Rig {
     /// A session on this rig's store, started as `start` asks.
     pub fn session(&self, start: Start) -> anyhow::Result<Session> {
         Session::new(
-            config(&self.server, self.dir.path()),
+            config_with(self.server.base_url(), self.dir.path(), &self.config_text),
             start,
             time::UtcOffset::UTC,
             Some(self.store_path()),
