@@ -713,3 +713,31 @@ fn sigterm_during_tern_mcp_call_stops_the_server_and_its_children() {
         wait_dead_blocking(pid);
     }
 }
+
+#[tokio::test]
+async fn an_http_server_that_goes_away_mid_call_is_reported_not_waited_for() {
+    let fixture = McpHttpFixture::start(McpFixtureOptions::default(), 0)
+        .await
+        .unwrap();
+    let config = server(
+        "web",
+        McpTransport::Http {
+            url: fixture.url().to_owned(),
+            headers: BTreeMap::new(),
+        },
+    );
+    // Far longer than the reconnection attempts take: the test fails on a timeout.
+    assert!(config.call_timeout >= Duration::from_secs(60));
+    let mcp = Mcp::new(vec![config]);
+    let error = mcp.call("web__crash", Map::new()).await.unwrap_err();
+    assert!(
+        matches!(error, McpError::Crashed { ref server, .. } if server == "web"),
+        "{error:?}"
+    );
+    // It is tried again on the next call, and this server is gone for good.
+    let again = mcp
+        .call("web__echo", args(json!({"text": "x"})))
+        .await
+        .unwrap_err();
+    assert!(matches!(again, McpError::Start { .. }), "{again:?}");
+}
