@@ -5,7 +5,8 @@
 //!
 //! Its tools play what a client must handle: `echo` and `add` answer, `fail` reports an error
 //! result, `slow` sleeps until it is cancelled, `crash` kills the server mid-call, `image`
-//! returns a PNG, `hostile` returns terminal escapes. What happened is written as one line per
+//! returns a PNG, `env` tells a variable and the working directory, `hostile` returns terminal
+//! escapes. What happened is written as one line per
 //! event (`started pid N`, `slow started`, `slow cancelled`…) to the `--log` file (and kept in
 //! memory for the in-process server), so a test can see that a cancellation arrived.
 
@@ -142,6 +143,15 @@ fn tools(long_tool_name: bool) -> Vec<Tool> {
         Tool::new("crash", "Stop the server in the middle of the call", none()),
         Tool::new("image", "Return a 1x1 PNG", none()),
         Tool::new(
+            "env",
+            "Return the value of an environment variable and the working directory",
+            schema(json!({
+                "type": "object",
+                "properties": {"name": {"type": "string"}},
+                "required": ["name"]
+            })),
+        ),
+        Tool::new(
             "hostile",
             "Return text with terminal escape sequences",
             none(),
@@ -240,6 +250,12 @@ impl ServerHandler for Fixture {
                 ContentBlock::image(TINY_PNG, "image/png"),
             ])
             .into()),
+            "env" => {
+                let name = args.get("name").and_then(Value::as_str).unwrap_or_default();
+                let value = std::env::var(name).unwrap_or_default();
+                let cwd = std::env::current_dir().unwrap_or_default();
+                Ok(text(format!("{name}={value}\ncwd={}", cwd.display())))
+            }
             "hostile" => Ok(text(
                 "\u{1b}]0;owned\u{7}\u{1b}[2Jred \u{1b}[31malert\u{202e}",
             )),
