@@ -803,3 +803,48 @@ async fn a_stdio_server_gets_its_env_added_and_its_cwd() {
         "{notices:?}"
     );
 }
+
+#[test]
+fn tern_mcp_call_over_http_sends_the_headers() {
+    let fixture = McpHttpFixture::start_background(McpFixtureOptions::default(), 0).unwrap();
+    let home = cli::Home::offline();
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[mcp_servers.web]\nurl = {:?}\nheaders = {{ Authorization = \"Bearer from-config\" }}\n",
+            fixture.url()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let run = home.run(&[
+        "--config",
+        config,
+        "mcp",
+        "call",
+        "web",
+        "add",
+        r#"{"a": 1, "b": 2}"#,
+    ]);
+    run.success();
+    assert_eq!(run.stdout(), "3\n");
+    assert!(
+        fixture
+            .events()
+            .contains(&"authorization Bearer from-config".to_owned()),
+        "{:?}",
+        fixture.events()
+    );
+    let run = home.run(&["--config", config, "mcp", "list"]);
+    run.success();
+    assert!(
+        run.stdout().starts_with(&format!(
+            "web (http: {}): up, {TOOLS} tools\n",
+            fixture.url()
+        )),
+        "{}",
+        run.stdout()
+    );
+    assert!(!run.stdout().contains("from-config") && !run.stderr().contains("from-config"));
+}

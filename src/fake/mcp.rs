@@ -320,6 +320,8 @@ pub struct McpHttpFixture {
     url: String,
     events: Events,
     service: StreamableHttpService<Fixture, LocalSessionManager>,
+    /// The thread of a background server.
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl McpHttpFixture {
@@ -334,6 +336,39 @@ impl McpHttpFixture {
         port: u16,
     ) -> std::io::Result<McpHttpFixture> {
         Self::start_with(options, port, true).await
+    }
+
+    /// Like [`McpHttpFixture::start`], on a runtime of its own in its own thread, for
+    /// synchronous tests (the ones that run the `tern` binary).
+    pub fn start_background(
+        options: McpFixtureOptions,
+        port: u16,
+    ) -> std::io::Result<McpHttpFixture> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (started, fixture) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("tern-fake-mcp".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match Self::start_with(options, port, false).await {
+                        Ok(fixture) => {
+                            let stop = fixture.service.config.cancellation_token.clone();
+                            let _ = started.send(Ok(fixture));
+                            stop.cancelled().await;
+                        }
+                        Err(e) => {
+                            let _ = started.send(Err(e));
+                        }
+                    }
+                });
+            })?;
+        let mut fixture = fixture
+            .recv()
+            .map_err(|_| std::io::Error::other("the fixture's thread ended before it started"))??;
+        fixture.thread = Some(thread);
+        Ok(fixture)
     }
 
     async fn start_with(
@@ -392,6 +427,7 @@ impl McpHttpFixture {
             url: format!("http://{addr}/mcp"),
             events,
             service,
+            thread: None,
         })
     }
 
@@ -418,5 +454,9 @@ impl McpHttpFixture {
 impl Drop for McpHttpFixture {
     fn drop(&mut self) {
         self.shutdown();
+        if let Some(thread) = self.thread.take() {
+            // The thread only serves; a panic there has nothing left to clean up.
+            let _ = thread.join();
+        }
     }
 }
