@@ -21,6 +21,8 @@ use tern::mcp::{Mcp, McpError, ServerState};
 const FIXTURE: &str = env!("CARGO_BIN_EXE_tern-fake-server");
 /// How long a wait may take before the test gives up (a hung build machine, not a measure).
 const PATIENCE: Duration = Duration::from_secs(60);
+/// How many tools the fixture offers.
+const TOOLS: usize = 8;
 
 fn server(name: &str, transport: McpTransport) -> McpServerConfig {
     McpServerConfig {
@@ -133,6 +135,7 @@ async fn stdio_tools_are_namespaced_with_their_schemas() {
             "fx__add",
             "fx__crash",
             "fx__echo",
+            "fx__env",
             "fx__fail",
             "fx__hostile",
             "fx__image",
@@ -165,7 +168,7 @@ async fn stdio_tools_are_namespaced_with_their_schemas() {
 async fn a_tool_whose_name_cannot_fit_is_left_out_with_a_warning_once() {
     let mcp = Mcp::new(vec![stdio("fx", &["--long-tool-name"])]);
     let (tools, notices) = mcp.tools().await;
-    assert_eq!(tools.len(), 7, "the long one is left out");
+    assert_eq!(tools.len(), TOOLS, "the long one is left out");
     assert_eq!(notices.len(), 1, "{notices:?}");
     assert_eq!(notices[0].server, "fx");
     assert!(
@@ -336,7 +339,7 @@ async fn a_command_that_does_not_exist_is_reported_once_and_the_other_server_wor
     );
     let mcp = Mcp::new(vec![missing, stdio("fx", &[])]);
     let (tools, notices) = mcp.tools().await;
-    assert_eq!(tools.len(), 7, "the working server's tools");
+    assert_eq!(tools.len(), TOOLS, "the working server's tools");
     assert!(tools.iter().all(|t| t.server == "fx"));
     assert_eq!(notices.len(), 1, "{notices:?}");
     assert_eq!(notices[0].server, "gone");
@@ -395,7 +398,7 @@ async fn a_server_that_sends_garbage_is_reported_after_its_startup_timeout() {
     config.startup_timeout = Duration::from_millis(500);
     let mcp = Mcp::new(vec![config, stdio("ok", &[])]);
     let (tools, notices) = mcp.tools().await;
-    assert!(tools.iter().all(|t| t.server == "ok") && tools.len() == 7);
+    assert!(tools.iter().all(|t| t.server == "ok") && tools.len() == TOOLS);
     assert_eq!(notices.len(), 1, "{notices:?}");
     assert!(
         notices[0]
@@ -458,7 +461,7 @@ async fn eager_servers_start_alone() {
         ]
     );
     let (tools, _) = mcp.tools().await;
-    assert_eq!(tools.len(), 14, "the disabled server stays off");
+    assert_eq!(tools.len(), 2 * TOOLS, "the disabled server stays off");
     let error = mcp.call("off__echo", Map::new()).await.unwrap_err();
     assert!(matches!(error, McpError::Disabled { .. }), "{error}");
     assert!(!mcp.runs_unasked("eager__echo"), "approve = \"ask\" asks");
@@ -484,7 +487,7 @@ async fn http_tools_calls_cancellation_and_headers() {
     let mcp = Mcp::new(vec![config]);
     let (tools, notices) = mcp.tools().await;
     assert_eq!(notices, vec![]);
-    assert_eq!(tools.len(), 7);
+    assert_eq!(tools.len(), TOOLS);
     assert!(tools.iter().any(|t| t.name == "web__slow"));
     assert!(mcp.runs_unasked("web__echo") && !mcp.runs_unasked("web__slow"));
 
@@ -585,7 +588,7 @@ fn tern_mcp_list_shows_servers_and_tools_and_leaves_no_process() {
         out.contains(&format!("fx (stdio: {FIXTURE} mcp-stdio --log ")),
         "{out}"
     );
-    assert!(out.contains("): up, 7 tools\n"), "{out}");
+    assert!(out.contains("): up, 8 tools\n"), "{out}");
     assert!(
         out.contains("  fx__echo     Return the text given\n"),
         "{out}"
@@ -712,4 +715,136 @@ fn sigterm_during_tern_mcp_call_stops_the_server_and_its_children() {
     {
         wait_dead_blocking(pid);
     }
+}
+
+#[tokio::test]
+async fn an_http_server_that_goes_away_mid_call_is_reported_not_waited_for() {
+    let fixture = McpHttpFixture::start(McpFixtureOptions::default(), 0)
+        .await
+        .unwrap();
+    let config = server(
+        "web",
+        McpTransport::Http {
+            url: fixture.url().to_owned(),
+            headers: BTreeMap::new(),
+        },
+    );
+    // Far longer than the reconnection attempts take: the test fails on a timeout.
+    assert!(config.call_timeout >= Duration::from_secs(60));
+    let mcp = Mcp::new(vec![config]);
+    let error = mcp.call("web__crash", Map::new()).await.unwrap_err();
+    assert!(
+        matches!(error, McpError::Crashed { ref server, .. } if server == "web"),
+        "{error:?}"
+    );
+    // It is tried again on the next call, and this server is gone for good.
+    let again = mcp
+        .call("web__echo", args(json!({"text": "x"})))
+        .await
+        .unwrap_err();
+    assert!(matches!(again, McpError::Start { .. }), "{again:?}");
+}
+
+/// The driver spawns these on its runtime: the handle and its futures must be `Send`.
+#[test]
+fn the_handle_and_its_futures_can_be_spawned() {
+    fn spawnable<T: Send + 'static>(_: T) {}
+    fn shared<T: Send + Sync + Clone + 'static>(_: &T) {}
+    let mcp = Mcp::new(vec![stdio("fx", &[])]);
+    shared(&mcp);
+    let m = mcp.clone();
+    spawnable(async move { m.tools().await });
+    let m = mcp.clone();
+    spawnable(async move { m.call("fx__echo", Map::new()).await });
+    let m = mcp.clone();
+    spawnable(async move { m.start_eager().await });
+    let m = mcp.clone();
+    spawnable(async move { m.shutdown().await });
+    spawnable(async move { mcp.statuses().await });
+}
+
+#[tokio::test]
+async fn a_stdio_server_gets_its_env_added_and_its_cwd() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = stdio("fx", &[]);
+    let McpTransport::Stdio { env, cwd, .. } = &mut config.transport else {
+        unreachable!()
+    };
+    env.insert("TERN_TEST_VALUE".into(), "forty two".into());
+    *cwd = Some(dir.path().to_owned());
+    let mcp = Mcp::new(vec![config]);
+    let output = mcp
+        .call("fx__env", args(json!({"name": "TERN_TEST_VALUE"})))
+        .await
+        .unwrap();
+    let cwd = dir.path().canonicalize().unwrap();
+    assert_eq!(
+        output.summary,
+        format!("TERN_TEST_VALUE=forty two\ncwd={}", cwd.display())
+    );
+    // tern's own environment is kept.
+    let path = mcp
+        .call("fx__env", args(json!({"name": "PATH"})))
+        .await
+        .unwrap();
+    assert!(
+        path.summary
+            .starts_with(&format!("PATH={}", std::env::var("PATH").unwrap()))
+    );
+    mcp.shutdown().await;
+
+    let mut missing = stdio("fx", &[]);
+    if let McpTransport::Stdio { cwd, .. } = &mut missing.transport {
+        *cwd = Some(dir.path().join("nowhere"));
+    }
+    let (_, notices) = Mcp::new(vec![missing]).tools().await;
+    assert!(
+        notices[0].message.contains("nowhere is not a directory"),
+        "{notices:?}"
+    );
+}
+
+#[test]
+fn tern_mcp_call_over_http_sends_the_headers() {
+    let fixture = McpHttpFixture::start_background(McpFixtureOptions::default(), 0).unwrap();
+    let home = cli::Home::offline();
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[mcp_servers.web]\nurl = {:?}\nheaders = {{ Authorization = \"Bearer from-config\" }}\n",
+            fixture.url()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let run = home.run(&[
+        "--config",
+        config,
+        "mcp",
+        "call",
+        "web",
+        "add",
+        r#"{"a": 1, "b": 2}"#,
+    ]);
+    run.success();
+    assert_eq!(run.stdout(), "3\n");
+    assert!(
+        fixture
+            .events()
+            .contains(&"authorization Bearer from-config".to_owned()),
+        "{:?}",
+        fixture.events()
+    );
+    let run = home.run(&["--config", config, "mcp", "list"]);
+    run.success();
+    assert!(
+        run.stdout().starts_with(&format!(
+            "web (http: {}): up, {TOOLS} tools\n",
+            fixture.url()
+        )),
+        "{}",
+        run.stdout()
+    );
+    assert!(!run.stdout().contains("from-config") && !run.stderr().contains("from-config"));
 }

@@ -5,7 +5,8 @@
 //!
 //! Its tools play what a client must handle: `echo` and `add` answer, `fail` reports an error
 //! result, `slow` sleeps until it is cancelled, `crash` kills the server mid-call, `image`
-//! returns a PNG, `hostile` returns terminal escapes. What happened is written as one line per
+//! returns a PNG, `env` tells a variable and the working directory, `hostile` returns terminal
+//! escapes. What happened is written as one line per
 //! event (`started pid N`, `slow started`, `slow cancelled`…) to the `--log` file (and kept in
 //! memory for the in-process server), so a test can see that a cancellation arrived.
 
@@ -142,6 +143,15 @@ fn tools(long_tool_name: bool) -> Vec<Tool> {
         Tool::new("crash", "Stop the server in the middle of the call", none()),
         Tool::new("image", "Return a 1x1 PNG", none()),
         Tool::new(
+            "env",
+            "Return the value of an environment variable and the working directory",
+            schema(json!({
+                "type": "object",
+                "properties": {"name": {"type": "string"}},
+                "required": ["name"]
+            })),
+        ),
+        Tool::new(
             "hostile",
             "Return text with terminal escape sequences",
             none(),
@@ -240,6 +250,12 @@ impl ServerHandler for Fixture {
                 ContentBlock::image(TINY_PNG, "image/png"),
             ])
             .into()),
+            "env" => {
+                let name = args.get("name").and_then(Value::as_str).unwrap_or_default();
+                let value = std::env::var(name).unwrap_or_default();
+                let cwd = std::env::current_dir().unwrap_or_default();
+                Ok(text(format!("{name}={value}\ncwd={}", cwd.display())))
+            }
             "hostile" => Ok(text(
                 "\u{1b}]0;owned\u{7}\u{1b}[2Jred \u{1b}[31malert\u{202e}",
             )),
@@ -304,6 +320,8 @@ pub struct McpHttpFixture {
     url: String,
     events: Events,
     service: StreamableHttpService<Fixture, LocalSessionManager>,
+    /// The thread of a background server.
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl McpHttpFixture {
@@ -318,6 +336,39 @@ impl McpHttpFixture {
         port: u16,
     ) -> std::io::Result<McpHttpFixture> {
         Self::start_with(options, port, true).await
+    }
+
+    /// Like [`McpHttpFixture::start`], on a runtime of its own in its own thread, for
+    /// synchronous tests (the ones that run the `tern` binary).
+    pub fn start_background(
+        options: McpFixtureOptions,
+        port: u16,
+    ) -> std::io::Result<McpHttpFixture> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (started, fixture) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("tern-fake-mcp".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match Self::start_with(options, port, false).await {
+                        Ok(fixture) => {
+                            let stop = fixture.service.config.cancellation_token.clone();
+                            let _ = started.send(Ok(fixture));
+                            stop.cancelled().await;
+                        }
+                        Err(e) => {
+                            let _ = started.send(Err(e));
+                        }
+                    }
+                });
+            })?;
+        let mut fixture = fixture
+            .recv()
+            .map_err(|_| std::io::Error::other("the fixture's thread ended before it started"))??;
+        fixture.thread = Some(thread);
+        Ok(fixture)
     }
 
     async fn start_with(
@@ -376,6 +427,7 @@ impl McpHttpFixture {
             url: format!("http://{addr}/mcp"),
             events,
             service,
+            thread: None,
         })
     }
 
@@ -402,5 +454,9 @@ impl McpHttpFixture {
 impl Drop for McpHttpFixture {
     fn drop(&mut self) {
         self.shutdown();
+        if let Some(thread) = self.thread.take() {
+            // The thread only serves; a panic there has nothing left to clean up.
+            let _ = thread.join();
+        }
     }
 }

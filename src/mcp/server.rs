@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use rmcp::model::{ClientCapabilities, ClientConfig, Implementation};
 use rmcp::service::RunningService;
+use rmcp::transport::common::client_side_sse::ExponentialBackoff;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{Peer, RoleClient, ServiceExt};
@@ -26,10 +27,14 @@ use crate::config::{McpServerConfig, McpTransport};
 
 /// The stderr kept per server: at most this many lines…
 const STDERR_LINES: usize = 20;
-/// …and this many bytes.
+/// …and this many bytes…
 const STDERR_BYTES: usize = 4096;
+/// …a line cut at this many (so one long line does not push out the others).
+const STDERR_LINE_BYTES: usize = 1024;
 /// How long a stopped server may take to close its stderr before its tail is read.
 const STDERR_DRAIN: Duration = Duration::from_secs(2);
+/// How many times a cut HTTP event stream is reopened before the server counts as stopped.
+const HTTP_RECONNECTS: usize = 3;
 /// How long a server may take to exit after its input is closed, before it is killed.
 const GRACEFUL_STOP: Duration = Duration::from_secs(2);
 
@@ -375,9 +380,15 @@ async fn connect(config: &McpServerConfig, stderr: Arc<StderrRing>) -> Result<Co
                 value.set_sensitive(true);
                 custom.insert(header, value);
             }
-            let transport = StreamableHttpClientTransport::from_config(
-                StreamableHttpClientTransportConfig::with_uri(url.as_str()).custom_headers(custom),
-            );
+            let mut config =
+                StreamableHttpClientTransportConfig::with_uri(url.as_str()).custom_headers(custom);
+            // The SDK reconnects a cut event stream forever by default: a server that went
+            // away would hold a call until its timeout. A few tries, then it has stopped.
+            let mut retry = ExponentialBackoff::default();
+            retry.max_times = Some(HTTP_RECONNECTS);
+            retry.max_delay = Some(Duration::from_secs(2));
+            config.retry_config = Arc::new(retry);
+            let transport = StreamableHttpClientTransport::from_config(config);
             let service = client_config()
                 .serve(transport)
                 .await
@@ -445,7 +456,7 @@ struct StderrRing {
 struct Lines {
     done: VecDeque<String>,
     bytes: usize,
-    /// The line being written (cut at `STDERR_BYTES`).
+    /// The line being written (cut at `STDERR_LINE_BYTES`).
     partial: Vec<u8>,
 }
 
@@ -469,15 +480,15 @@ impl StderrRing {
                 let line = String::from_utf8_lossy(&std::mem::take(&mut lines.partial))
                     .trim_end_matches('\r')
                     .to_owned();
-                lines.bytes += line.len();
+                lines.bytes += line.len() + 1;
                 lines.done.push_back(line);
                 while lines.done.len() > STDERR_LINES || lines.bytes > STDERR_BYTES {
                     let Some(old) = lines.done.pop_front() else {
                         break;
                     };
-                    lines.bytes -= old.len();
+                    lines.bytes -= old.len() + 1;
                 }
-            } else if lines.partial.len() < STDERR_BYTES {
+            } else if lines.partial.len() < STDERR_LINE_BYTES {
                 lines.partial.push(byte);
             }
         }
@@ -524,12 +535,17 @@ mod tests {
         ring.push(&vec![b'x'; 10_000]);
         ring.push(b"\nshort\n");
         let tail = ring.tail();
-        assert_eq!(tail.len(), STDERR_BYTES + "\nshort".len(), "cut lines");
-        ring.push(&vec![b'y'; 3000]);
-        ring.push(b"\n");
-        assert!(
-            ring.tail().len() <= STDERR_BYTES,
-            "old lines dropped for bytes"
+        assert_eq!(
+            tail.len(),
+            STDERR_LINE_BYTES + "\nshort".len(),
+            "a long line is cut"
         );
+        for _ in 0..4 {
+            ring.push(&vec![b'y'; 2000]);
+            ring.push(b"\n");
+        }
+        let tail = ring.tail();
+        assert!(tail.len() <= STDERR_BYTES, "old lines dropped for bytes");
+        assert!(!tail.contains('x') && !tail.contains("short"), "{tail}");
     }
 }
