@@ -107,41 +107,42 @@ impl ToolOutcome {
         }
     }
 
-    /// The result cut to `max_bytes` of text, with a note saying so (images are kept).
+    /// The result cut so its text totals at most `max_bytes`, with a note at the cut; the
+    /// text blocks after it go (the API refuses an empty text block), images stay (the API
+    /// bounds them itself).
     pub fn truncated(mut self, max_bytes: usize) -> ToolOutcome {
         let total: usize = self.content.iter().map(text_len).sum();
         if total <= max_bytes {
             return self;
         }
+        let note = format!(
+            "\n[… cut: the result has {total} bytes of text, more than tool_result_max_bytes = \
+             {max_bytes}]"
+        );
         let mut left = max_bytes;
-        for block in &mut self.content {
-            let Some(text) = block.get_mut("text").and_then(|t| match t {
-                Value::String(s) => Some(s),
-                _ => None,
-            }) else {
-                continue;
+        let mut cut = false;
+        self.content.retain_mut(|block| {
+            let Some(text) = block.get("text").and_then(Value::as_str) else {
+                return true;
             };
-            if text.len() > left {
-                let mut cut = left;
-                while !text.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                text.truncate(cut);
+            if cut {
+                return false;
             }
-            left -= text.len();
-        }
-        let note = format!("[tern cut this result to {max_bytes} of its {total} bytes]");
-        self.content
-            .push(serde_json::json!({ "type": "text", "text": note }));
+            if text.len() <= left {
+                left -= text.len();
+                return true;
+            }
+            let mut kept = text[..floor_char_boundary(text, left)].to_owned();
+            kept.push_str(&note);
+            block["text"] = Value::String(kept);
+            cut = true;
+            true
+        });
         if self.summary.len() > max_bytes {
-            let mut cut = max_bytes;
-            while !self.summary.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            self.summary.truncate(cut);
+            let at = floor_char_boundary(&self.summary, max_bytes);
+            self.summary.truncate(at);
+            self.summary.push_str(&note);
         }
-        self.summary.push('\n');
-        self.summary.push_str(&note);
         self
     }
 
@@ -168,6 +169,15 @@ impl ToolOutcome {
         }
         block
     }
+}
+
+/// The largest index `<= at` that is a character boundary of `text`.
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 fn text_len(block: &Value) -> usize {
@@ -227,26 +237,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_long_result_is_cut_with_a_note_and_images_stay() {
+    fn a_long_result_is_cut_with_a_note_at_the_cut_and_images_stay() {
         let outcome = ToolOutcome {
             content: vec![
-                serde_json::json!({"type": "text", "text": "é".repeat(3000)}),
-                serde_json::json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AA=="}}),
+                serde_json::json!({"type": "text", "text": "héllo"}),
+                serde_json::json!({"type": "image", "source": {}}),
+                serde_json::json!({"type": "text", "text": "world"}),
+                serde_json::json!({"type": "text", "text": "gone"}),
             ],
             is_error: false,
-            summary: "é".repeat(3000),
-        }
-        .truncated(1001);
-        let text = outcome.content[0]["text"].as_str().unwrap();
-        assert_eq!(text.len(), 1000, "cut on a character boundary");
-        assert_eq!(outcome.content[1]["type"], "image");
+            summary: "héllo\n[image]\nworld\ngone".into(),
+        };
+        assert_eq!(outcome.clone().truncated(100), outcome);
+        let cut = outcome.truncated(9);
+        assert_eq!(cut.content.len(), 3, "the blocks past the cut go");
+        assert_eq!(cut.content[1]["type"], "image");
+        assert_eq!(
+            cut.content[2]["text"],
+            "wor\n[… cut: the result has 15 bytes of text, more than tool_result_max_bytes = 9]"
+        );
         assert!(
-            outcome.content[2]["text"]
+            cut.summary.starts_with("héllo\n[i\n[… cut"),
+            "{}",
+            cut.summary
+        );
+        let split = ToolOutcome {
+            content: vec![serde_json::json!({"type": "text", "text": "éé"})],
+            is_error: false,
+            summary: "éé".into(),
+        }
+        .truncated(3);
+        assert!(
+            split.summary.starts_with("é\n[…"),
+            "a character is not split"
+        );
+        assert!(
+            split.content[0]["text"]
                 .as_str()
                 .unwrap()
-                .contains("cut this result to 1001 of its 6000 bytes")
+                .starts_with("é\n[…"),
+            "{:?}",
+            split.content
         );
-        assert!(outcome.summary.ends_with("of its 6000 bytes]"));
     }
 
     #[test]

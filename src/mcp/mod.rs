@@ -76,61 +76,6 @@ pub struct ToolOutput {
     pub summary: String,
 }
 
-impl ToolOutput {
-    /// Cut the text blocks (and the summary) so their text totals at most `max_bytes`, with a
-    /// note saying so at the cut (`tool_result_max_bytes`); whether anything was cut. Images
-    /// are kept (the API bounds them itself).
-    pub fn truncate(&mut self, max_bytes: usize) -> bool {
-        let total: usize = self
-            .content
-            .iter()
-            .filter_map(|b| b.get("text").and_then(|t| t.as_str()))
-            .map(str::len)
-            .sum();
-        if total <= max_bytes {
-            return false;
-        }
-        let note = format!(
-            "\n[… cut: the result has {total} bytes of text, more than tool_result_max_bytes = \
-             {max_bytes}]"
-        );
-        let mut left = max_bytes;
-        let mut cut = false;
-        self.content.retain_mut(|block| {
-            let Some(text) = block.get("text").and_then(|t| t.as_str()) else {
-                return true;
-            };
-            if cut {
-                return false;
-            }
-            if text.len() <= left {
-                left -= text.len();
-                return true;
-            }
-            let mut kept = text[..floor_char_boundary(text, left)].to_owned();
-            kept.push_str(&note);
-            block["text"] = serde_json::Value::String(kept);
-            cut = true;
-            true
-        });
-        if self.summary.len() > max_bytes {
-            self.summary
-                .truncate(floor_char_boundary(&self.summary, max_bytes));
-            self.summary.push_str(&note);
-        }
-        true
-    }
-}
-
-/// The largest index `<= at` that is a character boundary of `text`.
-fn floor_char_boundary(text: &str, at: usize) -> usize {
-    let mut at = at.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
-}
-
 /// Why a tool could not be called. Every message names the server and says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum McpError {
@@ -578,43 +523,6 @@ mod tests {
             ..spec
         };
         assert!(bare.to_api().get("description").is_none());
-    }
-
-    #[test]
-    fn a_long_result_is_cut_with_a_note() {
-        let mut output = ToolOutput {
-            content: vec![
-                serde_json::json!({"type": "text", "text": "héllo"}),
-                serde_json::json!({"type": "image", "source": {}}),
-                serde_json::json!({"type": "text", "text": "world"}),
-                serde_json::json!({"type": "text", "text": "gone"}),
-            ],
-            is_error: false,
-            summary: "héllo\n[image]\nworld\ngone".into(),
-        };
-        assert!(!output.clone().truncate(100));
-        assert!(output.truncate(9));
-        assert_eq!(output.content.len(), 3, "the blocks past the cut go");
-        assert_eq!(output.content[1]["type"], "image");
-        assert_eq!(
-            output.content[2]["text"],
-            "wor\n[… cut: the result has 15 bytes of text, more than tool_result_max_bytes = 9]"
-        );
-        assert!(
-            output.summary.starts_with("héllo\n[i\n[… cut"),
-            "{}",
-            output.summary
-        );
-        let mut split = ToolOutput {
-            content: vec![serde_json::json!({"type": "text", "text": "éé"})],
-            is_error: false,
-            summary: "éé".into(),
-        };
-        assert!(split.truncate(3));
-        assert!(
-            split.summary.starts_with("é\n[…"),
-            "a character is not split"
-        );
     }
 
     #[test]
