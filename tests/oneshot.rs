@@ -876,9 +876,9 @@ fn compare_stopped_by_sigint_saves_every_partial_reply_as_stopped() {
 }
 
 /// The fixture MCP server on stdio as `fx`, logging to `fx.log` in the home (with a child
-/// process of its own, as `npx` has node), plus `extra` config lines; the config's path and
-/// the log's.
-fn with_fixture(home: &Home, extra: &str) -> (String, std::path::PathBuf) {
+/// process of its own, as `npx` has node), after the top-level config lines `extra` and
+/// followed by the server's lines `table`; the config's path and the log's.
+fn with_fixture(home: &Home, extra: &str, table: &str) -> (String, std::path::PathBuf) {
     let fixture = env!("CARGO_BIN_EXE_tern-fake-server");
     let log = home.path().join("fx.log");
     let config = home.path().join("config.toml");
@@ -886,7 +886,7 @@ fn with_fixture(home: &Home, extra: &str) -> (String, std::path::PathBuf) {
         &config,
         format!(
             "{extra}\n[mcp_servers.fx]\ncommand = {fixture:?}\nargs = [\"mcp-stdio\", \"--log\", \
-             {:?}, \"--grandchild\"]\n",
+             {:?}, \"--grandchild\"]\n{table}\n",
             log.to_str().unwrap()
         ),
     )
@@ -947,7 +947,7 @@ fn an_allowed_tool_call_runs_its_result_goes_back_and_every_step_is_saved() {
     use tern::store::MessageStatus;
     let server = server(None);
     let home = Home::new(&server.base_url());
-    let (config, log) = with_fixture(&home, "");
+    let (config, log) = with_fixture(&home, "", "");
     let prompt = r#"say it scenario:call-tool tool:fx__echo args:{"text":"hello from fx"}"#;
     let run = home.run(&[
         "--config",
@@ -1027,7 +1027,7 @@ fn an_allowed_tool_call_runs_its_result_goes_back_and_every_step_is_saved() {
 fn a_call_not_allowed_is_refused_said_on_stderr_and_the_model_hears_it() {
     let server = server(None);
     let home = Home::new(&server.base_url());
-    let (config, log) = with_fixture(&home, "");
+    let (config, log) = with_fixture(&home, "tool_choice = \"any\"", "");
     let prompt = r#"scenario:call-tool tool:fx__echo args:{"text":"no"}"#;
     let run = home.run(&["--config", &config, "-p", prompt]);
     assert!(run.ok(), "{}", run.stderr());
@@ -1046,8 +1046,26 @@ fn a_call_not_allowed_is_refused_said_on_stderr_and_the_model_hears_it() {
         "{}",
         run.stdout()
     );
+    assert_eq!(
+        message_bodies(&server)[0]["tool_choice"],
+        serde_json::json!({"type": "any"}),
+        "the configured tool_choice, as the app sends it"
+    );
     let log_text = std::fs::read_to_string(&log).unwrap();
     assert!(!log_text.contains("call echo"), "never run: {log_text}");
+    no_fixture_left(&log);
+}
+
+#[test]
+fn a_server_with_approve_always_runs_its_calls_without_the_flag() {
+    let server = server(None);
+    let home = Home::new(&server.base_url());
+    let (config, log) = with_fixture(&home, "", "approve = \"always\"");
+    let prompt = r#"scenario:call-tool tool:fx__echo args:{"text":"yes"}"#;
+    let run = home.run(&["--config", &config, "-p", prompt]);
+    assert!(run.ok(), "{}", run.stderr());
+    assert!(run.stderr().contains("→ ok (3 chars)"), "{}", run.stderr());
+    assert!(run.stdout().ends_with(": yes\n"), "{}", run.stdout());
     no_fixture_left(&log);
 }
 
@@ -1055,7 +1073,7 @@ fn a_call_not_allowed_is_refused_said_on_stderr_and_the_model_hears_it() {
 fn a_server_glob_allows_parallel_calls_and_a_failing_tool_is_an_error_result() {
     let server = server(None);
     let home = Home::new(&server.base_url());
-    let (config, log) = with_fixture(&home, "");
+    let (config, log) = with_fixture(&home, "", "");
     let run = home.run(&[
         "--config",
         &config,
@@ -1106,7 +1124,7 @@ fn a_server_glob_allows_parallel_calls_and_a_failing_tool_is_an_error_result() {
 fn the_step_cap_stops_the_loop_and_the_conversation_goes_on_after() {
     let server = server(None);
     let home = Home::new(&server.base_url());
-    let (config, log) = with_fixture(&home, "max_tool_steps = 2");
+    let (config, log) = with_fixture(&home, "max_tool_steps = 2", "");
     let run = home.run(&[
         "--config",
         &config,
@@ -1141,7 +1159,7 @@ fn sigint_mid_call_cancels_it_saves_what_there_is_and_exits_130() {
     use tern::store::{MessageStatus, Store};
     let server = server(None);
     let home = Home::new(&server.base_url());
-    let (config, log) = with_fixture(&home, "");
+    let (config, log) = with_fixture(&home, "", "");
     let child = home.spawn(&[
         "--config",
         &config,
