@@ -203,7 +203,7 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
         }
     };
     let allowed = oneshot::tools::Allowed::new(cli.allow_tool.clone());
-    let tool_loop = (!tools.is_empty()).then(|| oneshot::tools::ToolLoop {
+    let tool_loop = (!tools.is_empty()).then_some(oneshot::tools::ToolLoop {
         mcp: &mcp,
         allowed: &allowed,
         max_steps: config.tools.max_tool_steps,
