@@ -14,6 +14,9 @@
 //! [`PrintLog`] saves the exchange as it happens, as the app does: the prompt and a placeholder
 //! reply before the request goes out, the reply so far about once a second, the outcome at the
 //! end; a store that cannot be written costs a warning, never the reply.
+//!
+//! With MCP servers configured, [`tools`] offers their tools and runs the tool loop, a step
+//! at a time, each saved as it happens.
 
 use std::io::{IsTerminal, Read};
 use std::path::Path;
