@@ -57,6 +57,12 @@ pub struct Cli {
     #[arg(long)]
     pub no_save: bool,
 
+    /// With -p: run this MCP tool when the model calls it (`server__tool`, or `server__*` for
+    /// every tool of a server); repeatable. Other calls are refused, unless the server has
+    /// approve = "always" (or lists the tool)
+    #[arg(long = "allow-tool", value_name = "PATTERN")]
+    pub allow_tool: Vec<String>,
+
     /// Send the -p prompt to 2–4 models at once (comma-separated ids); each reply is saved as
     /// an alternative of the others
     #[arg(long, value_name = "MODEL,MODEL", value_parser = compare_models, conflicts_with = "model")]

@@ -180,54 +180,51 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
     if let Some(models) = &cli.compare {
         return compare_mode(cli, config, &prompt, &models.0, &client, &mut interrupts).await;
     }
-    let (request, mut log) = match print_request(cli, config, &prompt) {
-        Ok(started) => started,
-        Err(code) => return code,
-    };
-    let mut save_progress = |partial: &Message| {
-        if let Some(log) = &mut log {
-            log.progress(partial);
+    // The configured MCP servers start first: their tools go in the request.
+    let mcp = tern::mcp::Mcp::new(config.tools.servers.clone());
+    let tools = if mcp.is_empty() {
+        Vec::new()
+    } else {
+        match oneshot::tools::start(&mcp, &mut interrupts).await {
+            Ok(tools) => tools,
+            Err(signal) => {
+                mcp.shutdown().await;
+                term_eprintln!("tern: stopped by {}", signal.name());
+                return ExitCode::from(signal.exit_code());
+            }
         }
     };
-    let mut outcome = oneshot::run(
+    let offered: Vec<serde_json::Value> = tools.iter().map(|t| t.to_api()).collect();
+    let (request, log) = match print_request(cli, config, &prompt, offered) {
+        Ok(started) => started,
+        Err(code) => {
+            mcp.shutdown().await;
+            return code;
+        }
+    };
+    let allowed = oneshot::tools::Allowed::new(cli.allow_tool.clone());
+    let tool_loop = (!tools.is_empty()).then_some(oneshot::tools::ToolLoop {
+        mcp: &mcp,
+        allowed: &allowed,
+        max_steps: config.tools.max_tool_steps,
+        max_bytes: config.tools.tool_result_max_bytes,
+        prompt_cache: config.request.prompt_cache,
+    });
+    let max_tokens = request.max_tokens;
+    let finished = oneshot::tools::converse(
         &client,
-        &request,
+        request,
         !cli.no_stream,
-        &mut save_progress,
+        log,
         &mut interrupts,
+        tool_loop,
     )
     .await;
-    // A paused turn is sent back as it is and finished, as in the app.
-    let mut resumes = 0;
-    while outcome.paused() && resumes < tern::app::history::MAX_AUTO_RESUMES {
-        resumes += 1;
-        // The printed text ended its line; the resumed text starts a new paragraph.
-        if !outcome.message.text().is_empty() && tern::sanitize::print("\n").is_err() {
-            break;
-        }
-        let resume = outcome.resume_request(&request);
-        let before = outcome.message.content.clone();
-        let mut save_more = |partial: &Message| {
-            let mut so_far = partial.clone();
-            so_far.content = tern::app::history::joined_reply(&before, so_far.content);
-            save_progress(&so_far);
-        };
-        let more = oneshot::run(
-            &client,
-            &resume,
-            !cli.no_stream,
-            &mut save_more,
-            &mut interrupts,
-        )
-        .await;
-        outcome = outcome.then(more);
+    mcp.shutdown().await;
+    if finished.capped {
+        return ExitCode::from(oneshot::tools::CAPPED);
     }
-    let saved_in = log.as_ref().map(|l| l.conversation_id().to_owned());
-    if let Some(log) = log {
-        let (status, api_error) = outcome.status();
-        log.finish(&outcome.message, status, api_error);
-    }
-    print_exit(&outcome, saved_in.as_deref(), request.max_tokens)
+    print_exit(&finished.outcome, finished.saved_in.as_deref(), max_tokens)
 }
 
 /// The prompt of `-p` (its words after piped stdin); the exit code when there is none.
@@ -254,10 +251,11 @@ fn print_request(
     cli: &Cli,
     config: &Config,
     prompt: &str,
+    tools: Vec<serde_json::Value>,
 ) -> Result<(MessagesRequest, Option<oneshot::PrintLog>), ExitCode> {
     let store_path = tern::store::Store::default_path();
     let Some(target) = continue_target(cli) else {
-        let request = oneshot::build_request(config, prompt);
+        let request = oneshot::build_request_with(config, prompt, tools);
         let log = if cli.no_save {
             None
         } else {
@@ -271,7 +269,14 @@ fn print_request(
         prompt,
         cli.no_save,
         |conversation, history| {
-            oneshot::continue_request(config, &cli.request, conversation, history, prompt)
+            oneshot::continue_request_with(
+                config,
+                &cli.request,
+                conversation,
+                history,
+                prompt,
+                tools,
+            )
         },
     )
     .map_err(|e| {

@@ -14,6 +14,9 @@
 //! [`PrintLog`] saves the exchange as it happens, as the app does: the prompt and a placeholder
 //! reply before the request goes out, the reply so far about once a second, the outcome at the
 //! end; a store that cannot be written costs a warning, never the reply.
+//!
+//! With MCP servers configured, [`tools`] offers their tools and runs the tool loop, a step
+//! at a time, each saved as it happens.
 
 use std::io::{IsTerminal, Read};
 use std::path::Path;
@@ -32,6 +35,7 @@ use crate::store::{
 };
 
 pub mod compare;
+pub mod tools;
 
 /// Join the `-p` words with piped stdin (stdin first, then the instruction).
 pub fn gather_prompt(words: &str) -> std::io::Result<String> {
@@ -51,6 +55,15 @@ pub fn gather_prompt(words: &str) -> std::io::Result<String> {
 /// The request for a new conversation: everything from the configuration (flags included),
 /// by the API's rules for the model ([`crate::config::apply_rules`]; its notes go to stderr).
 pub fn build_request(config: &Config, prompt: &str) -> MessagesRequest {
+    build_request_with(config, prompt, Vec::new())
+}
+
+/// [`build_request`] offering `tools` (request entries) by the configured `tool_choice`.
+pub fn build_request_with(
+    config: &Config,
+    prompt: &str,
+    tools: Vec<serde_json::Value>,
+) -> MessagesRequest {
     let mut request = MessagesRequest {
         model: config.model.clone(),
         messages: vec![RequestMessage::user(prompt)],
@@ -68,6 +81,7 @@ pub fn build_request(config: &Config, prompt: &str) -> MessagesRequest {
     finish_request(
         config,
         &mut request,
+        tools,
         config.request.thinking,
         config.request.effort,
     );
@@ -78,15 +92,22 @@ fn stops(list: Vec<String>) -> Option<Vec<String>> {
     (!list.is_empty()).then_some(list)
 }
 
-/// The configuration's fixed fields, then thinking and effort by the model's capabilities;
-/// what the rules changed is said on stderr.
+/// The configuration's fixed fields, the tools, then thinking and effort by the model's
+/// capabilities; what the rules changed is said on stderr.
 fn finish_request(
     config: &Config,
     request: &mut MessagesRequest,
+    tools: Vec<serde_json::Value>,
     thinking: crate::config::Thinking,
     effort: Option<crate::config::Effort>,
 ) {
     config.fixed_fields(request);
+    crate::app::tools::offer(
+        request,
+        tools,
+        &config.tools.tool_choice,
+        config.tools.disable_parallel_tool_use,
+    );
     let caps = config.capabilities(&request.model);
     for note in crate::config::apply_rules(request, thinking, effort, &caps) {
         crate::term_eprintln!("tern: note: {note}");
@@ -104,6 +125,18 @@ pub fn continue_request(
     conversation: &Conversation,
     history: &[StoredMessage],
     prompt: &str,
+) -> MessagesRequest {
+    continue_request_with(config, flags, conversation, history, prompt, Vec::new())
+}
+
+/// [`continue_request`] offering `tools` (request entries) by the configured `tool_choice`.
+pub fn continue_request_with(
+    config: &Config,
+    flags: &RequestArgs,
+    conversation: &Conversation,
+    history: &[StoredMessage],
+    prompt: &str,
+    tools: Vec<serde_json::Value>,
 ) -> MessagesRequest {
     let prompt = [crate::api::ContentBlock::text(prompt)];
     let turns = history
@@ -153,6 +186,7 @@ pub fn continue_request(
     finish_request(
         config,
         &mut request,
+        tools,
         thinking,
         flags.effort.or(params.effort),
     );
@@ -183,6 +217,8 @@ fn resolve_target(store: &Store, target: Continue<'_>) -> anyhow::Result<String>
 pub struct PrintLog {
     store: Store,
     reply: StoredMessage,
+    /// The results of the reply's tool calls, once saved ([`tools`]).
+    results: Option<StoredMessage>,
 }
 
 impl PrintLog {
@@ -201,7 +237,11 @@ impl PrintLog {
             );
             reply.parent_id = Some(user.id.clone());
             store.upsert_message(&reply)?;
-            Ok(PrintLog { store, reply })
+            Ok(PrintLog {
+                store,
+                reply,
+                results: None,
+            })
         };
         saved_or_warned(attempt())
     }
@@ -236,7 +276,14 @@ impl PrintLog {
                             reply.parent_id = Some(user.id.clone());
                             (vec![user, reply.clone()], (request, reply))
                         })?;
-                    return Ok((request, Some(PrintLog { store, reply })));
+                    return Ok((
+                        request,
+                        Some(PrintLog {
+                            store,
+                            reply,
+                            results: None,
+                        }),
+                    ));
                 }
                 Err(e @ StoreError::ReadOnly { .. }) => {
                     crate::term_eprintln!("tern: warning: this exchange is not saved: {e}");

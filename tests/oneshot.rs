@@ -874,3 +874,331 @@ fn compare_stopped_by_sigint_saves_every_partial_reply_as_stopped() {
         );
     }
 }
+
+/// The fixture MCP server on stdio as `fx`, logging to `fx.log` in the home (with a child
+/// process of its own, as `npx` has node), after the top-level config lines `extra` and
+/// followed by the server's lines `table`; the config's path and the log's.
+fn with_fixture(home: &Home, extra: &str, table: &str) -> (String, std::path::PathBuf) {
+    let fixture = env!("CARGO_BIN_EXE_tern-fake-server");
+    let log = home.path().join("fx.log");
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{extra}\n[mcp_servers.fx]\ncommand = {fixture:?}\nargs = [\"mcp-stdio\", \"--log\", \
+             {:?}, \"--grandchild\"]\n{table}\n",
+            log.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    (config.to_str().unwrap().to_owned(), log)
+}
+
+/// Every process the fixture logged (the server and its child) has ended: none outlives tern.
+fn no_fixture_left(log: &std::path::Path) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let pids: Vec<u32> = text
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("started pid ")
+                .or_else(|| l.strip_prefix("grandchild pid "))
+        })
+        .map(|pid| pid.trim().parse().unwrap())
+        .collect();
+    assert!(pids.len() >= 2, "the fixture and its child started: {text}");
+    for pid in pids {
+        // tern has exited: a process still there now outlived it (a zombie counts as gone).
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().next().map(str::to_owned))
+            });
+        let start = std::time::Instant::now();
+        let mut state = state;
+        while !matches!(state.as_deref(), None | Some("Z" | "X")) {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "process {pid} outlived tern"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    s.rsplit_once(')')
+                        .and_then(|(_, rest)| rest.split_whitespace().next().map(str::to_owned))
+                });
+        }
+    }
+}
+
+fn message_bodies(server: &FakeServer) -> Vec<serde_json::Value> {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1/messages")
+        .map(|r| r.json().unwrap())
+        .collect()
+}
+
+#[test]
+fn an_allowed_tool_call_runs_its_result_goes_back_and_every_step_is_saved() {
+    use tern::api::Role;
+    use tern::store::MessageStatus;
+    let server = server(None);
+    let home = Home::new(&server.base_url());
+    let (config, log) = with_fixture(&home, "", "");
+    let prompt = r#"say it scenario:call-tool tool:fx__echo args:{"text":"hello from fx"}"#;
+    let run = home.run(&[
+        "--config",
+        &config,
+        "--allow-tool",
+        "fx__echo",
+        "-p",
+        prompt,
+    ]);
+    assert!(run.ok(), "{}", run.stderr());
+    let (stdout, stderr) = (run.stdout(), run.stderr());
+    assert!(
+        stdout.starts_with("Let me call `fx__echo` for you.\n\nTool result for toolu_"),
+        "each step's text, a blank line between: {stdout:?}"
+    );
+    assert!(stdout.ends_with(": hello from fx\n"), "{stdout:?}");
+    assert!(
+        stderr.contains("tern: tool fx__echo {\"text\":\"hello from fx\"} → ok (13 chars)\n"),
+        "{stderr}"
+    );
+    let bodies = message_bodies(&server);
+    assert_eq!(bodies.len(), 2);
+    let echo = bodies[0]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "fx__echo")
+        .unwrap();
+    assert_eq!(
+        echo["input_schema"]["required"],
+        serde_json::json!(["text"])
+    );
+    assert!(
+        bodies[0].get("tool_choice").is_none(),
+        "auto is the default"
+    );
+    let messages = bodies[1]["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3);
+    let call = messages[1]["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "tool_use")
+        .unwrap();
+    let result = &messages[2]["content"][0];
+    assert_eq!(result["type"], "tool_result");
+    assert_eq!(result["tool_use_id"], call["id"]);
+    assert_eq!(result["content"][0]["text"], "hello from fx");
+    assert!(result.get("is_error").is_none());
+    // Saved: prompt, the reply that called, its results, the answer, one path.
+    let (_, tree) = the_tree(&home);
+    assert_eq!(tree.len(), 4, "{tree:#?}");
+    let roles: Vec<Role> = tree.iter().map(|m| m.role).collect();
+    assert_eq!(
+        roles,
+        [Role::User, Role::Assistant, Role::User, Role::Assistant]
+    );
+    assert_eq!(tree[1].stop_reason.as_deref(), Some("tool_use"));
+    let results = tern::app::tools::results_of(&tree[2].content);
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].1, "hello from fx");
+    assert!(tern::api::types::plain_text(&tree[3].content).contains("hello from fx"));
+    for (i, m) in tree.iter().enumerate() {
+        assert_eq!(m.status, MessageStatus::Complete, "{m:?}");
+        if i > 0 {
+            assert_eq!(m.parent_id.as_ref(), Some(&tree[i - 1].id));
+        }
+    }
+    no_fixture_left(&log);
+    // The strict server takes the saved history back.
+    let run = home.run(&["--config", &config, "-c", "-p", "and now?"]);
+    assert!(run.ok(), "{}", run.stderr());
+    no_fixture_left(&log);
+}
+
+#[test]
+fn a_call_not_allowed_is_refused_said_on_stderr_and_the_model_hears_it() {
+    let server = server(None);
+    let home = Home::new(&server.base_url());
+    let (config, log) = with_fixture(&home, "tool_choice = \"any\"", "");
+    let prompt = r#"scenario:call-tool tool:fx__echo args:{"text":"no"}"#;
+    let run = home.run(&["--config", &config, "-p", prompt]);
+    assert!(run.ok(), "{}", run.stderr());
+    assert!(
+        run.stderr().contains(
+            "tern: tool fx__echo {\"text\":\"no\"} → refused (not allowed; --allow-tool fx__echo runs it)\n"
+        ),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        run.stdout().contains(
+            "(error): tern -p runs only tools allowed with --allow-tool (or approve = \"always\"); \
+             fx__echo was not"
+        ),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(
+        message_bodies(&server)[0]["tool_choice"],
+        serde_json::json!({"type": "any"}),
+        "the configured tool_choice, as the app sends it"
+    );
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(!log_text.contains("call echo"), "never run: {log_text}");
+    no_fixture_left(&log);
+}
+
+#[test]
+fn a_server_with_approve_always_runs_its_calls_without_the_flag() {
+    let server = server(None);
+    let home = Home::new(&server.base_url());
+    let (config, log) = with_fixture(&home, "", "approve = \"always\"");
+    let prompt = r#"scenario:call-tool tool:fx__echo args:{"text":"yes"}"#;
+    let run = home.run(&["--config", &config, "-p", prompt]);
+    assert!(run.ok(), "{}", run.stderr());
+    assert!(run.stderr().contains("→ ok (3 chars)"), "{}", run.stderr());
+    assert!(run.stdout().ends_with(": yes\n"), "{}", run.stdout());
+    no_fixture_left(&log);
+}
+
+#[test]
+fn a_server_glob_allows_parallel_calls_and_a_failing_tool_is_an_error_result() {
+    let server = server(None);
+    let home = Home::new(&server.base_url());
+    let (config, log) = with_fixture(&home, "", "");
+    let run = home.run(&[
+        "--config",
+        &config,
+        "-p",
+        r#"scenario:call-tool tool:fx__add args:{"a":2,"b":3} calls:2"#,
+        "--allow-tool",
+        "fx__*",
+    ]);
+    assert!(run.ok(), "{}", run.stderr());
+    assert_eq!(
+        run.stderr()
+            .matches("tern: tool fx__add {\"a\":2,\"b\":3} → ok (1 chars)\n")
+            .count(),
+        2,
+        "{}",
+        run.stderr()
+    );
+    let bodies = message_bodies(&server);
+    let results = bodies[1]["messages"].as_array().unwrap()[2]["content"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(results.len(), 2, "both results in one user turn");
+    assert_eq!(results[0]["tool_use_id"], "toolu_fake_1_1");
+    assert_eq!(results[1]["tool_use_id"], "toolu_fake_1_2");
+    assert_eq!(results[1]["content"][0]["text"], "5");
+
+    let run = home.run(&[
+        "--config",
+        &config,
+        "--allow-tool",
+        "fx__*",
+        "-p",
+        "scenario:call-tool tool:fx__fail",
+    ]);
+    assert!(run.ok(), "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("tern: tool fx__fail {} → error: the tool failed, as asked\n"),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.stdout().contains("(error): the tool failed, as asked"));
+    no_fixture_left(&log);
+}
+
+#[test]
+fn the_step_cap_stops_the_loop_and_the_conversation_goes_on_after() {
+    let server = server(None);
+    let home = Home::new(&server.base_url());
+    let (config, log) = with_fixture(&home, "max_tool_steps = 2", "");
+    let run = home.run(&[
+        "--config",
+        &config,
+        "--allow-tool",
+        "fx__echo",
+        "-p",
+        r#"scenario:call-tool tool:fx__echo args:{"text":"again"} steps:5"#,
+    ]);
+    assert_eq!(run.status.code(), Some(4), "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("(max_tool_steps = 2); raise max_tool_steps"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(run.stderr().matches("→ ok").count(), 2, "{}", run.stderr());
+    assert_eq!(message_bodies(&server).len(), 2, "two model turns");
+    assert!(run.stdout().contains("Round 2 of 5"), "{}", run.stdout());
+    let (_, tree) = the_tree(&home);
+    assert_eq!(
+        tree.len(),
+        5,
+        "prompt, then call and results twice: {tree:#?}"
+    );
+    no_fixture_left(&log);
+    let run = home.run(&["--config", &config, "-c", "-p", "stop there"]);
+    assert!(run.ok(), "{}", run.stderr());
+}
+
+#[test]
+fn sigint_mid_call_cancels_it_saves_what_there_is_and_exits_130() {
+    use tern::store::{MessageStatus, Store};
+    let server = server(None);
+    let home = Home::new(&server.base_url());
+    let (config, log) = with_fixture(&home, "", "");
+    let child = home.spawn(&[
+        "--config",
+        &config,
+        "--allow-tool",
+        "fx__slow",
+        "-p",
+        r#"scenario:call-tool tool:fx__slow args:{"ms":60000}"#,
+    ]);
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("slow started")
+    {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "the call never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on the pid of a child this test started and has not reaped yet.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("tern: tool fx__slow {\"ms\":60000} → stopped\n"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("stopped by SIGINT"), "{stderr}");
+    no_fixture_left(&log);
+    let store = Store::open_readonly(home.store_path()).unwrap();
+    let id = store.most_recent().unwrap().unwrap();
+    let (_, messages) = store.load(&id).unwrap();
+    assert_eq!(messages.len(), 3, "{messages:#?}");
+    assert_eq!(messages[1].status, MessageStatus::Complete);
+    let results = tern::app::tools::results_of(&messages[2].content);
+    assert!(results[0].2, "an error result");
+    assert!(results[0].1.contains("stopped"), "{results:?}");
+    drop(store);
+    let run = home.run(&["--config", &config, "-c", "-p", "and now?"]);
+    assert!(run.ok(), "{}", run.stderr());
+}

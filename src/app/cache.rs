@@ -61,6 +61,28 @@ pub fn place_cache_breakpoints(request: &mut MessagesRequest, cache: PromptCache
     }
 }
 
+/// Take the marks off `request`'s messages (the system prompt keeps its own), so a request
+/// that grew by a turn has them placed anew by [`place_cache_breakpoints`].
+pub fn clear_message_marks(request: &mut MessagesRequest) {
+    for message in &mut request.messages {
+        let MessageContent::Blocks(blocks) = &mut message.content else {
+            continue;
+        };
+        for block in blocks {
+            match block {
+                ContentBlock::Text { cache_control, .. } => *cache_control = None,
+                ContentBlock::ToolUse { extra, .. } => {
+                    extra.remove("cache_control");
+                }
+                ContentBlock::Unknown(Value::Object(object)) => {
+                    object.remove("cache_control");
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 /// Breakpoints the request carries before tern places its own (`tools` set by hand).
 fn already_marked(request: &MessagesRequest) -> usize {
     let tools = request.tools.iter().flatten();

@@ -521,20 +521,12 @@ impl Pane {
     /// The tools of the started servers, and the conversation's `tool_choice` when it is not
     /// the API's default (a choice naming a tool that is not offered falls back to it).
     fn offer_tools(&self, settings: &Settings, request: &mut MessagesRequest) {
-        use crate::config::ToolChoice;
-        if settings.tools.is_empty() {
-            return;
-        }
-        request.tools = Some(settings.tools.iter().map(|t| t.to_api()).collect());
-        let choice = match &self.tool_choice {
-            ToolChoice::Tool(name) if !settings.tools.iter().any(|t| &t.name == name) => {
-                &ToolChoice::Auto
-            }
-            choice => choice,
-        };
-        if *choice != ToolChoice::Auto || settings.disable_parallel_tool_use {
-            request.tool_choice = Some(choice.to_json(settings.disable_parallel_tool_use));
-        }
+        super::tools::offer(
+            request,
+            settings.tools.iter().map(|t| t.to_api()).collect(),
+            &self.tool_choice,
+            settings.disable_parallel_tool_use,
+        );
     }
 }
 

@@ -38,6 +38,37 @@ impl Tool {
     }
 }
 
+/// Put `tools` (their request entries) and `choice` on `request`, as every request with
+/// tools carries them (the app's and `tern -p`'s): no tools, no fields; `tool_choice` only
+/// when it is not the API's default, and a choice naming a tool that is not offered falls
+/// back to auto. Run before [`crate::config::apply_rules`], which turns a forced choice into
+/// auto when thinking is on.
+pub fn offer(
+    request: &mut crate::api::MessagesRequest,
+    tools: Vec<Value>,
+    choice: &crate::config::ToolChoice,
+    disable_parallel: bool,
+) {
+    use crate::config::ToolChoice;
+    if tools.is_empty() {
+        return;
+    }
+    let choice = match choice {
+        ToolChoice::Tool(name)
+            if !tools
+                .iter()
+                .any(|t| t.get("name").and_then(Value::as_str) == Some(name)) =>
+        {
+            &ToolChoice::Auto
+        }
+        choice => choice,
+    };
+    if *choice != ToolChoice::Auto || disable_parallel {
+        request.tool_choice = Some(choice.to_json(disable_parallel));
+    }
+    request.tools = Some(tools);
+}
+
 /// Where the tools stand for the whole app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ToolsState {
