@@ -904,6 +904,37 @@ fn a_tool_call_asks_runs_and_shows_its_result() {
 }
 
 #[test]
+fn of_two_calls_only_the_first_asks_and_the_other_waits() {
+    let mut screen = with_a_tool(120, 40);
+    let request = screen.send("read two files");
+    let call = |id: &str| tern::api::ContentBlock::ToolUse {
+        id: id.into(),
+        name: "files__read_file".into(),
+        input: serde_json::json!({"path": id}),
+        extra: Default::default(),
+    };
+    screen.event(
+        request,
+        ApiEvent::Finished(Box::new(tern::api::Message {
+            content: vec![call("a"), call("b")],
+            model: tern::config::DEFAULT_MODEL.into(),
+            stop_reason: Some("tool_use".into()),
+            ..Default::default()
+        })),
+    );
+    let text = screen.text();
+    assert_eq!(text.matches("▶ run it?").count(), 1, "{text}");
+    assert!(
+        text.contains("· waits: the call above is answered first"),
+        "{text}"
+    );
+    screen.act(key(KeyCode::Char('n')));
+    let text = screen.text();
+    assert_eq!(text.matches("▶ run it?").count(), 1, "{text}");
+    assert!(text.contains("✗ the user declined"), "{text}");
+}
+
+#[test]
 fn a_hostile_tool_call_never_reaches_the_terminal() {
     let mut screen = Screen::new(80, 24);
     let request = screen.send("go");

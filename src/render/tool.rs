@@ -82,10 +82,12 @@ fn folded(out: &mut Vec<Line<'static>>, more: usize, width: usize, theme: &Theme
     );
 }
 
-/// Where a call stands while the loop runs: the question (with the arguments it will run
-/// with, when the user edited them), running, or its result until all calls have ended.
+/// Where a call stands while the loop runs: the question (on the call the keys answer now,
+/// `asked`; the arguments it will run with, when the user edited them), running, or its
+/// result until all calls have ended.
 pub fn tool_call_state_lines(
     call: &crate::app::tools::ToolCall,
+    asked: bool,
     width: u16,
     theme: &Theme,
 ) -> Vec<Line<'static>> {
@@ -110,6 +112,10 @@ pub fn tool_call_state_lines(
     }
     let line = |text: String, style| vec![Span::styled(text, style)];
     let spans = match &call.state {
+        CallState::Asking if !asked => line(
+            "· waits: the call above is answered first".to_owned(),
+            theme.dim,
+        ),
         CallState::Asking => line(
             "▶ run it?  y once · a always in this conversation · n refuse · e edit · Esc stops"
                 .to_owned(),

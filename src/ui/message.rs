@@ -170,7 +170,15 @@ pub(super) fn reply_body(message: &ChatMessage, width: u16, theme: &Theme) -> Ve
             if let crate::api::ContentBlock::ToolUse { id, .. } = block
                 && let Some(call) = message.calls.iter().find(|c| &c.id == id)
             {
-                lines.extend(crate::render::tool_call_state_lines(call, width, theme));
+                // The keys answer the first call that asks; the others wait their turn.
+                let asked = message
+                    .calls
+                    .iter()
+                    .find(|c| c.state == crate::app::tools::CallState::Asking)
+                    .is_some_and(|first| first.id == call.id);
+                lines.extend(crate::render::tool_call_state_lines(
+                    call, asked, width, theme,
+                ));
             }
         }
     }
