@@ -29,6 +29,21 @@ fn phase_text(app: &App, pane: &Pane, now: Instant) -> (String, bool) {
             false,
         ),
         Phase::Idle if !pane.columns.is_empty() => ("ready · /pick N".into(), false),
+        Phase::Idle if pane.waiting_for_tools => ("starting MCP servers".into(), false),
+        Phase::Idle if pane.tool_calls_open() => {
+            let asking = pane.messages.last().is_some_and(|m| {
+                m.calls
+                    .iter()
+                    .any(|c| c.state == crate::app::tools::CallState::Asking)
+            });
+            let what = if asking {
+                "a tool call waits"
+            } else {
+                "running tools"
+            };
+            (what.into(), false)
+        }
+        Phase::Idle if pane.tool_cap_reached => ("tool loop paused".into(), false),
         Phase::Idle => ("ready".into(), false),
         Phase::Waiting { retry: Some(r), .. } => (
             format!(
