@@ -369,3 +369,26 @@ fn tools_sets_the_choice_and_thinking_turns_a_forced_one_into_auto() {
     let (_, _, body) = the_send(&io(submit(&mut app, "think first")));
     assert_eq!(body.tool_choice, Some(json!({"type": "auto"})));
 }
+
+#[test]
+fn a_server_that_failed_to_start_stays_said_while_a_call_waits() {
+    let mut app = app_with_tools();
+    let _ = io(submit(&mut app, "read my notes"));
+    let effects = io(app.update(Action::ToolsReady {
+        tools: vec![tool("files__read_file", false)],
+        problems: vec!["MCP server gone: command not found: no-such-mcp-server".into()],
+    }));
+    let (_, request, _) = the_send(&effects);
+    let _ = calls(
+        &mut app,
+        request,
+        vec![call_block(
+            "toolu_1",
+            "files__read_file",
+            json!({"path": "a"}),
+        )],
+    );
+    let notice = app.notice.as_ref().unwrap();
+    assert!(notice.text.contains("command not found"), "{notice:?}");
+    assert!(app.pane().tool_calls_open());
+}

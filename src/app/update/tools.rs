@@ -147,7 +147,15 @@ impl App {
                 ),
                 None => "running the tool calls · Esc stops".to_owned(),
             };
-            self.notify(Notice::info(notice));
+            // The input line and the status bar say it too: an error (a server that did not
+            // start) is not pushed out by it.
+            if self
+                .notice
+                .as_ref()
+                .is_none_or(|n| n.kind != NoticeKind::Error)
+            {
+                self.notify(Notice::info(notice));
+            }
             return;
         }
         if !self.save_results(index, effects) {
