@@ -275,15 +275,7 @@ fn is_server_result(kind: &str) -> bool {
 
 /// The reply's `tool_use` blocks that the next user turn answers (the others were cut off).
 fn answered_tools(answer: Vec<ContentBlock>, next_user: &[ContentBlock]) -> Vec<ContentBlock> {
-    let answered = |id: &str| {
-        next_user.iter().any(|b| match b {
-            ContentBlock::Unknown(v) => {
-                v.get("type").and_then(Value::as_str) == Some("tool_result")
-                    && v.get("tool_use_id").and_then(Value::as_str) == Some(id)
-            }
-            _ => false,
-        })
-    };
+    let answered = |id: &str| next_user.iter().any(|b| result_for(b) == Some(id));
     answer
         .into_iter()
         .filter(|b| match b {
