@@ -33,6 +33,7 @@
 
 pub mod api;
 pub mod app;
+pub mod attach;
 pub mod cli;
 pub mod config;
 pub mod driver;

@@ -54,6 +54,10 @@ pub enum ContentBlock {
         #[serde(flatten)]
         extra: serde_json::Map<String, Value>,
     },
+    /// A file the user attached, by reference to its bytes in the store; never sent as is
+    /// (the request is resolved into `image` and `document` blocks first, [`crate::attach`]).
+    #[serde(rename = "tern_attachment")]
+    Attachment(crate::attach::Attachment),
     /// Any other block (tool results, server tools, future types), kept exactly as received.
     #[serde(untagged)]
     Unknown(Value),
@@ -75,6 +79,7 @@ impl ContentBlock {
             ContentBlock::Thinking { .. } => "thinking",
             ContentBlock::RedactedThinking { .. } => "redacted_thinking",
             ContentBlock::ToolUse { .. } => "tool_use",
+            ContentBlock::Attachment(_) => "tern_attachment",
             ContentBlock::Unknown(v) => v.get("type").and_then(Value::as_str).unwrap_or("unknown"),
         }
     }

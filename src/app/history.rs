@@ -226,6 +226,7 @@ fn sendable(content: &[ContentBlock], same_model: bool) -> Vec<ContentBlock> {
             ContentBlock::Thinking { signature, .. } => same_model && !signature.is_empty(),
             ContentBlock::RedactedThinking { .. } => same_model,
             ContentBlock::ToolUse { .. } => true, // paired with results in `answered_tools`
+            ContentBlock::Attachment(_) => true,
             ContentBlock::Unknown(value) => server_tool_paired(value, content),
         })
         .cloned()

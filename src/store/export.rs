@@ -568,6 +568,9 @@ fn render_block(out: &mut String, block: &ContentBlock, names: &ToolNames) {
                 fenced(out, "text", &text);
             }
         }
+        ContentBlock::Attachment(attachment) => {
+            let _ = writeln!(out, "**Attached:** {attachment}\n");
+        }
         ContentBlock::Unknown(value) => {
             let _ = writeln!(out, "**{}:**\n", block.kind());
             fenced(out, "json", &pretty(value));
