@@ -83,6 +83,9 @@ pub enum ApiError {
     /// The key holds bytes that cannot go into the `Authorization` header.
     #[error("{}", one_line(self))]
     InvalidKey,
+    /// An attachment could not be put into the request (its bytes are gone from the store).
+    #[error("{}", one_line(self))]
+    Attachment(String),
 }
 
 fn one_line(err: &ApiError) -> String {
@@ -181,6 +184,7 @@ impl ApiError {
                 "the API key cannot be sent: it holds characters not allowed in an HTTP header"
                     .into()
             }
+            ApiError::Attachment(_) => "an attachment could not be sent".into(),
         }
     }
 
@@ -224,7 +228,9 @@ impl ApiError {
             ApiError::Connect { detail, .. } => out.push(detail.clone()),
             ApiError::NotTls { .. } => {}
             ApiError::Timeout { request_id, .. } => request = request_id.as_deref(),
-            ApiError::Protocol(detail) | ApiError::KeyCommand(detail) => out.push(detail.clone()),
+            ApiError::Protocol(detail)
+            | ApiError::KeyCommand(detail)
+            | ApiError::Attachment(detail) => out.push(detail.clone()),
             ApiError::MissingKey | ApiError::InvalidKey => {}
         }
         if let Some(id) = request {
@@ -276,6 +282,9 @@ impl ApiError {
             ApiError::InvalidKey => {
                 "check APIFREE_API_KEY, api_key or what api_key_command prints: one line, no \
                  control characters"
+            }
+            ApiError::Attachment(_) => {
+                "edit the prompt without it (/edit), or start a new conversation with the file"
             }
         }
     }

@@ -159,6 +159,24 @@ pub enum Action {
         /// The result, or why there is none (the call failed, its server is down).
         result: Result<super::tools::ToolOutcome, String>,
     },
+    /// The files of an `Effect::Attach` were prepared (a glob may name several), or not.
+    Attached {
+        /// The conversation whose prompt they go with.
+        conversation: String,
+        /// The job number of the effect.
+        job: u64,
+        /// One result per file, in order.
+        results: Vec<Result<crate::attach::Attachment, crate::attach::AttachError>>,
+    },
+    /// A paste that named only existing files (the driver checked): offer to attach them.
+    PastedFiles(super::attach::PasteOffer),
+    /// The paths completing a word after `/attach`.
+    PathCompleted {
+        /// The conversation whose draft asked.
+        conversation: String,
+        /// What completes it.
+        completion: super::attach::PathCompletion,
+    },
 }
 
 /// The endpoint's answer to a token count.
@@ -287,6 +305,26 @@ pub enum Effect {
     CancelTool {
         /// The `tool_use` id.
         call: String,
+    },
+    /// Read and prepare a file to attach, off the UI thread, and put its bytes in the store;
+    /// answer with `Action::Attached`.
+    Attach {
+        /// The conversation whose prompt it goes with, carried back.
+        conversation: String,
+        /// The job number, carried back.
+        job: u64,
+        /// Where to read it.
+        source: super::attach::AttachSource,
+    },
+    /// List the paths completing the word at `word_start` of `draft`; answer with
+    /// `Action::PathCompleted`.
+    CompletePath {
+        /// The conversation, carried back.
+        conversation: String,
+        /// The draft, carried back.
+        draft: String,
+        /// Where the word starts (a byte offset).
+        word_start: usize,
     },
 }
 

@@ -32,11 +32,13 @@ pub enum KeyAction {
     Retry,
     ToggleThinking,
     SelectMessages,
+    PasteImage,
+    Complete,
     Help,
 }
 
 impl KeyAction {
-    pub const ALL: [KeyAction; 24] = [
+    pub const ALL: [KeyAction; 26] = [
         KeyAction::Send,
         KeyAction::Newline,
         KeyAction::Stop,
@@ -60,6 +62,8 @@ impl KeyAction {
         KeyAction::Retry,
         KeyAction::ToggleThinking,
         KeyAction::SelectMessages,
+        KeyAction::PasteImage,
+        KeyAction::Complete,
         KeyAction::Help,
     ];
 
@@ -89,6 +93,8 @@ impl KeyAction {
             KeyAction::Retry => "retry",
             KeyAction::ToggleThinking => "toggle_thinking",
             KeyAction::SelectMessages => "select_messages",
+            KeyAction::PasteImage => "paste_image",
+            KeyAction::Complete => "complete",
             KeyAction::Help => "help",
         }
     }
@@ -122,6 +128,8 @@ impl KeyAction {
             KeyAction::SelectMessages => {
                 "select a message: edit, regenerate, switch branches, copy, fork"
             }
+            KeyAction::PasteImage => "attach the image on the clipboard",
+            KeyAction::Complete => "complete a /command or the path after /attach",
             KeyAction::Help => "this help",
         }
     }
@@ -156,6 +164,9 @@ impl KeyAction {
             KeyAction::ToggleThinking => &["alt+t"],
             // Raw mode turns flow control off, so Ctrl+S reaches the app everywhere.
             KeyAction::SelectMessages => &["ctrl+s"],
+            // The terminal's own paste (Ctrl+Shift+V, Cmd+V) brings text; this brings pictures.
+            KeyAction::PasteImage => &["ctrl+v"],
+            KeyAction::Complete => &["tab"],
             KeyAction::Help => &["f1"],
         }
     }

@@ -6,6 +6,7 @@
 //! a terminal or a network (atuin-ai's FSM is the model).
 
 mod action;
+pub mod attach;
 pub mod cache;
 mod conflict;
 mod context;

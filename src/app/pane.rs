@@ -239,6 +239,10 @@ pub struct Pane {
     pub tool_cap_reached: bool,
     /// The call whose arguments are being edited in the input (`e`).
     pub editing_call: Option<String>,
+    /// Files to go with the next prompt, as chips above the input.
+    pub attachments: Vec<super::attach::PendingAttachment>,
+    /// A paste of file paths, waiting for the user to attach them or paste the text.
+    pub paste_offer: Option<super::attach::PasteOffer>,
 }
 
 /// One model's reply of a compare.
@@ -262,6 +266,8 @@ pub struct Editing {
     pub message: String,
     /// The draft the input held before, given back if the edit is cancelled.
     pub draft: String,
+    /// The attachments waiting before, given back likewise.
+    pub attachments: Vec<super::attach::PendingAttachment>,
 }
 
 /// A reply being continued: what it held before, so the continuation adds to it.
@@ -360,6 +366,8 @@ impl Pane {
             tool_steps: 0,
             tool_cap_reached: false,
             editing_call: None,
+            attachments: Vec::new(),
+            paste_offer: None,
         }
     }
 
@@ -483,6 +491,23 @@ impl Pane {
         Some(self.request_with(settings, &self.model, messages))
     }
 
+    /// Whether the active path's attachments and `new` ones keep within the API's limits for
+    /// one request.
+    pub fn attachment_limits(
+        &self,
+        new: &[crate::attach::Attachment],
+    ) -> Result<(), crate::attach::LimitError> {
+        let sent = self
+            .messages
+            .iter()
+            .flat_map(|m| &m.stored.content)
+            .filter_map(|b| match b {
+                crate::api::ContentBlock::Attachment(a) => Some(a),
+                _ => None,
+            });
+        crate::attach::check_totals(sent.chain(new))
+    }
+
     /// The request sending `messages` to `model` with this pane's system prompt and settings.
     fn request_with(
         &self,
@@ -509,6 +534,7 @@ impl Pane {
             ..Default::default()
         };
         settings.request.fixed_fields(&mut request);
+        crate::attach::set_citations(&mut request, params.citations);
         self.offer_tools(settings, &mut request);
         let caps = crate::config::capabilities_of(&settings.models, model);
         let notes = crate::config::apply_rules(&mut request, params.thinking, params.effort, &caps);

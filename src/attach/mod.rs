@@ -14,6 +14,7 @@
 //! Citations are a per-request switch (the API wants them on for all documents of a request or
 //! for none), so the request builder sets them on every document block at once.
 
+pub mod paths;
 pub mod prepare;
 
 use std::fmt;
@@ -209,7 +210,9 @@ pub enum AttachError {
         "{name} is password-protected — the API cannot open it; attach an unprotected copy (qpdf --decrypt)"
     )]
     Encrypted { name: String },
-    #[error("{name} has {pages} pages — the API reads at most {MAX_PDF_PAGES}; split it (qpdf --pages)")]
+    #[error(
+        "{name} has {pages} pages — the API reads at most {MAX_PDF_PAGES}; split it (qpdf --pages)"
+    )]
     TooManyPages { name: String, pages: u32 },
     #[error("{0}")]
     Other(String),
@@ -222,7 +225,9 @@ pub enum LimitError {
         "{count} images and PDFs in this conversation — the API takes at most {MAX_MEDIA_PER_REQUEST} per request"
     )]
     TooManyMedia { count: usize },
-    #[error("{pages} PDF pages in this conversation — the API takes at most {MAX_PDF_PAGES} per request")]
+    #[error(
+        "{pages} PDF pages in this conversation — the API takes at most {MAX_PDF_PAGES} per request"
+    )]
     TooManyPages { pages: u32 },
     #[error(
         "the attachments in this conversation come to {size} — the API takes at most 32 MB per request"
@@ -232,23 +237,33 @@ pub enum LimitError {
 
 /// The attachments of a request's messages, in order.
 pub fn attachments_of(request: &MessagesRequest) -> impl Iterator<Item = &Attachment> {
-    request.messages.iter().flat_map(|m| match &m.content {
-        MessageContent::Blocks(blocks) => blocks.as_slice(),
-        MessageContent::Text(_) => &[],
-    })
-    .filter_map(|b| match b {
-        ContentBlock::Attachment(a) => Some(a),
-        _ => None,
-    })
+    request
+        .messages
+        .iter()
+        .flat_map(|m| match &m.content {
+            MessageContent::Blocks(blocks) => blocks.as_slice(),
+            MessageContent::Text(_) => &[],
+        })
+        .filter_map(|b| match b {
+            ContentBlock::Attachment(a) => Some(a),
+            _ => None,
+        })
 }
 
 /// Whether `request` keeps within the API's limits on attachments (checked before sending,
 /// so nothing is half-sent).
 pub fn check_limits(request: &MessagesRequest) -> Result<(), LimitError> {
+    check_totals(attachments_of(request))
+}
+
+/// [`check_limits`] for the attachments one request would carry.
+pub fn check_totals<'a>(
+    attachments: impl IntoIterator<Item = &'a Attachment>,
+) -> Result<(), LimitError> {
     let mut media = 0;
     let mut pages = 0;
     let mut size = 0;
-    for a in attachments_of(request) {
+    for a in attachments {
         if a.kind != AttachmentKind::Text {
             media += 1;
         }
@@ -370,7 +385,10 @@ mod tests {
 
     #[test]
     fn chips_say_size_and_shape() {
-        assert_eq!(image("a", 1_200_000).to_string(), "▣ shot.png 1.2 MB 1568×980");
+        assert_eq!(
+            image("a", 1_200_000).to_string(),
+            "▣ shot.png 1.2 MB 1568×980"
+        );
         assert_eq!(pdf(12).to_string(), "▤ paper.pdf 1 KB 12 pages");
         assert_eq!(human_size(999), "999 B");
         assert_eq!(human_size(3_400), "3 KB");

@@ -15,9 +15,10 @@ pub struct Prepared {
 
 /// Read the file at `path` and prepare it.
 pub fn prepare_path(path: &Path) -> Result<Prepared, AttachError> {
-    let name = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let shown = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| read_error(&shown, &e))?;
     if meta.is_dir() {

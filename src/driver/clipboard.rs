@@ -51,9 +51,81 @@ pub(crate) fn copy_to_clipboard(text: &str) -> Result<(usize, &'static str), Str
     osc.map(|_| (chars, "OSC 52")).map_err(|e| e.to_string())
 }
 
+/// The image on the system clipboard, as the first tool that has one gives it (PNG).
+pub(crate) fn clipboard_image() -> Result<Vec<u8>, String> {
+    let tools = image_tools(
+        std::env::var_os("WAYLAND_DISPLAY").is_some(),
+        std::env::var_os("DISPLAY").is_some(),
+        cfg!(target_os = "macos"),
+    );
+    let mut asked = Vec::new();
+    for (tool, args) in tools {
+        let output = std::process::Command::new(tool)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output();
+        match output {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("{tool} could not be run: {e}")),
+            Ok(out) if out.status.success() && !out.stdout.is_empty() => return Ok(out.stdout),
+            Ok(_) => asked.push(tool),
+        }
+    }
+    if asked.is_empty() {
+        Err(
+            "no tool to read the clipboard's image — install wl-clipboard (Wayland) or xclip \
+             (X11), or save the image and /attach it"
+                .to_owned(),
+        )
+    } else {
+        Err(format!(
+            "no image on the clipboard ({} found none) — copy an image first; text pastes with \
+             the terminal's own paste key",
+            asked.join(", ")
+        ))
+    }
+}
+
+/// The tools that read an image off the clipboard, for the display systems there are.
+fn image_tools(
+    wayland: bool,
+    x11: bool,
+    macos: bool,
+) -> Vec<(&'static str, &'static [&'static str])> {
+    let mut tools: Vec<(&'static str, &'static [&'static str])> = Vec::new();
+    if wayland {
+        tools.push(("wl-paste", &["--no-newline", "--type", "image/png"]));
+    }
+    if x11 {
+        tools.push((
+            "xclip",
+            &["-selection", "clipboard", "-t", "image/png", "-o"],
+        ));
+    }
+    if macos {
+        tools.push(("pngpaste", &["-"]));
+    }
+    tools
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_clipboard_image_is_asked_of_the_display_systems_there_are() {
+        let names = |w, x, m| {
+            image_tools(w, x, m)
+                .into_iter()
+                .map(|t| t.0)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(true, true, false), ["wl-paste", "xclip"]);
+        assert_eq!(names(false, false, true), ["pngpaste"]);
+        assert!(names(false, false, false).is_empty());
+        assert!(clipboard_image().is_err() || std::env::var_os("DISPLAY").is_some());
+    }
 
     #[test]
     fn the_clipboard_gets_text_without_controls_or_hidden_characters() {

@@ -38,7 +38,7 @@ pub(crate) struct CountTokensGate(Mutex<Known>);
 impl Driver {
     /// Count `body` in a task; answer with `Action::TokensCounted`.
     pub(crate) fn count_tokens(
-        &self,
+        &mut self,
         conversation: String,
         generation: u64,
         prompt: String,
@@ -48,8 +48,12 @@ impl Driver {
         let gate = self.count_gate.clone();
         let store = (self.store_path.clone(), self.writer.clone());
         let tx = self.tx.clone();
+        let resolver = self.resolver();
         tokio::spawn(async move {
             // A failed count is silent: nothing changes, so nothing is sent.
+            let Ok(body) = resolver.resolve(body).await else {
+                return;
+            };
             let Some(result) = count(&client, &gate, store, &body).await else {
                 return;
             };

@@ -66,6 +66,8 @@ pub(crate) struct Driver {
     pub(crate) mcp: crate::mcp::Mcp,
     /// Tool calls running, by `tool_use` id.
     pub(crate) tool_calls: HashMap<String, JoinHandle<()>>,
+    /// The bytes of the files this session attached.
+    pub(crate) attachment_bytes: super::attach::AttachmentBytes,
 }
 
 impl Driver {
@@ -146,6 +148,16 @@ impl Driver {
                 arguments,
             } => self.call_tool(conversation, call, name, arguments),
             Effect::CancelTool { call } => self.cancel_tool(&call),
+            Effect::Attach {
+                conversation,
+                job,
+                source,
+            } => self.attach(conversation, job, source),
+            Effect::CompletePath {
+                conversation,
+                draft,
+                word_start,
+            } => self.complete_path(conversation, draft, word_start),
             Effect::Quit | Effect::Editor(_) | Effect::Schedule { .. } => {}
         }
     }
@@ -157,13 +169,24 @@ impl Driver {
     /// Start a request's task (forgetting the ones that ended).
     fn send(&mut self, conversation: String, request: RequestId, body: MessagesRequest) {
         self.requests.retain(|_, task| !task.is_finished());
-        let task = tokio::spawn(stream_reply(
-            self.client.clone(),
-            conversation,
-            request,
-            body,
-            self.tx.clone(),
-        ));
+        let client = self.client.clone();
+        let tx = self.tx.clone();
+        let resolver = self.resolver();
+        let task = tokio::spawn(async move {
+            match resolver.resolve(body).await {
+                Ok(body) => stream_reply(client, conversation, request, body, tx).await,
+                Err(error) => {
+                    let _ = tx.send(Action::Api {
+                        conversation,
+                        request,
+                        event: crate::app::ApiEvent::Failed {
+                            error,
+                            partial: None,
+                        },
+                    });
+                }
+            }
+        });
         self.requests.insert(request, task);
     }
 
@@ -229,7 +252,7 @@ impl Driver {
     }
 
     /// The read connection, opened on first use (read-only where the store cannot be written).
-    fn reader(&mut self) -> Result<Arc<Mutex<Store>>, String> {
+    pub(crate) fn reader(&mut self) -> Result<Arc<Mutex<Store>>, String> {
         if let Some(reader) = &self.reader {
             return Ok(reader.clone());
         }

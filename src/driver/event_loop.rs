@@ -120,7 +120,7 @@ where
 fn to_action(event: Event) -> Option<Action> {
     match event {
         Event::Key(key) if key.kind != KeyEventKind::Release => Some(Action::Key(key)),
-        Event::Paste(text) => Some(Action::Paste(text)),
+        Event::Paste(text) => Some(super::attach::paste_action(text)),
         Event::Mouse(mouse) => match mouse.kind {
             MouseEventKind::ScrollUp => Some(Action::Wheel(-3)),
             MouseEventKind::ScrollDown => Some(Action::Wheel(3)),

@@ -18,8 +18,11 @@
 //! - `terminal`: raw mode and the alternate screen (restored on drop and on panic), and the
 //!   backend that remembers its size and lets no control character reach a cell;
 //! - `input`: terminal events, read only when crossterm has some (the wake-up gate);
+//! - `attach`: files prepared off the loop, path completion, and requests' attachments
+//!   written in just before they go out;
 //! - `editor`, `clipboard`, `signals`: `$EDITOR`, OSC 52 and clipboard tools, SIGTERM/SIGHUP.
 
+mod attach;
 mod clipboard;
 mod count;
 mod editor;

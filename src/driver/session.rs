@@ -84,6 +84,7 @@ impl Session {
             count_gate: Default::default(),
             mcp,
             tool_calls: Default::default(),
+            attachment_bytes: Default::default(),
         };
         if has_key {
             driver.fetch_models();

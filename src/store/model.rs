@@ -55,6 +55,9 @@ pub struct Params {
     pub top_k: Option<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stop_sequences: Vec<String>,
+    /// Documents are sent asking for citations (`/cite on`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub citations: bool,
 }
 
 fn is_off(thinking: &Thinking) -> bool {
@@ -72,6 +75,8 @@ struct ParamsExtra {
     top_k: Option<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     stop_sequences: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    citations: bool,
 }
 
 impl Params {
@@ -82,6 +87,7 @@ impl Params {
             effort: self.effort,
             top_k: self.top_k,
             stop_sequences: self.stop_sequences.clone(),
+            citations: self.citations,
         })
         .unwrap_or_else(|_| "{}".to_owned())
     }
@@ -94,6 +100,7 @@ impl Params {
         self.effort = extra.effort;
         self.top_k = extra.top_k;
         self.stop_sequences = extra.stop_sequences;
+        self.citations = extra.citations;
     }
 }
 

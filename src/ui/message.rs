@@ -121,8 +121,13 @@ pub(super) fn user_body(
     theme: &Theme,
 ) -> Vec<Line<'static>> {
     let results = crate::app::tools::results_of(&message.stored.content);
+    let chips = attachment_lines(&message.stored.content, width, theme);
     if results.is_empty() {
-        return plain_lines(&message.text, width, theme.text);
+        let mut lines = chips;
+        if !message.text.is_empty() {
+            lines.extend(plain_lines(&message.text, width, theme.text));
+        }
+        return lines;
     }
     let name_of = |id: &str| {
         before
@@ -150,6 +155,31 @@ pub(super) fn user_body(
         lines.extend(plain_lines(&message.text, width, theme.text));
     }
     lines
+}
+
+/// One line per attachment of a prompt: `▣ shot.png 1.2 MB 1568×980 · scaled from 4000×3000`.
+fn attachment_lines(
+    content: &[crate::api::ContentBlock],
+    width: u16,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let room = usize::from(width.max(8));
+    content
+        .iter()
+        .filter_map(|b| match b {
+            crate::api::ContentBlock::Attachment(a) => Some(a),
+            _ => None,
+        })
+        .map(|a| {
+            let mut text = a.to_string();
+            if let Some(note) = a.scaled_note() {
+                text.push_str(" · ");
+                text.push_str(&note);
+            }
+            let text = crate::sanitize::for_terminal(&text).into_owned();
+            Line::from(Span::styled(crate::format::fit(&text, room), theme.accent))
+        })
+        .collect()
 }
 
 /// A finished reply: its server-tool calls (searches) one line each, its text as markdown,

@@ -9,6 +9,7 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::api::Role;
+use crate::app::attach::{Pending, PendingAttachment};
 use crate::app::keymap::KeyAction;
 use crate::app::*;
 use crate::store::WriteCommand;
@@ -94,11 +95,29 @@ impl App {
             let m = &messages[prompt];
             (m.stored.id.clone(), m.text.clone())
         };
+        // The prompt's files come back as chips: the edit may keep or drop each.
+        let chips = messages[prompt]
+            .stored
+            .content
+            .iter()
+            .filter_map(|b| match b {
+                crate::api::ContentBlock::Attachment(a) => Some(PendingAttachment {
+                    job: 0,
+                    state: Pending::Ready(a.clone()),
+                }),
+                _ => None,
+            })
+            .collect();
         let key = self.settings.keymap.label(KeyAction::Send);
         let pane = self.pane_mut();
         let draft = pane.input_text();
         pane.selection = None;
-        pane.editing = Some(Editing { message: id, draft });
+        let attachments = std::mem::replace(&mut pane.attachments, chips);
+        pane.editing = Some(Editing {
+            message: id,
+            draft,
+            attachments,
+        });
         pane.input = new_input();
         pane.input.insert_str(&text);
         self.notify(Notice::info(format!(
@@ -112,6 +131,7 @@ impl App {
         if let Some(editing) = pane.editing.take() {
             pane.input = new_input();
             pane.input.insert_str(&editing.draft);
+            pane.attachments = editing.attachments;
             self.notify(Notice::info("edit cancelled"));
         }
     }

@@ -33,6 +33,9 @@ impl App {
                 });
                 return;
             }
+            KeyCode::Backspace if key.modifiers.is_empty() && self.detach_last_on_backspace() => {
+                return;
+            }
             // Readline's kill to the start of the line (the text area would undo instead).
             KeyCode::Char('u') if key.modifiers == KeyModifiers::CONTROL => {
                 self.history_cursor = None;
@@ -152,6 +155,12 @@ impl App {
             KeyAction::ToggleThinking => {
                 let pane = self.pane_mut();
                 pane.show_thinking = !pane.show_thinking;
+            }
+            KeyAction::PasteImage => {
+                self.start_attach(crate::app::attach::AttachSource::Clipboard, effects)
+            }
+            KeyAction::Complete => {
+                self.complete(effects);
             }
             KeyAction::Help => self.overlay = Overlay::Help { scroll: 0 },
         }

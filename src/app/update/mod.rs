@@ -6,6 +6,7 @@
 //! the popups (`overlay`), the saved-conversation browser (`browser`) and the tool loop
 //! (`tools`).
 
+mod attach;
 mod branch;
 mod browser;
 mod compare;
@@ -110,6 +111,16 @@ impl App {
                 call,
                 result,
             } => self.on_tool_finished(&conversation, &call, result, effects),
+            Action::Attached {
+                conversation,
+                job,
+                results,
+            } => self.on_attached(&conversation, job, results),
+            Action::PastedFiles(offer) => self.on_pasted_files(offer, effects),
+            Action::PathCompleted {
+                conversation,
+                completion,
+            } => self.on_path_completed(&conversation, completion),
         }
     }
 
@@ -194,6 +205,9 @@ impl App {
             self.on_selection_key(key, effects);
             return;
         }
+        if self.on_paste_offer_key(key, effects) {
+            return;
+        }
         if self.on_tool_key(key, effects) {
             return;
         }
@@ -223,6 +237,7 @@ impl App {
             return;
         }
         match command {
+            Some(KeyAction::Complete) if !self.complete(effects) => self.on_input_key(key),
             Some(command) => self.run_command(command, effects),
             None => self.on_input_key(key),
         }

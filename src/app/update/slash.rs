@@ -8,7 +8,8 @@ use crate::store::WriteCommand;
 
 impl App {
     /// `/system`, `/temp`, `/max`, `/top_p`, `/top_k`, `/think`, `/effort`, `/stop`, `/model`,
-    /// `/title`, `/continue`, `/regen`, `/edit`, `/branch`, `/compare`, `/pick`, `/tools`: one short arm per command, kept in one match so the list of commands is read
+    /// `/title`, `/continue`, `/regen`, `/edit`, `/branch`, `/compare`, `/pick`, `/tools`, `/attach`,
+    /// `/detach`, `/cite`: one short arm per command, kept in one match so the list of commands is read
     /// in one place (the reason it is longer than the others).
     pub(super) fn slash_command(&mut self, rest: &str, effects: &mut Vec<Effect>) -> Slash {
         let (name, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
@@ -151,6 +152,9 @@ impl App {
                 return Slash::Kept;
             }
             "tools" => self.set_tool_choice(arg),
+            "attach" => return self.attach_words(arg, effects),
+            "detach" => self.detach(arg),
+            "cite" => self.set_citations(arg),
             "compare" => self.set_compare(arg),
             "pick" => self.pick(arg, effects),
             "branch" => match arg {
@@ -249,9 +253,9 @@ impl App {
 }
 
 /// The slash commands, as listed when an unknown one is typed (aliases work but are not shown).
-pub(super) const SLASH_COMMANDS: [&str; 17] = [
+pub(super) const SLASH_COMMANDS: [&str; 20] = [
     "system", "temp", "top_p", "top_k", "max", "think", "effort", "stop", "model", "title",
-    "continue", "regen", "edit", "branch", "compare", "pick", "tools",
+    "continue", "regen", "edit", "branch", "compare", "pick", "tools", "attach", "detach", "cite",
 ];
 
 pub(super) fn parse_opt(

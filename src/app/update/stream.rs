@@ -1,7 +1,7 @@
 //! A turn: sending a prompt, the reply streaming into its pane, stopping and retrying it.
 
-use crate::api::Role;
 use crate::api::types::plain_text;
+use crate::api::{ContentBlock, Role};
 use crate::app::history::{Continuation, MAX_AUTO_RESUMES, joined_reply};
 use crate::app::keymap::KeyAction;
 use crate::app::*;
@@ -13,11 +13,14 @@ use super::slash::{SLASH_COMMANDS, Slash, is_command_word};
 impl App {
     pub(super) fn send(&mut self, effects: &mut Vec<Effect>) {
         let mut text = self.pane().input_text();
-        if text.trim().is_empty() {
+        if text.trim().is_empty() && self.pane().attachments.is_empty() {
             self.go_on_with_tools(effects);
             return;
         }
-        if text.starts_with("//") {
+        if text.trim().is_empty() {
+            // Attachments alone make a prompt.
+            text.clear();
+        } else if text.starts_with("//") {
             // `//text` is the way to send a line that starts with a slash.
             text.remove(0);
         } else if let Some(rest) = text.strip_prefix('/')
@@ -45,21 +48,34 @@ impl App {
         if self.held_back(&text, effects) {
             return;
         }
+        let Some(attachments) = self.ready_attachments() else {
+            return;
+        };
+        if let Err(limit) = self.pane().attachment_limits(&attachments) {
+            self.notify(Notice::error(format!(
+                "{limit} · /detach removes attachments (your message is kept)"
+            )));
+            return;
+        }
         self.branch_for_edit();
         self.settle_compare();
         self.pane_mut().confirmed_oversize = None;
         self.history_cursor = None;
-        if self.prompt_history.last() != Some(&text) {
+        if !text.is_empty() && self.prompt_history.last() != Some(&text) {
             self.prompt_history.push(text.clone());
         }
         let now_ms = self.now_ms;
         let id = self.ids.next_id();
         let pane = self.pane_mut();
         pane.input = new_input();
+        pane.attachments.clear();
         pane.conversation.updated_at = now_ms;
         if !pane.saved {
             if !pane.title_from_user {
-                pane.conversation.title = title_from_prompt(&text);
+                pane.conversation.title = match attachments.first() {
+                    Some(first) if text.trim().is_empty() => title_from_prompt(&first.name),
+                    _ => title_from_prompt(&text),
+                };
             }
             pane.conversation.last_model = Some(pane.model.clone());
             pane.saved = true;
@@ -68,10 +84,17 @@ impl App {
             )));
         }
         let seq = pane.next_seq();
-        let user = follows(
+        let mut user = follows(
             pane,
             StoredMessage::user_at(id, pane.conversation.id.clone(), seq, text, now_ms),
         );
+        if !attachments.is_empty() {
+            // Attachments first, as the API advises; an empty text block would be refused.
+            user.content
+                .retain(|b| !matches!(b, ContentBlock::Text { text, .. } if text.is_empty()));
+            user.content
+                .splice(0..0, attachments.into_iter().map(ContentBlock::Attachment));
+        }
         effects.push(Effect::Save(WriteCommand::UpsertMessage(user.clone())));
         pane.push_message(user);
         self.keep_draft(self.active, effects);
