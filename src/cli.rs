@@ -29,6 +29,7 @@ Examples:
   tern -m claude-opus-4.6 -p hi              pick the model for this call
   tern -p explain this -m claude-haiku-4.5   flags may follow the prompt words
   tern -p -- -v means what?                  `--` ends the flags
+  tern -a shot.png -p \"what is wrong here?\"  attach an image (or a PDF, a text file)
   tern --thinking adaptive -p \"prove it\"     thinking on (a budget on models without adaptive)";
 
 #[derive(Debug, Parser)]
@@ -56,6 +57,11 @@ pub struct Cli {
     /// Do not save this exchange (with -p)
     #[arg(long)]
     pub no_save: bool,
+
+    /// With -p: attach FILE to the prompt (an image, a PDF or a text file); repeatable. `-`
+    /// reads an image or PDF from stdin
+    #[arg(short = 'a', long = "attach", value_name = "FILE")]
+    pub attach: Vec<String>,
 
     /// With -p: run this MCP tool when the model calls it (`server__tool`, or `server__*` for
     /// every tool of a server); repeatable. Other calls are refused, unless the server has

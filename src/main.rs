@@ -155,7 +155,23 @@ fn report(err: &dyn std::fmt::Display, advice: &str) {
 }
 
 async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
-    let prompt = match print_prompt(words) {
+    if !cli.attach.is_empty() && cli.compare.is_some() {
+        term_eprintln!("tern: error: --attach does not go with --compare yet: ask one model");
+        return ExitCode::from(2);
+    }
+    // Files first: a bad one stops the run before anything is read, saved or sent.
+    let attached = match oneshot::attach::Attached::prepare(&cli.attach) {
+        Ok(attached) => attached,
+        Err(e) => {
+            term_eprintln!("tern: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let prompt = match print_prompt(
+        words,
+        !attached.is_empty(),
+        oneshot::attach::Attached::reads_stdin(&cli.attach),
+    ) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -195,13 +211,18 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
         }
     };
     let offered: Vec<serde_json::Value> = tools.iter().map(|t| t.to_api()).collect();
-    let (request, log) = match print_request(cli, config, &prompt, offered) {
+    let (mut request, log) = match print_request(cli, config, &prompt, &attached, offered) {
         Ok(started) => started,
         Err(code) => {
             mcp.shutdown().await;
             return code;
         }
     };
+    if let Err(e) = attached.resolve(&mut request) {
+        mcp.shutdown().await;
+        term_eprintln!("tern: error: {e}");
+        return ExitCode::FAILURE;
+    }
     let allowed = oneshot::tools::Allowed::new(cli.allow_tool.clone());
     let tool_loop = (!tools.is_empty()).then_some(oneshot::tools::ToolLoop {
         mcp: &mcp,
@@ -227,16 +248,21 @@ async fn print_mode(cli: &Cli, config: &Config, words: &str) -> ExitCode {
     print_exit(&finished.outcome, finished.saved_in.as_deref(), max_tokens)
 }
 
-/// The prompt of `-p` (its words after piped stdin); the exit code when there is none.
-fn print_prompt(words: &str) -> Result<String, ExitCode> {
-    let prompt = match oneshot::gather_prompt(words) {
-        Ok(p) => p,
-        Err(e) => {
-            term_eprintln!("tern: error: cannot read stdin: {e}");
-            return Err(ExitCode::FAILURE);
+/// The prompt of `-p` (its words after piped stdin, unless stdin was attached); the exit code
+/// when there is none (files alone make a prompt).
+fn print_prompt(words: &str, files: bool, stdin_attached: bool) -> Result<String, ExitCode> {
+    let prompt = if stdin_attached {
+        words.trim().to_owned()
+    } else {
+        match oneshot::gather_prompt(words) {
+            Ok(p) => p,
+            Err(e) => {
+                term_eprintln!("tern: error: cannot read stdin: {e}");
+                return Err(ExitCode::FAILURE);
+            }
         }
     };
-    if prompt.trim().is_empty() {
+    if prompt.trim().is_empty() && !files {
         term_eprintln!(
             "tern: error: nothing to send: give a prompt after -p or pipe text into tern"
         );
@@ -251,38 +277,53 @@ fn print_request(
     cli: &Cli,
     config: &Config,
     prompt: &str,
+    attached: &oneshot::attach::Attached,
     tools: Vec<serde_json::Value>,
 ) -> Result<(MessagesRequest, Option<oneshot::PrintLog>), ExitCode> {
     let store_path = tern::store::Store::default_path();
+    let over_limits = |request: &MessagesRequest| {
+        tern::attach::check_limits(request).map_err(|e| {
+            term_eprintln!("tern: error: {e}");
+            ExitCode::from(2)
+        })
+    };
     let Some(target) = continue_target(cli) else {
-        let request = oneshot::build_request_with(config, prompt, tools);
+        let mut request = oneshot::build_request_with(config, prompt, tools);
+        attached.add_to_request(&mut request);
+        over_limits(&request)?;
         let log = if cli.no_save {
             None
         } else {
-            oneshot::PrintLog::begin(store_path.as_deref(), &request, prompt)
+            oneshot::PrintLog::begin(store_path.as_deref(), &request, prompt, attached)
         };
         return Ok((request, log));
     };
-    oneshot::PrintLog::resume(
+    let (request, log) = oneshot::PrintLog::resume(
         store_path.as_deref(),
         target,
         prompt,
+        attached,
         cli.no_save,
         |conversation, history| {
-            oneshot::continue_request_with(
+            let mut request = oneshot::continue_request_with(
                 config,
                 &cli.request,
                 conversation,
                 history,
                 prompt,
                 tools,
-            )
+            );
+            attached.add_to_request(&mut request);
+            tern::attach::set_citations(&mut request, conversation.params.citations);
+            request
         },
     )
     .map_err(|e| {
         term_eprintln!("tern: error: {e:#}");
         ExitCode::FAILURE
-    })
+    })?;
+    over_limits(&request)?;
+    Ok((request, log))
 }
 
 /// The saved conversation `-p` continues (`--resume ID`, `--continue`), if any.

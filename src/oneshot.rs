@@ -34,6 +34,7 @@ use crate::store::{
     title_from_prompt,
 };
 
+pub mod attach;
 pub mod compare;
 pub mod tools;
 
@@ -223,12 +224,23 @@ pub struct PrintLog {
 
 impl PrintLog {
     /// Write the conversation and the user's message; `None` (with a warning) if the store fails.
-    pub fn begin(path: Option<&Path>, request: &MessagesRequest, prompt: &str) -> Option<PrintLog> {
+    pub fn begin(
+        path: Option<&Path>,
+        request: &MessagesRequest,
+        prompt: &str,
+        attached: &attach::Attached,
+    ) -> Option<PrintLog> {
         let attempt = || -> Result<PrintLog, StoreError> {
             let mut store = Store::open(data_dir(path)?)?;
-            let conversation = new_conversation(request, prompt);
+            let title = match attached.files.first() {
+                Some(file) if prompt.trim().is_empty() => &file.attachment.name,
+                _ => prompt,
+            };
+            let conversation = new_conversation(request, title);
             store.create_conversation(&conversation)?;
-            let user = StoredMessage::user(conversation.id.clone(), 0, prompt);
+            attached.save(&mut store)?;
+            let mut user = StoredMessage::user(conversation.id.clone(), 0, prompt);
+            attached.add_to_message(&mut user);
             store.upsert_message(&user)?;
             let mut reply = StoredMessage::assistant_streaming(
                 conversation.id.clone(),
@@ -255,6 +267,7 @@ impl PrintLog {
         path: Option<&Path>,
         target: Continue<'_>,
         prompt: &str,
+        attached: &attach::Attached,
         no_save: bool,
         build: impl FnOnce(&Conversation, &[StoredMessage]) -> MessagesRequest,
     ) -> anyhow::Result<(MessagesRequest, Option<PrintLog>)> {
@@ -262,11 +275,13 @@ impl PrintLog {
             match data_dir(path).and_then(Store::open) {
                 Ok(mut store) => {
                     let id = resolve_target(&store, target)?;
+                    attached.save(&mut store)?;
                     let (_, _, (request, reply)) =
                         store.append_after_load(&id, |conversation, history, seq| {
                             let request = build(conversation, history);
                             let mut user =
                                 StoredMessage::user(conversation.id.clone(), seq, prompt);
+                            attached.add_to_message(&mut user);
                             user.parent_id = history.last().map(|m| m.id.clone());
                             let mut reply = StoredMessage::assistant_streaming(
                                 conversation.id.clone(),

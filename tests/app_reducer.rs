@@ -2,6 +2,8 @@
 //! asks for. No terminal, no network, no clock but `app.now` (atuin-ai `fsm/tests.rs` style).
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
+#[path = "app_reducer/attachments.rs"]
+mod attachments;
 mod common;
 #[path = "app_reducer/tool_loop.rs"]
 mod tool_loop;
