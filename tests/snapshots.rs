@@ -1619,3 +1619,74 @@ fn the_cost_follows_the_model_of_the_reply_shown() {
     let cost = |segments: &[String]| segments.iter().find(|s| s.starts_with("~$")).cloned();
     assert_ne!(cost(&cheap), cost(&dear), "{cheap:?} {dear:?}");
 }
+
+/// An attachment as the reducer gets it from the driver.
+fn attachment(name: &str, kind: tern::attach::AttachmentKind) -> tern::attach::Attachment {
+    use tern::attach::AttachmentKind;
+    let (media_type, width, height, pages, lines, size) = match kind {
+        AttachmentKind::Image => ("image/png", Some(1568), Some(980), None, None, 1_234_000),
+        AttachmentKind::Pdf => ("application/pdf", None, None, Some(12), None, 2_400_000),
+        AttachmentKind::Text => ("text/plain", None, None, None, Some(120), 3_400),
+    };
+    tern::attach::Attachment {
+        sha256: format!("sha-{name}"),
+        kind,
+        media_type: media_type.into(),
+        name: name.into(),
+        size,
+        width,
+        height,
+        pages,
+        lines,
+        original: (kind == AttachmentKind::Image).then_some(tern::attach::Original {
+            size: 6_000_000,
+            width: 4000,
+            height: 2500,
+        }),
+        citations: false,
+    }
+}
+
+#[test]
+fn attachment_chips_above_the_input_and_in_the_transcript() {
+    use tern::attach::AttachmentKind;
+    let mut screen = Screen::new(80, 24);
+    screen.type_str("/attach screenshot.png paper.pdf main.rs slow.jpg");
+    let effects = screen.act(key(KeyCode::Enter));
+    let jobs: Vec<u64> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Attach { job, .. } => Some(*job),
+            _ => None,
+        })
+        .collect();
+    let id = screen.app.pane().id().to_owned();
+    for (job, (name, kind)) in jobs.iter().zip([
+        ("screenshot.png", AttachmentKind::Image),
+        ("paper.pdf", AttachmentKind::Pdf),
+        ("main.rs", AttachmentKind::Text),
+    ]) {
+        let _ = screen.act(Action::Attached {
+            conversation: id.clone(),
+            job: *job,
+            results: vec![Ok(attachment(name, kind))],
+        });
+    }
+    screen.type_str("What do these have in common?");
+    let text = screen.text();
+    assert!(text.contains("▣ screenshot.png 1.2 MB 1568×980"), "{text}");
+    assert!(text.contains("⋯ slow.jpg"), "{text}");
+    insta::assert_snapshot!("attachment_chips_80x24", screen.draw());
+    let _ = screen.act(Action::Attached {
+        conversation: id,
+        job: jobs[3],
+        results: vec![Ok(attachment("slow.jpg", AttachmentKind::Image))],
+    });
+    let request = screen.send("");
+    screen.stream_reply(
+        request,
+        &["They are all about the same bug."],
+        usage(3000, 9),
+    );
+    insta::assert_snapshot!("attachment_chips_sent_80x24", screen.draw());
+}

@@ -29,7 +29,7 @@ const OTHER_KEYS: [(&str, &str); 5] = [
 ];
 
 /// The slash commands typed in the input.
-const SLASH_COMMANDS: [(&str, &str); 17] = [
+const SLASH_COMMANDS: [(&str, &str); 20] = [
     (
         "/system TEXT",
         "system prompt for this conversation (empty clears)",
@@ -79,6 +79,18 @@ const SLASH_COMMANDS: [(&str, &str); 17] = [
     (
         "/tools [auto|any|none|NAME]",
         "the tools offered (MCP servers); how the model may call them",
+    ),
+    (
+        "/attach PATH…",
+        "attach images, PDFs, text files (Tab completes; ~ and globs)",
+    ),
+    (
+        "/detach [N|NAME]",
+        "remove an attachment, or all (Backspace at the start: the last)",
+    ),
+    (
+        "/cite on|off",
+        "ask for citations of the attached documents",
     ),
 ];
 

@@ -57,7 +57,7 @@ fn attach(app: &mut App, words: &str, results: Vec<Vec<Result<Attachment, Attach
     assert_eq!(jobs.len(), results.len(), "one job per word");
     let conversation = app.pane().id().to_owned();
     for ((job, _), results) in jobs.into_iter().zip(results) {
-        app.update(Action::Attached {
+        let _ = app.update(Action::Attached {
             conversation: conversation.clone(),
             job,
             results,
@@ -92,12 +92,12 @@ fn attach_puts_up_a_chip_at_once_and_fills_it_when_prepared() {
     assert!(app.pane().input.is_empty(), "the command line is cleared");
     let id = app.pane().id().to_owned();
     // The second file is ready first: each chip keeps its place.
-    app.update(Action::Attached {
+    let _ = app.update(Action::Attached {
         conversation: id.clone(),
         job: jobs[1].0,
         results: vec![Ok(pdf("paper.pdf", 12))],
     });
-    app.update(Action::Attached {
+    let _ = app.update(Action::Attached {
         conversation: id,
         job: jobs[0].0,
         results: vec![Ok(image("shot.png", "a"))],
@@ -133,7 +133,7 @@ fn a_glob_brings_several_chips_and_failures_keep_the_draft_and_other_chips() {
     let jobs = attach_jobs(&submit(&mut app, "/attach nope.png"));
     type_str(&mut app, "what differs?");
     let id = app.pane().id().to_owned();
-    app.update(Action::Attached {
+    let _ = app.update(Action::Attached {
         conversation: id,
         job: jobs[0].0,
         results: vec![Err(AttachError::NotFound {
@@ -214,7 +214,7 @@ fn enter_waits_while_a_file_is_being_prepared() {
     assert_notice(&app, NoticeKind::Info, "big.jpg is still being prepared");
     assert_eq!(app.pane().input_text(), "describe it", "the draft is kept");
     let id = app.pane().id().to_owned();
-    app.update(Action::Attached {
+    let _ = app.update(Action::Attached {
         conversation: id,
         job: jobs[0].0,
         results: vec![Ok(image("big.jpg", "b"))],
@@ -251,12 +251,12 @@ fn detach_removes_one_or_all_and_backspace_takes_the_last_off() {
     submit(&mut app, "/detach 9");
     assert_notice(&app, NoticeKind::Error, "usage: /detach");
     assert_eq!(app.pane().input_text(), "/detach 9", "kept to fix");
-    app.update(ctrl('u'));
+    let _ = app.update(ctrl('u'));
     // Backspace in a non-empty draft edits the draft.
     type_str(&mut app, "x");
-    app.update(key(KeyCode::Backspace));
+    let _ = app.update(key(KeyCode::Backspace));
     assert_eq!(chips(&app), ["a.png"]);
-    app.update(key(KeyCode::Backspace));
+    let _ = app.update(key(KeyCode::Backspace));
     assert!(chips(&app).is_empty());
     assert_notice(&app, NoticeKind::Info, "removed a.png");
     attach(&mut app, "a.png", vec![vec![Ok(image("a.png", "a"))]]);
@@ -272,7 +272,7 @@ fn a_chip_detached_while_preparing_stays_gone() {
     let jobs = attach_jobs(&submit(&mut app, "/attach a.png"));
     submit(&mut app, "/detach");
     let id = app.pane().id().to_owned();
-    app.update(Action::Attached {
+    let _ = app.update(Action::Attached {
         conversation: id,
         job: jobs[0].0,
         results: vec![Ok(image("a.png", "a"))],
@@ -307,7 +307,7 @@ fn a_paste_of_existing_files_is_offered_and_esc_pastes_the_text() {
         text: "/tmp/a.png /tmp/b.pdf".into(),
         files: vec!["/tmp/a.png".into(), "/tmp/b.pdf".into()],
     };
-    app.update(Action::PastedFiles(offer.clone()));
+    let _ = app.update(Action::PastedFiles(offer.clone()));
     assert!(app.pane().input.is_empty(), "nothing pasted yet");
     let effects = app.update(key(KeyCode::Enter));
     assert_eq!(attach_jobs(&effects).len(), 2);
@@ -316,13 +316,13 @@ fn a_paste_of_existing_files_is_offered_and_esc_pastes_the_text() {
         "Enter attached, it did not send"
     );
     assert_eq!(chips(&app), ["…/tmp/a.png", "…/tmp/b.pdf"]);
-    app.update(Action::PastedFiles(offer.clone()));
-    app.update(key(KeyCode::Esc));
+    let _ = app.update(Action::PastedFiles(offer.clone()));
+    let _ = app.update(key(KeyCode::Esc));
     assert_eq!(app.pane().input_text(), "/tmp/a.png /tmp/b.pdf");
     // Any other key pastes the text and then types.
     let mut app = new_app();
-    app.update(Action::PastedFiles(offer));
-    app.update(key(KeyCode::Char('!')));
+    let _ = app.update(Action::PastedFiles(offer));
+    let _ = app.update(key(KeyCode::Char('!')));
     assert_eq!(app.pane().input_text(), "/tmp/a.png /tmp/b.pdf!");
 }
 
@@ -339,7 +339,7 @@ fn ctrl_v_attaches_the_clipboard_image() {
     );
     let id = app.pane().id().to_owned();
     let job = app.pane().attachments[0].job;
-    app.update(Action::Attached {
+    let _ = app.update(Action::Attached {
         conversation: id,
         job,
         results: vec![Err(AttachError::Other("no image on the clipboard".into()))],
@@ -352,7 +352,7 @@ fn ctrl_v_attaches_the_clipboard_image() {
 fn tab_completes_commands_and_asks_the_driver_for_paths() {
     let mut app = new_app();
     type_str(&mut app, "/att");
-    app.update(key(KeyCode::Tab));
+    let _ = app.update(key(KeyCode::Tab));
     assert_eq!(app.pane().input_text(), "/attach ");
     type_str(&mut app, "src/m");
     let effects = app.update(key(KeyCode::Tab));
@@ -366,7 +366,7 @@ fn tab_completes_commands_and_asks_the_driver_for_paths() {
     };
     assert_eq!((draft.as_str(), *word_start), ("/attach src/m", 8));
     let id = app.pane().id().to_owned();
-    app.update(Action::PathCompleted {
+    let _ = app.update(Action::PathCompleted {
         conversation: id.clone(),
         completion: PathCompletion {
             draft: draft.clone(),
@@ -377,7 +377,7 @@ fn tab_completes_commands_and_asks_the_driver_for_paths() {
     assert_eq!(app.pane().input_text(), "/attach src/m");
     assert_notice(&app, NoticeKind::Info, "2 matches: main.rs  mod.rs");
     type_str(&mut app, "a");
-    app.update(Action::PathCompleted {
+    let _ = app.update(Action::PathCompleted {
         conversation: id.clone(),
         completion: PathCompletion {
             draft: "/attach src/ma".into(),
@@ -387,8 +387,8 @@ fn tab_completes_commands_and_asks_the_driver_for_paths() {
     });
     assert_eq!(app.pane().input_text(), "/attach src/main.rs ");
     // A space in the name comes back quoted.
-    app.update(key(KeyCode::Char('m')));
-    app.update(Action::PathCompleted {
+    let _ = app.update(key(KeyCode::Char('m')));
+    let _ = app.update(Action::PathCompleted {
         conversation: id,
         completion: PathCompletion {
             draft: "/attach src/main.rs m".into(),
@@ -421,10 +421,10 @@ fn editing_a_prompt_brings_its_files_back_and_cancel_restores_the_chips_before()
     submit(&mut app, "/edit");
     assert_eq!(chips(&app), ["a.png"]);
     assert_eq!(app.pane().input_text(), "look");
-    app.update(key(KeyCode::Esc));
+    let _ = app.update(key(KeyCode::Esc));
     assert_eq!(chips(&app), ["draft.png"]);
     submit(&mut app, "/edit");
-    app.update(press(KeyCode::Backspace, KeyModifiers::NONE));
+    let _ = app.update(press(KeyCode::Backspace, KeyModifiers::NONE));
     // The cursor is at the end of "look": Backspace edits the text.
     assert_eq!(chips(&app), ["a.png"]);
 }
