@@ -206,6 +206,12 @@ pub enum AttachError {
         kind: &'static str,
         reason: String,
     },
+    #[error("{name} is {width}×{height} pixels, more than tern decodes — scale it down first")]
+    TooManyPixels {
+        name: String,
+        width: u32,
+        height: u32,
+    },
     #[error(
         "{name} is password-protected — the API cannot open it; attach an unprotected copy (qpdf --decrypt)"
     )]
