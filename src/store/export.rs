@@ -272,7 +272,7 @@ impl Store {
     /// The whole tree as text, for `tern show ID --tree`: the title, then every message in
     /// tree order (depth first, siblings by creation), one header line each (`*` on the active
     /// path, role, model, the first 8 characters of its id, `‹n/m›` among siblings) and the
-    /// first [`TREE_TEXT_LINES`] lines of its text indented below. Indentation grows where the
+    /// first [`TREE_TEXT_LINES`] lines of its text indented below (an attached file a line). Indentation grows where the
     /// tree forks (a message with several children), not at every turn, so a long line of
     /// turns stays readable.
     pub fn tree_text(&self, id: &str) -> Result<String, StoreError> {
@@ -648,7 +648,8 @@ fn tool_result(value: &Value, names: &ToolNames) -> (String, String, bool) {
 }
 
 /// A block as `tern show --tree` prints it under its message: as in Markdown, except that tool
-/// calls and results take one line to say what they are (`tool call: NAME {…}`, `↳ NAME: …`).
+/// calls, results and attached files take one line to say what they are (`tool call: NAME
+/// {…}`, `↳ NAME: …`, `▤ paper.pdf 1 KB 12 pages`).
 fn render_tree_block(out: &mut String, block: &ContentBlock, names: &ToolNames) {
     if matches!(
         block,
