@@ -176,12 +176,13 @@ fn short_id(id: &str) -> &str {
 
 /// `tern show`: the active path as Markdown (a message with alternatives marked `‹n/m›`), or
 /// as JSON (one line of messages, the `tern.conversation.v1` shape), or with `tree` the whole
-/// tree (see [`Store::tree_text`]).
+/// tree (see [`Store::tree_text`]). Attached files are named, their bytes never printed (the
+/// JSON keeps the references; `tern export` carries the bytes).
 pub fn show(path: Option<&Path>, prefix: &str, as_json: bool, tree: bool) -> anyhow::Result<()> {
     let store = open_for_reading(path)?;
     let id = store.resolve(prefix)?;
     if as_json && tree {
-        crate::sanitize::print_json(&store.export_json(&id)?)?;
+        crate::sanitize::print_json(&store.tree_json(&id)?)?;
     } else if as_json {
         crate::sanitize::print_json(&store.export_path_json(&id)?)?;
     } else if tree {

@@ -1591,3 +1591,189 @@ fn tool_calls_and_results_round_trip_through_json_export_and_import() {
         "the call and its result: {hits}"
     );
 }
+
+// ─── Attachments ────────────────────────────────────────────────────────────────────────────
+
+const FILES: &str = "f11e5000000000f5";
+
+/// What a prompt with three files holds, as the app saves it: a scaled photo, a PDF whose name
+/// carries an escape (names are outside text), and a source file; their bytes saved first.
+fn seed_files(home: &Home) -> [tern::attach::Attachment; 3] {
+    use tern::attach::{Attachment, AttachmentKind, Original};
+    use tern::store::WriteCommand;
+    let mut store = home.store();
+    let file = |name: &str, kind, media: &str, bytes: &[u8]| Attachment {
+        sha256: tern::attach::sha256_hex(bytes),
+        kind,
+        media_type: media.into(),
+        name: name.into(),
+        size: bytes.len() as u64,
+        width: None,
+        height: None,
+        pages: None,
+        lines: None,
+        original: None,
+        citations: false,
+    };
+    let photo = Attachment {
+        size: 1_200_000,
+        width: Some(1568),
+        height: Some(1176),
+        original: Some(Original {
+            size: 4_800_000,
+            width: 4000,
+            height: 3000,
+        }),
+        ..file(
+            "shot.jpg",
+            AttachmentKind::Image,
+            "image/jpeg",
+            b"\xff\xd8\xff photo",
+        )
+    };
+    let paper = Attachment {
+        pages: Some(12),
+        ..file(
+            "paper\u{1b}]0;pwned\u{7}.pdf",
+            AttachmentKind::Pdf,
+            "application/pdf",
+            b"%PDF-1.7 twelve pages",
+        )
+    };
+    let code = Attachment {
+        lines: Some(2),
+        ..file(
+            "main.rs",
+            AttachmentKind::Text,
+            "text/plain",
+            b"fn main() {}\n// two\n",
+        )
+    };
+    let bytes: [&[u8]; 3] = [
+        b"\xff\xd8\xff photo",
+        b"%PDF-1.7 twelve pages",
+        b"fn main() {}\n// two\n",
+    ];
+    for (a, b) in [&photo, &paper, &code].into_iter().zip(bytes) {
+        store
+            .apply_batch(&[WriteCommand::PutAttachment {
+                sha256: a.sha256.clone(),
+                media_type: a.media_type.clone(),
+                bytes: b.into(),
+            }])
+            .unwrap();
+    }
+    let c = conversation(FILES, "Three files", T0);
+    let mut question = user_message(FILES, 0, "what are these?", T0);
+    question.content = vec![
+        ContentBlock::Attachment(photo.clone()),
+        ContentBlock::Attachment(paper.clone()),
+        ContentBlock::Attachment(code.clone()),
+        ContentBlock::text("what are these?"),
+    ];
+    let reply = answer(
+        &c,
+        1,
+        SONNET,
+        vec![ContentBlock::text("A photo, a paper and a program.")],
+        usage(3000, 9),
+        T0 + 1_000,
+    );
+    save(&mut store, c, &[question, reply]);
+    [photo, paper, code]
+}
+
+#[test]
+fn show_export_and_tree_name_each_attachment() {
+    let home = Home::offline();
+    seed_files(&home);
+    let md = home.run(&["show", FILES]).success().stdout();
+    let needle = "## User · 2023-11-14 22:13 UTC\n\n\
+         **Attached:** ▣ shot.jpg 1.2 MB 1568×1176 (scaled from 4000×3000)\n\n\
+         **Attached:** ▤ paper\u{1b}]0;pwned\u{7}.pdf 21 B 12 pages\n\n\
+         **Attached:** ▤ main.rs 20 B 2 lines\n\n\
+         what are these?\n\n";
+    assert!(md.contains(needle), "missing {needle:?} in\n{md}");
+    assert_eq!(
+        home.run(&["export", FILES, "--format", "md"])
+            .success()
+            .stdout(),
+        md
+    );
+    let tree = home.run(&["show", FILES, "--tree"]).success().stdout();
+    let needle = "* user · f11e5000\n\
+         \x20   ▣ shot.jpg 1.2 MB 1568×1176 (scaled from 4000×3000)\n\
+         \x20   ▤ paper\u{1b}]0;pwned\u{7}.pdf 21 B 12 pages\n\
+         \x20   ▤ main.rs 20 B 2 lines\n\
+         \x20   what are these?\n";
+    assert!(tree.contains(needle), "missing {needle:?} in\n{tree}");
+    // `show --json` keeps the references, never the bytes.
+    for args in [
+        &["show", FILES, "--json"][..],
+        &["show", FILES, "--json", "--tree"],
+    ] {
+        let doc = home.run(args).success().json();
+        assert_eq!(doc["messages"][0]["content"][0]["type"], "tern_attachment");
+        assert_eq!(doc["messages"][0]["content"][1]["pages"], 12);
+        assert!(doc.get("attachments").is_none(), "{args:?}: {doc}");
+    }
+    // On a terminal the name's escape is gone, the name is not.
+    for args in [
+        &["show", FILES][..],
+        &["show", FILES, "--tree"],
+        &["export", FILES, "--format", "md"],
+    ] {
+        let run = home.run_on_tty(args);
+        run.success();
+        let out = String::from_utf8_lossy(&run.stdout).into_owned();
+        assert!(out.contains("shot.jpg 1.2 MB"), "{args:?}: {out:?}");
+        assert!(out.contains("paper"), "{args:?}: {out:?}");
+        assert!(!out.contains("pwned\u{7}"), "{args:?}: {out:?}");
+        assert_eq!(
+            controls(&run.stdout),
+            Vec::<char>::new(),
+            "{args:?}: {out:?}"
+        );
+    }
+    // Searching a file name finds the prompt.
+    let hits = home.run(&["search", "--json", "main.rs"]).success().json();
+    assert_eq!(hits[0]["message_id"], format!("{FILES}-0"), "{hits}");
+}
+
+#[test]
+fn attachments_travel_with_a_json_export_into_another_home() {
+    let home = Home::offline();
+    let files = seed_files(&home);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("files.json");
+    home.run(&["export", FILES, "-o", file.to_str().unwrap()])
+        .success();
+    let exported: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(exported["attachments"].as_object().unwrap().len(), 3);
+
+    let fresh = Home::offline();
+    fresh.run(&["import", file.to_str().unwrap()]).success();
+    let again = fresh
+        .run(&["export", FILES, "--format", "json"])
+        .success()
+        .json();
+    assert_eq!(without_stamp(again), without_stamp(exported.clone()));
+    let store = fresh.store();
+    for a in &files {
+        assert_eq!(
+            store.attachment_bytes(&a.sha256).unwrap(),
+            home.store().attachment_bytes(&a.sha256).unwrap(),
+            "{}",
+            a.name
+        );
+    }
+    // One file whose bytes were changed on the way is refused, naming it; nothing is imported.
+    let other = Home::offline();
+    let mut bad = exported;
+    bad["attachments"][&files[2].sha256]["data"] = json!("Zm4gbWFpbigpIHt9Cg==");
+    let line = other
+        .run_with_stdin(&["import", "-"], &bad.to_string())
+        .one_error_line();
+    assert!(line.contains("main.rs"), "{line}");
+    assert!(listed_ids(&other).is_empty());
+}

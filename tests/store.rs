@@ -1856,3 +1856,276 @@ fn the_json_export_round_trips_the_tree_and_its_active_leaf() {
     );
     assert!(matches!(other.load("bad"), Err(StoreError::NotFound(_))));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Attachments: bytes stored once by hash, linked from the messages that name them, freed with
+// the last of those, carried by the JSON export.
+
+/// A reference to `bytes` named `name`, as a prepared file gives it (built by hand: what
+/// preparing reads from a file is not under test here).
+fn attachment(name: &str, bytes: &[u8]) -> tern::attach::Attachment {
+    use tern::attach::{Attachment, AttachmentKind};
+    let pdf = bytes.starts_with(b"%PDF-");
+    Attachment {
+        sha256: tern::attach::sha256_hex(bytes),
+        kind: if pdf {
+            AttachmentKind::Pdf
+        } else {
+            AttachmentKind::Text
+        },
+        media_type: if pdf { "application/pdf" } else { "text/plain" }.into(),
+        name: name.into(),
+        size: bytes.len() as u64,
+        width: None,
+        height: None,
+        pages: pdf.then_some(1),
+        lines: (!pdf).then_some(3),
+        original: None,
+        citations: false,
+    }
+}
+
+const PDF: &[u8] = b"%PDF-1.4\n% a paper about kittiwakes\n%%EOF\n";
+const NOTES: &[u8] = b"fn main() {\n    println!(\"hello\");\n}\n";
+
+fn put_command(bytes: &[u8]) -> WriteCommand {
+    let a = attachment("x", bytes);
+    WriteCommand::PutAttachment {
+        sha256: a.sha256,
+        media_type: a.media_type,
+        bytes: bytes.into(),
+    }
+}
+
+fn put(store: &mut Store, bytes: &[u8]) -> String {
+    let failed = store.apply_batch(&[put_command(bytes)]).unwrap();
+    assert!(failed.is_empty(), "{failed:?}");
+    tern::attach::sha256_hex(bytes)
+}
+
+/// Conversation `id` with one prompt carrying `files` (bytes put first, as the app does) and
+/// the text `text`, and a reply.
+fn save_with_files(store: &mut Store, id: &str, files: &[(&str, &[u8])], text: &str) {
+    store
+        .create_conversation(&conversation(id, "Files", 1_000))
+        .unwrap();
+    let mut prompt = text_message(id, &format!("{id}-u"), 0, Role::User, text);
+    let mut content = Vec::new();
+    for (name, bytes) in files {
+        put(store, bytes);
+        content.push(ContentBlock::Attachment(attachment(name, bytes)));
+    }
+    content.push(ContentBlock::text(text));
+    prompt.content = content;
+    store.upsert_message(&prompt).unwrap();
+    let mut reply = text_message(id, &format!("{id}-a"), 1, Role::Assistant, "read them");
+    reply.parent_id = Some(prompt.id.clone());
+    store.upsert_message(&reply).unwrap();
+}
+
+#[test]
+fn attachment_bytes_are_kept_once_by_hash_and_read_back() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    let sha = put(&mut store, PDF);
+    // The same file again (another prompt, another process) changes nothing.
+    assert_eq!(put(&mut store, PDF), sha);
+    assert_eq!(store.attachment_bytes(&sha).unwrap().as_deref(), Some(PDF));
+    assert_eq!(store.attachment_bytes(&"0".repeat(64)).unwrap(), None);
+    // Through the owner task too, in order before the message that names it.
+    let writer = StoreWriter::from_store(store, |_| {}).unwrap();
+    let notes = attachment("main.rs", NOTES);
+    writer
+        .put_attachment(notes.sha256.clone(), notes.media_type.clone(), NOTES.into())
+        .unwrap();
+    writer
+        .create_conversation(conversation("w", "w", 1))
+        .unwrap();
+    let mut m = text_message("w", "w-u", 0, Role::User, "see");
+    m.content.insert(0, ContentBlock::Attachment(notes.clone()));
+    writer.upsert_message(m.clone()).unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(writer.flush())
+        .unwrap();
+    drop(writer);
+    let store = Store::open_readonly(&path).unwrap();
+    assert_eq!(
+        store.attachment_bytes(&notes.sha256).unwrap().as_deref(),
+        Some(NOTES)
+    );
+    assert_eq!(store.load("w").unwrap().1, [m]);
+    assert_healthy(&store);
+}
+
+#[test]
+fn attachment_bytes_go_with_the_last_message_that_names_them() {
+    let (_dir, mut store) = new_store();
+    save_with_files(&mut store, "one", &[("paper.pdf", PDF)], "summarise");
+    save_with_files(&mut store, "two", &[("paper.pdf", PDF)], "again");
+    let sha = tern::attach::sha256_hex(PDF);
+    // Put for a prompt not sent yet (maybe by another tern): nothing names it, it stays.
+    let pending = put(&mut store, NOTES);
+
+    store.delete_conversation("one").unwrap();
+    assert_eq!(store.attachment_bytes(&sha).unwrap().as_deref(), Some(PDF));
+    assert!(store.attachment_bytes(&pending).unwrap().is_some());
+    store.delete_conversation("two").unwrap();
+    assert_eq!(store.attachment_bytes(&sha).unwrap(), None);
+    assert!(
+        store.attachment_bytes(&pending).unwrap().is_some(),
+        "a pending attachment survives a delete"
+    );
+
+    // A branch delete frees what only that branch named.
+    save_with_files(&mut store, "three", &[("paper.pdf", PDF)], "first");
+    let mut edit = text_message("three", "three-e", 2, Role::User, "edited");
+    edit.content
+        .insert(0, ContentBlock::Attachment(attachment("main.rs", NOTES)));
+    store.upsert_message(&edit).unwrap();
+    store.delete_branch("three", "three-u").unwrap();
+    assert_eq!(store.attachment_bytes(&sha).unwrap(), None);
+    assert!(store.attachment_bytes(&pending).unwrap().is_some());
+    store.delete_branch("three", "three-e").unwrap();
+    assert_eq!(store.attachment_bytes(&pending).unwrap(), None);
+    assert_healthy(&store);
+}
+
+#[test]
+fn attachment_names_are_searchable() {
+    let (_dir, mut store) = new_store();
+    save_with_files(
+        &mut store,
+        "f",
+        &[("paper.pdf", PDF), ("kittiwake_notes.rs", NOTES)],
+        "what do these say?",
+    );
+    for query in [
+        "paper.pdf",
+        "paper",
+        "kittiwake_notes",
+        "notes.rs",
+        "what say",
+    ] {
+        let hits = store.search(query, 5).unwrap();
+        assert_eq!(hits.len(), 1, "{query}: {hits:?}");
+        assert_eq!(hits[0].message_id, "f-u", "{query}");
+    }
+    // The reference's other fields are not text to find.
+    assert!(store.search("application", 5).unwrap().is_empty());
+    assert!(
+        store
+            .search(&tern::attach::sha256_hex(PDF), 5)
+            .unwrap()
+            .is_empty()
+    );
+    store.delete_conversation("f").unwrap();
+    assert!(store.search("paper", 5).unwrap().is_empty());
+    assert_healthy(&store);
+}
+
+#[test]
+fn the_json_export_carries_attachment_bytes_and_imports_them() {
+    let (_dir, mut store) = new_store();
+    save_with_files(
+        &mut store,
+        "f",
+        &[("paper.pdf", PDF), ("main.rs", NOTES), ("same.pdf", PDF)],
+        "compare",
+    );
+    let json = store.export_json("f").unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let pdf = tern::attach::sha256_hex(PDF);
+    let notes = tern::attach::sha256_hex(NOTES);
+    let files = doc["attachments"].as_object().unwrap();
+    assert_eq!(files.len(), 2, "each file once: {files:?}");
+    assert_eq!(files[&pdf]["media_type"], "application/pdf");
+    assert_eq!(doc["messages"][0]["content"][0]["type"], "tern_attachment");
+    // `tern show --json` keeps the references only.
+    let line: serde_json::Value =
+        serde_json::from_str(&store.export_path_json("f").unwrap()).unwrap();
+    assert!(line.get("attachments").is_none(), "{line}");
+    assert_eq!(line["messages"][0]["content"][0]["sha256"], pdf.as_str());
+
+    let (_dir2, mut fresh) = new_store();
+    assert_eq!(fresh.import_json(&json).unwrap(), "f");
+    assert_eq!(fresh.load_tree("f").unwrap(), store.load_tree("f").unwrap());
+    assert_eq!(fresh.attachment_bytes(&pdf).unwrap().as_deref(), Some(PDF));
+    assert_eq!(
+        fresh.attachment_bytes(&notes).unwrap().as_deref(),
+        Some(NOTES)
+    );
+    assert_eq!(fresh.search("main.rs", 5).unwrap().len(), 1);
+    // And the imported bytes are linked: they go with the conversation.
+    fresh.delete_conversation("f").unwrap();
+    assert_eq!(fresh.attachment_bytes(&pdf).unwrap(), None);
+    assert_healthy(&fresh);
+    // A conversation without attachments exports as before: no attachments key.
+    save_with_files(&mut store, "plain", &[], "nothing attached");
+    let plain: serde_json::Value =
+        serde_json::from_str(&store.export_json("plain").unwrap()).unwrap();
+    assert!(plain.get("attachments").is_none(), "{plain}");
+}
+
+#[test]
+fn an_import_with_a_wrong_or_missing_attachment_is_refused_naming_it() {
+    let (_dir, mut store) = new_store();
+    save_with_files(
+        &mut store,
+        "f",
+        &[("paper.pdf", PDF), ("main.rs", NOTES)],
+        "hm",
+    );
+    let doc: serde_json::Value = serde_json::from_str(&store.export_json("f").unwrap()).unwrap();
+    let notes = tern::attach::sha256_hex(NOTES);
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+
+    let mut corrupt = doc.clone();
+    corrupt["attachments"][&notes]["data"] = json!(b64(b"fn main() {}\n"));
+    let mut missing = doc.clone();
+    missing["attachments"]
+        .as_object_mut()
+        .unwrap()
+        .remove(&notes);
+    let mut garbled = doc.clone();
+    garbled["attachments"][&notes]["data"] = json!("not base64 at all!");
+    let (_dir2, mut fresh) = new_store();
+    for (bad, says) in [
+        (corrupt, "does not match"),
+        (missing, "missing"),
+        (garbled, "base64"),
+    ] {
+        let err = fresh.import_json(&bad.to_string()).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, StoreError::Import(_)), "{err:?}");
+        assert!(text.contains("main.rs"), "{text}");
+        assert!(text.contains(says), "{text}");
+        // Nothing is half imported.
+        assert!(matches!(fresh.load("f"), Err(StoreError::NotFound(_))));
+        assert_eq!(
+            fresh
+                .attachment_bytes(&tern::attach::sha256_hex(PDF))
+                .unwrap(),
+            None
+        );
+    }
+    // A file without the bytes imports where they are already saved (a `show --json` line
+    // into the database it came from, say).
+    let mut line: serde_json::Value =
+        serde_json::from_str(&store.export_path_json("f").unwrap()).unwrap();
+    line["conversation"]["id"] = json!("g");
+    for m in line["messages"].as_array_mut().unwrap() {
+        m["conversation_id"] = json!("g");
+        m["id"] = json!(format!("g-{}", m["id"].as_str().unwrap()));
+    }
+    assert_eq!(store.import_json(&line.to_string()).unwrap(), "g");
+    store.delete_conversation("f").unwrap();
+    assert_eq!(
+        store.attachment_bytes(&notes).unwrap().as_deref(),
+        Some(NOTES),
+        "still named by the import"
+    );
+    assert_healthy(&store);
+}

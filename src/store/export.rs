@@ -17,7 +17,16 @@
 //!
 //! Markdown is the active path; a message that has alternatives says so in its heading
 //! (`‹2/3›`: second of three siblings, by creation) and in a note line under it.
+//!
+//! Attached files: a message holds references (`tern_attachment` blocks), the bytes are kept
+//! apart. The export file carries the bytes of every file its messages name, once each, base64
+//! under their SHA-256 (`"attachments": {"<sha256>": {"media_type", "data"}}`; absent when there
+//! are none, so a conversation without files exports as before), and import checks each against
+//! its hash before anything is written. `tern show --json` prints the references only: it is for
+//! reading, and a photo would be megabytes of base64. Markdown and the tree name each file
+//! (`▣ shot.png 1.2 MB 1568×980 (scaled from 4000×3000)`).
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use rusqlite::OptionalExtension;
@@ -26,8 +35,9 @@ use serde_json::Value;
 
 use super::model::{Conversation, MessageStatus, StoredMessage, now_ms};
 use super::write::{Check, create_conversation, upsert_message};
-use super::{Store, StoreError};
+use super::{Store, StoreError, attachments};
 use crate::api::types::{ContentBlock, Role};
+use crate::attach::Attachment;
 
 /// The `format` marker of JSON exports (the whole tree).
 pub const EXPORT_FORMAT: &str = "tern.conversation.v2";
@@ -41,6 +51,8 @@ struct ExportRef<'a> {
     exported_at: i64,
     conversation: &'a Conversation,
     messages: &'a [StoredMessage],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    attachments: &'a Files,
 }
 
 #[derive(Deserialize)]
@@ -49,6 +61,18 @@ struct ExportDoc {
     conversation: Conversation,
     #[serde(default)]
     messages: Vec<StoredMessage>,
+    #[serde(default)]
+    attachments: Files,
+}
+
+/// An attached file's bytes in an export, by SHA-256.
+type Files = BTreeMap<String, ExportedFile>;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ExportedFile {
+    media_type: String,
+    /// The bytes, base64 (standard alphabet, padded).
+    data: String,
 }
 
 fn to_json(
@@ -56,12 +80,14 @@ fn to_json(
     format: &'static str,
     conversation: &Conversation,
     messages: &[StoredMessage],
+    attachments: &Files,
 ) -> Result<String, StoreError> {
     let doc = ExportRef {
         format,
         exported_at: now_ms(),
         conversation,
         messages,
+        attachments,
     };
     serde_json::to_string_pretty(&doc).map_err(|e| StoreError::Decode {
         what: "conversation",
@@ -71,17 +97,49 @@ fn to_json(
 }
 
 impl Store {
-    /// The whole conversation tree as JSON ([`EXPORT_FORMAT`]), pretty-printed.
+    /// The whole conversation tree as JSON ([`EXPORT_FORMAT`]), pretty-printed, with the
+    /// bytes of the files its messages attach (a file whose bytes are no longer saved is left
+    /// out, and importing the export then names it as missing).
     pub fn export_json(&self, id: &str) -> Result<String, StoreError> {
         let (conversation, messages) = self.load_tree(id)?;
-        to_json(id, EXPORT_FORMAT, &conversation, &messages)
+        let files = self.exported_files(&messages)?;
+        to_json(id, EXPORT_FORMAT, &conversation, &messages, &files)
+    }
+
+    /// The whole tree as JSON like [`Store::export_json`], without the attached bytes (the
+    /// references stay): what `tern show --json --tree` prints.
+    pub fn tree_json(&self, id: &str) -> Result<String, StoreError> {
+        let (conversation, messages) = self.load_tree(id)?;
+        to_json(id, EXPORT_FORMAT, &conversation, &messages, &Files::new())
     }
 
     /// The conversation's active path as JSON ([`LINE_FORMAT`]): what `tern show --json`
-    /// prints, importable as a conversation of that one path.
+    /// prints, importable as a conversation of that one path (where the attached bytes are
+    /// saved already: it carries only the references).
     pub fn export_path_json(&self, id: &str) -> Result<String, StoreError> {
         let (conversation, messages) = self.load(id)?;
-        to_json(id, LINE_FORMAT, &conversation, &messages)
+        to_json(id, LINE_FORMAT, &conversation, &messages, &Files::new())
+    }
+
+    /// The saved bytes of every file `messages` attach, base64 by hash.
+    fn exported_files(&self, messages: &[StoredMessage]) -> Result<Files, StoreError> {
+        use base64::Engine as _;
+        let mut files = Files::new();
+        for m in messages {
+            for a in attached(&m.content) {
+                if files.contains_key(&a.sha256) {
+                    continue;
+                }
+                if let Some(bytes) = self.attachment_bytes(&a.sha256)? {
+                    let file = ExportedFile {
+                        media_type: a.media_type.clone(),
+                        data: base64::engine::general_purpose::STANDARD.encode(&bytes),
+                    };
+                    files.insert(a.sha256.clone(), file);
+                }
+            }
+        }
+        Ok(files)
     }
 
     /// Import a JSON export as a new conversation with the same ids; returns its id.
@@ -132,6 +190,7 @@ impl Store {
         {
             conversation.active_leaf = None;
         }
+        let files = decode_files(doc.attachments, &messages)?;
         let id = conversation.id.clone();
         self.write_tx(|conn| {
             for m in &messages {
@@ -141,6 +200,26 @@ impl Store {
                     .optional()?;
                 if taken.is_some() {
                     return Err(StoreError::AlreadyExists(m.id.clone()));
+                }
+            }
+            let now = now_ms();
+            for m in &messages {
+                for a in attached(&m.content) {
+                    match files.get(&a.sha256) {
+                        Some((media_type, bytes)) => {
+                            attachments::put(conn, &a.sha256, media_type, bytes, now)?;
+                        }
+                        None if attachments::has_bytes(conn, &a.sha256)? => {}
+                        None => {
+                            return Err(StoreError::Import(format!(
+                                "the attached file {} ({}) of message {} is missing: the \
+                                 export does not carry its bytes",
+                                a.name,
+                                short_hash(&a.sha256),
+                                m.id
+                            )));
+                        }
+                    }
                 }
             }
             create_conversation(conn, &conversation)?;
@@ -193,7 +272,7 @@ impl Store {
     /// The whole tree as text, for `tern show ID --tree`: the title, then every message in
     /// tree order (depth first, siblings by creation), one header line each (`*` on the active
     /// path, role, model, the first 8 characters of its id, `‹n/m›` among siblings) and the
-    /// first [`TREE_TEXT_LINES`] lines of its text indented below. Indentation grows where the
+    /// first [`TREE_TEXT_LINES`] lines of its text indented below (an attached file a line). Indentation grows where the
     /// tree forks (a message with several children), not at every turn, so a long line of
     /// turns stays readable.
     pub fn tree_text(&self, id: &str) -> Result<String, StoreError> {
@@ -293,6 +372,57 @@ pub(crate) fn render_tree(conversation: &Conversation, messages: &[StoredMessage
         stack.extend(kids.iter().rev().map(|&k| (k, next)));
     }
     out
+}
+
+/// The attachments `content` names, in order.
+fn attached(content: &[ContentBlock]) -> impl Iterator<Item = &Attachment> {
+    content.iter().filter_map(|b| match b {
+        ContentBlock::Attachment(a) => Some(a),
+        _ => None,
+    })
+}
+
+/// The first 12 characters of a hash, as messages name a file by it.
+fn short_hash(sha256: &str) -> String {
+    let short: String = sha256.chars().take(12).collect();
+    format!("sha256 {short}…")
+}
+
+/// An export's files, decoded and each checked against its hash: `(media type, bytes)` by hash.
+/// A file is named by the first attachment of `messages` that refers to it. Files no message
+/// names are left out.
+fn decode_files(
+    files: Files,
+    messages: &[StoredMessage],
+) -> Result<BTreeMap<String, (String, Vec<u8>)>, StoreError> {
+    use base64::Engine as _;
+    let mut names: BTreeMap<&str, &str> = BTreeMap::new();
+    for a in messages.iter().flat_map(|m| attached(&m.content)) {
+        names.entry(a.sha256.as_str()).or_insert(a.name.as_str());
+    }
+    let mut out = BTreeMap::new();
+    for (sha256, file) in files {
+        let Some(name) = names.get(sha256.as_str()) else {
+            continue;
+        };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(file.data.as_bytes())
+            .map_err(|e| {
+                StoreError::Import(format!(
+                    "the attached file {name} ({}) is not valid base64: {e}",
+                    short_hash(&sha256)
+                ))
+            })?;
+        if crate::attach::sha256_hex(&bytes) != sha256 {
+            return Err(StoreError::Import(format!(
+                "the attached file {name}: its data does not match its {} (changed or damaged \
+                 since it was exported)",
+                short_hash(&sha256)
+            )));
+        }
+        out.insert(sha256, (file.media_type, bytes));
+    }
+    Ok(out)
 }
 
 /// Refuse a tree whose parent links do not each name an earlier message of it (`messages` in
@@ -518,9 +648,14 @@ fn tool_result(value: &Value, names: &ToolNames) -> (String, String, bool) {
 }
 
 /// A block as `tern show --tree` prints it under its message: as in Markdown, except that tool
-/// calls and results take one line to say what they are (`tool call: NAME {…}`, `↳ NAME: …`).
+/// calls, results and attached files take one line to say what they are (`tool call: NAME
+/// {…}`, `↳ NAME: …`, `▤ paper.pdf 1 KB 12 pages`).
 fn render_tree_block(out: &mut String, block: &ContentBlock, names: &ToolNames) {
-    if matches!(block, ContentBlock::ToolUse { .. }) || block.kind() == "tool_result" {
+    if matches!(
+        block,
+        ContentBlock::ToolUse { .. } | ContentBlock::Attachment(_)
+    ) || block.kind() == "tool_result"
+    {
         // Right under the text before it: these are lines, not paragraphs.
         while out.ends_with("\n\n") {
             out.pop();
@@ -529,6 +664,9 @@ fn render_tree_block(out: &mut String, block: &ContentBlock, names: &ToolNames) 
     match block {
         ContentBlock::ToolUse { name, input, .. } => {
             let _ = writeln!(out, "tool call: {name} {input}");
+        }
+        ContentBlock::Attachment(attachment) => {
+            let _ = writeln!(out, "{}", attachment_line(attachment));
         }
         ContentBlock::Unknown(value) if block.kind() == "tool_result" => {
             let (name, text, is_error) = tool_result(value, names);
@@ -539,6 +677,15 @@ fn render_tree_block(out: &mut String, block: &ContentBlock, names: &ToolNames) 
             };
         }
         other => render_block(out, other, names),
+    }
+}
+
+/// An attached file as people read it: `▣ shot.png 1.2 MB 1568×980`, and how it was scaled
+/// when it was (` (scaled from 4000×3000)`).
+fn attachment_line(attachment: &Attachment) -> String {
+    match attachment.scaled_note() {
+        Some(note) => format!("{attachment} ({note})"),
+        None => attachment.to_string(),
     }
 }
 
@@ -569,7 +716,7 @@ fn render_block(out: &mut String, block: &ContentBlock, names: &ToolNames) {
             }
         }
         ContentBlock::Attachment(attachment) => {
-            let _ = writeln!(out, "**Attached:** {attachment}\n");
+            let _ = writeln!(out, "**Attached:** {}\n", attachment_line(attachment));
         }
         ContentBlock::Unknown(value) => {
             let _ = writeln!(out, "**{}:**\n", block.kind());

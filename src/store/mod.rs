@@ -17,6 +17,8 @@
 //! - **Lists never scan messages**: per-conversation aggregates (count, tokens, models, preview)
 //!   are kept in the `conversations` row by the write path, and an index on `updated_at` serves
 //!   the newest-first pages.
+//! - **Attached files are kept once** by their SHA-256, apart from the messages, which hold
+//!   only a reference; a file goes with the last message naming it (see `attachments`).
 //! - **Full-text search** with FTS5 over the text blocks, fed by triggers from a view over the
 //!   stored JSON, so text is stored once, and over titles; see [`schema`] for the layout and
 //!   [`search`] for how user text becomes a query that cannot be a syntax error.
@@ -34,6 +36,7 @@
 //!   first and stops with [`StoreError::Corrupt`], [`StoreError::NotTern`] or
 //!   [`StoreError::TooNew`]; upgrades run in one transaction that rolls back on failure.
 
+mod attachments;
 mod error;
 mod export;
 pub mod lease;
@@ -53,6 +56,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use attachments::PENDING_GRACE_MS;
 pub use error::StoreError;
 pub use export::{EXPORT_FORMAT, LINE_FORMAT, export_file_stem};
 pub use model::{

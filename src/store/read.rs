@@ -6,6 +6,8 @@
 //! `(conversation_id, seq)` index; search asks FTS5 for the best rows first and builds snippets
 //! only for the rows it returns.
 
+use std::sync::Arc;
+
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
@@ -419,6 +421,11 @@ impl Store {
             .optional()
             .map_err(&at)?;
         raw.map(RawMessage::decode).transpose()
+    }
+
+    /// The bytes of the attached file whose SHA-256 is `sha256`, if they are saved.
+    pub fn attachment_bytes(&self, sha256: &str) -> Result<Option<Arc<[u8]>>, StoreError> {
+        super::attachments::bytes(&self.conn, sha256).map_err(|e| e.at(&self.path))
     }
 
     /// The id of the most recently updated conversation (for `tern --continue`).

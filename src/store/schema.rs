@@ -15,7 +15,9 @@
 //! conversation a tree: each message names its parent (rows older tern left without one are
 //! linked to the message before them, so an old conversation is one path), the conversation
 //! remembers the end of its active path (`active_leaf`) and counts its leaves (`branches`).
-//! Version 7 (current) indexes what tools said too (tool results, tool call inputs):
+//! Version 7 indexed what tools said too (tool results, tool call inputs). Version 8 (current)
+//! keeps attached files (their bytes once per SHA-256, linked from the messages that name them;
+//! see `attachments.rs`) and indexes their names:
 //!
 //! ```sql
 //! conversations(pk INTEGER PK,      -- stable rowid for the title index (VACUUM keeps it)
@@ -44,8 +46,17 @@
 //!   index messages_streaming(writer) WHERE status = 'streaming'      -- crash recovery on open
 //! endpoint_facts(base_url, fact,   -- what an endpoint was found to lack, so it is not asked
 //!                value, updated_at) -- again (base URL without credentials; PK base_url+fact)
+//! attachments(sha256 PK, media_type, size,
+//!             created_at,           -- when it was last put (a prompt attaching it)
+//!             linked)               -- 1: a message linked it since then (0: pending)
+//!   index attachments_pending(created_at) WHERE linked = 0          -- sweeping unsent ones
+//! attachment_data(sha256 PK → attachments ON DELETE CASCADE, data BLOB)  -- the bytes, apart,
+//!                                   -- so the small row is rewritten without them
+//! message_attachments(message_pk → messages ON DELETE CASCADE, sha256; PK both)
+//!   index message_attachments_by_sha256(sha256)                      -- is it still named?
 //! message_text(pk, body)            -- view: the text of non-streaming messages (text blocks,
-//!                                   -- tool call inputs as JSON, tool result text)
+//!                                   -- tool call inputs as JSON, tool result text, the names
+//!                                   -- of attached files)
 //! messages_fts(body)                -- FTS5, external content = message_text, kept by triggers
 //! ```
 //!
@@ -63,13 +74,13 @@
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 7;
+pub const CURRENT_VERSION: i64 = 8;
 
 /// One step: takes the database from version `index` to `index + 1`.
 type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
 pub(crate) const MIGRATIONS: [Migration; CURRENT_VERSION as usize] =
-    [to_v1, to_v2, to_v3, to_v4, to_v5, to_v6, to_v7];
+    [to_v1, to_v2, to_v3, to_v4, to_v5, to_v6, to_v7, to_v8];
 
 /// Version 1, the first published schema (kept verbatim: old files were made by it).
 pub const V1_SCHEMA: &str = "\
@@ -115,12 +126,28 @@ fn v2_text_sql(x: &str) -> String {
     )
 }
 
-/// The searchable text of a message (v7 on), its blocks in order joined by newlines: a `text`
+/// v7's searchable text of a message, its blocks in order joined by newlines: a `text`
 /// block's text, a `tool_use` block's input as JSON text (so an argument such as a file name
 /// finds the call), and a `tool_result` block's content: a string as it is, or the `text` of
 /// each of its blocks (images and the like are not text and are left out). Other blocks and
 /// anything that is not a JSON array give ''. `x` is the SQL expression holding the content.
+/// Kept as v7 wrote it (the v8 step redefines the index over [`message_text_sql`]).
+fn v7_text_sql(x: &str) -> String {
+    blocks_text_sql(x, "")
+}
+
+/// The searchable text of a message (v8 on): as [`v7_text_sql`], and an attached file's name
+/// (a `tern_attachment` block's `name`; its hash and sizes are not text to find).
 fn message_text_sql(x: &str) -> String {
+    blocks_text_sql(
+        x,
+        &format!("WHEN 'tern_attachment' THEN json_extract({x}, p || '.name') "),
+    )
+}
+
+/// The text of content `x`'s blocks, joined by newlines, with `more` (further `WHEN kind THEN`
+/// arms) for block kinds beyond v7's.
+fn blocks_text_sql(x: &str, more: &str) -> String {
     format!(
         "CASE WHEN json_valid({x}) AND json_type({x}) = 'array' THEN (\
             WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i \
@@ -139,7 +166,7 @@ fn message_text_sql(x: &str) -> String {
                             char(10)) \
                         FROM j WHERE json_extract({x}, p || '.content[' || m || '].type') = 'text'\
                     ) END \
-                END, char(10)), '') FROM b\
+                {more}END, char(10)), '') FROM b\
         ) ELSE '' END"
     )
 }
@@ -384,7 +411,7 @@ CREATE INDEX messages_by_parent ON messages(parent_id);
 }
 
 /// Version 7: the index holds what tools said too: a `tool_result`'s text and a `tool_use`'s
-/// input (see [`message_text_sql`]). The view and triggers are redefined; only messages whose
+/// input (see [`v7_text_sql`]). The view and triggers are redefined; only messages whose
 /// body changes (those with tool blocks) are re-indexed, so a large history upgrades in a
 /// moment instead of re-tokenizing all of it (200,000 messages: 35 s for a rebuild).
 fn to_v7(tx: &Transaction<'_>) -> rusqlite::Result<()> {
@@ -394,7 +421,7 @@ fn to_v7(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         "FROM messages WHERE status <> 'streaming' AND instr(content, '\"tool_') > 0
             AND ({}) IS NOT ({})",
         v2_text_sql("content"),
-        message_text_sql("content")
+        v7_text_sql("content")
     );
     tx.execute_batch(&format!(
         "
@@ -411,7 +438,43 @@ INSERT INTO messages_fts(rowid, body)
 DROP TABLE temp.v7_reindex;
 ",
         old = v2_text_sql("content"),
-        new = message_text_sql("content"),
+        new = v7_text_sql("content"),
+        index = message_index_sql(v7_text_sql),
+    ))
+}
+
+/// Version 8: attached files. Their bytes, stored once by SHA-256 (`attachments` and, apart,
+/// `attachment_data`), and which message names which (`message_attachments`); the index holds
+/// their names too (see [`message_text_sql`]). No tern that wrote schema 7 wrote attachment
+/// blocks (they came with this version), so no message's text changes: the view and triggers
+/// are redefined and nothing is re-indexed, and there are no links to fill in.
+fn to_v8(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(&format!(
+        "
+CREATE TABLE attachments (
+    sha256 TEXT PRIMARY KEY NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    linked INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX attachments_pending ON attachments(created_at) WHERE linked = 0;
+CREATE TABLE attachment_data (
+    sha256 TEXT PRIMARY KEY NOT NULL REFERENCES attachments(sha256) ON DELETE CASCADE,
+    data BLOB NOT NULL
+);
+CREATE TABLE message_attachments (
+    message_pk INTEGER NOT NULL REFERENCES messages(pk) ON DELETE CASCADE,
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (message_pk, sha256)
+) WITHOUT ROWID;
+CREATE INDEX message_attachments_by_sha256 ON message_attachments(sha256);
+DROP TRIGGER messages_fts_insert;
+DROP TRIGGER messages_fts_delete;
+DROP TRIGGER messages_fts_update;
+DROP VIEW message_text;
+{index}
+",
         index = message_index_sql(message_text_sql),
     ))
 }

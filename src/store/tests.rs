@@ -67,8 +67,65 @@ fn aggregates(conn: &Connection) -> Vec<(String, i64, i64, i64, String, String)>
     .unwrap()
 }
 
+/// Each message's attachment links, as (message id, sha256), sorted.
+fn links(conn: &Connection) -> Vec<(String, String)> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT m.id, l.sha256 FROM message_attachments AS l
+             JOIN messages AS m ON m.pk = l.message_pk ORDER BY 1, 2",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Links match the files the messages name, every linked file's bytes are there, and no file
+/// a message linked lingers once nothing names it.
+fn assert_attachments_consistent(store: &Store) {
+    let mut named = Vec::new();
+    let mut stmt = store.conn.prepare("SELECT id FROM messages").unwrap();
+    let ids: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for id in ids {
+        let m = store.message(&id).unwrap().unwrap();
+        for sha in attachments::named(&m.content) {
+            named.push((id.clone(), sha.to_owned()));
+        }
+    }
+    named.sort();
+    named.dedup();
+    assert_eq!(links(&store.conn), named);
+    let count = |sql: &str| -> i64 { store.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM message_attachments AS l WHERE NOT EXISTS
+                (SELECT 1 FROM attachment_data AS d WHERE d.sha256 = l.sha256)"
+        ),
+        0,
+        "a linked file without its bytes"
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM attachments AS a WHERE linked = 1 AND NOT EXISTS
+                (SELECT 1 FROM message_attachments AS l WHERE l.sha256 = a.sha256)"
+        ),
+        0,
+        "a file nothing names any more was kept"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM attachments"),
+        count("SELECT count(*) FROM attachment_data")
+    );
+}
+
 fn assert_consistent(store: &Store) {
     assert_eq!(store.check_integrity().unwrap(), Vec::<String>::new());
+    assert_attachments_consistent(store);
     let kept = aggregates(&store.conn);
     let ids: Vec<String> = kept.iter().map(|a| a.0.clone()).collect();
     for id in &ids {
@@ -542,6 +599,8 @@ fn streaming_snapshots_are_not_indexed_until_they_end() {
 #[derive(Debug, Clone)]
 enum Op {
     Upsert {
+        /// Files attached before the text (by index into [`FILES`]).
+        files: Vec<usize>,
         conv: usize,
         msg: usize,
         seq: i64,
@@ -565,6 +624,7 @@ enum Op {
 }
 
 const WORDS: [&str; 6] = ["alpha", "beta", "gamma", "délta", "東京", "x\"y"];
+const FILES: [&str; 3] = ["one.txt", "two.txt", "three.txt"];
 const MODELS: [&str; 3] = ["claude-sonnet-4.5", "claude-opus-4.6", "claude-haiku-4.5"];
 
 fn op() -> impl Strategy<Value = Op> {
@@ -577,8 +637,10 @@ fn op() -> impl Strategy<Value = Op> {
             0..MessageStatus::ALL.len(),
             proptest::option::of((any::<u16>(), any::<u16>(), proptest::option::of(any::<u16>()))),
             proptest::option::of(0..MODELS.len()),
+            proptest::collection::vec(0..FILES.len(), 0..3),
         )
-            .prop_map(|(conv, msg, seq, words, status, usage, model)| Op::Upsert {
+            .prop_map(|(conv, msg, seq, words, status, usage, model, files)| Op::Upsert {
+                files,
                 conv,
                 msg,
                 seq,
@@ -609,9 +671,14 @@ proptest! {
         }
         for (step, op) in ops.into_iter().enumerate() {
             match op {
-                Op::Upsert { conv, msg, seq, words, status, usage, model } => {
+                Op::Upsert { files, conv, msg, seq, words, status, usage, model } => {
                     let text: Vec<&str> = words.iter().map(|&w| WORDS[w]).collect();
                     let mut m = StoredMessage::user(format!("c{conv}"), seq, text.join(" "));
+                    for (i, &f) in files.iter().enumerate() {
+                        let a = file(FILES[f], FILES[f].as_bytes());
+                        store.put_attachment(&a.sha256, &a.media_type, FILES[f].as_bytes()).unwrap();
+                        m.content.insert(i, ContentBlock::Attachment(a));
+                    }
                     m.id = format!("m{msg}");
                     m.status = MessageStatus::ALL[status];
                     m.usage = usage.map(|(i, o, c)| Usage {
@@ -707,4 +774,213 @@ fn an_immutable_open_reads_a_file_at_any_path() {
     assert!(store.is_read_only());
     assert_eq!(store.count().unwrap(), 1);
     assert_eq!(store.search_titles("conversation", 5).unwrap().len(), 1);
+}
+
+// ─── Attached files ──────────────────────────────────────────────────────────────────────
+
+/// A text file `name` holding `bytes`, as a reference.
+fn file(name: &str, bytes: &[u8]) -> crate::attach::Attachment {
+    crate::attach::Attachment {
+        sha256: crate::attach::sha256_hex(bytes),
+        kind: crate::attach::AttachmentKind::Text,
+        media_type: "text/plain".into(),
+        name: name.into(),
+        size: bytes.len() as u64,
+        width: None,
+        height: None,
+        pages: None,
+        lines: Some(1),
+        original: None,
+        citations: false,
+    }
+}
+
+/// A prompt `id` in `conv` attaching `files` before its text.
+fn prompt_with(
+    conv: &str,
+    id: &str,
+    seq: i64,
+    files: &[&crate::attach::Attachment],
+) -> StoredMessage {
+    let mut m = StoredMessage::user(conv, seq, "look");
+    m.id = id.into();
+    for (i, a) in files.iter().enumerate() {
+        m.content.insert(i, ContentBlock::Attachment((*a).clone()));
+    }
+    m
+}
+
+fn file_rows(conn: &Connection) -> Vec<(String, i64, i64)> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT a.sha256, a.linked, length(d.data) FROM attachments AS a
+             JOIN attachment_data AS d USING (sha256) ORDER BY a.sha256",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn the_same_bytes_put_twice_are_one_row() {
+    let (_dir, mut store) = temp_store();
+    let a = file("a.txt", b"same bytes");
+    store
+        .put_attachment(&a.sha256, "text/plain", b"same bytes")
+        .unwrap();
+    store.create_conversation(&conversation("c")).unwrap();
+    store
+        .upsert_message(&prompt_with("c", "m", 0, &[&a]))
+        .unwrap();
+    assert_eq!(file_rows(&store.conn), [(a.sha256.clone(), 1, 10)]);
+    // Put again (attached to the next prompt): still one row, pending again until named.
+    let failed = store
+        .apply_batch(&[
+            WriteCommand::PutAttachment {
+                sha256: a.sha256.clone(),
+                media_type: "text/plain".into(),
+                bytes: b"same bytes".as_slice().into(),
+            },
+            WriteCommand::PutAttachment {
+                sha256: a.sha256.clone(),
+                media_type: "text/plain".into(),
+                bytes: b"same bytes".as_slice().into(),
+            },
+        ])
+        .unwrap();
+    assert!(failed.is_empty());
+    assert_eq!(file_rows(&store.conn), [(a.sha256.clone(), 0, 10)]);
+    // Named twice in one message, linked once.
+    let mut m = prompt_with("c", "n", 1, &[&a, &a]);
+    m.parent_id = Some("m".into());
+    store.upsert_message(&m).unwrap();
+    assert_eq!(file_rows(&store.conn), [(a.sha256.clone(), 1, 10)]);
+    assert_eq!(links(&store.conn).len(), 2);
+    assert_consistent(&store);
+    // Logging a put does not print the bytes.
+    let put = WriteCommand::PutAttachment {
+        sha256: "ab".into(),
+        media_type: "image/png".into(),
+        bytes: vec![7u8; 5000].into(),
+    };
+    assert_eq!(
+        format!("{put:?}"),
+        r#"PutAttachment { sha256: "ab", media_type: "image/png", bytes: <5000 bytes> }"#
+    );
+}
+
+#[test]
+fn unsent_files_are_kept_a_day_then_swept_by_a_delete() {
+    let (_dir, mut store) = temp_store();
+    let (old, fresh) = (
+        file("old.txt", b"never sent"),
+        file("new.txt", b"being written"),
+    );
+    store
+        .put_attachment(&old.sha256, "text/plain", b"never sent")
+        .unwrap();
+    store
+        .put_attachment(&fresh.sha256, "text/plain", b"being written")
+        .unwrap();
+    store
+        .conn
+        .execute(
+            "UPDATE attachments SET created_at = ?2 WHERE sha256 = ?1",
+            rusqlite::params![old.sha256, now_ms() - PENDING_GRACE_MS - 1_000],
+        )
+        .unwrap();
+    store.create_conversation(&conversation("c")).unwrap();
+    store
+        .upsert_message(&StoredMessage::user("c", 0, "hi"))
+        .unwrap();
+    store.delete_conversation("c").unwrap();
+    let kept: Vec<String> = file_rows(&store.conn).into_iter().map(|r| r.0).collect();
+    assert_eq!(kept, std::slice::from_ref(&fresh.sha256));
+    assert_consistent(&store);
+}
+
+#[test]
+fn a_rewrite_that_drops_a_file_frees_it_and_links_follow_the_blocks() {
+    let (_dir, mut store) = temp_store();
+    let (a, b) = (file("a.txt", b"aaa"), file("b.txt", b"bbb"));
+    store
+        .put_attachment(&a.sha256, "text/plain", b"aaa")
+        .unwrap();
+    store
+        .put_attachment(&b.sha256, "text/plain", b"bbb")
+        .unwrap();
+    store.create_conversation(&conversation("c")).unwrap();
+    store
+        .upsert_message(&prompt_with("c", "m", 0, &[&a, &b]))
+        .unwrap();
+    assert_eq!(links(&store.conn).len(), 2);
+    store
+        .upsert_message(&prompt_with("c", "m", 0, &[&b]))
+        .unwrap();
+    assert_eq!(links(&store.conn), [("m".to_owned(), b.sha256.clone())]);
+    assert!(store.attachment_bytes(&a.sha256).unwrap().is_none());
+    assert_consistent(&store);
+    // A link goes with its message, also on a connection with foreign keys off.
+    store
+        .conn
+        .pragma_update(None, "foreign_keys", false)
+        .unwrap();
+    store.delete_conversation("c").unwrap();
+    assert!(links(&store.conn).is_empty());
+    assert!(store.attachment_bytes(&b.sha256).unwrap().is_none());
+    store
+        .conn
+        .pragma_update(None, "foreign_keys", true)
+        .unwrap();
+    assert_consistent(&store);
+}
+
+#[test]
+fn a_v7_database_upgrades_to_v8_and_finds_attached_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v7.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "foreign_keys", false).unwrap();
+        let tx = conn.transaction().unwrap();
+        for step in &schema::MIGRATIONS[..7] {
+            step(&tx).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 7).unwrap();
+        // Written as v7's write path did: its triggers index the text.
+        tx.execute(
+            "INSERT INTO conversations (id, title, created_at, updated_at) VALUES ('c7', 't', 1, 1)",
+            [],
+        )
+        .unwrap();
+        let m = StoredMessage::user("c7", 0, "puffins of the north");
+        tx.execute(
+            "INSERT INTO messages (id, conversation_id, seq, role, status, created_at,
+                                   updated_at, content)
+             VALUES (?1, 'c7', 0, 'user', 'complete', 1, 1, ?2)",
+            rusqlite::params![m.id, serde_json::to_string(&m.content).unwrap()],
+        )
+        .unwrap();
+        recompute_summary(&tx, "c7").unwrap();
+        tx.commit().unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(schema::version(&store.conn).unwrap(), 8);
+    assert_eq!(store.search("puffins", 5).unwrap().len(), 1);
+    let (_fresh_dir, fresh) = temp_store();
+    assert_eq!(schema_of(&store.conn), schema_of(&fresh.conn));
+    // The upgraded file keeps files and indexes their names.
+    let a = file("field-notes.md", b"# puffins");
+    store
+        .put_attachment(&a.sha256, "text/plain", b"# puffins")
+        .unwrap();
+    let mut m = prompt_with("c7", "m8", 1, &[&a]);
+    m.parent_id = store.load("c7").unwrap().1.last().map(|m| m.id.clone());
+    store.upsert_message(&m).unwrap();
+    assert_eq!(store.search("field-notes", 5).unwrap()[0].message_id, "m8");
+    // The name, not what the file holds.
+    assert_eq!(store.search("puffins", 5).unwrap().len(), 1);
+    assert_consistent(&store);
 }

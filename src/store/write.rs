@@ -17,15 +17,18 @@
 //! no other write. Rewrites of a message already stored (streaming snapshots) are not appends
 //! and are not checked; neither are imports, which write a new conversation in one transaction.
 
+use std::sync::Arc;
+
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::model::{Conversation, StoredMessage};
+use super::attachments;
+use super::model::{Conversation, StoredMessage, now_ms};
 use super::summary::{replaced_row, update_aggregates};
 use super::{Store, StoreError};
 
 /// One change, as sent to the owner task ([`super::StoreWriter`]) or applied in a batch
 /// ([`Store::apply_batch`]).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub enum WriteCommand {
     CreateConversation(Conversation),
     UpdateConversation(Conversation),
@@ -62,6 +65,79 @@ pub enum WriteCommand {
         value: String,
         at_ms: i64,
     },
+    /// Keep the bytes of an attached file under their SHA-256 (lowercase hex, as
+    /// [`crate::attach::sha256_hex`] gives it; not checked here), once: the same file put again
+    /// is not stored twice. Sent when the file is prepared, before the message that names it.
+    /// Kept at least a day until a message names it, then as long as one does (see
+    /// `attachments.rs`).
+    PutAttachment {
+        sha256: String,
+        media_type: String,
+        bytes: Arc<[u8]>,
+    },
+}
+
+// By hand, so that logging a command never prints megabytes of attached bytes.
+impl std::fmt::Debug for WriteCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteCommand::CreateConversation(c) => {
+                f.debug_tuple("CreateConversation").field(c).finish()
+            }
+            WriteCommand::UpdateConversation(c) => {
+                f.debug_tuple("UpdateConversation").field(c).finish()
+            }
+            WriteCommand::Rename { id, title } => f
+                .debug_struct("Rename")
+                .field("id", id)
+                .field("title", title)
+                .finish(),
+            WriteCommand::DeleteConversation(id) => {
+                f.debug_tuple("DeleteConversation").field(id).finish()
+            }
+            WriteCommand::UpsertMessage(m) => f.debug_tuple("UpsertMessage").field(m).finish(),
+            WriteCommand::SetDraft { id, draft } => f
+                .debug_struct("SetDraft")
+                .field("id", id)
+                .field("draft", draft)
+                .finish(),
+            WriteCommand::SetActiveLeaf { conversation, leaf } => f
+                .debug_struct("SetActiveLeaf")
+                .field("conversation", conversation)
+                .field("leaf", leaf)
+                .finish(),
+            WriteCommand::DeleteBranch {
+                conversation,
+                message,
+            } => f
+                .debug_struct("DeleteBranch")
+                .field("conversation", conversation)
+                .field("message", message)
+                .finish(),
+            WriteCommand::SetEndpointFact {
+                base_url,
+                fact,
+                value,
+                at_ms,
+            } => f
+                .debug_struct("SetEndpointFact")
+                .field("base_url", base_url)
+                .field("fact", fact)
+                .field("value", value)
+                .field("at_ms", at_ms)
+                .finish(),
+            WriteCommand::PutAttachment {
+                sha256,
+                media_type,
+                bytes,
+            } => f
+                .debug_struct("PutAttachment")
+                .field("sha256", sha256)
+                .field("media_type", media_type)
+                .field("bytes", &format_args!("<{} bytes>", bytes.len()))
+                .finish(),
+        }
+    }
 }
 
 impl WriteCommand {
@@ -75,7 +151,7 @@ impl WriteCommand {
             WriteCommand::SetActiveLeaf { conversation, .. }
             | WriteCommand::DeleteBranch { conversation, .. } => conversation,
             WriteCommand::UpsertMessage(m) => &m.conversation_id,
-            WriteCommand::SetEndpointFact { .. } => "",
+            WriteCommand::SetEndpointFact { .. } | WriteCommand::PutAttachment { .. } => "",
         }
     }
 
@@ -106,6 +182,10 @@ impl WriteCommand {
             } => format!("deleting the branch of {message} in conversation {conversation}"),
             WriteCommand::SetEndpointFact { base_url, fact, .. } => {
                 format!("remembering {fact} for {base_url}")
+            }
+            WriteCommand::PutAttachment { sha256, .. } => {
+                let short: String = sha256.chars().take(12).collect();
+                format!("saving attached file {short}…")
             }
             WriteCommand::UpsertMessage(m) => {
                 format!(
@@ -191,6 +271,16 @@ impl Store {
     /// the search index follow. The conversation stays, also when nothing is left of it.
     pub fn delete_branch(&mut self, conversation: &str, message: &str) -> Result<(), StoreError> {
         self.write_tx(|conn| delete_branch(conn, conversation, message))
+    }
+
+    /// Keep the bytes of an attached file (see [`WriteCommand::PutAttachment`]).
+    pub fn put_attachment(
+        &mut self,
+        sha256: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        self.write_tx(|conn| attachments::put(conn, sha256, media_type, bytes, now_ms()))
     }
 
     /// Keep the unsent input of a conversation (`""` clears it). Does not touch `updated_at`.
@@ -306,6 +396,11 @@ pub(crate) fn apply(
             .execute(params![base_url, fact, value, at_ms])?;
             Ok(())
         }
+        WriteCommand::PutAttachment {
+            sha256,
+            media_type,
+            bytes,
+        } => attachments::put(conn, sha256, media_type, bytes, now_ms()),
     }
 }
 
@@ -421,10 +516,13 @@ fn delete_branch(conn: &Connection, conversation: &str, message: &str) -> Result
         .find(|n| n.id == message)
         .and_then(|n| n.parent_id.clone());
     // The delete trigger takes each message out of the search index.
+    let mut named = Vec::new();
     let mut delete = conn.prepare_cached("DELETE FROM messages WHERE id = ?1")?;
     for id in &doomed {
+        named.extend(attachments::unlink(conn, "id = ?1", id)?);
         delete.execute([id])?;
     }
+    attachments::free_after_delete(conn, named, now_ms())?;
     if leaf.as_deref().is_some_and(|l| doomed.contains(l)) {
         conn.prepare_cached("UPDATE conversations SET active_leaf = ?2 WHERE id = ?1")?
             .execute(params![conversation, parent])?;
@@ -499,6 +597,7 @@ fn rename(conn: &Connection, id: &str, title: &str) -> Result<(), StoreError> {
 fn delete_conversation(conn: &Connection, id: &str) -> Result<(), StoreError> {
     // Explicit, rather than relying on ON DELETE CASCADE, so it holds even for a connection with
     // foreign keys off. The delete trigger takes each message out of the search index.
+    let named = attachments::unlink(conn, "conversation_id = ?1", id)?;
     conn.prepare_cached("DELETE FROM messages WHERE conversation_id = ?1")?
         .execute([id])?;
     let changed = conn
@@ -507,7 +606,7 @@ fn delete_conversation(conn: &Connection, id: &str) -> Result<(), StoreError> {
     if changed == 0 {
         return Err(StoreError::NotFound(id.to_owned()));
     }
-    Ok(())
+    attachments::free_after_delete(conn, named, now_ms())
 }
 
 /// A message's `details` column: what the server said besides content and the counted
@@ -564,6 +663,7 @@ pub(crate) fn upsert_message(
     }
     let details = details_json(m)?;
     let pk = write_message_row(conn, m, writer, &content, details.as_deref())?;
+    attachments::relink(conn, pk, &m.content, old.is_none(), now_ms())?;
     update_aggregates(conn, m, pk, old.as_ref())
 }
 

@@ -150,6 +150,21 @@ impl StoreWriter {
         })
     }
 
+    /// Queue the bytes of an attached file (see [`WriteCommand::PutAttachment`]): send it before
+    /// the message that names them, so they are saved first.
+    pub fn put_attachment(
+        &self,
+        sha256: impl Into<String>,
+        media_type: impl Into<String>,
+        bytes: std::sync::Arc<[u8]>,
+    ) -> Result<(), StoreError> {
+        self.send(WriteCommand::PutAttachment {
+            sha256: sha256.into(),
+            media_type: media_type.into(),
+            bytes,
+        })
+    }
+
     /// Queue the deletion of a conversation and its messages.
     pub fn delete(&self, id: impl Into<String>) -> Result<(), StoreError> {
         self.send(WriteCommand::DeleteConversation(id.into()))
@@ -290,7 +305,8 @@ fn write_pending(
                     WriteCommand::SetDraft { id, draft } => store.set_draft(id, draft),
                     other @ (WriteCommand::SetEndpointFact { .. }
                     | WriteCommand::SetActiveLeaf { .. }
-                    | WriteCommand::DeleteBranch { .. }) => {
+                    | WriteCommand::DeleteBranch { .. }
+                    | WriteCommand::PutAttachment { .. }) => {
                         store.write_tx(|conn| super::write::apply(conn, other, None))
                     }
                 };
