@@ -87,6 +87,17 @@ impl Media {
         matches!(self.kind, MediaKind::Image(_))
     }
 
+    /// Its pages when it is a PDF read from its bytes, else 0.
+    fn pdf_pages(&self) -> u32 {
+        match self.kind {
+            MediaKind::Document {
+                source: DocumentSource::Pdf { pages },
+                ..
+            } => pages,
+            _ => 0,
+        }
+    }
+
     /// Whether it counts against the per-request limit: images and PDFs (a URL document is a
     /// PDF), not text.
     fn is_counted_document(&self) -> bool {
@@ -446,16 +457,7 @@ pub(super) fn check_request(media: &[Media]) -> Result<(), Refusal> {
             "too many images and documents: {images} + {documents} > {MAX_MEDIA}"
         )));
     }
-    let pages: u32 = media
-        .iter()
-        .map(|m| match m.kind {
-            MediaKind::Document {
-                source: DocumentSource::Pdf { pages },
-                ..
-            } => pages,
-            _ => 0,
-        })
-        .sum();
+    let pages: u32 = media.iter().map(Media::pdf_pages).sum();
     if pages > MAX_PDF_PAGES {
         return Err(invalid(format!(
             "A maximum of {MAX_PDF_PAGES} PDF pages may be provided."
@@ -504,16 +506,7 @@ pub(super) fn describe(media: &[Media], turn: Option<usize>) -> String {
         text.push('\n');
     }
     let images = media.iter().filter(|m| m.is_image()).count();
-    let pages: u32 = media
-        .iter()
-        .map(|m| match m.kind {
-            MediaKind::Document {
-                source: DocumentSource::Pdf { pages },
-                ..
-            } => pages,
-            _ => 0,
-        })
-        .sum();
+    let pages: u32 = media.iter().map(Media::pdf_pages).sum();
     let _ = write!(
         text,
         "request: {images} images, {} documents, {pages} PDF pages",
