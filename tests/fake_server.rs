@@ -821,6 +821,10 @@ async fn requests_are_recorded_with_headers_and_bodies() {
         requests[1].json().unwrap()["messages"][0]["content"],
         "and me"
     );
+    // A poller asks only for what it has not seen.
+    assert_eq!(server.requests_since(1), requests[1..]);
+    assert_eq!(server.requests_since(2), []);
+    assert_eq!(server.requests_since(9), []);
 }
 
 #[test]

@@ -1,11 +1,13 @@
-//! The fake server and tools, seen from outside: what it refuses about `tools`, `tool_choice`,
-//! `tool_use` and `tool_result` (as the real API does), and the `call-tool` scenario that calls
-//! a named tool and quotes what comes back.
+//! The fake server, tools and attachments, seen from outside: what it refuses about `tools`,
+//! `tool_choice`, `tool_use` and `tool_result`, and about `image` and `document` blocks and
+//! request sizes (as the real API does), the `call-tool` scenario that calls a named tool and
+//! quotes what comes back, and the `attachments` scenario that says what a request carried.
 //!
 //! Each test starts its own server on a random port and drives it over real HTTP.
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 use serde_json::{Value, json};
+use tern::fake::mcp::TINY_PNG;
 use tern::fake::{FakeConfig, FakeServer};
 
 const MODEL: &str = "claude-sonnet-4.5";
@@ -292,7 +294,7 @@ async fn a_tool_result_has_the_api_shape() {
             ),
             answer(json!({"type": "tool_result", "tool_use_id": "toolu_1", "content": [
                 {"type": "text", "text": "a picture:"},
-                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": TINY_PNG}},
             ]})),
         ],
     )
@@ -466,7 +468,7 @@ async fn call_tool_makes_parallel_calls_unless_told_not_to() {
         if id.ends_with('2') {
             json!({"type": "tool_result", "tool_use_id": id, "content": [
                 {"type": "text", "text": "a chart:"},
-                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": TINY_PNG}},
             ]})
         } else {
             json!({"type": "tool_result", "tool_use_id": id, "content": format!("text of {id}")})
@@ -584,4 +586,251 @@ async fn tool_use_answers_its_results_instead_of_calling_again() {
         text_of(&answer),
         "Tool result for toolu_fake_1: 18 °C and foggy"
     );
+}
+
+/// An image of `width`×`height` in `format`, encoded, as base64.
+fn image_data(format: image::ImageFormat, width: u32, height: u32) -> String {
+    use base64::Engine as _;
+    let pixels = image::RgbImage::from_pixel(width, height, image::Rgb([10, 120, 200]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(pixels)
+        .write_to(&mut out, format)
+        .unwrap();
+    base64::engine::general_purpose::STANDARD.encode(out.into_inner())
+}
+
+fn png_block(width: u32, height: u32) -> Value {
+    json!({"type": "image", "source": {"type": "base64", "media_type": "image/png",
+        "data": image_data(image::ImageFormat::Png, width, height)}})
+}
+
+/// A PDF of `pages` blank pages, written by hand; with `encrypt`, its trailer names a
+/// security handler.
+fn pdf_data(pages: usize, encrypt: bool) -> String {
+    use base64::Engine as _;
+    let kids: Vec<String> = (0..pages).map(|n| format!("{} 0 R", 3 + n)).collect();
+    let mut objects = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+            kids.join(" ")
+        ),
+    ];
+    objects.extend(
+        (0..pages).map(|_| "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>".to_string()),
+    );
+    if encrypt {
+        objects.push(format!(
+            "<< /Filter /Standard /V 1 /R 2 /O ({0}) /U ({0}) /P -4 >>",
+            "x".repeat(32)
+        ));
+    }
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (n, object) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", n + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for offset in offsets {
+        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    let encrypt = if encrypt {
+        format!(" /Encrypt {} 0 R /ID [<00> <00>]", objects.len())
+    } else {
+        String::new()
+    };
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R{encrypt} >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    base64::engine::general_purpose::STANDARD.encode(out)
+}
+
+fn pdf_block(title: &str, pages: usize) -> Value {
+    json!({"type": "document", "title": title, "source": {"type": "base64",
+        "media_type": "application/pdf", "data": pdf_data(pages, false)}})
+}
+
+fn text_block(title: &str, text: &str) -> Value {
+    json!({"type": "document", "title": title, "source": {"type": "text",
+        "media_type": "text/plain", "data": text}})
+}
+
+/// A conversation whose last user turn holds `blocks` and then `prompt`.
+fn with_attachments(blocks: Vec<Value>, prompt: &str) -> Value {
+    let mut content = blocks;
+    content.push(json!({"type": "text", "text": prompt}));
+    body_with(json!({"messages": [{"role": "user", "content": content}]}))
+}
+
+#[tokio::test]
+async fn attachments_says_what_the_turn_and_the_request_carried() {
+    let server = start().await;
+    let source = "fn main() {\n    println!(\"hi\");\n}\n";
+    let mut text = text_block("main.rs", source);
+    text["citations"] = json!({"enabled": false});
+    let body = body_with(json!({"messages": [
+        {"role": "user", "content": [png_block(20, 10), {"type": "text", "text": "look"}]},
+        {"role": "assistant", "content": "A small picture."},
+        {"role": "user", "content": [
+            png_block(640, 480),
+            {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg",
+                "data": image_data(image::ImageFormat::Jpeg, 1568, 1176)}},
+            pdf_block("paper.pdf", 3),
+            text,
+            {"type": "text", "text": "what are these? scenario:attachments"},
+        ]},
+    ]}));
+    let response = post(&server, &body).await;
+    assert_eq!(response.status(), 200);
+    let reply: Value = response.json().await.unwrap();
+    assert_eq!(
+        reply["content"][0]["text"],
+        "attachments: 4 in this turn, 5 in the request\n\
+         image image/png 640×480\n\
+         image image/jpeg 1568×1176\n\
+         document application/pdf \"paper.pdf\" 3 pages citations=off\n\
+         document text/plain \"main.rs\" 3 lines 34 chars citations=off\n\
+         request: 3 images, 2 documents, 3 PDF pages"
+    );
+}
+
+#[tokio::test]
+async fn attachments_the_api_refuses_are_refused() {
+    let server = start().await;
+    let jpeg = image_data(image::ImageFormat::Jpeg, 8, 8);
+    let mislabelled = json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": jpeg}});
+    let mut cited = pdf_block("a.pdf", 1);
+    cited["citations"] = json!({"enabled": true});
+    let big_base64 = "A".repeat(5 * 1024 * 1024 + 4);
+    let cases = [
+        (
+            with_attachments(vec![mislabelled.clone()], "hi"),
+            "messages.0.content.0.image.source.base64: The image was specified using the image/png media type, but the image appears to be a image/jpeg image",
+        ),
+        (
+            with_attachments(
+                vec![json!({"type": "tern_attachment", "sha256": "ab", "kind": "image"})],
+                "hi",
+            ),
+            "messages.0.content.0: Input tag 'tern_attachment' found using 'type' does not match any of the expected tags",
+        ),
+        (
+            body_with(json!({"messages": [
+                {"role": "user", "content": "draw"},
+                {"role": "assistant", "content": [png_block(4, 4)]},
+                {"role": "user", "content": "again"},
+            ]})),
+            "messages.1.content.0: `image` blocks may only appear in user messages",
+        ),
+        (
+            body_with(json!({"messages": [
+                {"role": "user", "content": "read"},
+                {"role": "assistant", "content": [pdf_block("a.pdf", 1)]},
+                {"role": "user", "content": "again"},
+            ]})),
+            "messages.1.content.0: `document` blocks may only appear in user messages",
+        ),
+        (
+            with_attachments(vec![cited, text_block("b.txt", "b")], "hi"),
+            "citations must be enabled on all of a request's documents or on none",
+        ),
+        (
+            with_attachments((0..101).map(|_| png_block(1, 1)).collect(), "hi"),
+            "too many images and documents: 101 + 0 > 100",
+        ),
+        (
+            with_attachments(vec![pdf_block("a.pdf", 51), pdf_block("b.pdf", 50)], "hi"),
+            "A maximum of 100 PDF pages may be provided.",
+        ),
+        (
+            with_attachments(
+                (0..20)
+                    .map(|_| png_block(1, 1))
+                    .chain([png_block(2001, 1)])
+                    .collect(),
+                "hi",
+            ),
+            "messages.0.content.20.image.source.base64.data: At least one of the image dimensions exceed max allowed size for many-image requests: 2000 pixels",
+        ),
+        (
+            with_attachments(vec![png_block(8001, 1)], "hi"),
+            "messages.0.content.0.image.source.base64.data: At least one of the image dimensions exceed max allowed size: 8000 pixels",
+        ),
+        (
+            with_attachments(
+                vec![
+                    json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": big_base64}}),
+                ],
+                "hi",
+            ),
+            "messages.0.content.0.image.source.base64: image exceeds 5 MB maximum: 5242884 bytes > 5242880 bytes",
+        ),
+        (
+            with_attachments(
+                vec![json!({"type": "document", "source": {"type": "base64",
+                    "media_type": "application/pdf", "data": pdf_data(1, true)}})],
+                "hi",
+            ),
+            "messages.0.content.0.pdf.source.base64.data: The PDF specified is encrypted",
+        ),
+        (
+            body_with(json!({"messages": [
+                {"role": "user", "content": "shoot"},
+                {"role": "assistant", "content": [call("toolu_1")]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [mislabelled]}]},
+            ]})),
+            "messages.2.content.0.tool_result.content.0.image.source.base64: The image was specified using the image/png media type",
+        ),
+    ];
+    for (body, mention) in cases {
+        let message = refusal_of(&server, &body).await;
+        assert!(
+            message.contains(mention),
+            "{message:?} should mention {mention:?}"
+        );
+    }
+    // Twenty images of any size, and a hundred images and PDFs in all, pass.
+    assert_accepted(
+        &server,
+        vec![
+            json!({"messages": [{"role": "user", "content":
+                (0..19).map(|_| png_block(1, 1)).chain([png_block(2001, 1), json!({"type": "text", "text": "hi"})]).collect::<Vec<_>>()}]}),
+            json!({"messages": [{"role": "user", "content":
+                (0..99).map(|_| png_block(1, 1)).chain([pdf_block("a.pdf", 100), json!({"type": "text", "text": "hi"})]).collect::<Vec<_>>()}]}),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_body_over_32_mb_gets_the_apis_413() {
+    let server = start().await;
+    // Just over the limit, and well over it (the server reads the body to its end before
+    // answering, so the client, still sending, reads the answer).
+    for length in [32_000_001, 40_000_000] {
+        let response = reqwest::Client::new()
+            .post(format!("{}/v1/messages", server.base_url()))
+            .bearer_auth("test-key")
+            .header("content-type", "application/json")
+            .body(vec![b' '; length])
+            .send()
+            .await
+            .expect("the refusal is read, not a reset connection");
+        assert_eq!(response.status(), 413, "{length}");
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["type"], "error");
+        assert_eq!(answer["error"]["type"], "request_too_large");
+        assert_eq!(
+            answer["error"]["message"],
+            "Request exceeds the maximum allowed number of bytes."
+        );
+    }
 }

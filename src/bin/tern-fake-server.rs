@@ -135,15 +135,15 @@ async fn main() -> anyhow::Result<()> {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = poll.tick() => {
-                let requests = server.requests();
-                for request in requests.iter().skip(logged) {
+                let requests = server.requests_since(logged);
+                for request in &requests {
                     tern::term_println!("{}", log_line(request));
                     if args.log_bodies && let Some(body) = request.json() {
                         // Serialized JSON escapes control characters: safe to print.
                         tern::term_println!("  body {body}");
                     }
                 }
-                logged = requests.len();
+                logged += requests.len();
             }
         }
     }

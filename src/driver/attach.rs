@@ -133,7 +133,13 @@ fn keep(prepared: Prepared, bytes: &AttachmentBytes, writer: Option<&StoreWriter
         bytes: data,
     } = prepared;
     bytes.put(&attachment.sha256, data.clone());
-    let _ = writer; /* STORE-PENDING */
+    if let Some(writer) = writer {
+        let _ = writer.write(crate::store::WriteCommand::PutAttachment {
+            sha256: attachment.sha256.clone(),
+            media_type: attachment.media_type.clone(),
+            bytes: data,
+        });
+    }
     attachment
 }
 
@@ -146,8 +152,7 @@ pub(crate) fn resolve(
     crate::attach::resolve(body, |sha| {
         bytes.get(sha).or_else(|| {
             let store = store?.lock().ok()?;
-            let _ = (store, sha); /* STORE-PENDING */
-            None
+            store.attachment_bytes(sha).ok().flatten()
         })
     })
 }

@@ -13,8 +13,11 @@ use super::RecordedRequest;
 
 /// Request heads larger than this are refused.
 const MAX_HEAD_BYTES: u64 = 64 * 1024;
-/// Request bodies larger than this are refused (Anthropic's Messages limit is 32 MB).
-const MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
+/// Request bodies larger than this are refused (the Messages API's limit, 32 MB).
+const MAX_BODY_BYTES: u64 = 32 * 1000 * 1000;
+/// How much of a refused body is read and thrown away so the client, still sending, reads
+/// the refusal instead of a reset connection; past this the connection is just closed.
+const MAX_DRAINED_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The first header called `name` (case-insensitive) in `headers`.
 pub(crate) fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -54,20 +57,34 @@ where
     let (method, path, query) = read_request_line(&mut head, &mut line).await?;
     let headers = read_headers(&mut head, &mut line).await?;
 
-    if find_header(&headers, "expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
+    let chunked = find_header(&headers, "transfer-encoding")
+        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let length = match find_header(&headers, "content-length") {
+        _ if chunked => None,
+        None => Some(0),
+        Some(value) => Some(
+            value
+                .parse::<u64>()
+                .map_err(|_| ReadError::Malformed("content-length"))?,
+        ),
+    };
+    let expects_continue =
+        find_header(&headers, "expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    if length.is_some_and(|length| length > MAX_BODY_BYTES) {
+        // A client that waits for `100 Continue` sends nothing more after a refusal.
+        if !expects_continue {
+            drain(reader, length.unwrap_or_default()).await?;
+        }
+        return Err(ReadError::TooLarge);
+    }
+    if expects_continue {
         writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
         writer.flush().await?;
     }
 
-    let chunked = find_header(&headers, "transfer-encoding")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    let body = if chunked {
-        read_chunked_body(reader).await?
-    } else {
-        match find_header(&headers, "content-length") {
-            None => Vec::new(),
-            Some(value) => read_sized_body(reader, value).await?,
-        }
+    let body = match length {
+        None => read_chunked_body(reader).await?,
+        Some(length) => read_sized_body(reader, length).await?,
     };
 
     Ok(RecordedRequest {
@@ -132,17 +149,22 @@ async fn read_headers<R: AsyncBufRead + Unpin>(
     }
 }
 
-/// A body of `content_length` bytes, refused when too large or cut short.
+/// Reads and throws away up to `length` bytes (at most [`MAX_DRAINED_BYTES`]) of a body
+/// that is refused, holding none of it.
+async fn drain<R: AsyncBufRead + Unpin>(reader: &mut R, length: u64) -> std::io::Result<()> {
+    tokio::io::copy(
+        &mut (&mut *reader).take(length.min(MAX_DRAINED_BYTES)),
+        &mut tokio::io::sink(),
+    )
+    .await
+    .map(drop)
+}
+
+/// A body of `length` bytes (at most [`MAX_BODY_BYTES`]), refused when cut short.
 async fn read_sized_body<R: AsyncBufRead + Unpin>(
     reader: &mut R,
-    content_length: &str,
+    length: u64,
 ) -> Result<Vec<u8>, ReadError> {
-    let length: u64 = content_length
-        .parse()
-        .map_err(|_| ReadError::Malformed("content-length"))?;
-    if length > MAX_BODY_BYTES {
-        return Err(ReadError::TooLarge);
-    }
     let mut body = Vec::new();
     (&mut *reader).take(length).read_to_end(&mut body).await?;
     if (body.len() as u64) < length {
@@ -151,8 +173,11 @@ async fn read_sized_body<R: AsyncBufRead + Unpin>(
     Ok(body)
 }
 
+/// A chunked body. One larger than [`MAX_BODY_BYTES`] is still read to its end (up to
+/// [`MAX_DRAINED_BYTES`]) but not kept, then refused.
 async fn read_chunked_body<R: AsyncBufRead + Unpin>(reader: &mut R) -> Result<Vec<u8>, ReadError> {
     let mut body = Vec::new();
+    let mut total: u64 = 0;
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -168,13 +193,19 @@ async fn read_chunked_body<R: AsyncBufRead + Unpin>(reader: &mut R) -> Result<Ve
         if size == 0 {
             break;
         }
-        if (body.len() as u64).saturating_add(size) > MAX_BODY_BYTES {
+        total = total.saturating_add(size);
+        if total > MAX_DRAINED_BYTES {
             return Err(ReadError::TooLarge);
         }
-        let before = body.len();
-        (&mut *reader).take(size).read_to_end(&mut body).await?;
-        if ((body.len() - before) as u64) < size {
-            return Err(ReadError::Malformed("chunk shorter than its size"));
+        if total > MAX_BODY_BYTES {
+            body = Vec::new();
+            drain(reader, size).await?;
+        } else {
+            let before = body.len();
+            (&mut *reader).take(size).read_to_end(&mut body).await?;
+            if ((body.len() - before) as u64) < size {
+                return Err(ReadError::Malformed("chunk shorter than its size"));
+            }
         }
         line.clear();
         (&mut *reader).take(2).read_until(b'\n', &mut line).await?;
@@ -187,9 +218,13 @@ async fn read_chunked_body<R: AsyncBufRead + Unpin>(reader: &mut R) -> Result<Ve
             .read_until(b'\n', &mut line)
             .await?;
         if read == 0 || trim_line_end(&line).is_empty() {
-            return Ok(body);
+            break;
         }
     }
+    if total > MAX_BODY_BYTES {
+        return Err(ReadError::TooLarge);
+    }
+    Ok(body)
 }
 
 fn trim_line_end(line: &[u8]) -> &[u8] {
@@ -325,6 +360,60 @@ mod tests {
             parse(b"POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n").await,
             Err(ReadError::Malformed(_))
         ));
+    }
+
+    /// `raw` read as a request, and what is left unread after it.
+    async fn parse_with_rest(raw: &[u8]) -> (Result<RecordedRequest, ReadError>, Vec<u8>) {
+        let mut reader = tokio::io::BufReader::new(raw);
+        let request = read_request(&mut reader, &mut tokio::io::sink()).await;
+        let mut rest = Vec::new();
+        reader.read_to_end(&mut rest).await.unwrap();
+        (request, rest)
+    }
+
+    fn chunked(chunks: usize, chunk: usize) -> Vec<u8> {
+        let mut raw = b"POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+        for _ in 0..chunks {
+            raw.extend_from_slice(format!("{chunk:x}\r\n").as_bytes());
+            raw.resize(raw.len() + chunk, b' ');
+            raw.extend_from_slice(b"\r\n");
+        }
+        raw.extend_from_slice(b"0\r\n\r\nNEXT");
+        raw
+    }
+
+    #[tokio::test]
+    async fn a_body_over_32_mb_is_read_to_its_end_and_refused() {
+        let length = MAX_BODY_BYTES as usize;
+        for (extra, too_large) in [(0, false), (1, true)] {
+            let mut raw = format!(
+                "POST / HTTP/1.1\r\ncontent-length: {}\r\n\r\n",
+                length + extra
+            )
+            .into_bytes();
+            raw.resize(raw.len() + length + extra, b' ');
+            raw.extend_from_slice(b"NEXT");
+            let (request, rest) = parse_with_rest(&raw).await;
+            assert_eq!(matches!(request, Err(ReadError::TooLarge)), too_large);
+            assert_eq!(rest, b"NEXT", "the whole body was read");
+        }
+
+        let (request, rest) = parse_with_rest(&chunked(32, 1_000_000)).await;
+        assert_eq!(request.unwrap().body.len(), 32_000_000);
+        assert_eq!(rest, b"NEXT");
+        let (request, rest) = parse_with_rest(&chunked(33, 1_000_000)).await;
+        assert!(matches!(request, Err(ReadError::TooLarge)));
+        assert_eq!(rest, b"NEXT", "the whole body was read");
+    }
+
+    #[tokio::test]
+    async fn a_client_that_waits_to_send_a_body_too_large_is_refused_at_once() {
+        let raw = b"POST / HTTP/1.1\r\nexpect: 100-continue\r\ncontent-length: 40000000\r\n\r\n";
+        let mut reader = tokio::io::BufReader::new(&raw[..]);
+        let mut written = Vec::new();
+        let request = read_request(&mut reader, &mut written).await;
+        assert!(matches!(request, Err(ReadError::TooLarge)));
+        assert!(written.is_empty(), "no 100 Continue");
     }
 
     #[test]

@@ -244,6 +244,15 @@ impl FakeServer {
         lock(&self.state.requests).clone()
     }
 
+    /// The requests received after the first `seen`, in arrival order: what a poller has not
+    /// seen yet, without copying again the bodies (attachments make them megabytes) it has.
+    pub fn requests_since(&self, seen: usize) -> Vec<RecordedRequest> {
+        lock(&self.state.requests)
+            .get(seen..)
+            .map(<[RecordedRequest]>::to_vec)
+            .unwrap_or_default()
+    }
+
     /// Stops accepting and closes open connections. Idempotent; for a background server it
     /// also waits for its thread to finish.
     pub fn shutdown(&self) {

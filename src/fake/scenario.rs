@@ -38,11 +38,26 @@ pub enum Scenario {
     Citations,
     Refusal,
     PauseTurn,
+    /// `attachments`: a plain-text reply saying which images and documents the request
+    /// carried, for tests to parse. A first line `attachments: N in this turn, M in the
+    /// request` (this turn is the last user turn, tool results included), then one line per
+    /// image or document of this turn, in order:
+    ///
+    /// - `image image/png 640×480` (the media type, and the size read from the bytes), or
+    ///   `image url https://…`;
+    /// - `document application/pdf "paper.pdf" 3 pages citations=off`,
+    ///   `document text/plain "main.rs" 42 lines 1200 chars citations=on`,
+    ///   `document content "notes" 2 blocks citations=off` or
+    ///   `document url "spec" https://… citations=off` (the title as a quoted string with its
+    ///   escapes, or `untitled`);
+    ///
+    /// and a last line `request: 3 images, 2 documents, 12 PDF pages` for the whole request.
+    Attachments,
 }
 
 impl Scenario {
     /// Every scenario, in `--help` order.
-    pub const ALL: [Scenario; 26] = [
+    pub const ALL: [Scenario; 27] = [
         Scenario::Ok,
         Scenario::Long,
         Scenario::Slow,
@@ -69,6 +84,7 @@ impl Scenario {
         Scenario::Citations,
         Scenario::Refusal,
         Scenario::PauseTurn,
+        Scenario::Attachments,
     ];
 
     /// `(name, one-line description)`.
@@ -166,6 +182,11 @@ impl Scenario {
             Scenario::PauseTurn => (
                 "pause-turn",
                 "a web search paused with stop_reason pause_turn; sent back as is, it finishes",
+            ),
+            Scenario::Attachments => (
+                "attachments",
+                "says, a line each, which images and documents the last user turn carried (type, \
+                 size, pages, lines, citations), and counts those of the whole request",
             ),
         }
     }

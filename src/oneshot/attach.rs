@@ -82,7 +82,13 @@ impl Attached {
 
     /// Keep the bytes in the store (the prompt that references them is saved next).
     pub fn save(&self, store: &mut Store) -> Result<(), crate::store::StoreError> {
-        let _ = store; /* STORE-PENDING */
+        for file in &self.files {
+            store.put_attachment(
+                &file.attachment.sha256,
+                &file.attachment.media_type,
+                &file.bytes,
+            )?;
+        }
         Ok(())
     }
 
@@ -106,8 +112,9 @@ impl Attached {
             .and_then(|dir| Store::open_for_reading(dir).ok());
         crate::attach::resolve(request, |sha| {
             mine.get(sha).cloned().or_else(|| {
-                let _ = (&store, sha); /* STORE-PENDING */
-                None
+                store
+                    .as_ref()
+                    .and_then(|s| s.attachment_bytes(sha).ok().flatten())
             })
         })
     }

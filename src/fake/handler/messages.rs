@@ -88,6 +88,7 @@ pub(super) fn respond_messages(
         tools: checked.tools,
         tool_choice: checked.tool_choice,
         messages: checked.messages,
+        media: &checked.media,
         origin,
         directives: &directives,
         continues,

@@ -3,11 +3,12 @@
 //! Deciding is kept apart from writing: the decision is a plain [`Answer`] value
 //! (`answer.rs`) built from the request and the server state, in the validation order the real
 //! endpoint uses (this file routes and authenticates; `messages.rs` validates a message
-//! request and `scenarios.rs` answers it; `models.rs` lists models), and only the writer
-//! (`write.rs`) touches the socket. Faults (cut bodies, hangs, mid-stream errors) are ways of
-//! writing, so they live in the writer.
+//! request, `media.rs` its images and documents, and `scenarios.rs` answers it; `models.rs`
+//! lists models), and only the writer (`write.rs`) touches the socket. Faults (cut bodies,
+//! hangs, mid-stream errors) are ways of writing, so they live in the writer.
 
 mod answer;
+mod media;
 mod messages;
 mod models;
 mod scenarios;
@@ -39,9 +40,12 @@ pub(crate) async fn serve_connection(stream: TcpStream, state: Arc<ServerState>)
         Err(error @ ReadError::Malformed(_)) => {
             Answer::error(400, "invalid_request_error", error.to_string())
         }
-        Err(error @ ReadError::TooLarge) => {
-            Answer::error(413, "request_too_large", error.to_string())
-        }
+        // As the API's edge sends it, before the key is even looked at.
+        Err(ReadError::TooLarge) => Answer::error(
+            413,
+            "request_too_large",
+            "Request exceeds the maximum allowed number of bytes.",
+        ),
     };
     // A write error means the client went away; there is no one left to tell.
     let _ = write::write_answer(

@@ -14,6 +14,7 @@ use super::super::scenario::{Directives, MAX_WORDS, Scenario};
 use super::super::wire::ApiError;
 use super::super::{ServerState, lock};
 use super::answer::{Answer, Ending, SseStyle};
+use super::media::{self, Media};
 use super::validate::{Thinking, ToolChoice, ToolChoiceKind, is_custom_tool};
 
 /// The body of the `html-502` scenario, as nginx sends it.
@@ -51,6 +52,8 @@ pub(super) struct Turn<'a> {
     pub(super) tools: &'a [Value],
     pub(super) tool_choice: ToolChoice,
     pub(super) messages: &'a [Value],
+    /// The request's images and documents, in order.
+    pub(super) media: &'a [Media],
     /// The index of the user turn whose own text holds the directives (the prompt that
     /// started a tool loop).
     pub(super) origin: usize,
@@ -205,6 +208,7 @@ pub(super) fn answer_scenario(state: &ServerState, turn: &Turn<'_>, scenario: Sc
         Scenario::Citations => turn.complete_blocks(reply::cited_blocks()),
         Scenario::Refusal => refusal(turn),
         Scenario::PauseTurn => pause_turn(turn),
+        Scenario::Attachments => attachments(turn),
     }
 }
 
@@ -501,4 +505,14 @@ fn pause_turn(turn: &Turn<'_>) -> Answer {
         reply::web_search_call(&id, query.trim()),
     ];
     turn.complete(turn.reply(blocks, "pause_turn"))
+}
+
+/// `attachments`: what the last user turn and the whole request carried, a line each.
+fn attachments(turn: &Turn<'_>) -> Answer {
+    let last_user = turn
+        .messages
+        .iter()
+        .rposition(|message| message.get("role").and_then(Value::as_str) == Some("user"));
+    let text = media::describe(turn.media, last_user);
+    turn.complete_blocks(vec![Block::text(text, SHORT_GROUPS)])
 }

@@ -7,16 +7,21 @@
 //! `5m`/`1h`, longer TTLs first), thinking blocks whose signature does not match their text,
 //! redacted thinking the server never issued, tool definitions (name pattern, object schema,
 //! unique names) and `tool_choice` shapes, tool calls left unanswered, answers to no call or
-//! not first in their turn, tool blocks without tools, and the shape of the conversation. On one point it is stricter than the real API,
-//! which merges consecutive turns of one role: it refuses them, since a client that sends two
-//! user turns in a row has lost a reply. Unknown top-level fields pass, as gateway-specific
-//! fields must. Every rule sits in this one file, in the order the API checks them, so the
-//! order of the errors stays the API's.
+//! not first in their turn, tool blocks without tools, blocks in a turn of the wrong role or
+//! of a type the API does not know in a user turn, and the shape of the conversation. Images
+//! and documents are read to their bytes, so their checks live apart (`media.rs`), called from
+//! here in order. On one point it is stricter than the real API, which merges consecutive
+//! turns of one role: it refuses them, since a client that sends two user turns in a row has
+//! lost a reply. Unknown top-level fields pass, as gateway-specific fields must, and so do
+//! unknown blocks in an assistant turn, which a client keeps from a reply and sends back.
+//! Every other rule sits in this one file, in the order the API checks them, so the order of
+//! the errors stays the API's.
 
 use serde_json::{Map, Value};
 
 use super::super::catalog::{self, ModelSpec};
 use super::super::signature;
+use super::media::{self, Media};
 
 /// The largest thinking budget's lower bound.
 const MIN_THINKING_BUDGET: u64 = 1024;
@@ -31,7 +36,7 @@ pub(super) struct Refusal {
     pub message: String,
 }
 
-fn invalid(message: impl Into<String>) -> Refusal {
+pub(super) fn invalid(message: impl Into<String>) -> Refusal {
     Refusal {
         status: 400,
         error_type: "invalid_request_error",
@@ -79,6 +84,8 @@ pub(super) struct Checked<'a> {
     pub tool_choice: ToolChoice,
     pub messages: &'a [Value],
     pub stream: bool,
+    /// The request's images and documents, in order (those inside tool results too).
+    pub media: Vec<Media>,
 }
 
 /// Checks `body` for `endpoint`, in the order the real endpoint does (JSON, required fields,
@@ -152,7 +159,7 @@ pub(super) fn check<'a>(
     check_metadata(body.get("metadata"))?;
     check_service_tier(body.get("service_tier"))?;
     check_output_config(body.get("output_config"), model, &spec)?;
-    check_messages(messages, thinking)?;
+    let media = check_messages(messages, thinking)?;
     check_tools_defined(messages, tools)?;
     check_prefill(messages, &spec)?;
     check_cache_control(body, tools, messages)?;
@@ -166,6 +173,7 @@ pub(super) fn check<'a>(
         tool_choice,
         messages,
         stream,
+        media,
     })
 }
 
@@ -597,8 +605,10 @@ fn tool_result_ids(message: &Value) -> Vec<&str> {
         .collect()
 }
 
-fn check_messages(messages: &[Value], thinking: Thinking) -> Result<(), Refusal> {
+/// The conversation's shape and every block of it; the images and documents found, in order.
+fn check_messages(messages: &[Value], thinking: Thinking) -> Result<Vec<Media>, Refusal> {
     let mut previous_role = None;
+    let mut media = Vec::new();
     for (index, message) in messages.iter().enumerate() {
         let Some(role @ ("user" | "assistant")) = message.get("role").and_then(Value::as_str)
         else {
@@ -619,13 +629,14 @@ fn check_messages(messages: &[Value], thinking: Thinking) -> Result<(), Refusal>
         }
         previous_role = Some(role);
         let last = index + 1 == messages.len();
-        check_content(message, index, role, last)?;
+        check_content(message, index, role, last, &mut media)?;
     }
+    media::check_request(&media)?;
     check_tool_pairs(messages)?;
     if thinking != Thinking::Off {
         check_thinking_in_tool_loop(messages)?;
     }
-    Ok(())
+    Ok(media)
 }
 
 /// A final assistant message: refused by models without prefill (a paused server-tool turn
@@ -663,7 +674,42 @@ fn check_prefill(messages: &[Value], spec: &ModelSpec) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn check_content(message: &Value, index: usize, role: &str, last: bool) -> Result<(), Refusal> {
+/// The block types a message may hold: the user's, the assistant's, and those both may.
+const BLOCK_TYPES: [&str; 16] = [
+    "text",
+    "image",
+    "document",
+    "search_result",
+    "tool_result",
+    "container_upload",
+    "thinking",
+    "redacted_thinking",
+    "tool_use",
+    "server_tool_use",
+    "web_search_tool_result",
+    "web_fetch_tool_result",
+    "code_execution_tool_result",
+    "bash_code_execution_tool_result",
+    "text_editor_code_execution_tool_result",
+    "tool_search_tool_result",
+];
+
+/// The block types only a user turn may hold.
+const USER_ONLY: [&str; 5] = [
+    "image",
+    "document",
+    "search_result",
+    "tool_result",
+    "container_upload",
+];
+
+fn check_content(
+    message: &Value,
+    index: usize,
+    role: &str,
+    last: bool,
+    media: &mut Vec<Media>,
+) -> Result<(), Refusal> {
     let empty = || {
         invalid(format!(
             "messages.{index}: all messages must have non-empty content except for the optional final assistant message"
@@ -687,18 +733,19 @@ fn check_content(message: &Value, index: usize, role: &str, last: bool) -> Resul
     for (at, block) in blocks.iter().enumerate() {
         let path = format!("messages.{index}.content.{at}");
         let kind = block_type(block);
-        let assistant_only = matches!(
-            kind,
-            "thinking" | "redacted_thinking" | "tool_use" | "server_tool_use"
-        );
-        if assistant_only && role != "assistant" {
+        let known = BLOCK_TYPES.contains(&kind);
+        if known && kind != "text" && USER_ONLY.contains(&kind) != (role == "user") {
+            let side = if role == "user" { "assistant" } else { "user" };
             return Err(invalid(format!(
-                "{path}: `{kind}` blocks may only appear in assistant messages"
+                "{path}: `{kind}` blocks may only appear in {side} messages"
             )));
         }
-        if kind == "tool_result" && role != "user" {
+        // Blocks the API may add to replies, which a client keeps and sends back, pass in an
+        // assistant turn; a user turn holds only what the API reads from a user.
+        if !known && !kind.is_empty() && role == "user" {
+            let expected = BLOCK_TYPES.map(|tag| format!("'{tag}'")).join(", ");
             return Err(invalid(format!(
-                "{path}: `tool_result` blocks may only appear in user messages"
+                "{path}: Input tag '{kind}' found using 'type' does not match any of the expected tags: {expected}"
             )));
         }
         match kind {
@@ -725,7 +772,17 @@ fn check_content(message: &Value, index: usize, role: &str, last: bool) -> Resul
                     )));
                 }
             }
-            "tool_result" => check_tool_result(block, &path)?,
+            "tool_result" => check_tool_result(block, &path, index, media)?,
+            "image" => media.push(Media {
+                message: index,
+                kind: media::check_image(block, &path)?,
+                path,
+            }),
+            "document" => media.push(Media {
+                message: index,
+                kind: media::check_document(block, &path)?,
+                path,
+            }),
             _ => {}
         }
     }
@@ -743,7 +800,12 @@ const TOOL_RESULT_BLOCKS: [&str; 5] = [
 
 /// A `tool_result`: a string `tool_use_id`, `content` a string or a list of content blocks,
 /// `is_error` a boolean.
-fn check_tool_result(block: &Value, path: &str) -> Result<(), Refusal> {
+fn check_tool_result(
+    block: &Value,
+    path: &str,
+    index: usize,
+    media: &mut Vec<Media>,
+) -> Result<(), Refusal> {
     match block.get("tool_use_id") {
         None | Some(Value::Null) => {
             return Err(invalid(format!("{path}.tool_use_id: Field required")));
@@ -763,6 +825,20 @@ fn check_tool_result(block: &Value, path: &str) -> Result<(), Refusal> {
                 match block_type(part) {
                     "" => return Err(invalid(format!("{part_path}.type: Field required"))),
                     "text" => check_text(part, &part_path)?,
+                    kind @ ("image" | "document") => {
+                        // The API names the block's type in paths inside a tool result.
+                        let path = format!("{path}.tool_result.content.{at}");
+                        let kind = if kind == "image" {
+                            media::check_image(part, &path)?
+                        } else {
+                            media::check_document(part, &path)?
+                        };
+                        media.push(Media {
+                            message: index,
+                            path,
+                            kind,
+                        });
+                    }
                     kind if TOOL_RESULT_BLOCKS.contains(&kind) => {}
                     kind => {
                         return Err(invalid(format!(

@@ -106,6 +106,35 @@ fn conversation_shape_is_checked() {
 }
 
 #[test]
+fn a_user_turn_holds_only_blocks_the_api_knows_and_reads_from_users() {
+    let turns = |user: Value, assistant: Value| {
+        with(json!({"messages": [
+            {"role": "user", "content": "a"},
+            {"role": "assistant", "content": [assistant]},
+            {"role": "user", "content": [user, {"type": "text", "text": "b"}]},
+        ]}))
+    };
+    let text = json!({"type": "text", "text": "t"});
+    let unknown = refusal(turns(
+        json!({"type": "tern_attachment", "sha256": "ab"}),
+        text.clone(),
+    ));
+    assert!(
+        unknown.starts_with("messages.2.content.0: Input tag 'tern_attachment' found using 'type' does not match any of the expected tags: 'text', 'image', 'document'"),
+        "{unknown}"
+    );
+    let server_result =
+        json!({"type": "web_search_tool_result", "tool_use_id": "x", "content": []});
+    assert_eq!(
+        refusal(turns(server_result, text.clone())),
+        "messages.2.content.0: `web_search_tool_result` blocks may only appear in assistant messages"
+    );
+    // A block the API may add to a reply one day comes back in its assistant turn untouched.
+    let future = json!({"type": "fallback", "model": "x"});
+    assert_eq!(refusal(turns(text.clone(), future)), "");
+}
+
+#[test]
 fn too_many_breakpoints_and_bad_ttls() {
     let mark = json!({"type": "ephemeral"});
     let block = json!({"type": "text", "text": "x", "cache_control": mark});
