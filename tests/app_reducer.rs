@@ -5,6 +5,8 @@
 #[path = "app_reducer/attachments.rs"]
 mod attachments;
 mod common;
+#[path = "app_reducer/thumbnails.rs"]
+mod thumbnails;
 #[path = "app_reducer/tool_loop.rs"]
 mod tool_loop;
 

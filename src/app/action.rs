@@ -159,6 +159,16 @@ pub enum Action {
         /// The result, or why there is none (the call failed, its server is down).
         result: Result<super::tools::ToolOutcome, String>,
     },
+    /// The terminal shows images: image attachments get thumbnails from now on.
+    ThumbnailsOn,
+    /// The decoded, scaled-down pixels of an image attachment, for the view (the driver hands
+    /// them to the view's thumbnails; the app's state never holds them).
+    ThumbnailLoaded {
+        /// The attachment's SHA-256.
+        sha256: String,
+        /// The thumbnail's pixels.
+        image: std::sync::Arc<image::DynamicImage>,
+    },
     /// The files of an `Effect::Attach` were prepared (a glob may name several), or not.
     Attached {
         /// The conversation whose prompt they go with.
@@ -305,6 +315,12 @@ pub enum Effect {
     CancelTool {
         /// The `tool_use` id.
         call: String,
+    },
+    /// Decode and scale down an image attachment's bytes off the UI thread; answer with
+    /// `Action::ThumbnailLoaded` (nothing when its bytes are not found or do not decode).
+    LoadThumbnail {
+        /// The attachment's SHA-256.
+        sha256: String,
     },
     /// Read and prepare a file to attach, off the UI thread, and put its bytes in the store;
     /// answer with `Action::Attached`.

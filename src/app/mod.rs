@@ -30,3 +30,4 @@ pub use keymap::{KeyAction, KeyMap, KeySpec};
 pub use overlay::*;
 pub use pane::*;
 pub use state::*;
+pub use update::Thumbnails;

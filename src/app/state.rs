@@ -150,6 +150,8 @@ pub struct App {
     /// The endpoint has no count_tokens: the app asks for no more counts.
     pub count_tokens_absent: bool,
     pub tools_state: super::tools::ToolsState,
+    /// Which thumbnails were asked for (see `update/thumbnail.rs`).
+    pub thumbnails: super::Thumbnails,
 }
 
 impl App {
@@ -186,6 +188,7 @@ impl App {
             screen: (0, 0),
             count_tokens_absent: false,
             tools_state,
+            thumbnails: super::Thumbnails::default(),
         }
     }
 

@@ -32,6 +32,8 @@ pub struct FileConfig {
     pub extra_models: Option<Vec<String>>,
     pub models: Option<BTreeMap<String, FileModel>>,
     pub theme: Option<String>,
+    /// Image thumbnails in the transcript: `auto`, `on` or `off`.
+    pub images: Option<super::Images>,
     pub keys: Option<BTreeMap<String, String>>,
     pub thinking: Option<super::Thinking>,
     pub effort: Option<super::Effort>,

@@ -146,6 +146,7 @@ impl Config {
             theme: env("TERN_THEME")
                 .or(file.theme)
                 .unwrap_or_else(|| "dark".to_owned()),
+            images: file.images.unwrap_or_default(),
             keys: file.keys.unwrap_or_default(),
             tools,
             file: path,

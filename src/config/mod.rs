@@ -106,6 +106,8 @@ pub struct Config {
     pub max_retries: u32,
     pub models: Vec<ModelSpec>,
     pub theme: String,
+    /// Whether the transcript shows image thumbnails.
+    pub images: Images,
     pub keys: BTreeMap<String, String>,
     /// MCP servers and the tool loop's settings.
     pub tools: ToolConfig,
@@ -113,6 +115,17 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// Things the user should hear about (e.g. a world-readable file holding a key).
     pub warnings: Vec<String>,
+}
+
+/// `images`: thumbnails of image attachments in the transcript. `auto` asks the terminal
+/// (not inside tmux, which blocks images unless told otherwise); `on` asks it everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Images {
+    #[default]
+    Auto,
+    On,
+    Off,
 }
 
 impl Config {

@@ -368,3 +368,23 @@ fn cache_prices_come_from_the_table_and_the_file_overrides_them() {
         (Some(12.5), Some(15.0), Some(1.0))
     );
 }
+
+#[test]
+fn images_is_auto_on_or_off() {
+    let c = load(None, &[], Overrides::default()).unwrap();
+    assert_eq!(c.images, Images::Auto);
+    for (text, want) in [
+        ("on", Images::On),
+        ("off", Images::Off),
+        ("auto", Images::Auto),
+    ] {
+        let c = load(
+            Some(&format!("images = \"{text}\"")),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.images, want);
+    }
+    assert!(load(Some("images = \"yes\""), &[], Overrides::default()).is_err());
+}

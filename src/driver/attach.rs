@@ -30,7 +30,7 @@ impl AttachmentBytes {
         }
     }
 
-    fn get(&self, sha256: &str) -> Option<Arc<[u8]>> {
+    pub(super) fn get(&self, sha256: &str) -> Option<Arc<[u8]>> {
         self.0.lock().ok()?.get(sha256).cloned()
     }
 }

@@ -148,6 +148,7 @@ impl Driver {
                 arguments,
             } => self.call_tool(conversation, call, name, arguments),
             Effect::CancelTool { call } => self.cancel_tool(&call),
+            Effect::LoadThumbnail { sha256 } => self.load_thumbnail(sha256),
             Effect::Attach {
                 conversation,
                 job,

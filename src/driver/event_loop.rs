@@ -148,6 +148,13 @@ where
         timers,
         ..
     } = session;
+    if let Action::ThumbnailLoaded { sha256, image } = action {
+        // Pixels are the view's, never the app's.
+        if let Some(thumbnails) = view.thumbnails.as_mut() {
+            thumbnails.insert(sha256, image);
+        }
+        return Ok(false);
+    }
     set_clock(app);
     let size = terminal.size()?;
     app.screen = (size.width, size.height);

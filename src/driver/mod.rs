@@ -20,6 +20,8 @@
 //! - `input`: terminal events, read only when crossterm has some (the wake-up gate);
 //! - `attach`: files prepared off the loop, path completion, and requests' attachments
 //!   written in just before they go out;
+//! - `thumbnail`: whether the terminal shows images (asked once at start), and thumbnails
+//!   decoded and scaled down off the loop;
 //! - `editor`, `clipboard`, `signals`: `$EDITOR`, OSC 52 and clipboard tools, SIGTERM/SIGHUP.
 
 mod attach;
@@ -34,6 +36,7 @@ mod session;
 mod signals;
 mod stream;
 mod terminal;
+mod thumbnail;
 mod timers;
 mod tools;
 
@@ -59,6 +62,7 @@ pub async fn run(
     start: Start,
     utc_offset: time::UtcOffset,
 ) -> anyhow::Result<()> {
+    let images = config.images;
     let mut session = Session::new(
         config,
         start,
@@ -66,8 +70,14 @@ pub async fn run(
         crate::store::Store::default_path(),
     )?;
     let guard = terminal::TerminalGuard::enter()?;
+    // In raw mode, before the first frame and before input is read.
+    let areas = crate::ui::ImageAreas::default();
+    if let Some(picker) = thumbnail::detect(images) {
+        session.thumbnails_on(crate::ui::Thumbnails::new(picker, areas.clone()));
+    }
     // The alternate screen starts blank, so no clear (which would query the cursor position).
-    let mut terminal = Terminal::new(terminal::SizedBackend::new(std::io::stdout())?)?;
+    let backend = terminal::SizedBackend::new(std::io::stdout())?.with_image_areas(areas);
+    let mut terminal = Terminal::new(backend)?;
     let result = session
         .run(&mut terminal, &mut input::TerminalInput::new())
         .await;

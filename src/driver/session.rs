@@ -111,6 +111,18 @@ impl Session {
         Ok(session)
     }
 
+    /// The terminal shows images: the view draws thumbnails, and the app asks for them.
+    pub fn thumbnails_on(&mut self, thumbnails: crate::ui::Thumbnails) {
+        self.view.thumbnails = Some(thumbnails);
+        for effect in self.app.update(Action::ThumbnailsOn) {
+            match effect {
+                Effect::Quit | Effect::Editor(_) => {}
+                Effect::Schedule { timer, after } => self.timers.schedule(timer, after),
+                other => self.driver.run(other),
+            }
+        }
+    }
+
     /// Run until the user quits.
     pub async fn run<B: Backend + Resizable, I: Input>(
         &mut self,

@@ -69,6 +69,8 @@ pub(crate) fn restore_terminal() {
 pub(crate) struct SizedBackend<W: Write> {
     inner: CrosstermBackend<W>,
     size: ratatui::layout::Size,
+    /// Where this frame's thumbnails are: their cells hold the image protocol's sequences.
+    images: crate::ui::ImageAreas,
 }
 
 impl<W: Write> SizedBackend<W> {
@@ -77,7 +79,14 @@ impl<W: Write> SizedBackend<W> {
         Ok(SizedBackend {
             inner: CrosstermBackend::new(writer),
             size: ratatui::layout::Size::new(width, height),
+            images: crate::ui::ImageAreas::default(),
         })
+    }
+
+    /// Let the cells of the thumbnails the view records in `areas` through as they are.
+    pub(crate) fn with_image_areas(mut self, areas: crate::ui::ImageAreas) -> Self {
+        self.images = areas;
+        self
     }
 }
 
@@ -103,10 +112,12 @@ impl<W: Write> ratatui::backend::Backend for SizedBackend<W> {
         I: Iterator<Item = (u16, u16, &'a Cell)>,
     {
         let cells: Vec<_> = content.collect();
-        if cells.iter().all(|(_, _, cell)| cell_is_clean(cell)) {
+        let clean =
+            |(x, y, cell): &(u16, u16, &Cell)| cell_is_clean(cell) || self.images.contains(*x, *y);
+        if cells.iter().all(clean) {
             return self.inner.draw(cells.into_iter());
         }
-        let cleaned = clean_cells(&cells);
+        let cleaned = clean_cells(&cells, &self.images);
         self.inner
             .draw(cleaned.iter().map(|(x, y, cell)| (*x, *y, cell)))
     }
@@ -155,12 +166,16 @@ fn cell_is_clean(cell: &Cell) -> bool {
 /// The last line of defence: whatever a view path forgot, no control character, escape
 /// sequence or invisible character in a cell reaches the terminal (the layout already gave the
 /// cell its width, so such characters are dropped here, not marked).
-fn clean_cells(cells: &[(u16, u16, &Cell)]) -> Vec<(u16, u16, Cell)> {
+/// The cells of a thumbnail (`images`) are the image protocol's, made from decoded pixels.
+fn clean_cells(
+    cells: &[(u16, u16, &Cell)],
+    images: &crate::ui::ImageAreas,
+) -> Vec<(u16, u16, Cell)> {
     cells
         .iter()
         .map(|(x, y, cell)| {
             let mut cell = (*cell).clone();
-            if !cell_is_clean(&cell) {
+            if !cell_is_clean(&cell) && !images.contains(*x, *y) {
                 let symbol = crate::sanitize::for_clipboard(cell.symbol()).into_owned();
                 cell.set_symbol(if symbol.is_empty() { " " } else { &symbol });
             }
@@ -190,7 +205,7 @@ mod tests {
             .enumerate()
             .map(|(x, c)| (x as u16, 0, c))
             .collect();
-        let cleaned: Vec<String> = clean_cells(&refs)
+        let cleaned: Vec<String> = clean_cells(&refs, &crate::ui::ImageAreas::default())
             .iter()
             .map(|(_, _, c)| c.symbol().to_owned())
             .collect();

@@ -47,7 +47,7 @@ pub fn plain_lines(text: &str, width: u16, style: Style) -> Vec<Line<'static>> {
 pub fn message_lines(message: &ChatMessage, width: u16, ctx: &RenderCtx) -> Vec<Line<'static>> {
     let body_width = width.max(4).saturating_sub(2).max(2);
     let body = match message.role() {
-        Role::User => user_body(message, None, body_width, ctx.theme),
+        Role::User => user_body(message, None, body_width, ctx.theme, false),
         Role::Assistant => reply_body(message, body_width, ctx.theme),
     };
     let mut lines = vec![header_line(message, ctx)];
@@ -113,15 +113,17 @@ pub(super) fn thinking_lines(
 }
 
 /// What the user sent: the text as typed, or the results of the tools the reply `before` it
-/// called (each named by its call, folded to a few lines).
+/// called (each named by its call, folded to a few lines). With `thumbnails`, an image's chip
+/// is followed by the blank rows its thumbnail is drawn over.
 pub(super) fn user_body(
     message: &ChatMessage,
     before: Option<&ChatMessage>,
     width: u16,
     theme: &Theme,
+    thumbnails: bool,
 ) -> Vec<Line<'static>> {
     let results = crate::app::tools::results_of(&message.stored.content);
-    let chips = attachment_lines(&message.stored.content, width, theme);
+    let chips = attachment_lines(&message.stored.content, width, theme, thumbnails);
     if results.is_empty() {
         let mut lines = chips;
         if !message.text.is_empty() {
@@ -162,24 +164,30 @@ fn attachment_lines(
     content: &[crate::api::ContentBlock],
     width: u16,
     theme: &Theme,
+    thumbnails: bool,
 ) -> Vec<Line<'static>> {
     let room = usize::from(width.max(8));
-    content
-        .iter()
-        .filter_map(|b| match b {
-            crate::api::ContentBlock::Attachment(a) => Some(a),
-            _ => None,
-        })
-        .map(|a| {
-            let mut text = a.to_string();
-            if let Some(note) = a.scaled_note() {
-                text.push_str(" · ");
-                text.push_str(&note);
-            }
-            let text = crate::sanitize::for_terminal(&text).into_owned();
-            Line::from(Span::styled(crate::format::fit(&text, room), theme.accent))
-        })
-        .collect()
+    let mut lines = Vec::new();
+    for a in content.iter().filter_map(|b| match b {
+        crate::api::ContentBlock::Attachment(a) => Some(a),
+        _ => None,
+    }) {
+        let mut text = a.to_string();
+        if let Some(note) = a.scaled_note() {
+            text.push_str(" · ");
+            text.push_str(&note);
+        }
+        let text = crate::sanitize::for_terminal(&text).into_owned();
+        lines.push(Line::from(Span::styled(
+            crate::format::fit(&text, room),
+            theme.accent,
+        )));
+        // The same rows as `thumbnail::slots` gives the transcript.
+        if let Some((_, rows)) = super::thumbnail::rows_for(a, width).filter(|_| thumbnails) {
+            lines.extend((0..rows).map(|_| Line::default()));
+        }
+    }
+    lines
 }
 
 /// A finished reply: its server-tool calls (searches) one line each, its text as markdown,

@@ -16,6 +16,7 @@ mod popup;
 mod status;
 mod tabs;
 mod text;
+mod thumbnail;
 mod transcript;
 mod view_state;
 mod welcome;
@@ -30,21 +31,28 @@ use crate::app::{App, Overlay};
 pub use help::lines as help_lines;
 pub use message::{message_lines, plain_lines};
 pub use text::format_in_out;
+pub use thumbnail::{ImageAreas, THUMB_ROWS, Thumbnails};
 pub use transcript::{Anchor, PaneView};
-pub use view_state::{KeyHints, PreviewCache, RenderCtx, ViewState};
+pub use view_state::{KeyHints, PreviewCache, RenderCtx, Split, ViewState};
 
 /// Draw one frame: tabs, the pane header, the transcript (or the welcome text), the input box
 /// and the status bar, top to bottom, then the open popup over them.
 pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
     let area = frame.area();
     let pane = app.pane();
-    let (theme, utc_offset, pane_view, preview) = view.split(pane.id());
+    let (theme, utc_offset, pane_view, preview, mut thumbnails) = view.split(pane.id());
     let keys = KeyHints::from(app);
     let ctx = RenderCtx {
         theme,
         offset: utc_offset,
         keys: &keys,
+        images: thumbnails.is_some(),
     };
+    if let Some(t) = thumbnails.as_deref_mut() {
+        t.begin_frame();
+    }
+    // No thumbnail under a popup (an image would show through it).
+    let thumbnails = thumbnails.filter(|_| matches!(app.overlay, Overlay::None));
     let buf = frame.buffer_mut();
     buf.set_style(
         area,
@@ -63,7 +71,7 @@ pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
     if pane.messages.is_empty() && pane.columns.is_empty() {
         welcome::draw(app, theme, body, buf);
     } else if pane.columns.is_empty() {
-        pane_view.draw(pane, body.inner(Margin::new(1, 0)), buf, &ctx);
+        pane_view.draw(pane, body.inner(Margin::new(1, 0)), buf, &ctx, thumbnails);
     } else {
         // A compare: the conversation up to the prompt above, its replies side by side below.
         let inner = body.inner(Margin::new(1, 0));
@@ -71,7 +79,7 @@ pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
         let [above, below] =
             Layout::vertical([Constraint::Min(0), Constraint::Length(rows)]).areas(inner);
         if above.height > 0 {
-            pane_view.draw(pane, above, buf, &ctx);
+            pane_view.draw(pane, above, buf, &ctx, thumbnails);
         }
         columns::draw(app, pane, &mut pane_view.columns, below, buf, &ctx);
     }

@@ -42,6 +42,8 @@ struct Entry {
     tail: Vec<Line<'static>>,
     /// Lines of the stream's stable part already copied into `head`.
     stable_used: usize,
+    /// Thumbnails over reserved lines, `line` counted from the entry's first line.
+    thumbs: Vec<super::thumbnail::Slot>,
 }
 
 impl Entry {
@@ -157,6 +159,7 @@ impl PaneView {
                     head: Vec::new(),
                     tail: Vec::new(),
                     stable_used: 0,
+                    thumbs: Vec::new(),
                 },
             };
             entry.version = message.version;
@@ -189,11 +192,21 @@ impl PaneView {
             .top
             .extend(thinking_lines(message, show_thinking, body_width, theme));
         match message.role() {
-            Role::User => entry.head.extend(
-                user_body(message, before, body_width, theme)
-                    .into_iter()
-                    .map(|l| indent(l, 2)),
-            ),
+            Role::User => {
+                entry.head.extend(
+                    user_body(message, before, body_width, theme, ctx.images)
+                        .into_iter()
+                        .map(|l| indent(l, 2)),
+                );
+                entry.thumbs.clear();
+                if ctx.images && crate::app::tools::results_of(&message.stored.content).is_empty() {
+                    let first = entry.top.len();
+                    entry.thumbs = super::thumbnail::slots(&message.stored.content, body_width);
+                    for slot in &mut entry.thumbs {
+                        slot.line += first;
+                    }
+                }
+            }
             Role::Assistant if message.status() == MessageStatus::Streaming => {
                 if !matches!(&self.stream, Some((id, fed, _)) if *id == message.stored.id && *fed <= message.text.len())
                 {
@@ -406,8 +419,16 @@ impl PaneView {
         }
     }
 
-    /// Draw the visible slice of `pane` into `area`.
-    pub fn draw(&mut self, pane: &Pane, area: Rect, buf: &mut Buffer, ctx: &RenderCtx) {
+    /// Draw the visible slice of `pane` into `area`, and the thumbnails whose rows are all in
+    /// it.
+    pub fn draw(
+        &mut self,
+        pane: &Pane,
+        area: Rect,
+        buf: &mut Buffer,
+        ctx: &RenderCtx,
+        thumbnails: Option<&mut super::Thumbnails>,
+    ) {
         self.height = area.height;
         self.sync(pane, area.width, ctx.theme);
         let height = usize::from(area.height);
@@ -432,11 +453,24 @@ impl PaneView {
                 self.bottom_anchor(pane, height, ctx)
             }
         };
+        let mut pending = Vec::new();
         let mut y = area.y;
         let bottom = area.y + area.height;
         while y < bottom && at.message < pane.messages.len() {
             let selected = pane.selection == Some(at.message);
             let entry = self.entry(pane, at.message, ctx);
+            if thumbnails.is_some() {
+                for slot in entry.thumbs.iter().filter(|s| s.line >= at.line) {
+                    let top = usize::from(y) + slot.line - at.line;
+                    if top + usize::from(slot.rows) <= usize::from(bottom) {
+                        // Under the chip's indent, in the reserved rows.
+                        let x = area.x + 2;
+                        let cols = slot.cols.min(area.width.saturating_sub(2));
+                        let rect = Rect::new(x, top as u16, cols, slot.rows);
+                        pending.push((slot.sha256.clone(), rect));
+                    }
+                }
+            }
             let mut i = at.line;
             while y < bottom
                 && let Some(line) = entry.line(i)
@@ -452,6 +486,11 @@ impl PaneView {
             }
             at.message += 1;
             at.line = 0;
+        }
+        if let Some(thumbnails) = thumbnails {
+            for (sha256, rect) in pending {
+                thumbnails.draw(&sha256, rect, buf);
+            }
         }
         if self.new_below && self.anchor.is_some() {
             let label = " ↓ new text below (End) ";

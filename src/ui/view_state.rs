@@ -15,12 +15,23 @@ use crate::render::Theme;
 use super::message::message_lines;
 use super::transcript::PaneView;
 
+/// What [`ViewState::split`] lends a frame.
+pub type Split<'a> = (
+    &'a Theme,
+    time::UtcOffset,
+    &'a mut PaneView,
+    &'a mut PreviewCache,
+    Option<&'a mut super::thumbnail::Thumbnails>,
+);
+
 /// All view state the frame needs that is not application state.
 pub struct ViewState {
     pub theme: Theme,
     panes: HashMap<String, PaneView>,
     pub utc_offset: time::UtcOffset,
     preview: PreviewCache,
+    /// Set once at start when the terminal shows images.
+    pub thumbnails: Option<super::thumbnail::Thumbnails>,
 }
 
 /// The browser preview's lines, kept while the previewed messages, width and theme stay the
@@ -77,6 +88,7 @@ impl ViewState {
             panes: HashMap::new(),
             utc_offset,
             preview: PreviewCache::default(),
+            thumbnails: None,
         }
     }
 
@@ -86,12 +98,15 @@ impl ViewState {
 
     /// The theme, the clock offset, one pane's view and the browser preview's cache, borrowed
     /// together for a frame.
-    pub fn split(
-        &mut self,
-        id: &str,
-    ) -> (&Theme, time::UtcOffset, &mut PaneView, &mut PreviewCache) {
+    pub fn split(&mut self, id: &str) -> Split<'_> {
         let view = self.panes.entry(id.to_owned()).or_default();
-        (&self.theme, self.utc_offset, view, &mut self.preview)
+        (
+            &self.theme,
+            self.utc_offset,
+            view,
+            &mut self.preview,
+            self.thumbnails.as_mut(),
+        )
     }
 
     /// Forget views of panes that are closed.
@@ -115,12 +130,14 @@ impl ViewState {
         };
         let offset = self.utc_offset;
         let theme = self.theme.clone();
+        let images = self.thumbnails.is_some();
         let keys = KeyHints::from(app);
         let view = self.pane(conversation);
         let ctx = RenderCtx {
             theme: &theme,
             offset,
             keys: &keys,
+            images,
         };
         view.scroll(pane, by, &ctx);
     }
@@ -148,4 +165,6 @@ pub struct RenderCtx<'a> {
     pub theme: &'a Theme,
     pub offset: time::UtcOffset,
     pub keys: &'a KeyHints,
+    /// Image attachments get their thumbnail's rows (the terminal shows images).
+    pub images: bool,
 }

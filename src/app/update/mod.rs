@@ -15,7 +15,10 @@ mod input;
 mod overlay;
 mod slash;
 mod stream;
+mod thumbnail;
 mod tools;
+
+pub use thumbnail::Thumbnails;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
@@ -29,6 +32,7 @@ impl App {
         let mut effects = Vec::new();
         self.dispatch(action, &mut effects);
         self.schedule_timers(&mut effects);
+        self.ask_thumbnails(&mut effects);
         effects
     }
 
@@ -111,6 +115,9 @@ impl App {
                 call,
                 result,
             } => self.on_tool_finished(&conversation, &call, result, effects),
+            Action::ThumbnailsOn => self.thumbnails_on(),
+            // The driver gives these to the view; nothing here changes.
+            Action::ThumbnailLoaded { .. } => {}
             Action::Attached {
                 conversation,
                 job,
