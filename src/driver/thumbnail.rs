@@ -86,19 +86,22 @@ impl Driver {
     pub(crate) fn load_thumbnail(&mut self, sha256: String) {
         let bytes = self.attachment_bytes.get(&sha256);
         // Bytes of an earlier session are read from the store, off the loop.
-        let reader = if bytes.is_none() { self.reader().ok() } else { None };
+        let reader = if bytes.is_none() {
+            self.reader().ok()
+        } else {
+            None
+        };
         let tx = self.tx.clone();
         let sha = sha256.clone();
         tokio::spawn(async move {
             let image = tokio::task::spawn_blocking(move || {
-                let bytes = bytes.or_else(|| {
-                    reader?.lock().ok()?.attachment_bytes(&sha).ok().flatten()
-                })?;
+                let bytes =
+                    bytes.or_else(|| reader?.lock().ok()?.attachment_bytes(&sha).ok().flatten())?;
                 thumbnail_of(&bytes)
             })
-                .await
-                .ok()
-                .flatten();
+            .await
+            .ok()
+            .flatten();
             if let Some(image) = image {
                 let _ = tx.send(Action::ThumbnailLoaded {
                     sha256,
