@@ -1202,3 +1202,73 @@ fn sigint_mid_call_cancels_it_saves_what_there_is_and_exits_130() {
     let run = home.run(&["--config", &config, "-c", "-p", "and now?"]);
     assert!(run.ok(), "{}", run.stderr());
 }
+
+#[test]
+fn attached_files_go_first_are_saved_once_and_a_bad_one_sends_nothing() {
+    use base64::Engine as _;
+    let server = server(None);
+    let home = Home::new(&server.base_url());
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(tern::fake::mcp::TINY_PNG)
+        .unwrap();
+    let image = home.path().join("dot.png");
+    let source = home.path().join("main.rs");
+    std::fs::write(&image, &png).unwrap();
+    std::fs::write(&source, "fn main() {}\n").unwrap();
+    let (image, source) = (image.display().to_string(), source.display().to_string());
+    let mut cmd = home.command(&[
+        "-a",
+        &image,
+        "-a",
+        &source,
+        "-p",
+        "what? scenario:attachments",
+    ]);
+    cmd.env("APIFREE_API_KEY", "k");
+    let run = run_command(cmd, None);
+    assert!(run.ok(), "stderr: {}", run.stderr());
+    assert!(
+        run.stdout().contains("attachments: 2 in this turn"),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        run.stdout().contains("image image/png 1×1"),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        run.stdout().contains("document text/plain \"main.rs\""),
+        "{}",
+        run.stdout()
+    );
+    let body = last_body(&server);
+    let content = &body["messages"][0]["content"];
+    assert_eq!(content[0]["type"], "image");
+    assert_eq!(content[1]["type"], "document");
+    assert_eq!(content[2]["text"], "what? scenario:attachments");
+    // Saved as references, the bytes once; the same file again in a continued turn is read
+    // back from the store by a new process.
+    let mut cmd = home.command(&["-c", "-a", &image, "-p", "again scenario:attachments"]);
+    cmd.env("APIFREE_API_KEY", "k");
+    let run = run_command(cmd, None);
+    assert!(run.ok(), "stderr: {}", run.stderr());
+    assert!(
+        run.stdout().contains("1 in this turn, 3 in the request"),
+        "{}",
+        run.stdout()
+    );
+    // A missing file stops the run before anything is sent or saved.
+    let requests = server.requests().len();
+    let missing = home.path().join("nope.png").display().to_string();
+    let mut cmd = home.command(&["-a", &missing, "-p", "x"]);
+    cmd.env("APIFREE_API_KEY", "k");
+    let run = run_command(cmd, None);
+    assert_eq!(run.status.code(), Some(2), "stderr: {}", run.stderr());
+    assert!(
+        run.stderr().contains("nope.png: no such file"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(server.requests().len(), requests, "nothing was sent");
+}
