@@ -81,7 +81,45 @@ pub fn prepare_path(path: &Path) -> Result<Prepared, AttachError> {
     if changed_while_read(Stamp::of(&before), Stamp::of(&after), bytes.len() as u64) {
         return Err(AttachError::Changed { name: shown });
     }
-    prepare(&name, bytes)
+    prepare(&name, bytes).map_err(|e| naming(e, shown))
+}
+
+/// `error` naming the file as the user gave it (`~/shots/a.png`, not `a.png`), which tells
+/// two files of one name apart.
+fn naming(error: AttachError, shown: String) -> AttachError {
+    use AttachError as E;
+    match error {
+        E::NotFound { .. } => E::NotFound { name: shown },
+        E::Directory { .. } => E::Directory { name: shown },
+        E::Unreadable { reason, .. } => E::Unreadable {
+            name: shown,
+            reason,
+        },
+        E::Changed { .. } => E::Changed { name: shown },
+        E::Empty { .. } => E::Empty { name: shown },
+        E::TooLarge {
+            size, limit, what, ..
+        } => E::TooLarge {
+            name: shown,
+            size,
+            limit,
+            what,
+        },
+        E::Unsupported { kind, .. } => E::Unsupported { name: shown, kind },
+        E::Corrupt { kind, reason, .. } => E::Corrupt {
+            name: shown,
+            kind,
+            reason,
+        },
+        E::TooManyPixels { width, height, .. } => E::TooManyPixels {
+            name: shown,
+            width,
+            height,
+        },
+        E::Encrypted { .. } => E::Encrypted { name: shown },
+        E::TooManyPages { pages, .. } => E::TooManyPages { name: shown, pages },
+        E::Other(message) => E::Other(message),
+    }
 }
 
 /// What tells that a file was written to: its length and modification time.
@@ -1131,11 +1169,21 @@ mod tests {
         );
         let empty = dir.path().join("empty.txt");
         std::fs::write(&empty, "").unwrap();
+        let shown = empty.display().to_string();
         assert_eq!(
             prepare_path(&empty),
-            Err(AttachError::Empty {
-                name: "empty.txt".into()
-            })
+            Err(AttachError::Empty { name: shown })
+        );
+        let zip = dir.path().join("a.zip");
+        std::fs::write(
+            &zip,
+            b"PK\x03\x04\x14\x00\x00\x00\x08\x00\0\0\0\0\0\0\0\0a.txt",
+        )
+        .unwrap();
+        let err = prepare_path(&zip).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{} is a Zip archive", zip.display())),
+            "{err}"
         );
     }
 
