@@ -551,6 +551,31 @@ async fn slow_reply_drips_the_whole_text() {
 }
 
 #[tokio::test]
+async fn paced_reply_sends_a_group_of_words_per_delta() {
+    let server = start().await;
+    let deltas = |events: &[SseEvent]| -> Vec<usize> {
+        events
+            .iter()
+            .filter(|e| e.data["type"] == "content_block_delta")
+            .map(|e| {
+                e.data["delta"]["text"]
+                    .as_str()
+                    .unwrap()
+                    .split_whitespace()
+                    .count()
+            })
+            .collect()
+    };
+    let events = stream_events(&server, "scenario:paced words:30 rate:1000").await;
+    assert_well_formed(&events);
+    assert_eq!(deltas(&events), vec![1; 30], "one word per delta");
+
+    let events = stream_events(&server, "scenario:paced words:30 group:4 rate:0").await;
+    assert_well_formed(&events);
+    assert_eq!(deltas(&events), [vec![4; 7], vec![2]].concat());
+}
+
+#[tokio::test]
 async fn cut_stream_ends_without_the_terminating_chunk() {
     let server = start().await;
     let mut response = ask(&server, "scenario:cut words:40", true).await;

@@ -494,12 +494,17 @@ async fn every_block_of_a_reply_goes_back_exactly_with_the_next_turn() {
     rig.run(Start::New, |mut user| async move {
         user.send("/think 2048");
         user.wait_text("think 2k").await;
+        // A frame from before the request was answered also reads "ready" beside the right
+        // count; the total usage it shows is the one before this reply.
+        let mut total_before = None;
         for (n, prompt) in prompts.iter().enumerate() {
             user.send(prompt);
             let asked = n + 1;
             let text = user
                 .wait_for(&format!("reply {asked} done"), |t| {
                     status_line(t).contains("│ ready")
+                        && total_usage_shown(t).is_some()
+                        && total_usage_shown(t) != total_before
                         && server
                             .requests()
                             .iter()
@@ -509,6 +514,7 @@ async fn every_block_of_a_reply_goes_back_exactly_with_the_next_turn() {
                 })
                 .await;
             assert!(!text.contains("Error"), "{text}");
+            total_before = total_usage_shown(&text);
         }
         quit(user)
     })

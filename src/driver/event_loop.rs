@@ -106,12 +106,18 @@ where
     B::Error: Send + Sync + 'static,
 {
     let Session {
-        app, view, frames, ..
+        app,
+        view,
+        frames,
+        screen,
+        ..
     } = session;
     set_clock(app);
-    let frame = terminal.draw(|frame| ui::draw(app, view, frame))?;
+    // A thumbnail may or may not move with the text a terminal scrolls: no scrolling then.
+    let scroll = view.thumbnails.is_none();
+    screen.draw(terminal, scroll, |frame| ui::draw(app, view, frame))?;
     if let Some(frames) = frames {
-        frames.send_replace(frame.buffer.clone());
+        frames.send_replace(screen.shown().clone());
     }
     Ok(())
 }
@@ -146,6 +152,7 @@ where
         view,
         driver,
         timers,
+        screen,
         ..
     } = session;
     if let Action::ThumbnailLoaded { sha256, image } = action {
@@ -169,6 +176,7 @@ where
                 // `Terminal::clear` does and which can time out right after the editor).
                 let size = terminal.size()?;
                 terminal.resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))?;
+                screen.invalidate();
                 set_clock(app);
                 effects.extend(app.update(Action::EditorClosed(result)));
             }

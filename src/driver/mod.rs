@@ -32,6 +32,7 @@ mod effects;
 mod event_loop;
 mod input;
 mod pacing;
+mod screen;
 mod session;
 mod signals;
 mod stream;

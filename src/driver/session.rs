@@ -34,6 +34,8 @@ pub struct Session {
     pub(super) rx: mpsc::UnboundedReceiver<Action>,
     /// The wake-ups the app asked for.
     pub(super) timers: Timers,
+    /// What the terminal shows, and the drawing that updates it.
+    pub(super) screen: super::screen::Screen,
     /// Each drawn frame is published here when set (for tests and tools).
     pub frames: Option<tokio::sync::watch::Sender<ratatui::buffer::Buffer>>,
 }
@@ -97,6 +99,7 @@ impl Session {
             driver,
             rx,
             timers: Timers::default(),
+            screen: super::screen::Screen::default(),
             frames: None,
         };
         // What opening asked for (a save, a notice's expiry): the loop is not running yet.

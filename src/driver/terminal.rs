@@ -2,9 +2,12 @@
 //!
 //! [`TerminalGuard`] enters raw mode and the alternate screen and restores the terminal when it
 //! drops, and from the panic hook, so a crash never leaves a broken shell. [`SizedBackend`] is
-//! crossterm's backend with two changes: its size is remembered (resize events update it)
-//! instead of asked of the tty on every frame, and every cell is checked on the way out, the
-//! last line of defence against a control character a view path let through.
+//! crossterm's backend with three changes: its size is remembered (resize events update it)
+//! instead of asked of the tty on every frame; every cell is checked on the way out, the last
+//! line of defence against a control character a view path let through; and a frame's output
+//! is gathered and written at once, between the marks of synchronized output (mode 2026), so a
+//! terminal never shows half a frame and a frame costs one write. Terminals that do not know the
+//! mode ignore it, as they ignore every private mode they do not know, so it is always sent.
 
 use std::io::Write;
 
@@ -64,10 +67,18 @@ pub(crate) fn restore_terminal() {
     let _ = disable_raw_mode();
 }
 
+/// Begin synchronized update: the terminal holds the screen until the end mark.
+const SYNC_BEGIN: &[u8] = b"\x1b[?2026h";
+/// End synchronized update: show what came since the begin mark.
+const SYNC_END: &[u8] = b"\x1b[?2026l";
+
 /// The crossterm backend with its size remembered rather than asked of the tty on every frame
-/// (an open of /dev/tty plus an ioctl per draw); resize events update it.
+/// (an open of /dev/tty plus an ioctl per draw; resize events update it), writing into a buffer
+/// that [`Backend::flush`](ratatui::backend::Backend::flush) sends to `out` in one write.
 pub(crate) struct SizedBackend<W: Write> {
-    inner: CrosstermBackend<W>,
+    /// Writes into the frame's buffer, which starts with [`SYNC_BEGIN`].
+    inner: CrosstermBackend<Vec<u8>>,
+    out: W,
     size: ratatui::layout::Size,
     /// Where this frame's thumbnails are: their cells hold the image protocol's sequences.
     images: crate::ui::ImageAreas,
@@ -76,11 +87,16 @@ pub(crate) struct SizedBackend<W: Write> {
 impl<W: Write> SizedBackend<W> {
     pub(crate) fn new(writer: W) -> std::io::Result<Self> {
         let (width, height) = crossterm::terminal::size()?;
-        Ok(SizedBackend {
-            inner: CrosstermBackend::new(writer),
+        Ok(Self::with_size(writer, width, height))
+    }
+
+    fn with_size(writer: W, width: u16, height: u16) -> Self {
+        SizedBackend {
+            inner: CrosstermBackend::new(SYNC_BEGIN.to_vec()),
+            out: writer,
             size: ratatui::layout::Size::new(width, height),
             images: crate::ui::ImageAreas::default(),
-        })
+        }
     }
 
     /// Let the cells of the thumbnails the view records in `areas` through as they are.
@@ -152,7 +168,20 @@ impl<W: Write> ratatui::backend::Backend for SizedBackend<W> {
         self.inner.window_size()
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        ratatui::backend::Backend::flush(&mut self.inner)
+        let frame = self.inner.writer_mut();
+        if frame.len() == SYNC_BEGIN.len() {
+            return Ok(());
+        }
+        frame.extend_from_slice(SYNC_END);
+        let written = self.out.write_all(frame).and_then(|()| self.out.flush());
+        frame.truncate(SYNC_BEGIN.len());
+        written
+    }
+    fn scroll_region_up(&mut self, region: std::ops::Range<u16>, by: u16) -> std::io::Result<()> {
+        self.inner.scroll_region_up(region, by)
+    }
+    fn scroll_region_down(&mut self, region: std::ops::Range<u16>, by: u16) -> std::io::Result<()> {
+        self.inner.scroll_region_down(region, by)
     }
 }
 
@@ -187,6 +216,45 @@ fn clean_cells(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_frame_is_one_write_between_the_synchronized_output_marks() {
+        use ratatui::backend::Backend;
+
+        /// Records each write it is given.
+        #[derive(Default)]
+        struct Writes(Vec<Vec<u8>>);
+        impl Write for Writes {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.push(buf.to_vec());
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        let mut backend = SizedBackend::with_size(Writes::default(), 10, 3);
+        backend.flush().unwrap();
+        assert!(backend.out.0.is_empty(), "an empty frame writes nothing");
+        let cells = [Cell::new("a"), Cell::new("b")];
+        backend
+            .draw([(0, 0, &cells[0]), (5, 2, &cells[1])].into_iter())
+            .unwrap();
+        backend.scroll_region_up(0..2, 1).unwrap();
+        backend.hide_cursor().unwrap();
+        assert!(
+            backend.out.0.is_empty(),
+            "nothing is written before the flush"
+        );
+        backend.flush().unwrap();
+        assert_eq!(backend.out.0.len(), 1, "one write");
+        let frame = String::from_utf8(backend.out.0[0].clone()).unwrap();
+        assert!(frame.starts_with("\x1b[?2026h") && frame.ends_with("\x1b[?2026l"));
+        assert!(frame.contains('a') && frame.contains('b') && frame.contains("\x1b[1;2r"));
+        backend.flush().unwrap();
+        assert_eq!(backend.out.0.len(), 1, "the next flush has nothing new");
+    }
 
     #[test]
     fn no_cell_sends_a_control_or_hidden_character_to_the_terminal() {

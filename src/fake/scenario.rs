@@ -15,6 +15,10 @@ pub enum Scenario {
     Ok,
     Long,
     Slow,
+    /// `paced`: `group:N` words per delta (default 1) at `rate:N` deltas a second (default
+    /// 100; `rate:0` as fast as the socket takes them), `words:N` words (default 2000): a real
+    /// model's pace, for measuring what a streamed token costs.
+    Paced,
     Hang,
     Cut,
     MidstreamError,
@@ -57,10 +61,11 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in `--help` order.
-    pub const ALL: [Scenario; 27] = [
+    pub const ALL: [Scenario; 28] = [
         Scenario::Ok,
         Scenario::Long,
         Scenario::Slow,
+        Scenario::Paced,
         Scenario::Hang,
         Scenario::Cut,
         Scenario::MidstreamError,
@@ -101,6 +106,10 @@ impl Scenario {
             Scenario::Slow => (
                 "slow",
                 "like long (default 200 words) with a delay between deltas (default 50 ms)",
+            ),
+            Scenario::Paced => (
+                "paced",
+                "`group:N` words (1) per delta, `rate:N` deltas/s (100; 0: no pause), `words:N` (2000)",
             ),
             Scenario::Hang => (
                 "hang",
@@ -241,13 +250,17 @@ impl FromStr for Scenario {
     }
 }
 
-/// What a prompt asked of the fake server: `scenario:NAME`, `words:N`, and for `call-tool`
+/// What a prompt asked of the fake server: `scenario:NAME`, `words:N`, `rate:N`, `group:N`, and for `call-tool`
 /// `tool:NAME`, `args:{…}`, `calls:N` and `steps:N`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Directives {
     /// `Some(Ok(_))` for a known name, `Some(Err(_))` for a typo, `None` when absent.
     pub scenario: Option<Result<Scenario, ParseScenarioError>>,
     pub words: Option<usize>,
+    /// `rate:N`: deltas a second for `paced` (up to [`MAX_RATE`]; 0: no pause).
+    pub rate: Option<u32>,
+    /// `group:N`: words per delta for `paced` (1..=[`MAX_GROUP`]).
+    pub group: Option<usize>,
     /// `tool:NAME`: the tool to call.
     pub tool: Option<String>,
     /// `args:{…}`: its input, a JSON object running to its matching brace; `Err` says why it
@@ -261,6 +274,10 @@ pub(crate) struct Directives {
 
 /// Upper bound for `words:N`, so a typo cannot make the server build a gigabyte reply.
 pub(crate) const MAX_WORDS: usize = 2_000_000;
+/// Upper bound for `rate:N`.
+pub(crate) const MAX_RATE: u32 = 100_000;
+/// Upper bound for `group:N`.
+pub(crate) const MAX_GROUP: usize = 1_000;
 /// Upper bound for `calls:N`.
 pub(crate) const MAX_CALLS: usize = 16;
 /// Upper bound for `steps:N`, above any client's step cap worth testing.
@@ -283,9 +300,15 @@ impl Directives {
         let tool = directive(text, "tool:")
             .and_then(|rest| leading(rest, |c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
             .map(String::from);
+        let rate = directive(text, "rate:")
+            .and_then(|rest| leading(rest, |c| c.is_ascii_digit()))
+            .and_then(|digits| digits.parse::<u32>().ok())
+            .map(|n| n.min(MAX_RATE));
         Directives {
             scenario,
             words,
+            rate,
+            group: count("group:", MAX_GROUP),
             tool,
             args: directive(text, "args:").map(json_object),
             calls: count("calls:", MAX_CALLS),
@@ -399,6 +422,11 @@ mod tests {
             None
         );
         assert_eq!(Directives::parse("words:9999999999").words, Some(MAX_WORDS));
+
+        let d = Directives::parse("scenario:paced rate:0 group:0");
+        assert_eq!((d.rate, d.group), (Some(0), Some(1)));
+        let d = Directives::parse("scenario:paced rate:99999999 group:5");
+        assert_eq!((d.rate, d.group), (Some(MAX_RATE), Some(5)));
     }
 
     #[test]

@@ -324,7 +324,23 @@ where
         frames,
         seen: Vec::new(),
     };
-    let (result, user) = tokio::join!(session.run(&mut terminal, &mut input), script(user));
+    // A script that ends without ending the session (a quit that asks first, say) fails here
+    // with the last frame instead of hanging the run.
+    let (result, user) = {
+        let run = session.run(&mut terminal, &mut input);
+        let script = script(user);
+        tokio::pin!(run, script);
+        tokio::select! {
+            result = &mut run => (result, script.await),
+            mut user = &mut script => match tokio::time::timeout(WAIT, &mut run).await {
+                Ok(result) => (result, user),
+                Err(_) => panic!(
+                    "the script ended but the session did not; last frame:\n{}",
+                    user.screen()
+                ),
+            },
+        }
+    };
     result.expect("the loop ends cleanly");
     let inspected = inspect(&session.app);
     session

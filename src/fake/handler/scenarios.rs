@@ -27,6 +27,8 @@ const OPENAI_ERROR: &str = r#"{"error":{"message":"Invalid request: this error u
 const TOO_LARGE: &str =
     "413 Request Entity Too Large: the request exceeds the maximum allowed number of bytes\n";
 
+/// Deltas a second for `paced` without `rate:N`: a fast model's pace.
+const PACED_DEFAULT_RATE: u32 = 100;
 /// Delay between deltas for `slow` when the server has no delay configured.
 const SLOW_DEFAULT_DELAY: Duration = Duration::from_millis(50);
 
@@ -174,6 +176,7 @@ pub(super) fn answer_scenario(state: &ServerState, turn: &Turn<'_>, scenario: Sc
         Scenario::RateLimit | Scenario::Overloaded => turn.complete(turn.ok_reply()),
         Scenario::Long => turn.complete(turn.prose_reply(2000, LONG_GROUPS)),
         Scenario::Slow => slow(turn),
+        Scenario::Paced => paced(turn),
         Scenario::Hang => turn.ending(turn.ok_reply(), Ending::HangAfterOpening),
         Scenario::Cut => cut_halfway(turn),
         Scenario::MidstreamError => {
@@ -255,6 +258,16 @@ fn slow(turn: &Turn<'_>) -> Answer {
         turn.delay
     };
     let reply = turn.prose_reply(200, SHORT_GROUPS);
+    turn.deliver(reply, delay, Ending::Complete, SseStyle::Named)
+}
+
+/// `paced`: `group:N` words per delta, `rate:N` deltas a second.
+fn paced(turn: &Turn<'_>) -> Answer {
+    let delay = match turn.directives.rate.unwrap_or(PACED_DEFAULT_RATE) {
+        0 => Duration::ZERO,
+        rate => Duration::from_secs(1) / rate,
+    };
+    let reply = turn.prose_reply(2000, &[turn.directives.group.unwrap_or(1)]);
     turn.deliver(reply, delay, Ending::Complete, SseStyle::Named)
 }
 
