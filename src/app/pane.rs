@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use ratatui_textarea::TextArea;
 
-use super::context::estimate_tokens;
+use super::context::{TokenEstimate, estimate_tokens};
 use super::history::Turn;
 use super::state::{RequestId, Settings};
 use crate::api::{ApiError, ContentBlock, MessagesRequest, RetryNotice, Role, Usage};
@@ -53,6 +53,9 @@ pub struct ChatMessage {
     pub branch: Option<(usize, usize)>,
     /// A reply's tool calls while the loop asks about and runs them (see `tools`).
     pub calls: Vec<super::tools::ToolCall>,
+    /// The token estimate of `text` while it streams, fed each delta by
+    /// [`ChatMessage::append_text`] (a frame would otherwise count the whole reply again).
+    streamed: TokenEstimate,
 }
 
 impl ChatMessage {
@@ -68,11 +71,38 @@ impl ChatMessage {
             thought_for: None,
             branch: None,
             calls: Vec::new(),
+            streamed: TokenEstimate::default(),
         }
+        .with_estimate()
+    }
+
+    /// `streamed` brought up to date with `text` (for a message that streams from here on).
+    fn with_estimate(mut self) -> ChatMessage {
+        if self.status() == MessageStatus::Streaming {
+            self.streamed = TokenEstimate::default();
+            self.streamed.add(&self.text);
+        }
+        self
+    }
+
+    /// More of a streaming reply's text.
+    pub fn append_text(&mut self, more: &str) {
+        self.text.push_str(more);
+        self.streamed.add(more);
+    }
+
+    /// Replace the text (and the estimate a stream grows from it).
+    pub fn set_text(&mut self, text: String) {
+        self.text = text;
+        self.streamed = TokenEstimate::default();
+        self.streamed.add(&self.text);
     }
 
     /// The tokens to show for this message, if there is anything to show.
     pub fn tokens(&self) -> Option<Tokens> {
+        if self.status() == MessageStatus::Streaming {
+            return self.tokens_given(|| self.streamed.tokens());
+        }
         self.tokens_given(|| estimate_tokens(&self.text))
     }
 
@@ -572,4 +602,36 @@ pub fn new_input() -> TextArea<'static> {
     let mut input = TextArea::default();
     input.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
     input
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_streaming_reply_counts_its_text_as_it_grows() {
+        let stored = StoredMessage::assistant_streaming("c", 1, "claude-sonnet-4.6");
+        let mut message = ChatMessage::new(stored);
+        let deltas = [
+            "Hello",
+            " there,",
+            " 世界",
+            " — a long",
+            "\n\nline ",
+            "of text",
+        ];
+        for delta in deltas {
+            message.append_text(delta);
+            let counted = message
+                .tokens()
+                .expect("a streaming reply shows its tokens");
+            assert_eq!(counted.usage.output_tokens, estimate_tokens(&message.text));
+            assert!(counted.estimated);
+        }
+        message.set_text("replaced".into());
+        assert_eq!(
+            message.tokens().unwrap().usage.output_tokens,
+            estimate_tokens("replaced")
+        );
+    }
 }

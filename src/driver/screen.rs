@@ -93,12 +93,61 @@ impl Screen {
             }
             shift(&mut self.shown, band);
         }
-        backend.draw(self.shown.diff(&next).into_iter())?;
+        backend.draw(changes(&self.shown, &next).into_iter())?;
         backend.flush()?;
         self.spare = std::mem::replace(&mut self.shown, next);
         std::mem::swap(&mut self.rows, &mut self.next_rows);
         Ok(())
     }
+}
+
+/// The cells of `next` to write over `shown`: what ratatui's diff gives, a row at a time. A row
+/// equal to the one shown is passed over, and a row of single-width cells is compared cell by
+/// cell; any other row (wide characters, cells with a diff option) goes through ratatui's diff,
+/// which knows their rules.
+fn changes<'a>(shown: &Buffer, next: &'a Buffer) -> Vec<(u16, u16, &'a Cell)> {
+    let width = usize::from(next.area.width);
+    let mut out = Vec::new();
+    if width == 0 || shown.area != next.area {
+        return shown.diff(next);
+    }
+    let rows = shown.content.chunks(width).zip(next.content.chunks(width));
+    for (y, (before, after)) in (next.area.y..).zip(rows) {
+        if before == after {
+            continue;
+        }
+        if before.iter().chain(after).all(is_plain) {
+            let cells = (next.area.x..).zip(before.iter().zip(after));
+            out.extend(
+                cells
+                    .filter(|(_, (b, a))| b != a)
+                    .map(|(x, (_, a))| (x, y, a)),
+            );
+            continue;
+        }
+        let row = |cells: &[Cell]| Buffer {
+            area: Rect::new(next.area.x, 0, next.area.width, 1),
+            content: cells.to_vec(),
+        };
+        let start = usize::from(y - next.area.y) * width;
+        out.extend(row(before).diff(&row(after)).into_iter().map(|(x, _, _)| {
+            let cell = &next.content[start + usize::from(x - next.area.x)];
+            (x, y, cell)
+        }));
+    }
+    out
+}
+
+/// A cell that takes one column and no special treatment from the diff.
+#[allow(deprecated)] // `skip` is still honoured by ratatui's diff
+fn is_plain(cell: &Cell) -> bool {
+    use unicode_width::UnicodeWidthChar;
+    let symbol = cell.symbol();
+    let one_column = symbol.len() == 1 || {
+        let mut chars = symbol.chars();
+        matches!((chars.next(), chars.next()), (Some(c), None) if c.width() == Some(1))
+    };
+    one_column && cell.diff_option == ratatui::buffer::CellDiffOption::None && !cell.skip
 }
 
 /// A hash of each row of `buffer`, into `rows` (reused).
@@ -365,6 +414,42 @@ mod tests {
                 prop_assert_eq!(terminal.backend().buffer(), &next);
                 prop_assert_eq!(screen.shown(), &next);
             }
+        }
+    }
+
+    /// A buffer of rows made of `words` (some wide, some styled), as the view would draw them.
+    fn buffer_of(rows: &[Vec<(usize, bool)>], width: u16) -> Buffer {
+        const WORDS: [&str; 8] = ["a", "bc", " ", "中文", "é", "🙂", "x\u{fe0f}", "│"];
+        let mut buffer = Buffer::empty(Rect::new(0, 0, width, rows.len() as u16));
+        for (y, row) in rows.iter().enumerate() {
+            let mut x = 0;
+            for (word, bold) in row {
+                let style = if *bold {
+                    Style::default().fg(Color::Red)
+                } else {
+                    Style::default()
+                };
+                let (end, _) = buffer.set_stringn(x, y as u16, WORDS[*word], 40, style);
+                x = end;
+                if x >= width {
+                    break;
+                }
+            }
+        }
+        buffer
+    }
+
+    proptest! {
+        /// Row by row, the same cells as ratatui's own diff, wide characters included.
+        #[test]
+        fn changes_are_ratatuis_diff(
+            before in proptest::collection::vec(proptest::collection::vec((0usize..8, any::<bool>()), 0..12), 4),
+            after in proptest::collection::vec(proptest::collection::vec((0usize..8, any::<bool>()), 0..12), 4),
+        ) {
+            let (shown, next) = (buffer_of(&before, 12), buffer_of(&after, 12));
+            let ours: Vec<_> = changes(&shown, &next).into_iter().map(|(x, y, c)| (x, y, c.clone())).collect();
+            let theirs: Vec<_> = shown.diff(&next).into_iter().map(|(x, y, c)| (x, y, c.clone())).collect();
+            prop_assert_eq!(ours, theirs);
         }
     }
 

@@ -381,8 +381,8 @@ pub(super) fn header_line(message: &ChatMessage, ctx: &RenderCtx) -> Line<'stati
     if let Some((at, of)) = message.branch {
         spans.push(Span::styled(format!("  ‹{at}/{of}›"), theme.accent));
     }
-    if let Some(tokens) = message.tokens()
-        && message.status() != MessageStatus::Streaming
+    if message.status() != MessageStatus::Streaming
+        && let Some(tokens) = message.tokens()
     {
         spans.push(Span::styled(
             format!("  {}", format_in_out(&tokens, true)),

@@ -54,10 +54,11 @@ pub fn draw(app: &App, view: &mut ViewState, frame: &mut Frame) {
     // No thumbnail under a popup (an image would show through it).
     let thumbnails = thumbnails.filter(|_| matches!(app.overlay, Overlay::None));
     let buf = frame.buffer_mut();
-    buf.set_style(
-        area,
-        Style::default().bg(theme.background).patch(theme.text),
-    );
+    // Every cell of the canvas at once (`set_style` would find each by its position).
+    let base = Style::default().bg(theme.background).patch(theme.text);
+    for cell in &mut buf.content {
+        cell.set_style(base);
+    }
     let [tabs, header, body, input, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),

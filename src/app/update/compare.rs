@@ -148,7 +148,7 @@ impl App {
         match event {
             ApiEvent::Retrying(_) => return true,
             ApiEvent::Started { usage } => message.stored.usage = Some(usage),
-            ApiEvent::Text(text) => message.text.push_str(&text),
+            ApiEvent::Text(text) => message.append_text(&text),
             ApiEvent::Thinking(more) => grow_thinking(&mut message.stored.content, more),
             ApiEvent::Usage(usage) => {
                 message.stored.usage = Some(usage);

@@ -192,7 +192,7 @@ impl App {
         // counted by the server: the estimate is all there is).
         let usage_before = message.tokens().map(|t| t.usage).unwrap_or_default();
         message.stored.content = message.content().into_owned();
-        message.text = plain_text(&message.stored.content);
+        message.set_text(plain_text(&message.stored.content));
         pane.continuing = Some(Continuing {
             how,
             blocks_before: message.stored.content.len(),
@@ -448,7 +448,7 @@ impl App {
             }
             Phase::Idle => return, // text for no request: `on_api` lets none through
         }
-        message.text.push_str(text);
+        message.append_text(text);
         message.version += 1;
         pane.unread |= unread;
         if now.duration_since(pane.last_flush) >= FLUSH_EVERY {
