@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What a streamed reply costs the whole program, measured from outside: the release binary runs
 # in tmux against the fake server's `paced` scenario; for each run it reports tern's CPU seconds
-# (user + system, every thread, from /proc), the wall time of the stream, peak RSS, and the bytes
-# tern wrote to the terminal (tmux pipe-pane). Medians over the runs. A benchmark, not a test.
+# (user + system, every thread, from /proc), the wall time of the stream, peak RSS, the bytes
+# tern wrote to the terminal (tmux pipe-pane), and its wake-ups (context switches of every
+# thread). Medians over the runs. A benchmark, not a test.
 #
 #   benches/stream-cost.sh [--runs N] [--size WxH] [--words N] [--rate N] [--group N]
 #                          [--case plain|tab|scrolled|idle] [--keep DIR]
@@ -13,7 +14,8 @@
 #   idle      no stream: wake-ups (context switches of every thread) in 10 s of idle
 #
 # --keep DIR keeps each run's bytes (DIR/bytes.N) for a look at what was written.
-# --rate 0 sends as fast as the socket takes it. Needs tmux and python3.
+# --rate 0 sends as fast as the socket takes it (a reply stops at max_tokens, 64,000 here, as the
+# API's would: about 45,000 words). Needs tmux and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,7 +60,9 @@ done
 
 export HOME=$work/home XDG_CONFIG_HOME=$work/home/.config XDG_DATA_HOME=$work/home/.local/share
 export XDG_STATE_HOME=$work/home/.local/state APIFREE_BASE_URL=$url APIFREE_API_KEY=bench-key
-mkdir -p "$HOME"
+mkdir -p "$XDG_CONFIG_HOME/tern"
+# The strict fake server stops a reply at max_tokens like the API (64,000 is the models' most).
+echo 'max_tokens = 64000' >"$XDG_CONFIG_HOME/tern/config.toml"
 unset TMUX NO_COLOR
 
 if [ "$case" = tab ]; then
@@ -95,7 +99,17 @@ ready() { status | grep -q '│ ready'; }
 streaming() { ! status | grep -q '│ ready'; }
 answered() { status | grep -q '│ ready.*last .* out'; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-switches() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ { n += $2 } END { print n }'; }
+# Context switches of each thread, "tid count" a line (threads come and go: compare by tid).
+switches_by_thread() {
+    for task in /proc/"$1"/task/*; do
+        echo "${task##*/} $(awk '/ctxt_switches/ { n += $2 } END { print n }' "$task/status")"
+    done
+}
+# switches_since FILE PID: switches since FILE was written, of the threads alive in both.
+switches_since() {
+    switches_by_thread "$2" | awk 'NR == FNR { before[$1] = $2; next }
+        ($1 in before) { n += $2 - before[$1] } END { print n + 0 }' "$1" -
+}
 
 prompt="scenario:paced words:$words rate:$rate group:$group"
 ticks=$(getconf CLK_TCK)
@@ -110,6 +124,8 @@ for run in $(seq "$runs"); do
     if [ "$case" = tab ]; then
         tmux -L "$sock" send-keys -t bench C-r
         wait_for "the browser" sh -c "tmux -L $sock capture-pane -p -t bench | grep -q 'ten thousand'"
+        tmux -L "$sock" send-keys -t bench -l "ten thousand"
+        sleep 0.5
         tmux -L "$sock" send-keys -t bench Enter
         wait_for "the big conversation" sh -c "tmux -L $sock capture-pane -p -t bench | grep -q 'seed'"
         tmux -L "$sock" send-keys -t bench C-n
@@ -117,10 +133,11 @@ for run in $(seq "$runs"); do
     fi
     if [ "$case" = idle ]; then
         sleep 1
-        before=$(switches "$pid") cpu_before=$(cpu_ticks "$pid")
+        switches_by_thread "$pid" >"$work/switches"
+        cpu_before=$(cpu_ticks "$pid")
         sleep 10
-        after=$(switches "$pid") cpu_after=$(cpu_ticks "$pid")
-        echo "$((after - before)) $((cpu_after - cpu_before))" >>"$results"
+        woke=$(switches_since "$work/switches" "$pid") cpu_after=$(cpu_ticks "$pid")
+        echo "$woke $((cpu_after - cpu_before))" >>"$results"
         tmux -L "$sock" kill-server
         continue
     fi
@@ -128,21 +145,23 @@ for run in $(seq "$runs"); do
     tmux -L "$sock" send-keys -t bench -l "$prompt"
     sleep 0.3
     tmux -L "$sock" pipe-pane -t bench -o "cat > $bytes"
+    switches_by_thread "$pid" >"$work/switches"
     cpu_before=$(cpu_ticks "$pid")
     start=$(date +%s.%N)
     tmux -L "$sock" send-keys -t bench Enter
     wait_for "the stream to start" streaming
     if [ "$case" = scrolled ]; then
-        sleep 1
+        # A few screens in, so there is something above to scroll to.
+        sleep 5
         tmux -L "$sock" send-keys -t bench PPage PPage
     fi
     wait_for "the reply to end" answered
     end=$(date +%s.%N)
-    cpu_after=$(cpu_ticks "$pid")
+    cpu_after=$(cpu_ticks "$pid") woke=$(switches_since "$work/switches" "$pid")
     rss=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
     tmux -L "$sock" pipe-pane -t bench
     sleep 0.1
-    echo "$(( cpu_after - cpu_before )) $start $end $rss $(wc -c <"$bytes")" >>"$results"
+    echo "$(( cpu_after - cpu_before )) $start $end $rss $(wc -c <"$bytes") $woke" >>"$results"
     [ -n "$keep" ] && mkdir -p "$keep" && cp "$bytes" "$keep/"
     tmux -L "$sock" kill-server
 done
@@ -160,8 +179,9 @@ cpu = [int(r[0]) / int(ticks) for r in rows]
 wall = [float(r[2]) - float(r[1]) for r in rows]
 rss = [int(r[3]) / 1024 for r in rows]
 out = [int(r[4]) / 1000 for r in rows]
+wakes = [int(r[5]) for r in rows]
 print(f"{case} at {size}, \"{prompt}\", {runs} runs (median, min–max)")
 for name, values, unit in [("CPU-s", cpu, ""), ("wall s", wall, ""), ("peak RSS MB", rss, ""),
-                           ("KB to the terminal", out, "")]:
+                           ("KB to the terminal", out, ""), ("wake-ups", wakes, "")]:
     print(f"  {name:<20} {med(values):9.2f}   ({min(values):.2f}–{max(values):.2f})")
 EOF
