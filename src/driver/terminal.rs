@@ -90,13 +90,19 @@ impl<W: Write> SizedBackend<W> {
         Ok(Self::with_size(writer, width, height))
     }
 
-    fn with_size(writer: W, width: u16, height: u16) -> Self {
+    pub(crate) fn with_size(writer: W, width: u16, height: u16) -> Self {
         SizedBackend {
             inner: CrosstermBackend::new(SYNC_BEGIN.to_vec()),
             out: writer,
             size: ratatui::layout::Size::new(width, height),
             images: crate::ui::ImageAreas::default(),
         }
+    }
+
+    /// What was written to the terminal so far.
+    #[cfg(test)]
+    pub(crate) fn written(&self) -> &W {
+        &self.out
     }
 
     /// Let the cells of the thumbnails the view records in `areas` through as they are.
